@@ -1,0 +1,64 @@
+import Koa from 'koa';
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import { ulid } from 'ulid';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import type { TokenSigner } from '../access/tokens.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Publisher } from '../pubsub/events.js';
+import type { Stores } from '../store/index.js';
+import type { PlanStore } from '../store/plans.js';
+import { authentication } from './auth.js';
+import { errorResponses } from './errors.js';
+import { healthRoutes } from './routes/health.js';
+import { mailboxRoutes } from './routes/mailboxes.js';
+import { messageRoutes } from './routes/messages.js';
+
+export interface ApiDeps {
+  config: Config;
+  log: Logger;
+  db: Knex;
+  redis: Redis;
+  stores: Stores;
+  plans: PlanStore;
+  signer: TokenSigner;
+  publisher: Publisher;
+  metrics: Metrics;
+}
+
+/** Build the Koa app (never listens: roles/web.ts does, tests use app.callback()). */
+export function createApp(deps: ApiDeps): Koa {
+  const app = new Koa({ proxy: true });
+  app.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
+      deps.log.debug({ event: 'http.client_gone', code: err.code });
+      return;
+    }
+    deps.log.error({ event: 'http.error', err });
+  });
+
+  app.use(async (ctx, next) => {
+    const given = ctx.get('x-request-id');
+    ctx.state.requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+    ctx.set('X-Request-Id', ctx.state.requestId);
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      deps.metrics.httpSeconds.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
+      deps.log.debug({ event: 'http.request', requestId: ctx.state.requestId, method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1000) });
+    }
+  });
+  app.use(errorResponses(deps.log));
+
+  const health = healthRoutes(deps);
+  app.use(health.routes());
+  app.use(authentication(deps));
+  for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
+    app.use(router.routes()).use(router.allowedMethods());
+  }
+  return app;
+}

@@ -1,0 +1,40 @@
+import type { Context } from 'koa';
+import type { z } from 'zod';
+import { BadRequest } from '../core/errors.js';
+
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+async function readText(ctx: Context, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new BadRequest(`request body exceeds ${limit} bytes`, 'payload_too_large');
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Parse a JSON body against a strict schema: unknown fields are a 400, so a client can never set a
+ * server-owned field. An absent body is `{}`.
+ */
+export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
+  const text = (await readText(ctx, MAX_JSON_BODY_BYTES)).trim();
+  let value: unknown = {};
+  if (text) {
+    try { value = JSON.parse(text); } catch { throw new BadRequest('request body is not valid JSON', 'invalid_json'); }
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
+    throw new BadRequest(`invalid request body: ${detail}`, 'invalid_body');
+  }
+  return parsed.data;
+}
+
+/** For endpoints that take no body: anything but nothing (or `{}`) is rejected. */
+export async function expectNoBody(ctx: Context): Promise<void> {
+  const text = (await readText(ctx, MAX_JSON_BODY_BYTES)).trim();
+  if (text && text !== '{}') throw new BadRequest('this endpoint takes no request body; use query parameters', 'unexpected_body');
+}

@@ -1,0 +1,24 @@
+import { BadRequest } from '../core/errors.js';
+
+/** A query parameter that must be a positive integer when present. */
+export function positiveInt(value: unknown, name: string, { max }: { max?: number } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[0-9]{1,15}$/.test(value) || Number(value) < 1) {
+    throw new BadRequest(`${name} must be a positive integer`, `invalid_${name}`);
+  }
+  const n = Number(value);
+  if (max !== undefined && n > max) throw new BadRequest(`${name} must be at most ${max}`, `invalid_${name}`);
+  return n;
+}
+
+/** A cursor is the opaque string the API handed out (a per-mailbox sequence number). */
+export function cursorParam(value: unknown, name = 'cursor'): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (typeof value !== 'string' || !/^[0-9]{1,15}$/.test(value)) throw new BadRequest(`${name} is not a valid cursor`, 'invalid_cursor');
+  return Number(value);
+}
+
+export function onlyParams(query: Record<string, unknown>, allowed: string[]): void {
+  const unknown = Object.keys(query).filter((k) => !allowed.includes(k));
+  if (unknown.length) throw new BadRequest(`unknown query parameter(s): ${unknown.join(', ')}`, 'unknown_parameter');
+}

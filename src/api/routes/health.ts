@@ -1,0 +1,22 @@
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+
+/** /healthz: the process is alive. /readyz: Postgres and Redis answer (503 naming the one that does not). */
+export function healthRoutes(deps: { db: Knex; redis: Redis }, timeoutMs = 2_000): Router {
+  const router = new Router();
+  router.get('/healthz', (ctx) => { ctx.body = { status: 'ok' }; });
+  router.get('/readyz', async (ctx) => {
+    const [postgres, redis] = await Promise.all([
+      within(deps.db.raw('select 1'), timeoutMs).then(() => 'ok', (e: Error) => `failed: ${e.message}`),
+      within(deps.redis.ping(), timeoutMs).then(() => 'ok', (e: Error) => `failed: ${e.message}`),
+    ]);
+    const ready = postgres === 'ok' && redis === 'ok';
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'unavailable', checks: { postgres, redis } };
+  });
+  return router;
+}

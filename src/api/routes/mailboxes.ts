@@ -1,0 +1,85 @@
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import type { Config } from '../../core/config.js';
+import { BadRequest, Forbidden, Unauthorized } from '../../core/errors.js';
+import { toIso } from '../../core/time.js';
+import type { TokenSigner } from '../../access/tokens.js';
+import { createMailbox } from '../../mailboxes/create.js';
+import type { Logger } from '../../core/log.js';
+import { publishSafely, type Publisher } from '../../pubsub/events.js';
+import type { Stores } from '../../store/index.js';
+import type { PlanStore } from '../../store/plans.js';
+import { mailboxFor, principalOf } from '../auth.js';
+import { expectNoBody } from '../body.js';
+import { onlyParams, positiveInt } from '../params.js';
+import { presentMailbox } from '../present.js';
+
+export interface MailboxRouteDeps {
+  config: Config;
+  db: Knex;
+  stores: Stores;
+  plans: PlanStore;
+  signer: TokenSigner;
+  publisher: Publisher;
+  log: Logger;
+}
+
+export function mailboxRoutes(deps: MailboxRouteDeps): Router {
+  const router = new Router({ prefix: '/api/v1/mailboxes' });
+
+  router.post('/', async (ctx) => {
+    onlyParams(ctx.query, ['ttl_minutes', 'domain']);
+    const ttlMinutes = positiveInt(ctx.query.ttl_minutes, 'ttl_minutes');
+    await expectNoBody(ctx);
+    const p = principalOf(ctx);
+    if (p.kind === 'token') throw new Forbidden('a mailbox token cannot create mailboxes; use an API key or no credential', 'token_cannot_create');
+    const domain = ctx.query.domain;
+    if (domain !== undefined && typeof domain !== 'string') throw new BadRequest('domain must be given once', 'invalid_domain');
+    const created = await createMailbox(deps, {
+      ownerUserId: p.kind === 'user' ? p.userId : null,
+      planId: p.kind === 'user' ? p.planId : 'anonymous',
+      ttlMinutes,
+      domain,
+    });
+    deps.log.info({ event: 'mailbox.created', mailboxId: created.mailbox.id, plan: created.mailbox.planId, ttlMinutes: created.ttlMinutes });
+    ctx.status = 201;
+    ctx.set('Location', `/api/v1/mailboxes/${encodeURIComponent(created.mailbox.address)}`);
+    ctx.body = {
+      address: created.mailbox.address,
+      expires_at: toIso(created.mailbox.expiresAt),
+      created_at: toIso(created.mailbox.createdAt),
+      ttl_minutes: created.ttlMinutes,
+      token: created.token,
+    };
+  });
+
+  router.get('/', async (ctx) => {
+    onlyParams(ctx.query, ['limit', 'include_inactive']);
+    const p = principalOf(ctx);
+    if (p.kind === 'anonymous') throw new Unauthorized('listing mailboxes needs an API key or a mailbox token');
+    if (p.kind === 'token') {
+      const m = await deps.stores.mailboxes.findById(p.mailboxId);
+      ctx.body = m ? [presentMailbox(m)] : [];
+      return;
+    }
+    const limit = positiveInt(ctx.query.limit, 'limit', { max: 1000 }) ?? 100;
+    const includeInactive = ctx.query.include_inactive === 'true';
+    ctx.body = (await deps.stores.mailboxes.listByOwner(p.userId, { limit, includeInactive })).map(presentMailbox);
+  });
+
+  router.get('/:address', async (ctx) => {
+    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'read');
+    ctx.body = presentMailbox(m);
+  });
+
+  router.delete('/:address', async (ctx) => {
+    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage', { allowInactive: true });
+    if (await deps.stores.mailboxes.deactivate(m.id, 'deleted')) {
+      deps.log.info({ event: 'mailbox.deleted', mailboxId: m.id });
+      await publishSafely(deps.publisher, { type: 'mailbox_expired', mailboxId: m.id, reason: 'deleted' }, deps.log);
+    }
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,40 @@
+// `npm start`: every role in one process, for a single machine. Needs no configuration.
+import { resolveTokenSecret } from '../access/secret.js';
+import { createContainer } from '../container.js';
+import { ConfigError, loadConfig } from '../core/config.js';
+import { exitOnSignals } from '../core/shutdown.js';
+import { preflight } from '../ops/preflight.js';
+import { release } from '../ops/release.js';
+import { startSmtp } from '../roles/smtp.js';
+import { startWeb } from '../roles/web.js';
+import { startWorker } from '../roles/worker.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}
+const problems = await preflight(config);
+if (problems.length) {
+  console.error(`Mailwright cannot start:\n  ${problems.join('\n  ')}`);
+  process.exit(1);
+}
+const migrated = await release(config);
+const deps = await createContainer(config, 'all');
+deps.log.info({ event: 'release.done', ...migrated });
+const worker = await startWorker(deps);
+const smtp = await startSmtp(deps);
+const web = await startWeb(deps, { tokenSecret: resolveTokenSecret(config) });
+exitOnSignals(deps.log, config.shutdownBudgetMs, [smtp.close, web.close, worker.close, deps.close]);
+
+const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
+const smtpHost = config.smtp.host === '0.0.0.0' ? '127.0.0.1' : config.smtp.host;
+const base = config.http.publicUrl ?? `http://${host}:${web.port}`;
+process.stdout.write(
+  `\nMailwright is running.\n` +
+    `  HTTP API:  ${base}/api/v1   (health: ${base}/healthz)\n` +
+    `  SMTP:      ${smtpHost}:${smtp.port}   accepting mail for: ${config.mail.domains.join(', ')}\n` +
+    `  Try:       curl -s -X POST '${base}/api/v1/mailboxes?ttl_minutes=30'\n\n`,
+);

@@ -1,0 +1,51 @@
+// npm run cli -- <command> [--flags]
+import { parseArgs } from 'node:util';
+import { generateApiKey } from '../access/api-keys.js';
+import { loadConfig } from '../core/config.js';
+import { createDb } from '../store/db.js';
+import { createStores } from '../store/index.js';
+
+const USAGE = `usage:
+  npm run cli -- users:create --plan <anonymous|free|pro|...> [--email <address>] [--name <key name>]
+      creates a user and an API key; the key is printed alone on the last line
+  npm run cli -- keys:create --user <user id> [--name <key name>]
+      creates another API key for a user; the key is printed alone on the last line
+  npm run cli -- plans:list`;
+
+const [command, ...rest] = process.argv.slice(2);
+const { values } = parseArgs({ args: rest, options: { plan: { type: 'string' }, email: { type: 'string' }, user: { type: 'string' }, name: { type: 'string' } }, strict: true });
+
+const config = loadConfig();
+const db = createDb(config);
+const stores = createStores(db);
+let code = 0;
+try {
+  if (command === 'users:create') {
+    if (!values.plan) throw new Error('--plan is required');
+    if (!(await stores.plans.get(values.plan))) throw new Error(`no plan "${values.plan}" (see plans:list)`);
+    const user = await stores.users.create({ email: values.email ?? null, planId: values.plan });
+    const k = generateApiKey();
+    await stores.apiKeys.insert({ userId: user.id, prefix: k.prefix, salt: k.salt, keyHash: k.hash, name: values.name ?? 'default' });
+    console.log(`user ${user.id} created on plan ${user.planId}; API key prefix ${k.prefix} (shown once, store it now):`);
+    console.log(k.key);
+  } else if (command === 'keys:create') {
+    if (!values.user) throw new Error('--user is required');
+    const user = await stores.users.findById(values.user).catch(() => undefined);
+    if (!user) throw new Error(`no user ${values.user}`);
+    const k = generateApiKey();
+    await stores.apiKeys.insert({ userId: user.id, prefix: k.prefix, salt: k.salt, keyHash: k.hash, name: values.name ?? null });
+    console.log(`API key ${k.prefix} created for user ${user.id} (shown once, store it now):`);
+    console.log(k.key);
+  } else if (command === 'plans:list') {
+    for (const p of await stores.plans.all()) console.log(JSON.stringify(p));
+  } else {
+    console.error(USAGE);
+    code = 2;
+  }
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  code = 1;
+} finally {
+  await db.destroy();
+}
+process.exit(code);

@@ -1,0 +1,10 @@
+import { resolveTokenSecret } from '../access/secret.js';
+import { createContainer } from '../container.js';
+import { loadConfig } from '../core/config.js';
+import { exitOnSignals } from '../core/shutdown.js';
+import { startWeb } from '../roles/web.js';
+
+const config = loadConfig();
+const deps = await createContainer(config, 'web');
+const web = await startWeb(deps, { tokenSecret: resolveTokenSecret(config) });
+exitOnSignals(deps.log, config.shutdownBudgetMs, [web.close, deps.close]);

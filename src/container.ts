@@ -1,0 +1,55 @@
+import type { Knex } from 'knex';
+import type { Redis } from 'ioredis';
+import type { Config } from './core/config.js';
+import { createLogger, type Logger } from './core/log.js';
+import { once } from './core/shutdown.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { redisPublisher, type Publisher } from './pubsub/events.js';
+import { connectRedis } from './queue/connection.js';
+import { createQueues, type Queues } from './queue/producers.js';
+import { createDb } from './store/db.js';
+import { createStores, transactionRunner, type InTransaction, type Stores } from './store/index.js';
+import { planStore } from './store/plans.js';
+
+export interface Deps {
+  config: Config;
+  log: Logger;
+  db: Knex;
+  /** fail-fast connection for producers and commands (no offline queue) */
+  redis: Redis;
+  queues: Queues;
+  stores: Stores;
+  inTransaction: InTransaction;
+  publisher: Publisher;
+  metrics: Metrics;
+}
+
+export type Container = Deps & { close: () => Promise<void> };
+
+/** The composition root: everything that holds a socket is made here and closed by close(). */
+export async function createContainer(config: Config, role: string, over: Partial<Deps> = {}): Promise<Container> {
+  const log = over.log ?? createLogger(config, role);
+  const db = over.db ?? createDb(config);
+  const redis = over.redis ?? (await connectRedis(config, 'producer'));
+  const queues = over.queues ?? createQueues(redis, config);
+  const plans = planStore(db, config.plans.cacheMs);
+  const deps: Deps = {
+    config,
+    log,
+    db,
+    redis,
+    queues,
+    stores: over.stores ?? createStores(db, { plans }),
+    inTransaction: over.inTransaction ?? transactionRunner(db, plans),
+    publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
+    metrics: over.metrics ?? createMetrics(role),
+  };
+  return {
+    ...deps,
+    close: once(async () => {
+      await queues.close().catch(() => undefined);
+      redis.disconnect();
+      await db.destroy();
+    }),
+  };
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+const int = (min: number) => z.coerce.number().int().min(min);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+
+/**
+ * Every environment variable Mailwright reads, with its default. This is the only place that knows
+ * about `process.env`; the README's configuration table mirrors it.
+ */
+export const ENV = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/mailwright'),
+  DATABASE_POOL_MAX: int(1).default(10),
+  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('mw'),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0).max(65535).default(3000),
+  PUBLIC_URL: optionalString,
+  SMTP_HOST: z.string().min(1).default('0.0.0.0'),
+  SMTP_PORT: int(0).max(65535).default(2525),
+  SMTP_HOSTNAME: z.string().min(1).default('mailwright.local'),
+  SMTP_MAX_RECIPIENTS: int(1).default(50),
+  SMTP_MAX_CLIENTS: int(1).default(1000),
+  SMTP_SOCKET_TIMEOUT_MS: int(1000).default(60_000),
+  SMTP_CLOSE_TIMEOUT_MS: int(0).default(10_000),
+  SMTP_TLS_KEY_FILE: optionalString,
+  SMTP_TLS_CERT_FILE: optionalString,
+  MAIL_DOMAINS: z
+    .string()
+    .default('mailwright.test')
+    .transform((s) => s.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'not a domain name')).min(1, 'at least one domain')),
+  MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
+  ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
+  WORKER_CONCURRENCY: int(1).default(16),
+  DELIVERY_ATTEMPTS: int(1).default(12),
+  DELIVERY_BACKOFF_MS: int(10).default(1_000),
+  PARSE_TIMEOUT_MS: int(100).default(20_000),
+  PLAN_CACHE_MS: int(0).default(10_000),
+  TTL_UNIT_MS: int(1).default(60_000),
+  MESSAGE_PAGE_MAX: int(1).default(200),
+  TOKEN_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: bool.optional(),
+  SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
+});
+
+export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
+
+export function loadConfig(env: Record<string, string | undefined> = process.env) {
+  const known: Record<string, string | undefined> = {};
+  for (const key of Object.keys(ENV.shape)) if (env[key] !== undefined) known[key] = env[key];
+  const parsed = ENV.safeParse(known);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(known[String(i.path[0])])})`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    env: e.NODE_ENV,
+    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS },
+    http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
+    smtp: {
+      host: e.SMTP_HOST,
+      port: e.SMTP_PORT,
+      hostname: e.SMTP_HOSTNAME,
+      maxRecipients: e.SMTP_MAX_RECIPIENTS,
+      maxClients: e.SMTP_MAX_CLIENTS,
+      socketTimeoutMs: e.SMTP_SOCKET_TIMEOUT_MS,
+      closeTimeoutMs: e.SMTP_CLOSE_TIMEOUT_MS,
+      tlsKeyFile: e.SMTP_TLS_KEY_FILE,
+      tlsCertFile: e.SMTP_TLS_CERT_FILE,
+    },
+    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES },
+    worker: {
+      concurrency: e.WORKER_CONCURRENCY,
+      attempts: e.DELIVERY_ATTEMPTS,
+      backoffMs: e.DELIVERY_BACKOFF_MS,
+      parseTimeoutMs: e.PARSE_TIMEOUT_MS,
+    },
+    plans: { cacheMs: e.PLAN_CACHE_MS, ttlUnitMs: e.TTL_UNIT_MS },
+    api: { messagePageMax: e.MESSAGE_PAGE_MAX },
+    tokenSecret: e.TOKEN_SECRET,
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false },
+    shutdownBudgetMs: e.SHUTDOWN_BUDGET_MS,
+  });
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}

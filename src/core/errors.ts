@@ -1,0 +1,78 @@
+/**
+ * One error type for the whole system. Business code throws an AppError; exactly three places
+ * translate it: the Koa error middleware (HTTP), the SMTP hooks (reply codes) and the BullMQ
+ * processors (retry vs. give up).
+ */
+export interface SmtpReply { code: number; text: string }
+
+export abstract class AppError extends Error {
+  abstract readonly code: string;
+  readonly status: number = 500;
+  /** transient: retry the job / ask the client to retry */
+  readonly retryable: boolean = false;
+  readonly smtp: SmtpReply = { code: 451, text: '4.3.0 Temporary failure, try again later' };
+  readonly headers: Record<string, string> = {};
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class BadRequest extends AppError {
+  readonly code: string;
+  override readonly status = 400;
+  constructor(message: string, code = 'invalid_request') { super(message); this.code = code; }
+}
+export class Unauthorized extends AppError {
+  readonly code = 'unauthorized';
+  override readonly status = 401;
+}
+export class Forbidden extends AppError {
+  readonly code: string;
+  override readonly status = 403;
+  constructor(message: string, code = 'forbidden') { super(message); this.code = code; }
+}
+export class NotFound extends AppError {
+  readonly code: string;
+  override readonly status = 404;
+  constructor(message = 'not found', code = 'not_found') { super(message); this.code = code; }
+}
+export class MailboxGone extends AppError {
+  readonly code: string;
+  override readonly status = 410;
+  constructor(code: 'mailbox_expired' | 'mailbox_deleted', message: string) { super(message); this.code = code; }
+}
+export class Conflict extends AppError {
+  readonly code: string;
+  override readonly status = 409;
+  constructor(message: string, code = 'conflict') { super(message); this.code = code; }
+}
+export class QuotaExceeded extends AppError {
+  readonly code: string;
+  override readonly status = 403;
+  constructor(message: string, code = 'quota_exceeded') { super(message); this.code = code; }
+}
+export class RecipientRejected extends AppError {
+  readonly code = 'relay_denied';
+  override readonly status = 400;
+  override readonly smtp = { code: 550, text: '5.7.1 Relaying denied: recipient domain not accepted here' };
+}
+export class TooManyRecipients extends AppError {
+  readonly code = 'too_many_recipients';
+  override readonly status = 400;
+  override readonly smtp = { code: 452, text: '4.5.3 Too many recipients' };
+}
+export class MessageTooLarge extends AppError {
+  readonly code = 'message_too_large';
+  override readonly status = 413;
+  override readonly smtp = { code: 552, text: '5.3.4 Message size exceeds fixed maximum message size' };
+}
+/** A dependency (Redis, Postgres) did not answer: retry later. */
+export class Unavailable extends AppError {
+  readonly code = 'service_unavailable';
+  override readonly status = 503;
+  override readonly retryable = true;
+}
+
+export const asAppError = (err: unknown): AppError =>
+  err instanceof AppError ? err : new Unavailable('unexpected failure', { cause: err });

@@ -1,0 +1,20 @@
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+
+export type { Logger };
+
+/** Paths whose values are secrets or message content: never written to a log line. */
+export const REDACT_PATHS = [
+  'password', '*.password', 'pass', '*.pass', 'token', '*.token', 'apiKey', '*.apiKey', 'key', '*.key',
+  'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', '*.headers.authorization',
+  'rawBase64', '*.rawBase64', 'secret', '*.secret', 'tokenSecret', '*.tokenSecret',
+];
+
+export function createLogger(config: Pick<Config, 'log'>, role: string): Logger {
+  return pino({
+    level: config.log.level,
+    base: { role },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...(config.log.pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
+  });
+}

@@ -1,0 +1,45 @@
+import type { Queue } from 'bullmq';
+import { ulid } from 'ulid';
+import { Unavailable } from '../core/errors.js';
+import { JOB } from '../queue/names.js';
+import type { Envelope, InboundJob } from '../queue/payloads.js';
+
+export interface Received {
+  source: InboundJob['source'];
+  envelope: Envelope;
+  raw: Buffer;
+  remoteAddress?: string | null;
+  /** a stable id from the sender (e.g. SNS MessageId) makes redelivery idempotent; default: a new ULID */
+  ingressId?: string;
+}
+
+/**
+ * The only way mail enters the system. Resolves with the ingress id once Redis has acknowledged the job;
+ * rejects with Unavailable (SMTP 451, HTTP 503) when it did not within `timeoutMs`.
+ */
+export async function enqueueInbound(queue: Queue<InboundJob>, msg: Received, timeoutMs: number): Promise<string> {
+  const ingressId = msg.ingressId ?? ulid();
+  const data: InboundJob = {
+    v: 1,
+    ingressId,
+    source: msg.source,
+    receivedAt: new Date().toISOString(),
+    envelope: msg.envelope,
+    rawBase64: msg.raw.toString('base64'),
+    remoteAddress: msg.remoteAddress ?? null,
+  };
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      queue.add(JOB.deliver, data, { jobId: ingressId }),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not acknowledge within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    throw new Unavailable('could not enqueue inbound message', { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+  return ingressId;
+}

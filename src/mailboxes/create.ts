@@ -1,0 +1,58 @@
+import type { Knex } from 'knex';
+import type { Config } from '../core/config.js';
+import { BadRequest, QuotaExceeded, Unavailable } from '../core/errors.js';
+import type { TokenSigner } from '../access/tokens.js';
+import { createStores } from '../store/index.js';
+import type { Mailbox } from '../store/mailboxes.js';
+import type { PlanStore } from '../store/plans.js';
+import type { Permission } from '../store/tokens.js';
+import { randomLocalPart } from './address.js';
+import { effectiveTtlMinutes } from './ttl.js';
+
+export interface CreateMailboxInput {
+  ownerUserId: string | null;
+  planId: string;
+  ttlMinutes?: number;
+  domain?: string;
+}
+
+export interface CreatedMailbox { mailbox: Mailbox; ttlMinutes: number; token: string }
+
+/** Permissions of the token handed out with a new mailbox. */
+export const CREATOR_PERMISSIONS: Permission[] = ['read', 'send', 'manage'];
+
+/**
+ * Create a hosted mailbox and its first token in one transaction. The per-user active-mailbox limit is
+ * race-free: the user's row is locked while counting, so concurrent creations queue behind each other.
+ */
+export async function createMailbox(
+  deps: { db: Knex; plans: PlanStore; signer: TokenSigner; config: Config },
+  input: CreateMailboxInput,
+): Promise<CreatedMailbox> {
+  const plan = await deps.plans.get(input.planId);
+  if (!plan) throw new Unavailable(`plan ${input.planId} is missing; run the release step`);
+  const domain = input.domain?.toLowerCase() ?? deps.config.mail.domains[0]!;
+  if (!deps.config.mail.domains.includes(domain)) {
+    throw new BadRequest(`domain must be one of: ${deps.config.mail.domains.join(', ')}`, 'invalid_domain');
+  }
+  const ttlMinutes = effectiveTtlMinutes(input.ttlMinutes, plan);
+  return deps.db.transaction(async (trx) => {
+    const stores = createStores(trx, { plans: deps.plans });
+    if (input.ownerUserId && plan.maxActiveMailboxes !== null) {
+      await trx('users').where({ id: input.ownerUserId }).forUpdate().first('id');
+      const active = await stores.mailboxes.countActiveByOwner(input.ownerUserId);
+      if (active >= plan.maxActiveMailboxes) {
+        throw new QuotaExceeded(`your plan allows ${plan.maxActiveMailboxes} active mailboxes`, 'mailbox_limit_reached');
+      }
+    }
+    const mailbox = await stores.mailboxes.create({
+      address: `${randomLocalPart()}@${domain}`,
+      ownerUserId: input.ownerUserId,
+      planId: plan.id,
+      ttlMs: ttlMinutes * deps.config.plans.ttlUnitMs,
+    });
+    const { token, jti } = await deps.signer.sign(mailbox.id, CREATOR_PERMISSIONS);
+    await stores.tokens.insert({ jti, mailboxId: mailbox.id, userId: input.ownerUserId, name: 'creator', permissions: CREATOR_PERMISSIONS, expiresAt: mailbox.expiresAt! });
+    return { mailbox, ttlMinutes, token };
+  });
+}

@@ -1,0 +1,38 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One registry per process (built by the container); never a module-level singleton. */
+export function createMetrics(role: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ role });
+  collectDefaultMetrics({ register: registry });
+  const r = [registry];
+  return {
+    registry,
+    smtpSessions: new Counter({ name: 'mailwright_smtp_sessions_total', help: 'SMTP sessions opened', registers: r }),
+    smtpReplies: new Counter({ name: 'mailwright_smtp_replies_total', help: 'SMTP replies to DATA/RCPT by code', labelNames: ['code'], registers: r }),
+    enqueued: new Counter({ name: 'mailwright_messages_enqueued_total', help: 'Raw messages accepted and enqueued', labelNames: ['source'], registers: r }),
+    delivered: new Counter({ name: 'mailwright_messages_delivered_total', help: 'Messages stored in a mailbox (per recipient)', registers: r }),
+    duplicates: new Counter({ name: 'mailwright_messages_duplicate_total', help: 'Deliveries found already stored (job re-run)', registers: r }),
+    dropped: new Counter({ name: 'mailwright_messages_dropped_total', help: 'Deliveries dropped, by reason', labelNames: ['reason'], registers: r }),
+    retried: new Counter({ name: 'mailwright_jobs_retried_total', help: 'Jobs that failed and will be retried', labelNames: ['queue'], registers: r }),
+    failed: new Counter({ name: 'mailwright_jobs_failed_total', help: 'Jobs that failed for good', labelNames: ['queue'], registers: r }),
+    publishFailures: new Counter({ name: 'mailwright_publish_failures_total', help: 'Events that could not be published', registers: r }),
+    pipelineSeconds: new Histogram({
+      name: 'mailwright_pipeline_seconds',
+      help: 'Time from ingress acknowledgement to a pipeline stage',
+      labelNames: ['stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    }),
+    httpSeconds: new Histogram({
+      name: 'mailwright_http_request_seconds',
+      help: 'HTTP request latency by route',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
+      registers: r,
+    }),
+    openStreams: new Gauge({ name: 'mailwright_open_streams', help: 'Open SSE and WebSocket streams', labelNames: ['transport'], registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

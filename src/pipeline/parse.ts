@@ -1,0 +1,127 @@
+import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/messages.js';
+
+export interface ParsedMessage {
+  messageIdHeader: string | null;
+  fromAddress: string | null;
+  fromName: string | null;
+  to: AddressEntry[];
+  cc: AddressEntry[];
+  replyTo: AddressEntry[];
+  subject: string | null;
+  text: string | null;
+  html: string | null;
+  headers: HeaderEntry[];
+  attachments: AttachmentMeta[];
+  sentAt: Date | null;
+  parseError: string | null;
+}
+
+const MAX_HEADER_VALUE = 8_192;
+const MAX_HEADERS = 500;
+
+const addresses = (a: AddressObject | AddressObject[] | undefined): AddressEntry[] => {
+  const list = a === undefined ? [] : Array.isArray(a) ? a : [a];
+  const out: AddressEntry[] = [];
+  const walk = (values: { address?: string; name?: string; group?: unknown[] }[]) => {
+    for (const v of values) {
+      if (Array.isArray(v.group)) walk(v.group as typeof values);
+      else if (v.address || v.name) out.push({ address: (v.address ?? '').toLowerCase(), name: v.name ?? '' });
+    }
+  };
+  for (const obj of list) walk(obj.value ?? []);
+  return out;
+};
+
+/** Header lines as (name, unfolded value) pairs, in order; tolerant of anything. */
+export function splitHeaders(block: string): HeaderEntry[] {
+  const out: HeaderEntry[] = [];
+  for (const line of block.split(/\r?\n(?![ \t])/)) {
+    if (out.length >= MAX_HEADERS) break;
+    const i = line.indexOf(':');
+    if (i <= 0) continue;
+    out.push({ name: line.slice(0, i).trim().toLowerCase(), value: line.slice(i + 1).replace(/\r?\n[ \t]+/g, ' ').trim().slice(0, MAX_HEADER_VALUE) });
+  }
+  return out;
+}
+
+const headerBlock = (raw: Buffer) => {
+  const text = raw.subarray(0, 256 * 1024).toString('latin1');
+  const end = text.search(/\r?\n\r?\n/);
+  return end === -1 ? text : text.slice(0, end);
+};
+
+const toMessage = (m: ParsedMail, raw: Buffer): ParsedMessage => {
+  const from = addresses(m.from)[0];
+  return {
+    messageIdHeader: m.messageId ?? null,
+    fromAddress: from?.address || null,
+    fromName: from?.name || null,
+    to: addresses(m.to),
+    cc: addresses(m.cc),
+    replyTo: addresses(m.replyTo),
+    subject: m.subject ?? null,
+    text: m.text ?? null,
+    html: typeof m.html === 'string' ? m.html : null,
+    headers: splitHeaders(headerBlock(raw)),
+    attachments: m.attachments.map((a, index) => ({
+      index,
+      filename: a.filename ?? null,
+      contentType: a.contentType,
+      size: a.size,
+      contentId: a.contentId ?? null,
+      disposition: a.contentDisposition ?? null,
+      checksum: a.checksum ?? null,
+    })),
+    sentAt: m.date && !Number.isNaN(m.date.getTime()) ? m.date : null,
+    parseError: null,
+  };
+};
+
+/** What we keep of a message the parser gave up on: its headers, found by a tolerant split. */
+export function fallbackParse(raw: Buffer, reason: string): ParsedMessage {
+  const headers = splitHeaders(headerBlock(raw));
+  const get = (n: string) => headers.find((h) => h.name === n)?.value ?? null;
+  const fromMatch = get('from')?.match(/<([^>]+)>|([^\s<>]+@[^\s<>]+)/);
+  return {
+    messageIdHeader: get('message-id'),
+    fromAddress: fromMatch ? (fromMatch[1] ?? fromMatch[2] ?? '').toLowerCase() : null,
+    fromName: null,
+    to: [],
+    cc: [],
+    replyTo: [],
+    subject: get('subject'),
+    text: null,
+    html: null,
+    headers,
+    attachments: [],
+    sentAt: null,
+    parseError: reason.slice(0, 500),
+  };
+}
+
+/**
+ * Parse with mailparser under a time limit. Never throws: a message the parser cannot handle is kept
+ * with what could be read and a parse error note (a permanent outcome, never a retry).
+ */
+export async function parseRaw(raw: Buffer, timeoutMs: number): Promise<ParsedMessage> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const parsed = await Promise.race([
+      simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 2 * 1024 * 1024 }),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${timeoutMs} ms`)), timeoutMs); }),
+    ]);
+    return toMessage(parsed, raw);
+  } catch (err) {
+    return fallbackParse(raw, `parse failed: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Re-parse a stored raw message and return attachment `index` with its bytes (for downloads). */
+export async function extractAttachment(raw: Buffer, index: number) {
+  const parsed = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+  const a = parsed.attachments[index];
+  return a ? { filename: a.filename ?? null, contentType: a.contentType, content: a.content } : undefined;
+}

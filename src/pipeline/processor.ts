@@ -1,0 +1,57 @@
+import { UnrecoverableError, type Job } from 'bullmq';
+import { asAppError } from '../core/errors.js';
+import { INBOUND_JOB_VERSION, type InboundJob } from '../queue/payloads.js';
+import { normalizeAddress } from '../store/mailboxes.js';
+import type { PipelineDeps } from './context.js';
+import { deliverOne } from './deliver.js';
+import { Dropped } from './dropped.js';
+import { parseRaw, type ParsedMessage } from './parse.js';
+
+export type Outcome =
+  | { recipient: string; messageId: string; duplicate: boolean }
+  | { recipient: string; dropped: string };
+
+/**
+ * BullMQ processor for the inbound queue: runs the pipeline once per distinct recipient.
+ * A dropped recipient is logged and counted and the loop goes on; a transient error rethrows so BullMQ
+ * retries the job with backoff (recipients already stored are idempotent).
+ */
+export function createInboundProcessor(deps: PipelineDeps) {
+  return async (job: Job<InboundJob>): Promise<Outcome[]> => {
+    const data = job.data;
+    if (data.v !== INBOUND_JOB_VERSION) throw new UnrecoverableError(`unknown inbound job version ${String(data.v)}`);
+    const log = deps.log.child({ component: 'pipeline', jobId: job.id, ingressId: data.ingressId });
+    const raw = Buffer.from(data.rawBase64, 'base64');
+    let parsed: Promise<ParsedMessage> | undefined;
+    const parse = () => (parsed ??= parseRaw(raw, deps.config.worker.parseTimeoutMs));
+    const ackedAt = Date.parse(data.receivedAt);
+
+    const outcomes: Outcome[] = [];
+    for (const recipient of [...new Set(data.envelope.to.map(normalizeAddress))]) {
+      try {
+        const done = await deliverOne({ job: data, recipient, raw, parse }, { ...deps, log });
+        outcomes.push({ recipient, messageId: done.messageId, duplicate: done.duplicate });
+        if (done.duplicate) {
+          deps.metrics.duplicates.inc();
+          log.info({ event: 'inbound.duplicate', recipient, messageId: done.messageId });
+        } else {
+          deps.metrics.delivered.inc();
+          deps.metrics.pipelineSeconds.observe({ stage: 'published' }, (Date.now() - ackedAt) / 1000);
+          log.info({ event: 'inbound.stored', recipient, messageId: done.messageId, seq: done.seq, bytes: raw.length, parseError: done.parsed.parseError ?? undefined });
+        }
+      } catch (err) {
+        if (err instanceof Dropped) {
+          deps.metrics.dropped.inc({ reason: err.reason });
+          log.info({ event: 'inbound.dropped', recipient, reason: err.reason, mailboxId: err.mailboxId ?? undefined });
+          if (err.mailboxId) await deps.stores.mailboxes.recordDrop(err.mailboxId);
+          outcomes.push({ recipient, dropped: err.reason });
+          continue;
+        }
+        const e = asAppError(err);
+        if (e.retryable) throw err;
+        throw new UnrecoverableError(`${e.code}: ${e.message}`);
+      }
+    }
+    return outcomes;
+  };
+}

@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/log.js';
+
+/** What a stream client is told: the signal, never the body (the client fetches by id). */
+export interface MessageSummaryEvent {
+  id: string;
+  from_address: string | null;
+  subject: string | null;
+  received_at: string | null;
+  has_attachments: boolean;
+}
+
+export type MailEvent =
+  | { type: 'new_message'; mailboxId: string; cursor: string; message: MessageSummaryEvent }
+  | { type: 'mailbox_expired'; mailboxId: string; reason: 'expired' | 'deleted' };
+
+/** Channel per mailbox, under the configured prefix so test runs and deployments never cross. */
+export const mailboxChannel = (prefix: string, mailboxId: string) => `${prefix}:mailbox:${mailboxId}`;
+export const mailboxChannelPattern = (prefix: string) => `${prefix}:mailbox:*`;
+
+export interface Publisher { publish(e: MailEvent): Promise<void> }
+
+export function redisPublisher(redis: Redis, prefix: string): Publisher {
+  return {
+    async publish(e) {
+      await redis.publish(mailboxChannel(prefix, e.mailboxId), JSON.stringify(e));
+    },
+  };
+}
+
+/** Publish after commit; a failure is logged and never fails the caller (the message is durable). */
+export async function publishSafely(publisher: Publisher, e: MailEvent, log: Logger): Promise<boolean> {
+  try {
+    await publisher.publish(e);
+    return true;
+  } catch (err) {
+    log.warn({ event: 'pubsub.publish_failed', mailboxId: e.mailboxId, type: e.type, err });
+    return false;
+  }
+}

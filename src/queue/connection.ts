@@ -1,0 +1,28 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Config } from '../core/config.js';
+
+export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'command';
+
+/**
+ * Producers fail fast (no offline queue, one retry) so the ingress can answer 451 instead of hanging;
+ * workers and subscribers are patient (BullMQ requires maxRetriesPerRequest: null).
+ * The connection is established before it is returned: start-up fails loudly when Redis is down.
+ */
+export async function connectRedis(config: Pick<Config, 'redis'>, role: RedisRole, extra: RedisOptions = {}): Promise<Redis> {
+  const common: RedisOptions = { lazyConnect: true, connectionName: `mailwright-${role}`, ...extra };
+  const opts: RedisOptions =
+    role === 'producer' || role === 'command'
+      ? { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3_000 }
+      : { ...common, maxRetriesPerRequest: null };
+  const redis = new Redis(config.redis.url, opts);
+  redis.on('error', () => { /* reported by the commands that fail; reconnects on its own */ });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Redis is not answering at ${redactUrl(config.redis.url)} (${(err as Error).message})`, { cause: err });
+  }
+  return redis;
+}
+
+export const redactUrl = (url: string) => url.replace(/\/\/([^@/]*)@/, '//***@');

@@ -1,0 +1,2 @@
+export const QUEUE = { inbound: 'inbound', maintenance: 'maintenance' } as const;
+export const JOB = { deliver: 'deliver' } as const;

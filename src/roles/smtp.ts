@@ -1,0 +1,30 @@
+import type { AddressInfo } from 'node:net';
+import type { Deps } from '../container.js';
+import { once } from '../core/shutdown.js';
+import { createSmtpIngress } from '../ingress/smtp/server.js';
+import { redisPersistence } from '../ops/redis-persistence.js';
+
+export interface SmtpRole { port: number; close: () => Promise<void> }
+
+export async function startSmtp(deps: Deps): Promise<SmtpRole> {
+  const persistence = await redisPersistence(deps.redis);
+  if (persistence !== 'aof') {
+    deps.log.warn({
+      event: 'smtp.redis_not_durable',
+      persistence,
+      hint: 'Redis append-only file is off: an accepted (250) message survives a worker crash but not a Redis restart. Production: appendonly yes, appendfsync everysec or always.',
+    });
+  }
+  const server = createSmtpIngress({ config: deps.config, log: deps.log.child({ component: 'smtp' }), inbound: deps.queues.inbound, metrics: deps.metrics });
+  server.on('error', (err) => deps.log.error({ event: 'smtp.error', err }));
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(deps.config.smtp.port, deps.config.smtp.host, () => resolve());
+  });
+  const port = (server.server.address() as AddressInfo).port;
+  deps.log.info({ event: 'smtp.listening', host: deps.config.smtp.host, port, domains: deps.config.mail.domains });
+  return {
+    port,
+    close: once(() => new Promise<void>((resolve) => server.close(() => resolve()))),
+  };
+}

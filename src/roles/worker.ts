@@ -1,0 +1,36 @@
+import { Worker, type Job } from 'bullmq';
+import type { Deps } from '../container.js';
+import { once } from '../core/shutdown.js';
+import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
+import { connectRedis } from '../queue/connection.js';
+import { QUEUE } from '../queue/names.js';
+import type { InboundJob } from '../queue/payloads.js';
+
+export interface WorkerRole { inbound: Worker<InboundJob, Outcome[]>; close: () => Promise<void> }
+
+const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.attempts ?? 1);
+
+export async function startWorker(deps: Deps): Promise<WorkerRole> {
+  const connection = await connectRedis(deps.config, 'worker');
+  const log = deps.log.child({ component: 'worker' });
+  const inbound = new Worker<InboundJob, Outcome[]>(QUEUE.inbound, createInboundProcessor(deps), {
+    connection,
+    prefix: deps.config.redis.prefix,
+    concurrency: deps.config.worker.concurrency,
+  });
+  inbound.on('failed', (job, err) => {
+    const final = isFinal(job) || err.name === 'UnrecoverableError';
+    deps.metrics[final ? 'failed' : 'retried'].inc({ queue: QUEUE.inbound });
+    log[final ? 'error' : 'warn']({ event: final ? 'inbound.failed' : 'inbound.will_retry', jobId: job?.id, attempts: job?.attemptsMade, err });
+  });
+  inbound.on('error', (err) => log.warn({ event: 'worker.error', err }));
+  await inbound.waitUntilReady();
+  log.info({ event: 'worker.started', concurrency: deps.config.worker.concurrency });
+  return {
+    inbound,
+    close: once(async () => {
+      await inbound.close();
+      connection.disconnect();
+    }),
+  };
+}

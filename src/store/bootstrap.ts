@@ -1,0 +1,31 @@
+import pg from 'pg';
+
+/**
+ * Create the database named in `url` when it does not exist (connects to the `postgres` database of the
+ * same server). Returns true when it was created. Used by `npm start` and `release` so a fresh machine
+ * needs no manual step.
+ */
+export async function ensureDatabase(url: string): Promise<boolean> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString(), connectionTimeoutMillis: 5_000 });
+  await client.connect();
+  try {
+    const found = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (found.rowCount) return false;
+    try {
+      await client.query(`create database ${quoteIdent(name)}`);
+    } catch (err) {
+      if ((err as { code?: string }).code === '42P04') return false; // created concurrently
+      throw err;
+    }
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;

@@ -1,0 +1,137 @@
+import type { Db } from './db.js';
+
+export type MailboxKind = 'hosted' | 'connected';
+
+export interface Mailbox {
+  id: string;
+  address: string;
+  kind: MailboxKind;
+  ownerUserId: string | null;
+  planId: string;
+  isActive: boolean;
+  expiresAt: Date | null;
+  deactivatedAt: Date | null;
+  deactivatedReason: string | null;
+  lastSeq: number;
+  messageCount: number;
+  usedBytes: number;
+  droppedCount: number;
+  createdAt: Date;
+}
+
+interface MailboxRow {
+  id: string; address: string; kind: MailboxKind; owner_user_id: string | null; plan_id: string; is_active: boolean;
+  expires_at: Date | null; deactivated_at: Date | null; deactivated_reason: string | null; last_seq: number;
+  message_count: number; used_bytes: number; dropped_count: number; created_at: Date;
+}
+
+const toMailbox = (r: MailboxRow): Mailbox => ({
+  id: r.id,
+  address: r.address,
+  kind: r.kind,
+  ownerUserId: r.owner_user_id,
+  planId: r.plan_id,
+  isActive: r.is_active,
+  expiresAt: r.expires_at,
+  deactivatedAt: r.deactivated_at,
+  deactivatedReason: r.deactivated_reason,
+  lastSeq: r.last_seq,
+  messageCount: r.message_count,
+  usedBytes: r.used_bytes,
+  droppedCount: r.dropped_count,
+  createdAt: r.created_at,
+});
+
+export interface NewMailbox { address: string; ownerUserId: string | null; planId: string; ttlMs: number }
+
+export type Reservation =
+  | { ok: true; seq: number }
+  | { ok: false; reason: 'mailbox_inactive' | 'mailbox_expired' | 'mailbox_full' | 'unknown_mailbox' };
+
+export interface MailboxStore {
+  create(m: NewMailbox): Promise<Mailbox>;
+  findByAddress(address: string): Promise<Mailbox | undefined>;
+  findById(id: string): Promise<Mailbox | undefined>;
+  listByOwner(userId: string, opts: { limit: number; includeInactive: boolean }): Promise<Mailbox[]>;
+  countActiveByOwner(userId: string): Promise<number>;
+  deactivate(id: string, reason: 'expired' | 'deleted'): Promise<boolean>;
+  /**
+   * Take the next sequence number and charge the quota in one conditional UPDATE. The row stays locked
+   * until the surrounding transaction ends, so sequence numbers commit in order and concurrent
+   * deliveries can never exceed `maxMessages`.
+   */
+  reserve(id: string, sizeBytes: number, maxMessages: number): Promise<Reservation>;
+  release(id: string, sizeBytes: number): Promise<void>;
+  recordDrop(id: string): Promise<void>;
+}
+
+export const normalizeAddress = (a: string) => a.trim().toLowerCase();
+
+export function mailboxStore(db: Db): MailboxStore {
+  return {
+    async create(m) {
+      const [row] = await db('mailboxes')
+        .insert({
+          address: normalizeAddress(m.address),
+          owner_user_id: m.ownerUserId,
+          plan_id: m.planId,
+          expires_at: db.raw(`now() + (? * interval '1 millisecond')`, [m.ttlMs]),
+        })
+        .returning('*');
+      return toMailbox(row as MailboxRow);
+    },
+    async findByAddress(address) {
+      const row = await db('mailboxes').whereRaw('lower(address) = ?', [normalizeAddress(address)]).first();
+      return row ? toMailbox(row) : undefined;
+    },
+    async findById(id) {
+      const row = await db('mailboxes').where({ id }).first();
+      return row ? toMailbox(row) : undefined;
+    },
+    async listByOwner(userId, { limit, includeInactive }) {
+      const q = db('mailboxes').where({ owner_user_id: userId }).orderBy('created_at', 'desc').limit(limit);
+      if (!includeInactive) q.andWhere('is_active', true).andWhere('expires_at', '>', db.fn.now());
+      return (await q).map(toMailbox);
+    },
+    async countActiveByOwner(userId) {
+      const [{ n }] = await db('mailboxes')
+        .where({ owner_user_id: userId, is_active: true })
+        .andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+        .count<{ n: string }[]>({ n: '*' });
+      return Number(n);
+    },
+    async deactivate(id, reason) {
+      const n = await db('mailboxes')
+        .where({ id, is_active: true })
+        .update({ is_active: false, deactivated_at: db.fn.now(), deactivated_reason: reason });
+      return n === 1;
+    },
+    async reserve(id, sizeBytes, maxMessages) {
+      const rows = await db('mailboxes')
+        .where({ id, is_active: true })
+        .andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.raw('clock_timestamp()')))
+        .andWhere('message_count', '<', maxMessages)
+        .update({
+          last_seq: db.raw('last_seq + 1'),
+          message_count: db.raw('message_count + 1'),
+          used_bytes: db.raw('used_bytes + ?', [sizeBytes]),
+        })
+        .returning('last_seq');
+      if (rows.length === 1) return { ok: true, seq: Number((rows[0] as { last_seq: number }).last_seq) };
+      const row = await db('mailboxes').where({ id }).first('is_active', 'expires_at', 'message_count');
+      if (!row) return { ok: false, reason: 'unknown_mailbox' };
+      if (!row.is_active) return { ok: false, reason: 'mailbox_inactive' };
+      if (row.expires_at && row.expires_at.getTime() <= Date.now()) return { ok: false, reason: 'mailbox_expired' };
+      return { ok: false, reason: 'mailbox_full' };
+    },
+    async release(id, sizeBytes) {
+      await db('mailboxes').where({ id }).update({
+        message_count: db.raw('greatest(message_count - 1, 0)'),
+        used_bytes: db.raw('greatest(used_bytes - ?, 0)', [sizeBytes]),
+      });
+    },
+    async recordDrop(id) {
+      await db('mailboxes').where({ id }).increment('dropped_count', 1);
+    },
+  };
+}

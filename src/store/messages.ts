@@ -1,0 +1,194 @@
+import type { Db } from './db.js';
+
+export interface AddressEntry { address: string; name: string }
+export interface HeaderEntry { name: string; value: string }
+export interface AttachmentMeta {
+  index: number;
+  filename: string | null;
+  contentType: string;
+  size: number;
+  contentId: string | null;
+  disposition: string | null;
+  checksum: string | null;
+}
+
+export interface NewMessage {
+  id: string;
+  mailboxId: string;
+  seq: number;
+  ingressId: string;
+  source: string;
+  envelopeFrom: string | null;
+  envelopeTo: string[];
+  messageIdHeader: string | null;
+  fromAddress: string | null;
+  fromName: string | null;
+  to: AddressEntry[];
+  cc: AddressEntry[];
+  replyTo: AddressEntry[];
+  subject: string | null;
+  text: string | null;
+  html: string | null;
+  headers: HeaderEntry[];
+  attachments: AttachmentMeta[];
+  parseError: string | null;
+  sentAt: Date | null;
+  raw: Buffer;
+  receivedAt: Date;
+}
+
+export interface MessageSummary {
+  id: string;
+  seq: number;
+  mailboxId: string;
+  fromAddress: string | null;
+  subject: string | null;
+  receivedAt: Date;
+  isRead: boolean;
+  hasAttachments: boolean;
+}
+
+export interface MessageFull extends MessageSummary {
+  messageIdHeader: string | null;
+  fromName: string | null;
+  to: AddressEntry[];
+  cc: AddressEntry[];
+  replyTo: AddressEntry[];
+  text: string | null;
+  html: string | null;
+  headers: HeaderEntry[];
+  attachments: AttachmentMeta[];
+  parseError: string | null;
+  sentAt: Date | null;
+  sizeBytes: number;
+  source: string;
+  envelopeFrom: string | null;
+}
+
+export interface ListQuery {
+  limit: number;
+  /** newest first, strictly older than this seq (paging cursor) */
+  beforeSeq?: number;
+  /** only messages committed after this seq */
+  afterSeq?: number;
+  unreadOnly?: boolean;
+  /** oldest first instead of newest first */
+  ascending?: boolean;
+}
+
+const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments'];
+const FULL_COLUMNS = [
+  ...SUMMARY_COLUMNS, 'message_id_header', 'from_name', 'to_addresses', 'cc_addresses', 'reply_to', 'text_body', 'html_body',
+  'headers', 'attachments', 'parse_error', 'sent_at', 'size_bytes', 'source', 'envelope_from',
+];
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Row = Record<string, any>;
+
+const toSummary = (r: Row): MessageSummary => ({
+  id: r.id,
+  seq: Number(r.seq),
+  mailboxId: r.mailbox_id,
+  fromAddress: r.from_address,
+  subject: r.subject,
+  receivedAt: r.received_at,
+  isRead: r.is_read,
+  hasAttachments: r.has_attachments,
+});
+
+const toFull = (r: Row): MessageFull => ({
+  ...toSummary(r),
+  messageIdHeader: r.message_id_header,
+  fromName: r.from_name,
+  to: r.to_addresses,
+  cc: r.cc_addresses,
+  replyTo: r.reply_to,
+  text: r.text_body,
+  html: r.html_body,
+  headers: r.headers,
+  attachments: r.attachments,
+  parseError: r.parse_error,
+  sentAt: r.sent_at,
+  sizeBytes: r.size_bytes,
+  source: r.source,
+  envelopeFrom: r.envelope_from,
+});
+
+export interface MessageStore {
+  /** Insert unless (mailbox, ingress id) is already stored. */
+  insert(m: NewMessage): Promise<boolean>;
+  findByIngress(mailboxId: string, ingressId: string): Promise<{ id: string; seq: number } | undefined>;
+  list(mailboxId: string, q: ListQuery): Promise<MessageSummary[]>;
+  get(mailboxId: string, id: string): Promise<MessageFull | undefined>;
+  markRead(mailboxId: string, id: string): Promise<void>;
+  getRaw(mailboxId: string, id: string): Promise<Buffer | undefined>;
+  /** Delete and return its size (for the quota), or undefined. */
+  delete(mailboxId: string, id: string): Promise<number | undefined>;
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+export function messageStore(db: Db): MessageStore {
+  return {
+    async insert(m) {
+      const rows = await db('messages')
+        .insert({
+          id: m.id,
+          mailbox_id: m.mailboxId,
+          seq: m.seq,
+          ingress_id: m.ingressId,
+          source: m.source,
+          envelope_from: m.envelopeFrom,
+          envelope_to: json(m.envelopeTo),
+          message_id_header: m.messageIdHeader,
+          from_address: m.fromAddress,
+          from_name: m.fromName,
+          to_addresses: json(m.to),
+          cc_addresses: json(m.cc),
+          reply_to: json(m.replyTo),
+          subject: m.subject,
+          text_body: m.text,
+          html_body: m.html,
+          headers: json(m.headers),
+          attachments: json(m.attachments),
+          has_attachments: m.attachments.length > 0,
+          parse_error: m.parseError,
+          sent_at: m.sentAt,
+          raw: m.raw,
+          size_bytes: m.raw.length,
+          received_at: m.receivedAt,
+        })
+        .onConflict(['mailbox_id', 'ingress_id'])
+        .ignore()
+        .returning('id');
+      return rows.length === 1;
+    },
+    async findByIngress(mailboxId, ingressId) {
+      const row = await db('messages').where({ mailbox_id: mailboxId, ingress_id: ingressId }).first('id', 'seq');
+      return row ? { id: row.id, seq: Number(row.seq) } : undefined;
+    },
+    async list(mailboxId, q) {
+      const query = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS).limit(q.limit);
+      if (q.beforeSeq !== undefined) query.andWhere('seq', '<', q.beforeSeq);
+      if (q.afterSeq !== undefined) query.andWhere('seq', '>', q.afterSeq);
+      if (q.unreadOnly) query.andWhere('is_read', false);
+      query.orderBy('seq', q.ascending ? 'asc' : 'desc');
+      return (await query).map(toSummary);
+    },
+    async get(mailboxId, id) {
+      const row = await db('messages').where({ mailbox_id: mailboxId, id }).first(FULL_COLUMNS);
+      return row ? toFull(row) : undefined;
+    },
+    async markRead(mailboxId, id) {
+      await db('messages').where({ mailbox_id: mailboxId, id, is_read: false }).update({ is_read: true });
+    },
+    async getRaw(mailboxId, id) {
+      const row = await db('messages').where({ mailbox_id: mailboxId, id }).first('raw');
+      return row ? (row.raw as Buffer) : undefined;
+    },
+    async delete(mailboxId, id) {
+      const rows = await db('messages').where({ mailbox_id: mailboxId, id }).delete().returning('size_bytes');
+      return rows.length ? Number((rows[0] as { size_bytes: number }).size_bytes) : undefined;
+    },
+  };
+}

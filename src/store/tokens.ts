@@ -1,0 +1,52 @@
+import type { Db } from './db.js';
+
+export type Permission = 'read' | 'send' | 'manage';
+
+export interface AgentToken {
+  id: string;
+  jti: string;
+  mailboxId: string;
+  userId: string | null;
+  name: string | null;
+  permissions: Permission[];
+  expiresAt: Date;
+  isRevoked: boolean;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+  createdAt: Date;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const toToken = (r: any): AgentToken => ({
+  id: r.id, jti: r.jti, mailboxId: r.mailbox_id, userId: r.user_id, name: r.name, permissions: r.permissions,
+  expiresAt: r.expires_at, isRevoked: r.is_revoked, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at, createdAt: r.created_at,
+});
+
+export interface TokenStore {
+  insert(t: { jti: string; mailboxId: string; userId: string | null; name: string | null; permissions: Permission[]; expiresAt: Date }): Promise<AgentToken>;
+  findByJti(jti: string): Promise<AgentToken | undefined>;
+  listByMailbox(mailboxId: string): Promise<AgentToken[]>;
+  revoke(mailboxId: string, jti: string): Promise<boolean>;
+}
+
+export function tokenStore(db: Db): TokenStore {
+  return {
+    async insert(t) {
+      const [row] = await db('agent_tokens')
+        .insert({ jti: t.jti, mailbox_id: t.mailboxId, user_id: t.userId, name: t.name, permissions: JSON.stringify(t.permissions), expires_at: t.expiresAt })
+        .returning('*');
+      return toToken(row);
+    },
+    async findByJti(jti) {
+      const row = await db('agent_tokens').where({ jti }).first();
+      return row ? toToken(row) : undefined;
+    },
+    async listByMailbox(mailboxId) {
+      return (await db('agent_tokens').where({ mailbox_id: mailboxId }).orderBy('created_at', 'asc')).map(toToken);
+    },
+    async revoke(mailboxId, jti) {
+      const n = await db('agent_tokens').where({ mailbox_id: mailboxId, jti, is_revoked: false }).update({ is_revoked: true, revoked_at: db.fn.now() });
+      return n === 1;
+    },
+  };
+}
