@@ -12,7 +12,9 @@ export interface MessageSummaryEvent {
 
 export type MailEvent =
   | { type: 'new_message'; mailboxId: string; cursor: string; message: MessageSummaryEvent }
-  | { type: 'mailbox_expired'; mailboxId: string; reason: 'expired' | 'deleted' };
+  | { type: 'mailbox_expired'; mailboxId: string; reason: 'expired' | 'deleted' }
+  /** an agent token was revoked: streams authenticated with it must close at once */
+  | { type: 'token_revoked'; mailboxId: string; jti: string };
 
 /** Channel per mailbox, under the configured prefix so test runs and deployments never cross. */
 export const mailboxChannel = (prefix: string, mailboxId: string) => `${prefix}:mailbox:${mailboxId}`;
