@@ -11,6 +11,14 @@ import { createDb } from './store/db.js';
 import { createStores, transactionRunner, type InTransaction, type Stores } from './store/index.js';
 import { planStore } from './store/plans.js';
 
+/** knex prints pool and connection trouble to the console by default; route it to our log instead. */
+const knexLogger = (log: Logger) => ({
+  warn: (message: unknown) => log.warn({ event: 'db.warning', message: String(message) }),
+  error: (message: unknown) => log.error({ event: 'db.error', message: String(message) }),
+  deprecate: (message: unknown) => log.debug({ event: 'db.deprecation', message: String(message) }),
+  debug: () => undefined,
+});
+
 export interface Deps {
   config: Config;
   log: Logger;
@@ -29,7 +37,7 @@ export type Container = Deps & { close: () => Promise<void> };
 /** The composition root: everything that holds a socket is made here and closed by close(). */
 export async function createContainer(config: Config, role: string, over: Partial<Deps> = {}): Promise<Container> {
   const log = over.log ?? createLogger(config, role);
-  const db = over.db ?? createDb(config);
+  const db = over.db ?? createDb(config, { log: knexLogger(log) });
   const redis = over.redis ?? (await connectRedis(config, 'producer'));
   const queues = over.queues ?? createQueues(redis, config);
   const plans = planStore(db, config.plans.cacheMs);

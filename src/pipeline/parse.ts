@@ -18,6 +18,17 @@ export interface ParsedMessage {
 }
 
 const MAX_HEADER_VALUE = 8_192;
+
+/** Postgres text and jsonb cannot hold U+0000: parsed strings carry U+FFFD instead (raw keeps the bytes). */
+const clean = (s: string) => (s.includes('\u0000') ? s.replace(/\u0000/g, '\uFFFD') : s);
+const cleanDeep = <T>(v: T): T => {
+  if (typeof v === 'string') return clean(v) as T;
+  if (Array.isArray(v)) return v.map(cleanDeep) as T;
+  if (v && typeof v === 'object' && !(v instanceof Date)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cleanDeep(x)])) as T;
+  }
+  return v;
+};
 const MAX_HEADERS = 500;
 
 const addresses = (a: AddressObject | AddressObject[] | undefined): AddressEntry[] => {
@@ -111,9 +122,9 @@ export async function parseRaw(raw: Buffer, timeoutMs: number): Promise<ParsedMe
       simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 2 * 1024 * 1024 }),
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${timeoutMs} ms`)), timeoutMs); }),
     ]);
-    return toMessage(parsed, raw);
+    return cleanDeep(toMessage(parsed, raw));
   } catch (err) {
-    return fallbackParse(raw, `parse failed: ${(err as Error).message}`);
+    return cleanDeep(fallbackParse(raw, `parse failed: ${(err as Error).message}`));
   } finally {
     clearTimeout(timer);
   }
