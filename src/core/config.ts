@@ -24,6 +24,7 @@ export const ENV = z.object({
   SMTP_MAX_CLIENTS: int(1).default(1000),
   SMTP_SOCKET_TIMEOUT_MS: int(1000).default(60_000),
   SMTP_CLOSE_TIMEOUT_MS: int(0).default(10_000),
+  SMTP_AUTH_ACCEPT_ANY: bool.default(true),
   SMTP_TLS_KEY_FILE: optionalString,
   SMTP_TLS_CERT_FILE: optionalString,
   MAIL_DOMAINS: z
@@ -70,6 +71,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxClients: e.SMTP_MAX_CLIENTS,
       socketTimeoutMs: e.SMTP_SOCKET_TIMEOUT_MS,
       closeTimeoutMs: e.SMTP_CLOSE_TIMEOUT_MS,
+      authAcceptAny: e.SMTP_AUTH_ACCEPT_ANY,
       tlsKeyFile: e.SMTP_TLS_KEY_FILE,
       tlsCertFile: e.SMTP_TLS_CERT_FILE,
     },

@@ -100,3 +100,15 @@ test('Redis unreachable: 451 4.3.0 within a few seconds, never a 250', async (t)
     await sys.stop();
   }
 });
+
+test('SMTP AUTH with any credentials is accepted (apps under test keep their SMTP settings)', async (t) => {
+  const { sys } = t.context;
+  const nodemailer = (await import('nodemailer')).default;
+  const transport = nodemailer.createTransport({ host: '127.0.0.1', port: sys.smtpPort, secure: false, ignoreTLS: true, auth: { user: 'app', pass: 'whatever-secret' } });
+  try {
+    const info = await transport.sendMail({ from: 'app@example.org', to: `authed@${TEST_DOMAIN}`, subject: 'auth', text: 'x' });
+    t.regex(info.response, /^250 /);
+  } finally {
+    transport.close();
+  }
+});

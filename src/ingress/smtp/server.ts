@@ -47,7 +47,14 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     banner: 'Mailwright ESMTP',
     size: config.mail.maxMessageBytes,
     authOptional: true,
-    disabledCommands: tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    // Applications under test usually have SMTP credentials configured: accept any (they are neither
+    // checked, logged nor stored), or refuse AUTH entirely with SMTP_AUTH_ACCEPT_ANY=false.
+    allowInsecureAuth: true,
+    authMethods: ['PLAIN', 'LOGIN'],
+    disabledCommands: [...(config.smtp.authAcceptAny ? [] : ['AUTH']), ...(tls ? [] : ['STARTTLS'])],
+    onAuth(_auth, _session, callback) {
+      callback(null, { user: 'any' });
+    },
     ...(tls ?? {}),
     maxClients: config.smtp.maxClients,
     socketTimeout: config.smtp.socketTimeoutMs,
