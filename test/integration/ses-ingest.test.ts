@@ -91,14 +91,19 @@ test('forged, unsigned, untrusted or foreign-topic deliveries are 403 and enqueu
   t.is((await sys.json(`/api/v1/mailboxes/${box.address}/messages`, { token: box.token })).body.length, 0);
 });
 
-test('the same MessageId delivered 3 times, then 3 times at once, then after the job is gone, is stored once', async (t) => {
+test('the same MessageId delivered 10 times, then 3 times at once, then after the job is gone, is stored once', async (t) => {
   const { sys, signer } = t.context;
   const box = await sys.createMailbox();
   const m = notification(signer, sesReceipt({ recipients: [box.address], source: 's@example.org', raw: TEXT, encoding: 'BASE64' }));
   const id = ingressIdOf(m.MessageId);
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < 3; i++) t.like(await post(sys, m), { status: 200, body: { ingress_id: id } });
-  t.log(`3 sequential verified deliveries (certificate cached): ${(Number(process.hrtime.bigint() - started) / 3e6).toFixed(1)} ms each`);
+  const ms: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const started = process.hrtime.bigint();
+    t.like(await post(sys, m), { status: 200, body: { ingress_id: id } });
+    ms.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  const warm = ms.slice(1).sort((x, y) => x - y);
+  t.log(`sequential redeliveries: first ${ms[0]!.toFixed(1)} ms, then median ${warm[4]!.toFixed(1)} ms, max ${warm[8]!.toFixed(1)} ms`);
   const concurrent = await Promise.all([1, 2, 3].map(() => post(sys, m)));
   t.deepEqual(concurrent.map((r) => r.status), [200, 200, 200]);
   await settled(sys, id);
