@@ -14,6 +14,9 @@ import { errorResponses } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { messageRoutes } from './routes/messages.js';
+import { sesIngestRoutes } from './routes/ses-ingest.js';
+import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
+import type { Queues } from '../queue/producers.js';
 
 export interface ApiDeps {
   config: Config;
@@ -25,6 +28,9 @@ export interface ApiDeps {
   signer: TokenSigner;
   publisher: Publisher;
   metrics: Metrics;
+  queues: Queues;
+  /** SNS certificate / SubscribeURL fetcher; default https GET (tests inject a local certificate) */
+  snsFetch?: SnsFetch;
 }
 
 /** Build the Koa app (never listens: roles/web.ts does, tests use app.callback()). */
@@ -56,6 +62,8 @@ export function createApp(deps: ApiDeps): Koa {
 
   const health = healthRoutes(deps);
   app.use(health.routes());
+  const ses = sesIngestRoutes(deps); // before authentication: SNS signs, it sends no bearer
+  app.use(ses.routes()).use(ses.allowedMethods());
   app.use(authentication(deps));
   for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());

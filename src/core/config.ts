@@ -45,6 +45,15 @@ export const ENV = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.optional(),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
+  SES_TOPIC_ARNS: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'))),
+  SES_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
+  SES_CERT_CACHE_SIZE: int(1).default(16),
+  SES_FETCH_TIMEOUT_MS: int(100).default(5_000),
+  SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -87,6 +96,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenSecret: e.TOKEN_SECRET,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false },
     shutdownBudgetMs: e.SHUTDOWN_BUDGET_MS,
+    ses: {
+      topicArns: e.SES_TOPIC_ARNS,
+      maxBodyBytes: e.SES_MAX_BODY_BYTES,
+      certCacheSize: e.SES_CERT_CACHE_SIZE,
+      fetchTimeoutMs: e.SES_FETCH_TIMEOUT_MS,
+      fetchMaxBytes: e.SES_FETCH_MAX_BYTES,
+    },
   });
 }
 

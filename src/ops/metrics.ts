@@ -31,6 +31,7 @@ export function createMetrics(role: string) {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
       registers: r,
     }),
+    sesNotifications: new Counter({ name: 'mailwright_ses_notifications_total', help: 'SNS deliveries on the SES ingest endpoint, by outcome', labelNames: ['outcome'], registers: r }),
     openStreams: new Gauge({ name: 'mailwright_open_streams', help: 'Open SSE and WebSocket streams', labelNames: ['transport'], registers: r }),
   };
 }

@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../../src/core/config.js';
 import { startSmtp, type SmtpRole } from '../../src/roles/smtp.js';
 import { startWeb, type WebRole } from '../../src/roles/web.js';
 import { startWorker, type WorkerRole } from '../../src/roles/worker.js';
+import type { SnsFetch } from '../../src/ingress/ses/sns-verifier.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 
@@ -35,6 +36,8 @@ export interface SystemOptions {
   roles?: Array<'web' | 'smtp' | 'worker'>;
   database?: TestDatabase;
   prefix?: string;
+  /** options for the web role (e.g. a local SNS certificate fetcher) */
+  web?: { snsFetch?: SnsFetch };
 }
 
 /** Start Mailwright in-process on free ports with its own database and Redis prefix. */
@@ -62,7 +65,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const deps = await createContainer(config, 'test');
   const worker = roles.includes('worker') ? await startWorker(deps) : undefined;
   const smtp = roles.includes('smtp') ? await startSmtp(deps) : undefined;
-  const web = roles.includes('web') ? await startWeb(deps, { tokenSecret: config.tokenSecret! }) : undefined;
+  const web = roles.includes('web') ? await startWeb(deps, { tokenSecret: config.tokenSecret!, ...opts.web }) : undefined;
   const baseUrl = web ? `http://127.0.0.1:${web.port}` : '';
   const smtpPort = smtp?.port ?? 0;
 

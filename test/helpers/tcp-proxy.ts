@@ -15,6 +15,7 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  server.unref(); // never keeps a test process alive
   return {
     port: (server.address() as AddressInfo).port,
     /** drop every open connection and refuse new ones */
