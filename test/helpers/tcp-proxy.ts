@@ -1,12 +1,13 @@
-import { createServer, connect, type Socket, type AddressInfo } from 'node:net';
 import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
-/** A loopback TCP proxy a test can cut and restore, to make a dependency unreachable without touching it. */
+/**
+ * A loopback TCP proxy to a shared service, so a test can cut its own connection to Postgres or Redis
+ * (refused, like a dead server) and restore it, without touching the service everyone else uses.
+ */
 export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1') {
-  let up = true;
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
-    if (!up) { client.destroy(); return; }
     const upstream = connect(targetPort, targetHost);
     for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => s.destroy()); }
     client.pipe(upstream).pipe(client);
@@ -16,11 +17,25 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   server.unref(); // never keeps a test process alive
+  const port = (server.address() as AddressInfo).port;
+  let open = true;
   return {
-    port: (server.address() as AddressInfo).port,
-    /** drop every open connection and refuse new ones */
-    cut() { up = false; for (const s of sockets) s.destroy(); },
-    restore() { up = true; },
-    async close() { up = false; for (const s of sockets) s.destroy(); await new Promise((r) => server.close(r)); },
+    port,
+    /** refuse new connections and drop the existing ones */
+    async cut() {
+      if (!open) return;
+      open = false;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+    },
+    /** accept connections again on the same port */
+    async restore() {
+      if (open) return;
+      server.listen(port, '127.0.0.1');
+      await once(server, 'listening');
+      open = true;
+    },
+    async close() { await this.cut(); },
   };
 }

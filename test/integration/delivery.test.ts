@@ -105,7 +105,7 @@ test('Postgres unreachable, then back: the job retries and the message is delive
   const sys = await startSystem({ database, roles: ['smtp', 'worker'], env: { DATABASE_URL: viaProxy.toString(), DELIVERY_BACKOFF_MS: '100' } });
   try {
     const [{ id: mailboxId }] = await sys.deps.db('mailboxes').insert({ address: `pgdown@${TEST_DOMAIN}`, plan_id: 'anonymous', expires_at: sys.deps.db.raw(`now() + interval '10 minutes'`) }).returning('id');
-    proxy.cut();
+    await proxy.cut();
     const r = await RawSmtp.sendOnce(sys.smtpPort, 's@example.org', [`pgdown@${TEST_DOMAIN}`], raw('while down', `pgdown@${TEST_DOMAIN}`));
     t.regex(r.data, /^250 /, 'SMTP accepts while Postgres is down (the ingress never touches it)');
     const ingressId = /queued as (\S+)/.exec(r.data)![1]!;
@@ -117,7 +117,7 @@ test('Postgres unreachable, then back: the job retries and the message is delive
       if (Date.now() > deadline) throw new Error('job never attempted');
       await new Promise((res) => setTimeout(res, 50));
     }
-    proxy.restore();
+    await proxy.restore();
     const direct = (await import('../../src/store/db.js')).createDb({ db: { url: database.url, poolMax: 1 } });
     try {
       const until = Date.now() + 20_000;
