@@ -7,12 +7,14 @@ import type { Logger } from '../core/log.js';
 import type { TokenSigner } from '../access/tokens.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
+import type { Queues } from '../queue/producers.js';
 import type { Stores } from '../store/index.js';
 import type { PlanStore } from '../store/plans.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
+import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
 import { messageRoutes } from './routes/messages.js';
 
 export interface ApiDeps {
@@ -25,6 +27,8 @@ export interface ApiDeps {
   signer: TokenSigner;
   publisher: Publisher;
   metrics: Metrics;
+  /** producers only: the web role schedules mailbox expiry jobs */
+  queues: Queues;
 }
 
 /** Build the Koa app (never listens: roles/web.ts does, tests use app.callback()). */
@@ -57,7 +61,7 @@ export function createApp(deps: ApiDeps): Koa {
   const health = healthRoutes(deps);
   app.use(health.routes());
   app.use(authentication(deps));
-  for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
+  for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), messageRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;
