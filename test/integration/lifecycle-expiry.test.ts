@@ -99,3 +99,18 @@ test('a message delivered 50 ms after expires_at is not stored although no expir
   const list = await bare.json(`/api/v1/mailboxes/${box.address}/messages`, { token: box.token });
   t.is(list.status, 410);
 });
+
+test('an expiry job that fires before expires_at (stale after a TTL change) moves itself to the right time', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=2');
+  const { id } = await row(sys, box.address);
+  const q = sys.deps.queues.maintenance;
+  t.is(await q.remove(expiryJobId(id)), 1);
+  await q.add('expire-mailbox', { v: 1, mailboxId: id }, { jobId: expiryJobId(id), removeOnComplete: true }); // due now: too early
+  const expired = await eventually(async () => {
+    const r = await row(sys, box.address);
+    return r.is_active ? undefined : r;
+  }, 6_000);
+  const lagMs = expired.deactivated_at.getTime() - expired.expires_at.getTime();
+  t.true(lagMs >= 0 && lagMs < 1_000, `not early, and on time: lag ${lagMs} ms`);
+});
