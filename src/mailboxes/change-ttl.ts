@@ -14,7 +14,7 @@ import { effectiveTtlMinutes } from './ttl.js';
 export interface ChangeTtlDeps {
   db: Knex;
   plans: PlanStore;
-  config: Pick<Config, 'plans'>;
+  config: Pick<Config, 'plans' | 'redis'>;
   queues: Pick<Queues, 'maintenance'>;
   publisher: Publisher;
   log: Logger;
@@ -36,12 +36,12 @@ export async function changeTtl(deps: ChangeTtlDeps, mailbox: Mailbox, requested
   const log = deps.log.child({ mailboxId: mailbox.id });
   const change = await deps.db.transaction(async (trx) => {
     const c = await lifecycleStore(trx).setTtlFromCreation(mailbox.id, ttlMinutes * deps.config.plans.ttlUnitMs);
-    if (c && !c.expiredNow) await scheduleExpirySafely(deps.queues.maintenance, mailbox.id, c.expiresAt, log);
+    if (c && !c.expiredNow) await scheduleExpirySafely(deps.queues.maintenance, mailbox.id, c.expiresAt, log, deps.config.redis.enqueueTimeoutMs);
     return c;
   });
   if (!change) throw new MailboxGone('mailbox_expired', 'mailbox has expired');
   if (change.expiredNow) {
-    await cancelExpirySafely(deps.queues.maintenance, mailbox.id, log);
+    await cancelExpirySafely(deps.queues.maintenance, mailbox.id, log, deps.config.redis.enqueueTimeoutMs);
     await publishExpired([mailbox.id], deps);
   }
   log.info({ event: 'mailbox.ttl_changed', ttlMinutes, requestedMinutes, expiredNow: change.expiredNow, tokensMoved: change.tokensMoved });

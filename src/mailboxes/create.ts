@@ -59,6 +59,6 @@ export async function createMailbox(
     await stores.tokens.insert({ jti, mailboxId: mailbox.id, userId: input.ownerUserId, name: 'creator', permissions: CREATOR_PERMISSIONS, expiresAt: mailbox.expiresAt! });
     return { mailbox, ttlMinutes, token };
   });
-  await scheduleExpirySafely(deps.queues.maintenance, created.mailbox.id, created.mailbox.expiresAt, deps.log);
+  await scheduleExpirySafely(deps.queues.maintenance, created.mailbox.id, created.mailbox.expiresAt, deps.log, deps.config.redis.enqueueTimeoutMs);
   return created;
 }

@@ -26,14 +26,27 @@ export async function cancelExpiry(queue: Queue, mailboxId: string): Promise<boo
   return removed === 1;
 }
 
+/** Reject when Redis has not answered within `ms` (ENQUEUE_TIMEOUT_MS): a hung Redis must not hang an API call. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms); }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * The same, for callers that must not fail because of Redis (mailbox creation, TTL change, delete):
- * a failure is logged, and the safety sweep expires the mailbox within SWEEP_INTERVAL_MS instead.
+ * a failure or a timeout is logged, and the safety sweep expires the mailbox within SWEEP_INTERVAL_MS instead.
  */
-export async function scheduleExpirySafely(queue: Queue, mailboxId: string, expiresAt: Date | null, log: Logger): Promise<boolean> {
+export async function scheduleExpirySafely(queue: Queue, mailboxId: string, expiresAt: Date | null, log: Logger, timeoutMs: number): Promise<boolean> {
   if (!expiresAt) return false;
   try {
-    await scheduleExpiry(queue, mailboxId, expiresAt);
+    await within(timeoutMs, scheduleExpiry(queue, mailboxId, expiresAt));
     return true;
   } catch (err) {
     log.warn({ event: 'lifecycle.schedule_failed', mailboxId, err, hint: 'the safety sweep will expire it' });
@@ -41,9 +54,9 @@ export async function scheduleExpirySafely(queue: Queue, mailboxId: string, expi
   }
 }
 
-export async function cancelExpirySafely(queue: Queue, mailboxId: string, log: Logger): Promise<void> {
+export async function cancelExpirySafely(queue: Queue, mailboxId: string, log: Logger, timeoutMs: number): Promise<void> {
   try {
-    await cancelExpiry(queue, mailboxId);
+    await within(timeoutMs, cancelExpiry(queue, mailboxId));
   } catch (err) {
     log.warn({ event: 'lifecycle.cancel_failed', mailboxId, err });
   }

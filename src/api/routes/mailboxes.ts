@@ -79,7 +79,7 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
     const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage', { allowInactive: true });
     if (await deps.stores.mailboxes.deactivate(m.id, 'deleted')) {
       deps.log.info({ event: 'mailbox.deleted', mailboxId: m.id });
-      await cancelExpirySafely(deps.queues.maintenance, m.id, deps.log);
+      await cancelExpirySafely(deps.queues.maintenance, m.id, deps.log, deps.config.redis.enqueueTimeoutMs);
       await publishSafely(deps.publisher, { type: 'mailbox_expired', mailboxId: m.id, reason: 'deleted' }, deps.log);
     }
     ctx.status = 204;
