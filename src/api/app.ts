@@ -13,6 +13,7 @@ import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
+import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
 import { messageRoutes } from './routes/messages.js';
 import { sesIngestRoutes } from './routes/ses-ingest.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
@@ -28,6 +29,7 @@ export interface ApiDeps {
   signer: TokenSigner;
   publisher: Publisher;
   metrics: Metrics;
+  /** producers: SMTP-less ingress (SES) and expiry scheduling */
   queues: Queues;
   /** SNS certificate / SubscribeURL fetcher; default https GET (tests inject a local certificate) */
   snsFetch?: SnsFetch;
@@ -65,7 +67,7 @@ export function createApp(deps: ApiDeps): Koa {
   const ses = sesIngestRoutes(deps); // before authentication: SNS signs, it sends no bearer
   app.use(ses.routes()).use(ses.allowedMethods());
   app.use(authentication(deps));
-  for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
+  for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), messageRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

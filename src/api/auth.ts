@@ -44,7 +44,13 @@ export async function authenticate(credential: string | undefined, { stores, sig
     const row = claims && (await stores.tokens.findByJti(claims.jti));
     if (!claims || !row || row.mailboxId !== claims.mailboxId) throw new Unauthorized('invalid token');
     if (row.isRevoked) throw new Unauthorized('token has been revoked');
-    if (row.expiresAt.getTime() <= Date.now()) throw new Unauthorized('token has expired');
+    if (row.expiresAt.getTime() <= Date.now()) {
+      // a token that lived as long as its mailbox: say that the mailbox ended (410), not just "expired token"
+      const m = await stores.mailboxes.findById(row.mailboxId);
+      if (m && !m.isActive && m.deactivatedReason === 'deleted') throw new MailboxGone('mailbox_deleted', 'mailbox has been deleted');
+      if (m && (!m.isActive || (m.expiresAt && m.expiresAt.getTime() <= Date.now()))) throw new MailboxGone('mailbox_expired', 'mailbox has expired');
+      throw new Unauthorized('token has expired');
+    }
     return { kind: 'token', jti: row.jti, mailboxId: row.mailboxId, permissions: row.permissions, userId: row.userId };
   }
   throw new Unauthorized('unrecognised credential');

@@ -1,5 +1,8 @@
 import type { Knex } from 'knex';
 import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import { scheduleExpirySafely } from '../maintenance/expiry-jobs.js';
+import type { Queues } from '../queue/producers.js';
 import { BadRequest, QuotaExceeded, Unavailable } from '../core/errors.js';
 import type { TokenSigner } from '../access/tokens.js';
 import { createStores } from '../store/index.js';
@@ -24,9 +27,10 @@ export const CREATOR_PERMISSIONS: Permission[] = ['read', 'send', 'manage'];
 /**
  * Create a hosted mailbox and its first token in one transaction. The per-user active-mailbox limit is
  * race-free: the user's row is locked while counting, so concurrent creations queue behind each other.
+ * After the commit, its expiry job is scheduled at expires_at (if Redis fails, the sweep expires it).
  */
 export async function createMailbox(
-  deps: { db: Knex; plans: PlanStore; signer: TokenSigner; config: Config },
+  deps: { db: Knex; plans: PlanStore; signer: TokenSigner; config: Config; queues: Pick<Queues, 'maintenance'>; log: Logger },
   input: CreateMailboxInput,
 ): Promise<CreatedMailbox> {
   const plan = await deps.plans.get(input.planId);
@@ -36,7 +40,7 @@ export async function createMailbox(
     throw new BadRequest(`domain must be one of: ${deps.config.mail.domains.join(', ')}`, 'invalid_domain');
   }
   const ttlMinutes = effectiveTtlMinutes(input.ttlMinutes, plan);
-  return deps.db.transaction(async (trx) => {
+  const created = await deps.db.transaction(async (trx): Promise<CreatedMailbox> => {
     const stores = createStores(trx, { plans: deps.plans });
     if (input.ownerUserId && plan.maxActiveMailboxes !== null) {
       await trx('users').where({ id: input.ownerUserId }).forUpdate().first('id');
@@ -55,4 +59,6 @@ export async function createMailbox(
     await stores.tokens.insert({ jti, mailboxId: mailbox.id, userId: input.ownerUserId, name: 'creator', permissions: CREATOR_PERMISSIONS, expiresAt: mailbox.expiresAt! });
     return { mailbox, ttlMinutes, token };
   });
+  await scheduleExpirySafely(deps.queues.maintenance, created.mailbox.id, created.mailbox.expiresAt, deps.log, deps.config.redis.enqueueTimeoutMs);
+  return created;
 }

@@ -1,12 +1,14 @@
 import { Worker, type Job } from 'bullmq';
 import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
+import { startMaintenance, type MaintenanceWorker } from '../maintenance/worker.js';
+import { planSizeProblems } from '../ops/plan-limits.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { connectRedis } from '../queue/connection.js';
 import { QUEUE } from '../queue/names.js';
 import type { InboundJob } from '../queue/payloads.js';
 
-export interface WorkerRole { inbound: Worker<InboundJob, Outcome[]>; close: () => Promise<void> }
+export interface WorkerRole { inbound: Worker<InboundJob, Outcome[]>; maintenance?: MaintenanceWorker; close: () => Promise<void> }
 
 const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.attempts ?? 1);
 
@@ -25,10 +27,16 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
   });
   inbound.on('error', (err) => log.warn({ event: 'worker.error', err }));
   await inbound.waitUntilReady();
+  const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
+  for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, await deps.stores.plans.all())) {
+    log.warn({ event: 'worker.plan_size_unreachable', problem });
+  }
   log.info({ event: 'worker.started', concurrency: deps.config.worker.concurrency });
   return {
     inbound,
+    maintenance,
     close: once(async () => {
+      await maintenance?.close();
       await inbound.close();
       connection.disconnect();
     }),

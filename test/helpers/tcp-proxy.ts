@@ -2,12 +2,25 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 
 /**
- * A loopback TCP proxy to a shared service, so a test can cut its own connection to Postgres or Redis
- * (refused, like a dead server) and restore it, without touching the service everyone else uses.
+ * A loopback TCP proxy to a shared service, so a test can break its own connection to Postgres or Redis
+ * without touching the service everyone else uses.
+ * - cut()/restore(): the port refuses connections, like a dead server (async: closes/re-opens the listener);
+ * - break()/restore(): connections are accepted and dropped at once (sync).
  */
-export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1') {
+export interface TcpProxy {
+  port: number;
+  cut(): Promise<void>;
+  break(): void;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  let broken = false;
+  let listening = true;
   const server = createServer((client) => {
+    if (broken) { client.destroy(); return; }
     const upstream = connect(targetPort, targetHost);
     for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => s.destroy()); }
     client.pipe(upstream).pipe(client);
@@ -18,24 +31,25 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   await once(server, 'listening');
   server.unref(); // never keeps a test process alive
   const port = (server.address() as AddressInfo).port;
-  let open = true;
-  return {
+  const dropAll = () => { for (const s of sockets) s.destroy(); };
+  const proxy: TcpProxy = {
     port,
-    /** refuse new connections and drop the existing ones */
     async cut() {
-      if (!open) return;
-      open = false;
+      if (!listening) return;
+      listening = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const s of sockets) s.destroy();
+      dropAll();
       await closed;
     },
-    /** accept connections again on the same port */
+    break() { broken = true; dropAll(); },
     async restore() {
-      if (open) return;
+      broken = false;
+      if (listening) return;
       server.listen(port, '127.0.0.1');
       await once(server, 'listening');
-      open = true;
+      listening = true;
     },
-    async close() { await this.cut(); },
+    async close() { broken = true; await proxy.cut(); },
   };
+  return proxy;
 }

@@ -5,6 +5,8 @@ import { BadRequest, Forbidden, Unauthorized } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import type { TokenSigner } from '../../access/tokens.js';
 import { createMailbox } from '../../mailboxes/create.js';
+import { cancelExpirySafely } from '../../maintenance/expiry-jobs.js';
+import type { Queues } from '../../queue/producers.js';
 import type { Logger } from '../../core/log.js';
 import { publishSafely, type Publisher } from '../../pubsub/events.js';
 import type { Stores } from '../../store/index.js';
@@ -22,6 +24,7 @@ export interface MailboxRouteDeps {
   signer: TokenSigner;
   publisher: Publisher;
   log: Logger;
+  queues: Pick<Queues, 'maintenance'>;
 }
 
 export function mailboxRoutes(deps: MailboxRouteDeps): Router {
@@ -76,6 +79,7 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
     const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage', { allowInactive: true });
     if (await deps.stores.mailboxes.deactivate(m.id, 'deleted')) {
       deps.log.info({ event: 'mailbox.deleted', mailboxId: m.id });
+      await cancelExpirySafely(deps.queues.maintenance, m.id, deps.log, deps.config.redis.enqueueTimeoutMs);
       await publishSafely(deps.publisher, { type: 'mailbox_expired', mailboxId: m.id, reason: 'deleted' }, deps.log);
     }
     ctx.status = 204;

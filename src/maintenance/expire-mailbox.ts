@@ -1,0 +1,28 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import type { MaintenanceDeps } from './context.js';
+import type { ExpireMailboxJob } from './jobs.js';
+import { publishExpired } from './publish-expired.js';
+
+export type ExpireOutcome = 'expired' | 'redelayed' | 'nothing_to_do';
+
+/**
+ * The on-time expiry of one mailbox (a delayed job due at expires_at). The UPDATE is conditional
+ * (active and past expires_at), so a job that runs twice, or after a DELETE or the sweep, does
+ * nothing. A job that finds the mailbox still active with a later expires_at (its TTL was extended
+ * while this job could not be removed, or clocks disagree by a few ms) moves itself to the new time.
+ */
+export async function expireMailbox(job: Job<ExpireMailboxJob>, token: string | undefined, deps: MaintenanceDeps): Promise<ExpireOutcome> {
+  if (job.data.v !== 1) throw new UnrecoverableError(`unknown expire-mailbox job version ${String(job.data.v)}`);
+  const { mailboxId } = job.data;
+  if (await deps.lifecycle.expireOne(mailboxId)) {
+    deps.log.info({ event: 'mailbox.expired', mailboxId, via: 'job', lateMs: job.delay ? Date.now() - (job.timestamp + job.delay) : undefined });
+    await publishExpired([mailboxId], deps);
+    return 'expired';
+  }
+  const state = await deps.lifecycle.expiryOf(mailboxId);
+  if (state?.isActive && state.expiresAt && state.expiresAt.getTime() > Date.now()) {
+    await job.moveToDelayed(state.expiresAt.getTime(), token);
+    throw new DelayedError();
+  }
+  return 'nothing_to_do';
+}

@@ -1,0 +1,18 @@
+import type { MaintenanceDeps } from './context.js';
+import { publishExpired } from './publish-expired.js';
+
+export interface SweepResult { expired: number; published: number; ms: number }
+
+/**
+ * The safety sweep: everything still active past expires_at is deactivated by ONE UPDATE (the
+ * partial index on expires_at where is_active bounds its cost by the overdue rows; only their ids
+ * come back), then announced. Normally it finds nothing: the per-mailbox jobs got there first.
+ */
+export async function sweepExpired(deps: MaintenanceDeps): Promise<SweepResult> {
+  const started = Date.now();
+  const ids = await deps.lifecycle.sweepExpired();
+  const published = ids.length ? await publishExpired(ids, deps) : 0;
+  const ms = Date.now() - started;
+  if (ids.length) deps.log.info({ event: 'lifecycle.swept', expired: ids.length, published, ms });
+  return { expired: ids.length, published, ms };
+}
