@@ -14,6 +14,9 @@ import { errorResponses } from './errors.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { messageRoutes } from './routes/messages.js';
+import { keyRoutes } from './routes/keys.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { apiRateLimits } from './rate-limit.js';
 
 export interface ApiDeps {
   config: Config;
@@ -56,8 +59,11 @@ export function createApp(deps: ApiDeps): Koa {
 
   const health = healthRoutes(deps);
   app.use(health.routes());
+  const limits = apiRateLimits(deps);
+  app.use(limits.byIp);
   app.use(authentication(deps));
-  for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
+  app.use(limits.byPrincipal);
+  for (const router of [mailboxRoutes(deps), messageRoutes(deps), tokenRoutes(deps), keyRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;
