@@ -47,7 +47,7 @@ export const ENV = z.object({
   RATE_LIMIT_ENABLED: bool.default(true),
   TRUSTED_PROXY_HOPS: int(0).default(1),
   RATE_LIMIT_TIMEOUT_MS: int(1).default(250),
-  RATE_LIMIT_IP_POINTS: int(1).default(600),
+  RATE_LIMIT_IP_POINTS: int(1).default(2400),
   RATE_LIMIT_IP_WINDOW_S: int(1).default(60),
   RATE_LIMIT_CREDENTIAL_POINTS: int(1).default(1200),
   RATE_LIMIT_CREDENTIAL_WINDOW_S: int(1).default(60),

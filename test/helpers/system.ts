@@ -59,6 +59,12 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DELIVERY_BACKOFF_MS: '200',
     PLAN_CACHE_MS: '0',
+    // rate limiting stays on (headers, code path) with budgets no ordinary test reaches; tests of the limits set their own
+    RATE_LIMIT_IP_POINTS: '1000000',
+    RATE_LIMIT_CREDENTIAL_POINTS: '1000000',
+    RATE_LIMIT_CREATE_IP_POINTS: '1000000',
+    RATE_LIMIT_CREATE_CREDENTIAL_POINTS: '1000000',
+    SMTP_CONNECTIONS_PER_IP: '1000000',
     ...opts.env,
   });
   const roles = opts.roles ?? ['web', 'smtp', 'worker'];
