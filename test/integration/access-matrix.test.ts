@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
-import { apiRoutes, call, createTenant, fill, withoutRequestId, type RouteSpec, type Tenant } from '../helpers/tenants.js';
+import { apiRoutes, call, createTenant, fill, unknownParams, withoutRequestId, type RouteSpec, type Tenant } from '../helpers/tenants.js';
 
 /**
  * Issue 6 matrix, generated from the routers the app mounts: every route that names an object
@@ -71,6 +71,8 @@ test.serial("tenant A's API key and token get, on B's objects, exactly the 404 o
   const nothing: Objects = { address: `nobody-${ulid().toLowerCase()}@${TEST_DOMAIN}`, messageId: ulid(), jti: 'nosuchjti', keyId: randomUUID() };
   const credentials = [['API key', a.apiKey], ['mailbox token', aBox.token]] as const;
   for (const route of objectRoutes(routes)) {
+    const missing = unknownParams(route.path, paramsFor(route.path, bObjects));
+    if (missing.length) t.log(`${route.method} ${route.path}: no fixture for ${missing.join(', ')}; only the mailbox/key part is B's`);
     for (const [label, credential] of credentials) {
       if (isKeyRoute(route.path) && label === 'mailbox token') continue; // tokens cannot reach /keys at all (403 for any id)
       const body = bodyFor(route.method, route.path);
@@ -136,8 +138,10 @@ test.serial('a read-only token cannot change anything (403 insufficient_permissi
     if (route.method !== 'GET' || route.path.includes('/tokens')) {
       t.is(r.status, 403, what);
       t.is(r.body.error.code, 'insufficient_permission', what);
-    } else {
+    } else if (unknownParams(route.path, paramsFor(route.path, objects)).length === 0) {
       t.is(r.status, 200, what);
+    } else {
+      t.false([401, 403].includes(r.status), what);
     }
   }
   const after = await call(sys, 'GET', `/api/v1/mailboxes/${bBox.address}`, { token: b.apiKey });
