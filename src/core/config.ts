@@ -55,7 +55,7 @@ export const ENV = z.object({
   RATE_LIMIT_CREATE_IP_WINDOW_S: int(1).default(3600),
   RATE_LIMIT_CREATE_CREDENTIAL_POINTS: int(1).default(120),
   RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S: int(1).default(60),
-  SMTP_CONNECTIONS_PER_IP: int(1).default(120),
+  SMTP_CONNECTIONS_PER_IP: int(1).default(600),
   SMTP_CONNECTIONS_WINDOW_S: int(1).default(60),
   TOKEN_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
