@@ -14,7 +14,7 @@ test('the log of a full run at trace level contains no secret', async (t) => {
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
   const log = createLogger({ log: { level: 'trace', pretty: false } }, 'test', sink);
-  const sys = await startSystem({ log });
+  const sys = await startSystem({ overrides: { log } });
   t.teardown(() => sys.stop());
   const secrets: string[] = [sys.config.tokenSecret!];
 
