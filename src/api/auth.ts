@@ -45,7 +45,6 @@ export async function authenticate(credential: string | undefined, { stores, sig
     if (!claims || !row || row.mailboxId !== claims.mailboxId) throw new Unauthorized('invalid token');
     if (row.isRevoked) throw new Unauthorized('token has been revoked');
     if (row.expiresAt.getTime() <= Date.now()) throw new Unauthorized('token has expired');
-    void stores.tokens.touch(row.jti).catch(() => undefined);
     return { kind: 'token', jti: row.jti, mailboxId: row.mailboxId, permissions: row.permissions, userId: row.userId };
   }
   throw new Unauthorized('unrecognised credential');
@@ -53,6 +52,7 @@ export async function authenticate(credential: string | undefined, { stores, sig
 
 export const authentication = (deps: AuthDeps): Middleware => async (ctx, next) => {
   ctx.state.principal = await authenticate(bearerOf(ctx), deps);
+  if (ctx.state.principal.kind === 'token') void deps.stores.tokens.touch(ctx.state.principal.jti).catch(() => undefined);
   await next();
 };
 
