@@ -18,6 +18,9 @@ import { messageRoutes } from './routes/messages.js';
 import { sesIngestRoutes } from './routes/ses-ingest.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
 import type { Queues } from '../queue/producers.js';
+import { keyRoutes } from './routes/keys.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { apiRateLimits } from './rate-limit.js';
 
 export interface ApiDeps {
   config: Config;
@@ -64,10 +67,13 @@ export function createApp(deps: ApiDeps): Koa {
 
   const health = healthRoutes(deps);
   app.use(health.routes());
-  const ses = sesIngestRoutes(deps); // before authentication: SNS signs, it sends no bearer
+  const ses = sesIngestRoutes(deps); // before authentication and rate limits: SNS signs, it sends no bearer
   app.use(ses.routes()).use(ses.allowedMethods());
+  const limits = apiRateLimits(deps);
+  app.use(limits.byIp);
   app.use(authentication(deps));
-  for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), messageRoutes(deps)]) {
+  app.use(limits.byPrincipal);
+  for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), messageRoutes(deps), tokenRoutes(deps), keyRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

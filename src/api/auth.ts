@@ -58,6 +58,7 @@ export async function authenticate(credential: string | undefined, { stores, sig
 
 export const authentication = (deps: AuthDeps): Middleware => async (ctx, next) => {
   ctx.state.principal = await authenticate(bearerOf(ctx), deps);
+  if (ctx.state.principal.kind === 'token') void deps.stores.tokens.touch(ctx.state.principal.jti).catch(() => undefined);
   await next();
 };
 

@@ -67,6 +67,15 @@ export class MessageTooLarge extends AppError {
   override readonly status = 413;
   override readonly smtp = { code: 552, text: '5.3.4 Message size exceeds fixed maximum message size' };
 }
+/** A rate limit was reached: 429 over HTTP (with Retry-After), 421 4.7.0 over SMTP (connection closed). */
+export class TooManyRequests extends AppError {
+  readonly code = 'rate_limited';
+  override readonly status = 429;
+  override readonly retryable = true;
+  override readonly smtp = { code: 421, text: '4.7.0 Too many connections from your address, try again later' };
+  override readonly headers: Record<string, string>;
+  constructor(message: string, headers: Record<string, string> = {}) { super(message); this.headers = headers; }
+}
 /** A dependency (Redis, Postgres) did not answer: retry later. */
 export class Unavailable extends AppError {
   readonly code = 'service_unavailable';

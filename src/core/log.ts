@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import type { Config } from './config.js';
 
 export type { Logger };
@@ -8,13 +8,16 @@ export const REDACT_PATHS = [
   'password', '*.password', 'pass', '*.pass', 'token', '*.token', 'apiKey', '*.apiKey', 'key', '*.key',
   'authorization', '*.authorization', 'headers.authorization', 'req.headers.authorization', '*.headers.authorization',
   'rawBase64', '*.rawBase64', 'secret', '*.secret', 'tokenSecret', '*.tokenSecret',
+  'query.token', '*.query.token', 'cookie', '*.cookie', '*.headers.cookie',
 ];
 
-export function createLogger(config: Pick<Config, 'log'>, role: string): Logger {
-  return pino({
+/** `destination` (tests): where the JSON lines go instead of stdout. */
+export function createLogger(config: Pick<Config, 'log'>, role: string, destination?: DestinationStream): Logger {
+  const options = {
     level: config.log.level,
     base: { role },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    ...(config.log.pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
-  });
+    ...(config.log.pretty && !destination ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

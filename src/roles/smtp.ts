@@ -3,6 +3,7 @@ import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
 import { createSmtpIngress } from '../ingress/smtp/server.js';
 import { redisPersistence } from '../ops/redis-persistence.js';
+import { smtpConnectionLimit } from '../ingress/smtp/connection-limit.js';
 
 export interface SmtpRole { port: number; close: () => Promise<void> }
 
@@ -15,7 +16,9 @@ export async function startSmtp(deps: Deps): Promise<SmtpRole> {
       hint: 'Redis append-only file is off: an accepted (250) message survives a worker crash but not a Redis restart. Production: appendonly yes, appendfsync everysec or always.',
     });
   }
-  const server = createSmtpIngress({ config: deps.config, log: deps.log.child({ component: 'smtp' }), inbound: deps.queues.inbound, metrics: deps.metrics });
+  const log = deps.log.child({ component: 'smtp' });
+  const onConnect = smtpConnectionLimit(deps.config, { redis: deps.redis, log });
+  const server = createSmtpIngress({ config: deps.config, log, inbound: deps.queues.inbound, metrics: deps.metrics, onConnect });
   server.on('error', (err) => deps.log.error({ event: 'smtp.error', err }));
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);

@@ -24,6 +24,8 @@ export interface ApiKeyStore {
   listByUser(userId: string): Promise<ApiKeyRecord[]>;
   revoke(userId: string, id: string): Promise<boolean>;
   touch(id: string): Promise<void>;
+  findForUser(userId: string, id: string): Promise<ApiKeyRecord | undefined>;
+  countActive(userId: string): Promise<number>;
 }
 
 export function apiKeyStore(db: Db): ApiKeyStore {
@@ -50,6 +52,14 @@ export function apiKeyStore(db: Db): ApiKeyStore {
       await db('api_keys').where({ id })
         .andWhere((w) => w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
         .update({ last_used_at: db.fn.now() });
+    },
+    async findForUser(userId, id) {
+      const row = await db('api_keys').where({ user_id: userId, id }).first();
+      return row ? toRecord(row) : undefined;
+    },
+    async countActive(userId) {
+      const [row] = await db('api_keys').where({ user_id: userId }).whereNull('revoked_at').count<{ n: string }[]>({ n: '*' });
+      return Number(row?.n ?? 0);
     },
   };
 }

@@ -27,6 +27,10 @@ export interface TokenStore {
   findByJti(jti: string): Promise<AgentToken | undefined>;
   listByMailbox(mailboxId: string): Promise<AgentToken[]>;
   revoke(mailboxId: string, jti: string): Promise<boolean>;
+  /** tokens of a mailbox that are neither revoked nor expired */
+  countActive(mailboxId: string): Promise<number>;
+  /** record use, at most one write a minute per token */
+  touch(jti: string): Promise<void>;
 }
 
 export function tokenStore(db: Db): TokenStore {
@@ -47,6 +51,15 @@ export function tokenStore(db: Db): TokenStore {
     async revoke(mailboxId, jti) {
       const n = await db('agent_tokens').where({ mailbox_id: mailboxId, jti, is_revoked: false }).update({ is_revoked: true, revoked_at: db.fn.now() });
       return n === 1;
+    },
+    async countActive(mailboxId) {
+      const [row] = await db('agent_tokens').where({ mailbox_id: mailboxId, is_revoked: false }).andWhere('expires_at', '>', db.fn.now()).count<{ n: string }[]>({ n: '*' });
+      return Number(row?.n ?? 0);
+    },
+    async touch(jti) {
+      await db('agent_tokens').where({ jti })
+        .andWhere((w) => w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
+        .update({ last_used_at: db.fn.now() });
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container, type Deps } from '../../src/container.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { startSmtp, type SmtpRole } from '../../src/roles/smtp.js';
 import { startWeb, type WebRole } from '../../src/roles/web.js';
@@ -38,6 +38,8 @@ export interface SystemOptions {
   prefix?: string;
   /** options for the web role (e.g. a local SNS certificate fetcher) */
   web?: { snsFetch?: SnsFetch };
+  /** container overrides (e.g. a publisher that fails) */
+  overrides?: Partial<Deps>;
 }
 
 /** Start Mailwright in-process on free ports with its own database and Redis prefix. */
@@ -59,10 +61,16 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DELIVERY_BACKOFF_MS: '200',
     PLAN_CACHE_MS: '0',
+    // rate limiting stays on (headers, code path) with budgets no ordinary test reaches; tests of the limits set their own
+    RATE_LIMIT_IP_POINTS: '1000000',
+    RATE_LIMIT_CREDENTIAL_POINTS: '1000000',
+    RATE_LIMIT_CREATE_IP_POINTS: '1000000',
+    RATE_LIMIT_CREATE_CREDENTIAL_POINTS: '1000000',
+    SMTP_CONNECTIONS_PER_IP: '1000000',
     ...opts.env,
   });
   const roles = opts.roles ?? ['web', 'smtp', 'worker'];
-  const deps = await createContainer(config, 'test');
+  const deps = await createContainer(config, 'test', opts.overrides);
   const worker = roles.includes('worker') ? await startWorker(deps) : undefined;
   const smtp = roles.includes('smtp') ? await startSmtp(deps) : undefined;
   const web = roles.includes('web') ? await startWeb(deps, { tokenSecret: config.tokenSecret!, ...opts.web }) : undefined;
