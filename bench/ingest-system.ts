@@ -92,7 +92,9 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   const procs: Proc[] = [];
   const stopAll = () => Promise.all(procs.map((p) => stopProc(p))).then(() => undefined);
   cleanup.push(stopAll);
-  for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));
+  // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : [];
+  for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));
   const [worker, smtp, web] = procs as [Proc, Proc, Proc];
   const md = startProc('maildev', ['node_modules/maildev/dist/bin/maildev.js', '-s', String(mdSmtp), '-w', String(mdWeb), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1', '--silent'], {}, s.logDir, s.root);
   procs.push(md);

@@ -142,5 +142,5 @@ try {
 } finally {
   await cleanUp();
 }
-if (code === 0) rmSync(settings.logDir, { recursive: true, force: true });
+if (code === 0 && !process.env.BENCH_PROFILE) rmSync(settings.logDir, { recursive: true, force: true });
 process.exit(code);
