@@ -37,6 +37,8 @@ export interface LoadResult {
   ackLatencies: number[];
   /** end of DATA → commit event seen, ms (watch mode) */
   commitLatencies: number[];
+  /** CPU ms the load generator itself used */
+  cpuMs: number;
 }
 
 const HEADER_ALLOWANCE = 300;
@@ -71,6 +73,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   let accepted = 0;
   let lastAck = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const interval = spec.ratePerSec ? 1000 / spec.ratePerSec : 0;
 
   const connection = async (conn: number) => {
@@ -120,7 +123,9 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     }
     lastCommitMs = committedAt.size ? last - t0 : null;
   }
+  const cpu = process.cpuUsage(cpu0);
   return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
     tag: spec.tag,
     offered,
     accepted,

@@ -17,6 +17,24 @@ export interface PhaseOutcome {
   /** end of DATA → 250 */
   ack: Latency;
   problems: string[];
+  /** CPU ms per accepted message, by process (load generator included) */
+  cpu: Record<string, number>;
+}
+
+/** what a phase needs from the running bench */
+export interface PhaseContext {
+  root: string;
+  db: pg.Client;
+  cpuSnapshot: () => Promise<Map<string, number>>;
+  cpuPerMessage: (before: Map<string, number>, after: Map<string, number>, n: number) => Record<string, number>;
+}
+
+async function measured(ctx: PhaseContext, spec: LoadSpec) {
+  const before = await ctx.cpuSnapshot();
+  const r = await drive(spec, ctx.root);
+  const after = await ctx.cpuSnapshot();
+  const n = Math.max(1, r.accepted);
+  return { r, cpu: { ...ctx.cpuPerMessage(before, after, n), load: r.cpuMs / n } };
 }
 
 /** Start the load generator (a separate process) with `spec`, wait for its JSON result. */
@@ -42,8 +60,9 @@ export async function storedTotal(db: pg.Client): Promise<number> {
  * A Mailwright phase: drive the load, then confirm every accepted message is a row in Postgres
  * (polling with a deadline when some commit events were missed; the end time is then when the rows were seen).
  */
-export async function mailwrightPhase(name: string, spec: LoadSpec, root: string, db: pg.Client): Promise<PhaseOutcome> {
-  const r = await drive(spec, root);
+export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseContext): Promise<PhaseOutcome> {
+  const { db } = ctx;
+  const { r, cpu } = await measured(ctx, spec);
   const problems = [...r.rejected];
   let endMs = r.lastCommitMs ?? NaN;
   let rows = await storedOf(db, spec.tag);
@@ -67,12 +86,13 @@ export async function mailwrightPhase(name: string, spec: LoadSpec, root: string
     commit: latencyOf(r.commitLatencies),
     ack: latencyOf(r.ackLatencies),
     problems,
+    cpu: cpuOf(cpu, ['worker', 'smtp', 'web', 'postgres', 'load']),
   };
 }
 
 /** A MailDev phase: it parses and keeps the message before it answers 250; its API count is checked. */
-export async function maildevPhase(name: string, spec: LoadSpec, root: string, apiUrl: string, before: number): Promise<PhaseOutcome & { total: number }> {
-  const r = await drive(spec, root);
+export async function maildevPhase(name: string, spec: LoadSpec, ctx: PhaseContext, apiUrl: string, before: number): Promise<PhaseOutcome & { total: number }> {
+  const { r, cpu } = await measured(ctx, spec);
   const problems = [...r.rejected];
   const res = await fetch(`${apiUrl}/api/email/summary?limit=1`);
   const total = ((await res.json()) as { total: number }).total;
@@ -87,13 +107,22 @@ export async function maildevPhase(name: string, spec: LoadSpec, root: string, a
     commit: null,
     ack: latencyOf(r.ackLatencies),
     problems,
+    cpu: cpuOf(cpu, ['maildev', 'load']),
     total,
   };
 }
+
+const cpuOf = (all: Record<string, number>, keep: string[]) => Object.fromEntries(keep.map((k) => [k, all[k] ?? 0]));
+
+export const cpuTotal = (p: PhaseOutcome) => Object.values(p.cpu).reduce((a, b) => a + b, 0);
+
+export const showCpu = (p: PhaseOutcome) =>
+  `${Object.entries(p.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')} = ${fmt(cpuTotal(p), 2)} ms CPU/msg`;
 
 export const showPhase = (p: PhaseOutcome) =>
   `${p.system.padEnd(10)} ${p.name.padEnd(22)} ${String(p.accepted).padStart(5)}/${String(p.offered).padEnd(5)} ` +
   `${fmt(p.rate, 0).padStart(6)} msg/s end to end (250s at ${fmt(p.ackRate, 0)} msg/s)\n` +
   (p.commit ? `           end of DATA -> committed: ${showLatency(p.commit)}\n` : '') +
-  `           end of DATA -> 250:       ${showLatency(p.ack)}` +
+  `           end of DATA -> 250:       ${showLatency(p.ack)}\n` +
+  `           CPU per message:          ${showCpu(p)}` +
   (p.problems.length ? `\n           PROBLEMS: ${p.problems.slice(0, 5).join(' | ')}` : '');

@@ -117,3 +117,19 @@ export function rssSampler(procs: Proc[], everyMs = 100) {
     stop: () => clearInterval(timer),
   };
 }
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux (getconf CLK_TCK)
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc/<pid>/stat; undefined once it is gone. */
+export function cpuMsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Total CPU ms of a set of pids; pids that disappeared count as 0 (compare like with like). */
+export const cpuMsOfAll = (pids: number[]) => new Map(pids.map((p) => [p, cpuMsOf(p) ?? 0]));

@@ -3,7 +3,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { quoteIdent } from '../src/store/bootstrap.js';
-import { freePort, httpOk, logContains, runToEnd, smtpGreets, startProc, stopProc, waitFor, type Proc } from './ingest-procs.js';
+import { cpuMsOf, freePort, httpOk, logContains, runToEnd, smtpGreets, startProc, stopProc, waitFor, type Proc } from './ingest-procs.js';
 
 export const BENCH_DOMAIN = 'bench.test';
 const TSX = ['--import', 'tsx'];
@@ -148,3 +148,25 @@ export async function dropRedisPrefix(url: string, prefix: string): Promise<void
 }
 
 export { stopProc };
+
+/**
+ * CPU ms used so far per process of the system under test: each role, and Postgres as the sum over the
+ * backends connected to the bench database (Redis is shared with other users of the machine: not counted).
+ */
+export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const p of sys.procs) out.set(p.name, cpuMsOf(p.pid) ?? 0);
+  const r = await sys.db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  for (const { pid } of r.rows) out.set(`pg:${pid}`, cpuMsOf(pid) ?? 0);
+  return out;
+}
+
+/** CPU ms per message between two snapshots, by role; `postgres` sums the backends. */
+export function cpuPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) {
+    const name = k.startsWith('pg:') ? 'postgres' : k;
+    out[name] = (out[name] ?? 0) + (v - (before.get(k) ?? 0)) / messages;
+  }
+  return out;
+}

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mailboxChannelPattern } from '../src/pubsub/events.js';
 import type { LoadSpec } from './ingest-load.js';
-import { maildevPhase, mailwrightPhase, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
+import { cpuTotal, maildevPhase, mailwrightPhase, showCpu, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
 import { rssSampler } from './ingest-procs.js';
 import { fmt, mb, median } from './ingest-stats.js';
-import { createMailboxes, machineFacts, postgresFacts, readThroughApi, startBenchSystem, type BenchSettings } from './ingest-system.js';
+import { cpuPerMessage, cpuSnapshot, createMailboxes, machineFacts, postgresFacts, readThroughApi, startBenchSystem, type BenchSettings } from './ingest-system.js';
 
 const num = (name: string, def: number) => {
   const v = process.env[name];
@@ -71,10 +71,11 @@ async function main() {
     host: '127.0.0.1', port: sys.smtpPort, connections: B.connections, perConnection, sizeBytes: size,
     recipients: boxes, tag: `p${++n}`, settleMs: 30_000, ...extra,
   });
-  const mw = (name: string, s: LoadSpec) => mailwrightPhase(name, { ...s, watch }, root, sys.db);
+  const ctx = { root, db: sys.db, cpuSnapshot: () => cpuSnapshot(sys), cpuPerMessage };
+  const mw = (name: string, s: LoadSpec) => mailwrightPhase(name, { ...s, watch }, ctx);
   let mdTotal = 0;
   const md = async (name: string, s: LoadSpec) => {
-    const r = await maildevPhase(name, { ...s, port: sys.maildev.smtpPort }, root, sys.maildev.apiUrl, mdTotal);
+    const r = await maildevPhase(name, { ...s, port: sys.maildev.smtpPort }, ctx, sys.maildev.apiUrl, mdTotal);
     mdTotal = r.total;
     return r;
   };
@@ -125,6 +126,12 @@ async function main() {
   log(`Mailwright          ${fmt(best, 0)} msg/s best, ${fmt(median(rates), 0)} median (first byte -> row committed)   target >= 1200: ${best >= 1200 ? 'MET' : 'NOT MET'}`);
   log(`MailDev             ${fmt(mdBest, 0)} msg/s best, ${fmt(median(mdRates), 0)} median (first byte -> last 250, in memory)`);
   log(`ratio               ${fmt(best / mdBest, 2)}x best/best, ${fmt(median(rates) / median(mdRates), 2)}x median/median (Mailwright / MailDev)`);
+  const cpuMw = mwRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
+  const cpuMd = mdRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
+  const cores = machine.nproc * 1000;
+  log(`CPU per message     Mailwright ${showCpu(cpuMw)}`);
+  log(`                    MailDev    ${showCpu(cpuMd)}`);
+  log(`CPU-bound estimate  on ${machine.nproc} otherwise idle cores (Redis not counted): Mailwright ~${fmt(cores / cpuTotal(cpuMw), 0)} msg/s, MailDev ~${fmt(cores / cpuTotal(cpuMd), 0)} msg/s`);
   log(`${B.largeSize} B messages     Mailwright ${fmt(mwLarge.rate, 0)} msg/s, MailDev ${fmt(mdLarge.rate, 0)} msg/s`);
   log(`latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`);
   log(`peak RSS (VmHWM)    ${sys.procs.map((p) => `${p.name} ${mb(mem.peakKb(p.name))}`).join(', ')}`);
