@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { messageRow, type NewMessage } from './messages.js';
+import { preparedQuery } from './prepared.js';
 
 export type DeliveryOutcome =
   | { status: 'stored'; id: string; seq: number }
@@ -20,9 +21,7 @@ export interface DeliveryLimits { maxMessages: number }
  * - `upd`: the counters move only when the row was inserted, in the same atomic statement.
  * Parameter types come from the table itself (read once), so the insert list is `messageRow`'s keys.
  */
-interface PgConnection { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: DeliveryRow[] }> }
 interface DeliveryRow { id: string | null; seq: number | null; dup_id: string | null; dup_seq: number | null; locked: number; updated: number }
-interface KnexPool { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<unknown> }
 
 /** The statement, with $1 mailbox id, $2 ingress id, $3 max messages, $4 size, then the row's columns (typed from the table). */
 const deliverySql = (columns: string[], types: Map<string, string>) => {
@@ -62,8 +61,8 @@ const deliverySql = (columns: string[], types: Map<string, string>) => {
  * - `ins`: the message is inserted with seq = last_seq + 1; a concurrent twin that committed first
  *   makes it a no-op (the unique (mailbox_id, ingress_id) key, not luck);
  * - `upd`: the counters move only when the row was inserted, in the same atomic statement.
- * It runs as a named prepared statement on the pool's pg connection: planning this statement costs
- * more than executing it, so each connection plans it once (measured with `npm run bench`).
+ * It runs as a named prepared statement (see prepared.ts): planning this statement costs more than
+ * executing it, so each connection plans it once (measured with `npm run bench`).
  */
 export function messageDelivery(db: Db) {
   let prepared: Promise<{ name: string; text: string; columns: string[] }> | undefined;
@@ -78,13 +77,7 @@ export function messageDelivery(db: Db) {
 
   const run = async (values: unknown[], columns: string[]): Promise<DeliveryRow> => {
     const { name, text } = await prepare(columns);
-    const pool = db.client as unknown as KnexPool;
-    const conn = await pool.acquireConnection();
-    try {
-      return (await conn.query({ name, text, values })).rows[0]!;
-    } finally {
-      await pool.releaseConnection(conn);
-    }
+    return (await preparedQuery<DeliveryRow>(db, name, text, values))[0]!;
   };
 
   const whyRefused = async (mailboxId: string): Promise<DeliveryOutcome> => {
