@@ -99,10 +99,13 @@ export function memoryOf(pid: number): Memory | undefined {
 /** Samples VmRSS of some processes every `everyMs`, keeping the maximum seen (VmHWM is read at the end too). */
 export function rssSampler(procs: Proc[], everyMs = 100) {
   const peak = new Map<string, number>();
+  let window = new Map<string, number>();
   const sample = () => {
     for (const p of procs) {
       const m = memoryOf(p.pid);
-      if (m && !Number.isNaN(m.rssKb)) peak.set(p.name, Math.max(peak.get(p.name) ?? 0, m.rssKb));
+      if (!m || Number.isNaN(m.rssKb)) continue;
+      peak.set(p.name, Math.max(peak.get(p.name) ?? 0, m.rssKb));
+      window.set(p.name, Math.max(window.get(p.name) ?? 0, m.rssKb));
     }
   };
   const timer = setInterval(sample, everyMs);
@@ -113,6 +116,13 @@ export function rssSampler(procs: Proc[], everyMs = 100) {
       sample();
       const hwm = memoryOf(procs.find((p) => p.name === name)!.pid)?.hwmKb ?? 0;
       return Math.max(peak.get(name) ?? 0, hwm);
+    },
+    /** the highest VmRSS per process since the previous call (or the start); starts a new window */
+    windowPeaks: () => {
+      sample();
+      const w = window;
+      window = new Map();
+      return w;
     },
     stop: () => clearInterval(timer),
   };
