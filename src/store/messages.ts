@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { messageDelivery, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
 
 export interface AddressEntry { address: string; name: string }
 export interface HeaderEntry { name: string; value: string }
@@ -117,6 +118,8 @@ const toFull = (r: Row): MessageFull => ({
 export interface MessageStore {
   /** Insert unless (mailbox, ingress id) is already stored. */
   insert(m: NewMessage): Promise<boolean>;
+  /** The delivery write: idempotent insert + next seq + quota, atomically (see message-delivery.ts). */
+  deliver(m: Omit<NewMessage, 'seq'>, limits: DeliveryLimits): Promise<DeliveryOutcome>;
   findByIngress(mailboxId: string, ingressId: string): Promise<{ id: string; seq: number } | undefined>;
   list(mailboxId: string, q: ListQuery): Promise<MessageSummary[]>;
   get(mailboxId: string, id: string): Promise<MessageFull | undefined>;
@@ -128,36 +131,40 @@ export interface MessageStore {
 
 const json = (v: unknown) => JSON.stringify(v);
 
+/** The messages row for a new message (column -> value), shared by insert and deliver. */
+export const messageRow = (m: NewMessage): Record<string, unknown> => ({
+  id: m.id,
+  mailbox_id: m.mailboxId,
+  seq: m.seq,
+  ingress_id: m.ingressId,
+  source: m.source,
+  envelope_from: m.envelopeFrom,
+  envelope_to: json(m.envelopeTo),
+  message_id_header: m.messageIdHeader,
+  from_address: m.fromAddress,
+  from_name: m.fromName,
+  to_addresses: json(m.to),
+  cc_addresses: json(m.cc),
+  reply_to: json(m.replyTo),
+  subject: m.subject,
+  text_body: m.text,
+  html_body: m.html,
+  headers: json(m.headers),
+  attachments: json(m.attachments),
+  has_attachments: m.attachments.length > 0,
+  parse_error: m.parseError,
+  sent_at: m.sentAt,
+  raw: m.raw,
+  size_bytes: m.raw.length,
+  received_at: m.receivedAt,
+});
+
 export function messageStore(db: Db): MessageStore {
   return {
+    deliver: messageDelivery(db),
     async insert(m) {
       const rows = await db('messages')
-        .insert({
-          id: m.id,
-          mailbox_id: m.mailboxId,
-          seq: m.seq,
-          ingress_id: m.ingressId,
-          source: m.source,
-          envelope_from: m.envelopeFrom,
-          envelope_to: json(m.envelopeTo),
-          message_id_header: m.messageIdHeader,
-          from_address: m.fromAddress,
-          from_name: m.fromName,
-          to_addresses: json(m.to),
-          cc_addresses: json(m.cc),
-          reply_to: json(m.replyTo),
-          subject: m.subject,
-          text_body: m.text,
-          html_body: m.html,
-          headers: json(m.headers),
-          attachments: json(m.attachments),
-          has_attachments: m.attachments.length > 0,
-          parse_error: m.parseError,
-          sent_at: m.sentAt,
-          raw: m.raw,
-          size_bytes: m.raw.length,
-          received_at: m.receivedAt,
-        })
+        .insert(messageRow(m))
         .onConflict(['mailbox_id', 'ingress_id'])
         .ignore()
         .returning('id');

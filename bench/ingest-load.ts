@@ -1,0 +1,145 @@
+// The load generator: a separate process started by bench/run.ts for each phase.
+// argv[2] is a JSON LoadSpec; the result is printed as one JSON line (LoadResult) on stdout.
+import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
+import { bodyOf, LoadSmtpConnection, messageOf, subjectOf } from './ingest-smtp-client.js';
+
+export interface LoadSpec {
+  host: string;
+  port: number;
+  connections: number;
+  perConnection: number;
+  /** approximate total message size in bytes */
+  sizeBytes: number;
+  /** fixed offered rate over all connections (messages/s); absent = as fast as the server answers */
+  ratePerSec?: number;
+  /** connection i sends to recipients[i % recipients.length] */
+  recipients: string[];
+  /** unique per phase; part of every Subject */
+  tag: string;
+  /** commit signal: Mailwright publishes `new_message` on this pattern only after the row committed */
+  watch?: { redisUrl: string; pattern: string };
+  /** how long to wait for the last commit after the last 250 */
+  settleMs: number;
+}
+
+export interface LoadResult {
+  tag: string;
+  offered: number;
+  accepted: number;
+  rejected: string[];
+  /** ms, relative to the first connection attempt (first byte) */
+  lastAckMs: number;
+  /** ms until the last commit event (watch mode) */
+  lastCommitMs: number | null;
+  committed: number;
+  /** end of DATA → 250 reply, ms */
+  ackLatencies: number[];
+  /** end of DATA → commit event seen, ms (watch mode) */
+  commitLatencies: number[];
+  /** CPU ms the load generator itself used */
+  cpuMs: number;
+}
+
+const HEADER_ALLOWANCE = 300;
+
+async function run(spec: LoadSpec): Promise<LoadResult> {
+  const body = bodyOf(Math.max(64, spec.sizeBytes - HEADER_ALLOWANCE));
+  const offered = spec.connections * spec.perConnection;
+  const endOfData = new Map<string, number>();
+  const committedAt = new Map<string, number>();
+  let allCommitted: (() => void) | undefined;
+
+  let sub: Redis | undefined;
+  if (spec.watch) {
+    sub = new Redis(spec.watch.redisUrl, { maxRetriesPerRequest: null });
+    sub.on('pmessage', (_p: string, _c: string, payload: string) => {
+      const at = performance.now();
+      let subject: unknown;
+      try {
+        const e = JSON.parse(payload) as { type?: string; subject?: string; message?: { subject?: string } };
+        if (e.type !== 'new_message') return;
+        subject = e.message?.subject ?? e.subject;
+      } catch { return; }
+      if (typeof subject !== 'string' || !subject.startsWith(`mwbench ${spec.tag} `)) return;
+      if (!committedAt.has(subject)) committedAt.set(subject, at);
+      if (committedAt.size >= offered) allCommitted?.();
+    });
+    await sub.psubscribe(spec.watch.pattern);
+  }
+
+  const rejected: string[] = [];
+  const ackLatencies: number[] = [];
+  let accepted = 0;
+  let lastAck = 0;
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const interval = spec.ratePerSec ? 1000 / spec.ratePerSec : 0;
+
+  const connection = async (conn: number) => {
+    const to = spec.recipients[conn % spec.recipients.length]!;
+    const c = await LoadSmtpConnection.open(spec.host, spec.port, 30_000);
+    try {
+      for (let i = 0; i < spec.perConnection; i++) {
+        if (interval) {
+          // message k of the whole phase is due at t0 + k * interval; connections take turns
+          const due = t0 + (i * spec.connections + conn) * interval;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        const subject = subjectOf(spec.tag, conn, i);
+        const { reply, endOfData: eod } = await c.send('load@load.test', to, messageOf(spec.tag, conn, i, to, body), 30_000);
+        if (reply.startsWith('250')) {
+          accepted++;
+          const now = performance.now();
+          lastAck = now;
+          ackLatencies.push(now - eod);
+          endOfData.set(subject, eod);
+        } else if (rejected.length < 20) rejected.push(reply);
+      }
+    } finally {
+      await c.quit();
+    }
+  };
+  const outcomes = await Promise.allSettled(Array.from({ length: spec.connections }, (_, i) => connection(i)));
+  for (const o of outcomes) if (o.status === 'rejected') rejected.push(`connection failed: ${(o.reason as Error).message}`);
+
+  let lastCommitMs: number | null = null;
+  const commitLatencies: number[] = [];
+  if (sub) {
+    if (committedAt.size < accepted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, spec.settleMs);
+        allCommitted = () => { clearTimeout(timer); resolve(); };
+        if (committedAt.size >= accepted) allCommitted();
+      });
+    }
+    await sub.quit().catch(() => sub?.disconnect());
+    let last = 0;
+    for (const [subject, at] of committedAt) {
+      last = Math.max(last, at);
+      const eod = endOfData.get(subject);
+      if (eod !== undefined) commitLatencies.push(at - eod);
+    }
+    lastCommitMs = committedAt.size ? last - t0 : null;
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    tag: spec.tag,
+    offered,
+    accepted,
+    rejected,
+    lastAckMs: lastAck - t0,
+    lastCommitMs,
+    committed: committedAt.size,
+    ackLatencies,
+    commitLatencies,
+  };
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
+run(spec).then(
+  (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); },
+  (err: unknown) => { process.stderr.write(`load generator failed: ${(err as Error).stack ?? String(err)}\n`); process.exit(1); },
+);

@@ -1,0 +1,172 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { quoteIdent } from '../src/store/bootstrap.js';
+import { cpuMsOf, freePort, httpOk, logContains, runToEnd, smtpGreets, startProc, stopProc, waitFor, type Proc } from './ingest-procs.js';
+
+export const BENCH_DOMAIN = 'bench.test';
+const TSX = ['--import', 'tsx'];
+
+export interface BenchSettings {
+  adminUrl: string;
+  redisUrl: string;
+  database: string;
+  prefix: string;
+  root: string;
+  logDir: string;
+}
+
+/** The system under test: its own database and queue prefix, each role a separate process. */
+export interface BenchSystem {
+  env: Record<string, string>;
+  procs: Proc[];
+  smtpPort: number;
+  webUrl: string;
+  apiKey: string;
+  db: pg.Client;
+  maildev: { proc: Proc; smtpPort: number; apiUrl: string };
+}
+
+const withAdmin = async <T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>) => {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try { return await fn(c); } finally { await c.end(); }
+};
+
+export const dbUrl = (s: BenchSettings) => {
+  const u = new URL(s.adminUrl);
+  u.pathname = `/${s.database}`;
+  return u.toString();
+};
+
+/** Postgres durability settings and version, as the server reports them. */
+export async function postgresFacts(adminUrl: string) {
+  return withAdmin(adminUrl, async (c) => {
+    const show = async (name: string) => (await c.query(`show ${name}`)).rows[0][name] as string;
+    return {
+      version: await show('server_version'),
+      fsync: await show('fsync'),
+      synchronousCommit: await show('synchronous_commit'),
+      walSyncMethod: await show('wal_sync_method'),
+      fullPageWrites: await show('full_page_writes'),
+    };
+  });
+}
+
+export const machineFacts = () => ({
+  nproc: os.availableParallelism(),
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  memGb: (os.totalmem() / 1024 ** 3).toFixed(1),
+  node: process.version,
+  loadAvg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  kernel: os.release(),
+});
+
+/** Start everything; every started piece is pushed on `cleanup` at once, so a failure half-way still cleans up. */
+export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Promise<void>>): Promise<BenchSystem> {
+  // a leftover from a run that was killed hard is dropped first
+  await withAdmin(s.adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(s.database)} with (force)`));
+  cleanup.push(() => withAdmin(s.adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(s.database)} with (force)`)).then(() => undefined));
+  cleanup.push(() => dropRedisPrefix(s.redisUrl, s.prefix));
+
+  const [port, smtpPort, mdSmtp, mdWeb] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const env: Record<string, string> = {
+    NODE_ENV: 'production',
+    DATABASE_URL: dbUrl(s),
+    REDIS_URL: s.redisUrl,
+    QUEUE_PREFIX: s.prefix,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: String(smtpPort),
+    MAIL_DOMAINS: BENCH_DOMAIN,
+    TOKEN_SECRET: randomBytes(32).toString('hex'),
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+  };
+  // the release step creates the database, migrates and seeds (src/ops/release.ts)
+  await runToEnd([...TSX, 'src/bin/release.ts'], env, s.root, 120_000);
+  const cli = await runToEnd([...TSX, 'src/bin/cli.ts', 'users:create', '--plan', 'pro', '--name', 'bench'], env, s.root, 60_000);
+  const apiKey = cli.trim().split('\n').pop()!.trim();
+
+  const procs: Proc[] = [];
+  const stopAll = () => Promise.all(procs.map((p) => stopProc(p))).then(() => undefined);
+  cleanup.push(stopAll);
+  // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : [];
+  for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));
+  const [worker, smtp, web] = procs as [Proc, Proc, Proc];
+  const md = startProc('maildev', ['node_modules/maildev/dist/bin/maildev.js', '-s', String(mdSmtp), '-w', String(mdWeb), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1', '--silent'], {}, s.logDir, s.root);
+  procs.push(md);
+  const webUrl = `http://127.0.0.1:${port}`;
+  const apiUrl = `http://127.0.0.1:${mdWeb}`;
+  await Promise.all([
+    waitFor('worker', logContains(worker, '"worker.started"'), 60_000, worker),
+    waitFor('smtp', smtpGreets(smtpPort), 60_000, smtp),
+    waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, web),
+    waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
+  ]);
+
+  const db = new pg.Client({ connectionString: dbUrl(s) });
+  await db.connect();
+  cleanup.push(() => db.end());
+  return { env, procs, smtpPort, webUrl, apiKey, db, maildev: { proc: md, smtpPort: mdSmtp, apiUrl } };
+}
+
+/** Mailboxes on the pro plan, created through the API like a CI job would. */
+export async function createMailboxes(sys: BenchSystem, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const res = await fetch(`${sys.webUrl}/api/v1/mailboxes?ttl_minutes=120`, { method: 'POST', headers: { authorization: `Bearer ${sys.apiKey}` } });
+    if (res.status !== 201) throw new Error(`create mailbox: ${res.status} ${await res.text()}`);
+    out.push(((await res.json()) as { address: string }).address);
+  }
+  return out;
+}
+
+/** Read through the API as clients would (list, then one full message per mailbox), so the web role touches stored mail. */
+export async function readThroughApi(sys: BenchSystem, addresses: string[]): Promise<void> {
+  const headers = { authorization: `Bearer ${sys.apiKey}` };
+  for (const a of addresses) {
+    const list = (await (await fetch(`${sys.webUrl}/api/v1/mailboxes/${a}/messages?limit=200`, { headers })).json()) as Array<{ id: string }>;
+    for (const m of list.slice(0, 20)) await (await fetch(`${sys.webUrl}/api/v1/mailboxes/${a}/messages/${m.id}`, { headers })).arrayBuffer();
+  }
+}
+
+export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await r.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}
+
+export { stopProc };
+
+/**
+ * CPU ms used so far per process of the system under test: each role, and Postgres as the sum over the
+ * backends connected to the bench database (Redis is shared with other users of the machine: not counted).
+ */
+export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const p of sys.procs) out.set(p.name, cpuMsOf(p.pid) ?? 0);
+  const r = await sys.db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  for (const { pid } of r.rows) out.set(`pg:${pid}`, cpuMsOf(pid) ?? 0);
+  return out;
+}
+
+/** CPU ms per message between two snapshots, by role; `postgres` sums the backends. */
+export function cpuPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) {
+    const name = k.startsWith('pg:') ? 'postgres' : k;
+    out[name] = (out[name] ?? 0) + (v - (before.get(k) ?? 0)) / messages;
+  }
+  return out;
+}

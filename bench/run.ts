@@ -1,0 +1,158 @@
+// npm run bench — SMTP ingest benchmark of Mailwright (durable, every role a separate process) against
+// MailDev (in memory), in one run on the same machine. See docs/benchmark.md.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { mailboxChannelPattern } from '../src/pubsub/events.js';
+import type { LoadSpec } from './ingest-load.js';
+import { cpuTotal, maildevPhase, mailwrightPhase, showCpu, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
+import { rssSampler } from './ingest-procs.js';
+import { fmt, mb, median } from './ingest-stats.js';
+import { cpuPerMessage, cpuSnapshot, createMailboxes, machineFacts, postgresFacts, readThroughApi, startBenchSystem, type BenchSettings } from './ingest-system.js';
+
+const num = (name: string, def: number) => {
+  const v = process.env[name];
+  if (v === undefined || v === '') return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got ${JSON.stringify(v)})`);
+  return n;
+};
+
+const B = {
+  connections: num('BENCH_CONNECTIONS', 10),
+  perConnection: num('BENCH_PER_CONNECTION', 100),
+  size: num('BENCH_SIZE', 2048),
+  largeSize: num('BENCH_LARGE_SIZE', 50 * 1024),
+  largePerConnection: num('BENCH_LARGE_PER_CONNECTION', 20),
+  repeats: num('BENCH_REPEATS', 3),
+  rate: num('BENCH_RATE', 200),
+  rateSeconds: num('BENCH_RATE_SECONDS', 10),
+  warmup: num('BENCH_WARMUP_PER_CONNECTION', 30),
+  growth: num('BENCH_GROWTH', 2500),
+};
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const settings: BenchSettings = {
+  adminUrl: process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  redisUrl: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379',
+  database: process.env.BENCH_DATABASE ?? 'mailwright_bench',
+  prefix: `mwbench${process.pid}`,
+  root,
+  logDir: mkdtempSync(join(tmpdir(), 'mailwright-bench-')),
+};
+
+const cleanup: Array<() => Promise<void>> = [];
+let cleaning: Promise<void> | undefined;
+const cleanUp = () =>
+  (cleaning ??= (async () => {
+    for (const step of cleanup.reverse()) await step().catch((err: unknown) => console.error(`cleanup: ${(err as Error).message}`));
+  })());
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => { console.error(`\n${sig}: cleaning up`); void cleanUp().then(() => process.exit(130)); });
+}
+
+const log = (s: string) => console.log(s);
+
+async function main() {
+  const machine = machineFacts();
+  const pgFacts = await postgresFacts(settings.adminUrl);
+  log(`machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memGb} GB, node ${machine.node}, load average at start ${machine.loadAvg}`);
+  log(`postgres ${pgFacts.version}: fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit} wal_sync_method=${pgFacts.walSyncMethod} full_page_writes=${pgFacts.fullPageWrites}`);
+  log(`logs of every process: ${settings.logDir}`);
+
+  const sys = await startBenchSystem(settings, cleanup);
+  const roles = sys.procs.filter((p) => p.name !== 'maildev');
+  const mem = rssSampler(sys.procs);
+  cleanup.push(async () => mem.stop());
+  const boxes = await createMailboxes(sys, B.connections);
+  const watch = { redisUrl: settings.redisUrl, pattern: mailboxChannelPattern(settings.prefix) };
+  let n = 0;
+  const spec = (perConnection: number, size: number, extra: Partial<LoadSpec> = {}): LoadSpec => ({
+    host: '127.0.0.1', port: sys.smtpPort, connections: B.connections, perConnection, sizeBytes: size,
+    recipients: boxes, tag: `p${++n}`, settleMs: 30_000, ...extra,
+  });
+  const ctx = { root, db: sys.db, cpuSnapshot: () => cpuSnapshot(sys), cpuPerMessage };
+  const mw = (name: string, s: LoadSpec) => mailwrightPhase(name, { ...s, watch }, ctx);
+  let mdTotal = 0;
+  const md = async (name: string, s: LoadSpec) => {
+    const r = await maildevPhase(name, { ...s, port: sys.maildev.smtpPort }, ctx, sys.maildev.apiUrl, mdTotal);
+    mdTotal = r.total;
+    return r;
+  };
+  const show = (p: PhaseOutcome) => { log(showPhase(p)); return p; };
+
+  log(`\nwarm-up (${B.connections} x ${B.warmup}, not counted)`);
+  show(await mw('warm-up', spec(B.warmup, B.size)));
+  show(await md('warm-up', spec(B.warmup, B.size)));
+
+  log(`\nthroughput: ${B.size} B messages, ${B.connections} connections x ${B.perConnection}, ${B.repeats} rounds, Mailwright and MailDev alternating`);
+  const mwRuns: PhaseOutcome[] = [];
+  const mdRuns: PhaseOutcome[] = [];
+  for (let i = 1; i <= B.repeats; i++) {
+    mwRuns.push(show(await mw(`throughput #${i}`, spec(B.perConnection, B.size))));
+    mdRuns.push(show(await md(`throughput #${i}`, spec(B.perConnection, B.size))));
+  }
+
+  log(`\nlarge: ${B.largeSize} B messages, ${B.connections} connections x ${B.largePerConnection}`);
+  const mwLarge = show(await mw('large', spec(B.largePerConnection, B.largeSize)));
+  const mdLarge = show(await md('large', spec(B.largePerConnection, B.largeSize)));
+
+  const ratePer = Math.ceil((B.rate * B.rateSeconds) / B.connections);
+  log(`\nfixed offered rate: ${B.rate} msg/s for ${B.rateSeconds} s (${B.size} B, ${B.connections} connections)`);
+  const mwRate = show(await mw(`${B.rate} msg/s offered`, spec(ratePer, B.size, { ratePerSec: B.rate })));
+
+  // memory flatness: the highest RSS of each role while stored mail grows by G messages, then by G more
+  // (same load both times; the API reads every mailbox after each half so the web role touches stored mail)
+  const growthPer = Math.ceil(B.growth / B.connections);
+  mem.windowPeaks();
+  log(`\ngrowth: two halves of ${growthPer * B.connections} messages each`);
+  const g1 = show(await mw('growth, first half', spec(growthPer, B.size)));
+  await readThroughApi(sys, boxes);
+  const storedA = await storedTotal(sys.db);
+  const rssA = mem.windowPeaks();
+  const g2 = show(await mw('growth, second half', spec(growthPer, B.size)));
+  await readThroughApi(sys, boxes);
+  const storedB = await storedTotal(sys.db);
+  const rssB = mem.windowPeaks();
+
+  const rates = mwRuns.map((r) => r.rate);
+  const mdRates = mdRuns.map((r) => r.rate);
+  const best = Math.max(...rates);
+  const mdBest = Math.max(...mdRates);
+  const p99 = mwRate.commit?.p99 ?? NaN;
+  const growth = (name: string) => ((rssB.get(name)! - rssA.get(name)!) / rssA.get(name)!) * 100;
+  const flat = roles.every((p) => growth(p.name) < 20);
+  const problems = [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate, g1, g2].flatMap((p) => p.problems.map((x) => `${p.system} ${p.name}: ${x}`));
+
+  log('\n================ Mailwright ingest benchmark: summary ================');
+  log(`machine             ${machine.nproc} cores, node ${machine.node}, Postgres ${pgFacts.version} fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit}`);
+  log(`load                ${B.connections} connections x ${B.perConnection} messages of ${B.size} B, ${B.repeats} rounds (shared machine: noisy)`);
+  log(`Mailwright          ${fmt(best, 0)} msg/s best, ${fmt(median(rates), 0)} median (first byte -> row committed)   target >= 1200: ${best >= 1200 ? 'MET' : 'NOT MET'}`);
+  log(`MailDev             ${fmt(mdBest, 0)} msg/s best, ${fmt(median(mdRates), 0)} median (first byte -> last 250, in memory)`);
+  log(`ratio               ${fmt(best / mdBest, 2)}x best/best, ${fmt(median(rates) / median(mdRates), 2)}x median/median (Mailwright / MailDev)`);
+  const cpuMw = mwRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
+  const cpuMd = mdRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
+  const cores = machine.nproc * 1000;
+  log(`CPU per message     Mailwright ${showCpu(cpuMw)}`);
+  log(`                    MailDev    ${showCpu(cpuMd)}`);
+  log(`CPU-bound estimate  on ${machine.nproc} otherwise idle cores (Redis not counted): Mailwright ~${fmt(cores / cpuTotal(cpuMw), 0)} msg/s, MailDev ~${fmt(cores / cpuTotal(cpuMd), 0)} msg/s`);
+  log(`${B.largeSize} B messages     Mailwright ${fmt(mwLarge.rate, 0)} msg/s, MailDev ${fmt(mdLarge.rate, 0)} msg/s`);
+  log(`latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`);
+  log(`peak RSS (VmHWM)    ${sys.procs.map((p) => `${p.name} ${mb(mem.peakKb(p.name))}`).join(', ')}`);
+  log(`peak RSS while     ${storedA - growthPer * B.connections}->${storedA} stored vs ${storedA}->${storedB}: ${roles.map((p) => `${p.name} ${mb(rssA.get(p.name)!)} -> ${mb(rssB.get(p.name)!)} (${growth(p.name) >= 0 ? '+' : ''}${fmt(growth(p.name))}%)`).join(', ')}   flat (<20% growth): ${flat ? 'yes' : 'NO'}`);
+  log(`problems            ${problems.length ? problems.join('; ') : 'none'}`);
+  log('======================================================================');
+  return problems.length ? 1 : 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  console.error(`bench failed: ${(err as Error).stack ?? String(err)}\nprocess logs: ${settings.logDir}`);
+} finally {
+  await cleanUp();
+}
+if (code === 0 && !process.env.BENCH_PROFILE) rmSync(settings.logDir, { recursive: true, force: true });
+process.exit(code);
