@@ -83,6 +83,7 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
     MAIL_DOMAINS: BENCH_DOMAIN,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    RATE_LIMIT_ENABLED: 'false', // the load generator is one client IP: measure the pipeline, not the limiter
   };
   // the release step creates the database, migrates and seeds (src/ops/release.ts)
   await runToEnd([...TSX, 'src/bin/release.ts'], env, s.root, 120_000);
