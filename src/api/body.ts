@@ -1,6 +1,6 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { BadRequest } from '../core/errors.js';
+import { BadRequest, PayloadTooLarge } from '../core/errors.js';
 
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
 
@@ -9,7 +9,7 @@ async function readText(ctx: Context, limit: number): Promise<string> {
   let size = 0;
   for await (const chunk of ctx.req) {
     size += (chunk as Buffer).length;
-    if (size > limit) throw new BadRequest(`request body exceeds ${limit} bytes`, 'payload_too_large');
+    if (size > limit) throw new PayloadTooLarge(`request body exceeds ${limit} bytes`);
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -42,6 +42,10 @@ export class MailboxGone extends AppError {
   override readonly status = 410;
   constructor(code: 'mailbox_expired' | 'mailbox_deleted', message: string) { super(message); this.code = code; }
 }
+export class PayloadTooLarge extends AppError {
+  readonly code = 'payload_too_large';
+  override readonly status = 413;
+}
 export class Conflict extends AppError {
   readonly code: string;
   override readonly status = 409;

@@ -165,3 +165,14 @@ test('tokens are stored hashed: no clear-text token in the database', async (t) 
   t.false(JSON.stringify(rows).includes(box.token));
   t.false(JSON.stringify(rows).includes(box.token.split('.')[2]!), 'signature is not stored');
 });
+
+test('an oversized JSON body is 413 payload_too_large', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  const r = await sys.json(`/api/v1/mailboxes/${box.address}/tokens`, {
+    method: 'POST', token: box.token, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'x'.repeat(100 * 1024) }),
+  });
+  t.is(r.status, 413);
+  t.is(r.body.error.code, 'payload_too_large');
+});

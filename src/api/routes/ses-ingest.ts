@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../../core/config.js';
-import { AppError, NotFound } from '../../core/errors.js';
+import { NotFound, PayloadTooLarge } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { createSnsHandler } from '../../ingress/ses/handle-sns.js';
 import { httpsGet } from '../../ingress/ses/https-get.js';
@@ -16,11 +16,6 @@ export interface SesIngestDeps {
   queues: Pick<Queues, 'inbound'>;
   /** where certificates and SubscribeURLs are fetched from; default: https GET (tests inject their own) */
   snsFetch?: SnsFetch;
-}
-
-class PayloadTooLarge extends AppError {
-  readonly code = 'payload_too_large';
-  override readonly status = 413;
 }
 
 async function readBody(ctx: Context, limit: number): Promise<string> {
