@@ -4,6 +4,7 @@ import type { Config } from './core/config.js';
 import { createLogger, type Logger } from './core/log.js';
 import { once } from './core/shutdown.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { registerQueueMetrics } from './ops/queue-metrics.js';
 import { redisPublisher, type Publisher } from './pubsub/events.js';
 import { connectRedis } from './queue/connection.js';
 import { createQueues, type Queues } from './queue/producers.js';
@@ -44,6 +45,7 @@ export async function createContainer(config: Config, role: string, over: Partia
     publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
     metrics: over.metrics ?? createMetrics(role),
   };
+  if (!over.metrics) registerQueueMetrics(deps.metrics.registry, () => deps.queues.all(), config.ops.queueMetricsTimeoutMs);
   return {
     ...deps,
     close: once(async () => {

@@ -1,4 +1,4 @@
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulid';
@@ -27,8 +27,11 @@ export interface ApiDeps {
   metrics: Metrics;
 }
 
-/** Build the Koa app (never listens: roles/web.ts does, tests use app.callback()). */
-export function createApp(deps: ApiDeps): Koa {
+/**
+ * Build the Koa app (never listens: roles/web.ts does, tests use app.callback()).
+ * `mounts` (operator endpoints: /metrics, /admin/queues) run before API authentication.
+ */
+export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   const app = new Koa({ proxy: true });
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
@@ -56,6 +59,7 @@ export function createApp(deps: ApiDeps): Koa {
 
   const health = healthRoutes(deps);
   app.use(health.routes());
+  for (const m of mounts) app.use(m);
   app.use(authentication(deps));
   for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());

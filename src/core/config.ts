@@ -44,6 +44,12 @@ export const ENV = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.optional(),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
+  ADMIN_USER: optionalString,
+  ADMIN_PASSWORD: optionalString,
+  METRICS_TOKEN: optionalString,
+  METRICS_PORT: int(0).max(65535).default(0),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  QUEUE_METRICS_TIMEOUT_MS: int(50).default(2_000),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -85,6 +91,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenSecret: e.TOKEN_SECRET,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false },
     shutdownBudgetMs: e.SHUTDOWN_BUDGET_MS,
+    ops: {
+      admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : undefined,
+      metricsToken: e.METRICS_TOKEN,
+      metricsPort: e.METRICS_PORT,
+      metricsHost: e.METRICS_HOST,
+      queueMetricsTimeoutMs: e.QUEUE_METRICS_TIMEOUT_MS,
+    },
   });
 }
 

@@ -4,13 +4,14 @@ import { createApp } from '../api/app.js';
 import { createTokenSigner } from '../access/tokens.js';
 import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
+import { operatorMounts } from '../ops/mounts.js';
 
 export interface WebRole { server: Server; port: number; close: () => Promise<void> }
 
 /** HTTP API on config.http (port 0 = any free port, for tests). */
 export async function startWeb(deps: Deps, opts: { tokenSecret: string }): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
-  const app = createApp({ ...deps, plans: deps.stores.plans, signer });
+  const app = createApp({ ...deps, plans: deps.stores.plans, signer }, operatorMounts(deps));
   const server = createServer(app.callback());
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
