@@ -11,6 +11,7 @@ import type { Stores } from '../store/index.js';
 import type { PlanStore } from '../store/plans.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
+import { openApiRoutes } from './openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { messageRoutes } from './routes/messages.js';
@@ -59,6 +60,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
 
   const health = healthRoutes(deps);
   app.use(health.routes());
+  app.use(openApiRoutes(deps.config.http.publicUrl).routes());
   for (const m of mounts) app.use(m);
   app.use(authentication(deps));
   for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
