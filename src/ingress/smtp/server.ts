@@ -89,7 +89,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
         .then((ingressId) => {
           metrics?.smtpReplies.inc({ code: '250' });
           metrics?.enqueued.inc({ source: 'smtp' });
-          log.debug({ event: 'smtp.queued', session: session.id, ingressId, ms: Date.now() - endOfData });
+          log.info({ event: 'smtp.queued', session: session.id, ingressId, ms: Date.now() - endOfData });
           callback(null, `2.0.0 Ok: queued as ${ingressId}`);
         })
         .catch((err: unknown) => callback(reject(err, session, 'data')));
