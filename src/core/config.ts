@@ -50,6 +50,8 @@ export const ENV = z.object({
   METRICS_PORT: int(0).max(65535).default(0),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   QUEUE_METRICS_TIMEOUT_MS: int(50).default(2_000),
+  DATABASE_QUERY_TIMEOUT_MS: int(100).default(20_000),
+  WORKER_LOCK_MS: int(1000).default(30_000),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -65,7 +67,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return Object.freeze({
     env: e.NODE_ENV,
-    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
@@ -85,6 +87,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
+      lockMs: e.WORKER_LOCK_MS,
     },
     plans: { cacheMs: e.PLAN_CACHE_MS, ttlUnitMs: e.TTL_UNIT_MS },
     api: { messagePageMax: e.MESSAGE_PAGE_MAX },

@@ -17,6 +17,9 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
     connection,
     prefix: deps.config.redis.prefix,
     concurrency: deps.config.worker.concurrency,
+    // a SIGKILLed worker's jobs go back to waiting after this long (re-run idempotently)
+    lockDuration: deps.config.worker.lockMs,
+    stalledInterval: deps.config.worker.lockMs,
   });
   inbound.on('failed', (job, err) => {
     const final = isFinal(job) || err.name === 'UnrecoverableError';
