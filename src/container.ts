@@ -45,6 +45,8 @@ export async function createContainer(config: Config, role: string, over: Partia
     publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
     metrics: over.metrics ?? createMetrics(role),
   };
+  // without a listener BullMQ prints connection errors to stderr as plain text (not JSON)
+  for (const q of queues.all()) q.on('error', (err) => log.warn({ event: 'queue.error', queue: q.name, err: err.message }));
   if (!over.metrics) registerQueueMetrics(deps.metrics.registry, () => deps.queues.all(), config.ops.queueMetricsTimeoutMs);
   return {
     ...deps,
