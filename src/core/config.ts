@@ -52,6 +52,7 @@ export const ENV = z.object({
   QUEUE_METRICS_TIMEOUT_MS: int(50).default(2_000),
   DATABASE_QUERY_TIMEOUT_MS: int(100).default(20_000),
   WORKER_LOCK_MS: int(1000).default(30_000),
+  WORKER_MAX_STALLED_COUNT: int(1).default(5),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -88,6 +89,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       backoffMs: e.DELIVERY_BACKOFF_MS,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
       lockMs: e.WORKER_LOCK_MS,
+      maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
     },
     plans: { cacheMs: e.PLAN_CACHE_MS, ttlUnitMs: e.TTL_UNIT_MS },
     api: { messagePageMax: e.MESSAGE_PAGE_MAX },
