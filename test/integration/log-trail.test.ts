@@ -43,4 +43,11 @@ test('one message can be followed by ingressId from smtp.queued to inbound.store
   const all: LogLine[] = [...web.lines, ...smtp.lines, ...worker.lines];
   t.true(all.every((l) => typeof l.event === 'string' && typeof l.level === 'number' && typeof l.time === 'number'), 'every line is JSON with an event name');
   t.false(all.some((l) => JSON.stringify(l).includes(secretBody)), 'no message body in the logs');
+
+  // SIGTERM every role: each drains and exits 0; the web port stops accepting
+  for (const p of [web, smtp, worker]) p.signal('SIGTERM');
+  const exits = await Promise.all([web, smtp, worker].map((p) => p.exited));
+  t.deepEqual(exits.map((e) => e.code), [0, 0, 0]);
+  for (const p of [web, smtp, worker]) t.truthy(p.lines.find((l) => l.event === 'shutdown.done'));
+  await t.throwsAsync(fetch(`${base}/healthz`));
 });
