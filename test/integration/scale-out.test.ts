@@ -52,6 +52,11 @@ test('several smtp, worker and web roles on one database and prefix act as one s
   t.is(done.a + done.b, total);
   t.true(done.a > 0 && done.b > 0, `jobs spread over both workers: ${done.a} / ${done.b}`);
   t.log(`worker A ran ${done.a} jobs, worker B ${done.b}`);
+  const metrics = await a.deps.metrics.registry.metrics();
+  for (const stage of ['committed', 'published']) {
+    const n = Number(new RegExp(`mailwright_pipeline_seconds_count\\{[^}]*stage="${stage}"[^}]*\\} (\\d+)`).exec(metrics)?.[1]);
+    t.is(n, done.a, `pipeline latency observed at ${stage} for every message worker A stored`);
+  }
 });
 
 test('a {hash-tagged} QUEUE_PREFIX (Redis Cluster) delivers and keeps every key in one slot', async (t) => {
