@@ -4,6 +4,7 @@ import type { Config } from './core/config.js';
 import { createLogger, type Logger } from './core/log.js';
 import { once } from './core/shutdown.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { registerQueueMetrics } from './ops/queue-metrics.js';
 import { redisPublisher, type Publisher } from './pubsub/events.js';
 import { connectRedis } from './queue/connection.js';
 import { createQueues, type Queues } from './queue/producers.js';
@@ -54,6 +55,9 @@ export async function createContainer(config: Config, role: string, over: Partia
     publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
     metrics: over.metrics ?? createMetrics(role),
   };
+  // without a listener BullMQ prints connection errors to stderr as plain text (not JSON)
+  for (const q of queues.all()) q.on('error', (err) => log.warn({ event: 'queue.error', queue: q.name, err: err.message }));
+  if (!over.metrics) registerQueueMetrics(deps.metrics.registry, () => deps.queues.all(), config.ops.queueMetricsTimeoutMs);
   return {
     ...deps,
     close: once(async () => {

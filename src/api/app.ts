@@ -1,4 +1,4 @@
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulid';
@@ -11,6 +11,7 @@ import type { Stores } from '../store/index.js';
 import type { PlanStore } from '../store/plans.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
+import { openApiRoutes } from './openapi.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
@@ -38,8 +39,11 @@ export interface ApiDeps {
   snsFetch?: SnsFetch;
 }
 
-/** Build the Koa app (never listens: roles/web.ts does, tests use app.callback()). */
-export function createApp(deps: ApiDeps): Koa {
+/**
+ * Build the Koa app (never listens: roles/web.ts does, tests use app.callback()).
+ * `mounts` (operator endpoints: /metrics, /admin/queues) run before API authentication.
+ */
+export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   const app = new Koa({ proxy: true });
   app.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.code === 'EPIPE') {
@@ -67,6 +71,8 @@ export function createApp(deps: ApiDeps): Koa {
 
   const health = healthRoutes(deps);
   app.use(health.routes());
+  app.use(openApiRoutes(deps.config.http.publicUrl).routes());
+  for (const m of mounts) app.use(m); // operator endpoints: not rate-limited, own credentials
   const ses = sesIngestRoutes(deps); // before authentication and rate limits: SNS signs, it sends no bearer
   app.use(ses.routes()).use(ses.allowedMethods());
   const limits = apiRateLimits(deps);

@@ -33,7 +33,7 @@ const isUnavailable = (err: unknown) => {
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300', '08006', '08001'].includes(e.code ?? '') ||
     e.name === 'KnexTimeoutError' ||
-    /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable/i.test(e.message ?? '')
+    /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Query read timeout/i.test(e.message ?? '')
   );
 };
 

@@ -77,6 +77,15 @@ export const ENV = z.object({
   SES_CERT_CACHE_SIZE: int(1).default(16),
   SES_FETCH_TIMEOUT_MS: int(100).default(5_000),
   SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
+  ADMIN_USER: optionalString,
+  ADMIN_PASSWORD: optionalString,
+  METRICS_TOKEN: optionalString,
+  METRICS_PORT: int(0).max(65535).default(0),
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  QUEUE_METRICS_TIMEOUT_MS: int(50).default(2_000),
+  DATABASE_QUERY_TIMEOUT_MS: int(100).default(20_000),
+  WORKER_LOCK_MS: int(1000).default(30_000),
+  WORKER_MAX_STALLED_COUNT: int(1).default(5),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -92,7 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return Object.freeze({
     env: e.NODE_ENV,
-    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
+    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
     redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
@@ -113,6 +122,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
+      lockMs: e.WORKER_LOCK_MS,
+      maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
     },
     plans: { cacheMs: e.PLAN_CACHE_MS, ttlUnitMs: e.TTL_UNIT_MS },
     api: { messagePageMax: e.MESSAGE_PAGE_MAX },
@@ -149,6 +160,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       certCacheSize: e.SES_CERT_CACHE_SIZE,
       fetchTimeoutMs: e.SES_FETCH_TIMEOUT_MS,
       fetchMaxBytes: e.SES_FETCH_MAX_BYTES,
+    },
+    ops: {
+      admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : undefined,
+      metricsToken: e.METRICS_TOKEN,
+      metricsPort: e.METRICS_PORT,
+      metricsHost: e.METRICS_HOST,
+      queueMetricsTimeoutMs: e.QUEUE_METRICS_TIMEOUT_MS,
     },
   });
 }

@@ -87,5 +87,13 @@ export class Unavailable extends AppError {
   override readonly retryable = true;
 }
 
+/** The process is shutting down: SMTP 421 (the client retries elsewhere or later), HTTP 503. */
+export class ShuttingDown extends AppError {
+  readonly code = 'shutting_down';
+  override readonly status = 503;
+  override readonly retryable = true;
+  override readonly smtp = { code: 421, text: '4.3.2 Service shutting down, try again later' };
+}
+
 export const asAppError = (err: unknown): AppError =>
   err instanceof AppError ? err : new Unavailable('unexpected failure', { cause: err });

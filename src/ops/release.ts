@@ -13,7 +13,7 @@ export async function release(config: Config) {
     // managed databases may refuse CREATE DATABASE / access to `postgres`: the database then exists already
     if ((err as { code?: string }).code !== '42501' && (err as { code?: string }).code !== '3D000') throw err;
   }
-  const db = createDb(config);
+  const db = createDb({ db: { url: config.db.url, poolMax: config.db.poolMax } }); // no query timeout: migrations may be long
   try {
     const { batch, applied } = await migrateLatest(db);
     const seeded = await seed(db);

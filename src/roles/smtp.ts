@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
+import { drainSmtp } from '../ingress/smtp/drain.js';
 import { createSmtpIngress } from '../ingress/smtp/server.js';
 import { redisPersistence } from '../ops/redis-persistence.js';
 import { smtpConnectionLimit } from '../ingress/smtp/connection-limit.js';
@@ -16,9 +17,10 @@ export async function startSmtp(deps: Deps): Promise<SmtpRole> {
       hint: 'Redis append-only file is off: an accepted (250) message survives a worker crash but not a Redis restart. Production: appendonly yes, appendfsync everysec or always.',
     });
   }
+  let accepting = true;
   const log = deps.log.child({ component: 'smtp' });
   const onConnect = smtpConnectionLimit(deps.config, { redis: deps.redis, log });
-  const server = createSmtpIngress({ config: deps.config, log, inbound: deps.queues.inbound, metrics: deps.metrics, onConnect });
+  const server = createSmtpIngress({ config: deps.config, log, inbound: deps.queues.inbound, metrics: deps.metrics, onConnect, accepting: () => accepting });
   server.on('error', (err) => deps.log.error({ event: 'smtp.error', err }));
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);
@@ -28,6 +30,11 @@ export async function startSmtp(deps: Deps): Promise<SmtpRole> {
   deps.log.info({ event: 'smtp.listening', host: deps.config.smtp.host, port, domains: deps.config.mail.domains });
   return {
     port,
-    close: once(() => new Promise<void>((resolve) => server.close(() => resolve()))),
+    close: once(async () => {
+      accepting = false;
+      deps.log.info({ event: 'smtp.draining', sessions: server.connections.size });
+      const { waitedMs, cut } = await drainSmtp(server, deps.config.smtp.closeTimeoutMs);
+      deps.log[cut ? 'warn' : 'info']({ event: 'smtp.closed', waitedMs, cut });
+    }),
   };
 }

@@ -5,13 +5,14 @@ import { createTokenSigner } from '../access/tokens.js';
 import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
+import { operatorMounts } from '../ops/mounts.js';
 
 export interface WebRole { server: Server; port: number; close: () => Promise<void> }
 
 /** HTTP API on config.http (port 0 = any free port, for tests). */
 export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch?: SnsFetch }): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
-  const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch });
+  const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch }, operatorMounts(deps));
   const server = createServer(app.callback());
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {

@@ -19,6 +19,11 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
     connection,
     prefix: deps.config.redis.prefix,
     concurrency: deps.config.worker.concurrency,
+    // a SIGKILLed worker's jobs go back to waiting after this long (re-run idempotently)
+    lockDuration: deps.config.worker.lockMs,
+    stalledInterval: deps.config.worker.lockMs,
+    // BullMQ's default (1) fails a job whose worker died twice: acknowledged mail would be lost
+    maxStalledCount: deps.config.worker.maxStalledCount,
   });
   inbound.on('failed', (job, err) => {
     const final = isFinal(job) || err.name === 'UnrecoverableError';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Queue } from 'bullmq';
 import type { Config } from '../../core/config.js';
-import { asAppError, RecipientRejected, TooManyRecipients, type AppError } from '../../core/errors.js';
+import { asAppError, RecipientRejected, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { InboundJob } from '../../queue/payloads.js';
 import { enqueueInbound } from '../enqueue.js';
@@ -16,6 +16,8 @@ export interface SmtpIngressDeps {
   metrics?: Metrics;
   /** extra checks on a new connection (rate limits); reject with an AppError */
   onConnect?: (session: SMTPServerSession) => Promise<void>;
+  /** false while the role drains for shutdown: new sessions and new transactions get 421 */
+  accepting?: () => boolean;
 }
 
 /** smtp-server reads `responseCode`; enhanced status codes are part of our text. */
@@ -63,8 +65,13 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     ...extra,
     onConnect(session, callback) {
       metrics?.smtpSessions.inc();
+      if (deps.accepting && !deps.accepting()) return callback(reject(new ShuttingDown('draining'), session, 'connect'));
       if (!deps.onConnect) return callback();
       deps.onConnect(session).then(() => callback(), (err: unknown) => callback(reject(err, session, 'connect')));
+    },
+    onMailFrom(_address, session, callback) {
+      if (deps.accepting && !deps.accepting()) return callback(reject(new ShuttingDown('draining'), session, 'mail'));
+      callback();
     },
     onRcptTo(address, session, callback) {
       if (!domains.has(domainOf(address.address))) {
@@ -89,7 +96,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
         .then((ingressId) => {
           metrics?.smtpReplies.inc({ code: '250' });
           metrics?.enqueued.inc({ source: 'smtp' });
-          log.debug({ event: 'smtp.queued', session: session.id, ingressId, ms: Date.now() - endOfData });
+          log.info({ event: 'smtp.queued', session: session.id, ingressId, ms: Date.now() - endOfData });
           callback(null, `2.0.0 Ok: queued as ${ingressId}`);
         })
         .catch((err: unknown) => callback(reject(err, session, 'data')));

@@ -1,0 +1,121 @@
+/** JSON Schema 2020-12 objects for the wire shapes in src/api/present.ts (snake_case). */
+export type JsonSchema = { [k: string]: unknown };
+
+const ts = { type: 'string', format: 'date-time' } as const;
+const nullable = (s: JsonSchema): JsonSchema => ({ ...s, type: [s.type as string, 'null'] });
+const obj = (properties: Record<string, JsonSchema>, required = Object.keys(properties)): JsonSchema => ({
+  type: 'object', additionalProperties: false, required, properties,
+});
+const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
+
+const AddressEntry = obj({ address: { type: 'string' }, name: { type: 'string' } });
+
+export const SCHEMAS: Record<string, JsonSchema> = {
+  Error: obj({
+    error: obj({
+      code: { type: 'string', description: 'stable machine-readable code, e.g. mailbox_not_found' },
+      message: { type: 'string' },
+      request_id: { type: 'string', description: 'same as the X-Request-Id response header' },
+    }, ['code', 'message']),
+  }),
+  MailboxCreated: obj({
+    address: { type: 'string', format: 'email' },
+    expires_at: ts,
+    created_at: ts,
+    ttl_minutes: { type: 'integer', minimum: 1 },
+    token: { type: 'string', description: 'mailbox token (JWT) with read/send/manage on this mailbox; shown once' },
+  }),
+  Mailbox: obj({
+    address: { type: 'string', format: 'email' },
+    kind: { type: 'string', examples: ['hosted'] },
+    plan: { type: 'string' },
+    is_active: { type: 'boolean' },
+    expires_at: nullable(ts),
+    created_at: ts,
+    deactivated_at: nullable(ts),
+    message_count: { type: 'integer', minimum: 0 },
+    used_bytes: { type: 'integer', minimum: 0 },
+    dropped_count: { type: 'integer', minimum: 0 },
+  }),
+  MessageSummary: obj({
+    id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'ULID' },
+    from_address: nullable({ type: 'string' }),
+    subject: nullable({ type: 'string' }),
+    received_at: ts,
+    is_read: { type: 'boolean' },
+    has_attachments: { type: 'boolean' },
+  }),
+  AddressEntry,
+  Attachment: obj({
+    index: { type: 'integer', minimum: 0, description: 'use in /attachments/{n}' },
+    filename: nullable({ type: 'string' }),
+    content_type: { type: 'string' },
+    size: { type: 'integer', minimum: 0 },
+    content_id: nullable({ type: 'string' }),
+    disposition: nullable({ type: 'string' }),
+  }),
+  Message: obj({
+    id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
+    mailbox: { type: 'string', format: 'email' },
+    cursor: { type: 'string', pattern: '^[0-9]+$', description: 'per-mailbox commit sequence; resume point for streams' },
+    message_id: nullable({ type: 'string' }),
+    from_address: nullable({ type: 'string' }),
+    from_name: nullable({ type: 'string' }),
+    to: { type: 'array', items: ref('AddressEntry') },
+    cc: { type: 'array', items: ref('AddressEntry') },
+    reply_to: { type: 'array', items: ref('AddressEntry') },
+    subject: nullable({ type: 'string' }),
+    text: nullable({ type: 'string' }),
+    html: nullable({ type: 'string' }),
+    headers: { type: 'array', items: obj({ name: { type: 'string' }, value: { type: 'string' } }) },
+    attachments: { type: 'array', items: ref('Attachment') },
+    has_attachments: { type: 'boolean' },
+    size: { type: 'integer', minimum: 0 },
+    sent_at: nullable(ts),
+    received_at: ts,
+    is_read: { type: 'boolean' },
+    source: { type: 'string', enum: ['smtp', 'ses'] },
+    envelope_from: nullable({ type: 'string' }),
+    parse_error: nullable({ type: 'string' }),
+  }),
+  Health: obj({ status: { type: 'string', const: 'ok' } }),
+  Readiness: obj({
+    status: { type: 'string', enum: ['ready', 'unavailable'] },
+    checks: obj({ postgres: { type: 'string' }, redis: { type: 'string' } }),
+  }),
+  // --- shapes of endpoints built on other branches (issues 3, 4, 6): the lead corrects them at merge ---
+  StreamEvent: {
+    type: 'object',
+    description: 'WebSocket frame / SSE data (issue 3). new_message carries a summary; fetch the full message by id.',
+    required: ['type'],
+    properties: {
+      type: { type: 'string', enum: ['new_message', 'mailbox_expired', 'ping'] },
+      message: ref('MessageSummary'),
+    },
+  },
+  TokenCreate: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      name: { type: 'string' },
+      permissions: { type: 'array', items: { type: 'string', enum: ['read', 'send', 'manage'] }, minItems: 1 },
+      ttl_minutes: { type: 'integer', minimum: 1 },
+    },
+  },
+  Token: {
+    type: 'object',
+    properties: {
+      jti: { type: 'string' }, name: nullable({ type: 'string' }),
+      permissions: { type: 'array', items: { type: 'string', enum: ['read', 'send', 'manage'] } },
+      expires_at: ts, is_revoked: { type: 'boolean' }, revoked_at: nullable(ts), created_at: ts,
+      token: { type: 'string', description: 'only in the creation response' },
+    },
+  },
+  ApiKey: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' }, prefix: { type: 'string' }, name: nullable({ type: 'string' }),
+      created_at: ts, last_used_at: nullable(ts), revoked_at: nullable(ts),
+      key: { type: 'string', description: 'only in the creation response' },
+    },
+  },
+};

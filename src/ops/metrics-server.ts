@@ -1,0 +1,49 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Koa from 'koa';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
+import { once } from '../core/shutdown.js';
+import type { Metrics } from './metrics.js';
+import { metricsRoute } from './metrics-route.js';
+
+export interface MetricsServer { port: number; close: () => Promise<void> }
+
+/**
+ * The smtp and worker roles have no web server: with METRICS_PORT set they open this small listener
+ * (GET /metrics, GET /healthz). METRICS_PORT unset or 0: nothing listens. Tests pass `port: 0` for any free port.
+ */
+export async function startMetricsServer(
+  deps: { config: Config; log: Logger; metrics: Metrics },
+  opts: { port?: number } = {},
+): Promise<MetricsServer | undefined> {
+  const port = opts.port ?? deps.config.ops.metricsPort;
+  if (opts.port === undefined && !port) return undefined;
+  const app = new Koa();
+  app.on('error', (err: Error) => deps.log.debug({ event: 'metrics.http_error', err }));
+  app.use(metricsRoute(deps.metrics.registry, deps.config.ops.metricsToken));
+  app.use(async (ctx) => {
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    ctx.status = 404;
+    ctx.body = { error: { code: 'not_found', message: 'no such route' } };
+  });
+  const server = createServer(app.callback());
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, deps.config.ops.metricsHost, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  deps.log.info({ event: 'metrics.listening', host: deps.config.ops.metricsHost, port: bound });
+  return {
+    port: bound,
+    close: once(async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    }),
+  };
+}

@@ -1,0 +1,35 @@
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { OpenApiDocument } from '../../src/api/openapi.js';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
+const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+
+/**
+ * Validates a real response against the document: the (path, method, status) must be described, and a
+ * JSON body must match the response's schema (2020-12, formats checked). Returns a list of problems.
+ */
+export function openApiValidator(doc: OpenApiDocument) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(doc as unknown as object, 'openapi.json');
+  const get = (ptr: string): any => ptr.split('/').slice(1).reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+
+  return (template: string, method: string, res: { status: number; contentType: string | null; body: unknown }): string[] => {
+    const op = doc.paths[template]?.[method.toLowerCase()] as { responses?: Record<string, any> } | undefined;
+    if (!op) return [`${method} ${template} is not in the document`];
+    let responsePtr = `#/${pointer('paths', template, method.toLowerCase(), 'responses', String(res.status))}`;
+    let response = op.responses?.[String(res.status)];
+    if (!response) return [`${method} ${template} does not document status ${res.status}`];
+    if (response.$ref) { responsePtr = response.$ref; response = get(responsePtr.slice(1)); }
+    const mediaType = (res.contentType ?? '').split(';')[0]!.trim();
+    if (!response.content) return mediaType && res.body !== '' ? [`status ${res.status} documents no body, got ${mediaType}`] : [];
+    const declared = Object.keys(response.content);
+    const match = declared.find((d) => d === mediaType || d === '*/*');
+    if (!match) return [`${method} ${template} ${res.status}: content-type ${mediaType} not in ${declared.join(', ')}`];
+    if (match !== 'application/json') return [];
+    const validate = ajv.getSchema(`openapi.json${responsePtr}/${pointer('content', match, 'schema')}`);
+    if (!validate) return [`no schema at ${responsePtr}`];
+    return validate(res.body) ? [] : (validate.errors ?? []).map((e) => `${method} ${template} ${res.status}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
+  };
+}
