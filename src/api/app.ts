@@ -9,6 +9,9 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
 import type { Stores } from '../store/index.js';
 import type { PlanStore } from '../store/plans.js';
+import type { Hub } from '../stream/hub.js';
+import type { StreamRegistry } from '../stream/registry.js';
+import { streamRoutes } from '../stream/routes.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
 import { healthRoutes } from './routes/health.js';
@@ -25,6 +28,8 @@ export interface ApiDeps {
   signer: TokenSigner;
   publisher: Publisher;
   metrics: Metrics;
+  /** real-time streams and the blocking wait (mounted only when given) */
+  streams?: { hub: Hub; registry: StreamRegistry };
 }
 
 /** Build the Koa app (never listens: roles/web.ts does, tests use app.callback()). */
@@ -57,7 +62,8 @@ export function createApp(deps: ApiDeps): Koa {
   const health = healthRoutes(deps);
   app.use(health.routes());
   app.use(authentication(deps));
-  for (const router of [mailboxRoutes(deps), messageRoutes(deps)]) {
+  const streams = deps.streams ? [streamRoutes({ ...deps, ...deps.streams })] : [];
+  for (const router of [mailboxRoutes(deps), ...streams, messageRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

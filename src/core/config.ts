@@ -44,6 +44,14 @@ export const ENV = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.optional(),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
+  STREAM_PING_MS: int(100).default(25_000),
+  STREAM_REPLAY_PAGE: int(1).default(500),
+  STREAM_MAX_PENDING_EVENTS: int(1).default(1_000),
+  STREAM_MAX_BUFFERED_BYTES: int(1024).default(1024 * 1024),
+  STREAM_MAX_PER_PROCESS: int(1).default(20_000),
+  WAIT_MAX_SECONDS: int(0).default(300),
+  WAIT_FILTER_MAX_LENGTH: int(1).default(200),
+  WAIT_REGEX_TIMEOUT_MS: int(10).default(500),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -85,6 +93,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     tokenSecret: e.TOKEN_SECRET,
     log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false },
     shutdownBudgetMs: e.SHUTDOWN_BUDGET_MS,
+    streams: {
+      pingMs: e.STREAM_PING_MS,
+      replayPage: e.STREAM_REPLAY_PAGE,
+      maxPendingEvents: e.STREAM_MAX_PENDING_EVENTS,
+      maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
+      maxPerProcess: e.STREAM_MAX_PER_PROCESS,
+    },
+    wait: { maxSeconds: e.WAIT_MAX_SECONDS, filterMaxLength: e.WAIT_FILTER_MAX_LENGTH, regexTimeoutMs: e.WAIT_REGEX_TIMEOUT_MS },
   });
 }
 

@@ -76,7 +76,7 @@ export interface ListQuery {
   ascending?: boolean;
 }
 
-const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments'];
+export const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments'];
 const FULL_COLUMNS = [
   ...SUMMARY_COLUMNS, 'message_id_header', 'from_name', 'to_addresses', 'cc_addresses', 'reply_to', 'text_body', 'html_body',
   'headers', 'attachments', 'parse_error', 'sent_at', 'size_bytes', 'source', 'envelope_from',
@@ -85,7 +85,7 @@ const FULL_COLUMNS = [
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;
 
-const toSummary = (r: Row): MessageSummary => ({
+export const toSummary = (r: Row): MessageSummary => ({
   id: r.id,
   seq: Number(r.seq),
   mailboxId: r.mailbox_id,
