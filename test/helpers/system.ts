@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { createContainer, type Container } from '../../src/container.js';
+import { createContainer, type Container, type Deps } from '../../src/container.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { startSmtp, type SmtpRole } from '../../src/roles/smtp.js';
 import { startWeb, type WebRole } from '../../src/roles/web.js';
@@ -35,6 +35,8 @@ export interface SystemOptions {
   roles?: Array<'web' | 'smtp' | 'worker'>;
   database?: TestDatabase;
   prefix?: string;
+  /** container overrides (e.g. a publisher that fails) */
+  overrides?: Partial<Deps>;
 }
 
 /** Start Mailwright in-process on free ports with its own database and Redis prefix. */
@@ -59,7 +61,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     ...opts.env,
   });
   const roles = opts.roles ?? ['web', 'smtp', 'worker'];
-  const deps = await createContainer(config, 'test');
+  const deps = await createContainer(config, 'test', opts.overrides);
   const worker = roles.includes('worker') ? await startWorker(deps) : undefined;
   const smtp = roles.includes('smtp') ? await startSmtp(deps) : undefined;
   const web = roles.includes('web') ? await startWeb(deps, { tokenSecret: config.tokenSecret! }) : undefined;
