@@ -52,6 +52,10 @@ export const ENV = z.object({
   WAIT_MAX_SECONDS: int(0).default(300),
   WAIT_FILTER_MAX_LENGTH: int(1).default(200),
   WAIT_REGEX_TIMEOUT_MS: int(10).default(500),
+  EXTRACT_MAX_CODES: int(0).default(10),
+  EXTRACT_MAX_LINKS: int(0).default(200),
+  EXTRACT_MAX_URL_LENGTH: int(16).default(2_048),
+  EXTRACT_MAX_INPUT_CHARS: int(1024).default(512 * 1024),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -100,6 +104,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
       maxPerProcess: e.STREAM_MAX_PER_PROCESS,
     },
+    extract: { maxCodes: e.EXTRACT_MAX_CODES, maxLinks: e.EXTRACT_MAX_LINKS, maxUrlLength: e.EXTRACT_MAX_URL_LENGTH, maxInputChars: e.EXTRACT_MAX_INPUT_CHARS },
     wait: { maxSeconds: e.WAIT_MAX_SECONDS, filterMaxLength: e.WAIT_FILTER_MAX_LENGTH, regexTimeoutMs: e.WAIT_REGEX_TIMEOUT_MS },
   });
 }
