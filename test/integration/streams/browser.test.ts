@@ -23,11 +23,11 @@ test('headless Chromium: the viewer page served by the app opens an EventSource 
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${sys.baseUrl}/streams/viewer#address=${encodeURIComponent(box.address)}&token=${encodeURIComponent(box.token)}`);
-  // expressions as strings: they run in the page (this project's tsconfig has no DOM types)
-  await page.waitForFunction(`document.getElementById('status').textContent.startsWith('live from cursor')`, undefined, { timeout: 10_000 });
+  // these functions run in the page (the page's CSP forbids string eval; this tsconfig has no DOM types)
+  await page.waitForFunction(() => (globalThis as any).document.getElementById('status').textContent.startsWith('live from cursor'), undefined, { timeout: 10_000 });
   await sys.send({ to: box.address, subject: 'hello browser', text: 'x' });
-  await page.waitForFunction('window.mailwrightEvents.length > 0', undefined, { timeout: 10_000 });
-  const events = (await page.evaluate('window.mailwrightEvents')) as Array<{ type: string; cursor: string; message: { subject: string } }>;
+  await page.waitForFunction(() => (globalThis as any).mailwrightEvents.length > 0, undefined, { timeout: 10_000 });
+  const events = (await page.evaluate(() => (globalThis as any).mailwrightEvents)) as Array<{ type: string; cursor: string; message: { subject: string } }>;
   t.is(events[0]!.type, 'new_message');
   t.is(events[0]!.cursor, '1');
   t.is(events[0]!.message.subject, 'hello browser');
