@@ -2,6 +2,7 @@
 // their own process, clients in this one). Knobs: BENCH_SUBSCRIBERS (10000), BENCH_SSE_SUBSCRIBERS
 // (10000), BENCH_MESSAGES (300), BENCH_CONCURRENCY (8). Needs the local PostgreSQL and Redis.
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
 import { RawSmtp } from '../test/helpers/smtp-client.js';
@@ -76,11 +77,22 @@ try {
   const sentAt = new Map<string, number>();
   const wsLat: number[] = [];
   const sseLat: number[] = [];
+  const fromPublish: number[] = [];
   const record = (into: number[]): OnFrame => (f, at) => {
     if (f.type !== 'new_message') return;
     const t0 = sentAt.get(f.message.subject);
     if (t0 !== undefined) into.push(at - t0);
+    const p = publishedAt.get(f.message.subject);
+    if (p !== undefined) fromPublish.push(at - p);
   };
+  // a Redis observer in this process: when each event was published (splits pipeline time from stream time)
+  const publishedAt = new Map<string, number>();
+  const observer = new Redis(TEST_REDIS_URL);
+  observer.on('pmessage', (_p: string, _c: string, payload: string) => {
+    const e = JSON.parse(payload);
+    if (e.type === 'new_message') publishedAt.set(e.message.subject, performance.now());
+  });
+  await observer.psubscribe(`${prefix}:mailbox:*`);
   const boxes = await Promise.all(Array.from({ length: N_BOXES }, mailbox));
   const wsClients = await Promise.all(boxes.map((b) => wsSubscriber(base, b.address, b.token, record(wsLat))));
   const sseClients = await Promise.all(boxes.map((b) => sseSubscriber(base, b.address, b.token, record(sseLat))));
@@ -98,6 +110,10 @@ try {
   out(`\n## A. end of SMTP DATA -> event at the client (${N_MSGS} messages, ${CONCURRENCY} concurrent SMTP sessions, ${N_BOXES} mailboxes; ${(N_MSGS / seconds).toFixed(0)} msg/s)`);
   out(`WebSocket: p50 ${ms(pct(wsLat, 50))}  p99 ${ms(pct(wsLat, 99))}  max ${ms(Math.max(...wsLat))}`);
   out(`SSE:       p50 ${ms(pct(sseLat, 50))}  p99 ${ms(pct(sseLat, 99))}  max ${ms(Math.max(...sseLat))}`);
+  const pipeline = [...sentAt].map(([subject, t0]) => (publishedAt.get(subject) ?? NaN) - t0).filter((x) => !Number.isNaN(x));
+  out(`  of which end of DATA -> Redis publish (ingress, queue, worker pipeline): p50 ${ms(pct(pipeline, 50))}  p99 ${ms(pct(pipeline, 99))}`);
+  out(`  and Redis publish -> client (subscriber, hub, stream; both transports): p50 ${ms(pct(fromPublish, 50))}  p99 ${ms(pct(fromPublish, 99))}`);
+  observer.disconnect();
   for (const w of wsClients) w.terminate();
   for (const s of sseClients) s.close();
 
