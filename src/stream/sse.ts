@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import type { AuthDeps } from '../api/auth.js';
 import { sseFrame, type EndReason } from './frames.js';
@@ -18,31 +18,32 @@ export const sseHandler = (deps: StreamDeps & AuthDeps) => async (ctx: Context &
     { ...deps, maxStreams: deps.config.streams.maxPerProcess },
     { get: (n) => ctx.get(n), path: ctx.path, query: ctx.query, address: ctx.params.address, lastEventId: ctx.get('last-event-id') || undefined },
   );
-  const out = new PassThrough();
   ctx.req.socket.setTimeout(0);
   ctx.req.socket.setNoDelay(true);
-  ctx.set({ 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
-  ctx.type = 'text/event-stream';
   ctx.status = 200;
-  ctx.body = out;
-  out.write(`retry: 2000\n: connected\n\n`);
+  ctx.respond = false;
+  streamTo(ctx.res, deps, { mailbox, principal, since });
+};
+
+/**
+ * Write straight to the response (no PassThrough + Koa pipeline per stream), in a function of its own
+ * so the stream's closures hold the response only, never the Koa context: an idle SSE subscriber then
+ * costs about what a WebSocket one does.
+ */
+function streamTo(res: ServerResponse, deps: StreamDeps, opts: Omit<Parameters<typeof openStream>[1], 'sink'>): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+  res.write('retry: 2000\n: connected\n\n');
+  const open = () => !res.writableEnded && !res.destroyed;
   const close = openStream(deps, {
-    mailbox,
-    principal,
-    since,
+    ...opts,
     sink: {
       transport: 'sse',
-      send: (f) => { if (!out.writableEnded) out.write(sseFrame(f)); },
-      ping: () => { if (!out.writableEnded) out.write(': ping\n\n'); },
-      buffered: () => out.writableLength + (ctx.res.socket?.writableLength ?? 0),
-      end: (reason) => {
-        if (out.writableEnded) return;
-        const bye = FAREWELL[reason];
-        if (bye) out.write(bye);
-        out.end();
-      },
+      send: (f) => { if (open()) res.write(sseFrame(f)); },
+      ping: () => { if (open()) res.write(': ping\n\n'); },
+      buffered: () => res.writableLength,
+      end: (reason) => { if (open()) res.end(FAREWELL[reason]); },
     },
   });
-  ctx.res.once('close', close);
-  out.once('error', close);
-};
+  res.once('close', close);
+  res.once('error', close);
+}
