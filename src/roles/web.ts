@@ -7,6 +7,7 @@ import { once } from '../core/shutdown.js';
 import { subscribeToMailEvents } from '../pubsub/subscriber.js';
 import { createHub, type Hub } from '../stream/hub.js';
 import { createStreamRegistry, type StreamRegistry } from '../stream/registry.js';
+import { sseRequests } from '../stream/sse.js';
 import { attachWebSockets } from '../stream/websocket.js';
 
 export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
@@ -20,7 +21,9 @@ export async function startWeb(deps: Deps, opts: { tokenSecret: string }): Promi
   const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), hub.dispatch);
   const streams = { hub, registry };
   const app = createApp({ ...deps, plans: deps.stores.plans, signer, streams });
-  const server = createServer(app.callback());
+  const koa = app.callback();
+  const sse = sseRequests({ ...deps, signer, hub, registry }); // SSE streams are served ahead of Koa
+  const server = createServer((req, res) => { if (!sse(req, res)) void koa(req, res); });
   server.keepAliveTimeout = 5_000;
   const sockets = attachWebSockets(server, { ...deps, signer, hub, registry });
   await new Promise<void>((resolve, reject) => {

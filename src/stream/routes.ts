@@ -3,7 +3,6 @@ import type { Knex } from 'knex';
 import { mailboxFor, type AuthDeps } from '../api/auth.js';
 import { presentSummary } from '../api/present.js';
 import { searchMessages } from '../store/message-search.js';
-import { sseHandler } from './sse.js';
 import type { StreamDeps } from './session.js';
 import { viewerPage, viewerScript } from './viewer-page.js';
 import { waitForMatch } from './wait.js';
@@ -12,14 +11,12 @@ import { isWaitRequest, parseWaitRequest } from './wait-filter.js';
 export type StreamRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: StreamDeps['config'] & { wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number }; api: { messagePageMax: number } } };
 
 /**
- * SSE stream, the blocking wait on the message list (only when `wait` or a filter is given; the plain
+ * The blocking wait on the message list (only when `wait` or a filter is given; the plain
  * list falls through to the messages router), and a tiny live viewer page that uses EventSource.
  */
 export function streamRoutes(deps: StreamRouteDeps): Router {
   const router = new Router();
   const { wait } = deps.config;
-
-  router.get('/api/v1/mailboxes/:address/events', sseHandler(deps));
 
   router.get('/api/v1/mailboxes/:address/messages', async (ctx, next) => {
     if (!isWaitRequest(ctx.query)) return next();
