@@ -14,7 +14,7 @@ export const STREAM_PARAMS = ['token', 'since'];
 export async function streamAccess(
   deps: AuthDeps & { registry: StreamRegistry; maxStreams: number },
   req: { get(name: string): string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string },
-): Promise<{ principal: Principal; mailbox: Mailbox; since: number | undefined }> {
+): Promise<{ principal: Principal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined }> {
   const principal = await authenticate(bearerOf({ get: req.get, path: req.path, query: req.query as Context['query'] }), deps);
   if (principal.kind === 'anonymous') throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
   onlyParams(req.query, STREAM_PARAMS);
@@ -23,5 +23,7 @@ export async function streamAccess(
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
   const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
   if (deps.registry.size() >= deps.maxStreams) throw new Unavailable('this server holds its maximum number of streams; retry shortly');
-  return { principal, mailbox, since };
+  // a stream must not outlive the mailbox token it was opened with
+  const credentialExpiresAt = principal.kind === 'token' ? (await deps.stores.tokens.findByJti(principal.jti))?.expiresAt : undefined;
+  return { principal, mailbox, since, credentialExpiresAt };
 }

@@ -37,7 +37,10 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * the client sees every message exactly once, in cursor order. Returns the closer the transport calls
  * when the client goes away.
  */
-export function openStream(deps: StreamDeps, opts: { mailbox: Mailbox; principal: Principal; since: number | undefined; sink: StreamSink }): () => void {
+export function openStream(
+  deps: StreamDeps,
+  opts: { mailbox: Mailbox; principal: Principal; since: number | undefined; credentialExpiresAt?: Date; sink: StreamSink },
+): () => void {
   const { mailbox, principal, sink } = opts;
   const { streams } = deps.config;
   // no child logger per stream (it costs memory for 10,000 idle subscribers): fields go on each line
@@ -52,6 +55,7 @@ export function openStream(deps: StreamDeps, opts: { mailbox: Mailbox; principal
   let pumping = false;
   let closed = false;
   let expiryTimer: NodeJS.Timeout | undefined;
+  let credentialTimer: NodeJS.Timeout | undefined;
 
   const end = (reason: EndReason) => {
     if (closed) return;
@@ -59,6 +63,7 @@ export function openStream(deps: StreamDeps, opts: { mailbox: Mailbox; principal
     unsubscribe();
     unregister();
     clearTimeout(expiryTimer);
+    clearTimeout(credentialTimer);
     queue.length = 0;
     log.debug({ event: 'stream.closed', reason });
     sink.end(reason);
@@ -142,6 +147,15 @@ export function openStream(deps: StreamDeps, opts: { mailbox: Mailbox; principal
     expiryTimer = setTimeout(() => void checkExpiry().catch((err: unknown) => log.warn({ event: 'stream.expiry_check_failed', err })), ms);
     expiryTimer.unref();
   };
+
+  // a token that lives as long as the mailbox (the creator token) ends with mailbox_expired instead
+  if (opts.credentialExpiresAt && (!mailbox.expiresAt || opts.credentialExpiresAt < mailbox.expiresAt)) {
+    const ms = opts.credentialExpiresAt.getTime() - Date.now();
+    if (ms <= MAX_TIMER_MS) {
+      credentialTimer = setTimeout(() => end('token_expired'), Math.max(0, ms));
+      credentialTimer.unref();
+    }
+  }
 
   void (async () => {
     // read the cursor AFTER subscribing: anything committed later is either replayed or buffered

@@ -10,6 +10,7 @@ const SSE_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/events$/;
 
 const FAREWELL: Partial<Record<EndReason, string>> = {
   token_revoked: 'event: token_revoked\ndata: {"type":"token_revoked"}\n\n',
+  token_expired: 'event: token_expired\ndata: {"type":"token_expired"}\n\n',
   shutdown: 'event: reconnect\ndata: {"type":"reconnect","reason":"shutdown"}\n\n',
   overloaded: 'event: reconnect\ndata: {"type":"reconnect","reason":"overloaded"}\n\n',
   error: 'event: reconnect\ndata: {"type":"reconnect","reason":"error"}\n\n',

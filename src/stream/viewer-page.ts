@@ -30,6 +30,7 @@ const SCRIPT = `(() => {
   });
   source.addEventListener('mailbox_expired', () => { status.textContent = 'mailbox expired'; source.close(); });
   source.addEventListener('token_revoked', () => { status.textContent = 'token revoked'; source.close(); });
+  source.addEventListener('token_expired', () => { status.textContent = 'token expired'; source.close(); });
   source.onerror = () => { if (source.readyState === EventSource.CLOSED) status.textContent = 'closed'; else status.textContent = 'reconnecting'; };
 })();`;
 

@@ -53,7 +53,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
     };
     Promise.resolve()
       .then(() => streamAccess({ ...deps, maxStreams: deps.config.streams.maxPerProcess }, { get, path: url.pathname, query, address: decode(match[1]!) }))
-      .then(({ principal, mailbox, since }) => {
+      .then(({ principal, mailbox, since, credentialExpiresAt }) => {
         if (socket.destroyed) return;
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
           let killer: NodeJS.Timeout | undefined;
@@ -61,6 +61,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
             mailbox,
             principal,
             since,
+            credentialExpiresAt,
             sink: {
               transport: 'ws',
               send: (f) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(f)); },

@@ -134,6 +134,21 @@ test('revoking the token a stream authenticated with closes that stream within a
   survivor.close();
 });
 
+test.serial('a stream ends when the mailbox token it was opened with expires', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=60');
+  const mailbox = (await sys.deps.stores.mailboxes.findByAddress(box.address))!;
+  const { jti, token } = await createTokenSigner(sys.config.tokenSecret!).sign(mailbox.id, ['read']);
+  await sys.deps.stores.tokens.insert({ jti, mailboxId: mailbox.id, userId: null, name: 'short', permissions: ['read'], expiresAt: new Date(Date.now() + 3_000) });
+  const [client, s] = await Promise.all([openWs(ws(sys, box.address), { token }), openSse(sse(sys, box.address), { token })]);
+  await Promise.all([client.next((f) => f.type === 'ready'), s.next((e) => e.event === 'ready')]);
+  await client.inbox.ended(8_000);
+  await s.inbox.ended(8_000);
+  t.is(client.closeCode, 1008);
+  t.is(client.closeReason, 'token_expired');
+  t.truthy(s.inbox.all.find((e) => e.event === 'token_expired'));
+});
+
 test.serial('closed streams leave the hub and the open-streams gauge', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox('?ttl_minutes=60');
