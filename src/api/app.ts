@@ -9,6 +9,9 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
 import type { Stores } from '../store/index.js';
 import type { PlanStore } from '../store/plans.js';
+import type { Hub } from '../stream/hub.js';
+import type { StreamRegistry } from '../stream/registry.js';
+import { streamRoutes } from '../stream/routes.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
 import { openApiRoutes } from './openapi.js';
@@ -37,6 +40,8 @@ export interface ApiDeps {
   queues: Queues;
   /** SNS certificate / SubscribeURL fetcher; default https GET (tests inject a local certificate) */
   snsFetch?: SnsFetch;
+  /** real-time streams and the blocking wait (mounted only when given) */
+  streams?: { hub: Hub; registry: StreamRegistry };
 }
 
 /**
@@ -79,7 +84,8 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   app.use(limits.byIp);
   app.use(authentication(deps));
   app.use(limits.byPrincipal);
-  for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), messageRoutes(deps), tokenRoutes(deps), keyRoutes(deps)]) {
+  const streams = deps.streams ? [streamRoutes({ ...deps, ...deps.streams })] : [];
+  for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), ...streams, messageRoutes(deps), tokenRoutes(deps), keyRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

@@ -57,4 +57,6 @@ export const presentMessage = (m: MessageFull, mailbox: Mailbox) => ({
   source: m.source,
   envelope_from: m.envelopeFrom,
   parse_error: m.parseError,
+  codes: m.codes.map((c) => ({ code: c.code, found_in: c.foundIn, context: c.context })),
+  links: m.links.map((l) => ({ url: l.url, text: l.text, found_in: l.foundIn })),
 });

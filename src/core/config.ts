@@ -86,6 +86,18 @@ export const ENV = z.object({
   DATABASE_QUERY_TIMEOUT_MS: int(100).default(20_000),
   WORKER_LOCK_MS: int(1000).default(30_000),
   WORKER_MAX_STALLED_COUNT: int(1).default(5),
+  STREAM_PING_MS: int(100).default(25_000),
+  STREAM_REPLAY_PAGE: int(1).default(500),
+  STREAM_MAX_PENDING_EVENTS: int(1).default(1_000),
+  STREAM_MAX_BUFFERED_BYTES: int(1024).default(1024 * 1024),
+  STREAM_MAX_PER_PROCESS: int(1).default(20_000),
+  WAIT_MAX_SECONDS: int(0).default(300),
+  WAIT_FILTER_MAX_LENGTH: int(1).default(200),
+  WAIT_REGEX_TIMEOUT_MS: int(10).default(500),
+  EXTRACT_MAX_CODES: int(0).default(10),
+  EXTRACT_MAX_LINKS: int(0).default(200),
+  EXTRACT_MAX_URL_LENGTH: int(16).default(2_048),
+  EXTRACT_MAX_INPUT_CHARS: int(1024).default(512 * 1024),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -168,6 +180,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       metricsHost: e.METRICS_HOST,
       queueMetricsTimeoutMs: e.QUEUE_METRICS_TIMEOUT_MS,
     },
+    streams: {
+      pingMs: e.STREAM_PING_MS,
+      replayPage: e.STREAM_REPLAY_PAGE,
+      maxPendingEvents: e.STREAM_MAX_PENDING_EVENTS,
+      maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
+      maxPerProcess: e.STREAM_MAX_PER_PROCESS,
+    },
+    extract: { maxCodes: e.EXTRACT_MAX_CODES, maxLinks: e.EXTRACT_MAX_LINKS, maxUrlLength: e.EXTRACT_MAX_URL_LENGTH, maxInputChars: e.EXTRACT_MAX_INPUT_CHARS },
+    wait: { maxSeconds: e.WAIT_MAX_SECONDS, filterMaxLength: e.WAIT_FILTER_MAX_LENGTH, regexTimeoutMs: e.WAIT_REGEX_TIMEOUT_MS },
   });
 }
 

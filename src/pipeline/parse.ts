@@ -1,4 +1,5 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
 import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/messages.js';
 
 export interface ParsedMessage {
@@ -15,6 +16,9 @@ export interface ParsedMessage {
   attachments: AttachmentMeta[];
   sentAt: Date | null;
   parseError: string | null;
+  /** likely one-time codes and every http(s) link (src/extract), computed here, once per message */
+  codes: FoundCode[];
+  links: FoundLink[];
 }
 
 const MAX_HEADER_VALUE = 8_192;
@@ -62,9 +66,11 @@ const headerBlock = (raw: Buffer) => {
   return end === -1 ? text : text.slice(0, end);
 };
 
-const toMessage = (m: ParsedMail, raw: Buffer): ParsedMessage => {
+const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits): ParsedMessage => {
   const from = addresses(m.from)[0];
+  const html = typeof m.html === 'string' ? m.html : null;
   return {
+    ...extractFromMessage({ subject: m.subject ?? null, text: m.text ?? null, html }, limits),
     messageIdHeader: m.messageId ?? null,
     fromAddress: from?.address || null,
     fromName: from?.name || null,
@@ -73,7 +79,7 @@ const toMessage = (m: ParsedMail, raw: Buffer): ParsedMessage => {
     replyTo: addresses(m.replyTo),
     subject: m.subject ?? null,
     text: m.text ?? null,
-    html: typeof m.html === 'string' ? m.html : null,
+    html,
     headers: splitHeaders(headerBlock(raw)),
     attachments: m.attachments.map((a, index) => ({
       index,
@@ -108,6 +114,8 @@ export function fallbackParse(raw: Buffer, reason: string): ParsedMessage {
     attachments: [],
     sentAt: null,
     parseError: reason.slice(0, 500),
+    codes: [],
+    links: [],
   };
 }
 
@@ -115,14 +123,14 @@ export function fallbackParse(raw: Buffer, reason: string): ParsedMessage {
  * Parse with mailparser under a time limit. Never throws: a message the parser cannot handle is kept
  * with what could be read and a parse error note (a permanent outcome, never a retry).
  */
-export async function parseRaw(raw: Buffer, timeoutMs: number): Promise<ParsedMessage> {
+export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits): Promise<ParsedMessage> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const parsed = await Promise.race([
       simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 2 * 1024 * 1024 }),
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${timeoutMs} ms`)), timeoutMs); }),
     ]);
-    return cleanDeep(toMessage(parsed, raw));
+    return cleanDeep(toMessage(parsed, raw, limits));
   } catch (err) {
     return cleanDeep(fallbackParse(raw, `parse failed: ${(err as Error).message}`));
   } finally {

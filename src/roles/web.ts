@@ -6,26 +6,46 @@ import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
 import { operatorMounts } from '../ops/mounts.js';
+import { subscribeToMailEvents } from '../pubsub/subscriber.js';
+import { createHub, type Hub } from '../stream/hub.js';
+import { createStreamRegistry, type StreamRegistry } from '../stream/registry.js';
+import { sseRequests } from '../stream/sse.js';
+import { attachWebSockets } from '../stream/websocket.js';
 
-export interface WebRole { server: Server; port: number; close: () => Promise<void> }
+export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
 
 /** HTTP API on config.http (port 0 = any free port, for tests). */
 export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch?: SnsFetch }): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
-  const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch }, operatorMounts(deps));
-  const server = createServer(app.callback());
+  const hub = createHub((err, e) => deps.log.error({ event: 'stream.listener_failed', mailboxId: e.mailboxId, err }));
+  const registry = createStreamRegistry({ pingMs: deps.config.streams.pingMs, metrics: deps.metrics });
+  // ONE Redis subscriber connection per web process, shared by every stream and wait
+  const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), hub.dispatch);
+  const streams = { hub, registry };
+  const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams }, operatorMounts(deps));
+  const koa = app.callback();
+  const sse = sseRequests({ ...deps, signer, hub, registry }); // SSE streams are served ahead of Koa
+  const server = createServer((req, res) => { if (!sse(req, res)) void koa(req, res); });
   server.keepAliveTimeout = 5_000;
+  const sockets = attachWebSockets(server, { ...deps, signer, hub, registry });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.config.http.port, deps.config.http.host, () => resolve());
+  }).catch(async (err: unknown) => {
+    await subscription.close();
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   deps.log.info({ event: 'web.listening', host: deps.config.http.host, port });
   return {
     server,
     port,
+    streams,
     close: once(async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      sockets.close();
+      await registry.closeAll(1_500); // streams are told to reconnect (SSE reconnect event, WS 1012)
+      await subscription.close();
       server.closeIdleConnections();
       const force = setTimeout(() => server.closeAllConnections(), 2_000);
       force.unref();

@@ -1,3 +1,4 @@
+import type { FoundCode, FoundLink } from '../extract/index.js';
 import type { Db } from './db.js';
 import { messageDelivery, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
 
@@ -34,6 +35,8 @@ export interface NewMessage {
   attachments: AttachmentMeta[];
   parseError: string | null;
   sentAt: Date | null;
+  codes: FoundCode[];
+  links: FoundLink[];
   raw: Buffer;
   receivedAt: Date;
 }
@@ -64,6 +67,8 @@ export interface MessageFull extends MessageSummary {
   sizeBytes: number;
   source: string;
   envelopeFrom: string | null;
+  codes: FoundCode[];
+  links: FoundLink[];
 }
 
 export interface ListQuery {
@@ -77,16 +82,16 @@ export interface ListQuery {
   ascending?: boolean;
 }
 
-const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments'];
+export const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments'];
 const FULL_COLUMNS = [
   ...SUMMARY_COLUMNS, 'message_id_header', 'from_name', 'to_addresses', 'cc_addresses', 'reply_to', 'text_body', 'html_body',
-  'headers', 'attachments', 'parse_error', 'sent_at', 'size_bytes', 'source', 'envelope_from',
+  'headers', 'attachments', 'parse_error', 'sent_at', 'size_bytes', 'source', 'envelope_from', 'codes', 'links',
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Row = Record<string, any>;
 
-const toSummary = (r: Row): MessageSummary => ({
+export const toSummary = (r: Row): MessageSummary => ({
   id: r.id,
   seq: Number(r.seq),
   mailboxId: r.mailbox_id,
@@ -113,6 +118,8 @@ const toFull = (r: Row): MessageFull => ({
   sizeBytes: r.size_bytes,
   source: r.source,
   envelopeFrom: r.envelope_from,
+  codes: r.codes ?? [],
+  links: r.links ?? [],
 });
 
 export interface MessageStore {
@@ -153,6 +160,8 @@ export const messageRow = (m: NewMessage): Record<string, unknown> => ({
   attachments: json(m.attachments),
   has_attachments: m.attachments.length > 0,
   parse_error: m.parseError,
+  codes: json(m.codes),
+  links: json(m.links),
   sent_at: m.sentAt,
   raw: m.raw,
   size_bytes: m.raw.length,

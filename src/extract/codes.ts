@@ -1,0 +1,97 @@
+import { htmlToText } from './html-text.js';
+import type { FoundIn } from './links.js';
+
+export interface FoundCode { code: string; foundIn: FoundIn[]; context: string }
+export interface CodeLimits { maxCodes: number }
+
+/** Words that announce a one-time code, with a weight (strong words alone are enough). */
+const KEYWORDS: Array<[RegExp, number]> = [
+  [/\b(?:codes?|otp|one[- ]?time|passcode|pass code|pin|verification|verify|2fa|mfa|two[- ]factor)\b/gi, 3],
+  [/\b(?:confirm(?:ation)?|security|authenticat\w*|log ?in|sign[- ]?in|token|password|access)\b/gi, 1],
+];
+/** a strong word may precede the code by this many characters (a sentence, then the code in a box)... */
+const BEFORE_STRONG = 160;
+const BEFORE_WEAK = 40;
+/** ...or follow it in the same sentence ("123456 is your code") */
+const AFTER = 40;
+
+interface Candidate { code: string; start: number; end: number; numeric: boolean }
+
+/**
+ * Blank out URLs, e-mail addresses and phone numbers (same length, so positions stay valid): their
+ * digits and tokens are not codes.
+ */
+const blankNoise = (s: string) =>
+  s.replace(/\bhttps?:\/\/\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+\d[\d ().-]{6,18}\d|\(\d{3}\) ?\d{3}[ .-]\d{4}\b|\b\d{3}[ .-]\d{3}[ .-]\d{4}\b/gi, (m) => ' '.repeat(m.length));
+
+function candidates(s: string): Candidate[] {
+  const out: Candidate[] = [];
+  const push = (code: string, start: number, end: number, numeric: boolean) => {
+    if (!out.some((c) => start < c.end && end > c.start)) out.push({ code, start, end, numeric });
+  };
+  // "G-123456" (Google), "AB-1234": the digits are the code
+  for (const m of s.matchAll(/\b[A-Z]{1,3}-(\d{4,8})\b/g)) push(m[1]!, m.index, m.index + m[0].length, true);
+  // split codes: "123 456", "123-456", "1234 5678"
+  for (const m of s.matchAll(/(?<![\w.,$€£#+/:-])(\d{3,4})[ -](\d{3,4})(?![\w%/:-]|[.,]\d)/g)) push(m[1]! + m[2]!, m.index, m.index + m[0].length, true);
+  for (const m of s.matchAll(/(?<![\w.,$€£#+/:-])\d{4,8}(?![\w%/:]|[.,]\d)/g)) push(m[0], m.index, m.index + m[0].length, true);
+  // upper-case alphanumeric with at least one letter and one digit: "X7K9P2", "AB12CD"
+  for (const m of s.matchAll(/(?<![\w-])(?=[A-Z0-9]{0,7}\d)(?=[A-Z0-9]{0,7}[A-Z])[A-Z0-9]{4,8}(?![\w-])/g)) push(m[0], m.index, m.index + m[0].length, false);
+  return out;
+}
+
+function keywordHits(s: string): Array<{ start: number; end: number; weight: number }> {
+  const hits = [];
+  for (const [re, weight] of KEYWORDS) for (const m of s.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, weight });
+  return hits;
+}
+
+const sameSentence = (between: string) => !/\n|[.!?](?:\s|$)/.test(between);
+
+/** Score a candidate by the best keyword near it; 0 = not a code. */
+function score(text: string, c: Candidate, hits: ReturnType<typeof keywordHits>): number {
+  let best = 0;
+  for (const h of hits) {
+    const before = h.end <= c.start && c.start - h.end <= (h.weight >= 3 ? BEFORE_STRONG : BEFORE_WEAK) ? c.start - h.end : Infinity;
+    const after = h.start >= c.end && h.start - c.end <= AFTER && sameSentence(text.slice(c.end, h.start)) ? h.start - c.end : Infinity;
+    if (before === Infinity && after === Infinity) continue;
+    const distance = Math.min(before, after);
+    if (!c.numeric && h.weight < 3) continue; // alphanumeric tokens need a strong word
+    // a 4-digit year is a code only right after a strong word ("code: 2024")
+    if (c.numeric && c.code.length === 4 && /^(19|20)\d\d$/.test(c.code) && !(h.weight >= 3 && before <= 15)) continue;
+    const s = h.weight * 10 + (before !== Infinity ? 5 : 0) - distance / 10 + (c.numeric ? 3 : 0) + (c.code.length === 6 ? 2 : 0);
+    best = Math.max(best, s);
+  }
+  return best;
+}
+
+const contextOf = (s: string, c: Candidate) =>
+  s.slice(Math.max(0, c.start - 60), Math.min(s.length, c.end + 30)).replace(/\s+/g, ' ').trim();
+
+/**
+ * Likely one-time codes: 4-8 digit (also split as "123 456") or upper-case alphanumeric tokens near
+ * words like code/OTP/verification/PIN, best first, each with where it was found.
+ */
+export function extractCodes(parts: { subject: string | null; text: string | null; html: string | null }, limits: CodeLimits): FoundCode[] {
+  const found = new Map<string, FoundCode & { score: number }>();
+  const sources: Array<[FoundIn, string | null]> = [['subject', parts.subject], ['text', parts.text], ['html', parts.html ? htmlToText(parts.html) : null]];
+  for (const [where, raw] of sources) {
+    if (!raw) continue;
+    const s = blankNoise(raw);
+    const hits = keywordHits(s);
+    if (hits.length === 0) continue;
+    for (const c of candidates(s)) {
+      const sc = score(s, c, hits);
+      if (sc <= 0) continue;
+      const seen = found.get(c.code);
+      if (!seen) found.set(c.code, { code: c.code, foundIn: [where], context: contextOf(raw, c), score: sc });
+      else {
+        if (!seen.foundIn.includes(where)) seen.foundIn.push(where);
+        if (sc > seen.score) Object.assign(seen, { score: sc, context: contextOf(raw, c) });
+      }
+    }
+  }
+  return [...found.values()]
+    .sort((a, b) => b.score - a.score)
+    .slice(0, limits.maxCodes)
+    .map(({ code, foundIn, context }) => ({ code, foundIn, context }));
+}

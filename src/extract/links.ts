@@ -1,0 +1,55 @@
+import { anchorsOf } from './html-text.js';
+
+export type FoundIn = 'subject' | 'text' | 'html';
+
+export interface FoundLink { url: string; text: string | null; foundIn: FoundIn[] }
+
+export interface LinkLimits { maxLinks: number; maxUrlLength: number }
+
+/** http(s) URLs in plain text; trailing punctuation that ends a sentence is not part of the URL. */
+const TEXT_URL = /\bhttps?:\/\/[^\s<>"'\])}]+/gi;
+
+const trimTail = (url: string) => url.replace(/[.,;:!?*]+$/, '');
+
+function normalize(url: string, maxLength: number): string | undefined {
+  if (url.length > maxLength) return undefined;
+  try {
+    const u = new URL(url);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+    return u.toString();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Every http(s) link in the HTML (with its anchor text) and in the text part (with the text of a
+ * "label <url>" or markdown "[label](url)" when there is one), de-duplicated by normalized URL, in
+ * order of first appearance. HTML anchor text wins over a text-part label.
+ */
+export function extractLinks(parts: { text: string | null; html: string | null }, limits: LinkLimits): FoundLink[] {
+  const byUrl = new Map<string, FoundLink>();
+  const add = (raw: string, text: string | null, where: FoundIn) => {
+    const url = normalize(raw, limits.maxUrlLength);
+    if (!url) return;
+    const seen = byUrl.get(url);
+    if (seen) {
+      if (!seen.foundIn.includes(where)) seen.foundIn.push(where);
+      if (!seen.text && text) seen.text = text;
+      return;
+    }
+    if (byUrl.size < limits.maxLinks) byUrl.set(url, { url, text: text || null, foundIn: [where] });
+  };
+  if (parts.html) {
+    for (const a of anchorsOf(parts.html)) add(a.href, a.text && a.text !== a.href ? a.text : null, 'html');
+  }
+  if (parts.text) {
+    for (const m of parts.text.matchAll(TEXT_URL)) {
+      const url = trimTail(m[0]);
+      const before = parts.text.slice(Math.max(0, m.index - 120), m.index);
+      const label = /\[([^\]\n]{1,100})\]\($/.exec(before)?.[1] ?? /(?:^|\n)([^\n<>:]{1,80})(?::\s*|\s*<)$/.exec(before)?.[1]?.trim();
+      add(url, label ?? null, 'text');
+    }
+  }
+  return [...byUrl.values()];
+}

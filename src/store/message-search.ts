@@ -1,0 +1,35 @@
+import type { Knex } from 'knex';
+import { BadRequest } from '../core/errors.js';
+import type { WaitFilter, TextMatch } from '../stream/wait-filter.js';
+import type { Db } from './db.js';
+import { SUMMARY_COLUMNS, toSummary, type MessageSummary } from './messages.js';
+
+const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function where(q: Knex.QueryBuilder, column: string, m: TextMatch | undefined) {
+  if (!m) return;
+  if (m.kind === 'substring') q.andWhereRaw(`coalesce(??, '') ilike ? escape '\\'`, [column, `%${escapeLike(m.value)}%`]);
+  else q.andWhereRaw(`coalesce(??, '') ~* ?`, [column, m.source]);
+}
+
+/**
+ * Messages of a mailbox matching a wait filter, newest first. Regular expressions run in Postgres
+ * (an automaton engine, no catastrophic backtracking) under a statement time limit.
+ */
+export async function searchMessages(db: Db, mailboxId: string, f: WaitFilter, opts: { regexTimeoutMs: number }): Promise<MessageSummary[]> {
+  const q = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS).orderBy('seq', 'desc').limit(f.limit);
+  if (f.afterSeq !== undefined) q.andWhere('seq', '>', f.afterSeq);
+  if (f.unreadOnly) q.andWhere('is_read', false);
+  where(q, 'subject', f.subject);
+  where(q, 'from_address', f.from);
+  const regex = f.subject?.kind === 'regex' || f.from?.kind === 'regex';
+  if (regex) q.timeout(opts.regexTimeoutMs, { cancel: true });
+  try {
+    return (await q).map(toSummary);
+  } catch (err) {
+    const e = err as { code?: string; name?: string };
+    if (e.code === '2201B') throw new BadRequest('the regular expression is not valid here (Postgres syntax)', 'invalid_regex');
+    if (regex && (e.name === 'KnexTimeoutError' || e.code === '57014')) throw new BadRequest('the regular expression is too expensive', 'regex_too_expensive');
+    throw err;
+  }
+}

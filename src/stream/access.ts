@@ -1,0 +1,29 @@
+import type { Context } from 'koa';
+import { authenticate, bearerOf, mailboxFor, type AuthDeps, type Principal } from '../api/auth.js';
+import { cursorParam, onlyParams } from '../api/params.js';
+import { Unauthorized, Unavailable } from '../core/errors.js';
+import type { Mailbox } from '../store/mailboxes.js';
+import type { StreamRegistry } from './registry.js';
+
+export const STREAM_PARAMS = ['token', 'since'];
+
+/**
+ * Who may open a stream on which mailbox, exactly as for REST (same credential rules, same object-level
+ * check, same 404/410), except that an anonymous caller is told 401: a stream always needs a credential.
+ */
+export async function streamAccess(
+  deps: AuthDeps & { registry: StreamRegistry; maxStreams: number },
+  req: { get(name: string): string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string },
+): Promise<{ principal: Principal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined }> {
+  const principal = await authenticate(bearerOf({ get: req.get, path: req.path, query: req.query as Context['query'] }), deps);
+  if (principal.kind === 'anonymous') throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
+  onlyParams(req.query, STREAM_PARAMS);
+  // mailboxFor only reads ctx.state.principal; the WebSocket upgrade has no Koa context
+  const mailbox = await mailboxFor({ state: { principal } } as unknown as Context, deps.stores, req.address, 'read');
+  // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
+  const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
+  if (deps.registry.size() >= deps.maxStreams) throw new Unavailable('this server holds its maximum number of streams; retry shortly');
+  // a stream must not outlive the mailbox token it was opened with
+  const credentialExpiresAt = principal.kind === 'token' ? (await deps.stores.tokens.findByJti(principal.jti))?.expiresAt : undefined;
+  return { principal, mailbox, since, credentialExpiresAt };
+}

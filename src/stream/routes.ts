@@ -1,0 +1,47 @@
+import Router from '@koa/router';
+import type { Knex } from 'knex';
+import { mailboxFor, type AuthDeps } from '../api/auth.js';
+import { presentSummary } from '../api/present.js';
+import { searchMessages } from '../store/message-search.js';
+import type { StreamDeps } from './session.js';
+import { viewerPage, viewerScript } from './viewer-page.js';
+import { waitForMatch } from './wait.js';
+import { isWaitRequest, parseWaitRequest } from './wait-filter.js';
+
+export type StreamRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: StreamDeps['config'] & { wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number }; api: { messagePageMax: number } } };
+
+/**
+ * The blocking wait on the message list (only when `wait` or a filter is given; the plain
+ * list falls through to the messages router), and a tiny live viewer page that uses EventSource.
+ */
+export function streamRoutes(deps: StreamRouteDeps): Router {
+  const router = new Router();
+  const { wait } = deps.config;
+
+  router.get('/api/v1/mailboxes/:address/messages', async (ctx, next) => {
+    if (!isWaitRequest(ctx.query)) return next();
+    const req = parseWaitRequest(ctx.query, { maxSeconds: wait.maxSeconds, filterMaxLength: wait.filterMaxLength, pageMax: deps.config.api.messagePageMax });
+    const mailbox = await mailboxFor(ctx, deps.stores, ctx.params.address, 'read');
+    const aborted = new AbortController();
+    const onClose = () => { if (!ctx.res.writableEnded) aborted.abort(); };
+    ctx.res.once('close', onClose);
+    if (req.waitSeconds > 0) ctx.req.socket.setTimeout(0);
+    try {
+      const items = await waitForMatch({
+        hub: deps.hub,
+        mailboxId: mailbox.id,
+        seconds: req.waitSeconds,
+        signal: aborted.signal,
+        search: () => searchMessages(deps.db, mailbox.id, req.filter, { regexTimeoutMs: wait.regexTimeoutMs }),
+      });
+      if (items.length) ctx.set('X-Cursor', String(items[0]!.seq));
+      ctx.body = items.map(presentSummary);
+    } finally {
+      ctx.res.off('close', onClose);
+    }
+  });
+
+  router.get('/streams/viewer', viewerPage);
+  router.get('/streams/viewer.js', viewerScript);
+  return router;
+}

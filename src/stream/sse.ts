@@ -1,0 +1,87 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ulid } from 'ulid';
+import type { AuthDeps } from '../api/auth.js';
+import { AppError, asAppError, NotFound } from '../core/errors.js';
+import { sseFrame, type EndReason } from './frames.js';
+import { streamAccess } from './access.js';
+import { openStream, type StreamDeps } from './session.js';
+
+const SSE_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/events$/;
+
+const FAREWELL: Partial<Record<EndReason, string>> = {
+  token_revoked: 'event: token_revoked\ndata: {"type":"token_revoked"}\n\n',
+  token_expired: 'event: token_expired\ndata: {"type":"token_expired"}\n\n',
+  shutdown: 'event: reconnect\ndata: {"type":"reconnect","reason":"shutdown"}\n\n',
+  overloaded: 'event: reconnect\ndata: {"type":"reconnect","reason":"overloaded"}\n\n',
+  error: 'event: reconnect\ndata: {"type":"reconnect","reason":"error"}\n\n',
+};
+
+const decode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new NotFound('mailbox not found', 'mailbox_not_found');
+  }
+};
+
+/**
+ * GET /api/v1/mailboxes/:address/events: Server-Sent Events (cursor as event id, comment pings).
+ * Served by the HTTP server ahead of Koa, like the WebSocket upgrade: a Koa context per idle stream
+ * would cost memory for as long as the stream lives. Errors use the API's JSON error shape.
+ * Returns false for any other request (Koa handles it).
+ */
+export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = SSE_PATH.exec(url.pathname);
+    if (!match || req.method !== 'GET') return false;
+    const given = req.headers['x-request-id'];
+    const requestId = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+    res.setHeader('X-Request-Id', requestId);
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = v;
+    const get = (name: string) => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+    };
+    Promise.resolve()
+      .then(() => streamAccess(
+        { ...deps, maxStreams: deps.config.streams.maxPerProcess },
+        { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined },
+      ))
+      .then((access) => {
+        if (res.destroyed) return;
+        req.socket.setTimeout(0);
+        req.socket.setNoDelay(true);
+        streamTo(res, deps, access);
+      })
+      .catch((err: unknown) => {
+        const e = asAppError(err);
+        if (!(err instanceof AppError)) deps.log.error({ event: 'stream.sse_failed', err, requestId });
+        if (res.headersSent) return void res.destroy();
+        const body = JSON.stringify({ error: { code: e.code, message: e.status < 500 ? e.message : 'a dependency is unavailable, retry shortly', request_id: requestId } });
+        res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+        res.end(body);
+      });
+    return true;
+  };
+}
+
+/** The stream's closures hold the response only (nothing per request beyond what Node keeps). */
+function streamTo(res: ServerResponse, deps: StreamDeps, opts: Omit<Parameters<typeof openStream>[1], 'sink'>): void {
+  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+  res.write('retry: 2000\n: connected\n\n');
+  const open = () => !res.writableEnded && !res.destroyed;
+  const close = openStream(deps, {
+    ...opts,
+    sink: {
+      transport: 'sse',
+      send: (f) => { if (open()) res.write(sseFrame(f)); },
+      ping: () => { if (open()) res.write(': ping\n\n'); },
+      buffered: () => res.writableLength,
+      end: (reason) => { if (open()) res.end(FAREWELL[reason]); },
+    },
+  });
+  res.once('close', close);
+  res.once('error', close);
+}

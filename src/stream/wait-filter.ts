@@ -1,0 +1,56 @@
+import { cursorParam, onlyParams, positiveInt } from '../api/params.js';
+import { BadRequest } from '../core/errors.js';
+
+/** A text filter: case-insensitive substring, or `/regex/` (flags ignored; matched case-insensitively). */
+export type TextMatch = { kind: 'substring'; value: string } | { kind: 'regex'; source: string };
+
+export interface WaitFilter {
+  subject?: TextMatch;
+  from?: TextMatch;
+  /** only messages committed after this cursor */
+  afterSeq?: number;
+  unreadOnly: boolean;
+  limit: number;
+}
+
+export interface WaitRequest { filter: WaitFilter; waitSeconds: number }
+
+export const WAIT_PARAMS = ['wait', 'subject', 'from', 'since', 'unread', 'limit'];
+/** The plain list (no wait, no filters) stays with the messages route. */
+export const isWaitRequest = (q: Record<string, unknown>) => ['wait', 'subject', 'from', 'since'].some((k) => q[k] !== undefined);
+
+function textMatch(value: unknown, name: string, maxLength: number): TextMatch | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new BadRequest(`${name} must be given once and not be empty`, `invalid_${name}`);
+  if (value.length > maxLength) throw new BadRequest(`${name} must be at most ${maxLength} characters`, `invalid_${name}`);
+  const re = /^\/(.+)\/[a-z]*$/s.exec(value);
+  if (!re) return { kind: 'substring', value };
+  try {
+    new RegExp(re[1]!); // syntax check only; matching runs in Postgres (no backtracking blow-up in this process)
+  } catch {
+    throw new BadRequest(`${name} is not a valid regular expression`, `invalid_${name}`);
+  }
+  return { kind: 'regex', source: re[1]! };
+}
+
+/** Parse and bound the query of GET .../messages?wait=&subject=&from=&since=&unread=&limit= */
+export function parseWaitRequest(q: Record<string, unknown>, limits: { maxSeconds: number; filterMaxLength: number; pageMax: number }): WaitRequest {
+  onlyParams(q, WAIT_PARAMS);
+  let waitSeconds = 0;
+  if (q.wait !== undefined) {
+    if (typeof q.wait !== 'string' || !/^[0-9]{1,6}$/.test(q.wait)) throw new BadRequest('wait must be a whole number of seconds', 'invalid_wait');
+    waitSeconds = Number(q.wait);
+    if (waitSeconds > limits.maxSeconds) throw new BadRequest(`wait must be at most ${limits.maxSeconds} seconds`, 'invalid_wait');
+  }
+  if (q.unread !== undefined && q.unread !== 'true' && q.unread !== 'false') throw new BadRequest('unread must be true or false', 'invalid_unread');
+  return {
+    waitSeconds,
+    filter: {
+      subject: textMatch(q.subject, 'subject', limits.filterMaxLength),
+      from: textMatch(q.from, 'from', limits.filterMaxLength),
+      afterSeq: cursorParam(q.since, 'since'),
+      unreadOnly: q.unread === 'true',
+      limit: positiveInt(q.limit, 'limit', { max: limits.pageMax }) ?? 50,
+    },
+  };
+}

@@ -1,0 +1,96 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AuthDeps } from '../api/auth.js';
+import { asAppError, AppError, NotFound } from '../core/errors.js';
+import { WS_CLOSE } from './frames.js';
+import { streamAccess } from './access.js';
+import { openStream, type StreamDeps } from './session.js';
+
+const WS_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/ws$/;
+const PING = JSON.stringify({ type: 'ping' });
+/** a peer that does not answer our close frame is cut off after this */
+const CLOSE_GRACE_MS = 1_000;
+
+function refuse(socket: Duplex, err: AppError, requestId?: string): void {
+  const body = JSON.stringify({ error: { code: err.code, message: err.status < 500 ? err.message : 'a dependency is unavailable, retry shortly', request_id: requestId } });
+  socket.end(
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+}
+
+const decode = (s: string) => {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new NotFound('mailbox not found', 'mailbox_not_found');
+  }
+};
+
+/**
+ * WebSocket streams on the web role's HTTP server (noServer upgrade). Authentication and the mailbox
+ * check happen BEFORE the upgrade, so a bad credential is an HTTP 401 response, never an open socket.
+ * Upgrades to any other path are destroyed.
+ */
+export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 4 * 1024, perMessageDeflate: false });
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const match = WS_PATH.exec(url.pathname);
+    if (!match || req.method !== 'GET') {
+      socket.destroy();
+      return;
+    }
+    socket.on('error', () => socket.destroy());
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = v;
+    const get = (name: string) => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+    };
+    Promise.resolve()
+      .then(() => streamAccess({ ...deps, maxStreams: deps.config.streams.maxPerProcess }, { get, path: url.pathname, query, address: decode(match[1]!) }))
+      .then(({ principal, mailbox, since, credentialExpiresAt }) => {
+        if (socket.destroyed) return;
+        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+          let killer: NodeJS.Timeout | undefined;
+          const close = openStream(deps, {
+            mailbox,
+            principal,
+            since,
+            credentialExpiresAt,
+            sink: {
+              transport: 'ws',
+              send: (f) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(f)); },
+              ping: () => { if (ws.readyState === ws.OPEN) ws.send(PING); },
+              buffered: () => ws.bufferedAmount,
+              end: (reason) => {
+                if (reason === 'client_gone' || ws.readyState !== ws.OPEN) return;
+                ws.close(WS_CLOSE[reason], reason);
+                killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+                killer.unref();
+              },
+            },
+          });
+          ws.on('message', () => undefined); // clients have nothing to say; maxPayload bounds them
+          ws.on('error', () => ws.terminate());
+          ws.once('close', () => { clearTimeout(killer); close(); });
+        });
+      })
+      .catch((err: unknown) => {
+        const e = asAppError(err);
+        if (!(err instanceof AppError)) deps.log.error({ event: 'stream.upgrade_failed', err });
+        refuse(socket, e);
+      });
+  };
+  server.on('upgrade', onUpgrade);
+  return {
+    close() {
+      server.off('upgrade', onUpgrade);
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+import test from 'ava';
+import { extractCodes } from '../../../src/extract/codes.js';
+
+const limits = { maxCodes: 5 };
+const codes = (p: { subject?: string; text?: string; html?: string }) =>
+  extractCodes({ subject: p.subject ?? null, text: p.text ?? null, html: p.html ?? null }, limits);
+
+test('GitHub-style device verification (text): the code, found in the text, with its context', (t) => {
+  const text = `Hey octocat!
+
+A sign in attempt requires further verification because we did not recognize your device.
+To complete the sign in, enter the verification code on the unrecognized device.
+
+Device: Chrome on Linux
+Verification code: 482913
+
+If you did not attempt to sign in to your account, your password may be compromised.
+Visit https://github.com/settings/security to create a new, strong password for your GitHub account.
+
+Thanks,
+The GitHub Team
+GitHub, Inc. 88 Colin P Kelly Jr Street San Francisco, CA 94107`;
+  const found = codes({ subject: '[GitHub] Please verify your device', text });
+  t.is(found[0]?.code, '482913');
+  t.deepEqual(found[0]?.foundIn, ['text']);
+  t.regex(found[0]!.context, /Verification code: 482913/);
+  t.false(found.some((c) => c.code === '94107'), 'a postcode far from any keyword is not a code');
+});
+
+test('Slack-style code split as "123-456" in a big HTML cell, digits in separate spans', (t) => {
+  const html = `<html><head><style>.code{font-size:40px} td{color:#1d1c1d}</style></head><body>
+  <table><tr><td><h1>Confirm your email address</h1></td></tr>
+  <tr><td>Your confirmation code is below — enter it in your open browser window and we'll help you get signed in.</td></tr>
+  <tr><td class="code"><span>3</span><span>9</span><span>1</span>-<span>0</span><span>7</span><span>5</span></td></tr>
+  <tr><td>If you didn’t request this email, there’s nothing to worry about — you can safely ignore it.</td></tr>
+  <tr><td>Made by Slack Technologies, LLC · 500 Howard Street · San Francisco, CA 94105</td></tr></table></body></html>`;
+  const found = codes({ subject: 'Slack confirmation code: 391-075', html });
+  t.is(found[0]?.code, '391075');
+  t.deepEqual([...found[0]!.foundIn].sort(), ['html', 'subject']);
+});
+
+test('Google-style "G-123456" in the subject and text', (t) => {
+  const found = codes({
+    subject: 'G-730142 is your Google verification code',
+    text: 'Google\n\nVerify your email address\n\nTo finish setting up your account, enter this code: G-730142\n\nThis code will expire in 15 minutes.\n© 2026 Google LLC, 1600 Amphitheatre Parkway, Mountain View, CA 94043, USA',
+  });
+  t.is(found[0]?.code, '730142');
+  t.deepEqual(found[0]?.foundIn, ['subject', 'text']);
+  t.false(found.some((c) => c.code === '2026'), 'a copyright year is not a code');
+});
+
+test('alphanumeric code and a PIN in a plain-text notice; prices, dates and phone numbers are not codes', (t) => {
+  const text = 'Your one-time passcode is X7K9P2. It expires at 14:30 on 2026-11-23.\n' +
+    'Order total: $1499.00 (order 2026-4411). Questions? Call +1 415 555 0199.\nYour card PIN 5521 was changed.';
+  const found = codes({ text });
+  const values = found.map((c) => c.code);
+  t.deepEqual(values.slice(0, 2).sort(), ['5521', 'X7K9P2']);
+  for (const not of ['1499', '2026', '4411', '0199', '1430']) t.false(values.includes(not), not);
+});
+
+test('a message with numbers but no code words yields no codes', (t) => {
+  t.deepEqual(codes({ subject: 'Invoice 88231', text: 'Thanks for your order #77120 of 3 items, shipped 2026-11-20 to 94107.' }), []);
+});
+
+test('tokens inside URLs are not codes; the code next to them is', (t) => {
+  const text = 'Use code 660912 or click https://app.example.com/verify?code=123456&u=ABC123 to verify.';
+  t.deepEqual(codes({ text }).map((c) => c.code), ['660912']);
+});
