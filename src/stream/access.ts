@@ -7,6 +7,17 @@ import type { StreamRegistry } from './registry.js';
 
 export const STREAM_PARAMS = ['token', 'since'];
 
+/** What streamAccess reads from a raw Node request (SSE and WebSocket are served outside Koa). */
+export function requestParts(req: { headers: Record<string, string | string[] | undefined> }, url: URL) {
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = v;
+  const get = (name: string) => {
+    const v = req.headers[name.toLowerCase()];
+    return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
+  };
+  return { query, get };
+}
+
 /**
  * Who may open a stream on which mailbox, exactly as for REST (same credential rules, same object-level
  * check, same 404/410), except that an anonymous caller is told 401: a stream always needs a credential.

@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import type { AuthDeps } from '../api/auth.js';
 import { AppError, asAppError, NotFound } from '../core/errors.js';
 import { sseFrame, type EndReason } from './frames.js';
-import { streamAccess } from './access.js';
+import { requestParts, streamAccess } from './access.js';
 import { openStream, type StreamDeps } from './session.js';
 
 const SSE_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/events$/;
@@ -38,12 +38,7 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
     res.setHeader('X-Request-Id', requestId);
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = v;
-    const get = (name: string) => {
-      const v = req.headers[name.toLowerCase()];
-      return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
-    };
+    const { query, get } = requestParts(req, url);
     Promise.resolve()
       .then(() => streamAccess(
         { ...deps, maxStreams: deps.config.streams.maxPerProcess },

@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthDeps } from '../api/auth.js';
 import { asAppError, AppError, NotFound } from '../core/errors.js';
 import { WS_CLOSE } from './frames.js';
-import { streamAccess } from './access.js';
+import { requestParts, streamAccess } from './access.js';
 import { openStream, type StreamDeps } from './session.js';
 
 const WS_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/ws$/;
@@ -45,12 +45,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       return;
     }
     socket.on('error', () => socket.destroy());
-    const query: Record<string, string> = {};
-    for (const [k, v] of url.searchParams) query[k] = v;
-    const get = (name: string) => {
-      const v = req.headers[name.toLowerCase()];
-      return Array.isArray(v) ? (v[0] ?? '') : (v ?? '');
-    };
+    const { query, get } = requestParts(req, url);
     Promise.resolve()
       .then(() => streamAccess({ ...deps, maxStreams: deps.config.streams.maxPerProcess }, { get, path: url.pathname, query, address: decode(match[1]!) }))
       .then(({ principal, mailbox, since, credentialExpiresAt }) => {

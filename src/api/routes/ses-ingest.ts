@@ -1,7 +1,8 @@
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { Config } from '../../core/config.js';
-import { NotFound, PayloadTooLarge } from '../../core/errors.js';
+import { NotFound } from '../../core/errors.js';
+import { readText } from '../body.js';
 import type { Logger } from '../../core/log.js';
 import { createSnsHandler } from '../../ingress/ses/handle-sns.js';
 import { httpsGet } from '../../ingress/ses/https-get.js';
@@ -16,18 +17,6 @@ export interface SesIngestDeps {
   queues: Pick<Queues, 'inbound'>;
   /** where certificates and SubscribeURLs are fetched from; default: https GET (tests inject their own) */
   snsFetch?: SnsFetch;
-}
-
-async function readBody(ctx: Context, limit: number): Promise<string> {
-  if (Number(ctx.get('content-length') || 0) > limit) throw new PayloadTooLarge(`request body exceeds ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new PayloadTooLarge(`request body exceeds ${limit} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /**
@@ -50,7 +39,7 @@ export function sesIngestRoutes(deps: SesIngestDeps): Router {
 
   router.post('/api/v1/ingest/ses', async (ctx) => {
     if (verifier.topics.size === 0) throw new NotFound('SES ingestion is disabled: SES_TOPIC_ARNS is empty', 'ses_disabled');
-    const body = await readBody(ctx, config.ses.maxBodyBytes);
+    const body = await readText(ctx, config.ses.maxBodyBytes);
     const reply = await handle(body, ctx.get('x-amz-sns-message-type') || undefined);
     ctx.status = reply.status;
     ctx.body = reply.body;
