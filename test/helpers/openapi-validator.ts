@@ -5,9 +5,20 @@ import type { OpenApiDocument } from '../../src/api/openapi.js';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
+/** A validator for one schema of components.schemas (e.g. a WebSocket frame), formats checked. */
+export function componentValidator(doc: OpenApiDocument, name: string) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(doc as unknown as object, 'openapi.json');
+  const validate = ajv.getSchema(`openapi.json#/components/schemas/${name}`);
+  if (!validate) throw new Error(`no schema ${name}`);
+  return (value: unknown): string[] => (validate(value) ? [] : (validate.errors ?? []).map((e) => `${name}: ${e.instancePath || '/'} ${e.message}`));
+}
+
 /**
- * Validates a real response against the document: the (path, method, status) must be described, and a
- * JSON body must match the response's schema (2020-12, formats checked). Returns a list of problems.
+ * Validates a real response against the document: the (path, method, status) must be described, every
+ * header the response declares `required` must be present (when headers are given), and a JSON body must
+ * match the response's schema (2020-12, formats checked). Returns a list of problems.
  */
 export function openApiValidator(doc: OpenApiDocument) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -15,13 +26,17 @@ export function openApiValidator(doc: OpenApiDocument) {
   ajv.addSchema(doc as unknown as object, 'openapi.json');
   const get = (ptr: string): any => ptr.split('/').slice(1).reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
 
-  return (template: string, method: string, res: { status: number; contentType: string | null; body: unknown }): string[] => {
+  return (template: string, method: string, res: { status: number; contentType: string | null; body: unknown; headers?: Headers }): string[] => {
     const op = doc.paths[template]?.[method.toLowerCase()] as { responses?: Record<string, any> } | undefined;
     if (!op) return [`${method} ${template} is not in the document`];
     let responsePtr = `#/${pointer('paths', template, method.toLowerCase(), 'responses', String(res.status))}`;
     let response = op.responses?.[String(res.status)];
     if (!response) return [`${method} ${template} does not document status ${res.status}`];
     if (response.$ref) { responsePtr = response.$ref; response = get(responsePtr.slice(1)); }
+    const missing = Object.entries((response.headers ?? {}) as Record<string, { required?: boolean }>)
+      .filter(([name, h]) => h.required && res.headers && !res.headers.has(name))
+      .map(([name]) => `${method} ${template} ${res.status}: required header ${name} is missing`);
+    if (missing.length) return missing;
     const mediaType = (res.contentType ?? '').split(';')[0]!.trim();
     if (!response.content) return mediaType && res.body !== '' ? [`status ${res.status} documents no body, got ${mediaType}`] : [];
     const declared = Object.keys(response.content);
