@@ -1,6 +1,8 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { generateApiKey } from '../../src/access/api-keys.js';
 import type { OpenApiDocument } from '../../src/api/openapi.js';
+import type { System } from './system.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
@@ -48,3 +50,29 @@ export function openApiValidator(doc: OpenApiDocument) {
     return validate(res.body) ? [] : (validate.errors ?? []).map((e) => `${method} ${template} ${res.status}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
   };
 }
+
+/** Make a real request and validate the real response (status, required headers, JSON body) against the document. */
+export async function validatedCall(sys: System, check: ReturnType<typeof openApiValidator>, template: string, path: string, init: RequestInit & { token?: string } = {}) {
+  const res = await sys.api(path, init);
+  const contentType = res.headers.get('content-type');
+  const text = await res.text();
+  const body = contentType?.startsWith('application/json') ? JSON.parse(text) : text;
+  return { status: res.status, body, headers: res.headers, problems: check(template, init.method ?? 'GET', { status: res.status, contentType, body, headers: res.headers }) };
+}
+
+/** The status is the expected one and the response matches the document. */
+export const expecter = (t: { is(a: unknown, b: unknown, m?: string): void; deepEqual(a: unknown, b: unknown, m?: string): void }) =>
+  (r: { status: number; problems: string[] }, status: number, label: string) => {
+    t.is(r.status, status, label);
+    t.deepEqual(r.problems, [], label);
+  };
+
+/** An owner with an API key (made through the store: the API needs a key to make one). */
+export async function apiKeyOf(sys: System): Promise<string> {
+  const user = await sys.deps.stores.users.create({ email: null, planId: 'free' });
+  const key = generateApiKey();
+  await sys.deps.stores.apiKeys.insert({ userId: user.id, prefix: key.prefix, salt: key.salt, keyHash: key.hash, name: 'openapi' });
+  return key.key;
+}
+
+export const jsonBody = (method: string, body: unknown): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

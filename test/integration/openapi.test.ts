@@ -3,14 +3,15 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { WebSocket } from 'ws';
-import { generateApiKey } from '../../src/access/api-keys.js';
 import { createTokenSigner } from '../../src/access/tokens.js';
 import { createApp } from '../../src/api/app.js';
 import { openApiDocument, type OpenApiDocument } from '../../src/api/openapi.js';
-import { componentValidator, openApiValidator } from '../helpers/openapi-validator.js';
+import { apiKeyOf, componentValidator, expecter, jsonBody, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
 import { startSystem, type System } from '../helpers/system.js';
 
 type Ctx = { sys: System; doc: OpenApiDocument; check: ReturnType<typeof openApiValidator> };
+const call = (t: { context: Pick<Ctx, 'sys' | 'check'> }, template: string, path: string, init: RequestInit & { token?: string } = {}) =>
+  validatedCall(t.context.sys, t.context.check, template, path, init);
 const test = anyTest as TestFn<Ctx>;
 test.before(async (t) => {
   const sys = await startSystem();
@@ -19,30 +20,6 @@ test.before(async (t) => {
   t.context = { sys, doc: served.body, check: openApiValidator(served.body) };
 });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
-
-/** An owner with an API key (keys are created through the store: the API needs a key to make one). */
-async function apiKeyOf(sys: System): Promise<string> {
-  const user = await sys.deps.stores.users.create({ email: null, planId: 'free' });
-  const key = generateApiKey();
-  await sys.deps.stores.apiKeys.insert({ userId: user.id, prefix: key.prefix, salt: key.salt, keyHash: key.hash, name: 'openapi' });
-  return key.key;
-}
-const jsonBody = (method: string, body: unknown): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
-/** Make a real request and validate the real response against the served document. */
-async function call(t: { context: Pick<Ctx, 'check'> & { sys: System } }, template: string, path: string, init: RequestInit & { token?: string } = {}) {
-  const res = await t.context.sys.api(path, init);
-  const contentType = res.headers.get('content-type');
-  const text = await res.text();
-  const body = contentType?.startsWith('application/json') ? JSON.parse(text) : text;
-  return { status: res.status, body, headers: res.headers, problems: t.context.check(template, init.method ?? 'GET', { status: res.status, contentType, body, headers: res.headers }) };
-}
-/** `call` plus: the status is the expected one and the response matches the document. */
-const expecter = (t: { is(a: unknown, b: unknown, m?: string): void; deepEqual(a: unknown, b: unknown, m?: string): void }) =>
-  (r: { status: number; problems: string[] }, status: number, label: string) => {
-    t.is(r.status, status, label);
-    t.deepEqual(r.problems, [], label);
-  };
 
 test('the served document is valid OpenAPI 3.1 with resolvable 2020-12 schemas', (t) => {
   const { doc } = t.context;
@@ -134,6 +111,9 @@ test('the validator catches a response that drifts from the document', (t) => {
   t.true(problems.some((p) => /additional/.test(p)));
   t.true(problems.some((p) => /required/.test(p)));
   t.deepEqual(t.context.check('/api/v1/mailboxes/{address}', 'GET', { status: 418, contentType: 'application/json', body: {} }), ['GET /api/v1/mailboxes/{address} does not document status 418']);
+  const created = { address: 'a@mw.test', expires_at: new Date().toISOString(), created_at: new Date().toISOString(), ttl_minutes: 1, token: 'x' };
+  t.deepEqual(t.context.check('/api/v1/mailboxes', 'POST', { status: 201, contentType: 'application/json', body: created, headers: new Headers() }), ['POST /api/v1/mailboxes 201: required header Location is missing']);
+  t.deepEqual(t.context.check('/api/v1/mailboxes', 'POST', { status: 201, contentType: 'application/json', body: created, headers: new Headers({ location: '/x' }) }), []);
 });
 
 test('real responses match the document: PATCH ttl, mailbox tokens, API keys and their errors', async (t) => {

@@ -101,7 +101,7 @@ export const MORE_PATHS: Record<string, JsonSchema> = {
         'Not rate-limited. Notification: the mail is queued for delivery (redeliveries of one SNS MessageId collapse onto one stored message). SubscriptionConfirmation: SubscribeURL is fetched. UnsubscribeConfirmation: logged. ' +
         'S3-action receipts are NOT fetched (200 not_delivered s3_action). The body is read as text whatever its Content-Type (SNS sends text/plain).',
       parameters: [{ name: 'x-amz-sns-message-type', in: 'header', required: false, schema: { type: 'string', enum: ['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation'] }, description: 'when given it must equal the body\'s Type (else 403 sns_type_mismatch)' }],
-      requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string', description: 'an SNS message (JSON)' } }, 'application/json': { schema: { type: 'object', required: ['Type', 'MessageId', 'TopicArn', 'Signature', 'SigningCertURL'] } } } },
+      requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string', description: 'an SNS message (JSON)' } }, 'application/json': { schema: { type: 'object', required: ['Type', 'MessageId', 'TopicArn', 'Message', 'Timestamp', 'SignatureVersion', 'Signature', 'SigningCertURL'] } } } },
       responses: {
         200: { description: 'handled; SNS stops retrying', content: json(ref('SesReply')) },
         400: err('the body is not JSON (invalid_json)'),
