@@ -1,6 +1,9 @@
 import Router from '@koa/router';
-import { ERROR_RESPONSES, PATHS } from './openapi/paths.js';
-import { SCHEMAS, type JsonSchema } from './openapi/schemas.js';
+import { ERROR_RESPONSES, HEADERS, type JsonSchema } from './openapi/helpers.js';
+import { CORE_PATHS } from './openapi/paths.js';
+import { MORE_PATHS } from './openapi/paths-more.js';
+import { MORE_SCHEMAS } from './openapi/schemas-more.js';
+import { SCHEMAS } from './openapi/schemas.js';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -10,7 +13,7 @@ export interface OpenApiDocument {
   security: Array<Record<string, string[]>>;
   tags: Array<{ name: string; description: string }>;
   paths: Record<string, JsonSchema>;
-  components: { schemas: Record<string, JsonSchema>; responses: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+  components: { schemas: Record<string, JsonSchema>; responses: Record<string, JsonSchema>; headers: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
 }
 
 /** The OpenAPI 3.1 description of every public endpoint; test/integration/openapi.test.ts keeps it true. */
@@ -21,10 +24,14 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
     info: {
       title: 'Mailwright API',
       version: '1',
-      description: 'Hosted temporary inboxes for CI and agents. Errors are always {"error":{"code","message","request_id"}}.',
+      description:
+        'Hosted temporary inboxes for CI and agents. Every error is {"error":{"code","message","request_id"}} with a stable code; ' +
+        'every response carries X-Request-Id. Credentials: Authorization: Bearer <API key mw_...> or <mailbox token (JWT)>; ' +
+        '?token= is accepted only by the streams (/events, /ws). /api/ requests are rate-limited (RateLimit-* headers; 429 with Retry-After). ' +
+        'Unknown query parameters are a 400; an unknown route is 404 not_found, a known route with another method 405 method_not_allowed.',
     },
     servers: [{ url: serverUrl }],
-    security: [{ bearer: [] }],
+    security: [{ apiKey: [] }, { mailboxToken: [] }],
     tags: [
       { name: 'mailboxes', description: 'hosted inboxes with a TTL' },
       { name: 'messages', description: 'stored mail' },
@@ -33,12 +40,15 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       { name: 'ingress', description: 'mail entering over HTTP' },
       { name: 'operations', description: 'health, readiness, metrics' },
     ],
-    paths: PATHS,
+    paths: { ...CORE_PATHS, ...MORE_PATHS },
     components: {
-      schemas: SCHEMAS,
+      schemas: { ...SCHEMAS, ...MORE_SCHEMAS },
       responses: ERROR_RESPONSES,
+      headers: HEADERS,
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'an API key (mw_...) or a mailbox token (JWT)' },
+        apiKey: { type: 'http', scheme: 'bearer', description: 'an API key, mw_<8 hex>_<43 base64url>: acts for its user on the mailboxes that user owns' },
+        mailboxToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a mailbox token: one mailbox, with permissions read / send / manage' },
+        tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'either credential as ?token=, only on /events and /ws (EventSource and browser WebSocket cannot set headers)' },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
         adminBasic: { type: 'http', scheme: 'basic', description: 'ADMIN_USER / ADMIN_PASSWORD for /admin/queues' },
       },

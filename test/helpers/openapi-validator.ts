@@ -1,13 +1,26 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import { generateApiKey } from '../../src/access/api-keys.js';
 import type { OpenApiDocument } from '../../src/api/openapi.js';
+import type { System } from './system.js';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
+/** A validator for one schema of components.schemas (e.g. a WebSocket frame), formats checked. */
+export function componentValidator(doc: OpenApiDocument, name: string) {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  ajv.addSchema(doc as unknown as object, 'openapi.json');
+  const validate = ajv.getSchema(`openapi.json#/components/schemas/${name}`);
+  if (!validate) throw new Error(`no schema ${name}`);
+  return (value: unknown): string[] => (validate(value) ? [] : (validate.errors ?? []).map((e) => `${name}: ${e.instancePath || '/'} ${e.message}`));
+}
+
 /**
- * Validates a real response against the document: the (path, method, status) must be described, and a
- * JSON body must match the response's schema (2020-12, formats checked). Returns a list of problems.
+ * Validates a real response against the document: the (path, method, status) must be described, every
+ * header the response declares `required` must be present (when headers are given), and a JSON body must
+ * match the response's schema (2020-12, formats checked). Returns a list of problems.
  */
 export function openApiValidator(doc: OpenApiDocument) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -15,13 +28,17 @@ export function openApiValidator(doc: OpenApiDocument) {
   ajv.addSchema(doc as unknown as object, 'openapi.json');
   const get = (ptr: string): any => ptr.split('/').slice(1).reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
 
-  return (template: string, method: string, res: { status: number; contentType: string | null; body: unknown }): string[] => {
+  return (template: string, method: string, res: { status: number; contentType: string | null; body: unknown; headers?: Headers }): string[] => {
     const op = doc.paths[template]?.[method.toLowerCase()] as { responses?: Record<string, any> } | undefined;
     if (!op) return [`${method} ${template} is not in the document`];
     let responsePtr = `#/${pointer('paths', template, method.toLowerCase(), 'responses', String(res.status))}`;
     let response = op.responses?.[String(res.status)];
     if (!response) return [`${method} ${template} does not document status ${res.status}`];
     if (response.$ref) { responsePtr = response.$ref; response = get(responsePtr.slice(1)); }
+    const missing = Object.entries((response.headers ?? {}) as Record<string, { required?: boolean }>)
+      .filter(([name, h]) => h.required && res.headers && !res.headers.has(name))
+      .map(([name]) => `${method} ${template} ${res.status}: required header ${name} is missing`);
+    if (missing.length) return missing;
     const mediaType = (res.contentType ?? '').split(';')[0]!.trim();
     if (!response.content) return mediaType && res.body !== '' ? [`status ${res.status} documents no body, got ${mediaType}`] : [];
     const declared = Object.keys(response.content);
@@ -33,3 +50,29 @@ export function openApiValidator(doc: OpenApiDocument) {
     return validate(res.body) ? [] : (validate.errors ?? []).map((e) => `${method} ${template} ${res.status}: ${e.instancePath || '/'} ${e.message} ${JSON.stringify(e.params)}`);
   };
 }
+
+/** Make a real request and validate the real response (status, required headers, JSON body) against the document. */
+export async function validatedCall(sys: System, check: ReturnType<typeof openApiValidator>, template: string, path: string, init: RequestInit & { token?: string } = {}) {
+  const res = await sys.api(path, init);
+  const contentType = res.headers.get('content-type');
+  const text = await res.text();
+  const body = contentType?.startsWith('application/json') ? JSON.parse(text) : text;
+  return { status: res.status, body, headers: res.headers, problems: check(template, init.method ?? 'GET', { status: res.status, contentType, body, headers: res.headers }) };
+}
+
+/** The status is the expected one and the response matches the document. */
+export const expecter = (t: { is(a: unknown, b: unknown, m?: string): void; deepEqual(a: unknown, b: unknown, m?: string): void }) =>
+  (r: { status: number; problems: string[] }, status: number, label: string) => {
+    t.is(r.status, status, label);
+    t.deepEqual(r.problems, [], label);
+  };
+
+/** An owner with an API key (made through the store: the API needs a key to make one). */
+export async function apiKeyOf(sys: System): Promise<string> {
+  const user = await sys.deps.stores.users.create({ email: null, planId: 'free' });
+  const key = generateApiKey();
+  await sys.deps.stores.apiKeys.insert({ userId: user.id, prefix: key.prefix, salt: key.salt, keyHash: key.hash, name: 'openapi' });
+  return key.key;
+}
+
+export const jsonBody = (method: string, body: unknown): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

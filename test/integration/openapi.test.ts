@@ -1,14 +1,18 @@
 import anyTest, { type TestFn } from 'ava';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { generateApiKey } from '../../src/access/api-keys.js';
+import type Router from '@koa/router';
+import type Koa from 'koa';
+import { WebSocket } from 'ws';
+import { createTokenSigner } from '../../src/access/tokens.js';
+import { createApp } from '../../src/api/app.js';
 import { openApiDocument, type OpenApiDocument } from '../../src/api/openapi.js';
-import { mailboxRoutes } from '../../src/api/routes/mailboxes.js';
-import { messageRoutes } from '../../src/api/routes/messages.js';
-import { healthRoutes } from '../../src/api/routes/health.js';
-import { openApiValidator } from '../helpers/openapi-validator.js';
+import { apiKeyOf, componentValidator, expecter, jsonBody, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
 import { startSystem, type System } from '../helpers/system.js';
 
-const test = anyTest as TestFn<{ sys: System; doc: OpenApiDocument; check: ReturnType<typeof openApiValidator> }>;
+type Ctx = { sys: System; doc: OpenApiDocument; check: ReturnType<typeof openApiValidator> };
+const call = (t: { context: Pick<Ctx, 'sys' | 'check'> }, template: string, path: string, init: RequestInit & { token?: string } = {}) =>
+  validatedCall(t.context.sys, t.context.check, template, path, init);
+const test = anyTest as TestFn<Ctx>;
 test.before(async (t) => {
   const sys = await startSystem();
   const served = await sys.json<OpenApiDocument>('/api/v1/openapi.json');
@@ -16,15 +20,6 @@ test.before(async (t) => {
   t.context = { sys, doc: served.body, check: openApiValidator(served.body) };
 });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
-
-/** Make a real request and validate the real response against the served document. */
-async function call(t: { context: { sys: System; check: ReturnType<typeof openApiValidator> } }, template: string, path: string, init: RequestInit & { token?: string } = {}) {
-  const res = await t.context.sys.api(path, init);
-  const contentType = res.headers.get('content-type');
-  const text = await res.text();
-  const body = contentType?.startsWith('application/json') ? JSON.parse(text) : text;
-  return { status: res.status, body, headers: res.headers, problems: t.context.check(template, init.method ?? 'GET', { status: res.status, contentType, body }) };
-}
 
 test('the served document is valid OpenAPI 3.1 with resolvable 2020-12 schemas', (t) => {
   const { doc } = t.context;
@@ -35,37 +30,37 @@ test('the served document is valid OpenAPI 3.1 with resolvable 2020-12 schemas',
   for (const name of Object.keys(doc.components.schemas)) t.truthy(ajv.getSchema(`openapi.json#/components/schemas/${name}`), name);
 });
 
-test('every route the web role registers is described', (t) => {
-  const deps = t.context.sys.deps as never;
-  const routers = [healthRoutes(deps), mailboxRoutes(deps), messageRoutes(deps)];
-  const documented = t.context.doc.paths;
-  for (const router of routers) {
-    for (const layer of router.stack) {
-      const template = String(layer.path).replace(/:(\w+)/g, '{$1}').replace(/\/$/, '') || '/';
+test('every route the web role serves is described, and every described path is served', (t) => {
+  const { sys, doc } = t.context;
+  // the real app, with the optional stream routers built too (same enumeration as the access matrix)
+  const app: Koa = createApp({ ...sys.deps, streams: {} as never, plans: sys.deps.stores.plans, signer: createTokenSigner(sys.config.tokenSecret!) });
+  const served = new Set<string>();
+  for (const mw of app.middleware as Array<{ router?: Router }>) {
+    for (const layer of mw.router?.stack ?? []) {
+      const template = String(layer.path).replace(/:(\w+)/g, '{$1}').replace(/(.)\/$/, '$1');
+      served.add(template);
       for (const method of layer.methods.filter((m) => m !== 'HEAD')) {
-        t.truthy((documented[template] as Record<string, unknown> | undefined)?.[method.toLowerCase()], `${method} ${template}`);
+        t.truthy((doc.paths[template] as Record<string, unknown> | undefined)?.[method.toLowerCase()], `${method} ${template}`);
       }
     }
   }
+  t.true(served.size >= 15, `enumerated ${served.size} routes`);
+  // served outside the routers: the SSE handler and the WebSocket upgrade (ahead of Koa), /metrics and Bull Board (mounts)
+  const outside = ['/api/v1/mailboxes/{address}/events', '/api/v1/mailboxes/{address}/ws', '/metrics', '/admin/queues'];
+  for (const path of Object.keys(doc.paths)) t.true(served.has(path) || outside.includes(path), `${path} is described but not served`);
+  t.false(JSON.stringify(doc).includes('x-mailwright-issue'), 'no unverified entries left');
 });
 
 test('real responses match the document: create, list, get, raw, attachment, delete and errors', async (t) => {
   const { sys } = t.context;
-  const seen: string[] = [];
-  const expectOk = (r: { status: number; problems: string[] }, status: number, label: string) => {
-    t.is(r.status, status, label);
-    t.deepEqual(r.problems, [], label);
-    seen.push(`${label} ${r.status}`);
-  };
+  const expectOk = expecter(t);
 
   const created = await call(t, '/api/v1/mailboxes', '/api/v1/mailboxes?ttl_minutes=10', { method: 'POST' });
   expectOk(created, 201, 'create');
   const { address, token } = created.body as { address: string; token: string };
   const enc = encodeURIComponent(address);
 
-  const user = await sys.deps.stores.users.create({ email: null, planId: 'free' });
-  const key = generateApiKey();
-  await sys.deps.stores.apiKeys.insert({ userId: user.id, prefix: key.prefix, salt: key.salt, keyHash: key.hash, name: 'openapi' });
+  const key = { key: await apiKeyOf(sys) };
   expectOk(await call(t, '/api/v1/mailboxes', '/api/v1/mailboxes', { method: 'POST', token: key.key }), 201, 'create owned');
   expectOk(await call(t, '/api/v1/mailboxes', '/api/v1/mailboxes?limit=10', { token: key.key }), 200, 'list as user');
   expectOk(await call(t, '/api/v1/mailboxes', '/api/v1/mailboxes', { token }), 200, 'list as token');
@@ -109,7 +104,6 @@ test('real responses match the document: create, list, get, raw, attachment, del
   expectOk(await call(t, '/healthz', '/healthz'), 200, 'healthz');
   expectOk(await call(t, '/readyz', '/readyz'), 200, 'readyz');
   expectOk(await call(t, '/metrics', '/metrics'), 200, 'metrics');
-  t.log(`validated ${seen.length} responses`);
 });
 
 test('the validator catches a response that drifts from the document', (t) => {
@@ -117,4 +111,154 @@ test('the validator catches a response that drifts from the document', (t) => {
   t.true(problems.some((p) => /additional/.test(p)));
   t.true(problems.some((p) => /required/.test(p)));
   t.deepEqual(t.context.check('/api/v1/mailboxes/{address}', 'GET', { status: 418, contentType: 'application/json', body: {} }), ['GET /api/v1/mailboxes/{address} does not document status 418']);
+  const created = { address: 'a@mw.test', expires_at: new Date().toISOString(), created_at: new Date().toISOString(), ttl_minutes: 1, token: 'x' };
+  t.deepEqual(t.context.check('/api/v1/mailboxes', 'POST', { status: 201, contentType: 'application/json', body: created, headers: new Headers() }), ['POST /api/v1/mailboxes 201: required header Location is missing']);
+  t.deepEqual(t.context.check('/api/v1/mailboxes', 'POST', { status: 201, contentType: 'application/json', body: created, headers: new Headers({ location: '/x' }) }), []);
+});
+
+test('real responses match the document: PATCH ttl, mailbox tokens, API keys and their errors', async (t) => {
+  const { sys } = t.context;
+  const expectOk = expecter(t);
+  const { address, token } = await sys.createMailbox('?ttl_minutes=10');
+  const enc = encodeURIComponent(address);
+  const MB = '/api/v1/mailboxes/{address}';
+  const patched = await call(t, MB, `/api/v1/mailboxes/${enc}?ttl_minutes=30`, { method: 'PATCH', token });
+  expectOk(patched, 200, 'patch ttl');
+  t.is((patched.body as { ttl_minutes: number }).ttl_minutes, 30);
+  expectOk(await call(t, MB, `/api/v1/mailboxes/${enc}`, { method: 'PATCH', token }), 400, 'patch without ttl_minutes');
+
+  const TOKENS = '/api/v1/mailboxes/{address}/tokens';
+  const minted = await call(t, TOKENS, `/api/v1/mailboxes/${enc}/tokens`, { ...jsonBody('POST', { name: 'reader', permissions: ['read'], ttl_minutes: 5 }), token });
+  expectOk(minted, 201, 'mint token');
+  const reader = minted.body as { jti: string; token: string };
+  expectOk(await call(t, TOKENS, `/api/v1/mailboxes/${enc}/tokens`, { ...jsonBody('POST', { permissions: ['read'], mailbox_id: 'x' }), token }), 400, 'mint: unknown field');
+  expectOk(await call(t, TOKENS, `/api/v1/mailboxes/${enc}/tokens`, { ...jsonBody('POST', { permissions: ['read'] }), token: reader.token }), 403, 'mint without manage');
+  const listed = await call(t, TOKENS, `/api/v1/mailboxes/${enc}/tokens`, { token });
+  expectOk(listed, 200, 'list tokens');
+  t.true((listed.body as Array<{ jti: string }>).some((r) => r.jti === reader.jti));
+  expectOk(await call(t, MB, `/api/v1/mailboxes/${enc}`, { method: 'DELETE', token: reader.token }), 403, 'delete mailbox without manage');
+  const REVOKE = '/api/v1/mailboxes/{address}/tokens/{jti}';
+  expectOk(await call(t, REVOKE, `/api/v1/mailboxes/${enc}/tokens/${reader.jti}`, { method: 'DELETE', token }), 204, 'revoke token');
+  expectOk(await call(t, REVOKE, `/api/v1/mailboxes/${enc}/tokens/no-such-jti`, { method: 'DELETE', token }), 404, 'revoke unknown token');
+  expectOk(await call(t, MB, `/api/v1/mailboxes/${enc}`, { token: reader.token }), 401, 'revoked token');
+
+  const apiKey = await apiKeyOf(sys);
+  const made = await call(t, '/api/v1/keys', '/api/v1/keys', { ...jsonBody('POST', { name: 'ci' }), token: apiKey });
+  expectOk(made, 201, 'create key');
+  t.is(made.headers.get('cache-control'), 'no-store');
+  expectOk(await call(t, '/api/v1/keys', '/api/v1/keys', { method: 'POST', token: apiKey }), 201, 'create key without body');
+  expectOk(await call(t, '/api/v1/keys', '/api/v1/keys', { ...jsonBody('POST', { plan: 'pro' }), token: apiKey }), 400, 'create key: unknown field');
+  expectOk(await call(t, '/api/v1/keys', '/api/v1/keys', { method: 'POST', token }), 403, 'create key with a mailbox token');
+  expectOk(await call(t, '/api/v1/keys', '/api/v1/keys', { method: 'POST' }), 401, 'create key anonymously');
+  const keys = await call(t, '/api/v1/keys', '/api/v1/keys', { token: apiKey });
+  expectOk(keys, 200, 'list keys');
+  t.is((keys.body as unknown[]).length, 3);
+  const id = (made.body as { id: string }).id;
+  expectOk(await call(t, '/api/v1/keys/{id}', `/api/v1/keys/${id}`, { method: 'DELETE', token: apiKey }), 204, 'revoke key');
+  expectOk(await call(t, '/api/v1/keys/{id}', '/api/v1/keys/00000000-0000-4000-8000-000000000000', { method: 'DELETE', token: apiKey }), 404, 'revoke unknown key');
+  expectOk(await call(t, '/api/v1/keys', '/api/v1/keys', { token: (made.body as { key: string }).key }), 401, 'revoked key');
+});
+
+test('real responses match the document: wait (early return, timeout), extracted codes and links', async (t) => {
+  const { sys } = t.context;
+  const expectOk = expecter(t);
+  const { address, token } = await sys.createMailbox();
+  const enc = encodeURIComponent(address);
+  const LIST = '/api/v1/mailboxes/{address}/messages';
+  const started = Date.now();
+  const pending = call(t, LIST, `/api/v1/mailboxes/${enc}/messages?wait=30&subject=${encodeURIComponent('/verify.+account/')}`, { token });
+  await sys.send({ to: address, subject: 'Verify your account', text: 'Your verification code is 482913. Or open https://example.org/verify?t=abc to continue.' });
+  const waited = await pending;
+  expectOk(waited, 200, 'wait: early return');
+  t.true(Date.now() - started < 30_000, 'returned before the wait ran out');
+  t.is((waited.body as unknown[]).length, 1);
+  t.regex(waited.headers.get('x-cursor') ?? '', /^[0-9]+$/);
+
+  const before = Date.now();
+  const empty = await call(t, LIST, `/api/v1/mailboxes/${enc}/messages?wait=1&subject=nothing-matches&since=${waited.headers.get('x-cursor')}`, { token });
+  expectOk(empty, 200, 'wait: timeout');
+  t.deepEqual(empty.body, []);
+  t.true(Date.now() - before >= 900, 'waited about 1 s');
+  expectOk(await call(t, LIST, `/api/v1/mailboxes/${enc}/messages?wait=1&cursor=1`, { token }), 400, 'wait with cursor');
+  expectOk(await call(t, LIST, `/api/v1/mailboxes/${enc}/messages?wait=100000`, { token }), 400, 'wait too long');
+
+  const id = (waited.body as Array<{ id: string }>)[0]!.id;
+  const full = await call(t, '/api/v1/mailboxes/{address}/messages/{id}', `/api/v1/mailboxes/${enc}/messages/${id}`, { token });
+  expectOk(full, 200, 'message with codes and links');
+  const body = full.body as { codes: Array<{ code: string }>; links: Array<{ url: string }> };
+  t.true(body.codes.some((c) => c.code === '482913'), JSON.stringify(body.codes));
+  t.true(body.links.some((l) => l.url === 'https://example.org/verify?t=abc'), JSON.stringify(body.links));
+});
+
+test('real responses match the document: SSE and WebSocket handshakes and frames', async (t) => {
+  const { sys, doc } = t.context;
+  const expectOk = expecter(t);
+  const frameProblems = componentValidator(doc, 'StreamFrame');
+  const { address, token } = await sys.createMailbox();
+  const enc = encodeURIComponent(address);
+  const EVENTS = '/api/v1/mailboxes/{address}/events';
+  expectOk(await call(t, EVENTS, `/api/v1/mailboxes/${enc}/events`), 401, 'sse without credential');
+  expectOk(await call(t, EVENTS, `/api/v1/mailboxes/${enc}/events?token=${token}&bogus=1`), 400, 'sse unknown parameter');
+  expectOk(await call(t, EVENTS, `/api/v1/mailboxes/nobody%40mw.test/events?token=${token}`), 404, 'sse other mailbox');
+
+  const ac = new AbortController();
+  const res = await sys.api(`/api/v1/mailboxes/${enc}/events?token=${token}`, { signal: ac.signal });
+  t.deepEqual(t.context.check(EVENTS, 'GET', { status: res.status, contentType: res.headers.get('content-type'), body: '', headers: res.headers }), []);
+  t.is(res.status, 200);
+  const reader = res.body!.getReader();
+  let text = '';
+  const deadline = Date.now() + 10_000;
+  while (!/event: ready\ndata: .*\n\n/.test(text) && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+  ac.abort();
+  const ready = JSON.parse(/event: ready\ndata: (.*)\n/.exec(text)![1]!);
+  t.deepEqual(frameProblems(ready), []);
+
+  const WS = '/api/v1/mailboxes/{address}/ws';
+  const wsUrl = (mailbox: string) => `${sys.baseUrl.replace('http', 'ws')}/api/v1/mailboxes/${encodeURIComponent(mailbox)}/ws?token=${token}`;
+  const ws = new WebSocket(wsUrl(address));
+  const first = await new Promise<unknown>((resolve, reject) => {
+    ws.once('message', (data) => resolve(JSON.parse(String(data))));
+    ws.once('error', reject);
+  });
+  t.deepEqual(t.context.check(WS, 'GET', { status: 101, contentType: null, body: '' }), []);
+  t.deepEqual(frameProblems(first), []);
+  t.is((first as { type: string }).type, 'ready');
+  const refused = new WebSocket(wsUrl('nobody@mw.test'));
+  const answer = await new Promise<{ status: number; contentType: string | null; body: unknown }>((resolve, reject) => {
+    refused.on('error', () => undefined); // the refused upgrade is the expected outcome
+    refused.once('unexpected-response', (req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => req.destroy());
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? null, body: JSON.parse(text) }));
+    });
+    refused.once('open', () => reject(new Error('upgrade to a foreign mailbox was accepted')));
+  });
+  t.is(answer.status, 404);
+  t.deepEqual(t.context.check(WS, 'GET', answer), []);
+  ws.close();
+  for (const bad of [{ type: 'new_message', cursor: '1' }, { type: 'mailbox_expired', reason: 'gone' }]) t.notDeepEqual(frameProblems(bad), []);
+});
+
+test('real responses match the document: SES ingestion (404 disabled, 403 refused) and 429 rate limited', async (t) => {
+  const { sys } = t.context;
+  const expectOk = expecter(t);
+  const SES = '/api/v1/ingest/ses';
+  const sns = { Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:eu-west-1:123456789012:mail', Message: '{}', Timestamp: new Date().toISOString(), SignatureVersion: '1' };
+  expectOk(await call(t, SES, SES, jsonBody('POST', sns)), 404, 'ses disabled');
+
+  const limited = await startSystem({ roles: ['web'], database: sys.database, env: { SES_TOPIC_ARNS: sns.TopicArn, RATE_LIMIT_CREDENTIAL_POINTS: '2' } });
+  try {
+    const other = { context: { sys: limited, check: t.context.check } };
+    expectOk(await call(other, SES, SES, { method: 'POST', headers: { 'content-type': 'text/plain; charset=UTF-8' }, body: JSON.stringify(sns) }), 403, 'ses unsigned');
+    expectOk(await call(other, SES, SES, { method: 'POST', body: 'not json' }), 400, 'ses not json');
+    const apiKey = await apiKeyOf(limited);
+    const answers = [];
+    for (let i = 0; i < 3; i++) answers.push(await call(other, '/api/v1/keys', '/api/v1/keys', { token: apiKey }));
+    expectOk(answers[0]!, 200, 'within budget');
+    expectOk(answers[2]!, 429, 'over budget');
+    t.regex(answers[2]!.headers.get('retry-after') ?? '', /^[0-9]+$/);
+  } finally {
+    await limited.stop();
+  }
 });

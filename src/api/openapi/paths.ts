@@ -1,137 +1,132 @@
-import type { JsonSchema } from './schemas.js';
+import { ADDRESS, AUTHED, err, errors, MESSAGE_ID, noContent, ok, q, RATE_HEADERS, ref, SEC, type JsonSchema } from './helpers.js';
 
-const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
-const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
-const ok = (description: string, schema: JsonSchema, headers?: JsonSchema) => ({ description, content: json(schema), ...(headers ? { headers } : {}) });
-const err = (description: string) => ({ description, content: json(ref('Error')) });
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
-const q = (name: string, schema: JsonSchema, description: string) => ({ name, in: 'query', required: false, schema, description });
-const ADDRESS = { name: 'address', in: 'path', required: true, schema: { type: 'string' }, description: 'mailbox address, e.g. k3x9@mailwright.test' };
-const ID = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'message id (ULID)' };
-const other = (issue: number) => ({ 'x-mailwright-issue': issue, 'x-mailwright-status': 'described from the issue; built on another branch' });
+const list = (item: string) => ({ type: 'array', items: ref(item) });
+const WAIT_ONLY = 'only with the blocking wait (any of wait/subject/from/since turns the wait mode on)';
 
-export const ERROR_RESPONSES = {
-  E400: err('invalid request (unknown query parameter, bad value, unexpected body)'),
-  E401: err('missing, invalid, revoked or expired credential'),
-  E403: err('credential lacks the permission, or a plan limit'),
-  E404: err('no such mailbox / message / attachment for this caller (other tenants see the same 404)'),
-  E410: err('the mailbox has expired or was deleted'),
-  E429: err('rate limited (Retry-After)'),
-  E503: err('a dependency (Postgres, Redis) is unavailable: retry'),
-};
-
-export const PATHS: Record<string, JsonSchema> = {
-  '/healthz': { get: { summary: 'Liveness: the process answers', tags: ['operations'], security: [], responses: { 200: ok('alive', ref('Health')) } } },
+/** Operations, mailboxes and messages (src/api/routes/health.ts, mailboxes.ts, mailbox-ttl.ts, messages.ts, src/stream/routes.ts, src/ops/*). */
+export const CORE_PATHS: Record<string, JsonSchema> = {
+  '/healthz': { get: { summary: 'Liveness: the process answers', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'alive', content: { 'application/json': { schema: ref('Health') } } } } } },
   '/readyz': {
     get: {
-      summary: 'Readiness: Postgres and Redis answer', tags: ['operations'], security: [],
-      responses: { 200: ok('ready', ref('Readiness')), 503: ok('a dependency failed (named in checks)', ref('Readiness')) },
+      summary: 'Readiness: Postgres and Redis answer within 2 s', tags: ['operations'], security: SEC.none,
+      responses: {
+        200: { description: 'ready', content: { 'application/json': { schema: ref('Readiness') } } },
+        503: { description: 'a dependency failed: checks.<name> is "failed: <reason>"', content: { 'application/json': { schema: ref('Readiness') } } },
+      },
     },
   },
   '/metrics': {
     get: {
-      summary: 'Prometheus metrics (Bearer METRICS_TOKEN when configured)', tags: ['operations'], security: [{ metricsToken: [] }, {}],
-      responses: { 200: { description: 'text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } }, 401: err('token required') },
+      summary: 'Prometheus metrics; Bearer METRICS_TOKEN when it is set, open otherwise (not rate-limited)', tags: ['operations'], security: [{ metricsToken: [] }, {}],
+      responses: {
+        200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+        401: err('METRICS_TOKEN is set and the request lacks it (WWW-Authenticate: Bearer realm="metrics")'),
+        405: err('any method but GET/HEAD (Allow: GET, HEAD)'),
+      },
     },
   },
-  '/api/v1/openapi.json': { get: { summary: 'This document', tags: ['operations'], security: [], responses: { 200: ok('OpenAPI 3.1', { type: 'object' }) } } },
+  '/admin/queues': {
+    get: {
+      summary: 'Bull Board (HTML UI for every BullMQ queue, also under /admin/queues/*); mounted only when ADMIN_USER and ADMIN_PASSWORD are set, else 404', tags: ['operations'], security: [{ adminBasic: [] }],
+      responses: {
+        200: { description: 'the board', content: { 'text/html': { schema: { type: 'string' } } } },
+        401: { description: 'Basic credentials missing or wrong (WWW-Authenticate: Basic realm="Mailwright admin")' },
+        404: err('the board is not mounted (ADMIN_USER/ADMIN_PASSWORD unset)'),
+      },
+    },
+  },
+  '/api/v1/openapi.json': {
+    get: { summary: 'This document (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } } } } },
+  },
   '/api/v1/mailboxes': {
     post: {
-      summary: 'Create a mailbox (anonymous, or owned with an API key)', tags: ['mailboxes'], security: [{}, { bearer: [] }],
-      parameters: [q('ttl_minutes', { type: 'integer', minimum: 1 }, 'lifetime, capped by the plan'), q('domain', { type: 'string' }, 'one of MAIL_DOMAINS')],
-      responses: { 201: ok('created', ref('MailboxCreated'), { Location: { schema: { type: 'string' } } }), ...errors(400, 401, 403, 429, 503) },
+      summary: 'Create a mailbox: anonymous (plan "anonymous") or owned with an API key (the key\'s plan); a mailbox token is refused (403 token_cannot_create)', tags: ['mailboxes'], security: SEC.optional,
+      parameters: [q('ttl_minutes', { type: 'integer', minimum: 1 }, 'lifetime in minutes; default and cap from the plan (capped silently)'), q('domain', { type: 'string' }, 'one of MAIL_DOMAINS (default: the first); other values are 400 invalid_domain')],
+      description: 'Takes no body (anything but nothing or {} is 400 unexpected_body). Anonymous creation has its own per-IP budget (RATE_LIMIT_CREATE_IP_*), keyed creation its own per-key budget.',
+      responses: {
+        201: ok('created; the mailbox token is shown only here', ref('MailboxCreated'), { ...RATE_HEADERS, Location: { description: '/api/v1/mailboxes/{address}', required: true, schema: { type: 'string' } } }),
+        ...errors(400, 403, 413, ...AUTHED),
+      },
     },
     get: {
-      summary: 'List mailboxes (API key: yours; mailbox token: that one)', tags: ['mailboxes'],
-      parameters: [q('limit', { type: 'integer', minimum: 1, maximum: 1000 }, 'default 100'), q('include_inactive', { type: 'string', enum: ['true', 'false'] }, 'include expired/deleted')],
-      responses: { 200: ok('mailboxes', { type: 'array', items: ref('Mailbox') }), ...errors(400, 401, 429, 503) },
+      summary: 'List mailboxes: an API key lists its user\'s (newest first), a mailbox token lists its own mailbox only; anonymous is 401', tags: ['mailboxes'], security: SEC.anyCredential,
+      parameters: [q('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'API key only'), q('include_inactive', { type: 'string', enum: ['true', 'false'], default: 'false' }, 'API key only: include expired/deleted mailboxes')],
+      responses: { 200: ok('mailboxes', list('Mailbox')), ...errors(400, ...AUTHED) },
     },
   },
   '/api/v1/mailboxes/{address}': {
     parameters: [ADDRESS],
-    get: { summary: 'Get a mailbox', tags: ['mailboxes'], responses: { 200: ok('mailbox', ref('Mailbox')), ...errors(401, 403, 404, 410, 503) } },
-    delete: { summary: 'Deactivate a mailbox at once', tags: ['mailboxes'], responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 503) } },
+    get: { summary: 'Get a mailbox (token needs read)', tags: ['mailboxes'], security: SEC.anyCredential, responses: { 200: ok('mailbox', ref('Mailbox')), ...errors(403, 404, ...AUTHED) } },
+    delete: {
+      summary: 'Deactivate a mailbox at once (token needs manage); open streams get mailbox_expired {reason: deleted}; deleting an ended mailbox is a 204 too', tags: ['mailboxes'], security: SEC.anyCredential,
+      responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) },
+    },
     patch: {
-      summary: 'Change the TTL within the plan cap', tags: ['mailboxes'], ...other(4),
-      parameters: [{ ...q('ttl_minutes', { type: 'integer', minimum: 1 }, 'new lifetime'), required: true }],
-      responses: { 200: ok('updated mailbox with the new expires_at', ref('Mailbox')), ...errors(400, 401, 403, 404, 410) },
+      summary: 'Set the TTL (token needs manage): expires_at = created_at + min(ttl_minutes, plan max); an already elapsed TTL expires the mailbox at once. Agent tokens tied to the mailbox\'s life follow.', tags: ['mailboxes'], security: SEC.anyCredential,
+      parameters: [q('ttl_minutes', { type: 'integer', minimum: 1 }, 'the new lifetime, measured from created_at (missing: 400 invalid_ttl_minutes)', true)],
+      description: 'Takes no body (400 unexpected_body); only ttl_minutes is accepted as a query parameter.',
+      responses: { 200: ok('the mailbox with its new expires_at and the effective ttl_minutes', ref('MailboxTtlChanged')), ...errors(400, 403, 404, 413, ...AUTHED) },
     },
   },
   '/api/v1/mailboxes/{address}/messages': {
     parameters: [ADDRESS],
     get: {
-      summary: 'List messages, newest first; with wait=<seconds> block until one matches', tags: ['messages'],
+      summary: 'List messages, newest first. With wait/subject/from/since: a filtered search that blocks up to wait seconds until something matches.', tags: ['messages'], security: SEC.anyCredential,
+      description: 'Plain list: parameters limit, cursor, unread; pages continue through X-Next-Cursor / Link. ' +
+        'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit (cursor is then 400 unknown_parameter). ' +
+        'Returns at once when something matches, else when an event for the mailbox arrives, else an empty array after wait seconds. ' +
+        'Filters: case-insensitive substring, or /regex/ (flags ignored, matched case-insensitively, in Postgres with WAIT_REGEX_TIMEOUT_MS). ' +
+        'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read.',
       parameters: [
-        q('limit', { type: 'integer', minimum: 1 }, 'page size, default 50, max MESSAGE_PAGE_MAX'),
-        q('cursor', { type: 'string', pattern: '^[0-9]+$' }, 'from X-Next-Cursor of the previous page'),
+        q('limit', { type: 'integer', minimum: 1, default: 50 }, 'page size; at most MESSAGE_PAGE_MAX (default 200), else 400 invalid_limit'),
+        q('cursor', { type: 'string', pattern: '^[0-9]{1,15}$' }, 'plain list only: the X-Next-Cursor of the previous page'),
         q('unread', { type: 'string', enum: ['true', 'false'] }, 'only unread messages'),
-        { ...q('wait', { type: 'integer', minimum: 0 }, 'seconds to wait for a match (issue 3)'), ...other(3) },
-        { ...q('subject', { type: 'string' }, 'substring or /regex/ filter for wait (issue 3)'), ...other(3) },
-        { ...q('from', { type: 'string' }, 'substring or /regex/ filter for wait (issue 3)'), ...other(3) },
-        { ...q('since', { type: 'string' }, 'cursor: only messages committed after it (issue 3)'), ...other(3) },
+        q('wait', { type: 'integer', minimum: 0 }, `seconds to block for a match; at most WAIT_MAX_SECONDS (default 300), else 400 invalid_wait; ${WAIT_ONLY}`),
+        q('subject', { type: 'string', minLength: 1 }, `subject filter: substring or /regex/; at most WAIT_FILTER_MAX_LENGTH (default 200) characters; ${WAIT_ONLY}`),
+        q('from', { type: 'string', minLength: 1 }, `filter on from_address: substring or /regex/; same limit; ${WAIT_ONLY}`),
+        q('since', { type: 'string', pattern: '^[0-9]{1,15}$' }, `only messages committed after this cursor (a stream cursor or X-Cursor); ${WAIT_ONLY}`),
       ],
       responses: {
-        200: ok('messages', { type: 'array', items: ref('MessageSummary') }, {
-          'X-Next-Cursor': { schema: { type: 'string' }, description: 'present when the page is full' },
-          Link: { schema: { type: 'string' }, description: 'rel="next"' },
+        200: ok('messages (wait mode: the matches, or [] when the wait ran out)', list('MessageSummary'), {
+          ...RATE_HEADERS,
+          'X-Next-Cursor': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'plain list: present when the page is full; pass as cursor' },
+          Link: { schema: { type: 'string' }, description: 'plain list, with X-Next-Cursor: <path?limit=N&cursor=C>; rel="next"' },
+          'X-Cursor': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one' },
         }),
-        ...errors(400, 401, 403, 404, 410, 503),
+        ...errors(400, 403, 404, ...AUTHED),
       },
     },
   },
   '/api/v1/mailboxes/{address}/messages/{id}': {
-    parameters: [ADDRESS, ID],
-    get: { summary: 'Get a parsed message (marks it read)', tags: ['messages'], responses: { 200: ok('message', ref('Message')), ...errors(401, 403, 404, 410, 503) } },
-    delete: { summary: 'Delete a message (frees quota)', tags: ['messages'], responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 410, 503) } },
+    parameters: [ADDRESS, MESSAGE_ID],
+    get: { summary: 'Get a parsed message with extracted codes and links (marks it read; token needs read)', tags: ['messages'], security: SEC.anyCredential, responses: { 200: ok('message', ref('Message')), ...errors(403, 404, ...AUTHED) } },
+    delete: { summary: 'Delete a message, freeing its quota (token needs manage)', tags: ['messages'], security: SEC.anyCredential, responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) } },
   },
   '/api/v1/mailboxes/{address}/messages/{id}/raw': {
-    parameters: [ADDRESS, ID],
-    get: { summary: 'The message exactly as received', tags: ['messages'], responses: { 200: { description: 'RFC 5322 bytes', content: { 'message/rfc822': { schema: { type: 'string' } } } }, ...errors(401, 403, 404, 410, 503) } },
+    parameters: [ADDRESS, MESSAGE_ID],
+    get: {
+      summary: 'The message exactly as received (token needs read)', tags: ['messages'], security: SEC.anyCredential,
+      responses: { 200: { description: 'RFC 5322 bytes', headers: RATE_HEADERS, content: { 'message/rfc822': { schema: { type: 'string' } } } }, ...errors(403, 404, ...AUTHED) },
+    },
   },
   '/api/v1/mailboxes/{address}/messages/{id}/attachments/{n}': {
-    parameters: [ADDRESS, ID, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0 }, description: 'attachments[].index' }],
-    get: { summary: 'Download one attachment (decoded)', tags: ['messages'], responses: { 200: { description: 'attachment bytes with its Content-Type and Content-Disposition', content: { '*/*': { schema: { type: 'string', contentEncoding: 'binary' } } } }, ...errors(401, 403, 404, 410, 503) } },
-  },
-  '/api/v1/mailboxes/{address}/events': {
-    parameters: [ADDRESS, q('token', { type: 'string' }, 'credential for EventSource (cannot set headers)'), q('since', { type: 'string' }, 'replay after this cursor')],
+    parameters: [ADDRESS, MESSAGE_ID, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0, maximum: 9999 }, description: 'attachments[].index; anything else is 404 attachment_not_found' }],
     get: {
-      summary: 'Server-Sent Events: new_message (id = cursor), mailbox_expired; Last-Event-ID resumes', tags: ['streams'], ...other(3),
-      responses: { 200: { description: 'text/event-stream; data is a StreamEvent', content: { 'text/event-stream': { schema: ref('StreamEvent') } } }, ...errors(401, 404, 410) },
+      summary: 'Download one attachment, decoded (token needs read)', tags: ['messages'], security: SEC.anyCredential,
+      responses: {
+        200: {
+          description: 'the attachment bytes with their own Content-Type (application/octet-stream when unknown)',
+          headers: { ...RATE_HEADERS, 'Content-Disposition': { required: true, schema: { type: 'string' }, description: 'attachment; filename="ascii"; filename*=UTF-8\'\'...' }, 'X-Content-Type-Options': { schema: { const: 'nosniff' } } },
+          content: { '*/*': { schema: { type: 'string', contentEncoding: 'binary' } } },
+        },
+        ...errors(403, 404, ...AUTHED),
+      },
     },
   },
-  '/api/v1/mailboxes/{address}/ws': {
-    parameters: [ADDRESS, q('token', { type: 'string' }, 'credential for browsers'), q('since', { type: 'string' }, 'replay after this cursor')],
-    get: {
-      summary: 'WebSocket upgrade: JSON StreamEvent frames; refused with 401 without a valid credential', tags: ['streams'], ...other(3),
-      responses: { 101: { description: 'switching protocols' }, ...errors(401, 404, 410) },
-    },
+  '/streams/viewer': {
+    get: { summary: 'A minimal live inbox page (EventSource on /events; the token is typed into the page, never in the URL)', tags: ['streams'], security: SEC.none, responses: { 200: { description: 'HTML page (CSP, no-referrer)', content: { 'text/html': { schema: { type: 'string' } } } }, 401: { $ref: '#/components/responses/E401' } } },
   },
-  '/api/v1/mailboxes/{address}/tokens': {
-    parameters: [ADDRESS],
-    post: {
-      summary: 'Mint a mailbox-scoped agent token (API key)', tags: ['access'], ...other(6),
-      requestBody: { required: true, content: json(ref('TokenCreate')) },
-      responses: { 201: ok('token (secret shown once)', ref('Token')), ...errors(400, 401, 403, 404, 429) },
-    },
-    get: { summary: 'List tokens (never the secret)', tags: ['access'], ...other(6), responses: { 200: ok('tokens', { type: 'array', items: ref('Token') }), ...errors(401, 403, 404) } },
-  },
-  '/api/v1/mailboxes/{address}/tokens/{jti}': {
-    parameters: [ADDRESS, { name: 'jti', in: 'path', required: true, schema: { type: 'string' } }],
-    delete: { summary: 'Revoke a token (open streams using it close within seconds)', tags: ['access'], ...other(6), responses: { 204: { description: 'revoked' }, ...errors(401, 403, 404) } },
-  },
-  '/api/v1/keys': {
-    post: { summary: 'Create an API key (shown once)', tags: ['access'], ...other(6), responses: { 201: ok('key', ref('ApiKey')), ...errors(400, 401, 429) } },
-    get: { summary: 'List API keys (prefix, last used)', tags: ['access'], ...other(6), responses: { 200: ok('keys', { type: 'array', items: ref('ApiKey') }), ...errors(401) } },
-  },
-  '/api/v1/keys/{id}': {
-    parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
-    delete: { summary: 'Revoke an API key', tags: ['access'], ...other(6), responses: { 204: { description: 'revoked' }, ...errors(401, 404) } },
-  },
-  '/api/v1/ingest/ses': {
-    post: {
-      summary: 'Amazon SNS HTTP(S) endpoint for SES inbound: signed Notification / SubscriptionConfirmation', tags: ['ingress'], security: [], ...other(5),
-      requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object' } } } },
-      responses: { 200: { description: 'accepted (enqueued) or confirmed' }, ...errors(400, 403, 503) },
-    },
+  '/streams/viewer.js': {
+    get: { summary: 'The viewer page\'s script', tags: ['streams'], security: SEC.none, responses: { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: { type: 'string' } } } }, 401: { $ref: '#/components/responses/E401' } } },
   },
 };

@@ -1,5 +1,6 @@
+import type { JsonSchema } from './helpers.js';
+
 /** JSON Schema 2020-12 objects for the wire shapes in src/api/present.ts (snake_case). */
-export type JsonSchema = { [k: string]: unknown };
 
 const ts = { type: 'string', format: 'date-time' } as const;
 const nullable = (s: JsonSchema): JsonSchema => ({ ...s, type: [s.type as string, 'null'] });
@@ -8,6 +9,19 @@ const obj = (properties: Record<string, JsonSchema>, required = Object.keys(prop
 });
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 
+const MAILBOX: Record<string, JsonSchema> = {
+  address: { type: 'string', format: 'email' },
+  kind: { type: 'string', examples: ['hosted'] },
+  plan: { type: 'string' },
+  is_active: { type: 'boolean' },
+  expires_at: nullable(ts),
+  created_at: ts,
+  deactivated_at: nullable(ts),
+  message_count: { type: 'integer', minimum: 0 },
+  used_bytes: { type: 'integer', minimum: 0 },
+  dropped_count: { type: 'integer', minimum: 0 },
+};
+const FOUND_IN = { type: 'string', enum: ['subject', 'text', 'html'] };
 const AddressEntry = obj({ address: { type: 'string' }, name: { type: 'string' } });
 
 export const SCHEMAS: Record<string, JsonSchema> = {
@@ -25,18 +39,8 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     ttl_minutes: { type: 'integer', minimum: 1 },
     token: { type: 'string', description: 'mailbox token (JWT) with read/send/manage on this mailbox; shown once' },
   }),
-  Mailbox: obj({
-    address: { type: 'string', format: 'email' },
-    kind: { type: 'string', examples: ['hosted'] },
-    plan: { type: 'string' },
-    is_active: { type: 'boolean' },
-    expires_at: nullable(ts),
-    created_at: ts,
-    deactivated_at: nullable(ts),
-    message_count: { type: 'integer', minimum: 0 },
-    used_bytes: { type: 'integer', minimum: 0 },
-    dropped_count: { type: 'integer', minimum: 0 },
-  }),
+  Mailbox: obj(MAILBOX),
+  MailboxTtlChanged: obj({ ...MAILBOX, ttl_minutes: { type: 'integer', minimum: 1, description: 'the TTL in effect, measured from created_at (capped by the plan)' } }),
   MessageSummary: obj({
     id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$', description: 'ULID' },
     from_address: nullable({ type: 'string' }),
@@ -77,45 +81,22 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     source: { type: 'string', enum: ['smtp', 'ses'] },
     envelope_from: nullable({ type: 'string' }),
     parse_error: nullable({ type: 'string' }),
+    codes: { type: 'array', items: ref('FoundCode'), description: 'one-time codes extracted at delivery, most likely first' },
+    links: { type: 'array', items: ref('FoundLink'), description: 'links extracted at delivery' },
   }),
   Health: obj({ status: { type: 'string', const: 'ok' } }),
   Readiness: obj({
     status: { type: 'string', enum: ['ready', 'unavailable'] },
     checks: obj({ postgres: { type: 'string' }, redis: { type: 'string' } }),
   }),
-  // --- shapes of endpoints built on other branches (issues 3, 4, 6): the lead corrects them at merge ---
-  StreamEvent: {
-    type: 'object',
-    description: 'WebSocket frame / SSE data (issue 3). new_message carries a summary; fetch the full message by id.',
-    required: ['type'],
-    properties: {
-      type: { type: 'string', enum: ['new_message', 'mailbox_expired', 'ping'] },
-      message: ref('MessageSummary'),
-    },
-  },
-  TokenCreate: {
-    type: 'object', additionalProperties: false,
-    properties: {
-      name: { type: 'string' },
-      permissions: { type: 'array', items: { type: 'string', enum: ['read', 'send', 'manage'] }, minItems: 1 },
-      ttl_minutes: { type: 'integer', minimum: 1 },
-    },
-  },
-  Token: {
-    type: 'object',
-    properties: {
-      jti: { type: 'string' }, name: nullable({ type: 'string' }),
-      permissions: { type: 'array', items: { type: 'string', enum: ['read', 'send', 'manage'] } },
-      expires_at: ts, is_revoked: { type: 'boolean' }, revoked_at: nullable(ts), created_at: ts,
-      token: { type: 'string', description: 'only in the creation response' },
-    },
-  },
-  ApiKey: {
-    type: 'object',
-    properties: {
-      id: { type: 'string' }, prefix: { type: 'string' }, name: nullable({ type: 'string' }),
-      created_at: ts, last_used_at: nullable(ts), revoked_at: nullable(ts),
-      key: { type: 'string', description: 'only in the creation response' },
-    },
-  },
+  FoundCode: obj({
+    code: { type: 'string', description: 'a likely one-time code (4-8 digits, also split as "123 456", or an upper-case token near a code word)' },
+    found_in: { type: 'array', items: FOUND_IN, minItems: 1 },
+    context: { type: 'string', description: 'the text around the code' },
+  }),
+  FoundLink: obj({
+    url: { type: 'string', description: 'an http(s) link from the text or html part' },
+    text: nullable({ type: 'string' }),
+    found_in: { type: 'array', items: FOUND_IN, minItems: 1 },
+  }),
 };
