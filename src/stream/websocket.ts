@@ -1,3 +1,4 @@
+import { ulid } from 'ulid';
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -13,10 +14,11 @@ const PING = JSON.stringify({ type: 'ping' });
 /** a peer that does not answer our close frame is cut off after this */
 const CLOSE_GRACE_MS = 1_000;
 
-function refuse(socket: Duplex, err: AppError, requestId?: string): void {
+function refuse(socket: Duplex, err: AppError, given?: string): void {
+  const requestId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
   const body = JSON.stringify({ error: { code: err.code, message: err.status < 500 ? err.message : 'a dependency is unavailable, retry shortly', request_id: requestId } });
   socket.end(
-    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nX-Request-Id: ${requestId}\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -78,7 +80,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       .catch((err: unknown) => {
         const e = asAppError(err);
         if (!(err instanceof AppError)) deps.log.error({ event: 'stream.upgrade_failed', err });
-        refuse(socket, e);
+        refuse(socket, e, get('x-request-id'));
       });
   };
   server.on('upgrade', onUpgrade);

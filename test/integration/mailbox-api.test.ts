@@ -176,3 +176,14 @@ test('an oversized JSON body is 413 payload_too_large', async (t) => {
   t.is(r.status, 413);
   t.is(r.body.error.code, 'payload_too_large');
 });
+
+test('unknown query parameters are refused on every mailbox and message route', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  for (const [method, path] of [['GET', ''], ['DELETE', ''], ['GET', '/messages/01M84075HHEMZ1TDJZPYYK706V'], ['GET', '/messages/01M84075HHEMZ1TDJZPYYK706V/raw'], ['DELETE', '/messages/01M84075HHEMZ1TDJZPYYK706V']]) {
+    const r = await sys.json(`/api/v1/mailboxes/${box.address}${path}?owner=me`, { method, token: box.token });
+    t.is(r.status, 400, `${method} ${path}`);
+    t.is(r.body.error.code, 'unknown_parameter');
+  }
+  t.is((await sys.json(`/api/v1/mailboxes/${box.address}`, { token: box.token })).status, 200, 'nothing was deleted');
+});

@@ -71,11 +71,13 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
   });
 
   router.get('/:address', async (ctx) => {
+    onlyParams(ctx.query, []);
     const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'read');
     ctx.body = presentMailbox(m);
   });
 
   router.delete('/:address', async (ctx) => {
+    onlyParams(ctx.query, []);
     const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage', { allowInactive: true });
     if (await deps.stores.mailboxes.deactivate(m.id, 'deleted')) {
       deps.log.info({ event: 'mailbox.deleted', mailboxId: m.id });

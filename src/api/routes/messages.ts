@@ -45,6 +45,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   });
 
   router.get('/:id', async (ctx) => {
+    onlyParams(ctx.query, []);
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
     const id = messageId(ctx.params.id);
     const m = await stores.messages.get(mailbox.id, id);
@@ -54,6 +55,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   });
 
   router.get('/:id/raw', async (ctx) => {
+    onlyParams(ctx.query, []);
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
     const raw = await stores.messages.getRaw(mailbox.id, messageId(ctx.params.id));
     if (!raw) throw new NotFound('message not found', 'message_not_found');
@@ -62,6 +64,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   });
 
   router.get('/:id/attachments/:n', async (ctx) => {
+    onlyParams(ctx.query, []);
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
     const raw = await stores.messages.getRaw(mailbox.id, messageId(ctx.params.id));
     if (!raw) throw new NotFound('message not found', 'message_not_found');
@@ -75,6 +78,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   });
 
   router.delete('/:id', async (ctx) => {
+    onlyParams(ctx.query, []);
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'manage');
     const id = messageId(ctx.params.id);
     const deleted = await deps.db.transaction(async (trx) => {
