@@ -38,7 +38,8 @@ export type Container = Deps & { close: () => Promise<void> };
 export async function createContainer(config: Config, role: string, over: Partial<Deps> = {}): Promise<Container> {
   const log = over.log ?? createLogger(config, role);
   const db = over.db ?? createDb(config, { log: knexLogger(log) });
-  const redis = over.redis ?? (await connectRedis(config, 'producer'));
+  // auto-pipelining: commands issued in the same tick (e.g. the publishes of one delivery batch) share one write
+  const redis = over.redis ?? (await connectRedis(config, 'producer', { enableAutoPipelining: config.redis.autoPipeline }));
   const queues = over.queues ?? createQueues(redis, config);
   const plans = planStore(db, config.plans.cacheMs);
   const deps: Deps = {

@@ -38,6 +38,7 @@ export const ENV = z.object({
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
   DELIVERY_BATCH_IN_FLIGHT: int(1).default(2),
+  DELIVERY_BATCH_ITEM_MAX_BYTES: int(0).default(256 * 1024),
   MAILBOX_CACHE_MS: int(0).default(1_000),
   MAILBOX_CACHE_MAX: int(1).default(10_000),
   DELIVERY_ATTEMPTS: int(1).default(12),
@@ -72,6 +73,8 @@ export const ENV = z.object({
   SMTP_CONNECTIONS_WINDOW_S: int(1).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.optional(),
+  LOG_SYNC: bool.default(false),
+  REDIS_AUTO_PIPELINE: bool.default(true),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
   SES_TOPIC_ARNS: z
     .string()
@@ -98,7 +101,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({
     env: e.NODE_ENV,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipeline: e.REDIS_AUTO_PIPELINE },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,
@@ -118,7 +121,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
-      batch: { maxItems: e.DELIVERY_BATCH_MAX, maxWaitMs: e.DELIVERY_BATCH_WAIT_MS, maxInFlight: e.DELIVERY_BATCH_IN_FLIGHT },
+      batch: { maxItems: e.DELIVERY_BATCH_MAX, maxWaitMs: e.DELIVERY_BATCH_WAIT_MS, maxInFlight: e.DELIVERY_BATCH_IN_FLIGHT, maxItemBytes: e.DELIVERY_BATCH_ITEM_MAX_BYTES },
       mailboxCache: { ttlMs: e.MAILBOX_CACHE_MS, maxEntries: e.MAILBOX_CACHE_MAX },
     },
     plans: { cacheMs: e.PLAN_CACHE_MS, ttlUnitMs: e.TTL_UNIT_MS },
@@ -148,7 +151,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       createCredential: { points: e.RATE_LIMIT_CREATE_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S },
       smtpConnections: { points: e.SMTP_CONNECTIONS_PER_IP, windowS: e.SMTP_CONNECTIONS_WINDOW_S },
     },
-    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false, sync: e.LOG_SYNC },
     shutdownBudgetMs: e.SHUTDOWN_BUDGET_MS,
     ses: {
       topicArns: e.SES_TOPIC_ARNS,

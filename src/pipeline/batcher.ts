@@ -8,6 +8,8 @@ export interface DeliveryBatcherOptions {
   maxWaitMs: number;
   /** batches written at the same time (each holds one pool connection) */
   maxInFlight: number;
+  /** larger messages skip batching: the batch statement sends bytes as hex text, the one-item write as binary */
+  maxItemBytes: number;
 }
 
 export interface BatchReport { size: number; ms: number; fallback: boolean; err?: unknown }
@@ -90,6 +92,7 @@ export function createDeliveryBatcher(
 
   return {
     deliver(message, limits) {
+      if (message.raw.length > opts.maxItemBytes) return store.deliver(message, limits);
       return new Promise<DeliveryOutcome>((resolve, reject) => {
         waiting.push({ message, limits, resolve, reject });
         schedule();

@@ -134,7 +134,7 @@ test('batcher: concurrent deliveries across mailboxes are grouped, each stored e
   const { db, stores } = t.context;
   const boxes = await Promise.all(Array.from({ length: 4 }, () => newMailbox(stores)));
   const reports: BatchReport[] = [];
-  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 16, maxWaitMs: 2, maxInFlight: 2 }, (r) => reports.push(r));
+  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 16, maxWaitMs: 2, maxInFlight: 2, maxItemBytes: 1 << 20 }, (r) => reports.push(r));
   const msgs = Array.from({ length: 120 }, (_, i) => message(boxes[i % 4]!.id));
   // a re-run job delivers the same ingress id again while the first copy may still be in flight
   const twins = msgs.slice(0, 10).map((m) => ({ ...m, id: ulid() }));
@@ -152,7 +152,7 @@ test('batcher: a failing item fails only itself; its batch-mates are stored afte
   const { db, stores } = t.context;
   const box = await newMailbox(stores);
   const reports: BatchReport[] = [];
-  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 20, maxInFlight: 1 }, (r) => reports.push(r));
+  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 20, maxInFlight: 1, maxItemBytes: 1 << 20 }, (r) => reports.push(r));
   const good = Array.from({ length: 5 }, () => message(box.id));
   const bad = message('not-a-uuid'); // the whole batch statement fails on it
   const settled = await Promise.allSettled([...good.slice(0, 2), bad, ...good.slice(2)].map((m) => batcher.deliver(m, limits(100))));
@@ -175,7 +175,7 @@ test('a twin committed while a batch waits for the mailbox lock fails the batch 
   t.is(inTrx.status, 'stored');
   const holder = Number((await trx.raw('select pg_backend_pid() as pid')).rows[0].pid);
   const reports: BatchReport[] = [];
-  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 5, maxInFlight: 1 }, (r) => reports.push(r));
+  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 5, maxInFlight: 1, maxItemBytes: 1 << 20 }, (r) => reports.push(r));
   const pending = Promise.all([batcher.deliver({ ...twin, id: ulid() }, limits(100)), batcher.deliver(mate, limits(100))]);
   // wait until the batch statement is blocked by that transaction, then commit the twin
   const admin = new pg.Client({ connectionString: database.url });
@@ -198,4 +198,21 @@ test('a twin committed while a batch waits for the mailbox lock fails the batch 
   t.deepEqual(mateOut, { status: 'stored', id: mate.id, seq: 2 });
   t.true(reports.some((r) => r.fallback && /concurrent twin/.test(String((r.err as Error).message))), JSON.stringify(reports.map((r) => ({ ...r, err: String(r.err) }))));
   t.like(await counters(db, box.id), { lastSeq: 2, count: 2, seqs: [1, 2] });
+});
+
+test('batcher: a message above maxItemBytes bypasses batching and is stored by the one-item write', async (t) => {
+  const { db, stores } = t.context;
+  const box = await newMailbox(stores);
+  const reports: BatchReport[] = [];
+  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 5, maxInFlight: 1, maxItemBytes: 100 }, (r) => reports.push(r));
+  const big = { ...message(box.id), raw: randomBytes(5000) };
+  const small = message(box.id);
+  small.raw = small.raw.subarray(0, 50);
+  const [bigOut, smallOut] = await Promise.all([batcher.deliver(big, limits(10)), batcher.deliver(small, limits(10))]);
+  await batcher.drain();
+  t.is(bigOut.status, 'stored');
+  t.is(smallOut.status, 'stored');
+  t.deepEqual(reports.map((r) => r.size), [1]); // only the small one went through the batcher
+  t.true((await stores.messages.getRaw(box.id, big.id))!.equals(big.raw));
+  t.like(await counters(db, box.id), { count: 2, seqs: [1, 2] });
 });
