@@ -38,8 +38,7 @@ export type Container = Deps & { close: () => Promise<void> };
 export async function createContainer(config: Config, role: string, over: Partial<Deps> = {}): Promise<Container> {
   const log = over.log ?? createLogger(config, role);
   const db = over.db ?? createDb(config, { log: knexLogger(log) });
-  // auto-pipelining: commands issued in the same tick (e.g. the publishes of one delivery batch) share one write
-  const redis = over.redis ?? (await connectRedis(config, 'producer', { enableAutoPipelining: config.redis.autoPipeline }));
+  const redis = over.redis ?? (await connectRedis(config, 'producer'));
   const queues = over.queues ?? createQueues(redis, config);
   const plans = planStore(db, config.plans.cacheMs);
   const deps: Deps = {

@@ -74,7 +74,6 @@ export const ENV = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.optional(),
   LOG_SYNC: bool.default(false),
-  REDIS_AUTO_PIPELINE: bool.default(true),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
   SES_TOPIC_ARNS: z
     .string()
@@ -101,7 +100,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({
     env: e.NODE_ENV,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipeline: e.REDIS_AUTO_PIPELINE },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,
