@@ -38,7 +38,9 @@ try {
   const worker = await startWorker(deps);
   const pg0 = cpuMsOfAll(await backends());
   const stored = () => deps.db('messages').count<{ n: string }[]>({ n: '*' }).then((r) => Number(r[0]!.n));
-  while ((await stored()) < n) {
+  const rss: number[] = []; // MB, each time another tenth of the messages is stored (memory flatness)
+  for (let done = 0; done < n; done = await stored()) {
+    if (done >= ((rss.length + 1) * n) / 10) rss.push(Math.round(process.memoryUsage().rss / 1e6));
     for (const pid of await backends()) if (!pg0.has(pid)) pg0.set(pid, 0);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -51,7 +53,7 @@ try {
     workerCpuMsPerMsg: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
     postgresCpuMsPerMsg: +(pgCpu / n).toFixed(3),
     commitsPerMsg: +((c1 - c0) / n).toFixed(3),
-    concurrency: config.worker.concurrency, batch: config.worker.batch,
+    concurrency: config.worker.concurrency, batch: config.worker.batch, rssMbPerTenth: rss,
   }));
   await worker.close();
 } finally {
