@@ -3,6 +3,7 @@
 // role in this process and times the drain: wall ms, msg/s, and CPU ms per message of this process
 // (the worker) and of the Postgres backends of its database, plus commits per message (group commit).
 // Uses its own database and Redis prefix (test helpers); honours WORKER_CONCURRENCY, DELIVERY_BATCH_* etc.
+// PROBE_BODY_LINES (default 24, about 2 KB per message) sets the size: 78-byte lines.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { createContainer } from '../src/container.js';
@@ -26,7 +27,7 @@ try {
   for (let i = 0; i < n; i += 100) {
     await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => {
       const to = boxes[(i + j) % boxes.length]!.address;
-      const raw = Buffer.from(`From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(24)}`);
+      const raw = Buffer.from(`From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`);
       return enqueueInbound(deps.queues.inbound, { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw }, 5_000);
     }));
   }

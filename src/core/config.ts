@@ -38,7 +38,7 @@ export const ENV = z.object({
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
   DELIVERY_BATCH_IN_FLIGHT: int(1).default(2),
-  DELIVERY_BATCH_ITEM_MAX_BYTES: int(0).default(256 * 1024),
+  DELIVERY_BATCH_ITEM_MAX_BYTES: int(0).default(16 * 1024),
   MAILBOX_CACHE_MS: int(0).default(1_000),
   MAILBOX_CACHE_MAX: int(1).default(10_000),
   DELIVERY_ATTEMPTS: int(1).default(12),
