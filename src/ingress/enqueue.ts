@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { ulid } from 'ulid';
+import { newUlid as ulid } from '../core/ids.js';
 import { Unavailable } from '../core/errors.js';
 import { JOB } from '../queue/names.js';
 import type { Envelope, InboundJob } from '../queue/payloads.js';

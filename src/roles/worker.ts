@@ -3,6 +3,7 @@ import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
 import { startMaintenance, type MaintenanceWorker } from '../maintenance/worker.js';
 import { planSizeProblems } from '../ops/plan-limits.js';
+import { workerPipelineDeps } from '../pipeline/worker-deps.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { connectRedis } from '../queue/connection.js';
 import { QUEUE } from '../queue/names.js';
@@ -15,7 +16,8 @@ const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.
 export async function startWorker(deps: Deps): Promise<WorkerRole> {
   const connection = await connectRedis(deps.config, 'worker');
   const log = deps.log.child({ component: 'worker' });
-  const inbound = new Worker<InboundJob, Outcome[]>(QUEUE.inbound, createInboundProcessor(deps), {
+  const batched = workerPipelineDeps(deps);
+  const inbound = new Worker<InboundJob, Outcome[]>(QUEUE.inbound, createInboundProcessor(batched.deps), {
     connection,
     prefix: deps.config.redis.prefix,
     concurrency: deps.config.worker.concurrency,
@@ -43,6 +45,7 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
     close: once(async () => {
       await maintenance?.close();
       await inbound.close();
+      await batched.batcher.drain();
       connection.disconnect();
     }),
   };

@@ -52,6 +52,20 @@ const deliverySql = (columns: string[], types: Map<string, string>) => {
            (select count(*) from box)::int as locked, (select count(*) from upd)::int as updated`;
 };
 
+/** The column -> SQL type map of `messages`, read from the table itself (so statements follow migrations). */
+export const messageColumnTypes = (db: Db): Promise<Map<string, string>> =>
+  db.raw(`select attname, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'messages'::regclass and attnum > 0 and not attisdropped`)
+    .then((r: { rows: Array<{ attname: string; type: string }> }) => new Map(r.rows.map((c) => [c.attname, c.type])));
+
+/** Why a delivery that locked nothing was refused (read after the fact; "full" if nothing else applies). */
+export async function whyRefused(db: Db, mailboxId: string): Promise<DeliveryOutcome> {
+  const row = await db('mailboxes').where({ id: mailboxId }).first('is_active', 'expires_at');
+  if (!row) return { status: 'refused', reason: 'unknown_mailbox' };
+  if (!row.is_active) return { status: 'refused', reason: 'mailbox_inactive' };
+  if (row.expires_at && (row.expires_at as Date).getTime() <= Date.now()) return { status: 'refused', reason: 'mailbox_expired' };
+  return { status: 'refused', reason: 'mailbox_full' };
+}
+
 /**
  * The delivery write as ONE statement (one round trip, one commit, no BEGIN/COMMIT round trips):
  * - `dup`: an already stored (mailbox, ingress id) is reported, nothing else happens (idempotency);
@@ -67,10 +81,9 @@ const deliverySql = (columns: string[], types: Map<string, string>) => {
 export function messageDelivery(db: Db) {
   let prepared: Promise<{ name: string; text: string; columns: string[] }> | undefined;
   const prepare = (columns: string[]) =>
-    (prepared ??= db
-      .raw(`select attname, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'messages'::regclass and attnum > 0 and not attisdropped`)
-      .then((r: { rows: Array<{ attname: string; type: string }> }) => {
-        const text = deliverySql(columns, new Map(r.rows.map((c) => [c.attname, c.type])));
+    (prepared ??= messageColumnTypes(db)
+      .then((types) => {
+        const text = deliverySql(columns, types);
         return { name: `mw_deliver_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text, columns };
       })
       .catch((err: unknown) => { prepared = undefined; throw err; }));
@@ -78,14 +91,6 @@ export function messageDelivery(db: Db) {
   const run = async (values: unknown[], columns: string[]): Promise<DeliveryRow> => {
     const { name, text } = await prepare(columns);
     return (await preparedQuery<DeliveryRow>(db, name, text, values))[0]!;
-  };
-
-  const whyRefused = async (mailboxId: string): Promise<DeliveryOutcome> => {
-    const row = await db('mailboxes').where({ id: mailboxId }).first('is_active', 'expires_at');
-    if (!row) return { status: 'refused', reason: 'unknown_mailbox' };
-    if (!row.is_active) return { status: 'refused', reason: 'mailbox_inactive' };
-    if (row.expires_at && (row.expires_at as Date).getTime() <= Date.now()) return { status: 'refused', reason: 'mailbox_expired' };
-    return { status: 'refused', reason: 'mailbox_full' };
   };
 
   return async function deliver(m: Omit<NewMessage, 'seq'>, limits: DeliveryLimits): Promise<DeliveryOutcome> {
@@ -104,6 +109,6 @@ export function messageDelivery(db: Db) {
       if (!twin) throw new Error(`insert of ${m.ingressId} conflicted but no stored twin was found`);
       return { status: 'duplicate', id: twin.id as string, seq: Number(twin.seq) };
     }
-    return whyRefused(m.mailboxId);
+    return whyRefused(db, m.mailboxId);
   };
 }

@@ -1,6 +1,7 @@
 import type { FoundCode, FoundLink } from '../extract/index.js';
 import type { Db } from './db.js';
 import { messageDelivery, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
+import { messageDeliveryBatch, type BatchItem } from './message-delivery-batch.js';
 
 export interface AddressEntry { address: string; name: string }
 export interface HeaderEntry { name: string; value: string }
@@ -127,6 +128,8 @@ export interface MessageStore {
   insert(m: NewMessage): Promise<boolean>;
   /** The delivery write: idempotent insert + next seq + quota, atomically (see message-delivery.ts). */
   deliver(m: Omit<NewMessage, 'seq'>, limits: DeliveryLimits): Promise<DeliveryOutcome>;
+  /** Many deliveries in one transaction (group commit), all or nothing; outcomes in input order. */
+  deliverBatch(items: BatchItem[]): Promise<DeliveryOutcome[]>;
   findByIngress(mailboxId: string, ingressId: string): Promise<{ id: string; seq: number } | undefined>;
   list(mailboxId: string, q: ListQuery): Promise<MessageSummary[]>;
   get(mailboxId: string, id: string): Promise<MessageFull | undefined>;
@@ -171,6 +174,7 @@ export const messageRow = (m: NewMessage): Record<string, unknown> => ({
 export function messageStore(db: Db): MessageStore {
   return {
     deliver: messageDelivery(db),
+    deliverBatch: messageDeliveryBatch(db),
     async insert(m) {
       const rows = await db('messages')
         .insert(messageRow(m))

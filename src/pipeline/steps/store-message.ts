@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { newUlid as ulid } from '../../core/ids.js';
 import { Dropped } from '../dropped.js';
 import type { Step, Stored, WithParsed } from '../context.js';
 

@@ -1,0 +1,65 @@
+// node --import tsx bench/worker-probe.ts [messages]: the delivery worker alone, without SMTP noise.
+// Fills the inbound queue with N 2 KB jobs for 10 mailboxes (no worker running), then starts the worker
+// role in this process and times the drain: wall ms, msg/s, and CPU ms per message of this process
+// (the worker) and of the Postgres backends of its database, plus commits per message (group commit).
+// Uses its own database and Redis prefix (test helpers); honours WORKER_CONCURRENCY, DELIVERY_BATCH_* etc.
+// PROBE_BODY_LINES (default 24, about 2 KB per message) sets the size: 78-byte lines.
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createContainer } from '../src/container.js';
+import { loadConfig } from '../src/core/config.js';
+import { enqueueInbound } from '../src/ingress/enqueue.js';
+import { startWorker } from '../src/roles/worker.js';
+import { createTestDatabase } from '../test/helpers/db.js';
+import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
+import { cpuMsOfAll } from './ingest-procs.js';
+
+const n = Number(process.argv[2] ?? 3000);
+const database = await createTestDatabase();
+const prefix = uniquePrefix();
+const config = loadConfig({ ...process.env, NODE_ENV: 'production', DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', MAIL_DOMAINS: 'probe.test', MAINTENANCE_WORKER: 'false' });
+const deps = await createContainer(config, 'worker');
+const admin = new pg.Client({ connectionString: database.url });
+await admin.connect();
+try {
+  const boxes = await Promise.all(Array.from({ length: 10 }, (_, i) => deps.stores.mailboxes.create({ address: `box${i}@probe.test`, ownerUserId: null, planId: 'pro', ttlMs: 3_600_000 })));
+  const body = 'x'.repeat(76) + '\r\n';
+  for (let i = 0; i < n; i += 100) {
+    await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => {
+      const to = boxes[(i + j) % boxes.length]!.address;
+      const raw = Buffer.from(`From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`);
+      return enqueueInbound(deps.queues.inbound, { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw }, 5_000);
+    }));
+  }
+  const backends = async () => (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);
+  const commits = async () => Number((await admin.query<{ c: string }>('select xact_commit::text as c from pg_stat_database where datname = current_database()')).rows[0]!.c);
+  const c0 = await commits();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const worker = await startWorker(deps);
+  const pg0 = cpuMsOfAll(await backends());
+  const stored = () => deps.db('messages').count<{ n: string }[]>({ n: '*' }).then((r) => Number(r[0]!.n));
+  const rss: number[] = []; // MB, each time another tenth of the messages is stored (memory flatness)
+  for (let done = 0; done < n; done = await stored()) {
+    if (done >= ((rss.length + 1) * n) / 10) rss.push(Math.round(process.memoryUsage().rss / 1e6));
+    for (const pid of await backends()) if (!pg0.has(pid)) pg0.set(pid, 0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const ms = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  const pgCpu = [...cpuMsOfAll([...pg0.keys()])].reduce((a, [pid, ms]) => a + ms - pg0.get(pid)!, 0);
+  const c1 = await commits();
+  console.error(JSON.stringify({
+    messages: n, wallMs: Math.round(ms), msgPerS: Math.round((n / ms) * 1000),
+    workerCpuMsPerMsg: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
+    postgresCpuMsPerMsg: +(pgCpu / n).toFixed(3),
+    commitsPerMsg: +((c1 - c0) / n).toFixed(3),
+    concurrency: config.worker.concurrency, batch: config.worker.batch, rssMbPerTenth: rss,
+  }));
+  await worker.close();
+} finally {
+  await admin.end();
+  await deps.close();
+  await dropPrefix(prefix);
+  await database.drop();
+}

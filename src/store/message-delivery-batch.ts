@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import type { Db } from './db.js';
+import { messageColumnTypes, whyRefused, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
+import { messageRow, type NewMessage } from './messages.js';
+import { preparedQuery } from './prepared.js';
+
+export interface BatchItem { message: Omit<NewMessage, 'seq'>; limits: DeliveryLimits }
+
+interface BatchRow { ord: number; stored_seq: number | null; dup_id: string | null; dup_seq: number | null; locked: boolean; guard: number | null }
+
+/**
+ * Many deliveries as ONE statement (one round trip, one commit: group commit), with the guarantees of
+ * the one-item statement (message-delivery.ts) per item. $1 holds each item's message limit, then one
+ * array per `messages` column (typed from the table); items are numbered in input (arrival) order.
+ * - `cand`: items whose (mailbox, ingress id) is not stored yet; of twins inside the batch the first;
+ * - `box`: the mailbox rows of those items that are active and unexpired, locked (FOR NO KEY UPDATE)
+ *   in id order, so concurrent batches take row locks in one global order and cannot deadlock;
+ *   a batch that waited for a lock sees the row as the previous writer left it;
+ * - `planned`: per mailbox, items numbered 1..n in arrival order; item n gets seq = last_seq + n and
+ *   is kept only while message_count + n <= its limit (atomic quota on the locked row);
+ * - `ins` inserts them (ON CONFLICT DO NOTHING on (mailbox_id, ingress_id)); `upd` moves each mailbox's
+ *   counters by what was inserted;
+ * - `guard`: a twin committed by another transaction after this statement's snapshot would make an
+ *   insert a no-op and leave a hole in seq, so the statement then FAILS on purpose (a cast error; the
+ *   text is built from a subquery so the planner cannot fold it into an error at prepare time) and
+ *   rolls back entirely; the caller retries the items one by one, where that case is handled.
+ */
+const batchSql = (columns: string[], types: Map<string, string>) => {
+  const arrays = columns.map((c, i) => {
+    const type = types.get(c);
+    if (!type) throw new Error(`messages has no column ${c}`);
+    return `$${i + 2}::${type}[]`;
+  });
+  const cols = columns.map((c) => `"${c}"`).join(', ');
+  return `
+    with input as (
+      select t.*, l.max_messages from unnest(${arrays.join(', ')}) with ordinality as t(${cols}, ord)
+      join unnest($1::int[]) with ordinality as l(max_messages, ord) using (ord)
+    ), dup as (
+      select i.ord, m.id, m.seq from input i join messages m on m.mailbox_id = i.mailbox_id and m.ingress_id = i.ingress_id
+    ), cand as (
+      select distinct on (i.mailbox_id, i.ingress_id) i.* from input i
+      where not exists (select 1 from dup where dup.ord = i.ord)
+      order by i.mailbox_id, i.ingress_id, i.ord
+    ), box as materialized (
+      select id, last_seq, message_count from mailboxes
+      where id in (select mailbox_id from cand) and is_active and (expires_at is null or expires_at > clock_timestamp())
+      order by id
+      for no key update
+    ), ranked as (
+      select c.*, b.last_seq, b.message_count, row_number() over (partition by c.mailbox_id order by c.ord) as n
+      from cand c join box b on b.id = c.mailbox_id
+    ), planned as materialized (
+      select * from ranked where message_count + n <= max_messages
+    ), ins as (
+      insert into messages (seq, ${cols})
+      select last_seq + n, ${cols} from planned
+      on conflict (mailbox_id, ingress_id) do nothing
+      returning id, mailbox_id, ingress_id, seq, size_bytes
+    ), upd as (
+      update mailboxes set last_seq = a.top, message_count = mailboxes.message_count + a.n, used_bytes = mailboxes.used_bytes + a.bytes
+      from (select mailbox_id, max(seq) as top, count(*) as n, sum(size_bytes) as bytes from ins group by mailbox_id) a
+      where mailboxes.id = a.mailbox_id
+      returning mailboxes.id
+    )
+    select i.ord::int as ord, s.seq as stored_seq, coalesce(d.id, t.id) as dup_id, coalesce(d.seq, t.seq) as dup_seq,
+           (i.mailbox_id in (select id from box)) as locked,
+           (select case when (select count(*) from ins) <> (select count(*) from planned)
+                        then ('mailwright: concurrent twin inserted during a delivery batch of ' || (select count(*) from input))::int end) as guard
+    from input i
+    left join ins s on s.id = i.id
+    left join dup d on d.ord = i.ord
+    left join ins t on t.mailbox_id = i.mailbox_id and t.ingress_id = i.ingress_id and t.id <> i.id
+    order by i.ord`;
+};
+
+/**
+ * The batch write (see batchSql): all or nothing. Rejects if the statement fails (nothing was stored);
+ * otherwise resolves with one outcome per item, in the order of `items`.
+ */
+export function messageDeliveryBatch(db: Db) {
+  let prepared: Promise<{ name: string; text: string }> | undefined;
+  const prepare = (columns: string[]) =>
+    (prepared ??= messageColumnTypes(db)
+      .then((types) => {
+        const text = batchSql(columns, types);
+        return { name: `mw_deliver_batch_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
+      })
+      .catch((err: unknown) => { prepared = undefined; throw err; }));
+
+  return async function deliverBatch(items: BatchItem[]): Promise<DeliveryOutcome[]> {
+    if (items.length === 0) return [];
+    const rows = items.map((it) => {
+      const row = messageRow({ ...it.message, seq: 0 });
+      delete row.seq;
+      return row;
+    });
+    const columns = Object.keys(rows[0]!);
+    const { name, text } = await prepare(columns);
+    const values = [items.map((it) => it.limits.maxMessages), ...columns.map((c) => rows.map((r) => r[c]))];
+    const result = await preparedQuery<BatchRow>(db, name, text, values);
+    if (result.length !== items.length) throw new Error(`delivery batch of ${items.length} answered ${result.length} rows`);
+    return Promise.all(result.map(async (r, i): Promise<DeliveryOutcome> => {
+      const m = items[i]!.message;
+      if (r.stored_seq !== null) return { status: 'stored', id: m.id, seq: Number(r.stored_seq) };
+      if (r.dup_id !== null) return { status: 'duplicate', id: r.dup_id, seq: Number(r.dup_seq) };
+      if (r.locked) return { status: 'refused', reason: 'mailbox_full' };
+      return whyRefused(db, m.mailboxId);
+    }));
+  };
+}
