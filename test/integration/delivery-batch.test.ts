@@ -30,6 +30,8 @@ const message = (mailboxId: string, ingressId = ulid()): Omit<NewMessage, 'seq'>
   id: ulid(),
   mailboxId,
   ingressId,
+  codes: [],
+  links: [],
   source: 'smtp',
   envelopeFrom: 'a@example.org',
   envelopeTo: ['x@mw.test'],
