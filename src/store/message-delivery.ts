@@ -10,17 +10,6 @@ export type DeliveryOutcome =
 
 export interface DeliveryLimits { maxMessages: number }
 
-/**
- * The delivery write as ONE statement (so one round trip and one commit, no BEGIN/COMMIT round trips):
- * - `dup`: an already stored (mailbox, ingress id) is reported, nothing else happens (idempotency);
- * - `box`: otherwise the mailbox row is locked (FOR NO KEY UPDATE) if it is active, unexpired and under
- *   quota; a concurrent delivery to the same mailbox waits here, then sees the row as that one left it,
- *   so sequence numbers commit in order and the count can never pass the limit;
- * - `ins`: the message is inserted with seq = last_seq + 1; a concurrent twin that committed first
- *   makes it a no-op (the unique (mailbox_id, ingress_id) key, not luck);
- * - `upd`: the counters move only when the row was inserted, in the same atomic statement.
- * Parameter types come from the table itself (read once), so the insert list is `messageRow`'s keys.
- */
 interface DeliveryRow { id: string | null; seq: number | null; dup_id: string | null; dup_seq: number | null; locked: number; updated: number }
 
 /** The statement, with $1 mailbox id, $2 ingress id, $3 max messages, $4 size, then the row's columns (typed from the table). */
