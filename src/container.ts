@@ -9,7 +9,7 @@ import { redisPublisher, type Publisher } from './pubsub/events.js';
 import { connectRedis } from './queue/connection.js';
 import { createQueues, type Queues } from './queue/producers.js';
 import { createDb } from './store/db.js';
-import { createStores, transactionRunner, type InTransaction, type Stores } from './store/index.js';
+import { createStores, type Stores } from './store/index.js';
 import { planStore } from './store/plans.js';
 
 /** knex prints pool and connection trouble to the console by default; route it to our log instead. */
@@ -28,7 +28,6 @@ export interface Deps {
   redis: Redis;
   queues: Queues;
   stores: Stores;
-  inTransaction: InTransaction;
   publisher: Publisher;
   metrics: Metrics;
 }
@@ -51,7 +50,6 @@ export async function createContainer(config: Config, role: string, over: Partia
     redis,
     queues,
     stores: over.stores ?? createStores(db, { plans }),
-    inTransaction: over.inTransaction ?? transactionRunner(db, plans),
     publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
     metrics: over.metrics ?? createMetrics(role),
   };

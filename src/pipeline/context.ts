@@ -3,7 +3,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
 import type { InboundJob } from '../queue/payloads.js';
-import type { InTransaction, Stores } from '../store/index.js';
+import type { Stores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import type { Plan } from '../store/plans.js';
 import type { ParsedMessage } from './parse.js';
@@ -12,7 +12,6 @@ export interface PipelineDeps {
   config: Config;
   log: Logger;
   stores: Stores;
-  inTransaction: InTransaction;
   publisher: Publisher;
   metrics: Metrics;
 }

@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import type { Db } from './db.js';
 import { apiKeyStore, type ApiKeyStore } from './api-keys.js';
 import { mailboxStore, type MailboxStore } from './mailboxes.js';
@@ -16,8 +15,6 @@ export interface Stores {
   messages: MessageStore;
 }
 
-export type InTransaction = <T>(fn: (tx: Stores) => Promise<T>) => Promise<T>;
-
 export function createStores(db: Db, opts: { planCacheMs?: number; plans?: PlanStore } = {}): Stores {
   return {
     plans: opts.plans ?? planStore(db, opts.planCacheMs ?? 0),
@@ -28,6 +25,3 @@ export function createStores(db: Db, opts: { planCacheMs?: number; plans?: PlanS
     messages: messageStore(db),
   };
 }
-
-export const transactionRunner = (db: Knex, plans: PlanStore): InTransaction => (fn) =>
-  db.transaction((trx) => fn(createStores(trx, { plans })));

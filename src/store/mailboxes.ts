@@ -44,10 +44,6 @@ const toMailbox = (r: MailboxRow): Mailbox => ({
 
 export interface NewMailbox { address: string; ownerUserId: string | null; planId: string; ttlMs: number }
 
-export type Reservation =
-  | { ok: true; seq: number }
-  | { ok: false; reason: 'mailbox_inactive' | 'mailbox_expired' | 'mailbox_full' | 'unknown_mailbox' };
-
 export interface MailboxStore {
   create(m: NewMailbox): Promise<Mailbox>;
   findByAddress(address: string): Promise<Mailbox | undefined>;
@@ -55,12 +51,6 @@ export interface MailboxStore {
   listByOwner(userId: string, opts: { limit: number; includeInactive: boolean }): Promise<Mailbox[]>;
   countActiveByOwner(userId: string): Promise<number>;
   deactivate(id: string, reason: 'expired' | 'deleted'): Promise<boolean>;
-  /**
-   * Take the next sequence number and charge the quota in one conditional UPDATE. The row stays locked
-   * until the surrounding transaction ends, so sequence numbers commit in order and concurrent
-   * deliveries can never exceed `maxMessages`.
-   */
-  reserve(id: string, sizeBytes: number, maxMessages: number): Promise<Reservation>;
   release(id: string, sizeBytes: number): Promise<void>;
   recordDrop(id: string): Promise<void>;
 }
@@ -105,24 +95,6 @@ export function mailboxStore(db: Db): MailboxStore {
         .where({ id, is_active: true })
         .update({ is_active: false, deactivated_at: db.fn.now(), deactivated_reason: reason });
       return n === 1;
-    },
-    async reserve(id, sizeBytes, maxMessages) {
-      const rows = await db('mailboxes')
-        .where({ id, is_active: true })
-        .andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.raw('clock_timestamp()')))
-        .andWhere('message_count', '<', maxMessages)
-        .update({
-          last_seq: db.raw('last_seq + 1'),
-          message_count: db.raw('message_count + 1'),
-          used_bytes: db.raw('used_bytes + ?', [sizeBytes]),
-        })
-        .returning('last_seq');
-      if (rows.length === 1) return { ok: true, seq: Number((rows[0] as { last_seq: number }).last_seq) };
-      const row = await db('mailboxes').where({ id }).first('is_active', 'expires_at', 'message_count');
-      if (!row) return { ok: false, reason: 'unknown_mailbox' };
-      if (!row.is_active) return { ok: false, reason: 'mailbox_inactive' };
-      if (row.expires_at && row.expires_at.getTime() <= Date.now()) return { ok: false, reason: 'mailbox_expired' };
-      return { ok: false, reason: 'mailbox_full' };
     },
     async release(id, sizeBytes) {
       await db('mailboxes').where({ id }).update({

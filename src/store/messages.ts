@@ -124,8 +124,6 @@ const toFull = (r: Row): MessageFull => ({
 });
 
 export interface MessageStore {
-  /** Insert unless (mailbox, ingress id) is already stored. */
-  insert(m: NewMessage): Promise<boolean>;
   /** The delivery write: idempotent insert + next seq + quota, atomically (see message-delivery.ts). */
   deliver(m: Omit<NewMessage, 'seq'>, limits: DeliveryLimits): Promise<DeliveryOutcome>;
   /** Many deliveries in one transaction (group commit), all or nothing; outcomes in input order. */
@@ -141,7 +139,7 @@ export interface MessageStore {
 
 const json = (v: unknown) => JSON.stringify(v);
 
-/** The messages row for a new message (column -> value), shared by insert and deliver. */
+/** The messages row for a new message (column -> value), used by the delivery statements. */
 export const messageRow = (m: NewMessage): Record<string, unknown> => ({
   id: m.id,
   mailbox_id: m.mailboxId,
@@ -175,14 +173,6 @@ export function messageStore(db: Db): MessageStore {
   return {
     deliver: messageDelivery(db),
     deliverBatch: messageDeliveryBatch(db),
-    async insert(m) {
-      const rows = await db('messages')
-        .insert(messageRow(m))
-        .onConflict(['mailbox_id', 'ingress_id'])
-        .ignore()
-        .returning('id');
-      return rows.length === 1;
-    },
     async findByIngress(mailboxId, ingressId) {
       const row = await db('messages').where({ mailbox_id: mailboxId, ingress_id: ingressId }).first('id', 'seq');
       return row ? { id: row.id, seq: Number(row.seq) } : undefined;

@@ -8,49 +8,24 @@ import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
 import type { DeliveryOutcome } from '../../src/store/message-delivery.js';
 import type { NewMessage } from '../../src/store/messages.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
-const test = anyTest as TestFn<{ database: TestDatabase; db: Knex; stores: Stores }>;
+const test = anyTest as TestFn<StoreContext>;
+useStoreDatabase(test, 8);
 
-test.before(async (t) => {
-  const database = await createTestDatabase();
-  const db = createDb({ db: { url: database.url, poolMax: 8 } });
-  t.context = { database, db, stores: createStores(db) };
-});
-test.after.always(async (t) => {
-  await t.context.db?.destroy();
-  await t.context.database?.drop();
-});
-
-const newMailbox = (stores: Stores) =>
-  stores.mailboxes.create({ address: `b${randomBytes(6).toString('hex')}@mw.test`, ownerUserId: null, planId: 'pro', ttlMs: 3_600_000 });
+const newMailbox = (stores: Stores) => newStoreMailbox(stores);
 
 let n = 0;
-const message = (mailboxId: string, ingressId = ulid()): Omit<NewMessage, 'seq'> => ({
-  id: ulid(),
-  mailboxId,
-  ingressId,
-  codes: [],
-  links: [],
-  source: 'smtp',
-  envelopeFrom: 'a@example.org',
-  envelopeTo: ['x@mw.test'],
-  messageIdHeader: null,
-  fromAddress: 'a@example.org',
-  fromName: 'Ä "quoted" \\ name',
-  to: [{ address: 'x@mw.test', name: '' }],
-  cc: [],
-  replyTo: [],
-  subject: `batch ${++n}`,
-  text: 'hello {braces}, "quotes" and \\ backslash',
-  html: null,
-  headers: [{ name: 'subject', value: `batch ${n}` }],
-  attachments: [],
-  parseError: null,
-  sentAt: null,
-  raw: Buffer.concat([Buffer.from(`Subject: batch ${n}\r\n\r\n`), randomBytes(64)]),
-  receivedAt: new Date(),
-});
+const message = (mailboxId: string, ingressId?: string) => {
+  const k = ++n;
+  return newMessage(mailboxId, ingressId, {
+    fromName: 'Ä "quoted" \\ name',
+    subject: `batch ${k}`,
+    text: 'hello {braces}, "quotes" and \\ backslash',
+    headers: [{ name: 'subject', value: `batch ${k}` }],
+    raw: Buffer.concat([Buffer.from(`Subject: batch ${k}\r\n\r\n`), randomBytes(64)]),
+  });
+};
 
 const counters = async (db: Knex, id: string) => {
   const row = await db('mailboxes').where({ id }).first('last_seq', 'message_count', 'used_bytes');

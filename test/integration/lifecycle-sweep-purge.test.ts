@@ -10,7 +10,8 @@ import { redisPublisher } from '../../src/pubsub/events.js';
 import { connectRedis } from '../../src/queue/connection.js';
 import { createDb } from '../../src/store/db.js';
 import { lifecycleStore } from '../../src/store/lifecycle.js';
-import { mailboxStore } from '../../src/store/mailboxes.js';
+import { messageStore } from '../../src/store/messages.js';
+import { newMessage } from '../helpers/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 
@@ -49,11 +50,12 @@ const insertMessages = (db: Knex, tag: string, perMailbox: number) =>
     [perMailbox, tag],
   );
 
-test('a delivery reservation after expires_at fails even though the row is still marked active', async (t) => {
+test('the delivery write after expires_at is refused even though the row is still marked active', async (t) => {
   const { db } = t.context;
   const [{ id }] = await db('mailboxes').insert({ address: 'late@x.test', plan_id: 'anonymous', expires_at: db.raw(`clock_timestamp() - interval '50 milliseconds'`) }).returning('id');
-  const r = await mailboxStore(db).reserve(id, 100, 100);
-  t.deepEqual(r, { ok: false, reason: 'mailbox_expired' });
+  const r = await messageStore(db).deliver(newMessage(id), { maxMessages: 100 });
+  t.deepEqual(r, { status: 'refused', reason: 'mailbox_expired' });
+  t.is((await db('messages').where({ mailbox_id: id })).length, 0);
   const row = await db('mailboxes').where({ id }).first();
   t.true(row.is_active);
   t.is(row.message_count, 0);

@@ -8,22 +8,12 @@ import { cachedMailboxLookup } from '../../src/pipeline/mailbox-cache.js';
 import { checkQuota } from '../../src/pipeline/steps/check-quota.js';
 import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
-const test = anyTest as TestFn<{ database: TestDatabase; db: Knex; stores: Stores }>;
+const test = anyTest as TestFn<StoreContext>;
+useStoreDatabase(test, 4);
 
-test.before(async (t) => {
-  const database = await createTestDatabase();
-  const db = createDb({ db: { url: database.url, poolMax: 4 } });
-  t.context = { database, db, stores: createStores(db) };
-});
-test.after.always(async (t) => {
-  await t.context.db?.destroy();
-  await t.context.database?.drop();
-});
-
-const newMailbox = (stores: Stores) =>
-  stores.mailboxes.create({ address: `c${randomBytes(6).toString('hex')}@mw.test`, ownerUserId: null, planId: 'free', ttlMs: 3_600_000 });
+const newMailbox = (stores: Stores) => newStoreMailbox(stores, { planId: 'free' });
 
 test('a deliverable mailbox is served from the cache within its TTL; with TTL 0 every lookup reads fresh', async (t) => {
   const { db, stores } = t.context;

@@ -5,49 +5,22 @@ import { ulid } from 'ulid';
 import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
 import type { NewMessage } from '../../src/store/messages.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
-const test = anyTest as TestFn<{ database: TestDatabase; db: Knex; stores: Stores }>;
+const test = anyTest as TestFn<StoreContext>;
+useStoreDatabase(test, 8);
 
-test.before(async (t) => {
-  const database = await createTestDatabase();
-  // a pool large enough that concurrent deliveries really overlap in Postgres
-  const db = createDb({ db: { url: database.url, poolMax: 8 } });
-  t.context = { database, db, stores: createStores(db) };
-});
-test.after.always(async (t) => {
-  await t.context.db?.destroy();
-  await t.context.database?.drop();
-});
+const newMailbox = (stores: Stores) => newStoreMailbox(stores);
 
-const newMailbox = (stores: Stores, ttlMs = 3_600_000) =>
-  stores.mailboxes.create({ address: `d${randomBytes(6).toString('hex')}@mw.test`, ownerUserId: null, planId: 'pro', ttlMs });
-
-const message = (mailboxId: string, ingressId = ulid()): Omit<NewMessage, 'seq'> => ({
-  id: ulid(),
-  mailboxId,
-  ingressId,
-  codes: [],
-  links: [],
-  source: 'smtp',
-  envelopeFrom: 'a@example.org',
-  envelopeTo: ['x@mw.test'],
-  messageIdHeader: '<m@example.org>',
-  fromAddress: 'a@example.org',
-  fromName: 'Ä Sender',
-  to: [{ address: 'x@mw.test', name: '' }],
-  cc: [],
-  replyTo: [],
-  subject: 'delivery',
-  text: 'hello',
-  html: null,
-  headers: [{ name: 'subject', value: 'delivery' }],
-  attachments: [],
-  parseError: null,
-  sentAt: new Date('2026-11-23T10:00:00Z'),
-  raw: Buffer.from('Subject: delivery\r\n\r\nhello\r\n\xff', 'latin1'),
-  receivedAt: new Date(),
-});
+const message = (mailboxId: string, ingressId?: string) =>
+  newMessage(mailboxId, ingressId, {
+    messageIdHeader: '<m@example.org>',
+    fromName: 'Ä Sender',
+    subject: 'delivery',
+    headers: [{ name: 'subject', value: 'delivery' }],
+    sentAt: new Date('2026-11-23T10:00:00Z'),
+    raw: Buffer.from('Subject: delivery\r\n\r\nhello\r\n\xff', 'latin1'),
+  });
 
 const counters = async (db: Knex, id: string) => {
   const row = await db('mailboxes').where({ id }).first('last_seq', 'message_count', 'used_bytes');
