@@ -19,15 +19,22 @@ interface Candidate { code: string; start: number; end: number; numeric: boolean
 
 /**
  * Blank out URLs, e-mail addresses and phone numbers (same length, so positions stay valid): their
- * digits and tokens are not codes.
+ * digits and tokens are not codes. Linear time: an address match may only start where a run of
+ * address characters starts (the look-behind); without it, every position of a long word would rescan
+ * the rest of the word looking for "@" (quadratic: a 100 KB word took 17 s).
  */
 const blankNoise = (s: string) =>
-  s.replace(/\bhttps?:\/\/\S+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+\d[\d ().-]{6,18}\d|\(\d{3}\) ?\d{3}[ .-]\d{4}\b|\b\d{3}[ .-]\d{3}[ .-]\d{4}\b/gi, (m) => ' '.repeat(m.length));
+  s.replace(/\bhttps?:\/\/\S+|(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+|\+\d[\d ().-]{6,18}\d|\(\d{3}\) ?\d{3}[ .-]\d{4}\b|\b\d{3}[ .-]\d{3}[ .-]\d{4}\b/gi, (m) => ' '.repeat(m.length));
 
 function candidates(s: string): Candidate[] {
   const out: Candidate[] = [];
+  // characters already covered by a candidate (an earlier pattern wins an overlap); a candidate is a
+  // few characters long, so the check is O(length), not O(candidates)
+  const taken = new Uint8Array(s.length);
   const push = (code: string, start: number, end: number, numeric: boolean) => {
-    if (!out.some((c) => start < c.end && end > c.start)) out.push({ code, start, end, numeric });
+    for (let i = start; i < end; i++) if (taken[i]) return;
+    taken.fill(1, start, end);
+    out.push({ code, start, end, numeric });
   };
   // "G-123456" (Google), "AB-1234": the digits are the code
   for (const m of s.matchAll(/\b[A-Z]{1,3}-(\d{4,8})\b/g)) push(m[1]!, m.index, m.index + m[0].length, true);
@@ -39,18 +46,37 @@ function candidates(s: string): Candidate[] {
   return out;
 }
 
-function keywordHits(s: string): Array<{ start: number; end: number; weight: number }> {
-  const hits = [];
+type Hit = { start: number; end: number; weight: number };
+
+/** Keyword hits, sorted by position (score() looks only at the hits near a candidate). */
+function keywordHits(s: string): Hit[] {
+  const hits: Hit[] = [];
   for (const [re, weight] of KEYWORDS) for (const m of s.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, weight });
-  return hits;
+  return hits.sort((a, b) => a.start - b.start);
+}
+
+/** index of the first hit with start >= pos (hits sorted by start) */
+function firstHitFrom(hits: Hit[], pos: number): number {
+  let lo = 0;
+  let hi = hits.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (hits[mid]!.start < pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const sameSentence = (between: string) => !/\n|[.!?](?:\s|$)/.test(between);
 
 /** Score a candidate by the best keyword near it; 0 = not a code. */
-function score(text: string, c: Candidate, hits: ReturnType<typeof keywordHits>): number {
+function score(text: string, c: Candidate, hits: Hit[], longest: number): number {
   let best = 0;
-  for (const h of hits) {
+  // only hits that can be in range: ending at most BEFORE_STRONG before the candidate (so starting at
+  // most `longest` earlier than that), starting at most AFTER after it
+  const last = c.end + AFTER;
+  for (let i = firstHitFrom(hits, c.start - BEFORE_STRONG - longest); i < hits.length && hits[i]!.start <= last; i++) {
+    const h = hits[i]!;
     const before = h.end <= c.start && c.start - h.end <= (h.weight >= 3 ? BEFORE_STRONG : BEFORE_WEAK) ? c.start - h.end : Infinity;
     const after = h.start >= c.end && h.start - c.end <= AFTER && sameSentence(text.slice(c.end, h.start)) ? h.start - c.end : Infinity;
     if (before === Infinity && after === Infinity) continue;
@@ -79,8 +105,9 @@ export function extractCodes(parts: { subject: string | null; text: string | nul
     const s = blankNoise(raw);
     const hits = keywordHits(s);
     if (hits.length === 0) continue;
+    const longest = hits.reduce((n, h) => Math.max(n, h.end - h.start), 0);
     for (const c of candidates(s)) {
-      const sc = score(s, c, hits);
+      const sc = score(s, c, hits, longest);
       if (sc <= 0) continue;
       const seen = found.get(c.code);
       if (!seen) found.set(c.code, { code: c.code, foundIn: [where], context: contextOf(raw, c), score: sc });

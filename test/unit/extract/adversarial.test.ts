@@ -1,0 +1,45 @@
+import test from 'ava';
+import { loadConfig } from '../../../src/core/config.js';
+import { extractFromMessage } from '../../../src/extract/index.js';
+import { parseRaw } from '../../../src/pipeline/parse.js';
+
+// Extraction runs synchronously in the worker: a quadratic pattern would block every delivery of the
+// process (a 100 KB word once took 17 s, a 512 KB one minutes). These inputs are the shapes that made
+// regexes backtrack; each must finish at the default input cap in a small fraction of this bound (about
+// 0.1 s each on a 2-core machine), so the bound only fails on super-linear behaviour, not on a slow machine.
+const BOUND_MS = 5_000;
+const limits = loadConfig({}).extract;
+const N = limits.maxInputChars;
+
+const shapes: Record<string, string> = {
+  'one long word': 'x'.repeat(N),
+  'a long run of digits': '1'.repeat(N),
+  'a long dotted word': 'a.'.repeat(N / 2),
+  'a domain with no dot after @': `a@${'b'.repeat(N)}`,
+  'plus-digit pairs': '+1'.repeat(N / 2),
+  'digit-dash pairs': '1-'.repeat(N / 2),
+  'upper-case alphanumerics': 'AB1'.repeat(N / 3),
+  'keywords everywhere': 'code '.repeat(N / 5),
+  'codes next to keywords, addresses and links, repeated': 'code 123456 x@y.z http://a.b/c '.repeat(Math.floor(N / 31)),
+  'unclosed tags': '<a href='.repeat(N / 8),
+};
+
+for (const [name, s] of Object.entries(shapes)) {
+  test(`extraction stays linear: ${name} (${s.length} chars)`, (t) => {
+    const started = performance.now();
+    const found = extractFromMessage({ subject: 'your verification code', text: s, html: `<p>${s}</p>` }, limits);
+    const ms = performance.now() - started;
+    t.true(ms < BOUND_MS, `took ${ms.toFixed(0)} ms`);
+    t.true(found.codes.length <= limits.maxCodes && found.links.length <= limits.maxLinks);
+  });
+}
+
+test('a message whose text is one 300 KB word is parsed and stored in the ordinary way, codes still found in the subject', async (t) => {
+  const raw = Buffer.from(`From: a@example.org\r\nSubject: Your code is 739201\r\nContent-Type: text/plain\r\n\r\n${'q'.repeat(300_000)}\r\n`);
+  const started = performance.now();
+  const parsed = await parseRaw(raw, 10_000, limits);
+  t.true(performance.now() - started < BOUND_MS);
+  t.is(parsed.parseError, null);
+  t.is(parsed.text?.trim().length, 300_000);
+  t.deepEqual(parsed.codes.map((c) => c.code), ['739201']);
+});
