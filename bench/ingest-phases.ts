@@ -86,7 +86,7 @@ export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseCo
     commit: latencyOf(r.commitLatencies),
     ack: latencyOf(r.ackLatencies),
     problems,
-    cpu: cpuOf(cpu, ['worker', 'smtp', 'web', 'postgres', 'load']),
+    cpu: cpuOf(cpu, ['worker', 'smtp', 'web', 'postgres', 'redis', 'load']),
   };
 }
 
@@ -107,7 +107,7 @@ export async function maildevPhase(name: string, spec: LoadSpec, ctx: PhaseConte
     commit: null,
     ack: latencyOf(r.ackLatencies),
     problems,
-    cpu: cpuOf(cpu, ['maildev', 'load']),
+    cpu: cpuOf(cpu, ['maildev', 'redis', 'load']),
     total,
   };
 }

@@ -25,6 +25,8 @@ export interface BenchSystem {
   webUrl: string;
   apiKey: string;
   db: pg.Client;
+  /** a connection of the bench's own, for `INFO cpu` (Redis CPU per message) */
+  redis: Redis;
   maildev: { proc: Proc; smtpPort: number; apiUrl: string };
 }
 
@@ -95,14 +97,17 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   cleanup.push(stopAll);
   // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : [];
+  // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
+  const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1));
   for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));
+  for (let i = 2; i <= workers; i++) procs.push(startProc(`worker${i}`, [...profile, ...TSX, 'src/bin/worker.ts'], env, s.logDir, s.root));
   const [worker, smtp, web] = procs as [Proc, Proc, Proc];
   const md = startProc('maildev', ['node_modules/maildev/dist/bin/maildev.js', '-s', String(mdSmtp), '-w', String(mdWeb), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1', '--silent'], {}, s.logDir, s.root);
   procs.push(md);
   const webUrl = `http://127.0.0.1:${port}`;
   const apiUrl = `http://127.0.0.1:${mdWeb}`;
   await Promise.all([
-    waitFor('worker', logContains(worker, '"worker.started"'), 60_000, worker),
+    ...procs.filter((p) => p.name.startsWith('worker')).map((w) => waitFor(w.name, logContains(w, '"worker.started"'), 60_000, w)),
     waitFor('smtp', smtpGreets(smtpPort), 60_000, smtp),
     waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, web),
     waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
@@ -111,7 +116,9 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   const db = new pg.Client({ connectionString: dbUrl(s) });
   await db.connect();
   cleanup.push(() => db.end());
-  return { env, procs, smtpPort, webUrl, apiKey, db, maildev: { proc: md, smtpPort: mdSmtp, apiUrl } };
+  const redis = new Redis(s.redisUrl, { maxRetriesPerRequest: 1 });
+  cleanup.push(async () => { redis.disconnect(); });
+  return { env, procs, smtpPort, webUrl, apiKey, db, redis, maildev: { proc: md, smtpPort: mdSmtp, apiUrl } };
 }
 
 /** Mailboxes on the pro plan, created through the API like a CI job would. */
@@ -152,13 +159,14 @@ export { stopProc };
 
 /**
  * CPU ms used so far per process of the system under test: each role, and Postgres as the sum over the
- * backends connected to the bench database (Redis is shared with other users of the machine: not counted).
+ * backends connected to the bench database, and Redis (`INFO cpu`: counts anyone else using that server too).
  */
 export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const p of sys.procs) out.set(p.name, cpuMsOf(p.pid) ?? 0);
   const r = await sys.db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
   for (const { pid } of r.rows) out.set(`pg:${pid}`, cpuMsOf(pid) ?? 0);
+  out.set('redis', await redisCpuMs(sys.redis));
   return out;
 }
 
@@ -166,8 +174,18 @@ export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>
 export function cpuPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of after) {
-    const name = k.startsWith('pg:') ? 'postgres' : k;
+    const name = k.startsWith('pg:') ? 'postgres' : k.startsWith('worker') ? 'worker' : k;
     out[name] = (out[name] ?? 0) + (v - (before.get(k) ?? 0)) / messages;
   }
   return out;
+}
+
+/**
+ * CPU ms the Redis server has used since it started (`INFO cpu`, user + system of its main process).
+ * Redis may serve others too; on a machine of its own the delta over a phase is the system's share.
+ */
+export async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (read('used_cpu_sys') + read('used_cpu_user')) * 1000;
 }

@@ -13,6 +13,7 @@ import { startWorker } from '../src/roles/worker.js';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
 import { cpuMsOfAll } from './ingest-procs.js';
+import { redisCpuMs } from './ingest-system.js';
 
 const n = Number(process.argv[2] ?? 3000);
 const database = await createTestDatabase();
@@ -34,6 +35,7 @@ try {
   const backends = async () => (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);
   const commits = async () => Number((await admin.query<{ c: string }>('select xact_commit::text as c from pg_stat_database where datname = current_database()')).rows[0]!.c);
   const c0 = await commits();
+  const redis0 = await redisCpuMs(deps.redis);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const worker = await startWorker(deps);
@@ -49,10 +51,12 @@ try {
   const cpu = process.cpuUsage(cpu0);
   const pgCpu = [...cpuMsOfAll([...pg0.keys()])].reduce((a, [pid, ms]) => a + ms - pg0.get(pid)!, 0);
   const c1 = await commits();
+  const redisCpu = (await redisCpuMs(deps.redis)) - redis0;
   console.error(JSON.stringify({
     messages: n, wallMs: Math.round(ms), msgPerS: Math.round((n / ms) * 1000),
     workerCpuMsPerMsg: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
     postgresCpuMsPerMsg: +(pgCpu / n).toFixed(3),
+    redisCpuMsPerMsg: +(redisCpu / n).toFixed(3),
     commitsPerMsg: +((c1 - c0) / n).toFixed(3),
     concurrency: config.worker.concurrency, batch: config.worker.batch, rssMbPerTenth: rss,
   }));
