@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 // The load generator: a separate process started by bench/run.ts for each phase.
 // argv[2] is a JSON LoadSpec; the result is printed as one JSON line (LoadResult) on stdout.
 import { performance } from 'node:perf_hooks';
@@ -122,6 +123,12 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
       if (eod !== undefined) commitLatencies.push(at - eod);
     }
     lastCommitMs = committedAt.size ? last - t0 : null;
+    // BENCH_TRACE: one line per message (end of DATA since the phase start, end of DATA -> committed), to see
+    // whether slow messages cluster in time (a pause) or are spread out
+    if (process.env.BENCH_TRACE) {
+      const lines = [...endOfData].map(([subject, eod]) => `${(eod - t0).toFixed(1)}\t${((committedAt.get(subject) ?? NaN) - eod).toFixed(1)}`);
+      writeFileSync(`${process.env.BENCH_TRACE}.${spec.tag}.tsv`, `eod_ms\tcommit_ms\n${lines.join('\n')}\n`);
+    }
   }
   const cpu = process.cpuUsage(cpu0);
   return {

@@ -31,6 +31,9 @@ const B = {
   warmup: num('BENCH_WARMUP_PER_CONNECTION', 30),
   growth: num('BENCH_GROWTH', 2500),
 };
+/** BENCH_PHASES: a subset of `throughput,large,latency,growth` (default: all; the summary shows what ran) */
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,large,latency,growth').split(',').map((s) => s.trim()));
+for (const p of PHASES) if (!['throughput', 'large', 'latency', 'growth'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const settings: BenchSettings = {
@@ -89,58 +92,68 @@ async function main() {
   log(`\nthroughput: ${B.size} B messages, ${B.connections} connections x ${B.perConnection}, ${B.repeats} rounds, Mailwright and MailDev alternating`);
   const mwRuns: PhaseOutcome[] = [];
   const mdRuns: PhaseOutcome[] = [];
-  for (let i = 1; i <= B.repeats; i++) {
+  for (let i = 1; PHASES.has('throughput') && i <= B.repeats; i++) {
     mwRuns.push(show(await mw(`throughput #${i}`, spec(B.perConnection, B.size))));
     mdRuns.push(show(await md(`throughput #${i}`, spec(B.perConnection, B.size))));
   }
 
-  log(`\nlarge: ${B.largeSize} B messages, ${B.connections} connections x ${B.largePerConnection}`);
-  const mwLarge = show(await mw('large', spec(B.largePerConnection, B.largeSize)));
-  const mdLarge = show(await md('large', spec(B.largePerConnection, B.largeSize)));
+  const ran = <T>(phase: string, run: () => Promise<T>) => (PHASES.has(phase) ? run() : Promise.resolve(undefined));
+  if (PHASES.has('large')) log(`\nlarge: ${B.largeSize} B messages, ${B.connections} connections x ${B.largePerConnection}`);
+  const mwLarge = await ran('large', async () => show(await mw('large', spec(B.largePerConnection, B.largeSize))));
+  const mdLarge = await ran('large', async () => show(await md('large', spec(B.largePerConnection, B.largeSize))));
 
   const ratePer = Math.ceil((B.rate * B.rateSeconds) / B.connections);
-  log(`\nfixed offered rate: ${B.rate} msg/s for ${B.rateSeconds} s (${B.size} B, ${B.connections} connections)`);
-  const mwRate = show(await mw(`${B.rate} msg/s offered`, spec(ratePer, B.size, { ratePerSec: B.rate })));
+  if (PHASES.has('latency')) log(`\nfixed offered rate: ${B.rate} msg/s for ${B.rateSeconds} s (${B.size} B, ${B.connections} connections)`);
+  const mwRate = await ran('latency', async () => show(await mw(`${B.rate} msg/s offered`, spec(ratePer, B.size, { ratePerSec: B.rate }))));
 
   // memory flatness: the highest RSS of each role while stored mail grows by G messages, then by G more
   // (same load both times; the API reads every mailbox after each half so the web role touches stored mail)
   const growthPer = Math.ceil(B.growth / B.connections);
-  mem.windowPeaks();
-  log(`\ngrowth: two halves of ${growthPer * B.connections} messages each`);
-  const g1 = show(await mw('growth, first half', spec(growthPer, B.size)));
-  await readThroughApi(sys, boxes);
-  const storedA = await storedTotal(sys.db);
-  const rssA = mem.windowPeaks();
-  const g2 = show(await mw('growth, second half', spec(growthPer, B.size)));
-  await readThroughApi(sys, boxes);
-  const storedB = await storedTotal(sys.db);
-  const rssB = mem.windowPeaks();
+  const growthRun = await ran('growth', async () => {
+    mem.windowPeaks();
+    log(`\ngrowth: two halves of ${growthPer * B.connections} messages each`);
+    const g1 = show(await mw('growth, first half', spec(growthPer, B.size)));
+    await readThroughApi(sys, boxes);
+    const storedA = await storedTotal(sys.db);
+    const rssA = mem.windowPeaks();
+    const g2 = show(await mw('growth, second half', spec(growthPer, B.size)));
+    await readThroughApi(sys, boxes);
+    const storedB = await storedTotal(sys.db);
+    const rssB = mem.windowPeaks();
+    return { g1, g2, storedA, storedB, rssA, rssB };
+  });
 
   const rates = mwRuns.map((r) => r.rate);
   const mdRates = mdRuns.map((r) => r.rate);
   const best = Math.max(...rates);
   const mdBest = Math.max(...mdRates);
-  const p99 = mwRate.commit?.p99 ?? NaN;
-  const growth = (name: string) => ((rssB.get(name)! - rssA.get(name)!) / rssA.get(name)!) * 100;
+  const p99 = mwRate?.commit?.p99 ?? NaN;
+  const growth = (name: string) => (growthRun ? ((growthRun.rssB.get(name)! - growthRun.rssA.get(name)!) / growthRun.rssA.get(name)!) * 100 : NaN);
   const flat = roles.every((p) => growth(p.name) < 20);
-  const problems = [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate, g1, g2].flatMap((p) => p.problems.map((x) => `${p.system} ${p.name}: ${x}`));
+  const phases = [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate, growthRun?.g1, growthRun?.g2].filter((p): p is PhaseOutcome => p !== undefined);
+  const problems = phases.flatMap((p) => p.problems.map((x) => `${p.system} ${p.name}: ${x}`));
 
   log('\n================ Mailwright ingest benchmark: summary ================');
   log(`machine             ${machine.nproc} cores, node ${machine.node}, Postgres ${pgFacts.version} fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit}`);
   log(`load                ${B.connections} connections x ${B.perConnection} messages of ${B.size} B, ${B.repeats} rounds (shared machine: noisy)`);
-  log(`Mailwright          ${fmt(best, 0)} msg/s best, ${fmt(median(rates), 0)} median (first byte -> row committed)   target >= 1200: ${best >= 1200 ? 'MET' : 'NOT MET'}`);
-  log(`MailDev             ${fmt(mdBest, 0)} msg/s best, ${fmt(median(mdRates), 0)} median (first byte -> last 250, in memory)`);
-  log(`ratio               ${fmt(best / mdBest, 2)}x best/best, ${fmt(median(rates) / median(mdRates), 2)}x median/median (Mailwright / MailDev)`);
-  const cpuMw = mwRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
-  const cpuMd = mdRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
-  const cores = machine.nproc * 1000;
-  log(`CPU per message     Mailwright ${showCpu(cpuMw)}`);
-  log(`                    MailDev    ${showCpu(cpuMd)}`);
-  log(`CPU-bound estimate  on ${machine.nproc} otherwise idle cores (Redis counted): Mailwright ~${fmt(cores / cpuTotal(cpuMw), 0)} msg/s, MailDev ~${fmt(cores / cpuTotal(cpuMd), 0)} msg/s`);
-  log(`${B.largeSize} B messages     Mailwright ${fmt(mwLarge.rate, 0)} msg/s, MailDev ${fmt(mdLarge.rate, 0)} msg/s`);
-  log(`latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`);
+  if (mwRuns.length) {
+    log(`Mailwright          ${fmt(best, 0)} msg/s best, ${fmt(median(rates), 0)} median (first byte -> row committed)   target >= 1200: ${best >= 1200 ? 'MET' : 'NOT MET'}`);
+    log(`MailDev             ${fmt(mdBest, 0)} msg/s best, ${fmt(median(mdRates), 0)} median (first byte -> last 250, in memory)`);
+    log(`ratio               ${fmt(best / mdBest, 2)}x best/best, ${fmt(median(rates) / median(mdRates), 2)}x median/median (Mailwright / MailDev)`);
+    const cpuMw = mwRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
+    const cpuMd = mdRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
+    const cores = machine.nproc * 1000;
+    log(`CPU per message     Mailwright ${showCpu(cpuMw)}`);
+    log(`                    MailDev    ${showCpu(cpuMd)}`);
+    log(`CPU-bound estimate  on ${machine.nproc} otherwise idle cores (Redis counted): Mailwright ~${fmt(cores / cpuTotal(cpuMw), 0)} msg/s, MailDev ~${fmt(cores / cpuTotal(cpuMd), 0)} msg/s`);
+  }
+  if (mwLarge && mdLarge) log(`${B.largeSize} B messages     Mailwright ${fmt(mwLarge.rate, 0)} msg/s, MailDev ${fmt(mdLarge.rate, 0)} msg/s`);
+  if (mwRate) log(`latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`);
   log(`peak RSS (VmHWM)    ${sys.procs.map((p) => `${p.name} ${mb(mem.peakKb(p.name))}`).join(', ')}`);
-  log(`peak RSS while     ${storedA - growthPer * B.connections}->${storedA} stored vs ${storedA}->${storedB}: ${roles.map((p) => `${p.name} ${mb(rssA.get(p.name)!)} -> ${mb(rssB.get(p.name)!)} (${growth(p.name) >= 0 ? '+' : ''}${fmt(growth(p.name))}%)`).join(', ')}   flat (<20% growth): ${flat ? 'yes' : 'NO'}`);
+  if (growthRun) {
+    const { storedA, storedB, rssA, rssB } = growthRun;
+    log(`peak RSS while     ${storedA - growthPer * B.connections}->${storedA} stored vs ${storedA}->${storedB}: ${roles.map((p) => `${p.name} ${mb(rssA.get(p.name)!)} -> ${mb(rssB.get(p.name)!)} (${growth(p.name) >= 0 ? '+' : ''}${fmt(growth(p.name))}%)`).join(', ')}   flat (<20% growth): ${flat ? 'yes' : 'NO'}`);
+  }
   log(`problems            ${problems.length ? problems.join('; ') : 'none'}`);
   log('======================================================================');
   return problems.length ? 1 : 0;

@@ -35,6 +35,7 @@ export const ENV = z.object({
   MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
   ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
   WORKER_CONCURRENCY: int(1).default(16),
+  QUEUE_KEEP_COMPLETED: int(0).default(1_000),
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
   DELIVERY_BATCH_IN_FLIGHT: int(1).default(2),
@@ -139,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
+      keepCompleted: e.QUEUE_KEEP_COMPLETED,
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,

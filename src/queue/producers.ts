@@ -19,7 +19,9 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
     defaultJobOptions: {
       attempts: config.worker.attempts,
       backoff: { type: 'exponential', delay: config.worker.backoffMs },
-      removeOnComplete: { age: 3600, count: 10_000 },
+      // the newest QUEUE_KEEP_COMPLETED delivered jobs stay visible (Bull Board); their raw bytes are already in
+      // Postgres, so keeping more only costs Redis memory and trimming work (0: removed on completion)
+      removeOnComplete: config.worker.keepCompleted === 0 ? true : { count: config.worker.keepCompleted },
       removeOnFail: { age: 7 * 24 * 3600 },
     },
   });
