@@ -28,6 +28,13 @@ test('parseRaw never throws and never returns U+0000 in a field', async (t) => {
   t.is(p.subject, 'a\uFFFDb');
 });
 
+test('U+0000 becomes U+FFFD in the text without touching other characters, also in a long run', async (t) => {
+  const p = await parseRaw(Buffer.from('Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u0000é\u0000😀x\u0000\u0000\r\n'), 5_000, LIMITS);
+  t.is(p.text?.trim(), '\uFFFDé\uFFFD😀x\uFFFD\uFFFD');
+  const long = await parseRaw(Buffer.from(`Subject: s\r\n\r\n${'\u0000'.repeat(1_000_000)}\r\n`), 5_000, LIMITS);
+  t.is(long.text?.trim(), '\uFFFD'.repeat(1_000_000));
+});
+
 test('fallbackParse reads the From address as before: the first <...> or bare word with an @, whichever comes first', (t) => {
   const cases: Array<[string, string | undefined]> = [
     ['"X" <X@Example.org>', 'X@Example.org'],
