@@ -1,6 +1,6 @@
 import test from 'ava';
 import { loadConfig } from '../../src/core/config.js';
-import { fallbackParse, parseRaw, splitHeaders } from '../../src/pipeline/parse.js';
+import { addressInFrom, fallbackParse, parseRaw, splitHeaders } from '../../src/pipeline/parse.js';
 
 const LIMITS = loadConfig({}).extract;
 
@@ -26,6 +26,45 @@ test('parseRaw never throws and never returns U+0000 in a field', async (t) => {
   const p = await parseRaw(Buffer.from('Subject: a\u0000b\r\nFrom: \u0000 <n@x.org>\r\n\r\nx\u0000y\r\n', 'latin1'), 5_000, LIMITS);
   t.false(JSON.stringify(p).includes('\\u0000'));
   t.is(p.subject, 'a\uFFFDb');
+});
+
+test('U+0000 becomes U+FFFD in the text without touching other characters, also in a long run', async (t) => {
+  const p = await parseRaw(Buffer.from('Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u0000é\u0000😀x\u0000\u0000\r\n'), 5_000, LIMITS);
+  t.is(p.text?.trim(), '\uFFFDé\uFFFD😀x\uFFFD\uFFFD');
+  const long = await parseRaw(Buffer.from(`Subject: s\r\n\r\n${'\u0000'.repeat(1_000_000)}\r\n`), 5_000, LIMITS);
+  t.is(long.text?.trim(), '\uFFFD'.repeat(1_000_000));
+});
+
+test('fallbackParse reads the From address as before: the first <...> or bare word with an @, whichever comes first', (t) => {
+  const cases: Array<[string, string | undefined]> = [
+    ['"X" <X@Example.org>', 'X@Example.org'],
+    ['x@y.org (Name)', 'x@y.org'],
+    ['a <b> c@d', 'b'],
+    ['c@d <b>', 'c@d'],
+    ['<<a>', '<a'],
+    ['<> x@y', 'x@y'],
+    ['<>', undefined],
+    ['no address', undefined],
+    ['<unclosed x@y', 'x@y'],
+    ['a@', undefined],
+    ['@@ a@b@c', 'a@b@c'],
+  ];
+  for (const [value, want] of cases) t.is(addressInFrom(value), want, value);
+  const p = fallbackParse(Buffer.from(`From: ${'<'.repeat(20_000)}\r\n\r\n`), 'x');
+  t.is(p.fromAddress, null);
+});
+
+// fallbackParse truncates header values to 8 KB, where the old regex cost 70 ms; the helper itself must not
+// rely on that: at 256 KB the old /<([^>]+)>|([^\s<>]+@[^\s<>]+)/ took 91 s on the long word
+test('the From address is found in linear time: long runs of "<", one long word, "<" and letters', (t) => {
+  const n = 256 * 1024;
+  for (const value of ['<'.repeat(n), 'a'.repeat(n), '<a'.repeat(n / 2), `${'a'.repeat(n)} <x@y>`]) {
+    const started = performance.now();
+    addressInFrom(value);
+    const ms = performance.now() - started;
+    t.true(ms < 5_000, `${JSON.stringify(value.slice(0, 6))}: took ${ms.toFixed(0)} ms`);
+  }
+  t.is(addressInFrom(`${'a'.repeat(n)} <x@y>`), 'x@y');
 });
 
 test('parseRaw reads addresses from groups and decodes encoded words', async (t) => {

@@ -90,6 +90,29 @@ test('bad wait parameters are 400 with an error code', async (t) => {
   t.is((await sys.json(`/api/v1/mailboxes/${other.address}/messages?wait=1`)).status, 404);
 });
 
+test('a regular expression too expensive for Postgres is cut off: 400 regex_too_expensive, and the query is cancelled', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=30');
+  // back-references make Postgres's matcher search: about 19 s on this 402-character subject
+  const subject = `${'a'.repeat(401)}b`;
+  await sys.send({ to: box.address, subject, text: 'x' });
+  t.is((await sys.waitForMessages(box.address, box.token, 1))[0].subject, subject);
+  const re = '/^(a*)(a*)(a*)\\1\\2\\3b$/';
+  const started = Date.now();
+  const r = await sys.json(`/api/v1/mailboxes/${box.address}/messages?wait=20&subject=${encodeURIComponent(re)}`, { token: box.token });
+  const took = Date.now() - started;
+  t.is(r.status, 400);
+  t.is(r.body.error.code, 'regex_too_expensive');
+  t.true(took < 5_000, `took ${took} ms (WAIT_REGEX_TIMEOUT_MS is ${sys.config.wait.regexTimeoutMs})`);
+  // cancelled in Postgres, not only abandoned by the client
+  const running = async () => (await sys.deps.db.raw(
+    `select count(*)::int as n from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid() and query like '%~*%'`,
+  )).rows[0].n as number;
+  const deadline = Date.now() + 5_000;
+  while ((await running()) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+  t.is(await running(), 0);
+});
+
 test.serial('a waiting request whose client goes away releases its hub listener', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox('?ttl_minutes=30');

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { loadConfig } from '../../../src/core/config.js';
+import { extractCodes } from '../../../src/extract/codes.js';
 import { extractFromMessage } from '../../../src/extract/index.js';
 import { parseRaw } from '../../../src/pipeline/parse.js';
 
@@ -10,6 +11,12 @@ import { parseRaw } from '../../../src/pipeline/parse.js';
 const BOUND_MS = 5_000;
 const limits = loadConfig({}).extract;
 const N = limits.maxInputChars;
+
+/** "authenticat\w*" is a keyword of any length; then a code and a keyword every 9 characters */
+function longKeywordThenCodes(n: number): string {
+  const word = `authenticat${'e'.repeat(Math.floor(n / 3) - 11)} `;
+  return word + 'pin 1234 '.repeat(Math.floor((n - word.length) / 9));
+}
 
 const shapes: Record<string, string> = {
   'one long word': 'x'.repeat(N),
@@ -22,6 +29,11 @@ const shapes: Record<string, string> = {
   'keywords everywhere': 'code '.repeat(N / 5),
   'codes next to keywords, addresses and links, repeated': 'code 123456 x@y.z http://a.b/c '.repeat(Math.floor(N / 31)),
   'unclosed tags': '<a href='.repeat(N / 8),
+  // trailing-punctuation trimming once rescanned the run from each of its characters (128 KB: 28 s)
+  'a link followed by a long run of full stops': `http://a.b/${'.'.repeat(N - 12)}x`,
+  // a keyword hit a third of the input long once widened every candidate's window to all hits (7 s for
+  // the text and the HTML part; see the test at four times the cap below)
+  'a keyword-like word a third of the input long, then codes next to keywords': longKeywordThenCodes(N),
 };
 
 for (const [name, s] of Object.entries(shapes)) {
@@ -33,6 +45,17 @@ for (const [name, s] of Object.entries(shapes)) {
     t.true(found.codes.length <= limits.maxCodes && found.links.length <= limits.maxLinks);
   });
 }
+
+// extractCodes has no cap of its own (extractFromMessage applies EXTRACT_MAX_INPUT_CHARS, which an operator
+// may raise): at four times the default cap the quadratic version took 76 s, the linear one 0.3 s
+test('code scoring stays linear at four times the input cap: a keyword-like word a third of the input long, then codes next to keywords', (t) => {
+  const s = longKeywordThenCodes(4 * N);
+  const started = performance.now();
+  const codes = extractCodes({ subject: null, text: s, html: null }, limits);
+  const ms = performance.now() - started;
+  t.true(ms < BOUND_MS, `took ${ms.toFixed(0)} ms`);
+  t.deepEqual(codes.map((c) => c.code), ['1234']);
+});
 
 test('a message whose text is one 300 KB word is parsed and stored in the ordinary way, codes still found in the subject', async (t) => {
   const raw = Buffer.from(`From: a@example.org\r\nSubject: Your code is 739201\r\nContent-Type: text/plain\r\n\r\n${'q'.repeat(300_000)}\r\n`);
