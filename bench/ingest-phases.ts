@@ -19,6 +19,8 @@ export interface PhaseOutcome {
   problems: string[];
   /** CPU ms per accepted message, by process (load generator included) */
   cpu: Record<string, number>;
+  /** read/write system calls per accepted message, by role process */
+  calls: Record<string, number>;
 }
 
 /** what a phase needs from the running bench */
@@ -27,6 +29,7 @@ export interface PhaseContext {
   db: pg.Client;
   cpuSnapshot: () => Promise<Map<string, number>>;
   cpuPerMessage: (before: Map<string, number>, after: Map<string, number>, n: number) => Record<string, number>;
+  callsPerMessage: (before: Map<string, number>, after: Map<string, number>, n: number) => Record<string, number>;
 }
 
 async function measured(ctx: PhaseContext, spec: LoadSpec) {
@@ -34,7 +37,7 @@ async function measured(ctx: PhaseContext, spec: LoadSpec) {
   const r = await drive(spec, ctx.root);
   const after = await ctx.cpuSnapshot();
   const n = Math.max(1, r.accepted);
-  return { r, cpu: { ...ctx.cpuPerMessage(before, after, n), load: r.cpuMs / n } };
+  return { r, cpu: { ...ctx.cpuPerMessage(before, after, n), load: r.cpuMs / n }, calls: ctx.callsPerMessage(before, after, n) };
 }
 
 /** Start the load generator (a separate process) with `spec`, wait for its JSON result. */
@@ -62,7 +65,7 @@ export async function storedTotal(db: pg.Client): Promise<number> {
  */
 export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseContext): Promise<PhaseOutcome> {
   const { db } = ctx;
-  const { r, cpu } = await measured(ctx, spec);
+  const { r, cpu, calls } = await measured(ctx, spec);
   const problems = [...r.rejected];
   let endMs = r.lastCommitMs ?? NaN;
   let rows = await storedOf(db, spec.tag);
@@ -87,12 +90,13 @@ export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseCo
     ack: latencyOf(r.ackLatencies),
     problems,
     cpu: cpuOf(cpu, ['worker', 'smtp', 'web', 'postgres', 'redis', 'load']),
+    calls: cpuOf(calls, ['worker', 'smtp', 'web']),
   };
 }
 
 /** A MailDev phase: it parses and keeps the message before it answers 250; its API count is checked. */
 export async function maildevPhase(name: string, spec: LoadSpec, ctx: PhaseContext, apiUrl: string, before: number): Promise<PhaseOutcome & { total: number }> {
-  const { r, cpu } = await measured(ctx, spec);
+  const { r, cpu, calls } = await measured(ctx, spec);
   const problems = [...r.rejected];
   const res = await fetch(`${apiUrl}/api/email/summary?limit=1`);
   const total = ((await res.json()) as { total: number }).total;
@@ -108,6 +112,7 @@ export async function maildevPhase(name: string, spec: LoadSpec, ctx: PhaseConte
     ack: latencyOf(r.ackLatencies),
     problems,
     cpu: cpuOf(cpu, ['maildev', 'redis', 'load']),
+    calls: cpuOf(calls, ['maildev']),
     total,
   };
 }
@@ -124,5 +129,6 @@ export const showPhase = (p: PhaseOutcome) =>
   `${fmt(p.rate, 0).padStart(6)} msg/s end to end (250s at ${fmt(p.ackRate, 0)} msg/s)\n` +
   (p.commit ? `           end of DATA -> committed: ${showLatency(p.commit)}\n` : '') +
   `           end of DATA -> 250:       ${showLatency(p.ack)}\n` +
-  `           CPU per message:          ${showCpu(p)}` +
+  `           CPU per message:          ${showCpu(p)}\n` +
+  `           syscalls per message:     ${Object.entries(p.calls).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')} (read + write, any kind)` +
   (p.problems.length ? `\n           PROBLEMS: ${p.problems.slice(0, 5).join(' | ')}` : '');

@@ -141,5 +141,19 @@ export function cpuMsOf(pid: number): number | undefined {
   }
 }
 
+/**
+ * System calls made so far by a process (`syscr` + `syscw` of /proc/<pid>/io: reads and writes of any kind,
+ * sockets included). Unlike CPU time this count does not depend on what else the machine is doing.
+ */
+export function syscallsOf(pid: number): number | undefined {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)`, 'm').exec(io)?.[1] ?? NaN);
+    return field('syscr') + field('syscw');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Total CPU ms of a set of pids; pids that disappeared count as 0 (compare like with like). */
 export const cpuMsOfAll = (pids: number[]) => new Map(pids.map((p) => [p, cpuMsOf(p) ?? 0]));

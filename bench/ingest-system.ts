@@ -3,7 +3,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { quoteIdent } from '../src/store/bootstrap.js';
-import { cpuMsOf, freePort, httpOk, logContains, runToEnd, smtpGreets, startProc, stopProc, waitFor, type Proc } from './ingest-procs.js';
+import { cpuMsOf, freePort, syscallsOf, httpOk, logContains, runToEnd, smtpGreets, startProc, stopProc, waitFor, type Proc } from './ingest-procs.js';
 
 export const BENCH_DOMAIN = 'bench.test';
 const TSX = ['--import', 'tsx'];
@@ -167,6 +167,7 @@ export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>
   const r = await sys.db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
   for (const { pid } of r.rows) out.set(`pg:${pid}`, cpuMsOf(pid) ?? 0);
   out.set('redis', await redisCpuMs(sys.redis));
+  for (const p of sys.procs) out.set(`calls:${p.name}`, syscallsOf(p.pid) ?? 0);
   return out;
 }
 
@@ -174,6 +175,7 @@ export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>
 export function cpuPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of after) {
+    if (k.startsWith('calls:')) continue;
     const name = k.startsWith('pg:') ? 'postgres' : k.startsWith('worker') ? 'worker' : k;
     out[name] = (out[name] ?? 0) + (v - (before.get(k) ?? 0)) / messages;
   }
@@ -188,4 +190,15 @@ export async function redisCpuMs(redis: Redis): Promise<number> {
   const info = await redis.info('cpu');
   const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return (read('used_cpu_sys') + read('used_cpu_user')) * 1000;
+}
+
+/** Read + write system calls per message between two snapshots, by role process (worker processes summed). */
+export function callsPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of after) {
+    if (!k.startsWith('calls:')) continue;
+    const name = k.slice(6).startsWith('worker') ? 'worker' : k.slice(6);
+    out[name] = (out[name] ?? 0) + (v - (before.get(k) ?? 0)) / messages;
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ import type { LoadSpec } from './ingest-load.js';
 import { cpuTotal, maildevPhase, mailwrightPhase, showCpu, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
 import { rssSampler } from './ingest-procs.js';
 import { fmt, mb, median } from './ingest-stats.js';
-import { cpuPerMessage, cpuSnapshot, createMailboxes, machineFacts, postgresFacts, readThroughApi, startBenchSystem, type BenchSettings } from './ingest-system.js';
+import { callsPerMessage, cpuPerMessage, cpuSnapshot, createMailboxes, machineFacts, postgresFacts, readThroughApi, startBenchSystem, type BenchSettings } from './ingest-system.js';
 
 const num = (name: string, def: number) => {
   const v = process.env[name];
@@ -75,7 +75,7 @@ async function main() {
     host: '127.0.0.1', port: sys.smtpPort, connections: B.connections, perConnection, sizeBytes: size,
     recipients: boxes, tag: `p${++n}`, settleMs: 30_000, ...extra,
   });
-  const ctx = { root, db: sys.db, cpuSnapshot: () => cpuSnapshot(sys), cpuPerMessage };
+  const ctx = { root, db: sys.db, cpuSnapshot: () => cpuSnapshot(sys), cpuPerMessage, callsPerMessage };
   const mw = (name: string, s: LoadSpec) => mailwrightPhase(name, { ...s, watch }, ctx);
   let mdTotal = 0;
   const md = async (name: string, s: LoadSpec) => {

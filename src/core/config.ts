@@ -76,6 +76,8 @@ export const ENV = z.object({
   LOG_PRETTY: bool.optional(),
   LOG_SYNC: bool.default(false),
   LOG_BUFFER_MAX_BYTES: int(0).default(16 * 1024 * 1024),
+  LOG_WRITE_BUFFER_BYTES: int(0).max(16_383).default(8_192),
+  LOG_FLUSH_MS: int(1).default(100),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
   SES_TOPIC_ARNS: z
     .string()
@@ -176,7 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       createCredential: { points: e.RATE_LIMIT_CREATE_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S },
       smtpConnections: { points: e.SMTP_CONNECTIONS_PER_IP, windowS: e.SMTP_CONNECTIONS_WINDOW_S },
     },
-    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false, sync: e.LOG_SYNC, bufferMaxBytes: e.LOG_BUFFER_MAX_BYTES },
+    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false, sync: e.LOG_SYNC, bufferMaxBytes: e.LOG_BUFFER_MAX_BYTES, writeBufferBytes: e.LOG_WRITE_BUFFER_BYTES, flushMs: e.LOG_FLUSH_MS },
     shutdownBudgetMs: e.SHUTDOWN_BUDGET_MS,
     ses: {
       topicArns: e.SES_TOPIC_ARNS,
