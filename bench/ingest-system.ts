@@ -96,7 +96,8 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   const stopAll = () => Promise.all(procs.map((p) => stopProc(p))).then(() => undefined);
   cleanup.push(stopAll);
   // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : [];
+  // BENCH_NODE_FLAGS: extra node flags for the role processes (e.g. `--trace-gc`; output lands in their logs)
+  const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []), ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
   // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
   const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1));
   for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));

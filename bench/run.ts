@@ -167,5 +167,5 @@ try {
 } finally {
   await cleanUp();
 }
-if (code === 0 && !process.env.BENCH_PROFILE) rmSync(settings.logDir, { recursive: true, force: true });
+if (code === 0 && !process.env.BENCH_PROFILE && !process.env.BENCH_NODE_FLAGS) rmSync(settings.logDir, { recursive: true, force: true });
 process.exit(code);
