@@ -24,11 +24,15 @@ export interface ParsedMessage {
 const MAX_HEADER_VALUE = 8_192;
 
 /**
- * Postgres text and jsonb cannot hold U+0000: parsed strings carry U+FFFD instead (raw keeps the bytes).
- * Rewrites the UTF-16 code units of a copy rather than s.replace(/\u0000/g, ...): a regex replace costs
- * about 150 ns per NUL, so a text part of 16 MB of NULs blocked the worker for 2.5 s (now 0.1 s).
+ * Postgres text and jsonb cannot hold U+0000, and jsonb refuses a lone surrogate ("\ud800", which
+ * JSON.stringify writes for one; a decoded word or RFC 2231 filename in UTF-16 makes one): parsed strings
+ * carry U+FFFD instead of either (raw keeps the bytes). Exported for the attachment download, so its
+ * filename reads as the stored metadata does.
+ * NULs: rewrites the UTF-16 code units of a copy rather than s.replace(/\u0000/g, ...): a regex replace
+ * costs about 150 ns per NUL, so a text part of 16 MB of NULs blocked the worker for 2.5 s (now 0.1 s).
  */
-const clean = (s: string) => {
+export const clean = (input: string) => {
+  const s = input.isWellFormed() ? input : input.toWellFormed();
   if (!s.includes('\u0000')) return s;
   const units = Buffer.from(s, 'utf16le');
   for (let i = 0; i < units.length; i += 2) {

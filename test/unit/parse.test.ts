@@ -35,6 +35,23 @@ test('U+0000 becomes U+FFFD in the text without touching other characters, also 
   t.is(long.text?.trim(), '\uFFFD'.repeat(1_000_000));
 });
 
+test('parseRaw returns well-formed strings: a lone surrogate becomes U+FFFD (Postgres jsonb refuses one)', async (t) => {
+  const lone = '=?utf-16be?B?2AA=?=';
+  const raw = Buffer.from([
+    `From: ${lone} <a@x.org>`, `To: ${lone} <b@x.org>`, `Subject: s ${lone}`, 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain', '', 'hi',
+    '--b', "Content-Disposition: attachment; filename*=utf-16be''%D8%00%00a", '', 'x', '--b--', '',
+  ].join('\r\n'));
+  const p = await parseRaw(raw, 5_000, LIMITS);
+  t.is(p.subject, 's \uFFFD');
+  t.is(p.fromName, '\uFFFD');
+  t.deepEqual(p.to, [{ address: 'b@x.org', name: '\uFFFD' }]);
+  t.is(p.attachments[0]?.filename, '\uFFFDa');
+  t.true(JSON.stringify(p).isWellFormed());
+  // a valid pair is left alone
+  t.is((await parseRaw(Buffer.from('Subject: =?utf-8?B?8J+YgA==?=\r\n\r\nx\r\n'), 5_000, LIMITS)).subject, '😀');
+});
+
 test('fallbackParse reads the From address as before: the first <...> or bare word with an @, whichever comes first', (t) => {
   const cases: Array<[string, string | undefined]> = [
     ['"X" <X@Example.org>', 'X@Example.org'],
