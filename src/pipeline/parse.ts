@@ -173,5 +173,5 @@ export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLi
 export async function extractAttachment(raw: Buffer, index: number) {
   const parsed = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
   const a = parsed.attachments[index];
-  return a ? { filename: a.filename ?? null, contentType: a.contentType, content: a.content } : undefined;
+  return a ? { filename: a.filename === undefined ? null : clean(a.filename), contentType: a.contentType, content: a.content } : undefined;
 }
