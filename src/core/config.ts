@@ -86,7 +86,8 @@ export const ENV = z.object({
     .default('')
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'))),
-  SES_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
+  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (README)
+  SES_MAX_BODY_BYTES: int(1024).default(528 * 1024),
   SES_CERT_CACHE_SIZE: int(1).default(16),
   SES_FETCH_TIMEOUT_MS: int(100).default(5_000),
   SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
