@@ -45,6 +45,10 @@ export const ENV = z.object({
   DELIVERY_ATTEMPTS: int(1).default(12),
   DELIVERY_BACKOFF_MS: int(10).default(1_000),
   PARSE_TIMEOUT_MS: int(100).default(20_000),
+  PARSE_MAX_HEADER_VALUE_CHARS: int(1).default(8_192),
+  PARSE_MAX_HEADERS: int(1).default(500),
+  PARSE_MAX_HEADER_BLOCK_BYTES: int(1024).default(256 * 1024),
+  PARSE_MAX_HTML_TO_TEXT_CHARS: int(0).default(2 * 1024 * 1024),
   PLAN_CACHE_MS: int(0).default(10_000),
   TTL_UNIT_MS: int(1).default(60_000),
   MESSAGE_PAGE_MAX: int(1).default(200),
@@ -84,7 +88,8 @@ export const ENV = z.object({
     .default('')
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'))),
-  SES_MAX_BODY_BYTES: int(1024).default(1024 * 1024),
+  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (README)
+  SES_MAX_BODY_BYTES: int(1024).default(528 * 1024),
   SES_CERT_CACHE_SIZE: int(1).default(16),
   SES_FETCH_TIMEOUT_MS: int(100).default(5_000),
   SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
@@ -200,6 +205,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPendingEvents: e.STREAM_MAX_PENDING_EVENTS,
       maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
       maxPerProcess: e.STREAM_MAX_PER_PROCESS,
+    },
+    parse: {
+      maxHeaderValueChars: e.PARSE_MAX_HEADER_VALUE_CHARS,
+      maxHeaders: e.PARSE_MAX_HEADERS,
+      maxHeaderBlockBytes: e.PARSE_MAX_HEADER_BLOCK_BYTES,
+      maxHtmlToTextChars: e.PARSE_MAX_HTML_TO_TEXT_CHARS,
     },
     extract: { maxCodes: e.EXTRACT_MAX_CODES, maxLinks: e.EXTRACT_MAX_LINKS, maxUrlLength: e.EXTRACT_MAX_URL_LENGTH, maxInputChars: e.EXTRACT_MAX_INPUT_CHARS },
     wait: { maxSeconds: e.WAIT_MAX_SECONDS, filterMaxLength: e.WAIT_FILTER_MAX_LENGTH, regexTimeoutMs: e.WAIT_REGEX_TIMEOUT_MS },

@@ -21,14 +21,28 @@ export interface ParsedMessage {
   links: FoundLink[];
 }
 
-const MAX_HEADER_VALUE = 8_192;
+/** Limits of the parse itself (config.parse); extraction has its own (config.extract). */
+export interface ParseLimits {
+  /** characters kept of one (unfolded) header value in `headers` */
+  maxHeaderValueChars: number;
+  /** header lines kept in `headers` */
+  maxHeaders: number;
+  /** bytes at the start of the raw message searched for the header block */
+  maxHeaderBlockBytes: number;
+  /** an HTML part longer than this many characters is not converted to text (mailparser's maxHtmlLengthToParse) */
+  maxHtmlToTextChars: number;
+}
 
 /**
- * Postgres text and jsonb cannot hold U+0000: parsed strings carry U+FFFD instead (raw keeps the bytes).
- * Rewrites the UTF-16 code units of a copy rather than s.replace(/\u0000/g, ...): a regex replace costs
- * about 150 ns per NUL, so a text part of 16 MB of NULs blocked the worker for 2.5 s (now 0.1 s).
+ * Postgres text and jsonb cannot hold U+0000, and jsonb refuses a lone surrogate ("\ud800", which
+ * JSON.stringify writes for one; a decoded word or RFC 2231 filename in UTF-16 makes one): parsed strings
+ * carry U+FFFD instead of either (raw keeps the bytes). Exported for the attachment download, so its
+ * filename reads as the stored metadata does.
+ * NULs: rewrites the UTF-16 code units of a copy rather than s.replace(/\u0000/g, ...): a regex replace
+ * costs about 150 ns per NUL, so a text part of 16 MB of NULs blocked the worker for 2.5 s (now 0.1 s).
  */
-const clean = (s: string) => {
+export const clean = (input: string) => {
+  const s = input.isWellFormed() ? input : input.toWellFormed();
   if (!s.includes('\u0000')) return s;
   const units = Buffer.from(s, 'utf16le');
   for (let i = 0; i < units.length; i += 2) {
@@ -44,8 +58,6 @@ const cleanDeep = <T>(v: T): T => {
   }
   return v;
 };
-const MAX_HEADERS = 500;
-
 const addresses = (a: AddressObject | AddressObject[] | undefined): AddressEntry[] => {
   const list = a === undefined ? [] : Array.isArray(a) ? a : [a];
   const out: AddressEntry[] = [];
@@ -59,25 +71,27 @@ const addresses = (a: AddressObject | AddressObject[] | undefined): AddressEntry
   return out;
 };
 
+type HeaderLimits = Pick<ParseLimits, 'maxHeaders' | 'maxHeaderValueChars'>;
+
 /** Header lines as (name, unfolded value) pairs, in order; tolerant of anything. */
-export function splitHeaders(block: string): HeaderEntry[] {
+export function splitHeaders(block: string, limits: HeaderLimits): HeaderEntry[] {
   const out: HeaderEntry[] = [];
   for (const line of block.split(/\r?\n(?![ \t])/)) {
-    if (out.length >= MAX_HEADERS) break;
+    if (out.length >= limits.maxHeaders) break;
     const i = line.indexOf(':');
     if (i <= 0) continue;
-    out.push({ name: line.slice(0, i).trim().toLowerCase(), value: line.slice(i + 1).replace(/\r?\n[ \t]+/g, ' ').trim().slice(0, MAX_HEADER_VALUE) });
+    out.push({ name: line.slice(0, i).trim().toLowerCase(), value: line.slice(i + 1).replace(/\r?\n[ \t]+/g, ' ').trim().slice(0, limits.maxHeaderValueChars) });
   }
   return out;
 }
 
-const headerBlock = (raw: Buffer) => {
-  const text = raw.subarray(0, 256 * 1024).toString('latin1');
+const headerBlock = (raw: Buffer, maxBytes: number) => {
+  const text = raw.subarray(0, maxBytes).toString('latin1');
   const end = text.search(/\r?\n\r?\n/);
   return end === -1 ? text : text.slice(0, end);
 };
 
-const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits): ParsedMessage => {
+const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: ParseLimits): ParsedMessage => {
   const from = addresses(m.from)[0];
   const html = typeof m.html === 'string' ? m.html : null;
   return {
@@ -91,7 +105,7 @@ const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits): ParsedMes
     subject: m.subject ?? null,
     text: m.text ?? null,
     html,
-    headers: splitHeaders(headerBlock(raw)),
+    headers: splitHeaders(headerBlock(raw, parse.maxHeaderBlockBytes), parse),
     attachments: m.attachments.map((a, index) => ({
       index,
       filename: a.filename ?? null,
@@ -123,8 +137,8 @@ export function addressInFrom(value: string): string | undefined {
 }
 
 /** What we keep of a message the parser gave up on: its headers, found by a tolerant split. */
-export function fallbackParse(raw: Buffer, reason: string): ParsedMessage {
-  const headers = splitHeaders(headerBlock(raw));
+export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits): ParsedMessage {
+  const headers = splitHeaders(headerBlock(raw, limits.maxHeaderBlockBytes), limits);
   const get = (n: string) => headers.find((h) => h.name === n)?.value ?? null;
   const from = get('from');
   return {
@@ -150,16 +164,16 @@ export function fallbackParse(raw: Buffer, reason: string): ParsedMessage {
  * Parse with mailparser under a time limit. Never throws: a message the parser cannot handle is kept
  * with what could be read and a parse error note (a permanent outcome, never a retry).
  */
-export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits): Promise<ParsedMessage> {
+export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits, parse: ParseLimits): Promise<ParsedMessage> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const parsed = await Promise.race([
-      simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: 2 * 1024 * 1024 }),
+      simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: parse.maxHtmlToTextChars }),
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${timeoutMs} ms`)), timeoutMs); }),
     ]);
-    return cleanDeep(toMessage(parsed, raw, limits));
+    return cleanDeep(toMessage(parsed, raw, limits, parse));
   } catch (err) {
-    return cleanDeep(fallbackParse(raw, `parse failed: ${(err as Error).message}`));
+    return cleanDeep(fallbackParse(raw, `parse failed: ${(err as Error).message}`, parse));
   } finally {
     clearTimeout(timer);
   }
@@ -169,5 +183,5 @@ export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLi
 export async function extractAttachment(raw: Buffer, index: number) {
   const parsed = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
   const a = parsed.attachments[index];
-  return a ? { filename: a.filename ?? null, contentType: a.contentType, content: a.content } : undefined;
+  return a ? { filename: a.filename === undefined ? null : clean(a.filename), contentType: a.contentType, content: a.content } : undefined;
 }

@@ -23,7 +23,7 @@ export function createInboundProcessor(deps: PipelineDeps) {
     const log = deps.log.child({ component: 'pipeline', jobId: job.id, ingressId: data.ingressId });
     const raw = Buffer.from(data.rawBase64, 'base64');
     let parsed: Promise<ParsedMessage> | undefined;
-    const parse = () => (parsed ??= parseRaw(raw, deps.config.worker.parseTimeoutMs, deps.config.extract));
+    const parse = () => (parsed ??= parseRaw(raw, deps.config.worker.parseTimeoutMs, deps.config.extract, deps.config.parse));
     const ackedAt = Date.parse(data.receivedAt);
 
     const outcomes: Outcome[] = [];

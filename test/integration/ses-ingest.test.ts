@@ -151,6 +151,28 @@ test('malformed requests: not JSON 400, too large 413, wrong method 405, no bear
   t.is((await post(sys, signed(signer, { ...json, TopicArn: 'arn:aws:sns:eu-west-1:123456789012:spare' }))).status, 200);
 });
 
+// SNS delivers a Message of at most 256 KiB, JSON-escaped inside the body: only " and \ are escaped
+// (SES writes compact JSON, SNS leaves "/" alone), so the body is at most twice the Message plus the
+// envelope. With SES's default UTF8 encoding a mail of quotes comes close: each " is \" in the Message
+// and \\\" in the body. A 413 is final for SNS (4xx are not retried), so the default must take it.
+const SNS_MAX_MESSAGE_BYTES = 256 * 1024;
+
+test('the default body limit takes the largest notification SNS can deliver and refuses bodies SNS never sends', async (t) => {
+  const { sys, signer } = t.context;
+  const box = await sys.createMailbox();
+  const receipt = (body: string) => sesReceipt({ recipients: [box.address], source: 's@example.org', raw: Buffer.from(`Subject: quotes\r\n\r\n${body}`), encoding: 'UTF8' });
+  const quotes = Math.floor((SNS_MAX_MESSAGE_BYTES - JSON.stringify(receipt('')).length) / 2);
+  const m = notification(signer, receipt('"'.repeat(quotes)));
+  t.true(m.Message.length <= SNS_MAX_MESSAGE_BYTES && m.Message.length > SNS_MAX_MESSAGE_BYTES - 2);
+  const body = JSON.stringify(m);
+  t.true(body.length > 2 * SNS_MAX_MESSAGE_BYTES, `body ${body.length} bytes`);
+  t.true(body.length <= sys.config.ses.maxBodyBytes);
+  t.like(await post(sys, m), { status: 200, body: { status: 'queued' } });
+
+  // more than twice the largest Message plus a generous envelope is never an SNS delivery: refused unread
+  t.like(await post(sys, 'x'.repeat(2 * SNS_MAX_MESSAGE_BYTES + 16 * 1024 + 1)), { status: 413, body: { error: { code: 'payload_too_large' } } });
+});
+
 test('the same message by SES and by SMTP gives identical API output (but ids, times and source)', async (t) => {
   const { sys, signer } = t.context;
   const box = await sys.createMailbox();

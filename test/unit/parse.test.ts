@@ -2,10 +2,10 @@ import test from 'ava';
 import { loadConfig } from '../../src/core/config.js';
 import { addressInFrom, fallbackParse, parseRaw, splitHeaders } from '../../src/pipeline/parse.js';
 
-const LIMITS = loadConfig({}).extract;
+const { extract: LIMITS, parse: PARSE } = loadConfig({});
 
 test('splitHeaders keeps order and duplicates, unfolds continuation lines', (t) => {
-  t.deepEqual(splitHeaders('Received: a\r\n b\r\nReceived: c\r\nX-Empty:\r\nnot a header\r\nSubject: Hi: there'), [
+  t.deepEqual(splitHeaders('Received: a\r\n b\r\nReceived: c\r\nX-Empty:\r\nnot a header\r\nSubject: Hi: there', PARSE), [
     { name: 'received', value: 'a b' },
     { name: 'received', value: 'c' },
     { name: 'x-empty', value: '' },
@@ -14,7 +14,7 @@ test('splitHeaders keeps order and duplicates, unfolds continuation lines', (t) 
 });
 
 test('fallbackParse keeps what the headers say and records why', (t) => {
-  const p = fallbackParse(Buffer.from('From: "X" <X@Example.org>\r\nSubject: s\r\nMessage-ID: <m@x>\r\n\r\nbody'), 'parse failed: boom');
+  const p = fallbackParse(Buffer.from('From: "X" <X@Example.org>\r\nSubject: s\r\nMessage-ID: <m@x>\r\n\r\nbody'), 'parse failed: boom', PARSE);
   t.is(p.fromAddress, 'x@example.org');
   t.is(p.subject, 's');
   t.is(p.messageIdHeader, '<m@x>');
@@ -23,16 +23,33 @@ test('fallbackParse keeps what the headers say and records why', (t) => {
 });
 
 test('parseRaw never throws and never returns U+0000 in a field', async (t) => {
-  const p = await parseRaw(Buffer.from('Subject: a\u0000b\r\nFrom: \u0000 <n@x.org>\r\n\r\nx\u0000y\r\n', 'latin1'), 5_000, LIMITS);
+  const p = await parseRaw(Buffer.from('Subject: a\u0000b\r\nFrom: \u0000 <n@x.org>\r\n\r\nx\u0000y\r\n', 'latin1'), 5_000, LIMITS, PARSE);
   t.false(JSON.stringify(p).includes('\\u0000'));
   t.is(p.subject, 'a\uFFFDb');
 });
 
 test('U+0000 becomes U+FFFD in the text without touching other characters, also in a long run', async (t) => {
-  const p = await parseRaw(Buffer.from('Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u0000é\u0000😀x\u0000\u0000\r\n'), 5_000, LIMITS);
+  const p = await parseRaw(Buffer.from('Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u0000é\u0000😀x\u0000\u0000\r\n'), 5_000, LIMITS, PARSE);
   t.is(p.text?.trim(), '\uFFFDé\uFFFD😀x\uFFFD\uFFFD');
-  const long = await parseRaw(Buffer.from(`Subject: s\r\n\r\n${'\u0000'.repeat(1_000_000)}\r\n`), 5_000, LIMITS);
+  const long = await parseRaw(Buffer.from(`Subject: s\r\n\r\n${'\u0000'.repeat(1_000_000)}\r\n`), 5_000, LIMITS, PARSE);
   t.is(long.text?.trim(), '\uFFFD'.repeat(1_000_000));
+});
+
+test('parseRaw returns well-formed strings: a lone surrogate becomes U+FFFD (Postgres jsonb refuses one)', async (t) => {
+  const lone = '=?utf-16be?B?2AA=?=';
+  const raw = Buffer.from([
+    `From: ${lone} <a@x.org>`, `To: ${lone} <b@x.org>`, `Subject: s ${lone}`, 'Content-Type: multipart/mixed; boundary="b"', '',
+    '--b', 'Content-Type: text/plain', '', 'hi',
+    '--b', "Content-Disposition: attachment; filename*=utf-16be''%D8%00%00a", '', 'x', '--b--', '',
+  ].join('\r\n'));
+  const p = await parseRaw(raw, 5_000, LIMITS, PARSE);
+  t.is(p.subject, 's \uFFFD');
+  t.is(p.fromName, '\uFFFD');
+  t.deepEqual(p.to, [{ address: 'b@x.org', name: '\uFFFD' }]);
+  t.is(p.attachments[0]?.filename, '\uFFFDa');
+  t.true(JSON.stringify(p).isWellFormed());
+  // a valid pair is left alone
+  t.is((await parseRaw(Buffer.from('Subject: =?utf-8?B?8J+YgA==?=\r\n\r\nx\r\n'), 5_000, LIMITS, PARSE)).subject, '😀');
 });
 
 test('fallbackParse reads the From address as before: the first <...> or bare word with an @, whichever comes first', (t) => {
@@ -50,7 +67,7 @@ test('fallbackParse reads the From address as before: the first <...> or bare wo
     ['@@ a@b@c', 'a@b@c'],
   ];
   for (const [value, want] of cases) t.is(addressInFrom(value), want, value);
-  const p = fallbackParse(Buffer.from(`From: ${'<'.repeat(20_000)}\r\n\r\n`), 'x');
+  const p = fallbackParse(Buffer.from(`From: ${'<'.repeat(20_000)}\r\n\r\n`), 'x', PARSE);
   t.is(p.fromAddress, null);
 });
 
@@ -68,9 +85,38 @@ test('the From address is found in linear time: long runs of "<", one long word,
 });
 
 test('parseRaw reads addresses from groups and decodes encoded words', async (t) => {
-  const p = await parseRaw(Buffer.from('From: =?utf-8?Q?J=C3=BCrgen?= <j@x.org>\r\nTo: team: a@x.org, B <b@x.org>;\r\nSubject: =?utf-8?B?4pyTIGRvbmU=?=\r\n\r\nhi\r\n'), 5_000, LIMITS);
+  const p = await parseRaw(Buffer.from('From: =?utf-8?Q?J=C3=BCrgen?= <j@x.org>\r\nTo: team: a@x.org, B <b@x.org>;\r\nSubject: =?utf-8?B?4pyTIGRvbmU=?=\r\n\r\nhi\r\n'), 5_000, LIMITS, PARSE);
   t.is(p.fromName, 'Jürgen');
   t.deepEqual(p.to.map((a) => a.address), ['a@x.org', 'b@x.org']);
   t.is(p.subject, '✓ done');
   t.is(p.parseError, null);
+});
+
+test('the PARSE_* limits are configuration, with the defaults they had as constants', (t) => {
+  t.deepEqual(PARSE, { maxHeaderValueChars: 8_192, maxHeaders: 500, maxHeaderBlockBytes: 256 * 1024, maxHtmlToTextChars: 2 * 1024 * 1024 });
+  const small = loadConfig({ PARSE_MAX_HEADER_VALUE_CHARS: '5', PARSE_MAX_HEADERS: '2', PARSE_MAX_HEADER_BLOCK_BYTES: '2048', PARSE_MAX_HTML_TO_TEXT_CHARS: '100' }).parse;
+  t.deepEqual(small, { maxHeaderValueChars: 5, maxHeaders: 2, maxHeaderBlockBytes: 2048, maxHtmlToTextChars: 100 });
+});
+
+test('smaller configured parse limits take effect: header count, value length, header block, HTML-to-text size', async (t) => {
+  const small = loadConfig({ PARSE_MAX_HEADER_VALUE_CHARS: '5', PARSE_MAX_HEADERS: '2', PARSE_MAX_HEADER_BLOCK_BYTES: '2048', PARSE_MAX_HTML_TO_TEXT_CHARS: '100' }).parse;
+  const head = 'Subject: a long subject\r\nX-A: 1\r\nX-B: 2\r\nContent-Type: text/html\r\n';
+  const html = `<p>${'word '.repeat(40)}</p>`; // 206 characters
+  const raw = Buffer.from(`${head}\r\n${html}\r\n`);
+
+  const dflt = await parseRaw(raw, 5_000, LIMITS, PARSE);
+  t.is(dflt.headers.length, 4);
+  t.is(dflt.headers[0]!.value, 'a long subject');
+  t.regex(dflt.text ?? '', /word word/);
+
+  const p = await parseRaw(raw, 5_000, LIMITS, small);
+  t.deepEqual(p.headers, [{ name: 'subject', value: 'a lon' }, { name: 'x-a', value: '1' }]);
+  t.is(p.text?.trim(), '', 'HTML over PARSE_MAX_HTML_TO_TEXT_CHARS is not converted');
+  t.is(p.html?.trim(), html, 'the HTML itself is kept');
+  t.is(p.parseError, null);
+
+  // the header block is searched in the first PARSE_MAX_HEADER_BLOCK_BYTES only
+  const late = Buffer.from(`X-Pad: ${'p'.repeat(3000)}\r\nX-Late: here\r\n\r\nbody\r\n`);
+  t.deepEqual(fallbackParse(late, 'x', PARSE).headers.map((h) => h.name), ['x-pad', 'x-late']);
+  t.deepEqual(fallbackParse(late, 'x', small).headers.map((h) => h.name), ['x-pad']);
 });

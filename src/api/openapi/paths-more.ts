@@ -107,7 +107,7 @@ export const MORE_PATHS: Record<string, JsonSchema> = {
         400: err('the body is not JSON (invalid_json)'),
         403: err('the SNS message is refused: sns_not_sns, sns_unsigned, sns_unknown_type, sns_type_mismatch, sns_untrusted_url, sns_topic_not_allowed, sns_unknown_signature_version, sns_bad_signature, sns_bad_certificate, sns_certificate_not_found'),
         404: err('SES ingestion is disabled: SES_TOPIC_ARNS is empty (ses_disabled)'),
-        413: err('body larger than SES_MAX_BODY_BYTES (default 1 MiB) (payload_too_large)'),
+        413: err('body larger than SES_MAX_BODY_BYTES (default 528 KiB) (payload_too_large)'),
         ...errors(500),
         503: err('Redis (the queue) or the certificate / SubscribeURL fetch did not answer: SNS retries (service_unavailable)'),
       },

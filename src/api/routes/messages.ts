@@ -5,6 +5,7 @@ import { NotFound } from '../../core/errors.js';
 import { extractAttachment } from '../../pipeline/parse.js';
 import { createStores, type Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
+import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
 import { mailboxFor } from '../auth.js';
 import { cursorParam, onlyParams, positiveInt } from '../params.js';
 import { presentMessage, presentSummary } from '../present.js';
@@ -17,13 +18,6 @@ const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const messageId = (id: string) => {
   if (!ID.test(id)) throw new NotFound('message not found', 'message_not_found');
   return id;
-};
-
-/** RFC 6266 filename parameter with an ASCII fallback and a UTF-8 form. */
-const contentDisposition = (filename: string | null) => {
-  if (!filename) return 'attachment';
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 };
 
 export function messageRoutes(deps: MessageRouteDeps): Router {
@@ -71,7 +65,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     const n = /^[0-9]{1,4}$/.test(ctx.params.n) ? Number(ctx.params.n) : -1;
     const a = n >= 0 ? await extractAttachment(raw, n) : undefined;
     if (!a) throw new NotFound('attachment not found', 'attachment_not_found');
-    ctx.type = a.contentType || 'application/octet-stream';
+    ctx.type = attachmentContentType(a.contentType);
     ctx.set('Content-Disposition', contentDisposition(a.filename));
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.body = a.content;

@@ -1,0 +1,38 @@
+/**
+ * Response headers for an attachment download, built from what a (possibly hostile) message says.
+ * Both are total: any string in, a header value Node accepts out. A filename or media type straight from
+ * the MIME part once made the download a 500 (encodeURIComponent throws on a lone surrogate; Node refuses
+ * a header with a control character or one above U+00FF).
+ */
+
+/** RFC 8187 attr-char: what may stand unencoded in an ext-value; everything else is %XX of its UTF-8. */
+const ATTR_CHAR = /[A-Za-z0-9!#$&+\-.^_`|~]/;
+
+const extValue = (s: string) => {
+  let out = '';
+  for (const byte of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out += byte < 0x80 && ATTR_CHAR.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+};
+
+/**
+ * RFC 6266 Content-Disposition: an ASCII fallback `filename` (printable ASCII but the quote, backslash
+ * and percent sign; any other character, CR, LF and the other control characters included, becomes one
+ * "_") and the exact name as UTF-8 in `filename*`. A lone surrogate is written as U+FFFD (Buffer's UTF-8
+ * does that), so `filename*` always decodes.
+ */
+export function contentDisposition(filename: string | null | undefined): string {
+  if (!filename) return 'attachment';
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/gu, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${extValue(filename)}`;
+}
+
+/** RFC 9110 token characters: a media type is token "/" token. */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** The part's media type if it is a well-formed type/subtype, else application/octet-stream. */
+export function attachmentContentType(contentType: string | false | null | undefined): string {
+  return typeof contentType === 'string' && MEDIA_TYPE.test(contentType) ? contentType : 'application/octet-stream';
+}
