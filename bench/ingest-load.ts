@@ -14,6 +14,11 @@ export interface LoadSpec {
   sizeBytes: number;
   /** fixed offered rate over all connections (messages/s); absent = as fast as the server answers */
   ratePerSec?: number;
+  /**
+   * with ratePerSec: messages per connection sent first at the same rate and left out of every figure
+   * (a lead-in, so the figures describe the steady state, not this process's own start)
+   */
+  leadInPerConnection?: number;
   /** connection i sends to recipients[i % recipients.length] */
   recipients: string[];
   /** unique per phase; part of every Subject */
@@ -28,6 +33,8 @@ export interface LoadResult {
   tag: string;
   offered: number;
   accepted: number;
+  /** lead-in messages accepted (not in any other figure; counted for CPU per message) */
+  leadInAccepted: number;
   rejected: string[];
   /** ms, relative to the first connection attempt (first byte) */
   lastAckMs: number;
@@ -72,22 +79,34 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const rejected: string[] = [];
   const ackLatencies: number[] = [];
   let accepted = 0;
+  let leadInAccepted = 0;
   let lastAck = 0;
-  const t0 = performance.now();
+  const start = performance.now();
   const cpu0 = process.cpuUsage();
   const interval = spec.ratePerSec ? 1000 / spec.ratePerSec : 0;
+  const leadIn = interval ? (spec.leadInPerConnection ?? 0) : 0;
+  // figures are relative to the first measured message's due time (the first byte when there is no lead-in)
+  const t0 = start + leadIn * spec.connections * interval;
 
   const connection = async (conn: number) => {
     const to = spec.recipients[conn % spec.recipients.length]!;
     const c = await LoadSmtpConnection.open(spec.host, spec.port, 30_000);
     try {
-      for (let i = 0; i < spec.perConnection; i++) {
+      for (let j = -leadIn; j < spec.perConnection; j++) {
         if (interval) {
-          // message k of the whole phase is due at t0 + k * interval; connections take turns
-          const due = t0 + (i * spec.connections + conn) * interval;
+          // message k of the whole run is due at start + k * interval; connections take turns
+          const due = start + ((j + leadIn) * spec.connections + conn) * interval;
           const wait = due - performance.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
+        if (j < 0) {
+          // lead-in: another tag, so it matches neither the commit watch nor the phase's row count
+          const { reply } = await c.send('load@load.test', to, messageOf(`${spec.tag}lead`, conn, j + leadIn, to, body), 30_000);
+          if (reply.startsWith('250')) leadInAccepted++;
+          else if (rejected.length < 20) rejected.push(reply);
+          continue;
+        }
+        const i = j;
         const subject = subjectOf(spec.tag, conn, i);
         const { reply, endOfData: eod } = await c.send('load@load.test', to, messageOf(spec.tag, conn, i, to, body), 30_000);
         if (reply.startsWith('250')) {
@@ -136,6 +155,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     tag: spec.tag,
     offered,
     accepted,
+    leadInAccepted,
     rejected,
     lastAckMs: lastAck - t0,
     lastCommitMs,

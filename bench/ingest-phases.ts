@@ -36,7 +36,7 @@ async function measured(ctx: PhaseContext, spec: LoadSpec) {
   const before = await ctx.cpuSnapshot();
   const r = await drive(spec, ctx.root);
   const after = await ctx.cpuSnapshot();
-  const n = Math.max(1, r.accepted);
+  const n = Math.max(1, r.accepted + (r.leadInAccepted ?? 0));
   return { r, cpu: { ...ctx.cpuPerMessage(before, after, n), load: r.cpuMs / n }, calls: ctx.callsPerMessage(before, after, n) };
 }
 
@@ -89,8 +89,8 @@ export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseCo
     commit: latencyOf(r.commitLatencies),
     ack: latencyOf(r.ackLatencies),
     problems,
-    cpu: cpuOf(cpu, ['worker', 'smtp', 'web', 'postgres', 'redis', 'load']),
-    calls: cpuOf(calls, ['worker', 'smtp', 'web']),
+    cpu: cpuOf(cpu, ['all', 'worker', 'smtp', 'web', 'postgres', 'redis', 'load']),
+    calls: cpuOf(calls, ['all', 'worker', 'smtp', 'web']),
   };
 }
 
@@ -117,7 +117,8 @@ export async function maildevPhase(name: string, spec: LoadSpec, ctx: PhaseConte
   };
 }
 
-const cpuOf = (all: Record<string, number>, keep: string[]) => Object.fromEntries(keep.map((k) => [k, all[k] ?? 0]));
+/** the `keep` entries that were measured, in that order (a layout without a role has no entry for it) */
+const cpuOf = (all: Record<string, number>, keep: string[]) => Object.fromEntries(keep.filter((k) => k in all).map((k) => [k, all[k]!]));
 
 export const cpuTotal = (p: PhaseOutcome) => Object.values(p.cpu).reduce((a, b) => a + b, 0);
 

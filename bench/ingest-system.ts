@@ -98,21 +98,34 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
   // BENCH_NODE_FLAGS: extra node flags for the role processes (e.g. `--trace-gc`; output lands in their logs)
   const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []), ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
-  // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
-  const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1));
-  for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));
-  for (let i = 2; i <= workers; i++) procs.push(startProc(`worker${i}`, [...profile, ...TSX, 'src/bin/worker.ts'], env, s.logDir, s.root));
-  const [worker, smtp, web] = procs as [Proc, Proc, Proc];
   const md = startProc('maildev', ['node_modules/maildev/dist/bin/maildev.js', '-s', String(mdSmtp), '-w', String(mdWeb), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1', '--silent'], {}, s.logDir, s.root);
   procs.push(md);
   const webUrl = `http://127.0.0.1:${port}`;
   const apiUrl = `http://127.0.0.1:${mdWeb}`;
-  await Promise.all([
-    ...procs.filter((p) => p.name.startsWith('worker')).map((w) => waitFor(w.name, logContains(w, '"worker.started"'), 60_000, w)),
-    waitFor('smtp', smtpGreets(smtpPort), 60_000, smtp),
-    waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, web),
-    waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
-  ]);
+  if (process.env.BENCH_LAYOUT === 'all') {
+    // BENCH_LAYOUT=all: every role in one process (`npm start`, the single-machine layout)
+    const all = startProc('all', [...profile, ...TSX, 'src/bin/all.ts'], env, s.logDir, s.root);
+    procs.push(all);
+    await Promise.all([
+      waitFor('all', logContains(all, '"worker.started"'), 60_000, all),
+      waitFor('smtp', smtpGreets(smtpPort), 60_000, all),
+      waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, all),
+      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
+    ]);
+  } else {
+    // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
+    const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1));
+    for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));
+    for (let i = 2; i <= workers; i++) procs.push(startProc(`worker${i}`, [...profile, ...TSX, 'src/bin/worker.ts'], env, s.logDir, s.root));
+    const byName = (name: string) => procs.find((p) => p.name === name)!;
+    const [smtp, web] = [byName('smtp'), byName('web')];
+    await Promise.all([
+      ...procs.filter((p) => p.name.startsWith('worker')).map((w) => waitFor(w.name, logContains(w, '"worker.started"'), 60_000, w)),
+      waitFor('smtp', smtpGreets(smtpPort), 60_000, smtp),
+      waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, web),
+      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
+    ]);
+  }
 
   const db = new pg.Client({ connectionString: dbUrl(s) });
   await db.connect();
