@@ -80,7 +80,7 @@ export const ENV = z.object({
   LOG_PRETTY: bool.optional(),
   LOG_SYNC: bool.default(false),
   LOG_BUFFER_MAX_BYTES: int(0).default(16 * 1024 * 1024),
-  LOG_WRITE_BUFFER_BYTES: int(0).max(16_383).default(8_192),
+  LOG_WRITE_BUFFER_BYTES: int(0).max(16_383).default(0),
   LOG_FLUSH_MS: int(1).default(100),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
   SES_TOPIC_ARNS: z

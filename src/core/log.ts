@@ -23,10 +23,11 @@ export function createLogger(config: { log: Omit<Config['log'], Tuning> & Partia
   };
   if (destination) return pino(options, destination);
   if (options.transport || config.log.sync) return pino(options);
-  // stdout written asynchronously: lines are collected until LOG_WRITE_BUFFER_BYTES are pending or
-  // LOG_FLUSH_MS passed, then written together (a write per log line was ~10 % of the SMTP role's CPU
-  // under load); pino flushes what is pending when the process exits. If stdout stalls, lines beyond
-  // LOG_BUFFER_MAX_BYTES are dropped rather than held in memory.
+  // stdout written asynchronously: lines that arrive while a write is in flight go out together in the
+  // next one. With LOG_WRITE_BUFFER_BYTES > 0, lines are also held until that many bytes are pending or
+  // LOG_FLUSH_MS passed (fewer writes under load, but every line, including "draining" and "started",
+  // reaches a log reader up to LOG_FLUSH_MS late: off by default). pino flushes what is pending when the
+  // process exits. If stdout stalls, lines beyond LOG_BUFFER_MAX_BYTES are dropped, never held without bound.
   const writeBuffer = config.log.writeBufferBytes ?? 0;
   return pino(options, pino.destination({
     dest: 1,
