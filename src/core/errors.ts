@@ -95,5 +95,13 @@ export class ShuttingDown extends AppError {
   override readonly smtp = { code: 421, text: '4.3.2 Service shutting down, try again later' };
 }
 
+/** An SMTP session or its DATA outlived SMTP_MAX_SESSION_MS / SMTP_MAX_DATA_MS: 421, the message is not accepted. */
+export class SessionTimeLimit extends AppError {
+  readonly code = 'smtp_time_limit';
+  override readonly status = 503;
+  override readonly retryable = true;
+  override readonly smtp = { code: 421, text: '4.4.2 session time limit exceeded, closing connection' };
+}
+
 export const asAppError = (err: unknown): AppError =>
   err instanceof AppError ? err : new Unavailable('unexpected failure', { cause: err });

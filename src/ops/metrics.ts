@@ -9,6 +9,7 @@ export function createMetrics(role: string) {
   return {
     registry,
     smtpSessions: new Counter({ name: 'mailwright_smtp_sessions_total', help: 'SMTP sessions opened', registers: r }),
+    smtpOpenSessions: new Gauge({ name: 'mailwright_smtp_open_sessions', help: 'SMTP sessions open (each holds a session deadline timer)', registers: r }),
     smtpReplies: new Counter({ name: 'mailwright_smtp_replies_total', help: 'SMTP replies to DATA/RCPT by code', labelNames: ['code'], registers: r }),
     enqueued: new Counter({ name: 'mailwright_messages_enqueued_total', help: 'Raw messages accepted and enqueued', labelNames: ['source'], registers: r }),
     delivered: new Counter({ name: 'mailwright_messages_delivered_total', help: 'Messages stored in a mailbox (per recipient)', registers: r }),

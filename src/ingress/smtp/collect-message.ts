@@ -1,17 +1,28 @@
 import type { Readable } from 'node:stream';
-import { MessageTooLarge } from '../../core/errors.js';
+import { MessageTooLarge, SessionTimeLimit } from '../../core/errors.js';
 
 /**
  * Drain the DATA stream. Past `maxBytes` the chunks are discarded (memory stays bounded) and the
- * promise rejects with MessageTooLarge (552) once the client has finished sending.
+ * promise rejects with MessageTooLarge (552) once the client has finished sending. When `signal`
+ * aborts (the session's time limit) what was collected is dropped at once, the rest of the stream is
+ * discarded, and the promise rejects with SessionTimeLimit (421) without waiting for the end.
  */
-export function collectMessage(stream: Readable & { sizeExceeded?: boolean }, maxBytes: number): Promise<Buffer> {
+export function collectMessage(stream: Readable & { sizeExceeded?: boolean }, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
+    let aborted = false;
+    const onAbort = () => {
+      aborted = true;
+      chunks.length = 0;
+      reject(new SessionTimeLimit('SMTP time limit reached during DATA'));
+    };
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    const settled = () => signal?.removeEventListener('abort', onAbort);
     stream.on('data', (chunk: Buffer) => {
-      if (tooLarge) return;
+      if (tooLarge || aborted) return;
       size += chunk.length;
       if (size > maxBytes) {
         tooLarge = true;
@@ -20,8 +31,10 @@ export function collectMessage(stream: Readable & { sizeExceeded?: boolean }, ma
       }
       chunks.push(chunk);
     });
-    stream.once('error', reject);
+    stream.once('error', (err) => { settled(); reject(err); });
     stream.once('end', () => {
+      settled();
+      if (aborted) return;
       if (tooLarge || stream.sizeExceeded) reject(new MessageTooLarge(`message exceeds ${maxBytes} bytes`));
       else resolve(Buffer.concat(chunks, size));
     });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Queue } from 'bullmq';
 import type { Config } from '../../core/config.js';
-import { asAppError, RecipientRejected, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
+import { asAppError, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { InboundJob } from '../../queue/payloads.js';
 import { enqueueInbound } from '../enqueue.js';
@@ -24,6 +24,23 @@ export interface SmtpIngressDeps {
 export const toSmtpError = (err: AppError): Error & { responseCode: number } =>
   Object.assign(new Error(err.smtp.text), { responseCode: err.smtp.code });
 
+/**
+ * The time limits of one session. `phase` is where the transaction is: 'command' (between transactions or
+ * in the envelope), 'data' (from the 354 to the final dot), 'reply' (the message is in and being enqueued).
+ */
+interface SessionClock {
+  startedAt: number;
+  session: NodeJS.Timeout;
+  data?: NodeJS.Timeout;
+  phase: 'command' | 'data' | 'reply';
+  /** aborts the collection of the message being received */
+  abort?: AbortController;
+  /** which limit was reached; in the 'reply' phase the 421 waits until the message has its reply */
+  expired?: 'session' | 'data';
+  /** the 421 was sent */
+  ended?: boolean;
+}
+
 export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /**
@@ -44,7 +61,33 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     return toSmtpError(e);
   };
 
-  return new SMTPServer({
+  // Slow clients: SMTP_SOCKET_TIMEOUT_MS is an idle timeout that any byte resets, so a client trickling
+  // bytes would keep its session (and the message collected so far) forever. Every session gets a timer
+  // for SMTP_MAX_SESSION_MS from onConnect and every DATA one for SMTP_MAX_DATA_MS from the 354 to the
+  // final dot; onClose clears them. A limit reached mid-DATA abandons the message (no 250, no job).
+  const clocks = new Map<string, SessionClock>();
+  const timeLimit = new SessionTimeLimit('SMTP time limit reached');
+  const sendTimeLimit = (session: SMTPServerSession, clock: SessionClock) => {
+    clock.ended = true;
+    clock.abort?.abort();
+    metrics?.smtpReplies.inc({ code: String(timeLimit.smtp.code) });
+    log.info({ event: 'smtp.time_limit', session: session.id, limit: clock.expired, phase: clock.phase, ageMs: Date.now() - clock.startedAt });
+    // smtp-server gives handlers the session only; its public `connections` set has the connection, whose
+    // send(421) writes the reply and closes the socket (the same path as server.close() and drainSmtp)
+    for (const connection of server.connections) {
+      if (connection.session === session) { connection.send(timeLimit.smtp.code, timeLimit.smtp.text, false); break; }
+    }
+  };
+  const expire = (session: SMTPServerSession, clock: SessionClock, limit: 'session' | 'data') => {
+    clearTimeout(clock.session);
+    clearTimeout(clock.data);
+    if (clock.expired) return;
+    clock.expired = limit;
+    // a message fully received is being enqueued: it gets its reply (250 or 451) first, then the 421
+    if (clock.phase !== 'reply') sendTimeLimit(session, clock);
+  };
+
+  const server: SMTPServer = new SMTPServer({
     name: config.smtp.hostname,
     banner: 'Mailwright ESMTP',
     size: config.mail.maxMessageBytes,
@@ -65,9 +108,21 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     ...extra,
     onConnect(session, callback) {
       metrics?.smtpSessions.inc();
+      // started before any await: onClose may come while deps.onConnect is still pending
+      const clock: SessionClock = { startedAt: Date.now(), phase: 'command', session: setTimeout(() => expire(session, clock, 'session'), config.smtp.maxSessionMs).unref() };
+      clocks.set(session.id, clock);
+      metrics?.smtpOpenSessions.inc();
       if (deps.accepting && !deps.accepting()) return callback(reject(new ShuttingDown('draining'), session, 'connect'));
       if (!deps.onConnect) return callback();
       deps.onConnect(session).then(() => callback(), (err: unknown) => callback(reject(err, session, 'connect')));
+    },
+    onClose(session) {
+      const clock = clocks.get(session.id);
+      if (!clock) return;
+      clearTimeout(clock.session);
+      clearTimeout(clock.data);
+      clocks.delete(session.id);
+      metrics?.smtpOpenSessions.dec();
     },
     onMailFrom(_address, session, callback) {
       if (deps.accepting && !deps.accepting()) return callback(reject(new ShuttingDown('draining'), session, 'mail'));
@@ -83,23 +138,48 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
       callback();
     },
     onData(stream, session, callback) {
-      const endOfData = Date.now();
-      collectMessage(stream, config.mail.maxMessageBytes)
-        .then((raw) =>
-          enqueueInbound(inbound, {
+      const clock = clocks.get(session.id);
+      const abort = new AbortController();
+      if (clock) {
+        clock.phase = 'data';
+        clock.abort = abort;
+        clock.data = setTimeout(() => expire(session, clock, 'data'), config.smtp.maxDataMs).unref();
+        stream.once('end', () => {
+          clearTimeout(clock.data);
+          if (!clock.expired) clock.phase = 'reply';
+        });
+      }
+      const reply = (err: Error | null, message?: string) => {
+        if (clock) {
+          clearTimeout(clock.data);
+          clock.phase = 'command';
+          clock.abort = undefined;
+        }
+        callback(err, message);
+        // the session limit was reached while this message was being enqueued: its reply is out, now the 421
+        if (clock?.expired && !clock.ended) sendTimeLimit(session, clock);
+      };
+      let endOfData = Date.now();
+      collectMessage(stream, config.mail.maxMessageBytes, abort.signal)
+        .then((raw) => {
+          if (abort.signal.aborted) throw timeLimit;
+          endOfData = Date.now();
+          return enqueueInbound(inbound, {
             source: 'smtp',
             envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, to: session.envelope.rcptTo.map((r) => r.address) },
             raw,
             remoteAddress: session.remoteAddress,
-          }, config.redis.enqueueTimeoutMs),
-        )
+          }, config.redis.enqueueTimeoutMs);
+        })
         .then((ingressId) => {
           metrics?.smtpReplies.inc({ code: '250' });
           metrics?.enqueued.inc({ source: 'smtp' });
           log.info({ event: 'smtp.queued', session: session.id, ingressId, ms: Date.now() - endOfData });
-          callback(null, `2.0.0 Ok: queued as ${ingressId}`);
+          reply(null, `2.0.0 Ok: queued as ${ingressId}`);
         })
-        .catch((err: unknown) => callback(reject(err, session, 'data')));
+        // after a time limit the 421 is already out (and counted); the socket is closing
+        .catch((err: unknown) => reply(abort.signal.aborted ? toSmtpError(timeLimit) : reject(err, session, 'data')));
     },
   });
+  return server;
 }
