@@ -24,7 +24,7 @@ const [webPort, smtpPort] = [await freePort(), await freePort()];
 const env = {
   NODE_ENV: 'test', DATABASE_URL: db.url, DATABASE_POOL_MAX: '10', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix,
   TOKEN_SECRET: randomBytes(32).toString('hex'), MAIL_DOMAINS: DOMAIN, HOST: '127.0.0.1', PORT: String(webPort),
-  SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtpPort), STREAM_MAX_PER_PROCESS: '50000', SMTP_MAX_CLIENTS: '200',
+  SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtpPort), STREAM_MAX_PER_PROCESS: '50000', STREAM_MAX_PER_CREDENTIAL: '50000', SMTP_MAX_CLIENTS: '200',
 };
 const base = `http://127.0.0.1:${webPort}`;
 const procs: Proc[] = [];

@@ -109,6 +109,7 @@ export const ENV = z.object({
   STREAM_MAX_PENDING_EVENTS: int(1).default(1_000),
   STREAM_MAX_BUFFERED_BYTES: int(1024).default(1024 * 1024),
   STREAM_MAX_PER_PROCESS: int(1).default(20_000),
+  STREAM_MAX_PER_CREDENTIAL: int(1).default(20),
   WAIT_MAX_SECONDS: int(0).default(300),
   WAIT_FILTER_MAX_LENGTH: int(1).default(200),
   WAIT_REGEX_TIMEOUT_MS: int(10).default(500),
@@ -209,6 +210,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPendingEvents: e.STREAM_MAX_PENDING_EVENTS,
       maxBufferedBytes: e.STREAM_MAX_BUFFERED_BYTES,
       maxPerProcess: e.STREAM_MAX_PER_PROCESS,
+      /** per web process: with N web processes one credential may hold N times this */
+      maxPerCredential: e.STREAM_MAX_PER_CREDENTIAL,
     },
     parse: {
       maxHeaderValueChars: e.PARSE_MAX_HEADER_VALUE_CHARS,

@@ -80,6 +80,12 @@ export class TooManyRequests extends AppError {
   override readonly headers: Record<string, string>;
   constructor(message: string, headers: Record<string, string> = {}) { super(message); this.headers = headers; }
 }
+/** One credential already holds its maximum of open streams on this process: 429, close one first. */
+export class TooManyStreams extends AppError {
+  readonly code = 'too_many_streams';
+  override readonly status = 429;
+  override readonly retryable = true;
+}
 /** A dependency (Redis, Postgres) did not answer: retry later. */
 export class Unavailable extends AppError {
   readonly code = 'service_unavailable';

@@ -16,27 +16,41 @@ export type MailEvent =
   /** an agent token was revoked: streams authenticated with it must close at once */
   | { type: 'token_revoked'; mailboxId: string; jti: string };
 
+/**
+ * Events about a credential rather than a mailbox, on one channel (`<prefix>:access`) that every web
+ * process subscribes to. They carry the key id, never the secret.
+ */
+export type AccessEvent =
+  /** an API key was revoked: streams authenticated with it must close at once */
+  { type: 'api_key_revoked'; keyId: string };
+
+/** Everything the web process's subscriber hands to the hub. */
+export type StreamEvent = MailEvent | AccessEvent;
+
 /** Channel per mailbox, under the configured prefix so test runs and deployments never cross. */
 export const mailboxChannel = (prefix: string, mailboxId: string) => `${prefix}:mailbox:${mailboxId}`;
 export const mailboxChannelPattern = (prefix: string) => `${prefix}:mailbox:*`;
+export const accessChannel = (prefix: string) => `${prefix}:access`;
 
-export interface Publisher { publish(e: MailEvent): Promise<void> }
+export const isAccessEvent = (e: StreamEvent): e is AccessEvent => e.type === 'api_key_revoked';
+
+export interface Publisher { publish(e: StreamEvent): Promise<void> }
 
 export function redisPublisher(redis: Redis, prefix: string): Publisher {
   return {
     async publish(e) {
-      await redis.publish(mailboxChannel(prefix, e.mailboxId), JSON.stringify(e));
+      await redis.publish(isAccessEvent(e) ? accessChannel(prefix) : mailboxChannel(prefix, e.mailboxId), JSON.stringify(e));
     },
   };
 }
 
 /** Publish after commit; a failure is logged and never fails the caller (the message is durable). */
-export async function publishSafely(publisher: Publisher, e: MailEvent, log: Logger): Promise<boolean> {
+export async function publishSafely(publisher: Publisher, e: StreamEvent, log: Logger): Promise<boolean> {
   try {
     await publisher.publish(e);
     return true;
   } catch (err) {
-    log.warn({ event: 'pubsub.publish_failed', mailboxId: e.mailboxId, type: e.type, err });
+    log.warn({ event: 'pubsub.publish_failed', ...(isAccessEvent(e) ? { keyId: e.keyId } : { mailboxId: e.mailboxId }), type: e.type, err });
     return false;
   }
 }

@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import { authenticate, bearerOf, mailboxFor, type AuthDeps, type Principal } from '../api/auth.js';
 import { cursorParam, onlyParams } from '../api/params.js';
-import { Unauthorized, Unavailable } from '../core/errors.js';
+import { TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';
 import type { Mailbox } from '../store/mailboxes.js';
+import { credentialOf, type StreamPrincipal } from './credential.js';
 import type { StreamRegistry } from './registry.js';
 
 export const STREAM_PARAMS = ['token', 'since'];
@@ -21,11 +22,13 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
 /**
  * Who may open a stream on which mailbox, exactly as for REST (same credential rules, same object-level
  * check, same 404/410), except that an anonymous caller is told 401: a stream always needs a credential.
+ * Last, it takes one of the credential's `maxPerCredential` slots in this process (429 too_many_streams
+ * when none is left); the caller must hand `release` to the stream, or call it if no stream opens.
  */
 export async function streamAccess(
-  deps: AuthDeps & { registry: StreamRegistry; maxStreams: number },
+  deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number },
   req: { get(name: string): string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string },
-): Promise<{ principal: Principal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined }> {
+): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
   const principal = await authenticate(bearerOf({ get: req.get, path: req.path, query: req.query as Context['query'] }), deps);
   if (principal.kind === 'anonymous') throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
   onlyParams(req.query, STREAM_PARAMS);
@@ -36,5 +39,10 @@ export async function streamAccess(
   if (deps.registry.size() >= deps.maxStreams) throw new Unavailable('this server holds its maximum number of streams; retry shortly');
   // a stream must not outlive the mailbox token it was opened with
   const credentialExpiresAt = principal.kind === 'token' ? (await deps.stores.tokens.findByJti(principal.jti))?.expiresAt : undefined;
-  return { principal, mailbox, since, credentialExpiresAt };
+  // no await from here on: the slot is taken in the same tick as the check
+  const release = deps.registry.reserve(credentialOf(principal), deps.maxPerCredential);
+  if (!release) {
+    throw new TooManyStreams(`this credential already holds ${deps.maxPerCredential} open streams on this server (STREAM_MAX_PER_CREDENTIAL); close one first`);
+  }
+  return { principal, mailbox, since, credentialExpiresAt, release };
 }

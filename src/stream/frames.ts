@@ -9,7 +9,7 @@ export type StreamFrame =
   | { type: 'mailbox_expired'; reason: 'expired' | 'deleted' };
 
 /** Why a stream ended: decides the WebSocket close code and the SSE farewell. */
-export type EndReason = 'mailbox_expired' | 'token_revoked' | 'token_expired' | 'shutdown' | 'overloaded' | 'error' | 'client_gone';
+export type EndReason = 'mailbox_expired' | 'token_revoked' | 'api_key_revoked' | 'token_expired' | 'shutdown' | 'overloaded' | 'error' | 'client_gone';
 
 export const summaryEvent = (m: MessageSummary): MessageSummaryEvent => ({
   id: m.id,
@@ -25,10 +25,11 @@ export function sseFrame(f: StreamFrame): string {
   return `${id}event: ${f.type}\ndata: ${JSON.stringify(f)}\n\n`;
 }
 
-/** WebSocket close codes: 1000 normal (mailbox gone), 1008 policy (token revoked or expired), 1012 restart, 1013 try later. */
+/** WebSocket close codes: 1000 normal (mailbox gone), 1008 policy (token or API key revoked, token expired), 1012 restart, 1013 try later. */
 export const WS_CLOSE: Record<Exclude<EndReason, 'client_gone'>, number> = {
   mailbox_expired: 1000,
   token_revoked: 1008,
+  api_key_revoked: 1008,
   token_expired: 1008,
   shutdown: 1012,
   overloaded: 1013,

@@ -1,9 +1,9 @@
-import type { Principal } from '../api/auth.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { MailEvent } from '../pubsub/events.js';
 import type { Stores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
+import { credentialOf, type StreamPrincipal } from './credential.js';
 import { summaryEvent, type EndReason, type StreamFrame } from './frames.js';
 import type { Hub } from './hub.js';
 import type { StreamRegistry, Transport } from './registry.js';
@@ -39,7 +39,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function openStream(
   deps: StreamDeps,
-  opts: { mailbox: Mailbox; principal: Principal; since: number | undefined; credentialExpiresAt?: Date; sink: StreamSink },
+  opts: {
+    mailbox: Mailbox;
+    principal: StreamPrincipal;
+    since: number | undefined;
+    credentialExpiresAt?: Date;
+    /** frees the credential's stream slot (streamAccess took it); called once when the stream ends */
+    release?: () => void;
+    sink: StreamSink;
+  },
 ): () => void {
   const { mailbox, principal, sink } = opts;
   const { streams } = deps.config;
@@ -62,6 +70,7 @@ export function openStream(
     closed = true;
     unsubscribe();
     unregister();
+    opts.release?.();
     clearTimeout(expiryTimer);
     clearTimeout(credentialTimer);
     queue.length = 0;
@@ -122,13 +131,17 @@ export function openStream(
       if (principal.kind === 'token' && principal.jti === e.jti) end('token_revoked');
       return;
     }
+    if (e.type === 'api_key_revoked') {
+      if (principal.kind === 'user' && principal.apiKeyId === e.keyId) end('api_key_revoked');
+      return;
+    }
     if (queue.length >= streams.maxPendingEvents) {
       end('overloaded'); // the client resumes from its cursor
       return;
     }
     queue.push(e);
     void pump();
-  });
+  }, credentialOf(principal));
   const unregister = deps.registry.add({ transport: sink.transport, ping: () => { if (!closed) sink.ping(); }, shutdown: () => end('shutdown') });
 
   const checkExpiry = async () => {

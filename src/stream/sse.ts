@@ -10,6 +10,7 @@ const SSE_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/events$/;
 
 const FAREWELL: Partial<Record<EndReason, string>> = {
   token_revoked: 'event: token_revoked\ndata: {"type":"token_revoked"}\n\n',
+  api_key_revoked: 'event: api_key_revoked\ndata: {"type":"api_key_revoked"}\n\n',
   token_expired: 'event: token_expired\ndata: {"type":"token_expired"}\n\n',
   shutdown: 'event: reconnect\ndata: {"type":"reconnect","reason":"shutdown"}\n\n',
   overloaded: 'event: reconnect\ndata: {"type":"reconnect","reason":"overloaded"}\n\n',
@@ -41,11 +42,13 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
     const { query, get } = requestParts(req, url);
     Promise.resolve()
       .then(() => streamAccess(
-        { ...deps, maxStreams: deps.config.streams.maxPerProcess },
+        { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
         { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined },
       ))
       .then((access) => {
-        if (res.destroyed) return;
+        // the slot is freed when the stream ends, and at the latest when the response closes
+        res.once('close', access.release);
+        if (res.destroyed) return void access.release();
         req.socket.setTimeout(0);
         req.socket.setNoDelay(true);
         streamTo(res, deps, access);

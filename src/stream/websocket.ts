@@ -49,9 +49,15 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
     socket.on('error', () => socket.destroy());
     const { query, get } = requestParts(req, url);
     Promise.resolve()
-      .then(() => streamAccess({ ...deps, maxStreams: deps.config.streams.maxPerProcess }, { get, path: url.pathname, query, address: decode(match[1]!) }))
-      .then(({ principal, mailbox, since, credentialExpiresAt }) => {
-        if (socket.destroyed) return;
+      .then(() => streamAccess(
+        { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
+        { get, path: url.pathname, query, address: decode(match[1]!) },
+      ))
+      .then(({ principal, mailbox, since, credentialExpiresAt, release }) => {
+        // the slot is freed when the stream ends, and at the latest when the socket closes (also when
+        // handleUpgrade rejects the handshake without calling back)
+        socket.once('close', release);
+        if (socket.destroyed) return void release();
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
           let killer: NodeJS.Timeout | undefined;
           const close = openStream(deps, {
@@ -59,6 +65,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
             principal,
             since,
             credentialExpiresAt,
+            release,
             sink: {
               transport: 'ws',
               send: (f) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(f)); },

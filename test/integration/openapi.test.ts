@@ -14,7 +14,8 @@ const call = (t: { context: Pick<Ctx, 'sys' | 'check'> }, template: string, path
   validatedCall(t.context.sys, t.context.check, template, path, init);
 const test = anyTest as TestFn<Ctx>;
 test.before(async (t) => {
-  const sys = await startSystem();
+  // a small per-credential stream cap, so the 429 of the streams can be checked against the document
+  const sys = await startSystem({ env: { STREAM_MAX_PER_CREDENTIAL: '2' } });
   const served = await sys.json<OpenApiDocument>('/api/v1/openapi.json');
   if (served.status !== 200) throw new Error(`openapi.json: ${served.status}`);
   t.context = { sys, doc: served.body, check: openApiValidator(served.body) };
@@ -237,6 +238,30 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
   t.is(answer.status, 404);
   t.deepEqual(t.context.check(WS, 'GET', answer), []);
   ws.close();
+
+  // a credential at STREAM_MAX_PER_CREDENTIAL (2 here): 429 too_many_streams, on both transports
+  const capped = await sys.createMailbox();
+  const cappedWs = `${sys.baseUrl.replace('http', 'ws')}/api/v1/mailboxes/${encodeURIComponent(capped.address)}/ws?token=${capped.token}`;
+  const held = [new WebSocket(cappedWs), new WebSocket(cappedWs)];
+  await Promise.all(held.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+  const over = await call(t, EVENTS, `/api/v1/mailboxes/${encodeURIComponent(capped.address)}/events?token=${capped.token}`);
+  expectOk(over, 429, 'sse over the per-credential cap');
+  t.is((over.body as { error: { code: string } }).error.code, 'too_many_streams');
+  const overWs = new WebSocket(cappedWs);
+  const overAnswer = await new Promise<{ status: number; contentType: string | null; body: { error: { code: string } } }>((resolve, reject) => {
+    overWs.on('error', () => undefined);
+    overWs.once('unexpected-response', (req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => req.destroy());
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? null, body: JSON.parse(text) }));
+    });
+    overWs.once('open', () => reject(new Error('an upgrade over the per-credential cap was accepted')));
+  });
+  t.is(overAnswer.status, 429);
+  t.is(overAnswer.body.error.code, 'too_many_streams');
+  t.deepEqual(t.context.check(WS, 'GET', overAnswer), []);
+  for (const w of held) w.close();
   for (const bad of [{ type: 'new_message', cursor: '1' }, { type: 'mailbox_expired', reason: 'gone' }]) t.notDeepEqual(frameProblems(bad), []);
 });
 

@@ -16,10 +16,11 @@ const STREAM_ERRORS = (extra: string) => ({
   403: err('the mailbox token lacks read (insufficient_permission)'),
   404: err('no such mailbox for this caller (mailbox_not_found)'),
   410: err('the mailbox has ended (mailbox_expired, mailbox_deleted)'),
+  429: err('this credential (API key or mailbox token) already holds STREAM_MAX_PER_CREDENTIAL (default 20) open streams, SSE and WS together, on this web process (too_many_streams): close one first. Counted per process: N web processes allow N times the value'),
   503: err('this process holds STREAM_MAX_PER_PROCESS streams, or a dependency is unavailable: retry (service_unavailable)'),
 });
 const FRAMES = 'Frames (JSON, components.schemas.StreamFrame): ready {type,cursor} once after the replay; new_message {type,cursor,message} per committed message in commit order; mailbox_expired {type,reason} then the stream ends. ' +
-  'A stream opened with a mailbox token ends when that token is revoked or expires. Streams are not rate-limited and are served ahead of the Koa app.';
+  'A stream opened with a mailbox token ends when that token is revoked or expires; one opened with an API key ends when that key is revoked. Streams are not rate-limited and are served ahead of the Koa app.';
 
 /** Streams, agent tokens, API keys and SES ingestion (src/stream/sse.ts, websocket.ts, src/api/routes/tokens.ts, keys.ts, ses-ingest.ts). */
 export const MORE_PATHS: Record<string, JsonSchema> = {
@@ -28,7 +29,7 @@ export const MORE_PATHS: Record<string, JsonSchema> = {
       summary: 'Server-Sent Events: gap-free, resumable stream of the mailbox (token needs read)', tags: ['streams'], security: SEC.stream,
       parameters: [...STREAM_PARAMS, { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]{1,15}$' }, description: 'sent by EventSource on reconnect: resume after this cursor' }],
       description: `${FRAMES} SSE encoding: the stream starts with "retry: 2000" and ": connected"; each frame is "id: <cursor>" (not for mailbox_expired), "event: <type>", "data: <JSON>". ` +
-        'Keep-alive: a ": ping" comment every STREAM_PING_MS (default 25000). The last event before the server closes is mailbox_expired, or token_revoked / token_expired {type}, or reconnect {type,reason: shutdown|overloaded|error} (resume with Last-Event-ID).',
+        'Keep-alive: a ": ping" comment every STREAM_PING_MS (default 25000). The last event before the server closes is mailbox_expired, or token_revoked / token_expired / api_key_revoked {type}, or reconnect {type,reason: shutdown|overloaded|error} (resume with Last-Event-ID).',
       responses: {
         200: {
           description: 'the event stream (Cache-Control: no-cache, no-transform; X-Accel-Buffering: no); data of each event is a StreamFrame',
@@ -44,9 +45,9 @@ export const MORE_PATHS: Record<string, JsonSchema> = {
       parameters: STREAM_PARAMS,
       description: `${FRAMES} WebSocket: one JSON text frame per StreamFrame; {"type":"ping"} every STREAM_PING_MS; messages from the client are ignored (max 4 KiB). ` +
         'The credential and mailbox are checked BEFORE the upgrade: refusals are plain HTTP responses with the JSON error body (without request_id) and Connection: close. ' +
-        'Close codes: 1000 mailbox ended, 1008 token_revoked / token_expired, 1011 error, 1012 server restart, 1013 overloaded (client fell behind): resume with ?since=<last cursor>. ' +
+        'Close codes: 1000 mailbox ended, 1008 token_revoked / token_expired / api_key_revoked, 1011 error, 1012 server restart, 1013 overloaded (client fell behind): resume with ?since=<last cursor>. ' +
         'A GET without Upgrade: websocket is an ordinary request and answers 404 not_found.',
-      'x-mailwright-close-codes': { 1000: 'mailbox_expired', 1008: 'token_revoked | token_expired', 1011: 'error', 1012: 'shutdown', 1013: 'overloaded' },
+      'x-mailwright-close-codes': { 1000: 'mailbox_expired', 1008: 'token_revoked | token_expired | api_key_revoked', 1011: 'error', 1012: 'shutdown', 1013: 'overloaded' },
       responses: {
         101: { description: 'Switching Protocols; then StreamFrame JSON text frames', 'x-mailwright-frame': ref('StreamFrame') },
         ...STREAM_ERRORS('; a GET without an Upgrade header is 404 not_found'),
@@ -90,7 +91,7 @@ export const MORE_PATHS: Record<string, JsonSchema> = {
     parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' }, description: 'ApiKey.id; another user\'s key is a 404' }],
     delete: {
       summary: 'Revoke an API key (repeating it is a 204 too); the key is refused from then on', tags: ['access'], security: SEC.apiKey,
-      description: 'Takes no body (400 unexpected_body).',
+      description: 'Takes no body (400 unexpected_body). SSE and WebSocket streams opened with the key are closed in every web process (SSE event api_key_revoked, WS close 1008 "api_key_revoked").',
       responses: { 204: noContent('revoked'), ...errors(400, 403, 404, 413, ...AUTHED) },
     },
   },

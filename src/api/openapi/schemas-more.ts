@@ -60,6 +60,7 @@ export const MORE_SCHEMAS: Record<string, JsonSchema> = {
       { ...obj({ type: { const: 'mailbox_expired' }, reason: { type: 'string', enum: ['expired', 'deleted'] } }), description: 'the mailbox ended; the stream closes (WS close 1000)' },
       { ...obj({ type: { const: 'ping' } }), description: 'WebSocket only, every STREAM_PING_MS (SSE sends a ": ping" comment)' },
       { ...obj({ type: { const: 'token_revoked' } }), description: 'SSE only, last event: the mailbox token was revoked (WS closes 1008 "token_revoked")' },
+      { ...obj({ type: { const: 'api_key_revoked' } }), description: 'SSE only, last event: the API key the stream was opened with was revoked (WS closes 1008 "api_key_revoked")' },
       { ...obj({ type: { const: 'token_expired' } }), description: 'SSE only, last event: the mailbox token expired (WS closes 1008 "token_expired")' },
       { ...obj({ type: { const: 'reconnect' }, reason: { type: 'string', enum: ['shutdown', 'overloaded', 'error'] } }), description: 'SSE only, last event: reconnect with Last-Event-ID (WS closes 1012 shutdown, 1013 overloaded, 1011 error)' },
     ],

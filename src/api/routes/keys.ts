@@ -7,6 +7,7 @@ import type { Config } from '../../core/config.js';
 import { Forbidden, NotFound, QuotaExceeded, Unauthorized } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { toIso } from '../../core/time.js';
+import { publishSafely, type Publisher } from '../../pubsub/events.js';
 import type { ApiKeyRecord } from '../../store/api-keys.js';
 import { createStores, type Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
@@ -14,7 +15,7 @@ import { principalOf } from '../auth.js';
 import { expectNoBody, readJson } from '../body.js';
 import { onlyParams } from '../params.js';
 
-export interface KeyRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
+export interface KeyRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; publisher: Publisher; log: Logger }
 
 /** Strict: `user_id`, `plan`, `prefix`, `revoked_at` ... are unknown fields, hence a 400. */
 const CreateKey = z.strictObject({ name: z.string().trim().min(1).max(100).optional() });
@@ -75,7 +76,11 @@ export function keyRoutes(deps: KeyRouteDeps): Router {
     // another user's key is indistinguishable from one that does not exist
     const record = UUID.test(id) ? await stores.apiKeys.findForUser(userId, id) : undefined;
     if (!record) throw new NotFound('API key not found', 'api_key_not_found');
-    if (await stores.apiKeys.revoke(userId, id)) deps.log.info({ event: 'api_key.revoked', userId, keyId: id });
+    if (await stores.apiKeys.revoke(userId, id)) {
+      deps.log.info({ event: 'api_key.revoked', userId, keyId: id });
+      // open WS/SSE streams authenticated with this key close on this event, in every web process
+      await publishSafely(deps.publisher, { type: 'api_key_revoked', keyId: id }, deps.log);
+    }
     ctx.status = 204;
   });
 

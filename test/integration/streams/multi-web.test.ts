@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
 import { openSse, openWs, wsUrl } from '../../helpers/stream-clients.js';
 import { startSystem, type System } from '../../helpers/system.js';
+import { createUserWithKey } from '../../helpers/users.js';
 
 // One worker + SMTP, and two web-only processes sharing its database and QUEUE_PREFIX.
 const test = anyTest as TestFn<{ core: System; webA: System; webB: System }>;
@@ -52,4 +53,20 @@ test('a blocking wait on one web process is woken by a delivery from the worker'
   t.is(r.status, 200);
   t.is(r.body.length, 1);
   t.true(Date.now() - started < 15_000);
+});
+
+// streams on web A only: the tests above count the streams and waits on web B's hub
+test('revoking an API key on one web process closes that key\'s streams on the other', async (t) => {
+  const { webA, webB } = t.context;
+  const { apiKey, keyId } = await createUserWithKey(webA.deps.stores);
+  const box = await webA.createMailbox('?ttl_minutes=30', apiKey);
+  const onA = await openWs(wsUrl(webA.baseUrl, `/api/v1/mailboxes/${box.address}/ws`), { token: apiKey });
+  const onASse = await openSse(`${webA.baseUrl}/api/v1/mailboxes/${box.address}/events`, { token: apiKey });
+  await Promise.all([onA.next((f) => f.type === 'ready'), onASse.next((e) => e.event === 'ready')]);
+  t.is((await webB.api(`/api/v1/keys/${keyId}`, { method: 'DELETE', token: apiKey })).status, 204);
+  await onA.inbox.ended(3_000);
+  await onASse.inbox.ended(3_000);
+  t.is(onA.closeCode, 1008);
+  t.is(onA.closeReason, 'api_key_revoked');
+  t.is(onASse.inbox.all.at(-1)?.event, 'api_key_revoked');
 });

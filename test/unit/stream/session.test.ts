@@ -21,7 +21,7 @@ function fixture(opts: { stored: number; maxPendingEvents?: number }) {
   const hub = createHub();
   const gauge = { inc: () => undefined, dec: () => undefined };
   const deps: StreamDeps = {
-    config: { streams: { pingMs: 60_000, replayPage: 2, maxPendingEvents: opts.maxPendingEvents ?? 100, maxBufferedBytes: 1 << 20, maxPerProcess: 10 } },
+    config: { streams: { pingMs: 60_000, replayPage: 2, maxPendingEvents: opts.maxPendingEvents ?? 100, maxBufferedBytes: 1 << 20, maxPerProcess: 10, maxPerCredential: 10 } },
     log: pino({ level: 'silent' }),
     hub,
     registry: createStreamRegistry({ pingMs: 60_000, metrics: { openStreams: gauge as never } }),
@@ -126,6 +126,19 @@ test('token_revoked ends only streams opened with that jti, even during a replay
   t.deepEqual(f.ended, ['token_revoked']);
   t.is(f.hub.size(), 1);
   f.release();
+});
+
+test('api_key_revoked (no mailbox) ends only streams opened with that API key', async (t) => {
+  const f = fixture({ stored: 0 });
+  const user = (apiKeyId: string) => ({ kind: 'user', userId: 'u1', planId: 'free', apiKeyId }) as never;
+  f.open(undefined, user('k1'));
+  f.open(undefined, user('k2'));
+  f.open(undefined); // a mailbox token
+  await settle(() => f.frames.length === 3);
+  f.hub.dispatch({ type: 'api_key_revoked', keyId: 'k1' });
+  t.deepEqual(f.ended, ['api_key_revoked']);
+  t.is(f.hub.size(), 2);
+  t.is(f.deps.registry.size(), 2);
 });
 
 test('too many pending events end the stream as overloaded (the client resumes from its cursor)', async (t) => {

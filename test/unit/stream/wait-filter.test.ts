@@ -35,4 +35,6 @@ test('published payloads are validated before reaching the hub', (t) => {
   t.is(parseMailEvent(JSON.stringify({ ...ok, cursor: 'x' })), undefined);
   t.is(parseMailEvent(JSON.stringify({ type: 'other', mailboxId: 'm' })), undefined);
   t.is(parseMailEvent(JSON.stringify({ type: 'token_revoked', mailboxId: 'm' })), undefined);
+  t.deepEqual(parseMailEvent(JSON.stringify({ type: 'api_key_revoked', keyId: 'k' })), { type: 'api_key_revoked', keyId: 'k' });
+  t.is(parseMailEvent(JSON.stringify({ type: 'api_key_revoked', mailboxId: 'm' })), undefined);
 });
