@@ -19,7 +19,9 @@ test.after.always(async (t) => {
   await t.context.core?.stop();
 });
 
-test('a message delivered by the worker reaches subscribers on both web processes', async (t) => {
+// serial: it counts every listener of web B's hub, so no other test of this file may hold one meanwhile
+// (ava runs serial tests first, one at a time, before the concurrent ones)
+test.serial('a message delivered by the worker reaches subscribers on both web processes', async (t) => {
   const { core, webA, webB } = t.context;
   const box = await webA.createMailbox('?ttl_minutes=30');
   const onA = await openWs(wsUrl(webA.baseUrl, `/api/v1/mailboxes/${box.address}/ws`), { token: box.token });
