@@ -15,8 +15,8 @@ export async function freePort(): Promise<number> {
 export interface Proc { name: string; child: ChildProcess; rssKb(): number; stop(): Promise<void> }
 
 /** Start `src/bin/<role>.ts` as its own process and wait for its "listening"/"started" log event. */
-export async function startRole(role: 'web' | 'smtp' | 'worker', env: Record<string, string>, readyEvent: string): Promise<Proc> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `src/bin/${role}.ts`], {
+export async function startRole(role: 'web' | 'smtp' | 'worker', env: Record<string, string>, readyEvent: string, nodeFlags: string[] = []): Promise<Proc> {
+  const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', `src/bin/${role}.ts`], {
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,6 +2,9 @@
 // their own process, clients in this one). Knobs: BENCH_SUBSCRIBERS (10000), BENCH_SSE_SUBSCRIBERS
 // (10000), BENCH_MESSAGES (300), BENCH_CONCURRENCY (8). Needs the local PostgreSQL and Redis.
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
@@ -25,10 +28,36 @@ const env = {
   NODE_ENV: 'test', DATABASE_URL: db.url, DATABASE_POOL_MAX: '10', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix,
   TOKEN_SECRET: randomBytes(32).toString('hex'), MAIL_DOMAINS: DOMAIN, HOST: '127.0.0.1', PORT: String(webPort),
   SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtpPort), STREAM_MAX_PER_PROCESS: '50000', STREAM_MAX_PER_CREDENTIAL: '50000', SMTP_MAX_CLIENTS: '200',
+  // one client IP opens all mailboxes and streams: measure the streams, not the rate limiter
+  RATE_LIMIT_ENABLED: 'false',
 };
 const base = `http://127.0.0.1:${webPort}`;
 const procs: Proc[] = [];
-const startWeb = async () => { const p = await startRole('web', env, 'web.listening'); procs.push(p); return p; };
+// the web role writes a heap snapshot on SIGUSR2 (taking one runs a full GC first): the JS heap still
+// in use after it is what the idle subscribers really hold (RSS also counts garbage not yet collected)
+const snapshotDir = mkdtempSync(join(tmpdir(), 'mailwright-streams-heap-'));
+process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
+const startWeb = async () => { const p = await startRole('web', env, 'web.listening', ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`]); procs.push(p); return p; };
+/** JS heap in use (MB), from the web role's own /metrics (prom-client's nodejs_heap_size_used_bytes) */
+const heapUsedMb = async () => {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  return Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN) / 1e6;
+};
+/** a full GC in the web role (by way of a heap snapshot, deleted at once), then its heap in use */
+const heapAfterFullGcMb = async (web: Proc) => {
+  web.child.kill('SIGUSR2');
+  const started = Date.now();
+  let last = NaN;
+  // the snapshot is written synchronously: /metrics answers again once it is done
+  while (Date.now() - started < 120_000) {
+    await pause(2_000);
+    const now = await heapUsedMb().catch(() => NaN);
+    if (!Number.isNaN(now) && now === last) break;
+    last = now;
+  }
+  for (const f of readdirSync(snapshotDir)) rmSync(join(snapshotDir, f), { force: true });
+  return last;
+};
 
 async function mailbox(): Promise<{ address: string; token: string }> {
   const r = await fetch(`${base}/api/v1/mailboxes?ttl_minutes=60`, { method: 'POST' });
@@ -124,6 +153,7 @@ try {
     const box = await mailbox();
     await pause(1_000);
     const before = web.rssKb();
+    const heapBefore = await heapUsedMb();
     const arrivals: number[] = [];
     const onFrame: OnFrame = (f, at) => { if (f.type === 'new_message') arrivals.push(at); };
     const closers: Array<() => void> = [];
@@ -136,7 +166,9 @@ try {
     await pause(3_000);
     const after = web.rssKb();
     out(`\n## ${transport}: ${n} idle subscribers in one web process (connected in ${connectSeconds.toFixed(1)} s)`);
-    out(`web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / n).toFixed(1)} KB per subscriber`);
+    out(`web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / n).toFixed(1)} KB per subscriber (3 s after connecting; includes garbage not yet collected)`);
+    const heapAfter = await heapAfterFullGcMb(web);
+    out(`web JS heap in use after a full GC ${heapBefore.toFixed(1)} MB -> ${heapAfter.toFixed(1)} MB: ${(((heapAfter - heapBefore) * 1000) / n).toFixed(1)} KB per subscriber (what the idle streams hold)`);
     for (let round = 1; round <= 3; round++) {
       arrivals.length = 0;
       const t0 = await send(box.address, `fanout-${transport}-${round}`);

@@ -46,43 +46,21 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       socket.destroy();
       return;
     }
-    socket.on('error', () => socket.destroy());
+    // a module-level listener: a closure made here would keep this scope (the request, its URL and
+    // headers, the head buffer) alive for as long as the socket lives (about 12 KB per idle stream)
+    socket.on('error', destroySocket);
     const { query, get } = requestParts(req, url);
     Promise.resolve()
       .then(() => streamAccess(
         { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
         { get, path: url.pathname, query, address: decode(match[1]!) },
       ))
-      .then(({ principal, mailbox, since, credentialExpiresAt, release }) => {
+      .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the socket closes (also when
         // handleUpgrade rejects the handshake without calling back)
-        socket.once('close', release);
-        if (socket.destroyed) return void release();
-        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-          let killer: NodeJS.Timeout | undefined;
-          const close = openStream(deps, {
-            mailbox,
-            principal,
-            since,
-            credentialExpiresAt,
-            release,
-            sink: {
-              transport: 'ws',
-              send: (f) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(f)); },
-              ping: () => { if (ws.readyState === ws.OPEN) ws.send(PING); },
-              buffered: () => ws.bufferedAmount,
-              end: (reason) => {
-                if (reason === 'client_gone' || ws.readyState !== ws.OPEN) return;
-                ws.close(WS_CLOSE[reason], reason);
-                killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-                killer.unref();
-              },
-            },
-          });
-          ws.on('message', () => undefined); // clients have nothing to say; maxPayload bounds them
-          ws.on('error', () => ws.terminate());
-          ws.once('close', () => { clearTimeout(killer); close(); });
-        });
+        socket.once('close', access.release);
+        if (socket.destroyed) return void access.release();
+        wss.handleUpgrade(req, socket, head, (ws: WebSocket) => streamTo(ws, deps, access));
       })
       .catch((err: unknown) => {
         const e = asAppError(err);
@@ -97,4 +75,31 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       wss.close();
     },
   };
+}
+
+function destroySocket(this: Duplex): void {
+  this.destroy();
+}
+
+/** The stream's closures hold the WebSocket and what streamAccess returned, never the upgrade request. */
+function streamTo(ws: WebSocket, deps: StreamDeps, access: Omit<Parameters<typeof openStream>[1], 'sink'>): void {
+  let killer: NodeJS.Timeout | undefined;
+  const close = openStream(deps, {
+    ...access,
+    sink: {
+      transport: 'ws',
+      send: (f) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(f)); },
+      ping: () => { if (ws.readyState === ws.OPEN) ws.send(PING); },
+      buffered: () => ws.bufferedAmount,
+      end: (reason) => {
+        if (reason === 'client_gone' || ws.readyState !== ws.OPEN) return;
+        ws.close(WS_CLOSE[reason], reason);
+        killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+        killer.unref();
+      },
+    },
+  });
+  ws.on('message', () => undefined); // clients have nothing to say; maxPayload bounds them
+  ws.on('error', () => ws.terminate());
+  ws.once('close', () => { clearTimeout(killer); close(); });
 }
