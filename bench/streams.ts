@@ -46,17 +46,12 @@ const heapUsedMb = async () => {
 /** a full GC in the web role (by way of a heap snapshot, deleted at once), then its heap in use */
 const heapAfterFullGcMb = async (web: Proc) => {
   web.child.kill('SIGUSR2');
-  const started = Date.now();
-  let last = NaN;
-  // the snapshot is written synchronously: /metrics answers again once it is done
-  while (Date.now() - started < 120_000) {
-    await pause(2_000);
-    const now = await heapUsedMb().catch(() => NaN);
-    if (!Number.isNaN(now) && now === last) break;
-    last = now;
-  }
+  // the snapshot file appears when writing starts; writing blocks the web role's event loop, so the
+  // next /metrics answer comes after it is complete (and after the full GC that precedes it)
+  for (const started = Date.now(); readdirSync(snapshotDir).length === 0 && Date.now() - started < 60_000;) await pause(200);
+  const mb = await heapUsedMb();
   for (const f of readdirSync(snapshotDir)) rmSync(join(snapshotDir, f), { force: true });
-  return last;
+  return mb;
 };
 
 async function mailbox(): Promise<{ address: string; token: string }> {
