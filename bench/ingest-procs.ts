@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 
 /** A child process of the bench, its output in a log file. */
@@ -52,15 +52,7 @@ export const tail = (file: string, bytes = 1500) => {
 
 export const logContains = (proc: Proc, text: string) => () => tail(proc.logFile, 1 << 20).includes(text);
 
-export const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+export { freePort } from '../test/helpers/private-services.js';
 
 /** true once something on host:port sends an SMTP greeting */
 export const smtpGreets = (port: number) => () =>

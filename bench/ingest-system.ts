@@ -3,6 +3,7 @@ import os from 'node:os';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { quoteIdent } from '../src/store/bootstrap.js';
+import { dropPrefix } from '../test/helpers/redis.js';
 import { cpuMsOf, freePort, syscallsOf, httpOk, logContains, runToEnd, smtpGreets, startProc, stopProc, waitFor, type Proc } from './ingest-procs.js';
 
 export const BENCH_DOMAIN = 'bench.test';
@@ -70,7 +71,7 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   // a leftover from a run that was killed hard is dropped first
   await withAdmin(s.adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(s.database)} with (force)`));
   cleanup.push(() => withAdmin(s.adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(s.database)} with (force)`)).then(() => undefined));
-  cleanup.push(() => dropRedisPrefix(s.redisUrl, s.prefix));
+  cleanup.push(() => dropPrefix(s.prefix, s.redisUrl));
 
   const [port, smtpPort, mdSmtp, mdWeb] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const env: Record<string, string> = {
@@ -155,19 +156,6 @@ export async function readThroughApi(sys: BenchSystem, addresses: string[]): Pro
   }
 }
 
-export async function dropRedisPrefix(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await r.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-}
 
 export { stopProc };
 

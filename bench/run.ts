@@ -28,7 +28,8 @@ const B = {
   repeats: num('BENCH_REPEATS', 3),
   rate: num('BENCH_RATE', 200),
   rateSeconds: num('BENCH_RATE_SECONDS', 10),
-  rateLeadInSeconds: Number(process.env.BENCH_RATE_LEAD_IN_SECONDS ?? 2),
+  // 0 (no lead-in) is allowed here, unlike the settings above
+  rateLeadInSeconds: process.env.BENCH_RATE_LEAD_IN_SECONDS === '0' ? 0 : num('BENCH_RATE_LEAD_IN_SECONDS', 2),
   warmup: num('BENCH_WARMUP_PER_CONNECTION', 30),
   growth: num('BENCH_GROWTH', 2500),
 };

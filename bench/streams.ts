@@ -147,8 +147,10 @@ try {
     web = await startWeb();
     const box = await mailbox();
     await pause(1_000);
+    // like for like: both heap readings after a full GC; RSS is read after this first (small) snapshot
+    const heapBefore = await heapAfterFullGcMb(web);
+    await pause(1_000);
     const before = web.rssKb();
-    const heapBefore = await heapUsedMb();
     const arrivals: number[] = [];
     const onFrame: OnFrame = (f, at) => { if (f.type === 'new_message') arrivals.push(at); };
     const closers: Array<() => void> = [];
