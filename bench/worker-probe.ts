@@ -32,7 +32,7 @@ try {
     await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => {
       const to = boxes[(i + j) % boxes.length]!.address;
       const raw = Buffer.from(`From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`);
-      return enqueueInbound(deps.queues.inbound, { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw }, 5_000);
+      return enqueueInbound(deps.queues, { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw }, 5_000);
     }));
   }
   const backends = async () => (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);

@@ -40,8 +40,6 @@ export async function createContainer(config: Config, role: string, over: Partia
   const db = over.db ?? createDb(config, { log: knexLogger(log) });
   const redis = over.redis ?? (await connectRedis(config, 'producer'));
   const queues = over.queues ?? createQueues(redis, config);
-  // BullMQ emits connection trouble as 'error' events (printed raw if nobody listens): log them instead
-  for (const q of queues.all()) q.on('error', (err) => log.warn({ event: 'queue.error', queue: q.name, err }));
   const plans = planStore(db, config.plans.cacheMs);
   const deps: Deps = {
     config,

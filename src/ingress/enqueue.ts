@@ -1,8 +1,8 @@
-import type { Queue } from 'bullmq';
 import { newUlid as ulid } from '../core/ids.js';
 import { Unavailable } from '../core/errors.js';
 import { JOB } from '../queue/names.js';
 import type { Envelope, InboundJob } from '../queue/payloads.js';
+import type { InboundQueues } from '../queue/producers.js';
 
 export interface Received {
   source: InboundJob['source'];
@@ -14,10 +14,11 @@ export interface Received {
 }
 
 /**
- * The only way mail enters the system. Resolves with the ingress id once Redis has acknowledged the job;
+ * The only way mail enters the system, into `inbound` or (above WORKER_LARGE_MESSAGE_BYTES) `inbound-large`. Resolves with the ingress id once Redis has acknowledged the job;
  * rejects with Unavailable (SMTP 451, HTTP 503) when it did not within `timeoutMs`.
  */
-export async function enqueueInbound(queue: Queue<InboundJob>, msg: Received, timeoutMs: number): Promise<string> {
+export async function enqueueInbound(queues: InboundQueues, msg: Received, timeoutMs: number): Promise<string> {
+  const queue = queues.inboundFor(msg.raw.length);
   const ingressId = msg.ingressId ?? ulid();
   const data: InboundJob = {
     v: 1,

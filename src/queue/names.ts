@@ -1,2 +1,7 @@
-export const QUEUE = { inbound: 'inbound', maintenance: 'maintenance' } as const;
+/**
+ * `inbound` carries messages up to WORKER_LARGE_MESSAGE_BYTES, worked WORKER_CONCURRENCY at a time;
+ * `inbound-large` the larger ones, WORKER_LARGE_CONCURRENCY at a time (a worker's memory stays bounded
+ * while small mail, nearly all of it, gets a high concurrency).
+ */
+export const QUEUE = { inbound: 'inbound', inboundLarge: 'inbound-large', maintenance: 'maintenance' } as const;
 export const JOB = { deliver: 'deliver' } as const;

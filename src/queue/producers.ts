@@ -5,15 +5,23 @@ import { QUEUE } from './names.js';
 import type { InboundJob } from './payloads.js';
 
 export interface Queues {
+  /** messages up to WORKER_LARGE_MESSAGE_BYTES */
   inbound: Queue<InboundJob>;
+  /** messages above WORKER_LARGE_MESSAGE_BYTES */
+  inboundLarge: Queue<InboundJob>;
+  /** the inbound queue for a raw message of this many bytes */
+  inboundFor(bytes: number): Queue<InboundJob>;
   maintenance: Queue;
   all(): Queue[];
   close(): Promise<void>;
 }
 
+/** Where a message is queued: ingress needs nothing else. */
+export type InboundQueues = Pick<Queues, 'inboundFor'>;
+
 export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worker'>): Queues {
   const prefix = config.redis.prefix;
-  const inbound = new Queue<InboundJob>(QUEUE.inbound, {
+  const inboundQueue = (name: string) => new Queue<InboundJob>(name, {
     connection: redis,
     prefix,
     defaultJobOptions: {
@@ -25,6 +33,8 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
       removeOnFail: { age: 7 * 24 * 3600 },
     },
   });
+  const inbound = inboundQueue(QUEUE.inbound);
+  const inboundLarge = inboundQueue(QUEUE.inboundLarge);
   const maintenance = new Queue(QUEUE.maintenance, {
     connection: redis,
     prefix,
@@ -32,10 +42,12 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
   });
   return {
     inbound,
+    inboundLarge,
+    inboundFor: (bytes) => (bytes > config.worker.largeMessageBytes ? inboundLarge : inbound),
     maintenance,
-    all: () => [inbound, maintenance],
+    all: () => [inbound, inboundLarge, maintenance],
     async close() {
-      await Promise.all([inbound.close(), maintenance.close()]);
+      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close()]);
     },
   };
 }

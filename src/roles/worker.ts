@@ -9,7 +9,14 @@ import { connectRedis } from '../queue/connection.js';
 import { QUEUE } from '../queue/names.js';
 import type { InboundJob } from '../queue/payloads.js';
 
-export interface WorkerRole { inbound: Worker<InboundJob, Outcome[]>; maintenance?: MaintenanceWorker; close: () => Promise<void> }
+export interface WorkerRole {
+  /** messages up to WORKER_LARGE_MESSAGE_BYTES, WORKER_CONCURRENCY at a time */
+  inbound: Worker<InboundJob, Outcome[]>;
+  /** larger messages, WORKER_LARGE_CONCURRENCY at a time */
+  inboundLarge: Worker<InboundJob, Outcome[]>;
+  maintenance?: MaintenanceWorker;
+  close: () => Promise<void>;
+}
 
 const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.attempts ?? 1);
 
@@ -17,34 +24,43 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
   const connection = await connectRedis(deps.config, 'worker');
   const log = deps.log.child({ component: 'worker' });
   const batched = workerPipelineDeps(deps);
-  const inbound = new Worker<InboundJob, Outcome[]>(QUEUE.inbound, createInboundProcessor(batched.deps), {
-    connection,
-    prefix: deps.config.redis.prefix,
-    concurrency: deps.config.worker.concurrency,
-    // a SIGKILLed worker's jobs go back to waiting after this long (re-run idempotently)
-    lockDuration: deps.config.worker.lockMs,
-    stalledInterval: deps.config.worker.lockMs,
-    // BullMQ's default (1) fails a job whose worker died twice: acknowledged mail would be lost
-    maxStalledCount: deps.config.worker.maxStalledCount,
-  });
-  inbound.on('failed', (job, err) => {
-    const final = isFinal(job) || err.name === 'UnrecoverableError';
-    deps.metrics[final ? 'failed' : 'retried'].inc({ queue: QUEUE.inbound });
-    log[final ? 'error' : 'warn']({ event: final ? 'inbound.failed' : 'inbound.will_retry', jobId: job?.id, attempts: job?.attemptsMade, err });
-  });
-  inbound.on('error', (err) => log.warn({ event: 'worker.error', err }));
-  await inbound.waitUntilReady();
+  const processor = createInboundProcessor(batched.deps);
+  // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
+  // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
+  const consume = (queue: string, concurrency: number) => {
+    const worker = new Worker<InboundJob, Outcome[]>(queue, processor, {
+      connection,
+      prefix: deps.config.redis.prefix,
+      concurrency,
+      // a SIGKILLed worker's jobs go back to waiting after this long (re-run idempotently)
+      lockDuration: deps.config.worker.lockMs,
+      stalledInterval: deps.config.worker.lockMs,
+      // BullMQ's default (1) fails a job whose worker died twice: acknowledged mail would be lost
+      maxStalledCount: deps.config.worker.maxStalledCount,
+    });
+    worker.on('failed', (job, err) => {
+      const final = isFinal(job) || err.name === 'UnrecoverableError';
+      deps.metrics[final ? 'failed' : 'retried'].inc({ queue });
+      log[final ? 'error' : 'warn']({ event: final ? 'inbound.failed' : 'inbound.will_retry', queue, jobId: job?.id, attempts: job?.attemptsMade, err });
+    });
+    worker.on('error', (err) => log.warn({ event: 'worker.error', queue, err }));
+    return worker;
+  };
+  const inbound = consume(QUEUE.inbound, deps.config.worker.concurrency);
+  const inboundLarge = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
+  await Promise.all([inbound.waitUntilReady(), inboundLarge.waitUntilReady()]);
   const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
   for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, await deps.stores.plans.all())) {
     log.warn({ event: 'worker.plan_size_unreachable', problem });
   }
-  log.info({ event: 'worker.started', concurrency: deps.config.worker.concurrency });
+  log.info({ event: 'worker.started', concurrency: deps.config.worker.concurrency, largeConcurrency: deps.config.worker.largeConcurrency, largeMessageBytes: deps.config.worker.largeMessageBytes });
   return {
     inbound,
+    inboundLarge,
     maintenance,
     close: once(async () => {
       await maintenance?.close();
-      await inbound.close();
+      await Promise.all([inbound.close(), inboundLarge.close()]);
       await batched.batcher.drain();
       connection.disconnect();
     }),

@@ -115,7 +115,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       await web?.close();
       await smtp?.close();
       await worker?.close();
-      await deps.queues.inbound.obliterate({ force: true }).catch(() => undefined);
+      for (const q of [deps.queues.inbound, deps.queues.inboundLarge]) await q.obliterate({ force: true }).catch(() => undefined);
       await deps.close();
       await dropPrefix(prefix);
       if (!opts.database) await database.drop();

@@ -96,7 +96,7 @@ test('worker: SIGTERM mid-flow -> active jobs finish, none left stalled, the res
   const ids: string[] = [];
   for (let i = 0; i < total; i += 100) {
     ids.push(...(await Promise.all(Array.from({ length: Math.min(100, total - i) }, (_, k) =>
-      enqueueInbound(sys.deps.queues.inbound, { source: 'smtp', envelope: { from: 'a@example.org', to: [boxes[(i + k) % boxes.length]!.address] }, raw: Buffer.from(`Subject: w-${i + k}\r\n\r\nbody\r\n`) }, 5_000)))));
+      enqueueInbound(sys.deps.queues, { source: 'smtp', envelope: { from: 'a@example.org', to: [boxes[(i + k) % boxes.length]!.address] }, raw: Buffer.from(`Subject: w-${i + k}\r\n\r\nbody\r\n`) }, 5_000)))));
   }
   const first = spawn(t, 'worker', { WORKER_CONCURRENCY: '4' });
   await first.waitFor('inbound.stored');

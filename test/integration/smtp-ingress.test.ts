@@ -53,7 +53,7 @@ test('SIZE is advertised; a declared or actual oversize message is 552 and nothi
     t.regex(await client.command(`RCPT TO:<big@${TEST_DOMAIN}>`), /^250/);
     const reply = await client.data(message('big', 'x'.repeat(76) + '\r\n'.repeat(1) + ('y'.repeat(76) + '\r\n').repeat(2000)));
     t.regex(reply, /^552 5\.3\.4 /);
-    const queued = await sys.deps.queues.inbound.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
+    const queued = (await Promise.all([sys.deps.queues.inbound, sys.deps.queues.inboundLarge].map((q) => q.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])))).flat();
     t.false(queued.some((j) => j.data.envelope.to.includes(`big@${TEST_DOMAIN}`)), 'nothing enqueued for the oversized message');
     // the session is still usable after a 552
     t.regex(await client.command('MAIL FROM:<a@example.org>'), /^250/);

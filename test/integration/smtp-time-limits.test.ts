@@ -52,7 +52,8 @@ async function trickleData(sys: System, to: string, subject: string, everyMs: nu
 
 /** Every job in the queue (waiting or done) whose raw message has `subject`. */
 async function jobsWithSubject(sys: System, subject: string) {
-  const jobs = await sys.deps.queues.inbound.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
+  const states = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
+  const jobs = (await Promise.all([sys.deps.queues.inbound, sys.deps.queues.inboundLarge].map((q) => q.getJobs([...states])))).flat();
   return jobs.filter((j) => Buffer.from(j.data.rawBase64, 'base64').toString('latin1').includes(subject));
 }
 

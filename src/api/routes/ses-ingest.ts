@@ -14,7 +14,7 @@ export interface SesIngestDeps {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  queues: Pick<Queues, 'inbound'>;
+  queues: Pick<Queues, 'inboundFor'>;
   /** where certificates and SubscribeURLs are fetched from; default: https GET (tests inject their own) */
   snsFetch?: SnsFetch;
 }
@@ -32,7 +32,7 @@ export function sesIngestRoutes(deps: SesIngestDeps): Router {
     config,
     log: deps.log.child({ component: 'ses' }),
     metrics: deps.metrics,
-    inbound: deps.queues.inbound,
+    inbound: deps.queues,
     verifier,
     fetch,
   });

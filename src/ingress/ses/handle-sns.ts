@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { Queue } from 'bullmq';
 import type { Config } from '../../core/config.js';
 import { BadRequest, Forbidden, Unavailable } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Metrics } from '../../ops/metrics.js';
-import type { InboundJob } from '../../queue/payloads.js';
+import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
 import { interpretReceipt } from './ses-receipt.js';
 import type { SnsFetch, SnsVerifier } from './sns-verifier.js';
@@ -14,7 +13,7 @@ export interface SnsHandlerDeps {
   config: Pick<Config, 'mail' | 'redis'>;
   log: Logger;
   metrics: Pick<Metrics, 'sesNotifications' | 'enqueued'>;
-  inbound: Queue<InboundJob>;
+  inbound: InboundQueues;
   verifier: SnsVerifier;
   fetch: SnsFetch;
 }

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import type { Queue } from 'bullmq';
 import type { Config } from '../../core/config.js';
 import { asAppError, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { InboundJob } from '../../queue/payloads.js';
+import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
 import { collectMessage } from './collect-message.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -12,7 +11,7 @@ import type { Metrics } from '../../ops/metrics.js';
 export interface SmtpIngressDeps {
   config: Config;
   log: Logger;
-  inbound: Queue<InboundJob>;
+  inbound: InboundQueues;
   metrics?: Metrics;
   /** extra checks on a new connection (rate limits); reject with an AppError */
   onConnect?: (session: SMTPServerSession) => Promise<void>;
