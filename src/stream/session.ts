@@ -142,7 +142,9 @@ export function openStream(
     queue.push(e);
     void pump();
   }, credentialOf(principal));
-  const unregister = deps.registry.add({ transport: sink.transport, ping: () => { if (!closed) sink.ping(); }, shutdown: () => end('shutdown') });
+  // `ready` is always the first frame: keepalive pings start once it is out (the cursor read may be slow)
+  let readySent = false;
+  const unregister = deps.registry.add({ transport: sink.transport, ping: () => { if (!closed && readySent) sink.ping(); }, shutdown: () => end('shutdown') });
 
   const checkExpiry = async () => {
     const m = await deps.stores.mailboxes.findById(mailbox.id);
@@ -181,6 +183,7 @@ export function openStream(
     }
     lastSent = Math.min(opts.since ?? current.lastSeq, current.lastSeq);
     send({ type: 'ready', cursor: String(lastSent) });
+    readySent = true;
     await replayAfterLastSent();
     live = true;
     scheduleExpiry(current);

@@ -32,6 +32,28 @@ test('a WebSocket client gets new_message after SMTP delivery, and keepalive pin
   client.close();
 });
 
+test.serial('ready is the first frame even when reading the cursor takes longer than the ping interval (WS and SSE)', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=60');
+  const mailboxes = sys.deps.stores.mailboxes;
+  const findById = mailboxes.findById;
+  // the cursor read (and the access check) wait 500 ms: three keepalive rounds (STREAM_PING_MS=150) pass meanwhile
+  mailboxes.findById = async (...args: Parameters<typeof findById>) => { await new Promise((r) => setTimeout(r, 500)); return findById.apply(mailboxes, args); };
+  try {
+    const [wsClient, sseClient] = await Promise.all([openWs(ws(sys, box.address), { token: box.token }), openSse(sse(sys, box.address, `?token=${box.token}`))]);
+    t.deepEqual(await wsClient.next(), { type: 'ready', cursor: '0' });
+    t.deepEqual(await wsClient.next(), { type: 'ping' }, 'pings follow');
+    // SSE opens with the `: connected` comment (it flushes the headers); the first event after it is ready
+    const first = await sseClient.next((e) => e.comment !== 'connected');
+    t.is(first.event, 'ready');
+    t.is((await sseClient.next()).event, 'comment', 'comment pings follow');
+    wsClient.close();
+    sseClient.close();
+  } finally {
+    mailboxes.findById = findById;
+  }
+});
+
 test('an SSE client (token in the query) gets new_message with the cursor as id, and comment pings', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox('?ttl_minutes=60');
