@@ -55,6 +55,7 @@ export const ENV = z.object({
   PLAN_CACHE_MS: int(0).default(10_000),
   TTL_UNIT_MS: int(1).default(60_000),
   MESSAGE_PAGE_MAX: int(1).default(200),
+  ATTACHMENT_FILENAME_MAX_CHARS: int(1).default(255),
   SWEEP_INTERVAL_MS: int(100).default(60_000),
   PURGE_INTERVAL_MS: int(100).default(10 * 60_000),
   MAILBOX_RETENTION_MS: int(0).default(24 * 60 * 60_000),
@@ -163,7 +164,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       mailboxCache: { ttlMs: e.MAILBOX_CACHE_MS, maxEntries: e.MAILBOX_CACHE_MAX },
     },
     plans: { cacheMs: e.PLAN_CACHE_MS, ttlUnitMs: e.TTL_UNIT_MS },
-    api: { messagePageMax: e.MESSAGE_PAGE_MAX },
+    api: { messagePageMax: e.MESSAGE_PAGE_MAX, attachmentFilenameMaxChars: e.ATTACHMENT_FILENAME_MAX_CHARS },
     lifecycle: {
       sweepIntervalMs: e.SWEEP_INTERVAL_MS,
       purgeIntervalMs: e.PURGE_INTERVAL_MS,
