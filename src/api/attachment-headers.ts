@@ -1,8 +1,11 @@
+import { codePointLength, headCodePoints } from '../core/text.js';
+
 /**
  * Response headers for an attachment download, built from what a (possibly hostile) message says.
  * Both are total: any string in, a header value Node accepts out. A filename or media type straight from
  * the MIME part once made the download a 500 (encodeURIComponent throws on a lone surrogate; Node refuses
- * a header with a control character or one above U+00FF).
+ * a header with a control character or one above U+00FF), and a 100,000-character filename made a
+ * header of over 100 KB that HTTP clients refuse (Node's fetch stops at 16 KB).
  */
 
 /** RFC 8187 attr-char: what may stand unencoded in an ext-value; everything else is %XX of its UTF-8. */
@@ -18,15 +21,32 @@ const extValue = (s: string) => {
 };
 
 /**
+ * The name cut to `maxChars` characters (code points; a lone surrogate is one): a surrogate pair is never
+ * split. The extension (from the last dot, which is not the first character, with at least one character
+ * after it) is kept when it is at most half of `maxChars`: `<cut stem><extension>`.
+ */
+export function boundFilename(name: string, maxChars: number): string {
+  if (name.length <= maxChars || codePointLength(name) <= maxChars) return name;
+  const dot = name.lastIndexOf('.');
+  const ext = dot > 0 ? name.slice(dot) : '';
+  const extChars = codePointLength(ext);
+  if (extChars >= 2 && extChars <= Math.floor(maxChars / 2)) return headCodePoints(name.slice(0, dot), maxChars - extChars) + ext;
+  return headCodePoints(name, maxChars);
+}
+
+/**
  * RFC 6266 Content-Disposition: an ASCII fallback `filename` (printable ASCII but the quote, backslash
  * and percent sign; any other character, CR, LF and the other control characters included, becomes one
- * "_") and the exact name as UTF-8 in `filename*`. A lone surrogate is written as U+FFFD (Buffer's UTF-8
- * does that), so `filename*` always decodes.
+ * "_") and the name as UTF-8 in `filename*`. A lone surrogate is written as U+FFFD (Buffer's UTF-8
+ * does that), so `filename*` always decodes. The name is first cut to `maxChars` characters
+ * (ATTACHMENT_FILENAME_MAX_CHARS, boundFilename): one character costs at most 13 bytes of header (4 UTF-8
+ * bytes as %XX, one "_"), so the header is at most 42 + 13 x maxChars bytes.
  */
-export function contentDisposition(filename: string | null | undefined): string {
+export function contentDisposition(filename: string | null | undefined, maxChars: number): string {
   if (!filename) return 'attachment';
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/gu, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${extValue(filename)}`;
+  const name = boundFilename(filename, maxChars);
+  const ascii = name.replace(/[^\x20-\x7e]|["\\%]/gu, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${extValue(name)}`;
 }
 
 /** RFC 9110 token characters: a media type is token "/" token. */

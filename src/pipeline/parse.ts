@@ -1,4 +1,5 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { headCodePoints } from '../core/text.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
 import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/messages.js';
 
@@ -31,6 +32,8 @@ export interface ParseLimits {
   maxHeaderBlockBytes: number;
   /** an HTML part longer than this many characters is not converted to text (mailparser's maxHtmlLengthToParse) */
   maxHtmlToTextChars: number;
+  /** characters (code points) kept of the parse error note (`parse_error`) */
+  maxErrorNoteChars: number;
 }
 
 /**
@@ -154,7 +157,7 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
     headers,
     attachments: [],
     sentAt: null,
-    parseError: reason.slice(0, 500),
+    parseError: headCodePoints(reason, limits.maxErrorNoteChars),
     codes: [],
     links: [],
   };

@@ -22,8 +22,9 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
 /**
  * Who may open a stream on which mailbox, exactly as for REST (same credential rules, same object-level
  * check, same 404/410), except that an anonymous caller is told 401: a stream always needs a credential.
- * Last, it takes one of the credential's `maxPerCredential` slots in this process (429 too_many_streams
- * when none is left); the caller must hand `release` to the stream, or call it if no stream opens.
+ * Last, after every await, it takes a stream slot in one synchronous step: one of the process's
+ * `maxStreams` (503 service_unavailable when none is left) and one of the credential's `maxPerCredential`
+ * (429 too_many_streams). The caller must hand `release` to the stream, or call it if no stream opens.
  */
 export async function streamAccess(
   deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number },
@@ -36,13 +37,14 @@ export async function streamAccess(
   const mailbox = await mailboxFor({ state: { principal } } as unknown as Context, deps.stores, req.address, 'read');
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
   const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
-  if (deps.registry.size() >= deps.maxStreams) throw new Unavailable('this server holds its maximum number of streams; retry shortly');
   // a stream must not outlive the mailbox token it was opened with
   const credentialExpiresAt = principal.kind === 'token' ? (await deps.stores.tokens.findByJti(principal.jti))?.expiresAt : undefined;
-  // no await from here on: the slot is taken in the same tick as the check
-  const release = deps.registry.reserve(credentialOf(principal), deps.maxPerCredential);
-  if (!release) {
+  // no await from here on: both caps are checked and the slot taken in one step. (The process cap was once
+  // checked before the await above: 40 concurrent opens with mailbox tokens got 8 to 12 streams past a cap of 5.)
+  const slot = deps.registry.reserve(credentialOf(principal), { perProcess: deps.maxStreams, perCredential: deps.maxPerCredential });
+  if ('full' in slot) {
+    if (slot.full === 'process') throw new Unavailable('this server holds its maximum number of streams (STREAM_MAX_PER_PROCESS); retry shortly');
     throw new TooManyStreams(`this credential already holds ${deps.maxPerCredential} open streams on this server (STREAM_MAX_PER_CREDENTIAL); close one first`);
   }
-  return { principal, mailbox, since, credentialExpiresAt, release };
+  return { principal, mailbox, since, credentialExpiresAt, release: slot.release };
 }

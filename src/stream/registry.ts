@@ -12,17 +12,21 @@ export interface OpenStream {
 
 /**
  * Every open SSE/WebSocket stream of this process: one shared keepalive timer for all of them (no timer
- * per client), the open-streams gauge, closeAll() for shutdown, and the per-credential stream slots.
+ * per client), the open-streams gauge, closeAll() for shutdown, and the stream slots that cap how many
+ * may be open (per process and per credential).
  */
 export interface StreamRegistry {
   add(s: OpenStream): () => void;
   size(): number;
   /**
-   * Take one of `max` stream slots of this credential (counted in this process only). Synchronous, so
-   * two concurrent opens cannot both take the last slot. Returns the idempotent release, or undefined
-   * when the credential already holds `max`.
+   * Take a stream slot: one of the process's `perProcess` and one of the credential's `perCredential`
+   * (both counted in this process only), or neither. Synchronous, so check and take happen in one step:
+   * no concurrent open can pass the same check before this one is counted. Returns the idempotent release,
+   * or which cap is full (the process's is checked first).
    */
-  reserve(credential: CredentialKey, max: number): (() => void) | undefined;
+  reserve(credential: CredentialKey, limits: { perProcess: number; perCredential: number }): { release: () => void } | { full: 'process' | 'credential' };
+  /** slots held in this process: streams open and streams being opened (authenticated, not yet registered) */
+  held(): number;
   /** slots the credential holds in this process */
   heldBy(credential: CredentialKey): number;
   /** shut every stream down; resolves once all have unregistered or after `graceMs` */
@@ -32,6 +36,7 @@ export interface StreamRegistry {
 export function createStreamRegistry(opts: { pingMs: number; metrics: Pick<Metrics, 'openStreams'> }): StreamRegistry {
   const open = new Set<OpenStream>();
   const slots = new Map<CredentialKey, number>();
+  let total = 0;
   let timer: NodeJS.Timeout | undefined;
   let drained: (() => void) | undefined;
   const ensureTimer = () => {
@@ -58,19 +63,25 @@ export function createStreamRegistry(opts: { pingMs: number; metrics: Pick<Metri
       };
     },
     size: () => open.size,
-    reserve(credential, max) {
+    reserve(credential, limits) {
+      if (total >= limits.perProcess) return { full: 'process' };
       const held = slots.get(credential) ?? 0;
-      if (held >= max) return undefined;
+      if (held >= limits.perCredential) return { full: 'credential' };
+      total += 1;
       slots.set(credential, held + 1);
       let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        const n = (slots.get(credential) ?? 1) - 1;
-        if (n > 0) slots.set(credential, n);
-        else slots.delete(credential);
+      return {
+        release: () => {
+          if (released) return;
+          released = true;
+          total -= 1;
+          const n = (slots.get(credential) ?? 1) - 1;
+          if (n > 0) slots.set(credential, n);
+          else slots.delete(credential);
+        },
       };
     },
+    held: () => total,
     heldBy: (credential) => slots.get(credential) ?? 0,
     async closeAll(graceMs) {
       if (open.size === 0) return;

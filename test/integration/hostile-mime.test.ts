@@ -83,3 +83,28 @@ test('attachment downloads are 200 with their bytes whatever the filename or con
     t.deepEqual(r.body, bytes[n]);
   }
 });
+
+test('a 100,000-character attachment filename downloads with a bounded Content-Disposition; the stored metadata keeps the whole name', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  // RFC 2231 continuations, 1,000 characters a line; "😀" is 12 characters of ext-value, so a header with the
+  // whole name would be about 600 KB (fetch, like many HTTP clients, refuses response headers over 16 KB)
+  const name = `${'😀'.repeat(50_000)}.pdf`;
+  const pieces = Array.from({ length: 50 }, (_, i) => `filename*${i}*=${i === 0 ? "utf-8''" : ''}${'%F0%9F%98%80'.repeat(1_000)}`);
+  pieces.push('filename*50=".pdf"');
+  const raw = mime(box.address, ['Subject: long filename'], [
+    part(['Content-Type: application/pdf', `Content-Disposition: attachment;\r\n ${pieces.join(';\r\n ')}`], Buffer.from('%PDF')),
+  ]);
+  t.regex((await RawSmtp.sendOnce(sys.smtpPort, 'hostile@example.org', [box.address], raw)).data, /^250 /);
+  const [item] = await sys.waitForMessages(box.address, box.token, 1);
+  const full = (await sys.json(`/api/v1/mailboxes/${box.address}/messages/${item.id}`, { token: box.token })).body;
+  t.is(full.attachments[0].filename, name, 'the stored metadata is the name as parsed');
+
+  const res = await sys.api(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/0`, { token: box.token });
+  t.is(res.status, 200);
+  t.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.from('%PDF'));
+  const disposition = res.headers.get('content-disposition')!;
+  const max = sys.config.api.attachmentFilenameMaxChars;
+  t.is(decodeURIComponent(/filename\*=UTF-8''(.*)$/.exec(disposition)![1]!), `${'😀'.repeat(max - 4)}.pdf`);
+  t.true(disposition.length < 4_000, `${disposition.length} characters`);
+});

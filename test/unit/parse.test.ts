@@ -93,9 +93,9 @@ test('parseRaw reads addresses from groups and decodes encoded words', async (t)
 });
 
 test('the PARSE_* limits are configuration, with the defaults they had as constants', (t) => {
-  t.deepEqual(PARSE, { maxHeaderValueChars: 8_192, maxHeaders: 500, maxHeaderBlockBytes: 256 * 1024, maxHtmlToTextChars: 2 * 1024 * 1024 });
-  const small = loadConfig({ PARSE_MAX_HEADER_VALUE_CHARS: '5', PARSE_MAX_HEADERS: '2', PARSE_MAX_HEADER_BLOCK_BYTES: '2048', PARSE_MAX_HTML_TO_TEXT_CHARS: '100' }).parse;
-  t.deepEqual(small, { maxHeaderValueChars: 5, maxHeaders: 2, maxHeaderBlockBytes: 2048, maxHtmlToTextChars: 100 });
+  t.deepEqual(PARSE, { maxHeaderValueChars: 8_192, maxHeaders: 500, maxHeaderBlockBytes: 256 * 1024, maxHtmlToTextChars: 2 * 1024 * 1024, maxErrorNoteChars: 500 });
+  const small = loadConfig({ PARSE_MAX_HEADER_VALUE_CHARS: '5', PARSE_MAX_HEADERS: '2', PARSE_MAX_HEADER_BLOCK_BYTES: '2048', PARSE_MAX_HTML_TO_TEXT_CHARS: '100', PARSE_ERROR_NOTE_MAX_CHARS: '20' }).parse;
+  t.deepEqual(small, { maxHeaderValueChars: 5, maxHeaders: 2, maxHeaderBlockBytes: 2048, maxHtmlToTextChars: 100, maxErrorNoteChars: 20 });
 });
 
 test('smaller configured parse limits take effect: header count, value length, header block, HTML-to-text size', async (t) => {
@@ -119,4 +119,25 @@ test('smaller configured parse limits take effect: header count, value length, h
   const late = Buffer.from(`X-Pad: ${'p'.repeat(3000)}\r\nX-Late: here\r\n\r\nbody\r\n`);
   t.deepEqual(fallbackParse(late, 'x', PARSE).headers.map((h) => h.name), ['x-pad', 'x-late']);
   t.deepEqual(fallbackParse(late, 'x', small).headers.map((h) => h.name), ['x-pad']);
+});
+
+test('the parse error note is cut at PARSE_ERROR_NOTE_MAX_CHARS characters (code points: a pair is never split)', async (t) => {
+  const raw = Buffer.from('Subject: s\r\n\r\nbody\r\n');
+  const reason = `parse failed: ${'x'.repeat(10_000)}`;
+  t.is(fallbackParse(raw, reason, PARSE).parseError, reason.slice(0, 500), 'the default keeps 500 characters, as the constant did');
+  const small = loadConfig({ PARSE_ERROR_NOTE_MAX_CHARS: '20' }).parse;
+  t.is(fallbackParse(raw, reason, small).parseError, 'parse failed: xxxxxx');
+  t.is(fallbackParse(raw, 'short', small).parseError, 'short');
+  const emoji = fallbackParse(raw, `e${'😀'.repeat(100)}`, { ...small, maxErrorNoteChars: 4 }).parseError!;
+  t.is(emoji, 'e😀😀😀');
+  t.true(emoji.isWellFormed());
+  t.throws(() => loadConfig({ PARSE_ERROR_NOTE_MAX_CHARS: '0' }), { message: /PARSE_ERROR_NOTE_MAX_CHARS/ });
+
+  // parseRaw passes the configured limit on: a parser that gives up (here: a 1 ms time limit on a large
+  // message) leaves a note no longer than the limit
+  const big = Buffer.from(`Subject: s\r\nContent-Type: text/html\r\n\r\n${'<p>x</p>'.repeat(200_000)}\r\n`);
+  const tiny = loadConfig({ PARSE_ERROR_NOTE_MAX_CHARS: '12' }).parse;
+  const p = await parseRaw(big, 1, LIMITS, tiny);
+  t.is(p.parseError, 'parse failed');
+  t.is(p.subject, 's');
 });

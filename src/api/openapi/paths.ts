@@ -116,7 +116,7 @@ export const CORE_PATHS: Record<string, JsonSchema> = {
       responses: {
         200: {
           description: 'the attachment bytes with their own Content-Type (application/octet-stream when unknown)',
-          headers: { ...RATE_HEADERS, 'Content-Disposition': { required: true, schema: { type: 'string' }, description: 'attachment; filename="ascii"; filename*=UTF-8\'\'...' }, 'X-Content-Type-Options': { schema: { const: 'nosniff' } } },
+          headers: { ...RATE_HEADERS, 'Content-Disposition': { required: true, schema: { type: 'string' }, description: 'attachment; filename="ascii"; filename*=UTF-8\'\'... (a name over ATTACHMENT_FILENAME_MAX_CHARS, default 255, characters is cut to that many, keeping its extension)' }, 'X-Content-Type-Options': { schema: { const: 'nosniff' } } },
           content: { '*/*': { schema: { type: 'string', contentEncoding: 'binary' } } },
         },
         ...errors(403, 404, ...AUTHED),

@@ -66,7 +66,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     const a = n >= 0 ? await extractAttachment(raw, n) : undefined;
     if (!a) throw new NotFound('attachment not found', 'attachment_not_found');
     ctx.type = attachmentContentType(a.contentType);
-    ctx.set('Content-Disposition', contentDisposition(a.filename));
+    ctx.set('Content-Disposition', contentDisposition(a.filename, deps.config.api.attachmentFilenameMaxChars));
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.body = a.content;
   });

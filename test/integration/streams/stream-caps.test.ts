@@ -148,3 +148,78 @@ test('revoking an API key closes its SSE and WS streams (api_key_revoked, WS 100
   survivor.close();
   survivorSse.close();
 });
+
+type Attempt = { status?: number; code?: string; close?: () => void };
+
+/** Open one stream; an accepted one comes back with `close`, a refused one with its status and error code. */
+async function attempt(sys: System, address: string, transport: 'sse' | 'ws', token: string): Promise<Attempt> {
+  if (transport === 'sse') {
+    const c = await openSse(sse(sys, address), { token });
+    return c.status === 200 ? { status: 200, close: c.close } : { status: c.status, code: c.body?.error?.code };
+  }
+  try {
+    const c = await openWs(ws(sys, address), { token });
+    return { status: 101, close: () => c.close() };
+  } catch (err) {
+    const e = err as { status?: number; body?: any };
+    return { status: e.status, code: e.body?.error?.code };
+  }
+}
+
+async function heldInProcess(sys: System, held: number) {
+  const until = Date.now() + 5_000;
+  while (sys.web!.streams.registry.held() !== held) {
+    if (Date.now() > until) throw new Error(`the process still holds ${sys.web!.streams.registry.held()} stream slots`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+// The caps must hold for opens that race: authentication, the mailbox and the token's expiry are awaited,
+// and the process cap was once checked before the token's expiry was read, which let racing opens with
+// mailbox tokens through (20 opens of one token with room for 2 gave 3; 40 over 8 tokens, cap 5, gave 8 to 12)
+test('a burst of concurrent SSE and WS opens never exceeds STREAM_MAX_PER_PROCESS or STREAM_MAX_PER_CREDENTIAL; the rest get 503 / 429; every slot comes back', async (t) => {
+  const sys = await startSystem({ roles: ['web'], env: { STREAM_MAX_PER_PROCESS: '5', STREAM_MAX_PER_CREDENTIAL: '3' } });
+  t.teardown(() => sys.stop());
+  const box = await sys.createMailbox('?ttl_minutes=60');
+  const tokens: string[] = [box.token];
+  for (let i = 0; i < 7; i += 1) {
+    const minted = await sys.json(`/api/v1/mailboxes/${box.address}/tokens`, {
+      method: 'POST', token: box.token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ permissions: ['read'] }),
+    });
+    t.is(minted.status, 201);
+    tokens.push(minted.body.token);
+  }
+  const burst = (n: number, tokenOf: (i: number) => string) =>
+    Promise.all(Array.from({ length: n }, (_, i) => attempt(sys, box.address, i % 2 ? 'ws' : 'sse', tokenOf(i))));
+  const opened = (rs: Attempt[]) => rs.filter((r) => r.close);
+  const refusals = (rs: Attempt[]) => rs.filter((r) => !r.close).map((r) => `${r.status} ${r.code}`);
+  const registry = sys.web!.streams.registry;
+
+  // 20 racing opens of one token: exactly its 3 slots, 17 x 429
+  const one = await burst(20, () => tokens[0]!);
+  t.is(opened(one).length, 3);
+  t.deepEqual(new Set(refusals(one)), new Set(['429 too_many_streams']));
+  t.is(registry.heldBy(`token:${jtiOf(tokens[0]!)}`), 3);
+
+  // 20 racing opens of another token, with room for 2 in the process: exactly 2, 18 x 503
+  const two = await burst(20, () => tokens[1]!);
+  t.is(opened(two).length, 2);
+  t.deepEqual(new Set(refusals(two)), new Set(['503 service_unavailable']));
+  t.is(registry.held(), 5);
+  t.true(registry.size() <= 5);
+
+  // every slot comes back: the 5 streams' when they close, and none was kept by the 35 refused opens
+  for (const r of [...one, ...two]) r.close?.();
+  await heldInProcess(sys, 0);
+
+  // 40 racing opens over 8 tokens: exactly 5 in the process, at most 3 per token, only 429 / 503 refusals
+  const mixed = await burst(40, (i) => tokens[i % 8]!);
+  t.is(opened(mixed).length, 5);
+  t.is(registry.held(), 5);
+  for (const token of tokens) t.true(registry.heldBy(`token:${jtiOf(token)}`) <= 3);
+  for (const refusal of refusals(mixed)) t.true(['429 too_many_streams', '503 service_unavailable'].includes(refusal), refusal);
+  t.true(refusals(mixed).includes('503 service_unavailable'));
+  for (const r of mixed) r.close?.();
+  await heldInProcess(sys, 0);
+  t.is(registry.size(), 0);
+});
