@@ -1,4 +1,5 @@
 // node --import tsx bench/ingest-profile-top.ts <file.cpuprofile> [n]: self time by function and by package.
+// PROFILE_SKIP_S=<seconds> leaves out the start of the profile.
 import { readFileSync } from 'node:fs';
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
@@ -7,7 +8,13 @@ if (!file) throw new Error('usage: ingest-profile-top.ts <file.cpuprofile> [n]')
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
 const byId = new Map(profile.nodes.map((x) => [x.id, x]));
 const self = new Map<number, number>();
-profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+// PROFILE_SKIP_S: leave out the first seconds of the profile (start-up: module loading, compilation)
+const skipUs = Number(process.env.PROFILE_SKIP_S ?? 0) * 1e6;
+let at = 0;
+profile.samples.forEach((id, i) => {
+  at += profile.timeDeltas[i] ?? 0;
+  if (at >= skipUs) self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+});
 const total = [...self.values()].reduce((a, b) => a + b, 0);
 const fn = new Map<string, number>();
 const pkg = new Map<string, number>();
