@@ -1,5 +1,6 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { headCodePoints } from '../core/text.js';
+import { parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
 import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/messages.js';
 
@@ -53,11 +54,25 @@ export const clean = (input: string) => {
   }
   return units.toString('utf16le');
 };
+/** `clean` over every string of a parsed message; copies only what changes (nearly always nothing: no garbage). */
 const cleanDeep = <T>(v: T): T => {
   if (typeof v === 'string') return clean(v) as T;
-  if (Array.isArray(v)) return v.map(cleanDeep) as T;
+  if (Array.isArray(v)) {
+    let out: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const x = cleanDeep(v[i]);
+      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    }
+    return (out ?? v) as T;
+  }
   if (v && typeof v === 'object' && !(v instanceof Date)) {
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, cleanDeep(x)])) as T;
+    let out: Record<string, unknown> | undefined;
+    for (const k of Object.keys(v)) {
+      const before = (v as Record<string, unknown>)[k];
+      const x = cleanDeep(before);
+      if (x !== before) (out ??= { ...(v as Record<string, unknown>) })[k] = x;
+    }
+    return (out ?? v) as T;
   }
   return v;
 };
@@ -164,13 +179,15 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
 }
 
 /**
- * Parse with mailparser under a time limit. Never throws: a message the parser cannot handle is kept
+ * Parse with mailparser under a time limit (or, for one ASCII text/plain part, its fast path with the same
+ * result; `simplePath: false` forces mailparser, for the differential test). Never throws: a message the parser cannot handle is kept
  * with what could be read and a parse error note (a permanent outcome, never a retry).
  */
-export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits, parse: ParseLimits): Promise<ParsedMessage> {
+export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits, parse: ParseLimits, opts: { simplePath?: boolean } = {}): Promise<ParsedMessage> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const parsed = await Promise.race([
+    // one ASCII text/plain part: the same fields without mailparser's streams (src/pipeline/parse-simple.ts)
+    const parsed = (opts.simplePath === false ? undefined : parseSimpleText(raw)) ?? await Promise.race([
       simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: parse.maxHtmlToTextChars }),
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${timeoutMs} ms`)), timeoutMs); }),
     ]);
