@@ -64,6 +64,7 @@ test.serial('/metrics needs the token when one is configured and reports queue d
   t.regex(text, /mailwright_queue_scrape_ok\{role="test"\} 1/);
   t.is(Number(/mailwright_queue_jobs\{queue="inbound",state="waiting",role="test"\} (\d+)/.exec(text)?.[1]), waitingBefore + 1);
   t.regex(text, /mailwright_queue_jobs\{queue="maintenance",state="waiting",role="test"\} 0/);
+  t.regex(text, /mailwright_queue_jobs\{queue="inbound-large",state="waiting",role="test"\} 0/);
   t.regex(text, /mailwright_messages_enqueued_total\{source="smtp",role="test"\} [1-9]/);
   t.regex(text, /mailwright_smtp_replies_total\{code="250",role="test"\} [1-9]/);
   t.regex(text, /mailwright_http_request_seconds_bucket\{.*route="\/api\/v1\/mailboxes"/);
