@@ -36,10 +36,10 @@ export async function streamAccess(
   const mailbox = await mailboxFor({ state: { principal } } as unknown as Context, deps.stores, req.address, 'read');
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
   const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
+  // no await from here on: the slot is taken in the same tick as the checks
   if (deps.registry.size() >= deps.maxStreams) throw new Unavailable('this server holds its maximum number of streams; retry shortly');
-  // a stream must not outlive the mailbox token it was opened with
-  const credentialExpiresAt = principal.kind === 'token' ? (await deps.stores.tokens.findByJti(principal.jti))?.expiresAt : undefined;
-  // no await from here on: the slot is taken in the same tick as the check
+  // a stream must not outlive the mailbox token it was opened with (its row was read by authenticate)
+  const credentialExpiresAt = principal.kind === 'token' ? principal.expiresAt : undefined;
   const release = deps.registry.reserve(credentialOf(principal), deps.maxPerCredential);
   if (!release) {
     throw new TooManyStreams(`this credential already holds ${deps.maxPerCredential} open streams on this server (STREAM_MAX_PER_CREDENTIAL); close one first`);
