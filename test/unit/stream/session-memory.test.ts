@@ -3,6 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import type { Mailbox } from '../../../src/store/mailboxes.js';
+import type { StreamPrincipal } from '../../../src/stream/credential.js';
 import { createHub } from '../../../src/stream/hub.js';
 import { createStreamRegistry } from '../../../src/stream/registry.js';
 import { openStream, type StreamDeps } from '../../../src/stream/session.js';
@@ -27,12 +28,13 @@ test('an idle stream (session, hub entry, registry entry) holds little JS heap',
       messages: { list: async () => [] } as never,
     },
   };
-  const principal = { kind: 'token', jti: 'j1', mailboxId: mailbox.id, permissions: ['read'], userId: null, expiresAt: new Date(Date.now() + 3_600_000) } as const;
+  const expiresAt = new Date(Date.now() + 3_600_000);
+  const principal: StreamPrincipal = { kind: 'token', jti: 'j1', mailboxId: mailbox.id, permissions: ['read'], userId: null, expiresAt };
   const sink = { transport: 'ws' as const, send: () => undefined, ping: () => undefined, buffered: () => 0, end: () => undefined };
   const closers: Array<() => void> = [];
   const heap = async () => { for (let i = 0; i < 3; i++) { await settle(); gc(); } return process.memoryUsage().heapUsed; };
   const before = await heap();
-  for (let i = 0; i < n; i++) closers.push(openStream(deps, { mailbox, principal, since: undefined, credentialExpiresAt: principal.expiresAt, sink }));
+  for (let i = 0; i < n; i++) closers.push(openStream(deps, { mailbox, principal, since: undefined, credentialExpiresAt: expiresAt, sink }));
   const after = await heap();
   t.is(deps.hub.size(), n);
   const perStream = (after - before) / n;
