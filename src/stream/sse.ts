@@ -46,8 +46,9 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
         { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined },
       ))
       .then((access) => {
-        // the slot is freed when the stream ends, and at the latest when the response closes
-        res.once('close', access.release);
+        // the slot is freed when the stream ends, and at the latest when the response closes ('close'
+        // comes once; `on`, not `once`: once wraps each listener in a bound function the stream keeps)
+        res.on('close', access.release);
         if (res.destroyed) return void access.release();
         req.socket.setTimeout(0);
         req.socket.setNoDelay(true);
@@ -70,8 +71,8 @@ function streamTo(res: ServerResponse, deps: StreamDeps, opts: Omit<Parameters<t
   res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
   res.write('retry: 2000\n: connected\n\n');
   const close = openStream(deps, { ...opts, sink: new SseSink(res) });
-  res.once('close', close);
-  res.once('error', close);
+  res.on('close', close);
+  res.on('error', close);
 }
 
 /** The SSE side of a stream (a class: its methods are not closures made per stream). */

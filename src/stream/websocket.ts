@@ -58,7 +58,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the socket closes (also when
         // handleUpgrade rejects the handshake without calling back)
-        socket.once('close', access.release);
+        socket.on('close', access.release); // 'close' comes once; `once` would keep a bound wrapper
         if (socket.destroyed) return void access.release();
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => streamTo(ws, deps, access));
       })
@@ -87,7 +87,7 @@ function streamTo(ws: WebSocket, deps: StreamDeps, access: Omit<Parameters<typeo
   const close = openStream(deps, { ...access, sink });
   ws.on('message', ignore); // clients have nothing to say; maxPayload bounds them
   ws.on('error', terminateWebSocket);
-  ws.once('close', () => { sink.closed(); close(); });
+  ws.on('close', () => { sink.closed(); close(); }); // 'close' comes once
 }
 
 function ignore(): void {}
