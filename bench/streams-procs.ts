@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { WebSocket } from 'ws';
 
 export { freePort } from '../test/helpers/private-services.js';
 
@@ -41,3 +42,19 @@ export const pct = (values: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 export const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+/** A full garbage collection in a process started with --inspect=127.0.0.1:<port> (HeapProfiler.collectGarbage). */
+export async function fullGc(inspectPort: number): Promise<void> {
+  const [target] = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const ws = new WebSocket(target!.webSocketDebuggerUrl);
+  await once(ws, 'open');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no answer to HeapProfiler.collectGarbage')), 60_000);
+      ws.on('message', (d) => { if ((JSON.parse(d.toString()) as { id?: number }).id === 1) { clearTimeout(timer); resolve(); } });
+      ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
+    });
+  } finally {
+    ws.close();
+  }
+}

@@ -1,22 +1,22 @@
 // npm run bench:streams — real-time delivery figures on this machine (web, smtp and worker each in
 // their own process, clients in this one). Knobs: BENCH_SUBSCRIBERS (10000), BENCH_SSE_SUBSCRIBERS
-// (10000), BENCH_MESSAGES (300), BENCH_CONCURRENCY (8). Needs the local PostgreSQL and Redis.
+// (10000), BENCH_MESSAGES (300), BENCH_CONCURRENCY (8), BENCH_WEB_NODE_FLAGS (extra node flags of the web
+// role). A transport with 0 subscribers is skipped. Needs the local PostgreSQL and Redis.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
 import { RawSmtp } from '../test/helpers/smtp-client.js';
 import { pool, sseSubscriber, wsSubscriber, type OnFrame } from './streams-clients.js';
-import { freePort, ms, pct, startRole, type Proc } from './streams-procs.js';
+import { freePort, fullGc, ms, pct, startRole, type Proc } from './streams-procs.js';
 
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const N_IDLE = num('BENCH_SUBSCRIBERS', 10_000);
 const N_SSE_IDLE = num('BENCH_SSE_SUBSCRIBERS', 10_000);
 const N_MSGS = num('BENCH_MESSAGES', 300);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 8);
+/** extra node flags for the web role (e.g. --max-semi-space-size=...) */
+const NODE_FLAGS = (process.env.BENCH_WEB_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const N_BOXES = 20;
 const DOMAIN = 'bench.test';
 const pause = (n: number) => new Promise((r) => setTimeout(r, n));
@@ -33,25 +33,43 @@ const env = {
 };
 const base = `http://127.0.0.1:${webPort}`;
 const procs: Proc[] = [];
-// the web role writes a heap snapshot on SIGUSR2 (taking one runs a full GC first): the JS heap still
-// in use after it is what the idle subscribers really hold (RSS also counts garbage not yet collected)
-const snapshotDir = mkdtempSync(join(tmpdir(), 'mailwright-streams-heap-'));
-process.on('exit', () => rmSync(snapshotDir, { recursive: true, force: true }));
-const startWeb = async () => { const p = await startRole('web', env, 'web.listening', ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`]); procs.push(p); return p; };
+// the web role listens for the V8 inspector on a loopback port: the bench asks it for a full GC (the
+// JS heap still in use after it is what the idle subscribers really hold; RSS also counts garbage not
+// yet collected). A full GC, unlike a heap snapshot, leaves no large native buffers behind in RSS.
+let inspectPort = 0;
+const startWeb = async () => {
+  inspectPort = await freePort();
+  const p = await startRole('web', env, 'web.listening', [`--inspect=127.0.0.1:${inspectPort}`, ...NODE_FLAGS]);
+  procs.push(p);
+  return p;
+};
+/** the web role's own /metrics; once more on a reset (a kept-alive connection to the previous web process) */
+const metricsText = async (): Promise<string> => {
+  try {
+    return await (await fetch(`${base}/metrics`)).text();
+  } catch {
+    await pause(200);
+    return (await fetch(`${base}/metrics`)).text();
+  }
+};
 /** JS heap in use (MB), from the web role's own /metrics (prom-client's nodejs_heap_size_used_bytes) */
 const heapUsedMb = async () => {
-  const text = await (await fetch(`${base}/metrics`)).text();
+  const text = await metricsText();
   return Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)/m.exec(text)?.[1] ?? NaN) / 1e6;
 };
-/** a full GC in the web role (by way of a heap snapshot, deleted at once), then its heap in use */
-const heapAfterFullGcMb = async (web: Proc) => {
-  web.child.kill('SIGUSR2');
-  // the snapshot file appears when writing starts; writing blocks the web role's event loop, so the
-  // next /metrics answer comes after it is complete (and after the full GC that precedes it)
-  for (const started = Date.now(); readdirSync(snapshotDir).length === 0 && Date.now() - started < 60_000;) await pause(200);
-  const mb = await heapUsedMb();
-  for (const f of readdirSync(snapshotDir)) rmSync(join(snapshotDir, f), { force: true });
-  return mb;
+/** the web role's memory (MB) from its /metrics: RSS and where it is (V8 heap committed by space, the rest native) */
+const memoryMb = async () => {
+  const text = await metricsText();
+  const labels = (space?: string) => (space ? `\\{[^}]*space="${space}"[^}]*\\}` : '(?:\\{[^}]*\\})?');
+  const read = (name: string, space?: string) => Number(new RegExp(`^${name}${labels(space)} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6;
+  const heap = read('nodejs_heap_size_total_bytes');
+  return { rss: read('process_resident_memory_bytes'), heap, young: read('nodejs_heap_space_size_total_bytes', 'new'), old: read('nodejs_heap_space_size_total_bytes', 'old'), external: read('nodejs_external_memory_bytes') };
+};
+const perSubscriberKb = (before: number, after: number, n: number) => (((after - before) * 1000) / n).toFixed(1);
+/** a full GC in the web role (the inspector's HeapProfiler.collectGarbage), then its heap in use */
+const heapAfterFullGcMb = async () => {
+  await fullGc(inspectPort);
+  return heapUsedMb();
 };
 
 async function mailbox(): Promise<{ address: string; token: string }> {
@@ -143,14 +161,16 @@ try {
 
   // B/C. idle subscribers on one fresh web process each, all on ONE mailbox, then fan-out of one event
   for (const [transport, n] of [['WebSocket', N_IDLE], ['SSE', N_SSE_IDLE]] as const) {
+    if (n === 0) continue;
     await web.stop();
     web = await startWeb();
     const box = await mailbox();
     await pause(1_000);
-    // like for like: both heap readings after a full GC; RSS is read after this first (small) snapshot
-    const heapBefore = await heapAfterFullGcMb(web);
+    // like for like: both heap readings after a full GC; RSS is read after the first one
+    const heapBefore = await heapAfterFullGcMb();
     await pause(1_000);
     const before = web.rssKb();
+    const memBefore = await memoryMb();
     const arrivals: number[] = [];
     const onFrame: OnFrame = (f, at) => { if (f.type === 'new_message') arrivals.push(at); };
     const closers: Array<() => void> = [];
@@ -162,10 +182,14 @@ try {
     const connectSeconds = (performance.now() - connectStart) / 1000;
     await pause(3_000);
     const after = web.rssKb();
+    const memAfter = await memoryMb();
     out(`\n## ${transport}: ${n} idle subscribers in one web process (connected in ${connectSeconds.toFixed(1)} s)`);
     out(`web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / n).toFixed(1)} KB per subscriber (3 s after connecting; includes garbage not yet collected)`);
-    const heapAfter = await heapAfterFullGcMb(web);
-    out(`web JS heap in use after a full GC ${heapBefore.toFixed(1)} MB -> ${heapAfter.toFixed(1)} MB: ${(((heapAfter - heapBefore) * 1000) / n).toFixed(1)} KB per subscriber (what the idle streams hold)`);
+    const d = (k: keyof typeof memAfter) => perSubscriberKb(memBefore[k], memAfter[k], n);
+    out(`  of which V8 heap committed ${d('heap')} KB (young generation ${d('young')}, old ${d('old')}); outside the V8 heap ${perSubscriberKb(memBefore.rss - memBefore.heap, memAfter.rss - memAfter.heap, n)} KB (external ${d('external')})`);
+    const heapAfter = await heapAfterFullGcMb();
+    const rssAfterGc = web.rssKb();
+    out(`web JS heap in use after a full GC ${heapBefore.toFixed(1)} MB -> ${heapAfter.toFixed(1)} MB: ${(((heapAfter - heapBefore) * 1000) / n).toFixed(1)} KB per subscriber (what the idle streams hold); RSS then ${((rssAfterGc - before) / n).toFixed(1)} KB per subscriber`);
     for (let round = 1; round <= 3; round++) {
       arrivals.length = 0;
       const t0 = await send(box.address, `fanout-${transport}-${round}`);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, webcrypto } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Permission } from '../store/tokens.js';
 
@@ -13,7 +13,9 @@ export const PERMISSIONS: readonly Permission[] = ['read', 'send', 'manage'];
 export interface TokenClaims { jti: string; mailboxId: string }
 
 export function createTokenSigner(secret: string) {
-  const key = new TextEncoder().encode(secret);
+  // imported once: given raw bytes, jose imports a CryptoKey on every call (a stream connect verifies one)
+  let imported: Promise<webcrypto.CryptoKey> | undefined;
+  const hmacKey = () => (imported ??= webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']));
   return {
     async sign(mailboxId: string, permissions: Permission[]): Promise<{ token: string; jti: string }> {
       const jti = randomBytes(18).toString('base64url');
@@ -22,13 +24,13 @@ export function createTokenSigner(secret: string) {
         .setIssuer(ISSUER)
         .setJti(jti)
         .setIssuedAt()
-        .sign(key);
+        .sign(await hmacKey());
       return { token, jti };
     },
     /** Returns the claims, or undefined for anything that is not a valid token of ours. */
     async verify(token: string): Promise<TokenClaims | undefined> {
       try {
-        const { payload } = await jwtVerify(token, key, { issuer: ISSUER, algorithms: ['HS256'] });
+        const { payload } = await jwtVerify(token, await hmacKey(), { issuer: ISSUER, algorithms: ['HS256'] });
         if (typeof payload.jti !== 'string' || typeof payload.mbx !== 'string') return undefined;
         return { jti: payload.jti, mailboxId: payload.mbx };
       } catch (err) {

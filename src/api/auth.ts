@@ -9,7 +9,7 @@ import type { Permission } from '../store/tokens.js';
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'user'; userId: string; planId: string; apiKeyId: string }
-  | { kind: 'token'; jti: string; mailboxId: string; permissions: Permission[]; userId: string | null };
+  | { kind: 'token'; jti: string; mailboxId: string; permissions: Permission[]; userId: string | null; expiresAt: Date };
 
 export interface AuthDeps { stores: Stores; signer: TokenSigner }
 
@@ -51,7 +51,7 @@ export async function authenticate(credential: string | undefined, { stores, sig
       if (m && (!m.isActive || (m.expiresAt && m.expiresAt.getTime() <= Date.now()))) throw new MailboxGone('mailbox_expired', 'mailbox has expired');
       throw new Unauthorized('token has expired');
     }
-    return { kind: 'token', jti: row.jti, mailboxId: row.mailboxId, permissions: row.permissions, userId: row.userId };
+    return { kind: 'token', jti: row.jti, mailboxId: row.mailboxId, permissions: row.permissions, userId: row.userId, expiresAt: row.expiresAt };
   }
   throw new Unauthorized('unrecognised credential');
 }

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { preparedQuery } from './prepared.js';
 
 export type MailboxKind = 'hosted' | 'connected';
 
@@ -42,6 +43,12 @@ const toMailbox = (r: MailboxRow): Mailbox => ({
   createdAt: r.created_at,
 });
 
+/** The columns toMailbox reads, named (a prepared `select *` would break when a migration adds one). */
+const MAILBOX_COLUMNS = 'id, address, kind, owner_user_id, plan_id, is_active, expires_at, deactivated_at, deactivated_reason, last_seq, message_count, used_bytes, dropped_count, created_at';
+// the lookups every authenticated request and stream connect makes: prepared, no query builder per call
+const BY_ADDRESS = `select ${MAILBOX_COLUMNS} from mailboxes where lower(address) = $1 limit 1`;
+const BY_ID = `select ${MAILBOX_COLUMNS} from mailboxes where id = $1 limit 1`;
+
 export interface NewMailbox { address: string; ownerUserId: string | null; planId: string; ttlMs: number }
 
 export interface MailboxStore {
@@ -71,11 +78,11 @@ export function mailboxStore(db: Db): MailboxStore {
       return toMailbox(row as MailboxRow);
     },
     async findByAddress(address) {
-      const row = await db('mailboxes').whereRaw('lower(address) = ?', [normalizeAddress(address)]).first();
+      const [row] = await preparedQuery<MailboxRow>(db, 'mw_mailbox_by_address', BY_ADDRESS, [normalizeAddress(address)]);
       return row ? toMailbox(row) : undefined;
     },
     async findById(id) {
-      const row = await db('mailboxes').where({ id }).first();
+      const [row] = await preparedQuery<MailboxRow>(db, 'mw_mailbox_by_id', BY_ID, [id]);
       return row ? toMailbox(row) : undefined;
     },
     async listByOwner(userId, { limit, includeInactive }) {

@@ -1,4 +1,5 @@
 import type { Db } from './db.js';
+import { preparedQuery } from './prepared.js';
 
 export type Permission = 'read' | 'send' | 'manage';
 
@@ -22,6 +23,11 @@ const toToken = (r: any): AgentToken => ({
   expiresAt: r.expires_at, isRevoked: r.is_revoked, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at, createdAt: r.created_at,
 });
 
+/** The columns toToken reads, named (a prepared `select *` would break when a migration adds one). */
+const TOKEN_COLUMNS = 'id, jti, mailbox_id, user_id, name, permissions, expires_at, is_revoked, revoked_at, last_used_at, created_at';
+// every request or stream connect with a mailbox token makes this lookup: prepared, no query builder
+const BY_JTI = `select ${TOKEN_COLUMNS} from agent_tokens where jti = $1 limit 1`;
+
 export interface TokenStore {
   insert(t: { jti: string; mailboxId: string; userId: string | null; name: string | null; permissions: Permission[]; expiresAt: Date }): Promise<AgentToken>;
   findByJti(jti: string): Promise<AgentToken | undefined>;
@@ -42,7 +48,7 @@ export function tokenStore(db: Db): TokenStore {
       return toToken(row);
     },
     async findByJti(jti) {
-      const row = await db('agent_tokens').where({ jti }).first();
+      const [row] = await preparedQuery(db, 'mw_token_by_jti', BY_JTI, [jti]);
       return row ? toToken(row) : undefined;
     },
     async listByMailbox(mailboxId) {

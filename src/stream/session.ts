@@ -1,12 +1,12 @@
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import type { MailEvent } from '../pubsub/events.js';
+import type { MailEvent, StreamEvent } from '../pubsub/events.js';
 import type { Stores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
 import { summaryEvent, type EndReason, type StreamFrame } from './frames.js';
 import type { Hub } from './hub.js';
-import type { StreamRegistry, Transport } from './registry.js';
+import type { OpenStream, StreamRegistry, Transport } from './registry.js';
 
 /** The transport side of a stream (SSE response or WebSocket). */
 export interface StreamSink {
@@ -49,149 +49,191 @@ export function openStream(
     sink: StreamSink;
   },
 ): () => void {
-  const { mailbox, principal, sink } = opts;
-  const { streams } = deps.config;
-  // no child logger per stream (it costs memory for 10,000 idle subscribers): fields go on each line
-  const where = { component: 'stream', transport: sink.transport, mailboxId: mailbox.id };
-  const log = {
-    debug: (o: object) => deps.log.debug({ ...where, ...o }),
-    warn: (o: object) => deps.log.warn({ ...where, ...o }),
-  };
-  const queue: MailEvent[] = [];
-  let lastSent = 0;
-  let live = false;
-  let pumping = false;
-  let closed = false;
-  let expiryTimer: NodeJS.Timeout | undefined;
-  let credentialTimer: NodeJS.Timeout | undefined;
+  const session = new StreamSession(deps, opts.mailbox, opts.principal, opts.sink, opts.release);
+  session.start(opts.since, opts.credentialExpiresAt, opts.mailbox.expiresAt);
+  return () => session.end('client_gone');
+}
 
-  const end = (reason: EndReason) => {
-    if (closed) return;
-    closed = true;
-    unsubscribe();
-    unregister();
-    opts.release?.();
-    clearTimeout(expiryTimer);
-    clearTimeout(credentialTimer);
-    queue.length = 0;
-    log.debug({ event: 'stream.closed', reason });
-    sink.end(reason);
-  };
+/**
+ * The state of one open stream. A class, not closures made per stream: an idle stream lives for hours,
+ * and the role runs under tsx, whose esbuild transform names every named closure with
+ * Object.defineProperty (a function in dictionary mode, about 300 bytes more each). Its methods exist
+ * once; what a stream holds is this object, its sink and the few anonymous callbacks below.
+ */
+class StreamSession implements OpenStream {
+  readonly transport: Transport;
+  private readonly mailboxId: string;
+  private readonly queue: MailEvent[] = [];
+  private lastSent = 0;
+  private live = false;
+  private pumping = false;
+  private closed = false;
+  /** `ready` is always the first frame: keepalive pings start once it is out (the cursor read may be slow) */
+  private readySent = false;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private credentialTimer: NodeJS.Timeout | undefined;
+  private readonly unsubscribe: () => void;
+  private readonly unregister: () => void;
+  /** the revocation this stream ends on: the mailbox token's jti or the API key's id */
+  private readonly revokedBy: { kind: 'token' | 'user'; id: string };
 
-  const send = (frame: StreamFrame) => {
-    if (closed) return;
-    sink.send(frame);
-    if (sink.buffered() > streams.maxBufferedBytes) end('overloaded');
-  };
+  constructor(
+    private readonly deps: StreamDeps,
+    mailbox: Mailbox,
+    principal: StreamPrincipal,
+    private readonly sink: StreamSink,
+    private readonly release: (() => void) | undefined,
+  ) {
+    this.transport = sink.transport;
+    this.mailboxId = mailbox.id;
+    this.revokedBy = principal.kind === 'token' ? { kind: 'token', id: principal.jti } : { kind: 'user', id: principal.apiKeyId };
+    this.unsubscribe = deps.hub.subscribe(mailbox.id, (e) => this.onEvent(e), credentialOf(principal));
+    this.unregister = deps.registry.add(this);
+  }
 
-  const replayAfterLastSent = async () => {
-    for (;;) {
-      const page = await deps.stores.messages.list(mailbox.id, { afterSeq: lastSent, ascending: true, limit: streams.replayPage });
-      for (const m of page) {
-        if (closed) return;
-        send({ type: 'new_message', cursor: String(m.seq), message: summaryEvent(m) });
-        lastSent = m.seq;
-      }
-      if (page.length < streams.replayPage || closed) return;
-    }
-  };
-
-  const handle = async (e: MailEvent) => {
-    if (e.type === 'mailbox_expired') {
-      send({ type: 'mailbox_expired', reason: e.reason });
-      end('mailbox_expired');
-    } else if (e.type === 'new_message') {
-      const seq = Number(e.cursor);
-      if (seq <= lastSent) return; // duplicate publish or already replayed
-      if (seq === lastSent + 1) {
-        send({ type: 'new_message', cursor: e.cursor, message: e.message });
-        lastSent = seq;
-      } else {
-        await replayAfterLastSent(); // everything up to seq is committed: cursors commit in order
+  start(since: number | undefined, credentialExpiresAt: Date | undefined, mailboxExpiresAt: Date | null): void {
+    // a token that lives as long as the mailbox (the creator token) ends with mailbox_expired instead
+    if (credentialExpiresAt && (!mailboxExpiresAt || credentialExpiresAt < mailboxExpiresAt)) {
+      const ms = credentialExpiresAt.getTime() - Date.now();
+      if (ms <= MAX_TIMER_MS) {
+        this.credentialTimer = setTimeout(() => this.end('token_expired'), Math.max(0, ms));
+        this.credentialTimer.unref();
       }
     }
-  };
+    this.begin(since).catch((err: unknown) => {
+      this.log('warn', { event: 'stream.replay_failed', err });
+      this.end('error');
+    });
+  }
 
-  const pump = async () => {
-    if (pumping || !live) return;
-    pumping = true;
-    try {
-      while (queue.length && !closed) await handle(queue.shift()!);
-    } catch (err) {
-      log.warn({ event: 'stream.failed', err });
-      end('error');
-    } finally {
-      pumping = false;
+  ping(): void {
+    if (!this.closed && this.readySent) this.sink.ping();
+  }
+
+  shutdown(): void {
+    this.end('shutdown');
+  }
+
+  end(reason: EndReason): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    this.unregister();
+    this.release?.();
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.credentialTimer);
+    this.queue.length = 0;
+    this.log('debug', { event: 'stream.closed', reason });
+    this.sink.end(reason);
+  }
+
+  /** no child logger per stream (it costs memory for 10,000 idle subscribers): fields go on each line */
+  private log(level: 'debug' | 'warn', o: object): void {
+    this.deps.log[level]({ component: 'stream', transport: this.transport, mailboxId: this.mailboxId, ...o });
+  }
+
+  private async begin(since: number | undefined): Promise<void> {
+    // read the cursor AFTER subscribing: anything committed later is either replayed or buffered
+    const current = await this.deps.stores.mailboxes.findById(this.mailboxId);
+    if (this.closed) return;
+    if (!current) {
+      this.send({ type: 'mailbox_expired', reason: 'deleted' });
+      this.end('mailbox_expired');
+      return;
     }
-  };
+    this.lastSent = Math.min(since ?? current.lastSeq, current.lastSeq);
+    this.send({ type: 'ready', cursor: String(this.lastSent) });
+    this.readySent = true;
+    // a client at the mailbox cursor has nothing to replay: a message committed since that read was
+    // published after this stream subscribed, so it is buffered (a lost publish is caught up at the
+    // next jump in cursors, as on any live stream)
+    if (this.lastSent < current.lastSeq) await this.replayAfterLastSent();
+    this.live = true;
+    this.scheduleExpiry(current);
+    await this.pump();
+  }
 
-  const unsubscribe = deps.hub.subscribe(mailbox.id, (e) => {
-    if (closed) return;
+  private onEvent(e: StreamEvent): void {
+    if (this.closed) return;
     if (e.type === 'token_revoked') {
-      if (principal.kind === 'token' && principal.jti === e.jti) end('token_revoked');
+      if (this.revokedBy.kind === 'token' && this.revokedBy.id === e.jti) this.end('token_revoked');
       return;
     }
     if (e.type === 'api_key_revoked') {
-      if (principal.kind === 'user' && principal.apiKeyId === e.keyId) end('api_key_revoked');
+      if (this.revokedBy.kind === 'user' && this.revokedBy.id === e.keyId) this.end('api_key_revoked');
       return;
     }
-    if (queue.length >= streams.maxPendingEvents) {
-      end('overloaded'); // the client resumes from its cursor
+    if (this.queue.length >= this.deps.config.streams.maxPendingEvents) {
+      this.end('overloaded'); // the client resumes from its cursor
       return;
     }
-    queue.push(e);
-    void pump();
-  }, credentialOf(principal));
-  // `ready` is always the first frame: keepalive pings start once it is out (the cursor read may be slow)
-  let readySent = false;
-  const unregister = deps.registry.add({ transport: sink.transport, ping: () => { if (!closed && readySent) sink.ping(); }, shutdown: () => end('shutdown') });
+    this.queue.push(e);
+    void this.pump();
+  }
 
-  const checkExpiry = async () => {
-    const m = await deps.stores.mailboxes.findById(mailbox.id);
-    if (!m || !m.isActive || (m.expiresAt && m.expiresAt.getTime() <= Date.now())) {
-      queue.push({ type: 'mailbox_expired', mailboxId: mailbox.id, reason: m && m.deactivatedReason === 'deleted' ? 'deleted' : 'expired' });
-      void pump();
-    } else {
-      scheduleExpiry(m);
-    }
-  };
-  const scheduleExpiry = (m: Mailbox) => {
-    if (!m.expiresAt || closed) return;
-    const ms = Math.max(0, m.expiresAt.getTime() - Date.now()) + 50;
-    if (ms > MAX_TIMER_MS) return;
-    expiryTimer = setTimeout(() => void checkExpiry().catch((err: unknown) => log.warn({ event: 'stream.expiry_check_failed', err })), ms);
-    expiryTimer.unref();
-  };
+  private send(frame: StreamFrame): void {
+    if (this.closed) return;
+    this.sink.send(frame);
+    if (this.sink.buffered() > this.deps.config.streams.maxBufferedBytes) this.end('overloaded');
+  }
 
-  // a token that lives as long as the mailbox (the creator token) ends with mailbox_expired instead
-  if (opts.credentialExpiresAt && (!mailbox.expiresAt || opts.credentialExpiresAt < mailbox.expiresAt)) {
-    const ms = opts.credentialExpiresAt.getTime() - Date.now();
-    if (ms <= MAX_TIMER_MS) {
-      credentialTimer = setTimeout(() => end('token_expired'), Math.max(0, ms));
-      credentialTimer.unref();
+  private async replayAfterLastSent(): Promise<void> {
+    const { replayPage } = this.deps.config.streams;
+    for (;;) {
+      const page = await this.deps.stores.messages.list(this.mailboxId, { afterSeq: this.lastSent, ascending: true, limit: replayPage });
+      for (const m of page) {
+        if (this.closed) return;
+        this.send({ type: 'new_message', cursor: String(m.seq), message: summaryEvent(m) });
+        this.lastSent = m.seq;
+      }
+      if (page.length < replayPage || this.closed) return;
     }
   }
 
-  void (async () => {
-    // read the cursor AFTER subscribing: anything committed later is either replayed or buffered
-    const current = await deps.stores.mailboxes.findById(mailbox.id);
-    if (closed) return;
-    if (!current) {
-      send({ type: 'mailbox_expired', reason: 'deleted' });
-      end('mailbox_expired');
-      return;
+  private async handle(e: MailEvent): Promise<void> {
+    if (e.type === 'mailbox_expired') {
+      this.send({ type: 'mailbox_expired', reason: e.reason });
+      this.end('mailbox_expired');
+    } else if (e.type === 'new_message') {
+      const seq = Number(e.cursor);
+      if (seq <= this.lastSent) return; // duplicate publish or already replayed
+      if (seq === this.lastSent + 1) {
+        this.send({ type: 'new_message', cursor: e.cursor, message: e.message });
+        this.lastSent = seq;
+      } else {
+        await this.replayAfterLastSent(); // everything up to seq is committed: cursors commit in order
+      }
     }
-    lastSent = Math.min(opts.since ?? current.lastSeq, current.lastSeq);
-    send({ type: 'ready', cursor: String(lastSent) });
-    readySent = true;
-    await replayAfterLastSent();
-    live = true;
-    scheduleExpiry(current);
-    await pump();
-  })().catch((err: unknown) => {
-    log.warn({ event: 'stream.replay_failed', err });
-    end('error');
-  });
+  }
 
-  return () => end('client_gone');
+  private async pump(): Promise<void> {
+    if (this.pumping || !this.live) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length && !this.closed) await this.handle(this.queue.shift()!);
+    } catch (err) {
+      this.log('warn', { event: 'stream.failed', err });
+      this.end('error');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async checkExpiry(): Promise<void> {
+    const m = await this.deps.stores.mailboxes.findById(this.mailboxId);
+    if (!m || !m.isActive || (m.expiresAt && m.expiresAt.getTime() <= Date.now())) {
+      this.queue.push({ type: 'mailbox_expired', mailboxId: this.mailboxId, reason: m && m.deactivatedReason === 'deleted' ? 'deleted' : 'expired' });
+      void this.pump();
+    } else {
+      this.scheduleExpiry(m);
+    }
+  }
+
+  private scheduleExpiry(m: Mailbox): void {
+    if (!m.expiresAt || this.closed) return;
+    const ms = Math.max(0, m.expiresAt.getTime() - Date.now()) + 50;
+    if (ms > MAX_TIMER_MS) return;
+    this.expiryTimer = setTimeout(() => void this.checkExpiry().catch((err: unknown) => this.log('warn', { event: 'stream.expiry_check_failed', err })), ms);
+    this.expiryTimer.unref();
+  }
 }

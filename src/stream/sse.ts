@@ -2,9 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ulid } from 'ulid';
 import type { AuthDeps } from '../api/auth.js';
 import { AppError, asAppError, NotFound } from '../core/errors.js';
-import { sseFrame, type EndReason } from './frames.js';
+import { sseFrame, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';
-import { openStream, type StreamDeps } from './session.js';
+import { openStream, type StreamDeps, type StreamSink } from './session.js';
 
 const SSE_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/events$/;
 
@@ -46,8 +46,9 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
         { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined },
       ))
       .then((access) => {
-        // the slot is freed when the stream ends, and at the latest when the response closes
-        res.once('close', access.release);
+        // the slot is freed when the stream ends, and at the latest when the response closes ('close'
+        // comes once; `on`, not `once`: once wraps each listener in a bound function the stream keeps)
+        res.on('close', access.release);
         if (res.destroyed) return void access.release();
         req.socket.setTimeout(0);
         req.socket.setNoDelay(true);
@@ -65,21 +66,32 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
   };
 }
 
-/** The stream's closures hold the response only (nothing per request beyond what Node keeps). */
+/** The stream holds the response only (nothing per request beyond what Node keeps). */
 function streamTo(res: ServerResponse, deps: StreamDeps, opts: Omit<Parameters<typeof openStream>[1], 'sink'>): void {
   res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
   res.write('retry: 2000\n: connected\n\n');
-  const open = () => !res.writableEnded && !res.destroyed;
-  const close = openStream(deps, {
-    ...opts,
-    sink: {
-      transport: 'sse',
-      send: (f) => { if (open()) res.write(sseFrame(f)); },
-      ping: () => { if (open()) res.write(': ping\n\n'); },
-      buffered: () => res.writableLength,
-      end: (reason) => { if (open()) res.end(FAREWELL[reason]); },
-    },
-  });
-  res.once('close', close);
-  res.once('error', close);
+  const close = openStream(deps, { ...opts, sink: new SseSink(res) });
+  res.on('close', close);
+  res.on('error', close);
+}
+
+/** The SSE side of a stream (a class: its methods are not closures made per stream). */
+class SseSink implements StreamSink {
+  readonly transport = 'sse';
+  constructor(private readonly res: ServerResponse) {}
+  private open(): boolean {
+    return !this.res.writableEnded && !this.res.destroyed;
+  }
+  send(f: StreamFrame): void {
+    if (this.open()) this.res.write(sseFrame(f));
+  }
+  ping(): void {
+    if (this.open()) this.res.write(': ping\n\n');
+  }
+  buffered(): number {
+    return this.res.writableLength;
+  }
+  end(reason: EndReason): void {
+    if (this.open()) this.res.end(FAREWELL[reason]);
+  }
 }

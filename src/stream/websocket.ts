@@ -5,9 +5,9 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthDeps } from '../api/auth.js';
 import { asAppError, AppError, NotFound } from '../core/errors.js';
-import { WS_CLOSE } from './frames.js';
+import { WS_CLOSE, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';
-import { openStream, type StreamDeps } from './session.js';
+import { openStream, type StreamDeps, type StreamSink } from './session.js';
 
 const WS_PATH = /^\/api\/v1\/mailboxes\/([^/]+)\/ws$/;
 const PING = JSON.stringify({ type: 'ping' });
@@ -58,7 +58,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the socket closes (also when
         // handleUpgrade rejects the handshake without calling back)
-        socket.once('close', access.release);
+        socket.on('close', access.release); // 'close' comes once; `once` would keep a bound wrapper
         if (socket.destroyed) return void access.release();
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => streamTo(ws, deps, access));
       })
@@ -81,25 +81,44 @@ function destroySocket(this: Duplex): void {
   this.destroy();
 }
 
-/** The stream's closures hold the WebSocket and what streamAccess returned, never the upgrade request. */
+/** The stream holds the WebSocket and what streamAccess returned, never the upgrade request. */
 function streamTo(ws: WebSocket, deps: StreamDeps, access: Omit<Parameters<typeof openStream>[1], 'sink'>): void {
-  let killer: NodeJS.Timeout | undefined;
-  const close = openStream(deps, {
-    ...access,
-    sink: {
-      transport: 'ws',
-      send: (f) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(f)); },
-      ping: () => { if (ws.readyState === ws.OPEN) ws.send(PING); },
-      buffered: () => ws.bufferedAmount,
-      end: (reason) => {
-        if (reason === 'client_gone' || ws.readyState !== ws.OPEN) return;
-        ws.close(WS_CLOSE[reason], reason);
-        killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
-        killer.unref();
-      },
-    },
-  });
-  ws.on('message', () => undefined); // clients have nothing to say; maxPayload bounds them
-  ws.on('error', () => ws.terminate());
-  ws.once('close', () => { clearTimeout(killer); close(); });
+  const sink = new WsSink(ws);
+  const close = openStream(deps, { ...access, sink });
+  ws.on('message', ignore); // clients have nothing to say; maxPayload bounds them
+  ws.on('error', terminateWebSocket);
+  ws.on('close', () => { sink.closed(); close(); }); // 'close' comes once
+}
+
+function ignore(): void {}
+
+function terminateWebSocket(this: WebSocket): void {
+  this.terminate();
+}
+
+/** The WebSocket side of a stream (a class: its methods are not closures made per stream). */
+class WsSink implements StreamSink {
+  readonly transport = 'ws';
+  private killer: NodeJS.Timeout | undefined;
+  constructor(private readonly ws: WebSocket) {}
+  send(f: StreamFrame): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(JSON.stringify(f));
+  }
+  ping(): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(PING);
+  }
+  buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+  end(reason: EndReason): void {
+    if (reason === 'client_gone' || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.close(WS_CLOSE[reason], reason);
+    const ws = this.ws;
+    this.killer = setTimeout(() => ws.terminate(), CLOSE_GRACE_MS);
+    this.killer.unref();
+  }
+  /** the socket closed: a peer cut off after our close frame needs no more cutting */
+  closed(): void {
+    clearTimeout(this.killer);
+  }
 }
