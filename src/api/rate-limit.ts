@@ -4,7 +4,7 @@ import { createLimiter, rateLimitHeaders, tightest, type Decision, type Limiter 
 import type { Config } from '../core/config.js';
 import { TooManyRequests } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { principalOf } from './auth.js';
+import { principalOf, type Principal } from './auth.js';
 
 export interface RateLimitDeps { config: Config; redis: Redis; log: Logger }
 
@@ -71,6 +71,44 @@ export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
         }
       }
       await next();
+    },
+  };
+}
+
+/**
+ * The same budgets for SSE and WebSocket connects, which are served ahead of Koa: a connect counts
+ * against the client IP's budget before authentication and against the credential's after it, exactly
+ * like a REST request (same limiter keys in Redis, so REST calls and connects share one budget). Each
+ * function throws TooManyRequests (429 rate_limited, RateLimit-* and Retry-After headers) when over.
+ */
+export interface StreamRateLimits {
+  /** the client address of a raw request, with TRUSTED_PROXY_HOPS applied as for REST */
+  clientIp(get: (name: string) => string, remoteAddress: string | undefined): string;
+  ip(ip: string): Promise<void>;
+  principal(p: Principal): Promise<void>;
+}
+
+export function streamRateLimits(deps: RateLimitDeps): StreamRateLimits {
+  const rl = deps.config.rateLimit;
+  const addressOf = (get: (name: string) => string, remoteAddress: string | undefined) =>
+    clientIp({ get, socket: { remoteAddress } } as unknown as Pick<Context, 'get' | 'socket'>, rl.trustedProxyHops);
+  if (!rl.enabled) return { clientIp: addressOf, ip: async () => {}, principal: async () => {} };
+  const base = { redis: deps.redis, prefix: deps.config.redis.prefix, timeoutMs: rl.timeoutMs, log: deps.log };
+  const ip = createLimiter(base, 'ip', rl.ip);
+  const credential = createLimiter(base, 'credential', rl.credential);
+  const apply = async (limiter: Limiter, key: string) => {
+    const d = await limiter.consume(key);
+    if (d.allowed) return;
+    const headers = rateLimitHeaders(d);
+    deps.log.info({ event: 'ratelimit.refused', limiter: limiter.name, stream: true });
+    throw new TooManyRequests(`rate limit reached (${limiter.name}); retry after ${d.resetS} s`, headers);
+  };
+  return {
+    clientIp: addressOf,
+    ip: (address) => apply(ip, address),
+    async principal(p) {
+      if (p.kind === 'anonymous') return; // refused with 401 by the stream's own check
+      await apply(credential, p.kind === 'user' ? `key:${p.apiKeyId}` : `token:${p.jti}`);
     },
   };
 }

@@ -11,6 +11,7 @@ import { createHub, type Hub } from '../stream/hub.js';
 import { createStreamRegistry, type StreamRegistry } from '../stream/registry.js';
 import { sseRequests } from '../stream/sse.js';
 import { attachWebSockets } from '../stream/websocket.js';
+import { streamRateLimits } from '../api/rate-limit.js';
 
 export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
 
@@ -24,10 +25,12 @@ export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch
   const streams = { hub, registry };
   const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams }, operatorMounts(deps));
   const koa = app.callback();
-  const sse = sseRequests({ ...deps, signer, hub, registry }); // SSE streams are served ahead of Koa
+  // SSE and WebSocket streams are served ahead of Koa; their connects count against the API's rate limits
+  const rateLimits = streamRateLimits(deps);
+  const sse = sseRequests({ ...deps, signer, hub, registry, rateLimits });
   const server = createServer((req, res) => { if (!sse(req, res)) void koa(req, res); });
   server.keepAliveTimeout = 5_000;
-  const sockets = attachWebSockets(server, { ...deps, signer, hub, registry });
+  const sockets = attachWebSockets(server, { ...deps, signer, hub, registry, rateLimits });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(deps.config.http.port, deps.config.http.host, () => resolve());

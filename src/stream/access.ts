@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { authenticate, bearerOf, mailboxFor, type AuthDeps, type Principal } from '../api/auth.js';
 import { cursorParam, onlyParams } from '../api/params.js';
+import type { StreamRateLimits } from '../api/rate-limit.js';
 import { TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
@@ -20,17 +21,19 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
 }
 
 /**
- * Who may open a stream on which mailbox, exactly as for REST (same credential rules, same object-level
- * check, same 404/410), except that an anonymous caller is told 401: a stream always needs a credential.
+ * Who may open a stream on which mailbox, exactly as for REST (same rate limits, same credential rules, same
+ * object-level check, same 404/410), except that an anonymous caller is told 401: a stream always needs a credential.
  * Last, after every await, it takes a stream slot in one synchronous step: one of the process's
  * `maxStreams` (503 service_unavailable when none is left) and one of the credential's `maxPerCredential`
  * (429 too_many_streams). The caller must hand `release` to the stream, or call it if no stream opens.
  */
 export async function streamAccess(
-  deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number },
-  req: { get(name: string): string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string },
+  deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number; rateLimits?: StreamRateLimits },
+  req: { get(name: string): string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string; clientIp: string },
 ): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
+  await deps.rateLimits?.ip(req.clientIp);
   const principal = await authenticate(bearerOf({ get: req.get, path: req.path, query: req.query as Context['query'] }), deps);
+  await deps.rateLimits?.principal(principal);
   if (principal.kind === 'anonymous') throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
   onlyParams(req.query, STREAM_PARAMS);
   // mailboxFor only reads ctx.state.principal; the WebSocket upgrade has no Koa context

@@ -1,3 +1,4 @@
+import type { StreamRateLimits } from '../api/rate-limit.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { MailEvent, StreamEvent } from '../pubsub/events.js';
@@ -25,6 +26,8 @@ export interface StreamDeps {
   stores: Pick<Stores, 'messages' | 'mailboxes'>;
   hub: Hub;
   registry: StreamRegistry;
+  /** REST's rate limits, applied to stream connects (src/api/rate-limit.ts); absent: none */
+  rateLimits?: StreamRateLimits;
 }
 
 /** The longest delay setTimeout accepts; later expiries are left to the mailbox_expired event. */

@@ -43,7 +43,7 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
     Promise.resolve()
       .then(() => streamAccess(
         { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
-        { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined },
+        { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined, clientIp: deps.rateLimits?.clientIp(get, req.socket.remoteAddress) ?? '' },
       ))
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the response closes ('close'
@@ -59,7 +59,7 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
         if (!(err instanceof AppError)) deps.log.error({ event: 'stream.sse_failed', err, requestId });
         if (res.headersSent) return void res.destroy();
         const body = JSON.stringify({ error: { code: e.code, message: e.status < 500 ? e.message : 'a dependency is unavailable, retry shortly', request_id: requestId } });
-        res.writeHead(e.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+        res.writeHead(e.status, { ...e.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       });
     return true;

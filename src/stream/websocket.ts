@@ -19,6 +19,8 @@ function refuse(socket: Duplex, err: AppError, given?: string): void {
   const body = JSON.stringify({ error: { code: err.code, message: err.status < 500 ? err.message : 'a dependency is unavailable, retry shortly', request_id: requestId } });
   socket.end(
     `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nX-Request-Id: ${requestId}\r\n` +
+      // header values are ours (RateLimit-*, Retry-After: digits and names), never request data
+      Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -53,7 +55,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
     Promise.resolve()
       .then(() => streamAccess(
         { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
-        { get, path: url.pathname, query, address: decode(match[1]!) },
+        { get, path: url.pathname, query, address: decode(match[1]!), clientIp: deps.rateLimits?.clientIp(get, req.socket.remoteAddress) ?? '' },
       ))
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the socket closes (also when

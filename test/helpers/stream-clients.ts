@@ -108,7 +108,7 @@ export function openWs(url: string, opts: { token?: string } = {}): Promise<WsCl
     ws.on('unexpected-response', (req, res) => {
       let body = '';
       res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => { req.destroy(); reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode, body: body ? JSON.parse(body) : undefined })); });
+      res.on('end', () => { req.destroy(); reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode, headers: res.headers, body: body ? JSON.parse(body) : undefined })); });
     });
     ws.on('error', (err) => reject(err));
     ws.once('open', () => resolve(client));

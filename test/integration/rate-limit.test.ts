@@ -1,6 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { RawSmtp } from '../helpers/smtp-client.js';
 import { startSystem, type System } from '../helpers/system.js';
+import { openSse, openWs, wsUrl } from '../helpers/stream-clients.js';
 import { call, createTenant } from '../helpers/tenants.js';
 
 /** Tiny budgets so each limit is reached in a handful of requests. */
@@ -95,4 +96,37 @@ test('SMTP connections per client IP are limited with 421 4.7.0', async (t) => {
   t.regex(greetings[0]!, /^220 /);
   t.regex(greetings[1]!, /^220 /);
   t.regex(greetings[2]!, /^421 4\.7\.0 /);
+});
+
+test('stream connects (SSE and WebSocket, served ahead of Koa) share the REST budget of their credential: then 429 rate_limited', async (t) => {
+  const { sys } = t.context;
+  const a = await createTenant(sys);
+  const created = await call(sys, 'POST', '/api/v1/mailboxes', { token: a.apiKey }); // the create budget, not this one
+  t.is(created.status, 201);
+  const address = created.body.address as string;
+  const streams: Array<{ close(): void }> = [];
+  try {
+    // budget 5: two REST calls, two SSE connects, one WebSocket connect
+    for (let i = 0; i < 2; i++) t.is((await call(sys, 'GET', `/api/v1/mailboxes/${address}`, { token: a.apiKey })).status, 200);
+    for (let i = 0; i < 2; i++) {
+      const sse = await openSse(`${sys.baseUrl}/api/v1/mailboxes/${address}/events`, { token: a.apiKey });
+      t.is(sse.status, 200);
+      streams.push(sse);
+    }
+    streams.push(await openWs(wsUrl(sys.baseUrl, `/api/v1/mailboxes/${address}/ws`), { token: a.apiKey }));
+
+    const sse = await openSse(`${sys.baseUrl}/api/v1/mailboxes/${address}/events`, { token: a.apiKey });
+    t.is(sse.status, 429);
+    t.is(sse.body.error.code, 'rate_limited');
+    const retryAfter = Number(sse.headers.get('retry-after'));
+    t.true(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+    t.is(sse.headers.get('ratelimit-remaining'), '0');
+    const ws = await openWs(wsUrl(sys.baseUrl, `/api/v1/mailboxes/${address}/ws`), { token: a.apiKey }).then(() => undefined, (err: { status: number; headers: Record<string, string>; body: { error: { code: string } } }) => err);
+    t.is(ws?.status, 429);
+    t.is(ws?.body.error.code, 'rate_limited');
+    t.true(Number(ws?.headers['retry-after']) >= 1);
+    t.is((await call(sys, 'GET', `/api/v1/mailboxes/${address}`, { token: a.apiKey })).status, 429, 'and REST is refused too: one budget');
+  } finally {
+    for (const s of streams) s.close();
+  }
 });
