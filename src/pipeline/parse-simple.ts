@@ -90,6 +90,13 @@ function simpleText(raw: Buffer): ParsedMail | undefined {
   // to mailparser, as two parses would not agree on the time
   const dateLine = lines.find((l) => l.key === 'date');
   if (dateLine && Number.isNaN(new Date(headerValue(dateLine.line)).getTime())) return undefined;
+  // cheap early exits for the mail this path does not take (multipart, encoded, attachments), so that it
+  // costs them little more than the scans above; the decoded headers below decide for the rest
+  for (const l of lines) {
+    if (l.key === 'content-disposition') return undefined;
+    if (l.key === 'content-type' && !/^text\/plain\b/i.test(headerValue(l.line))) return undefined;
+    if (l.key === 'content-transfer-encoding' && !/^(?:7bit|8bit|binary)$/i.test(headerValue(l.line))) return undefined;
+  }
   const headers = headerDecoder.processHeaders(lines);
 
   const type = headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
