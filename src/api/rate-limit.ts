@@ -12,7 +12,10 @@ export interface RateLimitDeps { config: Config; redis: Redis; log: Logger }
  * The client address: with N trusted proxy hops, the Nth X-Forwarded-For entry from the right (the one
  * our own proxy appended; entries to its left are client-controlled); with 0 hops, the socket address.
  */
-export function clientIp(ctx: Pick<Context, 'get' | 'socket'>, hops: number): string {
+/** What clientIp reads: a Koa context, or the raw request parts of a stream connect. */
+export interface ClientRequest { get(name: string): string; socket: { remoteAddress?: string } }
+
+export function clientIp(ctx: ClientRequest, hops: number): string {
   const socketIp = ctx.socket.remoteAddress ?? 'unknown';
   if (hops <= 0) return socketIp;
   const chain = ctx.get('x-forwarded-for').split(',').map((s) => s.trim()).filter(Boolean);
@@ -29,13 +32,24 @@ export interface ApiRateLimits {
   byPrincipal: Middleware;
 }
 
-export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
+/** The budgets of config.rateLimit, as limiters (their counters live in Redis, shared by every process). */
+function budgets(deps: RateLimitDeps) {
   const rl = deps.config.rateLimit;
   const base = { redis: deps.redis, prefix: deps.config.redis.prefix, timeoutMs: rl.timeoutMs, log: deps.log };
-  const ip = createLimiter(base, 'ip', rl.ip);
-  const credential = createLimiter(base, 'credential', rl.credential);
-  const createIp = createLimiter(base, 'create-ip', rl.createIp);
-  const createCredential = createLimiter(base, 'create-credential', rl.createCredential);
+  return {
+    ip: createLimiter(base, 'ip', rl.ip),
+    credential: createLimiter(base, 'credential', rl.credential),
+    createIp: createLimiter(base, 'create-ip', rl.createIp),
+    createCredential: createLimiter(base, 'create-credential', rl.createCredential),
+  };
+}
+
+/** The counter key of an authenticated caller: one budget per API key or per mailbox token. */
+const credentialKey = (p: Exclude<Principal, { kind: 'anonymous' }>) => (p.kind === 'user' ? `key:${p.apiKeyId}` : `token:${p.jti}`);
+
+export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
+  const rl = deps.config.rateLimit;
+  const { ip, credential, createIp, createCredential } = budgets(deps);
 
   /** Record a decision, advertise the tightest budget so far, refuse with 429 when over. */
   const apply = async (ctx: Context, limiter: Limiter, key: string) => {
@@ -66,8 +80,7 @@ export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
         if (p.kind === 'anonymous') {
           if (create) await apply(ctx, createIp, clientIp(ctx, rl.trustedProxyHops));
         } else {
-          const id = p.kind === 'user' ? `key:${p.apiKeyId}` : `token:${p.jti}`;
-          await apply(ctx, create ? createCredential : credential, id);
+          await apply(ctx, create ? createCredential : credential, credentialKey(p));
         }
       }
       await next();
@@ -82,20 +95,14 @@ export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
  * function throws TooManyRequests (429 rate_limited, RateLimit-* and Retry-After headers) when over.
  */
 export interface StreamRateLimits {
-  /** the client address of a raw request, with TRUSTED_PROXY_HOPS applied as for REST */
-  clientIp(get: (name: string) => string, remoteAddress: string | undefined): string;
-  ip(ip: string): Promise<void>;
+  ip(req: ClientRequest): Promise<void>;
   principal(p: Principal): Promise<void>;
 }
 
 export function streamRateLimits(deps: RateLimitDeps): StreamRateLimits {
   const rl = deps.config.rateLimit;
-  const addressOf = (get: (name: string) => string, remoteAddress: string | undefined) =>
-    clientIp({ get, socket: { remoteAddress } } as unknown as Pick<Context, 'get' | 'socket'>, rl.trustedProxyHops);
-  if (!rl.enabled) return { clientIp: addressOf, ip: async () => {}, principal: async () => {} };
-  const base = { redis: deps.redis, prefix: deps.config.redis.prefix, timeoutMs: rl.timeoutMs, log: deps.log };
-  const ip = createLimiter(base, 'ip', rl.ip);
-  const credential = createLimiter(base, 'credential', rl.credential);
+  if (!rl.enabled) return { ip: async () => {}, principal: async () => {} };
+  const { ip, credential } = budgets(deps);
   const apply = async (limiter: Limiter, key: string) => {
     const d = await limiter.consume(key);
     if (d.allowed) return;
@@ -104,11 +111,10 @@ export function streamRateLimits(deps: RateLimitDeps): StreamRateLimits {
     throw new TooManyRequests(`rate limit reached (${limiter.name}); retry after ${d.resetS} s`, headers);
   };
   return {
-    clientIp: addressOf,
-    ip: (address) => apply(ip, address),
+    ip: (req) => apply(ip, clientIp(req, rl.trustedProxyHops)),
     async principal(p) {
       if (p.kind === 'anonymous') return; // refused with 401 by the stream's own check
-      await apply(credential, p.kind === 'user' ? `key:${p.apiKeyId}` : `token:${p.jti}`);
+      await apply(credential, credentialKey(p));
     },
   };
 }

@@ -43,7 +43,7 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
     Promise.resolve()
       .then(() => streamAccess(
         { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
-        { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined, clientIp: deps.rateLimits?.clientIp(get, req.socket.remoteAddress) ?? '' },
+        { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined, socket: req.socket },
       ))
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the response closes ('close'

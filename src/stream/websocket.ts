@@ -55,7 +55,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
     Promise.resolve()
       .then(() => streamAccess(
         { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
-        { get, path: url.pathname, query, address: decode(match[1]!), clientIp: deps.rateLimits?.clientIp(get, req.socket.remoteAddress) ?? '' },
+        { get, path: url.pathname, query, address: decode(match[1]!), socket: req.socket },
       ))
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the socket closes (also when
