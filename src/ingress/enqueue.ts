@@ -14,8 +14,9 @@ export interface Received {
 }
 
 /**
- * The only way mail enters the system, into `inbound` or (above WORKER_LARGE_MESSAGE_BYTES) `inbound-large`. Resolves with the ingress id once Redis has acknowledged the job;
- * rejects with Unavailable (SMTP 451, HTTP 503) when it did not within `timeoutMs`.
+ * The only way mail enters the system, into `inbound` or (above WORKER_LARGE_MESSAGE_BYTES) `inbound-large`.
+ * Resolves with the ingress id once Redis has acknowledged the job; rejects with Unavailable (SMTP 451,
+ * HTTP 503) when it did not within `timeoutMs`.
  */
 export async function enqueueInbound(queues: InboundQueues, msg: Received, timeoutMs: number): Promise<string> {
   const queue = queues.inboundFor(msg.raw.length);

@@ -180,8 +180,8 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
 
 /**
  * Parse with mailparser under a time limit (or, for one ASCII text/plain part, its fast path with the same
- * result; `simplePath: false` forces mailparser, for the differential test). Never throws: a message the parser cannot handle is kept
- * with what could be read and a parse error note (a permanent outcome, never a retry).
+ * result; `simplePath: false` forces mailparser, for the differential test). Never throws: a message the
+ * parser cannot handle is kept with what could be read and a parse error note (a permanent outcome, never a retry).
  */
 export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits, parse: ParseLimits, opts: { simplePath?: boolean } = {}): Promise<ParsedMessage> {
   let timer: NodeJS.Timeout | undefined;
