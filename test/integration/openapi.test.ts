@@ -22,6 +22,22 @@ test.before(async (t) => {
 });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 
+
+/** The HTTP answer to a WebSocket upgrade the server must refuse (the test fails if it opens). */
+function refusedUpgrade(url: string, ifOpened: string): Promise<{ status: number; contentType: string | null; body: unknown }> {
+  const socket = new WebSocket(url);
+  return new Promise((resolve, reject) => {
+    socket.on('error', () => undefined); // the refused upgrade is the expected outcome
+    socket.once('unexpected-response', (req, res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => req.destroy());
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? null, body: JSON.parse(text) }));
+    });
+    socket.once('open', () => { socket.close(); reject(new Error(ifOpened)); });
+  });
+}
+
 test('the served document is valid OpenAPI 3.1 with resolvable 2020-12 schemas', (t) => {
   const { doc } = t.context;
   t.is(doc.openapi, '3.1.0');
@@ -224,17 +240,7 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
   t.deepEqual(t.context.check(WS, 'GET', { status: 101, contentType: null, body: '' }), []);
   t.deepEqual(frameProblems(first), []);
   t.is((first as { type: string }).type, 'ready');
-  const refused = new WebSocket(wsUrl('nobody@mw.test'));
-  const answer = await new Promise<{ status: number; contentType: string | null; body: unknown }>((resolve, reject) => {
-    refused.on('error', () => undefined); // the refused upgrade is the expected outcome
-    refused.once('unexpected-response', (req, res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => req.destroy());
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? null, body: JSON.parse(text) }));
-    });
-    refused.once('open', () => reject(new Error('upgrade to a foreign mailbox was accepted')));
-  });
+  const answer = await refusedUpgrade(wsUrl('nobody@mw.test'), 'upgrade to a foreign mailbox was accepted');
   t.is(answer.status, 404);
   t.deepEqual(t.context.check(WS, 'GET', answer), []);
   ws.close();
@@ -247,19 +253,9 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
   const over = await call(t, EVENTS, `/api/v1/mailboxes/${encodeURIComponent(capped.address)}/events?token=${capped.token}`);
   expectOk(over, 429, 'sse over the per-credential cap');
   t.is((over.body as { error: { code: string } }).error.code, 'too_many_streams');
-  const overWs = new WebSocket(cappedWs);
-  const overAnswer = await new Promise<{ status: number; contentType: string | null; body: { error: { code: string } } }>((resolve, reject) => {
-    overWs.on('error', () => undefined);
-    overWs.once('unexpected-response', (req, res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => { text += c.toString(); });
-      res.on('end', () => req.destroy());
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'] ?? null, body: JSON.parse(text) }));
-    });
-    overWs.once('open', () => reject(new Error('an upgrade over the per-credential cap was accepted')));
-  });
+  const overAnswer = await refusedUpgrade(cappedWs, 'an upgrade over the per-credential cap was accepted');
   t.is(overAnswer.status, 429);
-  t.is(overAnswer.body.error.code, 'too_many_streams');
+  t.is((overAnswer.body as { error: { code: string } }).error.code, 'too_many_streams');
   t.deepEqual(t.context.check(WS, 'GET', overAnswer), []);
   for (const w of held) w.close();
   for (const bad of [{ type: 'new_message', cursor: '1' }, { type: 'mailbox_expired', reason: 'gone' }]) t.notDeepEqual(frameProblems(bad), []);
