@@ -24,10 +24,15 @@ if (problems.length) {
 const migrated = await release(config);
 const deps = await createContainer(config, 'all');
 deps.log.info({ event: 'release.done', ...migrated });
-const worker = await startWorker(deps);
+// closers run last registered first: web and smtp (the ingress), then the worker, then shared connections
+const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
+shutdown.add(deps.close);
+shutdown.add((await startWorker(deps)).close);
 const smtp = await startSmtp(deps);
+shutdown.add(smtp.close);
 const web = await startWeb(deps, { tokenSecret: resolveTokenSecret(config) });
-exitOnSignals(deps.log, config.shutdownBudgetMs, [smtp.close, web.close, worker.close, deps.close]);
+shutdown.add(web.close);
+shutdown.ready();
 
 const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host;
 const smtpHost = config.smtp.host === '0.0.0.0' ? '127.0.0.1' : config.smtp.host;

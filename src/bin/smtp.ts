@@ -6,6 +6,9 @@ import { startSmtp } from '../roles/smtp.js';
 
 const config = loadConfig();
 const deps = await createContainer(config, 'smtp');
-const smtp = await startSmtp(deps);
+const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
+shutdown.add(deps.close);
 const metrics = await startMetricsServer(deps);
-exitOnSignals(deps.log, config.shutdownBudgetMs, [smtp.close, ...(metrics ? [metrics.close] : []), deps.close]);
+if (metrics) shutdown.add(metrics.close);
+shutdown.add((await startSmtp(deps)).close);
+shutdown.ready();

@@ -6,5 +6,7 @@ import { startWeb } from '../roles/web.js';
 
 const config = loadConfig();
 const deps = await createContainer(config, 'web');
-const web = await startWeb(deps, { tokenSecret: resolveTokenSecret(config) });
-exitOnSignals(deps.log, config.shutdownBudgetMs, [web.close, deps.close]);
+const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
+shutdown.add(deps.close);
+shutdown.add((await startWeb(deps, { tokenSecret: resolveTokenSecret(config) })).close);
+shutdown.ready();

@@ -6,6 +6,10 @@ import { startWorker } from '../roles/worker.js';
 
 const config = loadConfig();
 const deps = await createContainer(config, 'worker');
-const worker = await startWorker(deps);
+const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
+shutdown.add(deps.close);
 const metrics = await startMetricsServer(deps);
-exitOnSignals(deps.log, config.shutdownBudgetMs, [worker.close, ...(metrics ? [metrics.close] : []), deps.close]);
+if (metrics) shutdown.add(metrics.close);
+// the worker consumes as soon as it exists: a signal from here on waits for it and then closes it gracefully
+shutdown.add((await startWorker(deps)).close);
+shutdown.ready();

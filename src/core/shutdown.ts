@@ -8,11 +8,25 @@ export const once = (fn: Closer): Closer => {
   return () => (p ??= fn());
 };
 
+export interface Shutdown {
+  /** Register what a part that has just started needs to stop; closers run in reverse order of registration. */
+  add(...closers: Closer[]): void;
+  /** Start-up is complete: a signal that arrived before this now runs the closers (it waited for them). */
+  ready(): void;
+}
+
 /**
- * The only place signal handlers are installed (called from src/bin/*). Closers run in order inside
- * a time budget; a second signal exits at once; an uncaught error is logged at fatal and exits.
+ * The only place signal handlers are installed (called from src/bin/* as soon as a logger exists, before
+ * any role starts, so a SIGTERM during start-up is never the default "terminate at once"). A signal
+ * first waits until start-up is `ready()` (a worker that is still connecting may already be running
+ * jobs), then runs the registered closers, last registered first (ingress stops before the worker it
+ * feeds, shared connections last), inside a time budget that also bounds the wait for start-up.
+ * A second signal exits at once; an uncaught error is logged at fatal and exits.
  */
-export function exitOnSignals(log: Logger, budgetMs: number, closers: Closer[]): void {
+export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
+  const closers: Closer[] = [];
+  let markReady!: () => void;
+  const started = new Promise<void>((resolve) => { markReady = resolve; });
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -25,7 +39,8 @@ export function exitOnSignals(log: Logger, budgetMs: number, closers: Closer[]):
       log.error({ event: 'shutdown.timeout', budgetMs });
       process.exit(1);
     }, budgetMs).unref();
-    for (const close of closers) {
+    await started;
+    for (const close of closers.reverse()) {
       await close().catch((err: unknown) => log.error({ event: 'shutdown.close_failed', err }));
     }
     log.info({ event: 'shutdown.done' });
@@ -41,4 +56,8 @@ export function exitOnSignals(log: Logger, budgetMs: number, closers: Closer[]):
     log.fatal({ event: 'process.unhandled_rejection', err });
     process.exit(1);
   });
+  return {
+    add: (...more) => { closers.push(...more); },
+    ready: () => markReady(),
+  };
 }
