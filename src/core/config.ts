@@ -115,6 +115,8 @@ export const ENV = z.object({
   STREAM_MAX_BUFFERED_BYTES: int(1024).default(1024 * 1024),
   STREAM_MAX_PER_PROCESS: int(1).default(20_000),
   STREAM_MAX_PER_CREDENTIAL: int(1).default(20),
+  STREAM_SUBSCRIBE_WAIT_MS: int(0).default(2_000),
+  STREAM_UNSUBSCRIBE_LINGER_MS: int(0).default(10_000),
   WAIT_MAX_SECONDS: int(0).default(300),
   WAIT_FILTER_MAX_LENGTH: int(1).default(200),
   WAIT_REGEX_TIMEOUT_MS: int(10).default(500),
@@ -219,6 +221,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxPerProcess: e.STREAM_MAX_PER_PROCESS,
       /** per web process: with N web processes one credential may hold N times this */
       maxPerCredential: e.STREAM_MAX_PER_CREDENTIAL,
+      /** how long a stream or wait waits for Redis to confirm its mailbox channel before reading Postgres anyway */
+      subscribeWaitMs: e.STREAM_SUBSCRIBE_WAIT_MS,
+      /** how long a mailbox channel stays subscribed after its last listener left */
+      unsubscribeLingerMs: e.STREAM_UNSUBSCRIBE_LINGER_MS,
     },
     parse: {
       maxHeaderValueChars: e.PARSE_MAX_HEADER_VALUE_CHARS,

@@ -2,9 +2,19 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { connectRedis } from '../queue/connection.js';
-import { accessChannel, isAccessEvent, mailboxChannelPattern, type StreamEvent } from './events.js';
+import { accessChannel, isAccessEvent, mailboxChannel, type StreamEvent } from './events.js';
 
-export interface MailEventSubscription { redis: Redis; close(): Promise<void> }
+/** Which mailbox channels this web process listens to: the hub asks for one while it has a listener for it. */
+export interface MailboxChannels {
+  /** SUBSCRIBE to the mailbox's channel unless already subscribed; resolves once Redis confirmed it. */
+  want(mailboxId: string): Promise<void>;
+  /** The mailbox's last listener left: UNSUBSCRIBE after the linger, unless it is wanted again meanwhile. */
+  drop(mailboxId: string): void;
+  /** mailbox channels subscribed or being subscribed (lingering ones included) */
+  size(): number;
+}
+
+export interface MailEventSubscription { redis: Redis; channels: MailboxChannels; close(): Promise<void> }
 
 const TYPES = new Set(['new_message', 'mailbox_expired', 'token_revoked', 'api_key_revoked']);
 
@@ -23,38 +33,81 @@ export function parseMailEvent(payload: string): StreamEvent | undefined {
   }
 }
 
+interface Channel { ready: Promise<void>; linger?: NodeJS.Timeout }
+
 /**
- * The single Redis subscriber connection of a web process: one PSUBSCRIBE on the prefix's mailbox
- * pattern plus one SUBSCRIBE on the access channel (API key revocations), every event handed to
- * `dispatch` (the hub). ioredis re-subscribes after a reconnect; events published while it was away are
- * recovered by clients resuming from their cursor.
+ * The single Redis subscriber connection of a web process: one SUBSCRIBE on the access channel (API key
+ * revocations), plus one SUBSCRIBE per mailbox that has a listener here (a stream or a wait), every event
+ * handed to `dispatch` (the hub). A web process therefore receives only the events of mailboxes it serves,
+ * however many mailboxes and web processes there are (a pattern subscription would deliver every event of
+ * the installation to every web process). A channel whose last listener left stays subscribed for
+ * STREAM_UNSUBSCRIBE_LINGER_MS, so clients that reconnect or wait again do not cost a round trip each.
+ * ioredis re-subscribes every channel after a reconnect; events published while it was away are recovered
+ * by clients resuming from their cursor. Commands on one connection are answered in order, so a SUBSCRIBE
+ * sent after an UNSUBSCRIBE of the same channel leaves it subscribed.
  */
-export async function subscribeToMailEvents(config: Pick<Config, 'redis'>, log: Logger, dispatch: (e: StreamEvent) => void): Promise<MailEventSubscription> {
+export async function subscribeToMailEvents(config: Pick<Config, 'redis' | 'streams'>, log: Logger, dispatch: (e: StreamEvent) => void): Promise<MailEventSubscription> {
   const redis = await connectRedis(config, 'subscriber');
-  const pattern = mailboxChannelPattern(config.redis.prefix);
-  const access = accessChannel(config.redis.prefix);
-  redis.on('pmessage', (_pattern: string, channel: string, payload: string) => {
-    const e = parseMailEvent(payload);
-    if (!e || isAccessEvent(e) || !channel.endsWith(`:mailbox:${e.mailboxId}`)) {
-      log.warn({ event: 'pubsub.bad_event', channel });
-      return;
-    }
-    dispatch(e);
-  });
+  const prefix = config.redis.prefix;
+  const access = accessChannel(prefix);
+  const mailboxPrefix = mailboxChannel(prefix, '');
+  const channels = new Map<string, Channel>();
+  let closing = false;
   redis.on('message', (channel: string, payload: string) => {
     const e = parseMailEvent(payload);
-    if (channel !== access || !e || !isAccessEvent(e)) {
+    const ok = e && (channel === access ? isAccessEvent(e) : !isAccessEvent(e) && channel === mailboxPrefix + e.mailboxId);
+    if (!ok) {
       log.warn({ event: 'pubsub.bad_event', channel });
       return;
     }
     dispatch(e);
   });
-  await redis.psubscribe(pattern);
   await redis.subscribe(access);
-  log.info({ event: 'pubsub.subscribed', pattern, channel: access });
+  log.info({ event: 'pubsub.subscribed', channel: access, mailboxChannels: 'per mailbox with a listener' });
+
+  const lingerMs = config.streams.unsubscribeLingerMs;
+  const unsubscribe = (mailboxId: string) => {
+    channels.delete(mailboxId);
+    if (closing) return;
+    redis.unsubscribe(mailboxPrefix + mailboxId).catch((err: unknown) => log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }));
+  };
+  const mailboxChannels: MailboxChannels = {
+    want(mailboxId) {
+      const known = channels.get(mailboxId);
+      if (known) {
+        clearTimeout(known.linger);
+        known.linger = undefined;
+        return known.ready;
+      }
+      const ready = redis.subscribe(mailboxPrefix + mailboxId).then(() => undefined);
+      ready.catch((err: unknown) => {
+        log.warn({ event: 'pubsub.subscribe_failed', mailboxId, err });
+        // forget it, so that the next listener tries again
+        if (channels.get(mailboxId)?.ready === ready) channels.delete(mailboxId);
+      });
+      channels.set(mailboxId, { ready });
+      return ready;
+    },
+    drop(mailboxId) {
+      const known = channels.get(mailboxId);
+      if (!known || known.linger) return;
+      if (lingerMs === 0) return unsubscribe(mailboxId);
+      known.linger = setTimeout(() => unsubscribe(mailboxId), lingerMs);
+      known.linger.unref();
+    },
+    size: () => channels.size,
+  };
+
   let closed: Promise<void> | undefined;
   return {
     redis,
-    close: () => (closed ??= redis.quit().then(() => undefined, () => redis.disconnect())),
+    channels: mailboxChannels,
+    close: () =>
+      (closed ??= (async () => {
+        closing = true;
+        for (const c of channels.values()) clearTimeout(c.linger);
+        channels.clear();
+        await redis.quit().then(() => undefined, () => redis.disconnect());
+      })()),
   };
 }

@@ -18,10 +18,12 @@ export interface WebRole { server: Server; port: number; streams: { hub: Hub; re
 /** HTTP API on config.http (port 0 = any free port, for tests). */
 export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch?: SnsFetch }): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
-  const hub = createHub((err, e) => deps.log.error({ event: 'stream.listener_failed', type: e.type, ...('mailboxId' in e ? { mailboxId: e.mailboxId } : {}), err }));
+  // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
+  // channels of the mailboxes the hub has listeners for
+  let hub: Hub | undefined;
+  const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), (e) => hub?.dispatch(e));
+  hub = createHub((err, e) => deps.log.error({ event: 'stream.listener_failed', type: e.type, ...('mailboxId' in e ? { mailboxId: e.mailboxId } : {}), err }), subscription.channels);
   const registry = createStreamRegistry({ pingMs: deps.config.streams.pingMs, metrics: deps.metrics });
-  // ONE Redis subscriber connection per web process, shared by every stream and wait
-  const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), hub.dispatch);
   const streams = { hub, registry };
   const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams }, operatorMounts(deps));
   const koa = app.callback();

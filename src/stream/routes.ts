@@ -31,6 +31,7 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
         hub: deps.hub,
         mailboxId: mailbox.id,
         seconds: req.waitSeconds,
+        listenWaitMs: deps.config.streams.subscribeWaitMs,
         signal: aborted.signal,
         search: () => searchMessages(deps.db, mailbox.id, req.filter, { regexTimeoutMs: wait.regexTimeoutMs }),
       });

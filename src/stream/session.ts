@@ -6,7 +6,7 @@ import type { Stores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
 import { summaryEvent, type EndReason, type StreamFrame } from './frames.js';
-import type { Hub } from './hub.js';
+import { untilListening, type Hub } from './hub.js';
 import type { OpenStream, StreamRegistry, Transport } from './registry.js';
 
 /** The transport side of a stream (SSE response or WebSocket). */
@@ -136,7 +136,11 @@ class StreamSession implements OpenStream {
   }
 
   private async begin(since: number | undefined): Promise<void> {
-    // read the cursor AFTER subscribing: anything committed later is either replayed or buffered
+    // read the cursor AFTER subscribing (and Redis confirming it): anything committed later is either replayed or buffered
+    if (!(await untilListening(this.deps.hub, this.mailboxId, this.deps.config.streams.subscribeWaitMs))) {
+      this.log('warn', { event: 'stream.subscribe_unconfirmed', waitedMs: this.deps.config.streams.subscribeWaitMs });
+    }
+    if (this.closed) return;
     const current = await this.deps.stores.mailboxes.findById(this.mailboxId);
     if (this.closed) return;
     if (!current) {

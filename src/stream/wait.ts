@@ -1,15 +1,17 @@
 import { MailboxGone } from '../core/errors.js';
-import type { Hub } from './hub.js';
+import { untilListening, type Hub } from './hub.js';
 
 /**
  * Block until `search` finds something or `seconds` pass. Subscribes to the hub BEFORE the first
- * query, re-queries only when an event for this mailbox arrives (never a polling loop), and queries
- * once more at the deadline so a lost publish is still seen. `signal` aborts when the client leaves.
+ * query (and waits, at most `listenWaitMs`, until the mailbox's Redis channel is confirmed), re-queries
+ * only when an event for this mailbox arrives (never a polling loop), and queries once more at the
+ * deadline so a lost publish is still seen. `signal` aborts when the client leaves.
  */
 export async function waitForMatch<T>(opts: {
   hub: Hub;
   mailboxId: string;
   seconds: number;
+  listenWaitMs: number;
   search: () => Promise<T[]>;
   signal: AbortSignal;
 }): Promise<T[]> {
@@ -26,6 +28,7 @@ export async function waitForMatch<T>(opts: {
   opts.signal.addEventListener('abort', onAbort);
   const deadline = Date.now() + opts.seconds * 1000;
   try {
+    if (opts.seconds > 0) await untilListening(opts.hub, opts.mailboxId, opts.listenWaitMs);
     let found = await opts.search();
     while (found.length === 0 && !opts.signal.aborted) {
       const left = deadline - Date.now();

@@ -19,7 +19,7 @@ test('an idle stream (session, hub entry, registry entry) holds little JS heap',
   const n = 5_000;
   const mailbox = { id: 'mb-1', lastSeq: 0, isActive: true, expiresAt: new Date(Date.now() + 3_600_000), deactivatedReason: null } as unknown as Mailbox;
   const deps: StreamDeps = {
-    config: { streams: { pingMs: 60_000, replayPage: 100, maxPendingEvents: 100, maxBufferedBytes: 1 << 20, maxPerProcess: n, maxPerCredential: n } },
+    config: { streams: { pingMs: 60_000, replayPage: 100, maxPendingEvents: 100, maxBufferedBytes: 1 << 20, maxPerProcess: n, maxPerCredential: n, subscribeWaitMs: 1_000, unsubscribeLingerMs: 0 } },
     log: pino({ level: 'silent' }),
     hub: createHub(),
     registry: createStreamRegistry({ pingMs: 60_000, metrics: { openStreams: { inc: () => undefined, dec: () => undefined } as never } }),

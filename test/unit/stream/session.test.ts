@@ -21,7 +21,7 @@ function fixture(opts: { stored: number; maxPendingEvents?: number }) {
   const hub = createHub();
   const gauge = { inc: () => undefined, dec: () => undefined };
   const deps: StreamDeps = {
-    config: { streams: { pingMs: 60_000, replayPage: 2, maxPendingEvents: opts.maxPendingEvents ?? 100, maxBufferedBytes: 1 << 20, maxPerProcess: 10, maxPerCredential: 10 } },
+    config: { streams: { pingMs: 60_000, replayPage: 2, maxPendingEvents: opts.maxPendingEvents ?? 100, maxBufferedBytes: 1 << 20, maxPerProcess: 10, maxPerCredential: 10, subscribeWaitMs: 1_000, unsubscribeLingerMs: 0 } },
     log: pino({ level: 'silent' }),
     hub,
     registry: createStreamRegistry({ pingMs: 60_000, metrics: { openStreams: gauge as never } }),
