@@ -4,6 +4,8 @@
 // (the worker) and of the Postgres backends of its database, plus commits per message (group commit).
 // Uses its own database and Redis prefix (test helpers); honours WORKER_CONCURRENCY, DELIVERY_BATCH_* etc.
 // PROBE_CPU_PROFILE=<file> writes a V8 CPU profile of the drain alone (summarise: bench/ingest-profile-top.ts).
+// PROBE_HEAP_PROFILE=1 prints where the drain allocates: sampled bytes by function, collected garbage included
+// (PROBE_HEAP_PROFILE=<file.heapprofile> also writes the sampled profile, for Chrome DevTools).
 // PROBE_BODY_LINES (default 24, about 2 KB per message) sets the size: 78-byte lines.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -43,6 +45,12 @@ try {
   // PROBE_CPU_PROFILE=<file>: a V8 CPU profile of the drain only (not of filling the queue)
   const profiler = process.env.PROBE_CPU_PROFILE ? new Session() : undefined;
   if (profiler) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start'); }
+  const heap = process.env.PROBE_HEAP_PROFILE ? new Session() : undefined;
+  if (heap) {
+    heap.connect();
+    await heap.post('HeapProfiler.enable');
+    await heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   const t0 = performance.now();
   const worker = await startWorker(deps);
   const pg0 = cpuMsOfAll(await backends());
@@ -59,6 +67,12 @@ try {
     const { profile } = await profiler.post('Profiler.stop');
     writeFileSync(process.env.PROBE_CPU_PROFILE!, JSON.stringify(profile));
     profiler.disconnect();
+  }
+  if (heap) {
+    const { profile } = await heap.post('HeapProfiler.stopSampling');
+    heap.disconnect();
+    if (process.env.PROBE_HEAP_PROFILE !== '1') writeFileSync(process.env.PROBE_HEAP_PROFILE!, JSON.stringify(profile));
+    printAllocations(profile, n);
   }
   const pgCpu = [...cpuMsOfAll([...pg0.keys()])].reduce((a, [pid, ms]) => a + ms - pg0.get(pid)!, 0);
   const c1 = await commits();
@@ -77,4 +91,24 @@ try {
   await deps.close();
   await dropPrefix(prefix);
   await database.drop();
+}
+
+interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
+/** Sampled allocation (bytes per message) by function and by package, largest first. */
+function printAllocations(profile: { head: HeapNode }, messages: number) {
+  const byFn = new Map<string, number>();
+  const byPkg = new Map<string, number>();
+  const walk = (node: HeapNode) => {
+    const f = node.callFrame;
+    const where = f.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/^\/work\/[^/]+\//, '');
+    const key = `${f.functionName || '(anon)'} ${where}:${f.lineNumber}`;
+    byFn.set(key, (byFn.get(key) ?? 0) + node.selfSize);
+    const pkg = where.startsWith('nm:') ? where.slice(3).split('/')[0]! : where.split('/').slice(0, 2).join('/') || f.functionName;
+    byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + node.selfSize);
+    node.children.forEach(walk);
+  };
+  walk(profile.head);
+  const total = [...byFn.values()].reduce((a, b) => a + b, 0);
+  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, b]) => `${(b / messages / 1024).toFixed(2).padStart(7)} KB/msg  ${name}`).join('\n');
+  console.error(`allocated (sampled) ${(total / messages / 1024).toFixed(1)} KB per message\n--- by package ---\n${top(byPkg, 15)}\n--- by function ---\n${top(byFn, 40)}`);
 }
