@@ -10,8 +10,10 @@ interface BatchRow { ord: number; stored_seq: number | null; dup_id: string | nu
 
 /**
  * Many deliveries as ONE statement (one round trip, one commit: group commit), with the guarantees of
- * the one-item statement (message-delivery.ts) per item. $1 holds each item's message limit, then one
- * array per `messages` column (typed from the table); items are numbered in input (arrival) order.
+ * the one-item statement (message-delivery.ts) per item. $1 holds each item's message limit, $2 the raw
+ * bytes of every item back to back (one bytea, sent in binary: an array of bytea would travel as escaped
+ * hex text, twice the bytes and a copy per step), then one array per other `messages` column (typed from
+ * the table) and, for `raw`, each item's offset and length in $2; items are numbered in input (arrival) order.
  * - `cand`: items whose (mailbox, ingress id) is not stored yet; of twins inside the batch the first;
  * - `box`: the mailbox rows of those items that are active and unexpired, locked (FOR NO KEY UPDATE)
  *   in id order, so concurrent batches take row locks in one global order and cannot deadlock;
@@ -26,15 +28,20 @@ interface BatchRow { ord: number; stored_seq: number | null; dup_id: string | nu
  *   rolls back entirely; the caller retries the items one by one, where that case is handled.
  */
 const batchSql = (columns: string[], types: Map<string, string>) => {
-  const arrays = columns.map((c, i) => {
+  const others = columns.filter((c) => c !== 'raw');
+  if (others.length === columns.length) throw new Error('a delivery has no raw column');
+  const arrays = others.map((c, i) => {
     const type = types.get(c);
     if (!type) throw new Error(`messages has no column ${c}`);
-    return `$${i + 2}::${type}[]`;
+    return `$${i + 3}::${type}[]`;
   });
   const cols = columns.map((c) => `"${c}"`).join(', ');
+  const otherCols = others.map((c) => `"${c}"`).join(', ');
+  const rawAt = others.length + 3;
   return `
     with input as (
-      select t.*, l.max_messages from unnest(${arrays.join(', ')}) with ordinality as t(${cols}, ord)
+      select t.*, substring($2::bytea from t.raw_offset + 1 for t.raw_length) as raw, l.max_messages
+      from unnest(${arrays.join(', ')}, $${rawAt}::int[], $${rawAt + 1}::int[]) with ordinality as t(${otherCols}, raw_offset, raw_length, ord)
       join unnest($1::int[]) with ordinality as l(max_messages, ord) using (ord)
     ), dup as (
       select i.ord, m.id, m.seq from input i join messages m on m.mailbox_id = i.mailbox_id and m.ingress_id = i.ingress_id
@@ -97,7 +104,17 @@ export function messageDeliveryBatch(db: Db) {
     });
     const columns = Object.keys(rows[0]!);
     const { name, text } = await prepare(columns);
-    const values = [items.map((it) => it.limits.maxMessages), ...columns.map((c) => rows.map((r) => r[c]))];
+    const raws = items.map((it) => it.message.raw);
+    const offsets: number[] = [];
+    let at = 0;
+    for (const r of raws) { offsets.push(at); at += r.length; }
+    const values = [
+      items.map((it) => it.limits.maxMessages),
+      Buffer.concat(raws, at),
+      ...columns.filter((c) => c !== 'raw').map((c) => rows.map((r) => r[c])),
+      offsets,
+      raws.map((r) => r.length),
+    ];
     const result = await preparedQuery<BatchRow>(db, name, text, values);
     if (result.length !== items.length) throw new Error(`delivery batch of ${items.length} answered ${result.length} rows`);
     return Promise.all(result.map(async (r, i): Promise<DeliveryOutcome> => {
