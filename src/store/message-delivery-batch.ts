@@ -12,8 +12,10 @@ interface BatchRow { ord: number; stored_seq: number | null; dup_id: string | nu
  * Many deliveries as ONE statement (one round trip, one commit: group commit), with the guarantees of
  * the one-item statement (message-delivery.ts) per item. $1 holds each item's message limit, $2 the raw
  * bytes of every item back to back (one bytea, sent in binary: an array of bytea would travel as escaped
- * hex text, twice the bytes and a copy per step), then one array per other `messages` column (typed from
- * the table) and, for `raw`, each item's offset and length in $2; items are numbered in input (arrival) order.
+ * hex text), $3 every other column of every item as one JSON array of rows (read with
+ * json_populate_recordset, so each value gets its column's type; one JSON.stringify instead of escaping an
+ * array literal per column), $4 and $5 each item's offset and length in $2. Items are numbered in input
+ * (arrival) order.
  * - `cand`: items whose (mailbox, ingress id) is not stored yet; of twins inside the batch the first;
  * - `box`: the mailbox rows of those items that are active and unexpired, locked (FOR NO KEY UPDATE)
  *   in id order, so concurrent batches take row locks in one global order and cannot deadlock;
@@ -27,22 +29,16 @@ interface BatchRow { ord: number; stored_seq: number | null; dup_id: string | nu
  *   text is built from a subquery so the planner cannot fold it into an error at prepare time) and
  *   rolls back entirely; the caller retries the items one by one, where that case is handled.
  */
-const batchSql = (columns: string[], types: Map<string, string>) => {
+const batchSql = (columns: string[]) => {
   const others = columns.filter((c) => c !== 'raw');
   if (others.length === columns.length) throw new Error('a delivery has no raw column');
-  const arrays = others.map((c, i) => {
-    const type = types.get(c);
-    if (!type) throw new Error(`messages has no column ${c}`);
-    return `$${i + 3}::${type}[]`;
-  });
   const cols = columns.map((c) => `"${c}"`).join(', ');
-  const otherCols = others.map((c) => `"${c}"`).join(', ');
-  const rawAt = others.length + 3;
   return `
     with input as (
-      select t.*, substring($2::bytea from t.raw_offset + 1 for t.raw_length) as raw, l.max_messages
-      from unnest(${arrays.join(', ')}, $${rawAt}::int[], $${rawAt + 1}::int[]) with ordinality as t(${otherCols}, raw_offset, raw_length, ord)
-      join unnest($1::int[]) with ordinality as l(max_messages, ord) using (ord)
+      select ${others.map((c) => `r."${c}"`).join(', ')},
+             substring($2::bytea from l.raw_offset + 1 for l.raw_length) as raw, l.max_messages, l.ord
+      from json_populate_recordset(null::messages, $3::json) with ordinality as r
+      join unnest($1::int[], $4::int[], $5::int[]) with ordinality as l(max_messages, raw_offset, raw_length, ord) on l.ord = r.ordinality
     ), dup as (
       select i.ord, m.id, m.seq from input i join messages m on m.mailbox_id = i.mailbox_id and m.ingress_id = i.ingress_id
     ), cand as (
@@ -90,31 +86,30 @@ export function messageDeliveryBatch(db: Db) {
   const prepare = (columns: string[]) =>
     (prepared ??= messageColumnTypes(db)
       .then((types) => {
-        const text = batchSql(columns, types);
+        const unknown = columns.find((c) => !types.has(c));
+        if (unknown) throw new Error(`messages has no column ${unknown}`);
+        const text = batchSql(columns);
         return { name: `mw_deliver_batch_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
       })
       .catch((err: unknown) => { prepared = undefined; throw err; }));
 
   return async function deliverBatch(items: BatchItem[]): Promise<DeliveryOutcome[]> {
     if (items.length === 0) return [];
+    const asIs = (v: unknown) => v;
+    let columns: string[] = [];
     const rows = items.map((it) => {
-      const row = messageRow({ ...it.message, seq: 0 });
+      const row = messageRow({ ...it.message, seq: 0 }, asIs);
       delete row.seq;
+      if (columns.length === 0) columns = Object.keys(row);
+      delete row.raw; // travels in binary, in $2
       return row;
     });
-    const columns = Object.keys(rows[0]!);
     const { name, text } = await prepare(columns);
     const raws = items.map((it) => it.message.raw);
     const offsets: number[] = [];
     let at = 0;
     for (const r of raws) { offsets.push(at); at += r.length; }
-    const values = [
-      items.map((it) => it.limits.maxMessages),
-      Buffer.concat(raws, at),
-      ...columns.filter((c) => c !== 'raw').map((c) => rows.map((r) => r[c])),
-      offsets,
-      raws.map((r) => r.length),
-    ];
+    const values = [items.map((it) => it.limits.maxMessages), Buffer.concat(raws, at), JSON.stringify(rows), offsets, raws.map((r) => r.length)];
     const result = await preparedQuery<BatchRow>(db, name, text, values);
     if (result.length !== items.length) throw new Error(`delivery batch of ${items.length} answered ${result.length} rows`);
     return Promise.all(result.map(async (r, i): Promise<DeliveryOutcome> => {

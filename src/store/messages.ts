@@ -137,10 +137,14 @@ export interface MessageStore {
   delete(mailboxId: string, id: string): Promise<number | undefined>;
 }
 
-const json = (v: unknown) => JSON.stringify(v);
+const jsonText = (v: unknown) => JSON.stringify(v);
 
-/** The messages row for a new message (column -> value), used by the delivery statements. */
-export const messageRow = (m: NewMessage): Record<string, unknown> => ({
+/**
+ * The messages row for a new message (column -> value), used by the delivery statements. `encode` turns the
+ * jsonb columns' values into what the statement sends: JSON text for a query parameter (the default), or
+ * the value itself when the whole row is serialized as JSON (the batch statement).
+ */
+export const messageRow = (m: NewMessage, json: (v: unknown) => unknown = jsonText): Record<string, unknown> => ({
   id: m.id,
   mailbox_id: m.mailboxId,
   seq: m.seq,
