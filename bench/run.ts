@@ -25,12 +25,14 @@ const B = {
   size: num('BENCH_SIZE', 2048),
   largeSize: num('BENCH_LARGE_SIZE', 50 * 1024),
   largePerConnection: num('BENCH_LARGE_PER_CONNECTION', 20),
-  repeats: num('BENCH_REPEATS', 3),
+  repeats: num('BENCH_REPEATS', 5),
   rate: num('BENCH_RATE', 200),
   rateSeconds: num('BENCH_RATE_SECONDS', 10),
   // 0 (no lead-in) is allowed here, unlike the settings above
   rateLeadInSeconds: process.env.BENCH_RATE_LEAD_IN_SECONDS === '0' ? 0 : num('BENCH_RATE_LEAD_IN_SECONDS', 2),
-  warmup: num('BENCH_WARMUP_PER_CONNECTION', 30),
+  // 300 x 10 = 3,000 messages: a server that has been up for a while is JIT-compiled; with 300 messages the
+  // rounds kept getting faster one after the other (each role process and MailDev warm up on their own)
+  warmup: num('BENCH_WARMUP_PER_CONNECTION', 300),
   growth: num('BENCH_GROWTH', 2500),
 };
 /** BENCH_PHASES: a subset of `throughput,large,latency,growth` (default: all; the summary shows what ran) */
