@@ -34,6 +34,7 @@ export function createMetrics(role: string) {
     }),
     sesNotifications: new Counter({ name: 'mailwright_ses_notifications_total', help: 'SNS deliveries on the SES ingest endpoint, by outcome', labelNames: ['outcome'], registers: r }),
     openStreams: new Gauge({ name: 'mailwright_open_streams', help: 'Open SSE and WebSocket streams', labelNames: ['transport'], registers: r }),
+    mailboxChannels: new Gauge({ name: 'mailwright_subscribed_mailbox_channels', help: 'Mailbox pub/sub channels this web process is subscribed to (mailboxes with a stream or wait here, and lingering ones)', registers: r }),
   };
 }
 

@@ -46,7 +46,13 @@ interface Channel { ready: Promise<void>; linger?: NodeJS.Timeout }
  * by clients resuming from their cursor. Commands on one connection are answered in order, so a SUBSCRIBE
  * sent after an UNSUBSCRIBE of the same channel leaves it subscribed.
  */
-export async function subscribeToMailEvents(config: Pick<Config, 'redis' | 'streams'>, log: Logger, dispatch: (e: StreamEvent) => void): Promise<MailEventSubscription> {
+export async function subscribeToMailEvents(
+  config: Pick<Config, 'redis' | 'streams'>,
+  log: Logger,
+  dispatch: (e: StreamEvent) => void,
+  /** called with the number of mailbox channels whenever it changes (a gauge) */
+  onChannels: (n: number) => void = () => undefined,
+): Promise<MailEventSubscription> {
   const redis = await connectRedis(config, 'subscriber');
   const prefix = config.redis.prefix;
   const access = accessChannel(prefix);
@@ -68,6 +74,7 @@ export async function subscribeToMailEvents(config: Pick<Config, 'redis' | 'stre
   const lingerMs = config.streams.unsubscribeLingerMs;
   const unsubscribe = (mailboxId: string) => {
     channels.delete(mailboxId);
+    onChannels(channels.size);
     if (closing) return;
     redis.unsubscribe(mailboxPrefix + mailboxId).catch((err: unknown) => log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }));
   };
@@ -83,9 +90,13 @@ export async function subscribeToMailEvents(config: Pick<Config, 'redis' | 'stre
       ready.catch((err: unknown) => {
         log.warn({ event: 'pubsub.subscribe_failed', mailboxId, err });
         // forget it, so that the next listener tries again
-        if (channels.get(mailboxId)?.ready === ready) channels.delete(mailboxId);
+        if (channels.get(mailboxId)?.ready === ready) {
+          channels.delete(mailboxId);
+          onChannels(channels.size);
+        }
       });
       channels.set(mailboxId, { ready });
+      onChannels(channels.size);
       return ready;
     },
     drop(mailboxId) {

@@ -21,7 +21,7 @@ export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch
   // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
   // channels of the mailboxes the hub has listeners for
   let hub: Hub | undefined;
-  const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), (e) => hub?.dispatch(e));
+  const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), (e) => hub?.dispatch(e), (n) => deps.metrics.mailboxChannels.set(n));
   hub = createHub((err, e) => deps.log.error({ event: 'stream.listener_failed', type: e.type, ...('mailboxId' in e ? { mailboxId: e.mailboxId } : {}), err }), subscription.channels);
   const registry = createStreamRegistry({ pingMs: deps.config.streams.pingMs, metrics: deps.metrics });
   const streams = { hub, registry };

@@ -31,6 +31,7 @@ const channelOf = async (t: Ctx, address: string) => {
   const box = await t.context.core.deps.stores.mailboxes.findByAddress(address);
   return mailboxChannel(t.context.core.config.redis.prefix, box!.id);
 };
+const gauge = async (sys: System) => (await sys.deps.metrics.mailboxChannels.get()).values[0]?.value ?? 0;
 const listeners = async (t: Ctx, channel: string) => Number(((await t.context.redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
 const until = async (what: () => Promise<boolean>, ms = 5_000) => {
   const end = Date.now() + ms;
@@ -53,6 +54,8 @@ test.serial('a mailbox channel is subscribed while a stream is open on that web 
   // `ready` is sent only after Redis confirmed the subscription
   t.is(await listeners(t, servedChannel), 1, 'web A alone listens to the served mailbox');
   t.is(await listeners(t, otherChannel), 0, 'nobody listens to a mailbox without streams');
+  t.is(await gauge(webA), 1, 'mailwright_subscribed_mailbox_channels on web A');
+  t.is(await gauge(webB), 0);
   t.is(webA.web!.streams.hub.size(), 1);
   t.is(webB.web!.streams.hub.size(), 0);
 
@@ -73,6 +76,7 @@ test.serial('a mailbox channel is subscribed while a stream is open on that web 
   t.true(await until(async () => webA.web!.streams.hub.size() === 0));
   t.is(await listeners(t, servedChannel), 1, 'kept for the linger after the last stream left');
   t.true(await until(async () => (await listeners(t, servedChannel)) === 0), 'released after STREAM_UNSUBSCRIBE_LINGER_MS');
+  t.is(await gauge(webA), 0);
 });
 
 test.serial('a stream that comes back within the linger keeps the subscription and misses nothing', async (t) => {
