@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from './ops/metrics.js';
 import { registerQueueMetrics } from './ops/queue-metrics.js';
 import { redisPublisher, type Publisher } from './pubsub/events.js';
 import { connectRedis } from './queue/connection.js';
+import { loadPipelining, type LoadPipelining } from './queue/pipelining.js';
 import { createQueues, type Queues } from './queue/producers.js';
 import { createDb } from './store/db.js';
 import { createStores, type Stores } from './store/index.js';
@@ -30,6 +31,8 @@ export interface Deps {
   stores: Stores;
   publisher: Publisher;
   metrics: Metrics;
+  /** adaptive auto-pipelining: the roles count their work in flight here (src/queue/pipelining.ts) */
+  pipelining: LoadPipelining;
 }
 
 export type Container = Deps & { close: () => Promise<void> };
@@ -39,6 +42,8 @@ export async function createContainer(config: Config, role: string, over: Partia
   const log = over.log ?? createLogger(config, role);
   const db = over.db ?? createDb(config, { log: knexLogger(log) });
   const redis = over.redis ?? (await connectRedis(config, 'producer'));
+  const pipelining = over.pipelining ?? loadPipelining(config);
+  pipelining.follow(redis);
   const queues = over.queues ?? createQueues(redis, config);
   const plans = planStore(db, config.plans.cacheMs);
   const deps: Deps = {
@@ -50,6 +55,7 @@ export async function createContainer(config: Config, role: string, over: Partia
     stores: over.stores ?? createStores(db, { plans }),
     publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
     metrics: over.metrics ?? createMetrics(role),
+    pipelining,
   };
   // without a listener BullMQ prints connection errors to stderr as plain text (not JSON)
   for (const q of queues.all()) q.on('error', (err) => log.warn({ event: 'queue.error', queue: q.name, err: err.message }));

@@ -22,11 +22,14 @@ import { messageRoutes } from './routes/messages.js';
 import { sesIngestRoutes } from './routes/ses-ingest.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
 import type { Queues } from '../queue/producers.js';
+import type { LoadPipelining } from '../queue/pipelining.js';
 import { keyRoutes } from './routes/keys.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { apiRateLimits } from './rate-limit.js';
 
 export interface ApiDeps {
+  /** each request counts as work in flight (adaptive Redis auto-pipelining); optional for apps built in tests */
+  pipelining?: Pick<LoadPipelining, 'busy'>;
   config: Config;
   log: Logger;
   db: Knex;
@@ -64,7 +67,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
     ctx.set('X-Request-Id', ctx.state.requestId);
     const started = process.hrtime.bigint();
     try {
-      await next();
+      await (deps.pipelining ? deps.pipelining.busy(next()) : next());
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';

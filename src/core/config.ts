@@ -13,7 +13,9 @@ export const ENV = z.object({
   DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/mailwright'),
   DATABASE_POOL_MAX: int(1).default(10),
   REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
-  REDIS_AUTO_PIPELINING: bool.default(true),
+  REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
+    .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
+  REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('mw'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0).max(65535).default(3000),
@@ -140,7 +142,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({
     env: e.NODE_ENV,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING },
+    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,

@@ -4,7 +4,8 @@ import type { Config } from '../core/config.js';
 export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'command';
 
 /**
- * Auto-pipelining (REDIS_AUTO_PIPELINING): commands issued in the same event-loop turn leave in one socket write
+ * Auto-pipelining (REDIS_AUTO_PIPELINING=on, or adaptive: on only while the role is busy, see pipelining.ts):
+ * commands issued in the same event-loop turn leave in one socket write
  * (e.g. a delivery batch's job completions and new_message publishes). Order on the connection is unchanged.
  * Measured with `node --import tsx bench/worker-probe.ts 6000`: worker CPU per message -8 to -15 %, Redis CPU
  * per message -25 %. Not for the subscriber connection (subscriber mode; ioredis would not pipeline it anyway).
@@ -16,7 +17,8 @@ export async function connectRedis(config: Pick<Config, 'redis'>, role: RedisRol
   const common: RedisOptions = {
     lazyConnect: true,
     connectionName: `mailwright-${role}`,
-    enableAutoPipelining: config.redis.autoPipelining && role !== 'subscriber',
+    // adaptive: off until the role's load turns it on (src/queue/pipelining.ts)
+    enableAutoPipelining: config.redis.autoPipelining === 'on' && role !== 'subscriber',
     ...extra,
   };
   const opts: RedisOptions =

@@ -20,7 +20,7 @@ export async function startSmtp(deps: Deps): Promise<SmtpRole> {
   let accepting = true;
   const log = deps.log.child({ component: 'smtp' });
   const onConnect = smtpConnectionLimit(deps.config, { redis: deps.redis, log });
-  const server = createSmtpIngress({ config: deps.config, log, inbound: deps.queues, metrics: deps.metrics, onConnect, accepting: () => accepting });
+  const server = createSmtpIngress({ config: deps.config, log, inbound: deps.queues, metrics: deps.metrics, onConnect, accepting: () => accepting, busy: (w) => deps.pipelining.busy(w) });
   server.on('error', (err) => deps.log.error({ event: 'smtp.error', err }));
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);

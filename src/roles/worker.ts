@@ -23,8 +23,10 @@ const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.
 export async function startWorker(deps: Deps): Promise<WorkerRole> {
   const connection = await connectRedis(deps.config, 'worker');
   const log = deps.log.child({ component: 'worker' });
+  deps.pipelining.follow(connection);
   const batched = workerPipelineDeps(deps);
-  const processor = createInboundProcessor(batched.deps);
+  const process = createInboundProcessor(batched.deps);
+  const processor = (job: Job<InboundJob>) => deps.pipelining.busy(process(job));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
   const consume = (queue: string, concurrency: number) => {

@@ -17,6 +17,8 @@ export interface SmtpIngressDeps {
   onConnect?: (session: SMTPServerSession) => Promise<void>;
   /** false while the role drains for shutdown: new sessions and new transactions get 421 */
   accepting?: () => boolean;
+  /** counts each message from DATA to its enqueue's answer as work in flight (adaptive Redis auto-pipelining) */
+  busy?: <T>(work: Promise<T>) => Promise<T>;
 }
 
 /** smtp-server reads `responseCode`; enhanced status codes are part of our text. */
@@ -159,7 +161,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
         if (clock?.expired && !clock.ended) sendTimeLimit(session, clock);
       };
       let endOfData = Date.now();
-      collectMessage(stream, config.mail.maxMessageBytes, abort.signal)
+      const received = collectMessage(stream, config.mail.maxMessageBytes, abort.signal)
         .then((raw) => {
           if (abort.signal.aborted) throw timeLimit;
           endOfData = Date.now();
@@ -169,7 +171,9 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
             raw,
             remoteAddress: session.remoteAddress,
           }, config.redis.enqueueTimeoutMs);
-        })
+        });
+      // from DATA to the enqueue's answer, a message counts as work in flight (adaptive auto-pipelining)
+      (deps.busy ? deps.busy(received) : received)
         .then((ingressId) => {
           metrics?.smtpReplies.inc({ code: '250' });
           metrics?.enqueued.inc({ source: 'smtp' });
