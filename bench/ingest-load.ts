@@ -167,6 +167,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 run(spec).then(
-  (r) => { process.stdout.write(`${JSON.stringify(r)}\n`); process.exit(0); },
+  // a pipe takes the line asynchronously: exit only once it is written (a long phase's result is hundreds of KB)
+  (r) => { process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0)); },
   (err: unknown) => { process.stderr.write(`load generator failed: ${(err as Error).stack ?? String(err)}\n`); process.exit(1); },
 );
