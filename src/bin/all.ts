@@ -8,6 +8,7 @@ import { release } from '../ops/release.js';
 import { startSmtp } from '../roles/smtp.js';
 import { startWeb } from '../roles/web.js';
 import { startWorker } from '../roles/worker.js';
+import { startWorkerThread } from '../roles/worker-thread.js';
 
 let config;
 try {
@@ -27,10 +28,12 @@ deps.log.info({ event: 'release.done', ...migrated });
 // closers run last registered first: web and smtp (the ingress), then the worker, then shared connections
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
-shutdown.add((await startWorker(deps)).close);
+// WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
+const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs) : undefined;
+shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
 const smtp = await startSmtp(deps);
 shutdown.add(smtp.close);
-const web = await startWeb(deps, { tokenSecret: resolveTokenSecret(config) });
+const web = await startWeb(deps, { tokenSecret: resolveTokenSecret(config), moreMetrics: thread?.metrics });
 shutdown.add(web.close);
 shutdown.ready();
 

@@ -42,6 +42,7 @@ export const ENV = z.object({
   WORKER_CONCURRENCY: int(1).default(64),
   WORKER_LARGE_MESSAGE_BYTES: int(1024).default(1024 * 1024),
   WORKER_LARGE_CONCURRENCY: int(1).default(2),
+  WORKER_THREAD: bool.default(true),
   QUEUE_KEEP_COMPLETED: int(0).default(1_000),
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
@@ -163,6 +164,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       concurrency: e.WORKER_CONCURRENCY,
       largeMessageBytes: e.WORKER_LARGE_MESSAGE_BYTES,
       largeConcurrency: e.WORKER_LARGE_CONCURRENCY,
+      /** npm start (all roles in one process): run the delivery worker in a worker thread of its own */
+      thread: e.WORKER_THREAD,
       keepCompleted: e.QUEUE_KEEP_COMPLETED,
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,

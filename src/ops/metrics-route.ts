@@ -1,12 +1,15 @@
 import type { Middleware } from 'koa';
-import type { Registry } from 'prom-client';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 import { safeEqual } from './basic-auth.js';
+
+/** metrics kept elsewhere in the process (the delivery worker's thread in `npm start`), merged into the scrape */
+export type MoreMetrics = () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
 
 /**
  * GET /metrics in Prometheus text format. With a token configured the scraper must send
  * `Authorization: Bearer <METRICS_TOKEN>`; without one the endpoint is open (bind it to a private network).
  */
-export const metricsRoute = (registry: Registry, token: string | undefined): Middleware => async (ctx, next) => {
+export const metricsRoute = (registry: Registry, token: string | undefined, more?: MoreMetrics): Middleware => async (ctx, next) => {
   if (ctx.path !== '/metrics') return next();
   if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
     ctx.status = 405;
@@ -24,5 +27,7 @@ export const metricsRoute = (registry: Registry, token: string | undefined): Mid
     }
   }
   ctx.type = registry.contentType;
-  ctx.body = await registry.metrics();
+  ctx.body = more
+    ? await AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), await more()]).metrics()
+    : await registry.metrics();
 };

@@ -1,10 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One registry per process (built by the container); never a module-level singleton. */
-export function createMetrics(role: string) {
+export function createMetrics(role: string, opts: { processMetrics?: boolean } = {}) {
   const registry = new Registry();
   registry.setDefaultLabels({ role });
-  collectDefaultMetrics({ register: registry });
+  // process_* and nodejs_* describe the whole process: a worker thread's registry leaves them to the main thread's
+  if (opts.processMetrics !== false) collectDefaultMetrics({ register: registry });
   const r = [registry];
   return {
     registry,

@@ -6,6 +6,7 @@ import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
 import { operatorMounts } from '../ops/mounts.js';
+import type { MoreMetrics } from '../ops/metrics-route.js';
 import { subscribeToMailEvents } from '../pubsub/subscriber.js';
 import { createHub, type Hub } from '../stream/hub.js';
 import { createStreamRegistry, type StreamRegistry } from '../stream/registry.js';
@@ -16,7 +17,7 @@ import { streamRateLimits } from '../api/rate-limit.js';
 export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
 
 /** HTTP API on config.http (port 0 = any free port, for tests). */
-export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch?: SnsFetch }): Promise<WebRole> {
+export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics }): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
   // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
   // channels of the mailboxes the hub has listeners for
@@ -25,7 +26,7 @@ export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch
   hub = createHub((err, e) => deps.log.error({ event: 'stream.listener_failed', type: e.type, ...('mailboxId' in e ? { mailboxId: e.mailboxId } : {}), err }), subscription.channels);
   const registry = createStreamRegistry({ pingMs: deps.config.streams.pingMs, metrics: deps.metrics });
   const streams = { hub, registry };
-  const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams }, operatorMounts(deps));
+  const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams }, operatorMounts(deps, opts.moreMetrics));
   const koa = app.callback();
   // SSE and WebSocket streams are served ahead of Koa; their connects count against the API's rate limits
   const rateLimits = streamRateLimits(deps);

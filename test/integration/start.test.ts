@@ -24,12 +24,12 @@ const run = (env: Record<string, string>) => {
   return { child, exited, waitFor, output: () => out + err };
 };
 
-test('npm start on a fresh machine: creates the database, migrates, starts every role, prints where to reach it, stops on SIGTERM', async (t) => {
+const freshStart = test.macro(async (t, workerThread: boolean) => {
   const name = `mw_start_${randomBytes(4).toString('hex')}`;
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const prefix = uniquePrefix();
-  const p = run({ DATABASE_URL: url.toString(), QUEUE_PREFIX: prefix, PORT: '0', SMTP_PORT: '0', HOST: '127.0.0.1', SMTP_HOST: '127.0.0.1', TOKEN_SECRET: 'x'.repeat(40), LOG_LEVEL: 'warn' });
+  const p = run({ DATABASE_URL: url.toString(), QUEUE_PREFIX: prefix, PORT: '0', SMTP_PORT: '0', HOST: '127.0.0.1', SMTP_HOST: '127.0.0.1', TOKEN_SECRET: 'x'.repeat(40), LOG_LEVEL: 'info', WORKER_THREAD: String(workerThread) });
   try {
     const api = (await p.waitFor(/HTTP API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/))[1]!;
     const smtpPort = Number((await p.waitFor(/SMTP:\s+127\.0\.0\.1:(\d+)/))[1]);
@@ -46,8 +46,15 @@ test('npm start on a fresh machine: creates the database, migrates, starts every
       if (!list.length) await new Promise((res) => setTimeout(res, 50));
     }
     t.is(list[0]?.subject, 'started');
+    // the delivery was counted where it ran (the worker thread, or the main thread), and /metrics shows it
+    const metrics = await (await fetch(`${api.replace(/\/api\/v1$/, '')}/metrics`)).text();
+    t.regex(metrics, new RegExp(`^mailwright_messages_delivered_total\\{role="${workerThread ? 'worker' : 'all'}"\\} 1$`, 'm'));
+    t.is((metrics.match(/^process_cpu_seconds_total\{/gm) ?? []).length, 1, 'process metrics once, from the main thread');
+    const stored = p.output().split('\n').find((l) => l.includes('"event":"inbound.stored"'));
+    t.regex(stored ?? '', new RegExp(`"role":"${workerThread ? 'worker' : 'all'}"`));
     p.child.kill('SIGTERM');
     t.is(await p.exited, 0, 'clean exit on SIGTERM');
+    t.regex(p.output(), /"event":"shutdown\.done"/);
   } finally {
     if (p.child.exitCode === null) p.child.kill('SIGKILL');
     const c = new pg.Client({ connectionString: ADMIN_URL });
@@ -57,6 +64,9 @@ test('npm start on a fresh machine: creates the database, migrates, starts every
     await dropPrefix(prefix);
   }
 });
+
+test('npm start on a fresh machine: creates the database, migrates, starts every role (delivery in a worker thread), prints where to reach it, stops on SIGTERM', freshStart, true);
+test('npm start with WORKER_THREAD=false: the same, with delivery on the main thread', freshStart, false);
 
 test('invalid configuration stops start-up with a message naming the variable', async (t) => {
   const p = run({ SMTP_PORT: 'twenty-five', MAIL_DOMAINS: '' });
