@@ -23,8 +23,13 @@ export interface WorkerThread {
  * (exit 1), as an uncaught error on the main thread would; the platform restarts it and the jobs it held are
  * re-run after WORKER_LOCK_MS, idempotently.
  */
-export async function startWorkerThread(log: Logger, metricsTimeoutMs: number): Promise<WorkerThread> {
-  const thread = new Worker(new URL('../bin/worker-thread.mjs', import.meta.url));
+export async function startWorkerThread(
+  log: Logger,
+  metricsTimeoutMs: number,
+  /** the thread's entry (tests point it at a fixture) */
+  entry: URL = new URL('../bin/worker-thread.mjs', import.meta.url),
+): Promise<WorkerThread> {
+  const thread = new Worker(entry);
   let closing = false;
   const pending = new Map<number, (m: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextId = 0;
