@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
 import { Redis } from 'ioredis';
-import { mailboxChannel } from '../../../src/pubsub/events.js';
+import { channelListeners, eventually } from '../../helpers/channels.js';
 import { TEST_REDIS_URL } from '../../helpers/redis.js';
 import { openSse, openWs, wsUrl } from '../../helpers/stream-clients.js';
 import { startSystem, type System } from '../../helpers/system.js';
@@ -26,34 +26,21 @@ test.after.always(async (t) => {
   await t.context.core?.stop();
 });
 
-type Ctx = { context: { core: System; webA: System; redis: Redis } };
-const channelOf = async (t: Ctx, address: string) => {
-  const box = await t.context.core.deps.stores.mailboxes.findByAddress(address);
-  return mailboxChannel(t.context.core.config.redis.prefix, box!.id);
-};
 const gauge = async (sys: System) => (await sys.deps.metrics.mailboxChannels.get()).values[0]?.value ?? 0;
-const listeners = async (t: Ctx, channel: string) => Number(((await t.context.redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
-const until = async (what: () => Promise<boolean>, ms = 5_000) => {
-  const end = Date.now() + ms;
-  while (!(await what())) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return true;
-};
+const listeners = (t: { context: { core: System; redis: Redis } }, address: string) => channelListeners(t.context.redis, t.context.core, address);
+const until = (what: () => Promise<boolean>, ms = 5_000) => eventually(what, ms);
 
 test.serial('a mailbox channel is subscribed while a stream is open on that web process only, and released after the linger', async (t) => {
   const { core, webA, webB } = t.context;
   const served = await webA.createMailbox('?ttl_minutes=30');
   const other = await webA.createMailbox('?ttl_minutes=30');
-  const [servedChannel, otherChannel] = await Promise.all([channelOf(t, served.address), channelOf(t, other.address)]);
-  t.is(await listeners(t, servedChannel), 0, 'no web process listens before a stream opens');
+  t.is(await listeners(t, served.address), 0, 'no web process listens before a stream opens');
 
   const ws = await openWs(wsUrl(webA.baseUrl, `/api/v1/mailboxes/${served.address}/ws`), { token: served.token });
   await ws.next((f) => f.type === 'ready');
   // `ready` is sent only after Redis confirmed the subscription
-  t.is(await listeners(t, servedChannel), 1, 'web A alone listens to the served mailbox');
-  t.is(await listeners(t, otherChannel), 0, 'nobody listens to a mailbox without streams');
+  t.is(await listeners(t, served.address), 1, 'web A alone listens to the served mailbox');
+  t.is(await listeners(t, other.address), 0, 'nobody listens to a mailbox without streams');
   t.is(await gauge(webA), 1, 'mailwright_subscribed_mailbox_channels on web A');
   t.is(await gauge(webB), 0);
   t.is(webA.web!.streams.hub.size(), 1);
@@ -70,19 +57,18 @@ test.serial('a mailbox channel is subscribed while a stream is open on that web 
   ws.close();
   t.true(await until(async () => webA.web!.streams.hub.size() === 1));
   await new Promise((r) => setTimeout(r, LINGER_MS * 2));
-  t.is(await listeners(t, servedChannel), 1, 'still subscribed while the SSE stream is open');
+  t.is(await listeners(t, served.address), 1, 'still subscribed while the SSE stream is open');
 
   sse.close();
   t.true(await until(async () => webA.web!.streams.hub.size() === 0));
-  t.is(await listeners(t, servedChannel), 1, 'kept for the linger after the last stream left');
-  t.true(await until(async () => (await listeners(t, servedChannel)) === 0), 'released after STREAM_UNSUBSCRIBE_LINGER_MS');
+  t.is(await listeners(t, served.address), 1, 'kept for the linger after the last stream left');
+  t.true(await until(async () => (await listeners(t, served.address)) === 0), 'released after STREAM_UNSUBSCRIBE_LINGER_MS');
   t.is(await gauge(webA), 0);
 });
 
 test.serial('a stream that comes back within the linger keeps the subscription and misses nothing', async (t) => {
   const { core, webA } = t.context;
   const box = await webA.createMailbox('?ttl_minutes=30');
-  const channel = await channelOf(t, box.address);
   const url = wsUrl(webA.baseUrl, `/api/v1/mailboxes/${box.address}/ws`);
   for (let round = 1; round <= 3; round++) {
     const ws = await openWs(url, { token: box.token });
@@ -91,22 +77,21 @@ test.serial('a stream that comes back within the linger keeps the subscription a
     t.is((await ws.next((f) => f.type === 'new_message' && f.message.subject === `round ${round}`)).cursor, String(round));
     ws.close();
     await new Promise((r) => setTimeout(r, LINGER_MS / 4));
-    t.is(await listeners(t, channel), 1, `round ${round}: reconnecting within the linger keeps the channel`);
+    t.is(await listeners(t, box.address), 1, `round ${round}: reconnecting within the linger keeps the channel`);
   }
-  t.true(await until(async () => (await listeners(t, channel)) === 0));
+  t.true(await until(async () => (await listeners(t, box.address)) === 0));
 });
 
 test.serial('a blocking wait subscribes its mailbox for as long as it waits, and is woken by the delivery', async (t) => {
   const { core, webA } = t.context;
   const box = await webA.createMailbox('?ttl_minutes=30');
-  const channel = await channelOf(t, box.address);
   const waiting = webA.json(`/api/v1/mailboxes/${box.address}/messages?wait=20`, { token: box.token });
-  t.true(await until(async () => (await listeners(t, channel)) === 1), 'the wait subscribed the channel');
+  t.true(await until(async () => (await listeners(t, box.address)) === 1), 'the wait subscribed the channel');
   const sent = Date.now();
   await core.send({ to: box.address, subject: 'woken', text: 'x' });
   const r = await waiting;
   t.is(r.status, 200);
   t.is(r.body[0].subject, 'woken');
   t.true(Date.now() - sent < 10_000, 'answered on the event, not at the deadline');
-  t.true(await until(async () => (await listeners(t, channel)) === 0), 'released after the linger');
+  t.true(await until(async () => (await listeners(t, box.address)) === 0), 'released after the linger');
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
 import { Redis } from 'ioredis';
-import { mailboxChannel } from '../../../src/pubsub/events.js';
+import { channelListeners, eventually } from '../../helpers/channels.js';
 import { TEST_REDIS_URL } from '../../helpers/redis.js';
 import { openWs, wsUrl } from '../../helpers/stream-clients.js';
 import { startSystem, type System } from '../../helpers/system.js';
@@ -30,20 +30,8 @@ test.after.always(async (t) => {
   await t.context.core?.stop();
 });
 
-type Ctx = { context: { core: System; redis: Redis } };
-const subscribers = async (t: Ctx, address: string) => {
-  const box = await t.context.core.deps.stores.mailboxes.findByAddress(address);
-  const channel = mailboxChannel(t.context.core.config.redis.prefix, box!.id);
-  return Number(((await t.context.redis.pubsub('NUMSUB', channel)) as [string, number])[1]);
-};
-const until = async (what: () => Promise<boolean>, ms = 15_000) => {
-  const end = Date.now() + ms;
-  while (!(await what())) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-};
+const subscribers = (t: { context: { core: System; redis: Redis } }, address: string) => channelListeners(t.context.redis, t.context.core, address);
+const until = (what: () => Promise<boolean>, ms = 15_000) => eventually(what, ms);
 
 test.serial('after the subscriber connection drops and comes back, its mailbox channels are subscribed again and events flow', async (t) => {
   const { core, web, proxy } = t.context;
