@@ -1,7 +1,8 @@
 // npm run bench:streams — real-time delivery figures on this machine (web, smtp and worker each in
 // their own process, clients in this one). Knobs: BENCH_SUBSCRIBERS (10000), BENCH_SSE_SUBSCRIBERS
-// (10000), BENCH_MESSAGES (300), BENCH_CONCURRENCY (8), BENCH_WEB_NODE_FLAGS (extra node flags of the web
-// role). A transport with 0 subscribers is skipped. Needs the local PostgreSQL and Redis.
+// (10000), BENCH_MESSAGES (300), BENCH_CONCURRENCY (8), BENCH_SPREAD_MAILBOXES (2000: WebSocket subscribers
+// on that many mailboxes, one each), BENCH_WEB_NODE_FLAGS (extra node flags of the web role). A transport
+// or phase with 0 subscribers is skipped. Needs the local PostgreSQL and Redis.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { createTestDatabase } from '../test/helpers/db.js';
@@ -14,6 +15,7 @@ const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 const N_IDLE = num('BENCH_SUBSCRIBERS', 10_000);
 const N_SSE_IDLE = num('BENCH_SSE_SUBSCRIBERS', 10_000);
 const N_MSGS = num('BENCH_MESSAGES', 300);
+const N_SPREAD = num('BENCH_SPREAD_MAILBOXES', 2_000);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 8);
 /** extra node flags for the web role (e.g. --max-semi-space-size=...) */
 const NODE_FLAGS = (process.env.BENCH_WEB_NODE_FLAGS ?? '').split(' ').filter(Boolean);
@@ -30,6 +32,8 @@ const env = {
   SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtpPort), STREAM_MAX_PER_PROCESS: '50000', STREAM_MAX_PER_CREDENTIAL: '50000', SMTP_MAX_CLIENTS: '200',
   // one client IP opens all mailboxes and streams: measure the streams, not the rate limiter
   RATE_LIMIT_ENABLED: 'false',
+  // phase D waits for the channels of closed streams to be released
+  STREAM_UNSUBSCRIBE_LINGER_MS: '1000',
 };
 const base = `http://127.0.0.1:${webPort}`;
 const procs: Proc[] = [];
@@ -199,6 +203,34 @@ try {
       out(`fan-out #${round}: first client ${ms(first - t0)}, p50 ${ms(pct(arrivals, 50) - t0)}, last ${ms(last - t0)} after end of DATA; first->last ${ms(last - first)}`);
     }
     for (const c of closers) c();
+  }
+
+  // D. subscribers spread over many mailboxes (one each): the web process subscribes one Redis channel per
+  // mailbox with a listener, and releases them when the streams close
+  if (N_SPREAD > 0) {
+    await web.stop();
+    web = await startWeb();
+    const redis = new Redis(TEST_REDIS_URL);
+    const channelCount = async () => ((await redis.pubsub('CHANNELS', `${prefix}:mailbox:*`)) as string[]).length;
+    const boxes: Array<{ address: string; token: string }> = [];
+    await pool(Array.from({ length: N_SPREAD }, (_, i) => i), 50, async () => { boxes.push(await mailbox()); });
+    await pause(1_000);
+    const before = web.rssKb();
+    const closers: Array<() => void> = [];
+    const connectStart = performance.now();
+    await pool(boxes, 100, async (box) => { const w = await wsSubscriber(base, box.address, box.token, () => undefined); closers.push(() => w.terminate()); });
+    const connectSeconds = (performance.now() - connectStart) / 1000;
+    const subscribed = await channelCount();
+    await pause(3_000);
+    const after = web.rssKb();
+    out(`\n## WebSocket: ${N_SPREAD} subscribers on ${N_SPREAD} mailboxes, one each (connected in ${connectSeconds.toFixed(1)} s, each ready only after its channel was subscribed)`);
+    out(`mailbox channels subscribed in Redis: ${subscribed}; web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / N_SPREAD).toFixed(1)} KB per subscriber`);
+    for (const c of closers) c();
+    const closedAt = performance.now();
+    let left = subscribed;
+    while (left > 0 && performance.now() - closedAt < 30_000) { await pause(200); left = await channelCount(); }
+    out(`after the streams closed: ${left} channels left ${((performance.now() - closedAt) / 1000).toFixed(1)} s later (STREAM_UNSUBSCRIBE_LINGER_MS=1000 here)`);
+    redis.disconnect();
   }
 } finally {
   for (const p of procs.reverse()) await p.stop().catch(() => undefined);
