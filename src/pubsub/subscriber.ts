@@ -10,8 +10,6 @@ export interface MailboxChannels {
   want(mailboxId: string): Promise<void>;
   /** The mailbox's last listener left: UNSUBSCRIBE after the linger, unless it is wanted again meanwhile. */
   drop(mailboxId: string): void;
-  /** mailbox channels subscribed or being subscribed (lingering ones included) */
-  size(): number;
 }
 
 export interface MailEventSubscription { redis: Redis; channels: MailboxChannels; close(): Promise<void> }
@@ -106,7 +104,6 @@ export async function subscribeToMailEvents(
       known.linger = setTimeout(() => unsubscribe(mailboxId), lingerMs);
       known.linger.unref();
     },
-    size: () => channels.size,
   };
 
   let closed: Promise<void> | undefined;

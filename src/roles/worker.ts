@@ -25,8 +25,8 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
   const log = deps.log.child({ component: 'worker' });
   deps.pipelining.follow(connection);
   const batched = workerPipelineDeps(deps);
-  const process = createInboundProcessor(batched.deps);
-  const processor = (job: Job<InboundJob>) => deps.pipelining.busy(process(job));
+  const deliver = createInboundProcessor(batched.deps);
+  const processor = (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
   const consume = (queue: string, concurrency: number) => {

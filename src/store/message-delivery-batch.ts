@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { messageColumnTypes, whyRefused, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
+import { whyRefused, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
 import { messageRow, type NewMessage } from './messages.js';
 import { preparedQuery } from './prepared.js';
 
@@ -82,29 +82,26 @@ const batchSql = (columns: string[]) => {
  * otherwise resolves with one outcome per item, in the order of `items`.
  */
 export function messageDeliveryBatch(db: Db) {
-  let prepared: Promise<{ name: string; text: string }> | undefined;
-  const prepare = (columns: string[]) =>
-    (prepared ??= messageColumnTypes(db)
-      .then((types) => {
-        const unknown = columns.find((c) => !types.has(c));
-        if (unknown) throw new Error(`messages has no column ${unknown}`);
-        const text = batchSql(columns);
-        return { name: `mw_deliver_batch_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
-      })
-      .catch((err: unknown) => { prepared = undefined; throw err; }));
+  let prepared: { name: string; text: string } | undefined;
+  // the row type of `messages` types every column (json_populate_recordset); a column the table lacks fails
+  // the statement when Postgres prepares it, and the batcher's fallback then reports it per item
+  const prepare = (columns: string[]) => {
+    if (!prepared) {
+      const text = batchSql(columns);
+      prepared = { name: `mw_deliver_batch_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text };
+    }
+    return prepared;
+  };
 
   return async function deliverBatch(items: BatchItem[]): Promise<DeliveryOutcome[]> {
     if (items.length === 0) return [];
-    const asIs = (v: unknown) => v;
-    let columns: string[] = [];
     const rows = items.map((it) => {
-      const row = messageRow({ ...it.message, seq: 0 }, asIs);
+      const row = messageRow({ ...it.message, seq: 0 }, (v) => v);
       delete row.seq;
-      if (columns.length === 0) columns = Object.keys(row);
-      delete row.raw; // travels in binary, in $2
       return row;
     });
-    const { name, text } = await prepare(columns);
+    const { name, text } = prepare(Object.keys(rows[0]!));
+    for (const row of rows) delete row.raw; // travels in binary, in $2
     const raws = items.map((it) => it.message.raw);
     const offsets: number[] = [];
     let at = 0;

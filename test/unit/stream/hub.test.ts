@@ -8,7 +8,6 @@ function channelsLog(confirm: (mailboxId: string) => Promise<void>) {
   const channels: MailboxChannels = {
     want: (id) => { calls.push(`want ${id}`); return confirm(id); },
     drop: (id) => { calls.push(`drop ${id}`); },
-    size: () => 0,
   };
   return { calls, channels };
 }
