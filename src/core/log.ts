@@ -65,3 +65,46 @@ export function createLogger(config: { log: Omit<Config['log'], Tuning> & Partia
     ...(writeBuffer > 0 ? { minLength: writeBuffer, periodicFlush: config.log.flushMs ?? 100 } : {}),
   }));
 }
+
+/** The longest `drainLog` waits for lines still being written (a stalled stdout must not keep a process alive). */
+export const LOG_DRAIN_BOUND_MS = 2_000;
+
+interface AsyncDestination {
+  sync?: boolean;
+  destroyed?: boolean;
+  /** sonic-boom's own state: bytes not yet written, and whether a write is on the thread pool */
+  _len?: number;
+  _writing?: boolean;
+  on(event: 'write', fn: () => void): unknown;
+  off(event: 'write', fn: () => void): unknown;
+}
+
+/**
+ * Resolves once every line logged so far has been written (or after `boundMs`). pino's `flush()` does not
+ * wait for a write already on the thread pool, and its exit hook writes what is buffered synchronously, so
+ * without this the last lines before an exit could come out of order (seen: `shutdown.done` before the
+ * `closed` line it follows) or, from a worker thread that is then terminated, not at all. A destination
+ * that is synchronous, or not sonic-boom (tests pass their own), has nothing in flight.
+ */
+export function drainLog(log: Logger, boundMs = LOG_DRAIN_BOUND_MS): Promise<void> {
+  const dest = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as AsyncDestination | undefined;
+  const idle = () => !dest || dest.sync !== false || dest.destroyed === true || typeof dest._len !== 'number' || (!dest._writing && dest._len === 0);
+  if (idle()) return Promise.resolve();
+  // lines held back by LOG_WRITE_BUFFER_BYTES go out now
+  (dest as { flush?: () => void }).flush?.();
+  return new Promise((resolve) => {
+    const done = () => { clearTimeout(timer); dest!.off('write', onWrite); resolve(); };
+    // 'write' is emitted before sonic-boom decides whether another write follows: look once it has
+    const onWrite = () => process.nextTick(() => { if (idle()) done(); });
+    const timer = setTimeout(done, boundMs);
+    dest!.on('write', onWrite);
+  });
+}
+
+/**
+ * End the process once its log lines are out, in order (bounded by LOG_DRAIN_BOUND_MS). Anything logged
+ * while waiting is written by pino's exit hook after everything before it.
+ */
+export function exitAfterLog(log: Logger, code: number): void {
+  void drainLog(log).then(() => process.exit(code));
+}

@@ -1,4 +1,4 @@
-import type { Logger } from './log.js';
+import { exitAfterLog, type Logger } from './log.js';
 
 export type Closer = () => Promise<void>;
 
@@ -21,7 +21,8 @@ export interface Shutdown {
  * first waits until start-up is `ready()` (a worker that is still connecting may already be running
  * jobs), then runs the registered closers, last registered first (ingress stops before the worker it
  * feeds, shared connections last), inside a time budget that also bounds the wait for start-up.
- * A second signal exits at once; an uncaught error is logged at fatal and exits.
+ * A second signal exits at once; an uncaught error is logged at fatal and exits. Every other exit waits (a
+ * bounded time) until the lines logged before it are written, in order (`exitAfterLog`).
  */
 export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
   const closers: Closer[] = [];
@@ -37,24 +38,24 @@ export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
     log.info({ event: 'shutdown.start', signal, budgetMs });
     setTimeout(() => {
       log.error({ event: 'shutdown.timeout', budgetMs });
-      process.exit(1);
+      exitAfterLog(log, 1);
     }, budgetMs).unref();
     await started;
     for (const close of closers.reverse()) {
       await close().catch((err: unknown) => log.error({ event: 'shutdown.close_failed', err }));
     }
     log.info({ event: 'shutdown.done' });
-    process.exit(0);
+    exitAfterLog(log, 0);
   };
   process.on('SIGTERM', (s) => void stop(s));
   process.on('SIGINT', (s) => void stop(s));
   process.on('uncaughtException', (err) => {
     log.fatal({ event: 'process.uncaught', err });
-    process.exit(1);
+    exitAfterLog(log, 1);
   });
   process.on('unhandledRejection', (err) => {
     log.fatal({ event: 'process.unhandled_rejection', err });
-    process.exit(1);
+    exitAfterLog(log, 1);
   });
   return {
     add: (...more) => { closers.push(...more); },

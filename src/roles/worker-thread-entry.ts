@@ -3,6 +3,7 @@
 import { parentPort } from 'node:worker_threads';
 import { createContainer } from '../container.js';
 import { loadConfig } from '../core/config.js';
+import { drainLog } from '../core/log.js';
 import { createMetrics } from '../ops/metrics.js';
 import { startWorker } from './worker.js';
 import type { FromThread, ToThread } from './worker-thread.js';
@@ -21,7 +22,7 @@ port.on('message', (m: ToThread) => {
     void role.close()
       .then(() => deps.close())
       // the thread's log lines still buffered must reach stdout before the main thread ends it
-      .then(() => new Promise<void>((resolve) => deps.log.flush(() => resolve())))
+      .then(() => drainLog(deps.log))
       .then(() => send({ type: 'closed' }), (err: unknown) => send({ type: 'closed', error: String(err) }));
   }
 });

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { Logger } from '../core/log.js';
+import { exitAfterLog, type Logger } from '../core/log.js';
 
 export type ToThread = { type: 'close' } | { type: 'metrics'; id: number };
 export type FromThread =
@@ -35,7 +35,7 @@ export async function startWorkerThread(
   let nextId = 0;
   const fail = (why: string, err?: unknown) => {
     log.fatal({ event: 'worker_thread.failed', why, err });
-    process.exit(1);
+    exitAfterLog(log, 1);
   };
   const ready = new Promise<void>((resolve, reject) => {
     thread.on('message', (m: FromThread) => {
