@@ -11,6 +11,8 @@ import { createTestDatabase, type TestDatabase } from './db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 
 export const TEST_DOMAIN = 'mw.test';
+/** the longest one teardown step of `System.stop()` may take before the hook fails naming it */
+const STOP_STEP_MS = 20_000;
 
 export interface System {
   config: Config;
@@ -112,13 +114,26 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     },
     async stop() {
       transport?.close();
-      await web?.close();
-      await smtp?.close();
-      await worker?.close();
-      for (const q of [deps.queues.inbound, deps.queues.inboundLarge]) await q.obliterate({ force: true }).catch(() => undefined);
-      await deps.close();
-      await dropPrefix(prefix);
-      if (!opts.database) await database.drop();
+      // each step is bounded: a teardown that hangs fails its hook, naming the step, instead of leaving ava to
+      // end the run on its inactivity timeout with no test named
+      const hung: string[] = [];
+      const step = async (name: string, work: () => Promise<unknown> | undefined) => {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((resolve) => { timer = setTimeout(resolve, STOP_STEP_MS, 'late'); });
+        try {
+          if ((await Promise.race([work(), late])) === 'late') hung.push(name);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      await step('web.close', () => web?.close());
+      await step('smtp.close', () => smtp?.close());
+      await step('worker.close', () => worker?.close());
+      for (const q of [deps.queues.inbound, deps.queues.inboundLarge]) await step(`obliterate ${q.name}`, () => q.obliterate({ force: true }).catch(() => undefined));
+      await step('deps.close', () => deps.close());
+      await step('dropPrefix', () => dropPrefix(prefix));
+      if (!opts.database) await step('database.drop', () => database.drop());
+      if (hung.length) throw new Error(`test system teardown: ${hung.join(', ')} did not finish within ${STOP_STEP_MS} ms`);
     },
   };
 }
