@@ -12,7 +12,7 @@ import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './redis.js';
 
 export const TEST_DOMAIN = 'mw.test';
 /** the longest one teardown step of `System.stop()` may take before the hook fails naming it */
-const STOP_STEP_MS = 20_000;
+const STOP_STEP_MS = 30_000;
 
 export interface System {
   config: Config;
