@@ -140,7 +140,7 @@ async function main() {
 
   log('\n================ Mailwright ingest benchmark: summary ================');
   log(`machine             ${machine.nproc} cores, node ${machine.node}, Postgres ${pgFacts.version} fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit}`);
-  log(`load                ${B.connections} connections x ${B.perConnection} messages of ${B.size} B, ${B.repeats} rounds (shared machine: noisy)`);
+  log(`load                ${B.connections} connections x ${B.perConnection} messages of ${B.size} B, ${B.repeats} rounds, ${process.env.BENCH_PIPELINING === '1' ? 'pipelined (BENCH_PIPELINING=1)' : 'one command per reply'} (shared machine: noisy)`);
   if (mwRuns.length) {
     log(`Mailwright          ${fmt(best, 0)} msg/s best, ${fmt(median(rates), 0)} median (first byte -> row committed)   target >= 1200: ${best >= 1200 ? 'MET' : 'NOT MET'}`);
     log(`MailDev             ${fmt(mdBest, 0)} msg/s best, ${fmt(median(mdRates), 0)} median (first byte -> last 250, in memory)`);
