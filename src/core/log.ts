@@ -51,7 +51,9 @@ export function createLogger(config: { log: Omit<Config['log'], Tuning> & Partia
     ...(config.log.pretty && !destination ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
   };
   if (destination) return pino(options, destination);
-  if (options.transport || config.log.sync) return pino(options);
+  if (options.transport) return pino(options);
+  // pino's default destination is asynchronous: LOG_SYNC needs a synchronous one named explicitly
+  if (config.log.sync) return pino(options, pino.destination({ dest: 1, sync: true }));
   // stdout written asynchronously: lines that arrive while a write is in flight go out together in the
   // next one. With LOG_WRITE_BUFFER_BYTES > 0, lines are also held until that many bytes are pending or
   // LOG_FLUSH_MS passed (fewer writes under load, but every line, including "draining" and "started",

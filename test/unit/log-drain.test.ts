@@ -1,6 +1,8 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { pino } from 'pino';
+import { createLogger } from '../../src/core/log.js';
 
 /** Run the fixture and read back the sequence numbers of the lines it wrote. */
 async function run(env: Record<string, string>) {
@@ -21,4 +23,10 @@ test('exitAfterLog: every line logged before the exit reaches stdout, in order, 
     t.is(seqs.length, 202, `run ${i}: every line`);
     t.deepEqual(seqs.filter((s, n) => s !== n), [], `run ${i}: in order`);
   }
+});
+
+test('LOG_SYNC=true gives a synchronous stdout destination, the default an asynchronous one', (t) => {
+  const destOf = (sync: boolean) => (createLogger({ log: { level: 'info', pretty: false, sync } }, 'unit') as unknown as Record<symbol, { sync: boolean }>)[pino.symbols.streamSym]!;
+  t.is(destOf(true).sync, true);
+  t.is(destOf(false).sync, false);
 });
