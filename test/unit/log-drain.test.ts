@@ -1,19 +1,12 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { pino } from 'pino';
 import { createLogger } from '../../src/core/log.js';
+import { runFixture } from '../helpers/fixture.js';
 
 /** Run the fixture and read back the sequence numbers of the lines it wrote. */
 async function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/log-then-exit.ts'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code, seqs: out.trim().split('\n').map((l) => (JSON.parse(l) as { seq: number }).seq) };
+  const { code, lines } = await runFixture<{ seq: number }>('test/fixtures/log-then-exit.ts', env);
+  return { code, seqs: lines.map((l) => l.seq) };
 }
 
 test('exitAfterLog: every line logged before the exit reaches stdout, in order, and the exit code is kept', async (t) => {

@@ -1,19 +1,9 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { runFixture } from '../helpers/fixture.js';
 
 /** Run test/fixtures/thread-host.ts; its log events in order and its exit code. */
-async function host(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/thread-host.ts'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const lines = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; why?: string; err?: { message?: string } });
-  return { code, lines };
-}
+const host = (env: Record<string, string>) =>
+  runFixture<{ event: string; why?: string; err?: { message?: string } }>('test/fixtures/thread-host.ts', env);
 
 test('a worker thread that fails after start ends the process with exit 1 and a fatal worker_thread.failed line', async (t) => {
   const started = Date.now();
