@@ -7,14 +7,13 @@
 // PROBE_HEAP_PROFILE=1 prints where the drain allocates: sampled bytes by function, collected garbage included
 // (PROBE_HEAP_PROFILE=<file.heapprofile> also writes the sampled profile, for Chrome DevTools).
 // PROBE_BODY_LINES (default 24, about 2 KB per message) sets the size: 78-byte lines.
-// PROBE_INGRESS_BATCH=<k> queues the messages k to a job (the SMTP ingress's group enqueue under load) instead of one each.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import pg from 'pg';
 import { createContainer } from '../src/container.js';
 import { loadConfig } from '../src/core/config.js';
-import { createInboundEnqueuer, enqueueInbound } from '../src/ingress/enqueue.js';
+import { enqueueInbound } from '../src/ingress/enqueue.js';
 import { startWorker } from '../src/roles/worker.js';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
@@ -31,13 +30,11 @@ await admin.connect();
 try {
   const boxes = await Promise.all(Array.from({ length: 10 }, (_, i) => deps.stores.mailboxes.create({ address: `box${i}@probe.test`, ownerUserId: null, planId: 'pro', ttlMs: 3_600_000 })));
   const body = 'x'.repeat(76) + '\r\n';
-  const perJob = Number(process.env.PROBE_INGRESS_BATCH ?? 1);
-  const enqueue = perJob > 1 ? createInboundEnqueuer(deps.queues, { maxMessages: perJob, maxBytes: 1 << 30, maxInFlight: 1 }) : (m: Parameters<typeof enqueueInbound>[1], ms: number) => enqueueInbound(deps.queues, m, ms);
   for (let i = 0; i < n; i += 100) {
     await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => {
       const to = boxes[(i + j) % boxes.length]!.address;
       const raw = Buffer.from(`From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`);
-      return enqueue({ source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw }, 5_000);
+      return enqueueInbound(deps.queues, { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw }, 5_000);
     }));
   }
   const backends = async () => (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);

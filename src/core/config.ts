@@ -39,9 +39,6 @@ export const ENV = z.object({
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'not a domain name')).min(1, 'at least one domain')),
   MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
   ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
-  INGRESS_BATCH_MAX: int(1).default(32),
-  INGRESS_BATCH_MAX_BYTES: int(1024).default(256 * 1024),
-  INGRESS_BATCH_IN_FLIGHT: int(1).default(1),
   WORKER_CONCURRENCY: int(1).default(64),
   WORKER_LARGE_MESSAGE_BYTES: int(1024).default(1024 * 1024),
   WORKER_LARGE_CONCURRENCY: int(1).default(2),
@@ -163,7 +160,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tlsCertFile: e.SMTP_TLS_CERT_FILE,
     },
     mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES },
-    ingressBatch: { maxMessages: e.INGRESS_BATCH_MAX, maxBytes: e.INGRESS_BATCH_MAX_BYTES, maxInFlight: e.INGRESS_BATCH_IN_FLIGHT },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       largeMessageBytes: e.WORKER_LARGE_MESSAGE_BYTES,

@@ -13,7 +13,6 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
     smtpOpenSessions: new Gauge({ name: 'mailwright_smtp_open_sessions', help: 'SMTP sessions open (each holds a session deadline timer)', registers: r }),
     smtpReplies: new Counter({ name: 'mailwright_smtp_replies_total', help: 'SMTP replies to DATA/RCPT by code', labelNames: ['code'], registers: r }),
     enqueued: new Counter({ name: 'mailwright_messages_enqueued_total', help: 'Raw messages accepted and enqueued', labelNames: ['source'], registers: r }),
-    ingressBatch: new Histogram({ name: 'mailwright_ingress_batch_size', help: 'SMTP messages per inbound job (group enqueue)', buckets: [1, 2, 4, 8, 16, 32, 64], registers: r }),
     delivered: new Counter({ name: 'mailwright_messages_delivered_total', help: 'Messages stored in a mailbox (per recipient)', registers: r }),
     duplicates: new Counter({ name: 'mailwright_messages_duplicate_total', help: 'Deliveries found already stored (job re-run)', registers: r }),
     dropped: new Counter({ name: 'mailwright_messages_dropped_total', help: 'Deliveries dropped, by reason', labelNames: ['reason'], registers: r }),

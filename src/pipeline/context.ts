@@ -2,7 +2,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
-import type { InboundMessage } from '../queue/payloads.js';
+import type { InboundJob } from '../queue/payloads.js';
 import type { Stores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import type { Plan } from '../store/plans.js';
@@ -16,9 +16,9 @@ export interface PipelineDeps {
   metrics: Metrics;
 }
 
-/** One recipient of one inbound message. `parse` is memoized per message: the message is parsed at most once. */
+/** One recipient of one inbound job. `parse` is memoized per job: the message is parsed at most once. */
 export interface Delivery {
-  job: InboundMessage;
+  job: InboundJob;
   recipient: string;
   raw: Buffer;
   parse: () => Promise<ParsedMessage>;

@@ -3,7 +3,6 @@ import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
 import { drainSmtp } from '../ingress/smtp/drain.js';
 import { createSmtpIngress } from '../ingress/smtp/server.js';
-import { createInboundEnqueuer } from '../ingress/enqueue.js';
 import { redisPersistence } from '../ops/redis-persistence.js';
 import { smtpConnectionLimit } from '../ingress/smtp/connection-limit.js';
 
@@ -21,7 +20,7 @@ export async function startSmtp(deps: Deps): Promise<SmtpRole> {
   let accepting = true;
   const log = deps.log.child({ component: 'smtp' });
   const onConnect = smtpConnectionLimit(deps.config, { redis: deps.redis, log });
-  const server = createSmtpIngress({ config: deps.config, log, enqueue: createInboundEnqueuer(deps.queues, deps.config.ingressBatch, (size) => deps.metrics.ingressBatch.observe(size)), metrics: deps.metrics, onConnect, accepting: () => accepting, busy: (w) => deps.pipelining.busy(w) });
+  const server = createSmtpIngress({ config: deps.config, log, inbound: deps.queues, metrics: deps.metrics, onConnect, accepting: () => accepting, busy: (w) => deps.pipelining.busy(w) });
   server.on('error', (err) => deps.log.error({ event: 'smtp.error', err }));
   await new Promise<void>((resolve, reject) => {
     server.server.once('error', reject);

@@ -1,6 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
 import { enqueueInbound } from '../../src/ingress/enqueue.js';
-import { queuedMessages } from '../helpers/queued.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 import { envFor, spawnRole, type RoleProcess } from '../helpers/spawn-role.js';
 import { startSystem, type System } from '../helpers/system.js';
@@ -51,8 +50,8 @@ test('smtp: SIGTERM mid-DATA -> new sessions get 421, the DATA in progress is ac
     const exit = await smtp.exited;
     t.is(exit.code, 0);
     t.truthy(smtp.lines.find((l) => l.event === 'shutdown.done'));
-    const queued = (await queuedMessages(sys)).find((m) => m.ingressId === ingressId);
-    t.is(queued?.envelope.to[0], box.address);
+    const job = await sys.deps.queues.inbound.getJob(ingressId);
+    t.is(job?.data.envelope.to[0], box.address);
   } finally {
     client.socket.destroy();
   }

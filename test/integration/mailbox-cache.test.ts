@@ -63,7 +63,7 @@ test('check-quota confirms "full" on a fresh read: a stale cached count never dr
   const plan = (await stores.plans.get('free'))!;
   const deps = { stores } as unknown as PipelineDeps;
   const delivery = (messageCount: number): WithPlan => ({
-    job: { ingressId: ulid(), source: 'smtp', receivedAt: new Date().toISOString(), envelope: { from: null, to: [box.address] }, rawBase64: '', remoteAddress: null },
+    job: { v: 1, ingressId: ulid(), source: 'smtp', receivedAt: new Date().toISOString(), envelope: { from: null, to: [box.address] }, rawBase64: '', remoteAddress: null },
     recipient: box.address,
     raw: Buffer.from('x'),
     parse: async () => { throw new Error('not parsed here'); },

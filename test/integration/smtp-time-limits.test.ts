@@ -1,5 +1,4 @@
 import anyTest, { type TestFn } from 'ava';
-import { queuedMessages } from '../helpers/queued.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 import { startSystem, type System } from '../helpers/system.js';
 
@@ -53,7 +52,9 @@ async function trickleData(sys: System, to: string, subject: string, everyMs: nu
 
 /** Every job in the queue (waiting or done) whose raw message has `subject`. */
 async function jobsWithSubject(sys: System, subject: string) {
-  return (await queuedMessages(sys)).filter((m) => Buffer.from(m.rawBase64, 'base64').toString('latin1').includes(subject));
+  const states = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
+  const jobs = (await Promise.all([sys.deps.queues.inbound, sys.deps.queues.inboundLarge].map((q) => q.getJobs([...states])))).flat();
+  return jobs.filter((j) => Buffer.from(j.data.rawBase64, 'base64').toString('latin1').includes(subject));
 }
 
 async function openSessionsDrainTo0(sys: System) {

@@ -3,15 +3,15 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { Config } from '../../core/config.js';
 import { asAppError, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Enqueue } from '../enqueue.js';
+import type { InboundQueues } from '../../queue/producers.js';
+import { enqueueInbound } from '../enqueue.js';
 import { collectMessage } from './collect-message.js';
 import type { Metrics } from '../../ops/metrics.js';
 
 export interface SmtpIngressDeps {
   config: Config;
   log: Logger;
-  /** queues one received message (enqueueInbound, or the group enqueue of createInboundEnqueuer) */
-  enqueue: Enqueue;
+  inbound: InboundQueues;
   metrics?: Metrics;
   /** extra checks on a new connection (rate limits); reject with an AppError */
   onConnect?: (session: SMTPServerSession) => Promise<void>;
@@ -49,7 +49,7 @@ export const domainOf = (address: string) => address.slice(address.lastIndexOf('
  * message and answers 250 only once Redis has the job.
  */
 export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServerOptions> = {}): SMTPServer {
-  const { config, log, metrics } = deps;
+  const { config, log, inbound, metrics } = deps;
   const domains = new Set(config.mail.domains);
   const tls = config.smtp.tlsKeyFile && config.smtp.tlsCertFile
     ? { key: readFileSync(config.smtp.tlsKeyFile), cert: readFileSync(config.smtp.tlsCertFile) }
@@ -165,7 +165,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
         .then((raw) => {
           if (abort.signal.aborted) throw timeLimit;
           endOfData = Date.now();
-          return deps.enqueue({
+          return enqueueInbound(inbound, {
             source: 'smtp',
             envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, to: session.envelope.rcptTo.map((r) => r.address) },
             raw,
