@@ -109,6 +109,17 @@ const headerBlock = (raw: Buffer, maxBytes: number) => {
   return end === -1 ? text : text.slice(0, end);
 };
 
+/**
+ * The Date header as a send time, or null. JavaScript reads years that PostgreSQL's `timestamptz` cannot hold
+ * (before 4713 BC), and ISO 8601 (the API's format) has four-digit years: outside years 1–9999 a Date is not a
+ * plausible send time (the header itself stays in `headers` and the raw message).
+ */
+export const sendTime = (d: Date | undefined | null): Date | null => {
+  if (!d || Number.isNaN(d.getTime())) return null;
+  const year = d.getUTCFullYear();
+  return year >= 1 && year <= 9999 ? d : null;
+};
+
 const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: ParseLimits): ParsedMessage => {
   const from = addresses(m.from)[0];
   const html = typeof m.html === 'string' ? m.html : null;
@@ -133,7 +144,7 @@ const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: Par
       disposition: a.contentDisposition ?? null,
       checksum: a.checksum ?? null,
     })),
-    sentAt: m.date && !Number.isNaN(m.date.getTime()) ? m.date : null,
+    sentAt: sendTime(m.date),
     parseError: null,
   };
 };
