@@ -1,5 +1,7 @@
+import type { Queue } from 'bullmq';
 import { newUlid as ulid } from '../core/ids.js';
 import { Unavailable } from '../core/errors.js';
+import type { Logger } from '../core/log.js';
 import { JOB } from '../queue/names.js';
 import type { Envelope, InboundJob } from '../queue/payloads.js';
 import type { InboundQueues } from '../queue/producers.js';
@@ -16,9 +18,10 @@ export interface Received {
 /**
  * The only way mail enters the system, into `inbound` or (above WORKER_LARGE_MESSAGE_BYTES) `inbound-large`.
  * Resolves with the ingress id once Redis has acknowledged the job; rejects with Unavailable (SMTP 451,
- * HTTP 503) when it did not within `timeoutMs`.
+ * HTTP 503) when it did not within `timeoutMs`. A job that was not acknowledged in time is withdrawn
+ * (`withdrawLate`): the caller was told to try again, so the first copy must not be delivered as well.
  */
-export async function enqueueInbound(queues: InboundQueues, msg: Received, timeoutMs: number): Promise<string> {
+export async function enqueueInbound(queues: InboundQueues, msg: Received, timeoutMs: number, log?: Logger): Promise<string> {
   const queue = queues.inboundFor(msg.raw.length);
   const ingressId = msg.ingressId ?? ulid();
   const data: InboundJob = {
@@ -30,18 +33,46 @@ export async function enqueueInbound(queues: InboundQueues, msg: Received, timeo
     rawBase64: msg.raw.toString('base64'),
     remoteAddress: msg.remoteAddress ?? null,
   };
+  const adding = queue.add(JOB.deliver, data, { jobId: ingressId });
   let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
   try {
     await Promise.race([
-      queue.add(JOB.deliver, data, { jobId: ingressId }),
+      adding,
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis did not acknowledge within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new Error(`Redis did not acknowledge within ${timeoutMs} ms`));
+        }, timeoutMs);
       }),
     ]);
   } catch (err) {
+    // a sender-supplied id (SES) is idempotent on redelivery: nothing to withdraw
+    if (timedOut && !msg.ingressId) withdrawLate(queue, ingressId, adding, log);
     throw new Unavailable('could not enqueue inbound message', { cause: err });
   } finally {
     clearTimeout(timer);
   }
   return ingressId;
+}
+
+/**
+ * A Redis that stalls (a long command, a fork, a network hold) still executes an add it has received, after
+ * the client got its 451; the sender's retry would then be stored a second time. So, after a timeout:
+ * - a remove goes out at once on the same connection, behind the add: Redis runs the two in order, and the job
+ *   is gone before a worker can take it (unless one fetches between the two commands);
+ * - when the add finally answers, the job is looked at again: still queued → removed; taken by a worker
+ *   already → logged as `ingress.enqueue_late` (that message may be stored twice).
+ * Best effort by nature: with Redis gone, neither the add nor the removes get through.
+ */
+function withdrawLate(queue: Queue, jobId: string, adding: Promise<unknown>, log?: Logger) {
+  queue.remove(jobId).catch(() => { /* Redis unreachable: the add failed too, or is checked again below */ });
+  adding.then(async () => {
+    const state = await queue.getJobState(jobId);
+    if (state === 'unknown') return log?.info({ event: 'ingress.enqueue_withdrawn', jobId });
+    if (['waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state) && (await queue.remove(jobId)) === 1) {
+      return log?.info({ event: 'ingress.enqueue_withdrawn', jobId, late: true });
+    }
+    log?.warn({ event: 'ingress.enqueue_late', jobId, state, hint: 'answered 451 but delivered: the sender may retry, and the message be stored twice' });
+  }).catch(() => { /* the add failed: nothing was queued */ });
 }

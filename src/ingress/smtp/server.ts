@@ -170,7 +170,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
             envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, to: session.envelope.rcptTo.map((r) => r.address) },
             raw,
             remoteAddress: session.remoteAddress,
-          }, config.redis.enqueueTimeoutMs);
+          }, config.redis.enqueueTimeoutMs, log);
         });
       // from DATA to the enqueue's answer, a message counts as work in flight (adaptive auto-pipelining)
       (deps.busy ? deps.busy(received) : received)
