@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../../core/config.js';
-import { asAppError, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
+import { asAppError, MessageTooLarge, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
@@ -40,6 +40,17 @@ interface SessionClock {
   expired?: 'session' | 'data';
   /** the 421 was sent */
   ended?: boolean;
+}
+
+/**
+ * smtp-server refuses a `MAIL FROM … SIZE=` above the limit itself, with `552` and no enhanced status code (it
+ * adds codes only when they are on for every reply, and ours are part of our texts). That one reply gets the
+ * text a message found too large while it is received gets: `552 5.3.4 …`.
+ */
+const tooLarge = new MessageTooLarge('declared size over the limit');
+function sizeReplyWithCode(connection: SMTPServer['connections'] extends Set<infer C> ? C : never) {
+  const send = connection.send.bind(connection);
+  connection.send = (code, data, context) => send(code, code === 552 && typeof data === 'string' && !/^5\.\d{1,3}\.\d{1,3} /.test(data) ? tooLarge.smtp.text : data, context);
 }
 
 export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
@@ -109,6 +120,9 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     ...extra,
     onConnect(session, callback) {
       metrics?.smtpSessions.inc();
+      for (const connection of server.connections) {
+        if (connection.session === session) { sizeReplyWithCode(connection); break; }
+      }
       // started before any await: onClose may come while deps.onConnect is still pending
       const clock: SessionClock = { startedAt: Date.now(), phase: 'command', session: setTimeout(() => expire(session, clock, 'session'), config.smtp.maxSessionMs).unref() };
       clocks.set(session.id, clock);
