@@ -1,12 +1,17 @@
 import { BadRequest } from '../core/errors.js';
 
-/** A query parameter that must be a positive integer when present. */
+/**
+ * A query parameter that must be a positive integer when present: decimal digits only (no sign, point,
+ * exponent, hex or spaces), with a value of at least 1, however many digits. A value beyond what a double
+ * holds exactly counts as Number.MAX_SAFE_INTEGER: a caller that caps (a TTL at the plan maximum) caps it,
+ * and one with a `max` refuses it as over the maximum, which is what it is.
+ */
 export function positiveInt(value: unknown, name: string, { max }: { max?: number } = {}): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^[0-9]{1,15}$/.test(value) || Number(value) < 1) {
+  if (typeof value !== 'string' || !/^[0-9]+$/.test(value) || !/[1-9]/.test(value)) {
     throw new BadRequest(`${name} must be a positive integer`, `invalid_${name}`);
   }
-  const n = Number(value);
+  const n = Math.min(Number(value), Number.MAX_SAFE_INTEGER);
   if (max !== undefined && n > max) throw new BadRequest(`${name} must be at most ${max}`, `invalid_${name}`);
   return n;
 }

@@ -15,6 +15,23 @@ export interface AttachmentMeta {
   checksum: string | null;
 }
 
+/** An attachment's metadata as stored in `messages.attachments` (JSONB): the data model's snake_case names. */
+interface StoredAttachment {
+  index: number;
+  filename: string | null;
+  content_type: string;
+  size: number;
+  content_id: string | null;
+  disposition: string | null;
+  checksum: string | null;
+}
+const toStoredAttachment = (a: AttachmentMeta): StoredAttachment => ({
+  index: a.index, filename: a.filename, content_type: a.contentType, size: a.size, content_id: a.contentId, disposition: a.disposition, checksum: a.checksum,
+});
+const fromStoredAttachment = (a: StoredAttachment): AttachmentMeta => ({
+  index: a.index, filename: a.filename, contentType: a.content_type, size: a.size, contentId: a.content_id, disposition: a.disposition, checksum: a.checksum,
+});
+
 export interface NewMessage {
   id: string;
   mailboxId: string;
@@ -113,7 +130,7 @@ const toFull = (r: Row): MessageFull => ({
   text: r.text_body,
   html: r.html_body,
   headers: r.headers,
-  attachments: r.attachments,
+  attachments: (r.attachments as StoredAttachment[]).map(fromStoredAttachment),
   parseError: r.parse_error,
   sentAt: r.sent_at,
   sizeBytes: r.size_bytes,
@@ -122,6 +139,9 @@ const toFull = (r: Row): MessageFull => ({
   codes: r.codes ?? [],
   links: r.links ?? [],
 });
+
+/** What an attachment download needs: the raw bytes, and what the delivery parse found in them. */
+export interface AttachmentSource { raw: Buffer; attachmentCount: number; parseError: string | null }
 
 export interface MessageStore {
   /** The delivery write: idempotent insert + next seq + quota, atomically (see message-delivery.ts). */
@@ -133,6 +153,7 @@ export interface MessageStore {
   get(mailboxId: string, id: string): Promise<MessageFull | undefined>;
   markRead(mailboxId: string, id: string): Promise<void>;
   getRaw(mailboxId: string, id: string): Promise<Buffer | undefined>;
+  getAttachmentSource(mailboxId: string, id: string): Promise<AttachmentSource | undefined>;
   /** Delete and return its size (for the quota), or undefined. */
   delete(mailboxId: string, id: string): Promise<number | undefined>;
 }
@@ -162,7 +183,7 @@ export const messageRow = (m: NewMessage, encode: (v: unknown) => unknown = json
   text_body: m.text,
   html_body: m.html,
   headers: encode(m.headers),
-  attachments: encode(m.attachments),
+  attachments: encode(m.attachments.map(toStoredAttachment)),
   has_attachments: m.attachments.length > 0,
   parse_error: m.parseError,
   codes: encode(m.codes),
@@ -199,6 +220,12 @@ export function messageStore(db: Db): MessageStore {
     async getRaw(mailboxId, id) {
       const row = await db('messages').where({ mailbox_id: mailboxId, id }).first('raw');
       return row ? (row.raw as Buffer) : undefined;
+    },
+    async getAttachmentSource(mailboxId, id) {
+      // the count, not the attachments list: a message can list thousands
+      const row = await db('messages').where({ mailbox_id: mailboxId, id })
+        .first('raw', 'parse_error', db.raw('jsonb_array_length(attachments) as attachment_count'));
+      return row ? { raw: row.raw as Buffer, attachmentCount: Number(row.attachment_count), parseError: row.parse_error } : undefined;
     },
     async delete(mailboxId, id) {
       const rows = await db('messages').where({ mailbox_id: mailboxId, id }).delete().returning('size_bytes');

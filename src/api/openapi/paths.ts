@@ -90,7 +90,7 @@ export const CORE_PATHS: Record<string, JsonSchema> = {
         200: ok('messages (wait mode: the matches, or [] when the wait ran out)', list('MessageSummary'), {
           ...RATE_HEADERS,
           'X-Next-Cursor': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'plain list: present when the page is full; pass as cursor' },
-          Link: { schema: { type: 'string' }, description: 'plain list, with X-Next-Cursor: <path?limit=N&cursor=C>; rel="next"' },
+          Link: { schema: { type: 'string' }, description: 'plain list, with X-Next-Cursor: <path?(the request filters)&limit=N&cursor=C>; rel="next"' },
           'X-Cursor': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one' },
         }),
         ...errors(400, 403, 404, ...AUTHED),

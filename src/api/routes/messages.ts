@@ -1,16 +1,20 @@
 import Router from '@koa/router';
 import type { Knex } from 'knex';
+import type { ParsedUrlQuery } from 'node:querystring';
 import type { Config } from '../../core/config.js';
 import { NotFound } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { headCodePoints } from '../../core/text.js';
 import { extractAttachment } from '../../pipeline/parse.js';
 import { createStores, type Stores } from '../../store/index.js';
+import type { AttachmentSource } from '../../store/messages.js';
 import type { PlanStore } from '../../store/plans.js';
 import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
 import { mailboxFor } from '../auth.js';
 import { cursorParam, onlyParams, positiveInt } from '../params.js';
 import { presentMessage, presentSummary } from '../present.js';
 
-export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore }
+export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
 
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -19,6 +23,58 @@ const messageId = (id: string) => {
   if (!ID.test(id)) throw new NotFound('message not found', 'message_not_found');
   return id;
 };
+
+/**
+ * The next page's Link: the same path and every filter of this request (repeated ones too), with the
+ * effective limit and the new cursor; URLSearchParams encodes each name and value. The mailbox address is
+ * encoded here rather than echoing the request path, which arrives as the client wrote it.
+ */
+const nextPageLink = (address: string, query: ParsedUrlQuery, limit: number, cursor: string) => {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (name === 'cursor' || name === 'limit' || value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) params.append(name, one);
+  }
+  params.set('limit', String(limit));
+  params.set('cursor', cursor);
+  return `</api/v1/mailboxes/${encodeURIComponent(address)}/messages?${params}>; rel="next"`;
+};
+
+interface AttachmentRequest { mailboxId: string; messageId: string; index: number }
+
+/**
+ * Attachment `index` of a stored message, or undefined (a 404). The index must exist in what the delivery
+ * parse stored: a message the parser gave up on (`parse_error`) lists none, and is not handed to the parser
+ * again on every download, since a re-parse that times out keeps using CPU after we stop waiting for it.
+ */
+async function findAttachment(deps: MessageRouteDeps, source: AttachmentSource, req: AttachmentRequest) {
+  if (source.parseError !== null) {
+    deps.log.info({ event: 'attachment.unavailable', ...req, reason: 'stored with a parse error' });
+    return undefined;
+  }
+  return req.index >= 0 && req.index < source.attachmentCount ? reparse(deps, source.raw, req) : undefined;
+}
+
+/**
+ * Re-read the attachment under the worker's parse time limit. A failure or a timeout is a 404 like a
+ * missing index, never a 500 or a hung request; the log line names the message, never its content.
+ */
+async function reparse(deps: MessageRouteDeps, raw: Buffer, req: AttachmentRequest) {
+  const ms = deps.config.worker.parseTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      extractAttachment(raw, req.index),
+      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${ms} ms`)), ms); }),
+    ]);
+  } catch (err) {
+    const reason = headCodePoints((err as Error).message, deps.config.parse.maxErrorNoteChars);
+    deps.log.warn({ event: 'attachment.parse_failed', ...req, reason });
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export function messageRoutes(deps: MessageRouteDeps): Router {
   const router = new Router({ prefix: '/api/v1/mailboxes/:address/messages' });
@@ -33,7 +89,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     if (items.length === limit) {
       const next = String(items[items.length - 1]!.seq);
       ctx.set('X-Next-Cursor', next);
-      ctx.set('Link', `<${ctx.path}?limit=${limit}&cursor=${next}>; rel="next"`);
+      ctx.set('Link', nextPageLink(mailbox.address, ctx.query, limit, next));
     }
     ctx.body = items.map(presentSummary);
   });
@@ -44,8 +100,10 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     const id = messageId(ctx.params.id);
     const m = await stores.messages.get(mailbox.id, id);
     if (!m) throw new NotFound('message not found', 'message_not_found');
-    if (!m.isRead) await stores.messages.markRead(mailbox.id, id);
-    ctx.body = presentMessage({ ...m, isRead: true }, mailbox);
+    // the router answers HEAD with this handler too: only a GET (someone reading it) marks it read
+    const reads = ctx.method === 'GET';
+    if (reads && !m.isRead) await stores.messages.markRead(mailbox.id, id);
+    ctx.body = presentMessage({ ...m, isRead: m.isRead || reads }, mailbox);
   });
 
   router.get('/:id/raw', async (ctx) => {
@@ -60,10 +118,11 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   router.get('/:id/attachments/:n', async (ctx) => {
     onlyParams(ctx.query, []);
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
-    const raw = await stores.messages.getRaw(mailbox.id, messageId(ctx.params.id));
-    if (!raw) throw new NotFound('message not found', 'message_not_found');
+    const id = messageId(ctx.params.id);
+    const source = await stores.messages.getAttachmentSource(mailbox.id, id);
+    if (!source) throw new NotFound('message not found', 'message_not_found');
     const n = /^[0-9]{1,4}$/.test(ctx.params.n) ? Number(ctx.params.n) : -1;
-    const a = n >= 0 ? await extractAttachment(raw, n) : undefined;
+    const a = await findAttachment(deps, source, { mailboxId: mailbox.id, messageId: id, index: n });
     if (!a) throw new NotFound('attachment not found', 'attachment_not_found');
     ctx.type = attachmentContentType(a.contentType);
     ctx.set('Content-Disposition', contentDisposition(a.filename, deps.config.api.attachmentFilenameMaxChars));

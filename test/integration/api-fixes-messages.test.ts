@@ -1,0 +1,138 @@
+import anyTest, { type TestFn } from 'ava';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/core/log.js';
+import { RawSmtp } from '../helpers/smtp-client.js';
+import { startSystem, type System } from '../helpers/system.js';
+
+// Message API defects found by an audit: attachment downloads of messages the parser cannot handle (500),
+// HEAD marking a message read, and the list's Link header dropping the request's filters.
+const test = anyTest as TestFn<{ sys: System; logs: string[] }>;
+
+/** A logger writing JSON lines into `logs` (the system's own is silent in tests). */
+const captureLog = (logs: string[]) => {
+  const sink = new PassThrough();
+  sink.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
+  return createLogger({ log: { level: 'info', pretty: false } }, 'test', sink);
+};
+const events = (logs: string[], event: string) => logs.map((l) => JSON.parse(l)).filter((l) => l.event === event);
+
+test.before(async (t) => {
+  const logs: string[] = [];
+  t.context = { logs, sys: await startSystem({ overrides: { log: captureLog(logs) } }) };
+});
+test.after.always(async (t) => { await t.context.sys?.stop(); });
+
+const SECRET = 'content-that-must-never-be-logged';
+
+/** `depth` multiparts, each the only part of the one around it: mailparser gives up ("Max allowed child nodes exceeded"). */
+const nested = (to: string, depth: number) => {
+  const lines = ['From: a@example.org', `To: ${to}`, `Subject: deep ${SECRET}`, 'MIME-Version: 1.0'];
+  for (let i = 0; i < depth; i++) lines.push(`Content-Type: multipart/mixed; boundary=b${i}`, '', `--b${i}`);
+  lines.push('Content-Type: application/octet-stream', 'Content-Disposition: attachment; filename=x.bin', '', SECRET);
+  for (let i = depth - 1; i >= 0; i--) lines.push(`--b${i}--`);
+  return lines.join('\r\n') + '\r\n';
+};
+
+/** `count` base64 attachments of `bytes` each: parses fine, but takes mailparser a few hundred ms. */
+const manyAttachments = (to: string, count: number, bytes: number) => {
+  const body = Buffer.alloc(bytes, SECRET).toString('base64').replace(/.{76}/g, '$&\r\n');
+  const lines = ['From: a@example.org', `To: ${to}`, `Subject: slow ${SECRET}`, 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary=b', ''];
+  for (let i = 0; i < count; i++) {
+    lines.push('--b', 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; filename=a${i}.bin`, '', body);
+  }
+  lines.push('--b--', '');
+  return lines.join('\r\n');
+};
+
+test('an attachment of a message the parser gave up on is 404 attachment_not_found, not 500', async (t) => {
+  const { sys, logs } = t.context;
+  const box = await sys.createMailbox();
+  const sent = await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [box.address], nested(box.address, 3000));
+  t.regex(sent.data, /^250 /);
+  const [item] = await sys.waitForMessages(box.address, box.token, 1);
+  const full = (await sys.json(`/api/v1/mailboxes/${box.address}/messages/${item.id}`, { token: box.token })).body;
+  t.regex(full.parse_error, /Max allowed child nodes exceeded/);
+  t.deepEqual(full.attachments, []);
+
+  for (const n of ['0', '1']) {
+    const r = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/${n}`, { token: box.token });
+    t.is(r.status, 404, `attachments/${n}`);
+    t.is(r.body.error.code, 'attachment_not_found');
+  }
+  t.true(events(logs, 'attachment.unavailable').some((l) => l.messageId === item.id), 'logged');
+  t.false(logs.some((l) => l.includes(SECRET)), 'no message content in the log');
+  t.is(events(logs, 'http.error').length, 0, 'no 500 logged');
+});
+
+test('an attachment re-read that outlasts PARSE_TIMEOUT_MS is 404 attachment_not_found, promptly', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  const sent = await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [box.address], manyAttachments(box.address, 900, 4000));
+  t.regex(sent.data, /^250 /);
+  const [item] = await sys.waitForMessages(box.address, box.token, 1, 30_000);
+  const path = `/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/0`;
+  t.is((await sys.api(path, { token: box.token })).status, 200, 'within the default time limit it downloads');
+
+  // a second web process over the same database whose re-parse time limit (100 ms) the message exceeds
+  const logs: string[] = [];
+  const web = await startSystem({
+    roles: ['web'], database: sys.database, overrides: { log: captureLog(logs) },
+    env: { TOKEN_SECRET: sys.config.tokenSecret!, PARSE_TIMEOUT_MS: '100' },
+  });
+  t.teardown(() => web.stop());
+  const started = Date.now();
+  const r = await web.api(path, { token: box.token });
+  t.is(r.status, 404);
+  t.like(JSON.parse(await r.text()), { error: { code: 'attachment_not_found' } });
+  t.true(Date.now() - started < 5_000, 'answered without waiting for the parser');
+  const [line] = events(logs, 'attachment.parse_failed');
+  t.like(line, { level: 40, messageId: item.id, index: 0 });
+  t.regex(line.reason, /gave up after 100 ms/);
+  t.false(logs.some((l) => l.includes(SECRET) || l.includes('a0.bin')), 'no message content in the log');
+});
+
+test('HEAD of a message does not mark it read; GET does', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  await sys.send({ to: box.address, subject: 'head', text: 'x' });
+  const [item] = await sys.waitForMessages(box.address, box.token, 1);
+  const path = `/api/v1/mailboxes/${box.address}/messages/${item.id}`;
+
+  const head = await sys.api(path, { method: 'HEAD', token: box.token });
+  t.is(head.status, 200);
+  t.regex(head.headers.get('content-type')!, /^application\/json/);
+  const [afterHead] = (await sys.json(`/api/v1/mailboxes/${box.address}/messages`, { token: box.token })).body;
+  t.false(afterHead.is_read, 'HEAD left it unread');
+
+  t.true((await sys.json(path, { token: box.token })).body.is_read);
+  const [afterGet] = (await sys.json(`/api/v1/mailboxes/${box.address}/messages`, { token: box.token })).body;
+  t.true(afterGet.is_read, 'GET marked it read');
+});
+
+test('the Link rel="next" header keeps the request\'s filters: following it with unread=true yields only unread messages', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  for (let i = 1; i <= 5; i++) await sys.send({ to: box.address, subject: `n${i}`, text: String(i) });
+  const all = await sys.waitForMessages(box.address, box.token, 5);
+  for (const m of all.filter((x: any) => x.subject === 'n4' || x.subject === 'n2')) {
+    t.is((await sys.json(`/api/v1/mailboxes/${box.address}/messages/${m.id}`, { token: box.token })).status, 200);
+  }
+
+  const p1 = await sys.json(`/api/v1/mailboxes/${box.address}/messages?unread=true&limit=2`, { token: box.token });
+  t.deepEqual(p1.body.map((m: any) => m.subject), ['n5', 'n3']);
+  const link = /^<([^>]+)>; rel="next"$/.exec(p1.headers.get('link') ?? '')?.[1];
+  t.truthy(link, p1.headers.get('link') ?? 'no Link header');
+  const next = new URL(link!, sys.baseUrl);
+  t.deepEqual([...next.searchParams].sort(), [['cursor', p1.headers.get('x-next-cursor')!], ['limit', '2'], ['unread', 'true']]);
+
+  const p2 = await sys.json(next.pathname + next.search, { token: box.token });
+  t.is(p2.status, 200);
+  t.deepEqual(p2.body.map((m: any) => m.subject), ['n1']);
+  t.true(p2.body.every((m: any) => !m.is_read), 'only unread messages');
+  t.is(p2.headers.get('link'), null, 'last page');
+
+  // a page without filters links with its limit and the cursor only
+  const plain = await sys.json(`/api/v1/mailboxes/${box.address}/messages?limit=4`, { token: box.token });
+  const plainLink = new URL(/^<([^>]+)>/.exec(plain.headers.get('link')!)![1]!, sys.baseUrl);
+  t.deepEqual([...plainLink.searchParams].sort(), [['cursor', plain.headers.get('x-next-cursor')!], ['limit', '4']]);
+});
