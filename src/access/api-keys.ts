@@ -10,10 +10,11 @@ export interface GeneratedKey { key: string; prefix: string; salt: Buffer; hash:
 
 export const hashApiKey = (salt: Buffer, key: string) => createHash('sha256').update(salt).update(key).digest();
 
-export function generateApiKey(): GeneratedKey {
-  const prefix = `mw_${randomBytes(4).toString('hex')}`;
-  const key = `${prefix}_${randomBytes(32).toString('base64url')}`;
-  const salt = randomBytes(16);
+/** `random` is the source of every random byte (tests inject one to produce a chosen prefix). */
+export function generateApiKey(random: (size: number) => Buffer = randomBytes): GeneratedKey {
+  const prefix = `mw_${random(4).toString('hex')}`;
+  const key = `${prefix}_${random(32).toString('base64url')}`;
+  const salt = random(16);
   return { key, prefix, salt, hash: hashApiKey(salt, key) };
 }
 

@@ -1,6 +1,5 @@
 // npm run cli -- <command> [--flags]
 import { parseArgs } from 'node:util';
-import { generateApiKey } from '../access/api-keys.js';
 import { loadConfig } from '../core/config.js';
 import { createDb } from '../store/db.js';
 import { createStores } from '../store/index.js';
@@ -23,19 +22,22 @@ try {
   if (command === 'users:create') {
     if (!values.plan) throw new Error('--plan is required');
     if (!(await stores.plans.get(values.plan))) throw new Error(`no plan "${values.plan}" (see plans:list)`);
-    const user = await stores.users.create({ email: values.email ?? null, planId: values.plan });
-    const k = generateApiKey();
-    await stores.apiKeys.insert({ userId: user.id, prefix: k.prefix, salt: k.salt, keyHash: k.hash, name: values.name ?? 'default' });
-    console.log(`user ${user.id} created on plan ${user.planId}; API key prefix ${k.prefix} (shown once, store it now):`);
-    console.log(k.key);
+    // one transaction: a key that cannot be created leaves no user behind
+    const planId = values.plan;
+    const { user, record, key } = await db.transaction(async (trx) => {
+      const tx = createStores(trx);
+      const user = await tx.users.create({ email: values.email ?? null, planId });
+      return { user, ...(await tx.apiKeys.create({ userId: user.id, name: values.name ?? 'default' })) };
+    });
+    console.log(`user ${user.id} created on plan ${user.planId}; API key prefix ${record.prefix} (shown once, store it now):`);
+    console.log(key);
   } else if (command === 'keys:create') {
     if (!values.user) throw new Error('--user is required');
     const user = await stores.users.findById(values.user).catch(() => undefined);
     if (!user) throw new Error(`no user ${values.user}`);
-    const k = generateApiKey();
-    await stores.apiKeys.insert({ userId: user.id, prefix: k.prefix, salt: k.salt, keyHash: k.hash, name: values.name ?? null });
-    console.log(`API key ${k.prefix} created for user ${user.id} (shown once, store it now):`);
-    console.log(k.key);
+    const { record, key } = await stores.apiKeys.create({ userId: user.id, name: values.name ?? null });
+    console.log(`API key ${record.prefix} created for user ${user.id} (shown once, store it now):`);
+    console.log(key);
   } else if (command === 'plans:list') {
     for (const p of await stores.plans.all()) console.log(JSON.stringify(p));
   } else {

@@ -1,6 +1,12 @@
 import { z } from 'zod';
 
-const int = (min: number) => z.coerce.number().int().min(min);
+/**
+ * A whole number written in decimal digits; surrounding whitespace is trimmed. Anything else fails start-up,
+ * including an empty or blank value (`PORT=` is an error, not 0) and forms Number() would accept (`0x10`, `1e9`,
+ * `1.0`, `+5`). An unset variable takes the setting's default.
+ */
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.string().trim().regex(/^[0-9]+$/, 'expected a whole number in decimal digits').transform(Number).pipe(z.number().int().min(min).max(max));
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 
@@ -18,10 +24,10 @@ export const ENV = z.object({
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('mw'),
   HOST: z.string().min(1).default('0.0.0.0'),
-  PORT: int(0).max(65535).default(3000),
+  PORT: int(0, 65535).default(3000),
   PUBLIC_URL: optionalString,
   SMTP_HOST: z.string().min(1).default('0.0.0.0'),
-  SMTP_PORT: int(0).max(65535).default(2525),
+  SMTP_PORT: int(0, 65535).default(2525),
   SMTP_HOSTNAME: z.string().min(1).default('mailwright.local'),
   SMTP_MAX_RECIPIENTS: int(1).default(50),
   SMTP_MAX_CLIENTS: int(1).default(1000),
@@ -90,7 +96,7 @@ export const ENV = z.object({
   LOG_PRETTY: bool.optional(),
   LOG_SYNC: bool.default(false),
   LOG_BUFFER_MAX_BYTES: int(0).default(16 * 1024 * 1024),
-  LOG_WRITE_BUFFER_BYTES: int(0).max(16_383).default(0),
+  LOG_WRITE_BUFFER_BYTES: int(0, 16_383).default(0),
   LOG_FLUSH_MS: int(1).default(100),
   SHUTDOWN_BUDGET_MS: int(1000).default(25_000),
   SES_TOPIC_ARNS: z
@@ -106,7 +112,7 @@ export const ENV = z.object({
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
   METRICS_TOKEN: optionalString,
-  METRICS_PORT: int(0).max(65535).default(0),
+  METRICS_PORT: int(0, 65535).default(0),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
   QUEUE_METRICS_TIMEOUT_MS: int(50).default(2_000),
   DATABASE_QUERY_TIMEOUT_MS: int(100).default(20_000),

@@ -1,4 +1,12 @@
+import { generateApiKey, type GeneratedKey } from '../access/api-keys.js';
+import { Unavailable } from '../core/errors.js';
 import type { Db } from './db.js';
+
+/**
+ * How many fresh keys `create()` tries when the visible prefix is taken. The prefix has 32 random bits and is
+ * UNIQUE, so a collision is expected after some 50-80k keys; five in a row means something else is wrong.
+ */
+export const API_KEY_CREATE_ATTEMPTS = 5;
 
 export interface ApiKeyRecord {
   id: string;
@@ -19,6 +27,14 @@ const toRecord = (r: any): ApiKeyRecord => ({
 });
 
 export interface ApiKeyStore {
+  /**
+   * Generate a key and store it: the one way keys are created (POST /api/v1/keys, `npm run cli`). A prefix that is
+   * already taken is retried with a fresh key (up to API_KEY_CREATE_ATTEMPTS), then an Unavailable error.
+   * `generate` is injectable so tests can force a collision. Inside a transaction a collision does not abort it
+   * (`on conflict do nothing`). The clear-text key is returned once and never stored.
+   */
+  create(k: { userId: string; name: string | null }, generate?: () => GeneratedKey): Promise<{ record: ApiKeyRecord; key: string; attempts: number }>;
+  /** Store an already generated key as is; a taken prefix throws (unique violation). Prefer `create()`. */
   insert(k: { userId: string; prefix: string; salt: Buffer; keyHash: Buffer; name: string | null }): Promise<ApiKeyRecord>;
   findByPrefix(prefix: string): Promise<ApiKeyRecord | undefined>;
   listByUser(userId: string): Promise<ApiKeyRecord[]>;
@@ -30,6 +46,17 @@ export interface ApiKeyStore {
 
 export function apiKeyStore(db: Db): ApiKeyStore {
   return {
+    async create(k, generate = generateApiKey) {
+      for (let attempt = 1; attempt <= API_KEY_CREATE_ATTEMPTS; attempt++) {
+        const g = generate();
+        const [row] = await db('api_keys')
+          .insert({ user_id: k.userId, prefix: g.prefix, salt: g.salt, key_hash: g.hash, name: k.name })
+          .onConflict('prefix').ignore()
+          .returning('*');
+        if (row) return { record: toRecord(row), key: g.key, attempts: attempt };
+      }
+      throw new Unavailable(`could not create an API key: ${API_KEY_CREATE_ATTEMPTS} generated prefixes in a row were already taken`);
+    },
     async insert(k) {
       const [row] = await db('api_keys')
         .insert({ user_id: k.userId, prefix: k.prefix, salt: k.salt, key_hash: k.keyHash, name: k.name })

@@ -2,7 +2,6 @@ import Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import { generateApiKey } from '../../access/api-keys.js';
 import type { Config } from '../../core/config.js';
 import { Forbidden, NotFound, QuotaExceeded, Unauthorized } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -48,19 +47,20 @@ export function keyRoutes(deps: KeyRouteDeps): Router {
     onlyParams(ctx.query, []);
     const userId = userOf(ctx);
     const body = await readJson(ctx, CreateKey);
-    const k = generateApiKey();
-    const record = await deps.db.transaction(async (trx) => {
+    const created = await deps.db.transaction(async (trx) => {
       await trx('users').where({ id: userId }).forUpdate().first('id');
       const tx = createStores(trx, { plans: deps.plans });
       if ((await tx.apiKeys.countActive(userId)) >= config.access.apiKeysPerUserMax) {
         throw new QuotaExceeded(`at most ${config.access.apiKeysPerUserMax} active API keys; revoke one first`, 'key_limit_reached');
       }
-      return tx.apiKeys.insert({ userId, prefix: k.prefix, salt: k.salt, keyHash: k.hash, name: body.name ?? null });
+      // a prefix already taken is retried with a fresh key (store); attempts > 1 is logged
+      return tx.apiKeys.create({ userId, name: body.name ?? null });
     });
-    deps.log.info({ event: 'api_key.created', userId, keyId: record.id, prefix: record.prefix });
+    const { record, key, attempts } = created;
+    deps.log.info({ event: 'api_key.created', userId, keyId: record.id, prefix: record.prefix, ...(attempts > 1 ? { attempts } : {}) });
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = { ...presentKey(record), key: k.key };
+    ctx.body = { ...presentKey(record), key };
   });
 
   router.get('/', async (ctx) => {
