@@ -23,6 +23,19 @@ export function cursorParam(value: unknown, name = 'cursor'): number | undefined
   return Number(value);
 }
 
+/**
+ * The message list's paging cursor, as X-Next-Cursor gives it: `<received_at in ms>.<seq>` of the last message
+ * of the previous page (opaque to clients).
+ */
+export function listCursorParam(value: unknown, name = 'cursor'): { receivedAt: Date; seq: number } | undefined {
+  if (value === undefined || value === '') return undefined;
+  const m = typeof value === 'string' ? /^([0-9]{1,15})\.([0-9]{1,15})$/.exec(value) : null;
+  if (!m) throw new BadRequest(`${name} is not a valid cursor (pass the X-Next-Cursor of the previous page)`, 'invalid_cursor');
+  return { receivedAt: new Date(Number(m[1])), seq: Number(m[2]) };
+}
+
+export const listCursor = (m: { receivedAt: Date; seq: number }) => `${m.receivedAt.getTime()}.${m.seq}`;
+
 export function onlyParams(query: Record<string, unknown>, allowed: string[]): void {
   const unknown = Object.keys(query).filter((k) => !allowed.includes(k));
   if (unknown.length) throw new BadRequest(`unknown query parameter(s): ${unknown.join(', ')}`, 'unknown_parameter');

@@ -17,7 +17,9 @@ function where(q: Knex.QueryBuilder, column: string, m: TextMatch | undefined) {
  * (an automaton engine, no catastrophic backtracking) under a statement time limit.
  */
 export async function searchMessages(db: Db, mailboxId: string, f: WaitFilter, opts: { regexTimeoutMs: number }): Promise<MessageSummary[]> {
-  const q = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS).orderBy('seq', 'desc').limit(f.limit);
+  const q = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS)
+    // newest received first, like the plain list (commit order breaks ties)
+    .orderBy([{ column: 'received_at', order: 'desc' }, { column: 'seq', order: 'desc' }]).limit(f.limit);
   if (f.afterSeq !== undefined) q.andWhere('seq', '>', f.afterSeq);
   if (f.unreadOnly) q.andWhere('is_read', false);
   where(q, 'subject', f.subject);

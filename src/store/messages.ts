@@ -89,10 +89,16 @@ export interface MessageFull extends MessageSummary {
   links: FoundLink[];
 }
 
+/** A message's place in the newest-first list: when it was received, then its seq (ties, same millisecond). */
+export interface ListPosition { receivedAt: Date; seq: number }
+
 export interface ListQuery {
   limit: number;
-  /** newest first, strictly older than this seq (paging cursor) */
-  beforeSeq?: number;
+  /**
+   * Newest first by `received_at` (then `seq`), strictly after this position in that order (the list's paging
+   * cursor). Without `afterSeq`/`ascending`, the list is in this order.
+   */
+  before?: ListPosition;
   /** only messages committed after this seq */
   afterSeq?: number;
   unreadOnly?: boolean;
@@ -204,10 +210,17 @@ export function messageStore(db: Db): MessageStore {
     },
     async list(mailboxId, q) {
       const query = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS).limit(q.limit);
-      if (q.beforeSeq !== undefined) query.andWhere('seq', '<', q.beforeSeq);
-      if (q.afterSeq !== undefined) query.andWhere('seq', '>', q.afterSeq);
       if (q.unreadOnly) query.andWhere('is_read', false);
-      query.orderBy('seq', q.ascending ? 'asc' : 'desc');
+      if (q.afterSeq !== undefined || q.ascending) {
+        // stream replay: commit order, the stream cursor
+        if (q.afterSeq !== undefined) query.andWhere('seq', '>', q.afterSeq);
+        query.orderBy('seq', q.ascending ? 'asc' : 'desc');
+      } else {
+        // the list: newest received first. A message can commit after one received later (a retried
+        // delivery, a larger message), so commit order (seq) is only the tie-break
+        if (q.before) query.andWhereRaw('(received_at, seq) < (?, ?)', [q.before.receivedAt, q.before.seq]);
+        query.orderBy([{ column: 'received_at', order: 'desc' }, { column: 'seq', order: 'desc' }]);
+      }
       return (await query).map(toSummary);
     },
     async get(mailboxId, id) {

@@ -35,7 +35,8 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
         signal: aborted.signal,
         search: () => searchMessages(deps.db, mailbox.id, req.filter, { regexTimeoutMs: wait.regexTimeoutMs }),
       });
-      if (items.length) ctx.set('X-Cursor', String(items[0]!.seq));
+      // the highest seq among the matches (the list is in received order; `since` is in commit order)
+      if (items.length) ctx.set('X-Cursor', String(Math.max(...items.map((m) => m.seq))));
       ctx.body = items.map(presentSummary);
     } finally {
       ctx.res.off('close', onClose);

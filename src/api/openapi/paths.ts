@@ -79,7 +79,7 @@ export const CORE_PATHS: Record<string, JsonSchema> = {
         'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read.',
       parameters: [
         q('limit', { type: 'integer', minimum: 1, default: 50 }, 'page size; at most MESSAGE_PAGE_MAX (default 200), else 400 invalid_limit'),
-        q('cursor', { type: 'string', pattern: '^[0-9]{1,15}$' }, 'plain list only: the X-Next-Cursor of the previous page'),
+        q('cursor', { type: 'string', pattern: '^[0-9]{1,15}\\.[0-9]{1,15}$' }, 'plain list only: the X-Next-Cursor of the previous page (opaque)'),
         q('unread', { type: 'string', enum: ['true', 'false'] }, 'only unread messages'),
         q('wait', { type: 'integer', minimum: 0 }, `seconds to block for a match; at most WAIT_MAX_SECONDS (default 300), else 400 invalid_wait; ${WAIT_ONLY}`),
         q('subject', { type: 'string', minLength: 1 }, `subject filter: substring or /regex/; at most WAIT_FILTER_MAX_LENGTH (default 200) characters; ${WAIT_ONLY}`),
@@ -89,7 +89,7 @@ export const CORE_PATHS: Record<string, JsonSchema> = {
       responses: {
         200: ok('messages (wait mode: the matches, or [] when the wait ran out)', list('MessageSummary'), {
           ...RATE_HEADERS,
-          'X-Next-Cursor': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'plain list: present when the page is full; pass as cursor' },
+          'X-Next-Cursor': { schema: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' }, description: 'plain list: present when the page is full; pass as cursor' },
           Link: { schema: { type: 'string' }, description: 'plain list, with X-Next-Cursor: <path?(the request filters)&limit=N&cursor=C>; rel="next"' },
           'X-Cursor': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one' },
         }),

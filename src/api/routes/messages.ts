@@ -11,7 +11,7 @@ import type { AttachmentSource } from '../../store/messages.js';
 import type { PlanStore } from '../../store/plans.js';
 import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
 import { mailboxFor } from '../auth.js';
-import { cursorParam, onlyParams, positiveInt } from '../params.js';
+import { listCursor, listCursorParam, onlyParams, positiveInt } from '../params.js';
 import { presentMessage, presentSummary } from '../present.js';
 
 export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
@@ -84,10 +84,10 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     onlyParams(ctx.query, ['limit', 'cursor', 'unread']);
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
-    const beforeSeq = cursorParam(ctx.query.cursor);
-    const items = await stores.messages.list(mailbox.id, { limit, beforeSeq, unreadOnly: ctx.query.unread === 'true' });
+    const before = listCursorParam(ctx.query.cursor);
+    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: ctx.query.unread === 'true' });
     if (items.length === limit) {
-      const next = String(items[items.length - 1]!.seq);
+      const next = listCursor(items[items.length - 1]!);
       ctx.set('X-Next-Cursor', next);
       ctx.set('Link', nextPageLink(mailbox.address, ctx.query, limit, next));
     }
