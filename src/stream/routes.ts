@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type { Knex } from 'knex';
-import { mailboxFor, type AuthDeps } from '../api/auth.js';
+import { mailboxFor, principalOf, type AuthDeps, type Principal } from '../api/auth.js';
+import type { StreamPrincipal } from './credential.js';
 import { presentSummary } from '../api/present.js';
 import { searchMessages } from '../store/message-search.js';
 import type { StreamDeps } from './session.js';
@@ -14,6 +15,8 @@ export type StreamRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: Stream
  * The blocking wait on the message list (only when `wait` or a filter is given; the plain
  * list falls through to the messages router), and a tiny live viewer page that uses EventSource.
  */
+const waiter = (p: Principal): StreamPrincipal | undefined => (p.kind === 'anonymous' ? undefined : p);
+
 export function streamRoutes(deps: StreamRouteDeps): Router {
   const router = new Router();
   const { wait } = deps.config;
@@ -33,6 +36,7 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
         seconds: req.waitSeconds,
         listenWaitMs: deps.config.streams.subscribeWaitMs,
         signal: aborted.signal,
+        principal: waiter(principalOf(ctx)),
         search: () => searchMessages(deps.db, mailbox.id, req.filter, { regexTimeoutMs: wait.regexTimeoutMs }),
       });
       // the highest seq among the matches (the list is in received order; `since` is in commit order)

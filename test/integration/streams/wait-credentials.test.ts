@@ -1,0 +1,77 @@
+import anyTest, { type TestFn } from 'ava';
+import { startSystem, type System } from '../../helpers/system.js';
+import { createUserWithKey } from '../../helpers/users.js';
+
+const test = anyTest as TestFn<{ sys: System }>;
+// one "TTL minute" is a second here, so a token can expire during a wait
+test.before(async (t) => { t.context.sys = await startSystem({ env: { WAIT_MAX_SECONDS: '30', TTL_UNIT_MS: '1000' } }); });
+test.after.always(async (t) => { await t.context.sys?.stop(); });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A read-only agent token for the mailbox, minted with the creator token. */
+async function readToken(sys: System, box: { address: string; token: string }, ttlMinutes?: number) {
+  const r = await sys.json(`/api/v1/mailboxes/${box.address}/tokens`, {
+    method: 'POST', token: box.token, headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ permissions: ['read'], ...(ttlMinutes ? { ttl_minutes: ttlMinutes } : {}) }),
+  });
+  if (r.status !== 201) throw new Error(`mint: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body as { token: string; jti: string };
+}
+
+const waitFor = (sys: System, address: string, token: string, seconds: number) =>
+  sys.json(`/api/v1/mailboxes/${address}/messages?wait=${seconds}&subject=secret`, { token });
+
+test('a wait ends with 401 when its mailbox token is revoked, and returns no mail that arrives afterwards', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=60');
+  const agent = await readToken(sys, box);
+  const waiting = waitFor(sys, box.address, agent.token, 20);
+  await sleep(500); // the wait is listening
+  t.is((await sys.api(`/api/v1/mailboxes/${box.address}/tokens/${agent.jti}`, { method: 'DELETE', token: box.token })).status, 204);
+  await sys.send({ to: box.address, subject: 'secret after revocation', text: 'x' });
+  const r = await waiting;
+  t.is(r.status, 401, JSON.stringify(r.body));
+  t.is(r.body.error.message, 'token has been revoked');
+});
+
+test('a wait ends with 401 when its API key is revoked', async (t) => {
+  const { sys } = t.context;
+  const owner = await createUserWithKey(sys.deps.stores, 'pro');
+  const second = await sys.json('/api/v1/keys', { method: 'POST', token: owner.key, headers: { 'content-type': 'application/json' }, body: '{"name":"agent"}' });
+  t.is(second.status, 201);
+  const box = await sys.createMailbox('?ttl_minutes=60', owner.key);
+  const waiting = waitFor(sys, box.address, second.body.key, 20);
+  await sleep(500);
+  t.is((await sys.api(`/api/v1/keys/${second.body.id}`, { method: 'DELETE', token: owner.key })).status, 204);
+  await sys.send({ to: box.address, subject: 'secret after key revocation', text: 'x' });
+  const r = await waiting;
+  t.is(r.status, 401, JSON.stringify(r.body));
+  t.is(r.body.error.message, 'invalid or revoked API key');
+});
+
+test('a wait ends with 401 when its mailbox token expires, before mail that arrives later', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=60');
+  const agent = await readToken(sys, box, 2); // expires in 2 s
+  const started = Date.now();
+  const waiting = waitFor(sys, box.address, agent.token, 8);
+  await sleep(3_000);
+  await sys.send({ to: box.address, subject: 'secret after expiry', text: 'x' });
+  const r = await waiting;
+  t.is(r.status, 401, JSON.stringify(r.body));
+  t.is(r.body.error.message, 'token has expired');
+  t.true(Date.now() - started < 6_000, 'ended at the expiry, not at the wait deadline');
+});
+
+test('a wait with a long-lived token is not cut short (its expiry lies beyond the wait)', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=60');
+  const agent = await readToken(sys, box, 50);
+  const waiting = waitFor(sys, box.address, agent.token, 10);
+  await sleep(500);
+  await sys.send({ to: box.address, subject: 'secret for the agent', text: 'x' });
+  const r = await waiting;
+  t.is(r.status, 200);
+  t.deepEqual(r.body.map((m: { subject: string }) => m.subject), ['secret for the agent']);
+});
