@@ -17,6 +17,20 @@ export async function readText(ctx: Context, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A NUL character in any string or key of a parsed JSON value (iterative: a 64 KiB body can nest 32k deep). */
+function hasNul(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') { if (v.includes('\u0000')) return true; }
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === 'object') {
+      for (const [k, x] of Object.entries(v)) { if (k.includes('\u0000')) return true; stack.push(x); }
+    }
+  }
+  return false;
+}
+
 /**
  * Parse a JSON body against a strict schema: unknown fields are a 400, so a client can never set a
  * server-owned field. An absent body is `{}`.
@@ -26,6 +40,8 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Pr
   let value: unknown = {};
   if (text) {
     try { value = JSON.parse(text); } catch { throw new BadRequest('request body is not valid JSON', 'invalid_json'); }
+    // PostgreSQL text cannot hold NUL: refused here as bad input, never a failed INSERT (500)
+    if (hasNul(value)) throw new BadRequest('invalid request body: NUL characters (\\u0000) are not allowed', 'invalid_body');
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {

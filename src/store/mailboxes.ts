@@ -78,6 +78,8 @@ export function mailboxStore(db: Db): MailboxStore {
       return toMailbox(row as MailboxRow);
     },
     async findByAddress(address) {
+      // PostgreSQL text cannot hold NUL (the query would fail): no mailbox has such an address
+      if (address.includes('\u0000')) return undefined;
       const [row] = await preparedQuery<MailboxRow>(db, 'mw_mailbox_by_address', BY_ADDRESS, [normalizeAddress(address)]);
       return row ? toMailbox(row) : undefined;
     },

@@ -23,6 +23,7 @@ function textMatch(value: unknown, name: string, maxLength: number): TextMatch |
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') throw new BadRequest(`${name} must be given once and not be empty`, `invalid_${name}`);
   if (value.length > maxLength) throw new BadRequest(`${name} must be at most ${maxLength} characters`, `invalid_${name}`);
+  if (value.includes('\u0000')) throw new BadRequest(`${name} must not contain a NUL character`, `invalid_${name}`);
   const re = /^\/(.+)\/[a-z]*$/s.exec(value);
   if (!re) return { kind: 'substring', value };
   try {

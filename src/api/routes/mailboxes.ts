@@ -61,6 +61,8 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
     const p = principalOf(ctx);
     if (p.kind === 'anonymous') throw new Unauthorized('listing mailboxes needs an API key or a mailbox token');
     if (p.kind === 'token') {
+      // the same permission as GET /mailboxes/{address}: a token without `read` does not see the mailbox's state
+      if (!p.permissions.includes('read')) throw new Forbidden('this token lacks the "read" permission', 'insufficient_permission');
       const m = await deps.stores.mailboxes.findById(p.mailboxId);
       ctx.body = m ? [presentMailbox(m)] : [];
       return;
