@@ -33,7 +33,11 @@ export async function startWorkerThread(
   let closing = false;
   const pending = new Map<number, (m: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextId = 0;
+  let failed = false;
   const fail = (why: string, err?: unknown) => {
+    // a thread's 'error' is followed by its 'exit' while the log drains before the process exits: one line
+    if (failed) return;
+    failed = true;
     log.fatal({ event: 'worker_thread.failed', why, err });
     exitAfterLog(log, 1);
   };
