@@ -1,7 +1,7 @@
 // `npm start`: every role in one process, for a single machine. Needs no configuration.
 import { resolveTokenSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
-import { ConfigError, loadConfig } from '../core/config.js';
+import { loadConfigOrExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
 import { preflight } from '../ops/preflight.js';
 import { release } from '../ops/release.js';
@@ -10,13 +10,7 @@ import { startWeb } from '../roles/web.js';
 import { startWorker } from '../roles/worker.js';
 import { startWorkerThread } from '../roles/worker-thread.js';
 
-let config;
-try {
-  config = loadConfig();
-} catch (err) {
-  console.error((err as Error).message);
-  process.exit(err instanceof ConfigError ? 2 : 1);
-}
+const config = loadConfigOrExit();
 const problems = await preflight(config);
 if (problems.length) {
   console.error(`Mailwright cannot start:\n  ${problems.join('\n  ')}`);

@@ -1,6 +1,6 @@
 // npm run cli -- <command> [--flags]
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../core/config.js';
+import { loadConfigOrExit } from '../core/config.js';
 import { createDb } from '../store/db.js';
 import { createStores } from '../store/index.js';
 
@@ -12,10 +12,20 @@ const USAGE = `usage:
   npm run cli -- plans:list`;
 
 const [command, ...rest] = process.argv.slice(2);
-const { values } = parseArgs({ args: rest, options: { plan: { type: 'string' }, email: { type: 'string' }, user: { type: 'string' }, name: { type: 'string' } }, strict: true });
+const OPTIONS = { plan: { type: 'string' }, email: { type: 'string' }, user: { type: 'string' }, name: { type: 'string' } } as const;
+let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true }>>['values'];
+try {
+  ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true }));
+} catch (err) {
+  // a missing value, an unknown option, an extra argument: say which, show the usage, no stack trace
+  console.error(`error: ${(err as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
 
-const config = loadConfig();
-const db = createDb(config);
+const config = loadConfigOrExit();
+// a connection failure is reported once, by the catch below, not also by knex with a stack trace
+const quiet = { warn() {}, error() {}, deprecate() {}, debug() {} };
+const db = createDb(config, { log: quiet });
 const stores = createStores(db);
 let code = 0;
 try {

@@ -1,10 +1,10 @@
 import { resolveTokenSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfigOrExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
 import { startWeb } from '../roles/web.js';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const deps = await createContainer(config, 'web');
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);

@@ -1,10 +1,10 @@
 import { createContainer } from '../container.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfigOrExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
 import { startMetricsServer } from '../ops/metrics-server.js';
 import { startWorker } from '../roles/worker.js';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const deps = await createContainer(config, 'worker');
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);

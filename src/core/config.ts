@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { asciiDomain } from '../mailboxes/address.js';
 
 /**
  * A whole number written in decimal digits; surrounding whitespace is trimmed. Anything else fails start-up,
@@ -41,7 +42,8 @@ export const ENV = z.object({
   MAIL_DOMAINS: z
     .string()
     .default('mailwright.test')
-    .transform((s) => s.split(',').map((d) => d.trim().toLowerCase()).filter(Boolean))
+    // an internationalised domain may be given in Unicode; it is kept (and matched) as punycode
+    .transform((s) => s.split(',').map((d) => asciiDomain(d)).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'not a domain name')).min(1, 'at least one domain')),
   MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
   ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
@@ -253,4 +255,17 @@ export type Config = ReturnType<typeof loadConfig>;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
+}
+
+/**
+ * For the process entrypoints: the configuration, or a message naming each bad variable on stderr and exit 2
+ * (1 for anything else), never a stack trace.
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    console.error((err as Error).message);
+    process.exit(err instanceof ConfigError ? 2 : 1);
+  }
 }

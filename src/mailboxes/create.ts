@@ -9,7 +9,7 @@ import { createStores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import type { PlanStore } from '../store/plans.js';
 import type { Permission } from '../store/tokens.js';
-import { randomLocalPart } from './address.js';
+import { asciiDomain, randomLocalPart } from './address.js';
 import { effectiveTtlMinutes } from './ttl.js';
 
 export interface CreateMailboxInput {
@@ -35,7 +35,8 @@ export async function createMailbox(
 ): Promise<CreatedMailbox> {
   const plan = await deps.plans.get(input.planId);
   if (!plan) throw new Unavailable(`plan ${input.planId} is missing; run the release step`);
-  const domain = input.domain?.toLowerCase() ?? deps.config.mail.domains[0]!;
+  // `?domain=` may name an internationalised domain in Unicode or punycode: both are the configured punycode
+  const domain = input.domain !== undefined ? asciiDomain(input.domain) : deps.config.mail.domains[0]!;
   if (!deps.config.mail.domains.includes(domain)) {
     throw new BadRequest(`domain must be one of: ${deps.config.mail.domains.join(', ')}`, 'invalid_domain');
   }

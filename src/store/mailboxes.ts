@@ -62,7 +62,9 @@ export interface MailboxStore {
   recordDrop(id: string): Promise<void>;
 }
 
-export const normalizeAddress = (a: string) => a.trim().toLowerCase();
+import { normalizeAddress } from '../mailboxes/address.js';
+
+export { normalizeAddress };
 
 export function mailboxStore(db: Db): MailboxStore {
   return {

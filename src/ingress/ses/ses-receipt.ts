@@ -1,5 +1,5 @@
 import { BadRequest, MessageTooLarge } from '../../core/errors.js';
-import { domainOf } from '../smtp/server.js';
+import { domainOf } from '../../mailboxes/address.js';
 
 /**
  * Interpret the `Message` of an SNS Notification published by an SES receipt rule (pure).

@@ -3,6 +3,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { Config } from '../../core/config.js';
 import { asAppError, MessageTooLarge, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { domainOf } from '../../mailboxes/address.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
 import { collectMessage } from './collect-message.js';
@@ -52,8 +53,6 @@ function sizeReplyWithCode(connection: SMTPServer['connections'] extends Set<inf
   const send = connection.send.bind(connection);
   connection.send = (code, data, context) => send(code, code === 552 && typeof data === 'string' && !/^5\.\d{1,3}\.\d{1,3} /.test(data) ? tooLarge.smtp.text : data, context);
 }
-
-export const domainOf = (address: string) => address.slice(address.lastIndexOf('@') + 1).toLowerCase();
 
 /**
  * SMTP ingress: validates the envelope against configuration (never the database), enqueues the raw
