@@ -13,13 +13,18 @@ const USAGE = `usage:
 
 const [command, ...rest] = process.argv.slice(2);
 const OPTIONS = { plan: { type: 'string' }, email: { type: 'string' }, user: { type: 'string' }, name: { type: 'string' } } as const;
+/** A wrong argument: what is wrong, then the usage; exit 2. */
+function usageError(message: string): never {
+  console.error(`error: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
 let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true }>>['values'];
 try {
   ({ values } = parseArgs({ args: rest, options: OPTIONS, strict: true }));
 } catch (err) {
   // a missing value, an unknown option, an extra argument: say which, show the usage, no stack trace
-  console.error(`error: ${(err as Error).message}\n${USAGE}`);
-  process.exit(2);
+  usageError((err as Error).message);
 }
 
 const config = loadConfigOrExit();
@@ -30,7 +35,7 @@ const stores = createStores(db);
 let code = 0;
 try {
   if (command === 'users:create') {
-    if (!values.plan) throw new Error('--plan is required');
+    if (!values.plan) usageError('--plan is required');
     if (!(await stores.plans.get(values.plan))) throw new Error(`no plan "${values.plan}" (see plans:list)`);
     // one transaction: a key that cannot be created leaves no user behind
     const planId = values.plan;
@@ -42,7 +47,7 @@ try {
     console.log(`user ${user.id} created on plan ${user.planId}; API key prefix ${record.prefix} (shown once, store it now):`);
     console.log(key);
   } else if (command === 'keys:create') {
-    if (!values.user) throw new Error('--user is required');
+    if (!values.user) usageError('--user is required');
     const user = await stores.users.findById(values.user).catch(() => undefined);
     if (!user) throw new Error(`no user ${values.user}`);
     const { record, key } = await stores.apiKeys.create({ userId: user.id, name: values.name ?? null });
@@ -51,8 +56,7 @@ try {
   } else if (command === 'plans:list') {
     for (const p of await stores.plans.all()) console.log(JSON.stringify(p));
   } else {
-    console.error(USAGE);
-    code = 2;
+    usageError(command ? `unknown command "${command}"` : 'no command given');
   }
 } catch (err) {
   console.error(`error: ${(err as Error).message}`);

@@ -14,8 +14,10 @@ export type ExpireOutcome = 'expired' | 'redelayed' | 'nothing_to_do';
 export async function expireMailbox(job: Job<ExpireMailboxJob>, token: string | undefined, deps: MaintenanceDeps): Promise<ExpireOutcome> {
   if (job.data.v !== 1) throw new UnrecoverableError(`unknown expire-mailbox job version ${String(job.data.v)}`);
   const { mailboxId } = job.data;
-  if (await deps.lifecycle.expireOne(mailboxId)) {
-    deps.log.info({ event: 'mailbox.expired', mailboxId, via: 'job', lateMs: job.delay ? Date.now() - (job.timestamp + job.delay) : undefined });
+  const expired = await deps.lifecycle.expireOne(mailboxId);
+  if (expired) {
+    // how long after expires_at the job deactivated it (BullMQ's job.delay is not kept once the job is due)
+    deps.log.info({ event: 'mailbox.expired', mailboxId, via: 'job', lateMs: Math.max(0, Date.now() - expired.expiresAt.getTime()) });
     await publishExpired([mailboxId], deps);
     return 'expired';
   }

@@ -8,8 +8,8 @@ import type { Db } from './db.js';
  * `messages (mailbox_id, seq)` for deleting a mailbox's messages.
  */
 export interface LifecycleStore {
-  /** Deactivate one mailbox if it is active and past expires_at; true when this call did it. */
-  expireOne(id: string): Promise<boolean>;
+  /** Deactivate one mailbox if it is active and past expires_at; its expires_at when this call did it. */
+  expireOne(id: string): Promise<{ expiresAt: Date } | undefined>;
   /** Deactivate every active mailbox past expires_at in one UPDATE; returns only their ids. */
   sweepExpired(): Promise<string[]>;
   /** Current expiry state (for the expiry job's re-check). */
@@ -40,8 +40,8 @@ export function lifecycleStore(db: Db): LifecycleStore {
         .where({ id, is_active: true })
         .andWhere('expires_at', '<=', db.raw('clock_timestamp()'))
         .update({ ...EXPIRED, deactivated_at: db.raw('clock_timestamp()') })
-        .returning('id');
-      return rows.length === 1;
+        .returning(['id', 'expires_at']);
+      return rows.length === 1 ? { expiresAt: (rows[0] as { expires_at: Date }).expires_at } : undefined;
     },
     async sweepExpired() {
       const rows: { id: string }[] = await db('mailboxes')

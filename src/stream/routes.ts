@@ -37,6 +37,7 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
         listenWaitMs: deps.config.streams.subscribeWaitMs,
         signal: aborted.signal,
         principal: waiter(principalOf(ctx)),
+        mailboxExpiresAt: mailbox.expiresAt,
         search: () => searchMessages(deps.db, mailbox.id, req.filter, { regexTimeoutMs: wait.regexTimeoutMs }),
       });
       // the highest seq among the matches (the list is in received order; `since` is in commit order)

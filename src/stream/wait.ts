@@ -25,6 +25,8 @@ export async function waitForMatch<T>(opts: {
   signal: AbortSignal;
   /** who is waiting (a mailbox token or an API key) */
   principal?: StreamPrincipal;
+  /** when the mailbox expires: a token that expires with it (a creator token) ends the wait with 410, not 401 */
+  mailboxExpiresAt?: Date | null;
 }): Promise<T[]> {
   let dirty = false;
   let gone: 'expired' | 'deleted' | undefined;
@@ -40,8 +42,10 @@ export async function waitForMatch<T>(opts: {
     wake?.();
   }, p ? credentialOf(p) : undefined);
   const deadline = Date.now() + opts.seconds * 1000;
-  // only a token that expires before the wait ends needs a timer (and a far one would overflow setTimeout)
-  const expiry = p?.kind === 'token' && p.expiresAt.getTime() <= deadline
+  // only a token that expires before the wait ends, and before its mailbox (whose expiry is a 410, as on a
+  // stream), needs a timer (and a far one would overflow setTimeout)
+  const tokenEndsFirst = p?.kind === 'token' && (!opts.mailboxExpiresAt || p.expiresAt < opts.mailboxExpiresAt);
+  const expiry = p?.kind === 'token' && tokenEndsFirst && p.expiresAt.getTime() <= deadline
     ? setTimeout(() => { ended ??= 'token_expired'; wake?.(); }, Math.max(0, p.expiresAt.getTime() - Date.now()))
     : undefined;
   const check = () => { if (ended) throw new Unauthorized(CREDENTIAL_ENDED[ended]); };

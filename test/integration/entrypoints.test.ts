@@ -17,6 +17,10 @@ for (const [args, expected] of [
   [['users:create', '--plan'], /^error: Option '--plan <value>' argument missing\nusage:/],
   [['users:create', '--plan', 'free', '--bogus'], /^error: Unknown option '--bogus'\nusage:/],
   [['plans:list', 'extra'], /^error: Unexpected argument 'extra'/],
+  [['users:create'], /^error: --plan is required\nusage:/],
+  [['keys:create'], /^error: --user is required\nusage:/],
+  [['nosuch'], /^error: unknown command "nosuch"\nusage:/],
+  [[], /^error: no command given\nusage:/],
 ] as const) {
   test(`cli ${args.join(' ')}: a one-line error and the usage, exit 2, no stack trace`, async (t) => {
     const r = await run('src/bin/cli.ts', [...args]);

@@ -75,3 +75,13 @@ test('a wait with a long-lived token is not cut short (its expiry lies beyond th
   t.is(r.status, 200);
   t.deepEqual(r.body.map((m: { subject: string }) => m.subject), ['secret for the agent']);
 });
+
+test('a creator token expires with its mailbox: the wait ends with 410 mailbox_expired, not 401', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=2'); // mailbox and creator token expire in 2 s
+  const started = Date.now();
+  const r = await waitFor(sys, box.address, box.token, 8);
+  t.is(r.status, 410, JSON.stringify(r.body));
+  t.is(r.body.error.code, 'mailbox_expired');
+  t.true(Date.now() - started < 6_000, 'ended at the expiry');
+});

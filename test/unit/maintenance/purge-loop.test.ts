@@ -10,7 +10,7 @@ import type { LifecycleStore } from '../../../src/store/lifecycle.js';
 function fakeLifecycle(mailboxes: Map<string, number>, opts: { undeletable?: Set<string> } = {}) {
   const calls: string[] = [];
   const store: LifecycleStore = {
-    expireOne: async () => false,
+    expireOne: async () => undefined,
     sweepExpired: async () => { calls.push('sweep'); return []; },
     expiryOf: async () => undefined,
     setTtlFromCreation: async () => undefined,
