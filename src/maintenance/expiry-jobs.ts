@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../core/log.js';
+import { within } from '../core/timeout.js';
 import { expiryJobId, MAINTENANCE_JOB, type ExpireMailboxJob } from './jobs.js';
 
 /**
@@ -27,17 +28,7 @@ export async function cancelExpiry(queue: Queue, mailboxId: string): Promise<boo
 }
 
 /** Reject when Redis has not answered within `ms` (ENQUEUE_TIMEOUT_MS): a hung Redis must not hang an API call. */
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`Redis did not answer within ${ms} ms`)), ms); }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const redisWithin = <T>(ms: number, work: Promise<T>) => within(work, ms, `Redis did not answer within ${ms} ms`);
 
 /**
  * The same, for callers that must not fail because of Redis (mailbox creation, TTL change, delete):
@@ -46,7 +37,7 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
 export async function scheduleExpirySafely(queue: Queue, mailboxId: string, expiresAt: Date | null, log: Logger, timeoutMs: number): Promise<boolean> {
   if (!expiresAt) return false;
   try {
-    await within(timeoutMs, scheduleExpiry(queue, mailboxId, expiresAt));
+    await redisWithin(timeoutMs, scheduleExpiry(queue, mailboxId, expiresAt));
     return true;
   } catch (err) {
     log.warn({ event: 'lifecycle.schedule_failed', mailboxId, err, hint: 'the safety sweep will expire it' });
@@ -56,7 +47,7 @@ export async function scheduleExpirySafely(queue: Queue, mailboxId: string, expi
 
 export async function cancelExpirySafely(queue: Queue, mailboxId: string, log: Logger, timeoutMs: number): Promise<void> {
   try {
-    await within(timeoutMs, cancelExpiry(queue, mailboxId));
+    await redisWithin(timeoutMs, cancelExpiry(queue, mailboxId));
   } catch (err) {
     log.warn({ event: 'lifecycle.cancel_failed', mailboxId, err });
   }

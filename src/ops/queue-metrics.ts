@@ -1,10 +1,8 @@
 import type { Queue } from 'bullmq';
 import { Gauge, type Registry } from 'prom-client';
+import { within } from '../core/timeout.js';
 
 const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
-
-const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
 
 /**
  * Queue depths, read from BullMQ at scrape time (never cached). When Redis does not answer the

@@ -1,4 +1,5 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { within } from '../core/timeout.js';
 import { headCodePoints } from '../core/text.js';
 import { parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
@@ -195,24 +196,23 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
  * parser cannot handle is kept with what could be read and a parse error note (a permanent outcome, never a retry).
  */
 export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits, parse: ParseLimits, opts: { simplePath?: boolean } = {}): Promise<ParsedMessage> {
-  let timer: NodeJS.Timeout | undefined;
   try {
     // one ASCII text/plain part: the same fields without mailparser's streams (src/pipeline/parse-simple.ts)
-    const parsed = (opts.simplePath === false ? undefined : parseSimpleText(raw)) ?? await Promise.race([
+    const parsed = (opts.simplePath === false ? undefined : parseSimpleText(raw)) ?? await within(
       simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: parse.maxHtmlToTextChars }),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${timeoutMs} ms`)), timeoutMs); }),
-    ]);
+      timeoutMs, `parser gave up after ${timeoutMs} ms`);
     return cleanDeep(toMessage(parsed, raw, limits, parse));
   } catch (err) {
     return cleanDeep(fallbackParse(raw, `parse failed: ${(err as Error).message}`, parse));
-  } finally {
-    clearTimeout(timer);
   }
 }
 
-/** Re-parse a stored raw message and return attachment `index` with its bytes (for downloads). */
-export async function extractAttachment(raw: Buffer, index: number) {
-  const parsed = await simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
+/**
+ * Re-parse a stored raw message and return attachment `index` with its bytes (for downloads). Like the delivery
+ * parse, it gives up (rejects) after `timeoutMs`.
+ */
+export async function extractAttachment(raw: Buffer, index: number, timeoutMs: number) {
+  const parsed = await within(simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }), timeoutMs, `parser gave up after ${timeoutMs} ms`);
   const a = parsed.attachments[index];
   return a ? { filename: a.filename === undefined ? null : clean(a.filename), contentType: a.contentType, content: a.content } : undefined;
 }

@@ -1,3 +1,4 @@
+import { normalizeAddress } from '../mailboxes/address.js';
 import type { Db } from './db.js';
 import { preparedQuery } from './prepared.js';
 
@@ -61,10 +62,6 @@ export interface MailboxStore {
   release(id: string, sizeBytes: number): Promise<void>;
   recordDrop(id: string): Promise<void>;
 }
-
-import { normalizeAddress } from '../mailboxes/address.js';
-
-export { normalizeAddress };
 
 export function mailboxStore(db: Db): MailboxStore {
   return {

@@ -44,8 +44,7 @@ export async function waitForMatch<T>(opts: {
   const deadline = Date.now() + opts.seconds * 1000;
   // only a token that expires before the wait ends, and before its mailbox (whose expiry is a 410, as on a
   // stream), needs a timer (and a far one would overflow setTimeout)
-  const tokenEndsFirst = p?.kind === 'token' && (!opts.mailboxExpiresAt || p.expiresAt < opts.mailboxExpiresAt);
-  const expiry = p?.kind === 'token' && tokenEndsFirst && p.expiresAt.getTime() <= deadline
+  const expiry = p?.kind === 'token' && (!opts.mailboxExpiresAt || p.expiresAt < opts.mailboxExpiresAt) && p.expiresAt.getTime() <= deadline
     ? setTimeout(() => { ended ??= 'token_expired'; wake?.(); }, Math.max(0, p.expiresAt.getTime() - Date.now()))
     : undefined;
   const check = () => { if (ended) throw new Unauthorized(CREDENTIAL_ENDED[ended]); };

@@ -1,9 +1,7 @@
 import Router from '@koa/router';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-
-const within = <T>(p: Promise<T>, ms: number) =>
-  Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref())]);
+import { within } from '../../core/timeout.js';
 
 /** /healthz: the process is alive. /readyz: Postgres and Redis answer (503 naming the one that does not). */
 export function healthRoutes(deps: { db: Knex; redis: Redis }, timeoutMs = 2_000): Router {

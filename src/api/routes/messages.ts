@@ -60,19 +60,12 @@ async function findAttachment(deps: MessageRouteDeps, source: AttachmentSource, 
  * missing index, never a 500 or a hung request; the log line names the message, never its content.
  */
 async function reparse(deps: MessageRouteDeps, raw: Buffer, req: AttachmentRequest) {
-  const ms = deps.config.worker.parseTimeoutMs;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      extractAttachment(raw, req.index),
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`parser gave up after ${ms} ms`)), ms); }),
-    ]);
+    return await extractAttachment(raw, req.index, deps.config.worker.parseTimeoutMs);
   } catch (err) {
     const reason = headCodePoints((err as Error).message, deps.config.parse.maxErrorNoteChars);
     deps.log.warn({ event: 'attachment.parse_failed', ...req, reason });
     return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 

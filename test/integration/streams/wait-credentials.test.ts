@@ -1,4 +1,4 @@
-import anyTest, { type TestFn } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { startSystem, type System } from '../../helpers/system.js';
 import { createUserWithKey } from '../../helpers/users.js';
 
@@ -22,17 +22,27 @@ async function readToken(sys: System, box: { address: string; token: string }, t
 const waitFor = (sys: System, address: string, token: string, seconds: number) =>
   sys.json(`/api/v1/mailboxes/${address}/messages?wait=${seconds}&subject=secret`, { token });
 
+/**
+ * Start a wait with `credential`, revoke it with `revoke` once the wait listens, then deliver a matching message:
+ * the wait must end with 401 `message`, not return that mail.
+ */
+async function revokedDuringWait(t: ExecutionContext<{ sys: System }>, box: { address: string }, credential: string, revoke: () => Promise<Response>, message: string) {
+  const { sys } = t.context;
+  const waiting = waitFor(sys, box.address, credential, 20);
+  await sleep(500); // the wait is listening
+  t.is((await revoke()).status, 204);
+  await sys.send({ to: box.address, subject: 'secret after revocation', text: 'x' });
+  const r = await waiting;
+  t.is(r.status, 401, JSON.stringify(r.body));
+  t.is(r.body.error.message, message);
+}
+
 test('a wait ends with 401 when its mailbox token is revoked, and returns no mail that arrives afterwards', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox('?ttl_minutes=60');
   const agent = await readToken(sys, box);
-  const waiting = waitFor(sys, box.address, agent.token, 20);
-  await sleep(500); // the wait is listening
-  t.is((await sys.api(`/api/v1/mailboxes/${box.address}/tokens/${agent.jti}`, { method: 'DELETE', token: box.token })).status, 204);
-  await sys.send({ to: box.address, subject: 'secret after revocation', text: 'x' });
-  const r = await waiting;
-  t.is(r.status, 401, JSON.stringify(r.body));
-  t.is(r.body.error.message, 'token has been revoked');
+  await revokedDuringWait(t, box, agent.token,
+    () => sys.api(`/api/v1/mailboxes/${box.address}/tokens/${agent.jti}`, { method: 'DELETE', token: box.token }), 'token has been revoked');
 });
 
 test('a wait ends with 401 when its API key is revoked', async (t) => {
@@ -41,13 +51,8 @@ test('a wait ends with 401 when its API key is revoked', async (t) => {
   const second = await sys.json('/api/v1/keys', { method: 'POST', token: owner.key, headers: { 'content-type': 'application/json' }, body: '{"name":"agent"}' });
   t.is(second.status, 201);
   const box = await sys.createMailbox('?ttl_minutes=60', owner.key);
-  const waiting = waitFor(sys, box.address, second.body.key, 20);
-  await sleep(500);
-  t.is((await sys.api(`/api/v1/keys/${second.body.id}`, { method: 'DELETE', token: owner.key })).status, 204);
-  await sys.send({ to: box.address, subject: 'secret after key revocation', text: 'x' });
-  const r = await waiting;
-  t.is(r.status, 401, JSON.stringify(r.body));
-  t.is(r.body.error.message, 'invalid or revoked API key');
+  await revokedDuringWait(t, box, second.body.key,
+    () => sys.api(`/api/v1/keys/${second.body.id}`, { method: 'DELETE', token: owner.key }), 'invalid or revoked API key');
 });
 
 test('a wait ends with 401 when its mailbox token expires, before mail that arrives later', async (t) => {
