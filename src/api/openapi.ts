@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from './router.js';
 import { ERROR_RESPONSES, HEADERS, type JsonSchema } from './openapi/helpers.js';
 import { CORE_PATHS } from './openapi/paths.js';
 import { MORE_PATHS } from './openapi/paths-more.js';
@@ -57,7 +58,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
 }
 
 export function openApiRoutes(publicUrl?: string): Router {
-  const router = new Router();
+  const router = newRouter();
   const body = openApiDocument(publicUrl ?? '/');
   router.get('/api/v1/openapi.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=300');

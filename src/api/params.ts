@@ -16,6 +16,13 @@ export function positiveInt(value: unknown, name: string, { max }: { max?: numbe
   return n;
 }
 
+/** A query flag: absent, `true` or `false` (anything else, an empty value or the name twice: 400 `invalid_<name>`). */
+export function booleanParam(value: unknown, name: string): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'true' && value !== 'false') throw new BadRequest(`${name} must be true or false`, `invalid_${name}`);
+  return value === 'true';
+}
+
 /** A cursor is the opaque string the API handed out (a per-mailbox sequence number). */
 export function cursorParam(value: unknown, name = 'cursor'): number | undefined {
   if (value === undefined || value === '') return undefined;

@@ -22,8 +22,9 @@ export function clientIp(ctx: ClientRequest, hops: number): string {
   return chain[chain.length - hops] ?? socketIp;
 }
 
-const isCreate = (ctx: Context) => ctx.method === 'POST' && /^\/api\/v1\/mailboxes\/?$/.test(ctx.path);
-const isApi = (ctx: Context) => ctx.path.startsWith('/api/');
+// case-insensitive although routes are not (src/api/router.ts): a request spelled `/API/…` is counted too
+const isCreate = (ctx: Context) => ctx.method === 'POST' && /^\/api\/v1\/mailboxes\/?$/i.test(ctx.path);
+const isApi = (ctx: Context) => /^\/api\//i.test(ctx.path);
 
 export interface ApiRateLimits {
   /** before authentication: every API request, per client IP (failed logins count too) */

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.js';
+import { answerClientError } from '../api/client-error.js';
 import { createTokenSigner } from '../access/tokens.js';
 import type { Deps } from '../container.js';
 import { once } from '../core/shutdown.js';
@@ -33,6 +34,7 @@ export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch
   const sse = sseRequests({ ...deps, signer, hub, registry, rateLimits });
   const server = createServer((req, res) => { if (!sse(req, res)) void koa(req, res); });
   server.keepAliveTimeout = 5_000;
+  server.on('clientError', answerClientError);
   const sockets = attachWebSockets(server, { ...deps, signer, hub, registry, rateLimits });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from '../api/router.js';
 import type { Knex } from 'knex';
 import { mailboxFor, principalOf, type AuthDeps, type Principal } from '../api/auth.js';
 import type { StreamPrincipal } from './credential.js';
@@ -18,7 +19,7 @@ export type StreamRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: Stream
 const waiter = (p: Principal): StreamPrincipal | undefined => (p.kind === 'anonymous' ? undefined : p);
 
 export function streamRoutes(deps: StreamRouteDeps): Router {
-  const router = new Router();
+  const router = newRouter();
   const { wait } = deps.config;
 
   router.get('/api/v1/mailboxes/:address/messages', async (ctx, next) => {

@@ -1,4 +1,4 @@
-import { cursorParam, onlyParams, positiveInt } from '../api/params.js';
+import { booleanParam, cursorParam, onlyParams, positiveInt } from '../api/params.js';
 import { BadRequest } from '../core/errors.js';
 
 /** A text filter: case-insensitive substring, or `/regex/` (flags ignored; matched case-insensitively). */
@@ -43,14 +43,14 @@ export function parseWaitRequest(q: Record<string, unknown>, limits: { maxSecond
     waitSeconds = Number(q.wait);
     if (waitSeconds > limits.maxSeconds) throw new BadRequest(`wait must be at most ${limits.maxSeconds} seconds`, 'invalid_wait');
   }
-  if (q.unread !== undefined && q.unread !== 'true' && q.unread !== 'false') throw new BadRequest('unread must be true or false', 'invalid_unread');
+  const unreadOnly = booleanParam(q.unread, 'unread') ?? false;
   return {
     waitSeconds,
     filter: {
       subject: textMatch(q.subject, 'subject', limits.filterMaxLength),
       from: textMatch(q.from, 'from', limits.filterMaxLength),
       afterSeq: cursorParam(q.since, 'since'),
-      unreadOnly: q.unread === 'true',
+      unreadOnly,
       limit: positiveInt(q.limit, 'limit', { max: limits.pageMax }) ?? 50,
     },
   };

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from '../router.js';
 import type { Knex } from 'knex';
 import type { Context } from 'koa';
 import { z } from 'zod';
@@ -40,7 +41,7 @@ function userOf(ctx: Context): string {
 
 /** The caller's own API keys: create (secret shown once), list (prefix, never the secret), revoke. */
 export function keyRoutes(deps: KeyRouteDeps): Router {
-  const router = new Router({ prefix: '/api/v1/keys' });
+  const router = newRouter('/api/v1/keys');
   const { stores, config } = deps;
 
   router.post('/', async (ctx) => {
@@ -76,10 +77,12 @@ export function keyRoutes(deps: KeyRouteDeps): Router {
     // another user's key is indistinguishable from one that does not exist
     const record = UUID.test(id) ? await stores.apiKeys.findForUser(userId, id) : undefined;
     if (!record) throw new NotFound('API key not found', 'api_key_not_found');
-    if (await stores.apiKeys.revoke(userId, id)) {
-      deps.log.info({ event: 'api_key.revoked', userId, keyId: id });
+    // the stored id, not the path's spelling: Postgres matches a uuid in any case, but streams and waits compare
+    // the event's keyId with the id as stored (lower case), so `DELETE /keys/<ID IN UPPER CASE>` left them open
+    if (await stores.apiKeys.revoke(userId, record.id)) {
+      deps.log.info({ event: 'api_key.revoked', userId, keyId: record.id });
       // open WS/SSE streams authenticated with this key close on this event, in every web process
-      await publishSafely(deps.publisher, { type: 'api_key_revoked', keyId: id }, deps.log);
+      await publishSafely(deps.publisher, { type: 'api_key_revoked', keyId: record.id }, deps.log);
     }
     ctx.status = 204;
   });

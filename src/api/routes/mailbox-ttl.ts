@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from '../router.js';
 import { BadRequest } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import { changeTtl, type ChangeTtlDeps } from '../../mailboxes/change-ttl.js';
@@ -12,7 +13,7 @@ export type MailboxTtlRouteDeps = ChangeTtlDeps & { stores: Stores };
 
 /** PATCH /api/v1/mailboxes/:address?ttl_minutes=N (needs 'manage'): change the TTL within the plan cap. */
 export function mailboxTtlRoutes(deps: MailboxTtlRouteDeps): Router {
-  const router = new Router({ prefix: '/api/v1/mailboxes' });
+  const router = newRouter('/api/v1/mailboxes');
 
   router.patch('/:address', async (ctx) => {
     onlyParams(ctx.query, ['ttl_minutes']);

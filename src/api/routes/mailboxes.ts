@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from '../router.js';
 import type { Knex } from 'knex';
 import type { Config } from '../../core/config.js';
 import { BadRequest, Forbidden, Unauthorized } from '../../core/errors.js';
@@ -13,7 +14,7 @@ import type { Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
 import { mailboxFor, principalOf } from '../auth.js';
 import { expectNoBody } from '../body.js';
-import { onlyParams, positiveInt } from '../params.js';
+import { booleanParam, onlyParams, positiveInt } from '../params.js';
 import { presentMailbox } from '../present.js';
 
 export interface MailboxRouteDeps {
@@ -28,7 +29,7 @@ export interface MailboxRouteDeps {
 }
 
 export function mailboxRoutes(deps: MailboxRouteDeps): Router {
-  const router = new Router({ prefix: '/api/v1/mailboxes' });
+  const router = newRouter('/api/v1/mailboxes');
 
   router.post('/', async (ctx) => {
     onlyParams(ctx.query, ['ttl_minutes', 'domain']);
@@ -47,6 +48,8 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
     deps.log.info({ event: 'mailbox.created', mailboxId: created.mailbox.id, plan: created.mailbox.planId, ttlMinutes: created.ttlMinutes });
     ctx.status = 201;
     ctx.set('Location', `/api/v1/mailboxes/${encodeURIComponent(created.mailbox.address)}`);
+    // the body carries the mailbox token, shown once (as the token and key creation responses)
+    ctx.set('Cache-Control', 'no-store');
     ctx.body = {
       address: created.mailbox.address,
       expires_at: toIso(created.mailbox.expiresAt),
@@ -60,6 +63,9 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
     onlyParams(ctx.query, ['limit', 'include_inactive']);
     const p = principalOf(ctx);
     if (p.kind === 'anonymous') throw new Unauthorized('listing mailboxes needs an API key or a mailbox token');
+    // checked for every credential (a token lists one mailbox, but a bad value is still a 400)
+    const limit = positiveInt(ctx.query.limit, 'limit', { max: 1000 }) ?? 100;
+    const includeInactive = booleanParam(ctx.query.include_inactive, 'include_inactive') ?? false;
     if (p.kind === 'token') {
       // the same permission as GET /mailboxes/{address}: a token without `read` does not see the mailbox's state
       if (!p.permissions.includes('read')) throw new Forbidden('this token lacks the "read" permission', 'insufficient_permission');
@@ -67,8 +73,6 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
       ctx.body = m ? [presentMailbox(m)] : [];
       return;
     }
-    const limit = positiveInt(ctx.query.limit, 'limit', { max: 1000 }) ?? 100;
-    const includeInactive = ctx.query.include_inactive === 'true';
     ctx.body = (await deps.stores.mailboxes.listByOwner(p.userId, { limit, includeInactive })).map(presentMailbox);
   });
 

@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from '../router.js';
 import type { Knex } from 'knex';
 import type { ParsedUrlQuery } from 'node:querystring';
 import type { Config } from '../../core/config.js';
@@ -11,7 +12,7 @@ import type { AttachmentSource } from '../../store/messages.js';
 import type { PlanStore } from '../../store/plans.js';
 import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
 import { mailboxFor } from '../auth.js';
-import { listCursor, listCursorParam, onlyParams, positiveInt } from '../params.js';
+import { booleanParam, listCursor, listCursorParam, onlyParams, positiveInt } from '../params.js';
 import { presentMessage, presentSummary } from '../present.js';
 
 export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
@@ -70,7 +71,7 @@ async function reparse(deps: MessageRouteDeps, raw: Buffer, req: AttachmentReque
 }
 
 export function messageRoutes(deps: MessageRouteDeps): Router {
-  const router = new Router({ prefix: '/api/v1/mailboxes/:address/messages' });
+  const router = newRouter('/api/v1/mailboxes/:address/messages');
   const { stores } = deps;
 
   router.get('/', async (ctx) => {
@@ -78,7 +79,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const before = listCursorParam(ctx.query.cursor);
-    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: ctx.query.unread === 'true' });
+    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false });
     if (items.length === limit) {
       const next = listCursor(items[items.length - 1]!);
       ctx.set('X-Next-Cursor', next);

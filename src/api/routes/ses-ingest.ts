@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from '../router.js';
 import type { Context } from 'koa';
 import type { Config } from '../../core/config.js';
 import { NotFound } from '../../core/errors.js';
@@ -25,7 +26,7 @@ export interface SesIngestDeps {
  */
 export function sesIngestRoutes(deps: SesIngestDeps): Router {
   const { config } = deps;
-  const router = new Router();
+  const router = newRouter();
   const fetch = deps.snsFetch ?? httpsGet({ timeoutMs: config.ses.fetchTimeoutMs, maxBytes: config.ses.fetchMaxBytes });
   const verifier = createSnsVerifier({ topicArns: config.ses.topicArns, fetch, cacheSize: config.ses.certCacheSize });
   const handle = createSnsHandler({

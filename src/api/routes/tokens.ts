@@ -1,4 +1,5 @@
-import Router from '@koa/router';
+import type Router from '@koa/router';
+import { newRouter } from '../router.js';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import { grantToken } from '../../access/token-grant.js';
@@ -29,7 +30,8 @@ export interface TokenRouteDeps {
 const CreateToken = z.strictObject({
   name: z.string().trim().min(1).max(100).optional(),
   permissions: z.array(z.enum(['read', 'send', 'manage'])).min(1).max(3),
-  ttl_minutes: z.number().int().positive().optional(),
+  // any whole number, capped like a mailbox TTL (zod's int() refuses integers beyond 2^53, e.g. 1e300)
+  ttl_minutes: z.number().positive().refine(Number.isInteger, { message: 'expected an integer' }).transform((n) => Math.min(n, Number.MAX_SAFE_INTEGER)).optional(),
 });
 
 const JTI = /^[A-Za-z0-9_-]{1,64}$/;
@@ -47,7 +49,7 @@ export const presentToken = (t: AgentToken) => ({
 
 /** Agent tokens of one mailbox: mint (secret shown once), list (never the secret), revoke. All need `manage`. */
 export function tokenRoutes(deps: TokenRouteDeps): Router {
-  const router = new Router({ prefix: '/api/v1/mailboxes/:address/tokens' });
+  const router = newRouter('/api/v1/mailboxes/:address/tokens');
   const { stores, config } = deps;
 
   router.post('/', async (ctx) => {
@@ -95,10 +97,11 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
     const jti = ctx.params.jti;
     const row = JTI.test(jti) ? await stores.tokens.findByJti(jti) : undefined;
     if (!row || row.mailboxId !== mailbox.id) throw new NotFound('token not found', 'token_not_found');
-    if (await stores.tokens.revoke(mailbox.id, jti)) {
-      deps.log.info({ event: 'token.revoked', mailboxId: mailbox.id, jti });
+    // the stored jti (as for API keys: the revocation event must carry what streams and waits compare with)
+    if (await stores.tokens.revoke(mailbox.id, row.jti)) {
+      deps.log.info({ event: 'token.revoked', mailboxId: mailbox.id, jti: row.jti });
       // open WS/SSE streams authenticated with this token close on this event
-      await publishSafely(deps.publisher, { type: 'token_revoked', mailboxId: mailbox.id, jti }, deps.log);
+      await publishSafely(deps.publisher, { type: 'token_revoked', mailboxId: mailbox.id, jti: row.jti }, deps.log);
     }
     ctx.status = 204;
   });
