@@ -39,6 +39,8 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
       stalledInterval: deps.config.worker.lockMs,
       // BullMQ's default (1) fails a job whose worker died twice: acknowledged mail would be lost
       maxStalledCount: deps.config.worker.maxStalledCount,
+      // consumption starts at the end of startWorker: a start-up step that fails must not leave taken jobs behind
+      autorun: false,
     });
     worker.on('failed', (job, err) => {
       const final = isFinal(job) || err.name === 'UnrecoverableError';
@@ -46,14 +48,24 @@ export async function startWorker(deps: Deps): Promise<WorkerRole> {
       log[final ? 'error' : 'warn']({ event: final ? 'inbound.failed' : 'inbound.will_retry', queue, jobId: job?.id, attempts: job?.attemptsMade, err });
     });
     worker.on('error', (err) => log.warn({ event: 'worker.error', queue, err }));
+    // a job whose worker died (lock expired) goes back to waiting; past WORKER_MAX_STALLED_COUNT BullMQ fails it
+    worker.on('stalled', (jobId) => log.warn({ event: 'inbound.stalled', queue, jobId }));
     return worker;
   };
   const inbound = consume(QUEUE.inbound, deps.config.worker.concurrency);
   const inboundLarge = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
   await Promise.all([inbound.waitUntilReady(), inboundLarge.waitUntilReady()]);
   const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
-  for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, await deps.stores.plans.all())) {
-    log.warn({ event: 'worker.plan_size_unreachable', problem });
+  // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
+  // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
+  // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
+  await deps.stores.plans.all().then(
+    (plans) => { for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, plans)) log.warn({ event: 'worker.plan_size_unreachable', problem }); },
+    (err: unknown) => log.warn({ event: 'worker.plan_check_skipped', err }),
+  );
+  for (const [queue, worker] of [[QUEUE.inbound, inbound], [QUEUE.inboundLarge, inboundLarge]] as const) {
+    // run() resolves when the worker closes; it rejects only on a bug in BullMQ's loop
+    worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue, err }));
   }
   log.info({ event: 'worker.started', concurrency: deps.config.worker.concurrency, largeConcurrency: deps.config.worker.largeConcurrency, largeMessageBytes: deps.config.worker.largeMessageBytes });
   return {

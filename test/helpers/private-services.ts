@@ -17,7 +17,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Send `probe` and resolve true once the answer matches `expect` (a RESP PING, a TCP connect...). */
-async function waitFor(port: number, probe: string | null, expect: RegExp, ms: number): Promise<void> {
+export async function waitFor(port: number, probe: string | null, expect: RegExp, ms: number): Promise<void> {
   const until = Date.now() + ms;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {

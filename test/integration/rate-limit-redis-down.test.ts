@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { createTokenSigner } from '../../src/access/tokens.js';
 import { createApp } from '../../src/api/app.js';
 import { createLogger } from '../../src/core/log.js';
+import { freePort, waitFor } from '../helpers/private-services.js';
 import { startSystem, type System } from '../helpers/system.js';
 
 /**
@@ -18,27 +19,16 @@ import { startSystem, type System } from '../helpers/system.js';
 interface Ctx { sys: System; redisProc: ChildProcess; redis: Redis; server: Server; url: string; logs: string[] }
 const test = anyTest as TestFn<Ctx>;
 
-const freePort = async () => {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-};
-
 test.before(async (t) => {
   const sys = await startSystem({ roles: ['web'] });
   const port = await freePort();
   const redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
   redis.on('error', () => undefined);
-  const until = Date.now() + 10_000;
-  for (;;) {
-    try { await redis.connect(); break; } catch (err) {
-      if (Date.now() > until) throw err;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  // one connect, once the server answers PING: retrying connect() on a client whose first attempt failed
+  // throws "already connecting" (ioredis reconnects by itself), which failed this hook on a busy machine
+  await waitFor(port, 'PING\r\n', /PONG/, 10_000);
+  await redis.connect();
   const logs: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
