@@ -15,7 +15,13 @@ import { MailParser, type AddressObject, type ParsedMail } from 'mailparser';
  */
 
 // one instance, used only for its header decoding (stateless: it reads `this.libmime` and helpers)
-const headerDecoder = new MailParser() as unknown as { processHeaders(lines: { key: string; line: string }[]): Map<string, unknown> };
+const headerDecoder = new MailParser() as unknown as {
+  processHeaders(lines: { key: string; line: string }[]): Map<string, unknown>;
+  libmime: { decodeWords(value: string): string };
+};
+
+/** RFC 2047 encoded words of a header value decoded as mailparser decodes them (for the fallback parse). */
+export const decodeEncodedWords = (value: string): string => headerDecoder.libmime.decodeWords(value);
 
 interface HeaderLine { key: string; line: string }
 

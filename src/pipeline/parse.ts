@@ -1,7 +1,8 @@
+import { isAscii, isUtf8 } from 'node:buffer';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { within } from '../core/timeout.js';
 import { headCodePoints } from '../core/text.js';
-import { parseSimpleText } from './parse-simple.js';
+import { decodeEncodedWords, parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
 import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/messages.js';
 
@@ -104,9 +105,16 @@ export function splitHeaders(block: string, limits: HeaderLimits): HeaderEntry[]
   return out;
 }
 
+/**
+ * The header block as text: UTF-8 when its bytes are valid UTF-8 (raw UTF-8 headers, RFC 6532, as SMTPUTF8
+ * clients send them, read as sent; they came out as latin-1 mojibake), otherwise byte for byte as latin-1.
+ */
 const headerBlock = (raw: Buffer, maxBytes: number) => {
-  const text = raw.subarray(0, maxBytes).toString('latin1');
+  const head = raw.subarray(0, maxBytes);
+  const text = head.toString('latin1');
   const end = text.search(/\r?\n\r?\n/);
+  const block = end === -1 ? head : head.subarray(0, end);
+  if (!isAscii(block) && isUtf8(block)) return block.toString('utf8');
   return end === -1 ? text : text.slice(0, end);
 };
 
@@ -121,9 +129,19 @@ export const sendTime = (d: Date | undefined | null): Date | null => {
   return year >= 1 && year <= 9999 ? d : null;
 };
 
+/**
+ * mailparser puts the time of parsing in place of a Date header it cannot read (`Date: soon`, an empty one):
+ * such a message has no send time. Read as mailparser reads it: the first Date header, `new Date(value)`.
+ */
+const unreadableDate = (headers: HeaderEntry[]) => {
+  const date = headers.find((h) => h.name === 'date');
+  return date !== undefined && Number.isNaN(new Date(date.value).getTime());
+};
+
 const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: ParseLimits): ParsedMessage => {
   const from = addresses(m.from)[0];
   const html = typeof m.html === 'string' ? m.html : null;
+  const headers = splitHeaders(headerBlock(raw, parse.maxHeaderBlockBytes), parse);
   return {
     ...extractFromMessage({ subject: m.subject ?? null, text: m.text ?? null, html }, limits),
     messageIdHeader: m.messageId ?? null,
@@ -135,7 +153,7 @@ const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: Par
     subject: m.subject ?? null,
     text: m.text ?? null,
     html,
-    headers: splitHeaders(headerBlock(raw, parse.maxHeaderBlockBytes), parse),
+    headers,
     attachments: m.attachments.map((a, index) => ({
       index,
       filename: a.filename ?? null,
@@ -145,7 +163,7 @@ const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: Par
       disposition: a.contentDisposition ?? null,
       checksum: a.checksum ?? null,
     })),
-    sentAt: sendTime(m.date),
+    sentAt: unreadableDate(headers) ? null : sendTime(m.date),
     parseError: null,
   };
 };
@@ -166,11 +184,17 @@ export function addressInFrom(value: string): string | undefined {
   return bare?.[0];
 }
 
+/** Encoded words decoded as mailparser would (a value the decoder chokes on stays as it is). */
+const decodedOrAsIs = (value: string) => {
+  try { return decodeEncodedWords(value); } catch { return value; }
+};
+
 /** What we keep of a message the parser gave up on: its headers, found by a tolerant split. */
 export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits): ParsedMessage {
   const headers = splitHeaders(headerBlock(raw, limits.maxHeaderBlockBytes), limits);
   const get = (n: string) => headers.find((h) => h.name === n)?.value ?? null;
   const from = get('from');
+  const subject = get('subject');
   return {
     messageIdHeader: get('message-id'),
     fromAddress: from === null ? null : addressInFrom(from)?.toLowerCase() ?? null,
@@ -178,7 +202,7 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
     to: [],
     cc: [],
     replyTo: [],
-    subject: get('subject'),
+    subject: subject === null ? null : decodedOrAsIs(subject),
     text: null,
     html: null,
     headers,
@@ -214,5 +238,8 @@ export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLi
 export async function extractAttachment(raw: Buffer, index: number, timeoutMs: number) {
   const parsed = await within(simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }), timeoutMs, `parser gave up after ${timeoutMs} ms`);
   const a = parsed.attachments[index];
-  return a ? { filename: a.filename === undefined ? null : clean(a.filename), contentType: a.contentType, content: a.content } : undefined;
+  if (!a) return undefined;
+  const type = a.headers.get('content-type') as { params?: Record<string, unknown> } | undefined;
+  const charset = typeof type?.params?.charset === 'string' ? type.params.charset : null;
+  return { filename: a.filename === undefined ? null : clean(a.filename), contentType: a.contentType, charset, content: a.content };
 }

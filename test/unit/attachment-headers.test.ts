@@ -80,3 +80,10 @@ test('ATTACHMENT_FILENAME_MAX_CHARS is configuration (at least 1)', (t) => {
   t.is(loadConfig({ ATTACHMENT_FILENAME_MAX_CHARS: '40' }).api.attachmentFilenameMaxChars, 40);
   t.throws(() => loadConfig({ ATTACHMENT_FILENAME_MAX_CHARS: '0' }), { message: /ATTACHMENT_FILENAME_MAX_CHARS/ });
 });
+
+test('the part\'s charset is added only when it is a well-formed token, and never to application/octet-stream', (t) => {
+  t.is(attachmentContentType('text/plain', 'iso-8859-1'), 'text/plain; charset=iso-8859-1');
+  t.is(attachmentContentType('text/plain', null), 'text/plain');
+  for (const bad of ['utf-8; x=y', 'a b', '', 'x'.repeat(65), 'caf\u00e9', 'u\r\nX-Injected: 1']) t.is(attachmentContentType('text/plain', bad), 'text/plain', JSON.stringify(bad));
+  t.is(attachmentContentType('not a type', 'utf-8'), 'application/octet-stream');
+});

@@ -141,3 +141,26 @@ test('the parse error note is cut at PARSE_ERROR_NOTE_MAX_CHARS characters (code
   t.is(p.parseError, 'parse failed');
   t.is(p.subject, 's');
 });
+
+// Found by an SMTP/MIME audit (2026-12-02)
+test('raw UTF-8 header values read as UTF-8 in `headers`; 8-bit bytes that are not UTF-8 stay Latin-1', async (t) => {
+  const utf8 = await parseRaw(Buffer.from('Subject: Grüße\r\nFrom: Jörg <j@x.test>\r\n\r\nx\r\n', 'utf8'), 5_000, LIMITS, PARSE);
+  t.deepEqual(utf8.headers, [{ name: 'subject', value: 'Grüße' }, { name: 'from', value: 'Jörg <j@x.test>' }]);
+  t.is(utf8.subject, 'Grüße');
+  const latin1 = await parseRaw(Buffer.from('Subject: caf\xe9\r\n\r\nx\r\n', 'latin1'), 5_000, LIMITS, PARSE);
+  t.deepEqual(latin1.headers, [{ name: 'subject', value: 'café' }]);
+});
+
+test('a message the parser gives up on keeps a readable subject: UTF-8 bytes and encoded words decoded', (t) => {
+  const raw = Buffer.from('Subject: Grüße =?utf-8?Q?caf=C3=A9?=\r\nFrom: a@x.test\r\n\r\nbody', 'utf8');
+  const p = fallbackParse(raw, 'parse failed: Max allowed child nodes exceeded', PARSE);
+  t.is(p.subject, 'Grüße café');
+  t.is(fallbackParse(Buffer.from('Subject: =?bogus?Q?x?= plain\r\n\r\n'), 'x', PARSE).subject, 'x plain');
+});
+
+test('sent_at is null for a Date header that cannot be read (mailparser would put the time of parsing there)', async (t) => {
+  const parse = (date: string | null) => parseRaw(Buffer.from(`${date === null ? '' : `Date: ${date}\r\n`}Subject: d\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n`), 5_000, LIMITS, PARSE);
+  for (const bad of ['soon', '', '31 Feb 2026 25:61:00 +0000']) t.is((await parse(bad)).sentAt, null, JSON.stringify(bad));
+  t.is((await parse(null)).sentAt, null, 'no Date header');
+  t.is((await parse('Wed, 02 Dec 2026 10:30:00 +0000')).sentAt?.toISOString(), '2026-12-02T10:30:00.000Z');
+});

@@ -118,10 +118,11 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     const n = /^[0-9]{1,4}$/.test(ctx.params.n) ? Number(ctx.params.n) : -1;
     const a = await findAttachment(deps, source, { mailboxId: mailbox.id, messageId: id, index: n });
     if (!a) throw new NotFound('attachment not found', 'attachment_not_found');
-    ctx.type = attachmentContentType(a.contentType);
+    ctx.body = a.content;
+    // set as a header, not ctx.type: Koa would add "; charset=utf-8" to a text type
+    ctx.set('Content-Type', attachmentContentType(a.contentType, a.charset));
     ctx.set('Content-Disposition', contentDisposition(a.filename, deps.config.api.attachmentFilenameMaxChars));
     ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.body = a.content;
   });
 
   router.delete('/:id', async (ctx) => {
