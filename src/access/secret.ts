@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Config } from '../core/config.js';
+import { ConfigError, type Config } from '../core/config.js';
 
 export const LOCAL_SECRET_FILE = '.data/token-secret';
 
@@ -12,7 +12,7 @@ export const LOCAL_SECRET_FILE = '.data/token-secret';
  */
 export function resolveTokenSecret(config: Config, file = LOCAL_SECRET_FILE): string {
   if (config.tokenSecret) return config.tokenSecret;
-  if (config.env === 'production') throw new Error('TOKEN_SECRET must be set in production (32+ characters, same on every web process)');
+  if (config.env === 'production') throw new ConfigError('invalid configuration:\n  TOKEN_SECRET: must be set in production (32+ characters, the same on every web process)');
   try {
     const existing = readFileSync(file, 'utf8').trim();
     if (existing.length >= 32) return existing;
@@ -21,4 +21,15 @@ export function resolveTokenSecret(config: Config, file = LOCAL_SECRET_FILE): st
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, secret, { mode: 0o600 });
   return secret;
+}
+
+/** resolveTokenSecret for an entrypoint: a configuration error is one message and exit 2, like loadConfigOrExit. */
+export function tokenSecretOrExit(config: Config): string {
+  try {
+    return resolveTokenSecret(config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
+    process.exit(2);
+  }
 }

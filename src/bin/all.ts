@@ -1,5 +1,5 @@
 // `npm start`: every role in one process, for a single machine. Needs no configuration.
-import { resolveTokenSecret } from '../access/secret.js';
+import { tokenSecretOrExit } from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfigOrExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
@@ -11,6 +11,7 @@ import { startWorker } from '../roles/worker.js';
 import { startWorkerThread } from '../roles/worker-thread.js';
 
 const config = loadConfigOrExit();
+const tokenSecret = tokenSecretOrExit(config);
 const problems = await preflight(config);
 if (problems.length) {
   console.error(`Mailwright cannot start:\n  ${problems.join('\n  ')}`);
@@ -27,7 +28,7 @@ const thread = config.worker.thread ? await startWorkerThread(deps.log, config.o
 shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
 const smtp = await startSmtp(deps);
 shutdown.add(smtp.close);
-const web = await startWeb(deps, { tokenSecret: resolveTokenSecret(config), moreMetrics: thread?.metrics });
+const web = await startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics });
 shutdown.add(web.close);
 shutdown.ready();
 

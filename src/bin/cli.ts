@@ -12,6 +12,10 @@ const USAGE = `usage:
   npm run cli -- plans:list`;
 
 const [command, ...rest] = process.argv.slice(2);
+if (command === '--help' || command === '-h' || command === 'help') {
+  console.log(USAGE);
+  process.exit(0);
+}
 const OPTIONS = { plan: { type: 'string' }, email: { type: 'string' }, user: { type: 'string' }, name: { type: 'string' } } as const;
 /** A wrong argument: what is wrong, then the usage; exit 2. */
 function usageError(message: string): never {
@@ -36,6 +40,8 @@ let code = 0;
 try {
   if (command === 'users:create') {
     if (!values.plan) usageError('--plan is required');
+    if (values.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(values.email)) usageError(`--email "${values.email}" is not an email address`);
+    if (values.name !== undefined && !values.name.trim()) usageError('--name must not be empty');
     if (!(await stores.plans.get(values.plan))) throw new Error(`no plan "${values.plan}" (see plans:list)`);
     // one transaction: a key that cannot be created leaves no user behind
     const planId = values.plan;
@@ -48,6 +54,7 @@ try {
     console.log(key);
   } else if (command === 'keys:create') {
     if (!values.user) usageError('--user is required');
+    if (values.name !== undefined && !values.name.trim()) usageError('--name must not be empty');
     const user = await stores.users.findById(values.user).catch(() => undefined);
     if (!user) throw new Error(`no user ${values.user}`);
     const { record, key } = await stores.apiKeys.create({ userId: user.id, name: values.name ?? null });
@@ -59,7 +66,9 @@ try {
     usageError(command ? `unknown command "${command}"` : 'no command given');
   }
 } catch (err) {
-  console.error(`error: ${(err as Error).message}`);
+  const e = err as Error & { code?: string; constraint?: string };
+  // a unique email (case-insensitive): the rule, not the SQL statement that broke it
+  console.error(`error: ${e.code === '23505' && e.constraint === 'users_email_key' ? `a user with the email ${values.email} exists already` : e.message}`);
   code = 1;
 } finally {
   await db.destroy();

@@ -10,6 +10,10 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^[0-9]+$/, 'expected a whole number in decimal digits').transform(Number).pipe(z.number().int().min(min).max(max));
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
+/** A URL that `new URL` reads, with one of these schemes (a typo such as port `54x32` fails start-up, naming the variable). */
+const url = (schemes: string[]) => z.string().min(1).refine((v) => {
+  try { return schemes.includes(new URL(v).protocol); } catch { return false; }
+}, `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`);
 
 /**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
@@ -17,9 +21,9 @@ const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string(
  */
 export const ENV = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/mailwright'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/mailwright'),
   DATABASE_POOL_MAX: int(1).default(10),
-  REDIS_URL: z.string().min(1).default('redis://127.0.0.1:6379'),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
   REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
     .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
@@ -139,12 +143,23 @@ export const ENV = z.object({
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
 
+/** Variables whose values are secrets: an error message gives their length only. */
+const SECRET_VARIABLES = new Set(['TOKEN_SECRET', 'ADMIN_PASSWORD', 'METRICS_TOKEN']);
+
+/** How a bad value appears in the error: secrets by their length, URLs without a password. */
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (SECRET_VARIABLES.has(name)) return `a value of ${value.length} characters`;
+  if (name.endsWith('_URL')) return JSON.stringify(value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'));
+  return JSON.stringify(value);
+}
+
 export function loadConfig(env: Record<string, string | undefined> = process.env) {
   const known: Record<string, string | undefined> = {};
   for (const key of Object.keys(ENV.shape)) if (env[key] !== undefined) known[key] = env[key];
   const parsed = ENV.safeParse(known);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${JSON.stringify(known[String(i.path[0])])})`);
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${shownValue(String(i.path[0]), known[String(i.path[0])])})`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;

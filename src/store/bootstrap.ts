@@ -19,7 +19,10 @@ export async function ensureDatabase(url: string): Promise<boolean> {
     try {
       await client.query(`create database ${quoteIdent(name)}`);
     } catch (err) {
-      if ((err as { code?: string }).code === '42P04') return false; // created concurrently
+      // created concurrently: 42P04 when the other CREATE committed first, 23505 (pg_database_datname_index)
+      // when both ran at once
+      const code = (err as { code?: string }).code;
+      if (code === '42P04' || code === '23505') return false;
       throw err;
     }
     return true;
