@@ -57,6 +57,11 @@ test.serial('worker SIGKILLed repeatedly during the flow: 0 lost, 0 duplicates',
   // the graceful exit of a running worker: the flood may be stored before this last worker has even
   // started (a SIGTERM during module loading ends a process by the default action, exit code null)
   await final.waitFor('worker.started');
+  // a killed worker's job whose message it had committed stays active until its lock expires; the last worker
+  // finds it stalled, re-runs it (a duplicate, not stored again) and completes it. Waiting for that here also
+  // keeps those stalls out of the next scenario's logs.
+  await until(async () => (await sys.deps.queues.inbound.getJobCounts('active')).active === 0, 20_000, 'no job left active', 200);
+  t.is((await sys.deps.queues.inbound.getJobCounts('failed')).failed, 0, 'no job failed after the recovery');
   final.signal('SIGTERM');
   t.is((await final.exited).code, 0);
 });
@@ -66,6 +71,8 @@ test.serial('worker and smtp SIGTERM during load: 0 lost, 0 stalled jobs', async
   const box = await sys.createMailbox();
   const ledger = new Ledger(`sigterm-${Date.now()}`);
   const count = size(150, 2000);
+  // this scenario's processes only: the workers of the SIGKILL test before it log the stalls they recover
+  const ours = t.context.procs.length;
   const [smtp1, smtp2, worker1] = [spawn(t, 'smtp'), spawn(t, 'smtp'), spawn(t, 'worker')];
   const ports = await Promise.all([smtp1, smtp2].map(async (p) => Number((await p.waitFor('smtp.listening')).port)));
   await worker1.waitFor('worker.started');
@@ -91,7 +98,7 @@ test.serial('worker and smtp SIGTERM during load: 0 lost, 0 stalled jobs', async
   const settled = async () => { const c = await sys.deps.queues.inbound.getJobCounts('active', 'waiting'); return c.active === 0 && c.waiting === 0; };
   await until(settled, 5_000, 'no job active or waiting', 100).catch(() => undefined);
   const counts = await sys.deps.queues.inbound.getJobCounts('failed', 'active', 'waiting');
-  const stalledLines = t.context.procs.flatMap((p) => p.lines).filter((l) => /stalled/i.test(JSON.stringify(l)));
+  const stalledLines = t.context.procs.slice(ours).flatMap((p) => p.lines).filter((l) => /stalled/i.test(JSON.stringify(l)));
   t.log(formatLedger('smtp+worker SIGTERM', report, { replies: JSON.stringify(result.replies), drainMs }));
   t.deepEqual(report.lost, []);
   t.deepEqual(report.duplicated, []);
