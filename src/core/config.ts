@@ -64,7 +64,7 @@ export const ENV = z.object({
   MAILBOX_CACHE_MAX: int(1).default(10_000),
   DELIVERY_ATTEMPTS: int(1).default(12),
   DELIVERY_BACKOFF_MS: int(10).default(1_000),
-  PARSE_TIMEOUT_MS: int(100).default(20_000),
+  PARSE_TIMEOUT_MS: int(1).default(20_000),
   PARSE_MAX_HEADER_VALUE_CHARS: int(1).default(8_192),
   PARSE_MAX_HEADERS: int(1).default(500),
   PARSE_MAX_HEADER_BLOCK_BYTES: int(1024).default(256 * 1024),
