@@ -27,6 +27,8 @@ const NOISE: Array<{ pattern: string; present: (s: string) => boolean }> = [
   { pattern: String.raw`\bhttps?:\/\/\S+`, present: (s) => s.includes('://') },
   { pattern: String.raw`(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+`, present: (s) => s.includes('@') },
   { pattern: String.raw`\+\d[\d ().-]{6,18}\d|\(\d{3}\) ?\d{3}[ .-]\d{4}\b|\b\d{3}[ .-]\d{3}[ .-]\d{4}\b`, present: (s) => /\d/.test(s) },
+  // dates: 2026-11-23 (ISO), 23.11.2026, 11/23/26 (the year of an ISO date was taken for a code)
+  { pattern: String.raw`\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b`, present: (s) => /\d[-./]\d/.test(s) },
 ];
 /** One regex per combination of the alternatives that can match (in the original order), made once. */
 const noiseRegexes = new Map<number, RegExp>();
@@ -48,12 +50,19 @@ export const blankNoise = (s: string) => {
   return s.replace(re, (m) => ' '.repeat(m.length));
 };
 
+/** A currency named next to a number makes it a price ("4999 USD", "EUR 12.50", "25 euros"), never a code. */
+const CURRENCY = String.raw`(?:USD|EUR|GBP|CHF|JPY|CNY|INR|CAD|AUD|NZD|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR|SGD|HKD|dollars?|euros?|pounds?|yen|francs?)`;
+const CURRENCY_AFTER = new RegExp(String.raw`^\s?${CURRENCY}\b`, 'i');
+const CURRENCY_BEFORE = new RegExp(String.raw`\b${CURRENCY}\s?$`, 'i');
+const isPrice = (s: string, start: number, end: number) => CURRENCY_AFTER.test(s.slice(end, end + 9)) || CURRENCY_BEFORE.test(s.slice(Math.max(0, start - 9), start));
+
 function candidates(s: string): Candidate[] {
   const out: Candidate[] = [];
   // characters already covered by a candidate (an earlier pattern wins an overlap); a candidate is a
   // few characters long, so the check is O(length), not O(candidates)
   const taken = new Uint8Array(s.length);
   const push = (code: string, start: number, end: number, numeric: boolean) => {
+    if (numeric && isPrice(s, start, end)) return;
     for (let i = start; i < end; i++) if (taken[i]) return;
     taken.fill(1, start, end);
     out.push({ code, start, end, numeric });

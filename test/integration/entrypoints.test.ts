@@ -112,3 +112,23 @@ test('cli users:create with an email that exists (in any case): the rule, not th
   t.is(again.code, 1);
   t.is(again.stderr.trim(), 'error: a user with the email dev@example.org exists already');
 });
+
+test('release prints one log line like every role (role, level, time, event), on success and on failure', async (t) => {
+  const db = await createTestDatabase();
+  t.teardown(() => db.drop());
+  const release = (url: string) => new Promise<{ code: number | null; stdout: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/release.ts'], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.on('close', (code) => resolve({ code, stdout }));
+  });
+  const ok = await release(db.url);
+  t.is(ok.code, 0);
+  const lines = ok.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  t.is(lines.length, 1);
+  t.like(lines[0], { role: 'release', level: 30, event: 'release.done', applied: [] });
+  t.is(typeof lines[0].time, 'number');
+  const failed = await release('postgres://postgres@127.0.0.1:1/none');
+  t.is(failed.code, 1);
+  t.like(JSON.parse(failed.stdout.trim()), { role: 'release', level: 50, event: 'release.failed' });
+});

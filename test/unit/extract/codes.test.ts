@@ -66,3 +66,17 @@ test('tokens inside URLs are not codes; the code next to them is', (t) => {
   const text = 'Use code 660912 or click https://app.example.com/verify?code=123456&u=ABC123 to verify.';
   t.deepEqual(codes({ text }).map((c) => c.code), ['660912']);
 });
+
+// Found by a README check (2026-12-02): the README says dates and prices are never codes
+test('a date near "code" is not a code, in ISO or day/month form; the real code still is', (t) => {
+  t.deepEqual(codes({ subject: 'Welcome', text: 'Your code expires on 2026-11-23.' }), []);
+  t.deepEqual(codes({ text: 'Verification code sent 23.11.2026, valid until 11/24/26.' }), []);
+  t.deepEqual(codes({ text: 'Your verification code is 481516. It expires on 2026-11-23.' }).map((c) => c.code), ['481516']);
+});
+
+test('a number with a currency named before or after it is a price, not a code', (t) => {
+  for (const text of ['Enter the code. Total: 4999 USD', 'Your code order: EUR 1234', 'Code: 2500 euros per seat', 'Verification fee 1999 dollars']) {
+    t.deepEqual(codes({ text }), [], text);
+  }
+  t.deepEqual(codes({ text: 'Your code is 7391. Total: 4999 USD' }).map((c) => c.code), ['7391']);
+});
