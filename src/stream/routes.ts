@@ -29,6 +29,9 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
     const aborted = new AbortController();
     const onClose = () => { if (!ctx.res.writableEnded) aborted.abort(); };
     ctx.res.once('close', onClose);
+    // a client that left while the credential and the mailbox were looked up: 'close' has fired already (the
+    // wait would have held its listener and its Redis channel for its whole time, then the linger)
+    if (ctx.req.socket.destroyed || ctx.res.destroyed) aborted.abort();
     if (req.waitSeconds > 0) ctx.req.socket.setTimeout(0);
     try {
       const items = await waitForMatch({
@@ -39,6 +42,12 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
         signal: aborted.signal,
         principal: waiter(principalOf(ctx)),
         mailboxExpiresAt: mailbox.expiresAt,
+        mailboxState: async () => {
+          const m = await deps.stores.mailboxes.findById(mailbox.id);
+          if (!m) return { gone: 'deleted' };
+          if (!m.isActive) return { gone: m.deactivatedReason === 'deleted' ? 'deleted' : 'expired' };
+          return m.expiresAt && m.expiresAt.getTime() <= Date.now() ? { gone: 'expired' } : { expiresAt: m.expiresAt };
+        },
         search: () => searchMessages(deps.db, mailbox.id, req.filter, { regexTimeoutMs: wait.regexTimeoutMs }),
       });
       // the highest seq among the matches (the list is in received order; `since` is in commit order)

@@ -31,7 +31,30 @@ function textMatch(value: unknown, name: string, maxLength: number): TextMatch |
   } catch {
     throw new BadRequest(`${name} is not a valid regular expression`, `invalid_${name}`);
   }
-  return { kind: 'regex', source: re[1]! };
+  return { kind: 'regex', source: toPostgresRegex(re[1]!) };
+}
+
+/**
+ * The JavaScript word-boundary escapes in Postgres's dialect: there `\b` is a backspace and `\B` a synonym of
+ * `\\`, so `/\bcode\b/` never matched and the wait ran out with `[]`. Postgres writes them `\y` and `\Y`.
+ * Inside a bracket expression `[\b]` is a backspace in both, and is left alone, as is an escaped backslash.
+ */
+export function toPostgresRegex(source: string): string {
+  let out = '';
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\' && i + 1 < source.length) {
+      const next = source[i + 1]!;
+      out += !inClass && next === 'b' ? '\\y' : !inClass && next === 'B' ? '\\Y' : c + next;
+      i++;
+      continue;
+    }
+    if (c === '[' && !inClass) inClass = true;
+    else if (c === ']' && inClass) inClass = false;
+    out += c;
+  }
+  return out;
 }
 
 /** Parse and bound the query of GET .../messages?wait=&subject=&from=&since=&unread=&limit= */

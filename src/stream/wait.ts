@@ -27,6 +27,11 @@ export async function waitForMatch<T>(opts: {
   principal?: StreamPrincipal;
   /** when the mailbox expires: a token that expires with it (a creator token) ends the wait with 410, not 401 */
   mailboxExpiresAt?: Date | null;
+  /**
+   * The mailbox as it is now, read when its expires_at comes during the wait: the wait then ends with 410 even
+   * if no expiry event arrives (no expiry job ran, a lost publish); a TTL extended meanwhile re-arms the check.
+   */
+  mailboxState?: () => Promise<{ gone?: 'expired' | 'deleted'; expiresAt?: Date | null }>;
 }): Promise<T[]> {
   let dirty = false;
   let gone: 'expired' | 'deleted' | undefined;
@@ -47,6 +52,16 @@ export async function waitForMatch<T>(opts: {
   const expiry = p?.kind === 'token' && (!opts.mailboxExpiresAt || p.expiresAt < opts.mailboxExpiresAt) && p.expiresAt.getTime() <= deadline
     ? setTimeout(() => { ended ??= 'token_expired'; wake?.(); }, Math.max(0, p.expiresAt.getTime() - Date.now()))
     : undefined;
+  // the mailbox's own end, checked against the database when it comes (only within the wait)
+  let expiryDue = false;
+  let mailboxTimer: NodeJS.Timeout | undefined;
+  const armMailboxTimer = (at: Date | null | undefined) => {
+    clearTimeout(mailboxTimer);
+    mailboxTimer = opts.mailboxState && at && at.getTime() <= deadline
+      ? setTimeout(() => { expiryDue = true; wake?.(); }, Math.max(0, at.getTime() - Date.now()))
+      : undefined;
+  };
+  armMailboxTimer(opts.mailboxExpiresAt);
   const check = () => { if (ended) throw new Unauthorized(CREDENTIAL_ENDED[ended]); };
   const onAbort = () => wake?.();
   opts.signal.addEventListener('abort', onAbort);
@@ -57,7 +72,7 @@ export async function waitForMatch<T>(opts: {
       check();
       const left = deadline - Date.now();
       if (left <= 0) break;
-      if (!dirty && !gone && !ended) {
+      if (!dirty && !gone && !ended && !expiryDue) {
         let timer: NodeJS.Timeout | undefined;
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -67,6 +82,13 @@ export async function waitForMatch<T>(opts: {
         wake = undefined;
       }
       check();
+      if (expiryDue && !gone) {
+        expiryDue = false;
+        const state = await opts.mailboxState!();
+        if (state.gone) gone = state.gone;
+        else armMailboxTimer(state.expiresAt);
+        if (!gone && !dirty) continue; // the TTL was extended: wait on
+      }
       if (gone) throw new MailboxGone(gone === 'deleted' ? 'mailbox_deleted' : 'mailbox_expired', `mailbox has ${gone === 'deleted' ? 'been deleted' : 'expired'}`);
       if (opts.signal.aborted) break;
       const timedOut = !dirty;
@@ -79,6 +101,7 @@ export async function waitForMatch<T>(opts: {
     return found;
   } finally {
     clearTimeout(expiry);
+    clearTimeout(mailboxTimer);
     unsubscribe();
     opts.signal.removeEventListener('abort', onAbort);
   }
