@@ -5,8 +5,13 @@ export interface FoundCode { code: string; foundIn: FoundIn[]; context: string }
 export interface CodeLimits { maxCodes: number }
 
 /** Words that announce a one-time code, with a weight (strong words alone are enough). */
-const KEYWORDS: Array<[RegExp, number]> = [
-  [/\b(?:codes?|otp|one[- ]?time|passcode|pass code|pin|verification|verify|2fa|mfa|two[- ]factor)\b/gi, 3],
+const KEYWORDS: Array<[RegExp, number, boolean?]> = [
+  // with the same words in other languages, in the same pass: German and Dutch compounds (Bestätigungscode,
+  // Sicherheitscode), código, codice, kod/kód/kode/koodi
+  [/\b(?:codes?|otp|one[- ]?time|passcode|pass code|pin|verification|verify|2fa|mfa|two[- ]factor)\b|\b(?:c[oó]digos?|codice|k[oó]d|kode|koodi|pin-?code|(?:bestätigungs|sicherheits|verifizierungs|anmelde|zugangs|einmal|aktivierungs|bevestigings|verificatie|beveiligings|inlog)code)(?![\wÀ-ɏ])/gi, 3],
+  // Cyrillic and the CJK words, which stand without spaces (認証コード, 验证码, 인증번호): only in text that is
+  // not all ASCII
+  [/(?<![а-яё])код(?:а|у|ом)?(?![а-яё])|コード|認証|验证码|驗證碼|校验码|动态码|인증\s?번호|인증\s?코드/gi, 3, true],
   [/\b(?:confirm(?:ation)?|security|authenticat\w*|log ?in|sign[- ]?in|token|password|access)\b/gi, 1],
 ];
 /** a strong word may precede the code by this many characters (a sentence, then the code in a box)... */
@@ -86,7 +91,11 @@ interface Hits { byStart: Hit[]; starts: number[]; byEnd: Hit[]; ends: number[] 
 
 function keywordHits(s: string): Hits {
   const hits: Hit[] = [];
-  for (const [re, weight] of KEYWORDS) for (const m of s.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, weight });
+  const ascii = /^[\x00-\x7f]*$/.test(s);
+  for (const [re, weight, nonAsciiOnly] of KEYWORDS) {
+    if (nonAsciiOnly && ascii) continue;
+    for (const m of s.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, weight });
+  }
   const byStart = [...hits].sort((a, b) => a.start - b.start);
   const byEnd = hits.sort((a, b) => a.end - b.end);
   return { byStart, starts: byStart.map((h) => h.start), byEnd, ends: byEnd.map((h) => h.end) };
@@ -158,6 +167,20 @@ export function extractCodes(parts: { subject: string | null; text: string | nul
         if (!seen.foundIn.includes(where)) seen.foundIn.push(where);
         if (sc > seen.score) Object.assign(seen, { score: sc, context: contextOf(raw, c) });
       }
+    }
+  }
+  // "Your verification code" in the subject and one lone number in the body: that number (nothing else in the
+  // body names it, and a body with two numbers is left alone)
+  if (found.size === 0 && parts.subject && keywordHits(blankNoise(parts.subject)).byStart.some((h) => h.weight >= 3)) {
+    for (const [where, raw] of sources.slice(1)) {
+      if (!raw) continue;
+      const s = blankNoise(raw);
+      const numbers = candidates(s).filter((c) => c.numeric && !/^(19|20)\d\d$/.test(c.code));
+      if (new Set(numbers.map((c) => c.code)).size !== 1) continue;
+      const c = numbers[0]!;
+      const seen = found.get(c.code);
+      if (seen) seen.foundIn.push(where);
+      else found.set(c.code, { code: c.code, foundIn: [where], context: contextOf(raw, c), score: 1 });
     }
   }
   return [...found.values()]

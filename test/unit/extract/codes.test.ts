@@ -80,3 +80,27 @@ test('a number with a currency named before or after it is a price, not a code',
   }
   t.deepEqual(codes({ text: 'Your code is 7391. Total: 4999 USD' }).map((c) => c.code), ['7391']);
 });
+
+// Found by an audit of streams and extraction (2026-12-02): common non-English one-time-code mails gave nothing
+test('one-time codes in German, Spanish, Portuguese, Russian, Japanese, Chinese and Korean mails', (t) => {
+  for (const [text, code] of [
+    ['Ihr Bestätigungscode lautet: 583920', '583920'],
+    ['Ihr Sicherheitscode: 583920', '583920'],
+    ['Tu código de verificación es 771204', '771204'],
+    ['Seu código é 440912', '440912'],
+    ['Ваш код подтверждения: 306118', '306118'],
+    ['認証コード：306118', '306118'],
+    ['您的验证码是 306118，5分钟内有效。', '306118'],
+    ['인증번호 [482913]를 입력하세요', '482913'],
+  ] as const) {
+    t.deepEqual(codes({ text }).map((c) => c.code), [code], text);
+  }
+  t.deepEqual(codes({ text: 'Unicode 1234 and a barcode 5678 are not keywords' }), [], 'only the listed compounds');
+});
+
+test('a code-announcing subject makes the one number of the body its code; two numbers are left alone', (t) => {
+  t.deepEqual(codes({ subject: 'Your verification code', text: '928374' }).map((c) => [c.code, c.foundIn]), [['928374', ['text']]]);
+  t.deepEqual(codes({ subject: 'Your verification code', html: '<p>Hello,</p><p><b>928374</b></p>' }).map((c) => [c.code, c.foundIn]), [['928374', ['html']]]);
+  t.deepEqual(codes({ subject: 'Your verification code', text: '928374\n\nOrder 5512, 1 Main St 94107' }), []);
+  t.deepEqual(codes({ subject: 'Welcome aboard', text: '928374' }), [], 'no keyword in the subject');
+});
