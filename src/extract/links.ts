@@ -7,7 +7,9 @@ export interface FoundLink { url: string; text: string | null; foundIn: FoundIn[
 export interface LinkLimits { maxLinks: number; maxUrlLength: number }
 
 /** http(s) URLs in plain text; trailing punctuation that ends a sentence is not part of the URL. */
-const TEXT_URL = /\bhttps?:\/\/[^\s<>"'\])}]+/gi;
+// a parenthesis belongs to the URL only in a balanced pair (https://en.wikipedia.org/wiki/Foo_(bar)), so a URL in
+// parentheses or a Markdown link still ends before its ")"; linear (no character can start both alternatives)
+const TEXT_URL = /\bhttps?:\/\/(?:[^\s<>"'()[\]{}]|\([^\s<>"'()[\]{}]*\))+/gi;
 
 /**
  * Drop trailing sentence punctuation. A loop from the end, not /[.,;:!?*]+$/: that regex restarts at

@@ -47,3 +47,11 @@ test('hostile HTML does not blow up (unclosed tags and anchors, long runs)', (t)
   t.is(links.length, 1);
   t.true(Date.now() - started < 2_000);
 });
+
+test('a URL keeps a balanced pair of parentheses, and still ends before a closing one it did not open', (t) => {
+  const urls = (text: string) => extractLinks({ text, html: null }, { maxLinks: 10, maxUrlLength: 2048 }).map((l) => l.url);
+  t.deepEqual(urls('See https://en.wikipedia.org/wiki/Foo_(bar) for more'), ['https://en.wikipedia.org/wiki/Foo_(bar)']);
+  t.deepEqual(urls('(see https://example.org/a_(b)).'), ['https://example.org/a_(b)']);
+  t.deepEqual(urls('[Confirm](https://example.org/confirm?t=1)'), ['https://example.org/confirm?t=1']);
+  t.deepEqual(urls('(https://example.org/x)'), ['https://example.org/x']);
+});
