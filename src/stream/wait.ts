@@ -33,6 +33,7 @@ export async function waitForMatch<T>(opts: {
    */
   mailboxState?: () => Promise<{ gone?: 'expired' | 'deleted'; expiresAt?: Date | null }>;
 }): Promise<T[]> {
+  if (opts.signal.aborted) return []; // the client has left already
   let dirty = false;
   let gone: 'expired' | 'deleted' | undefined;
   let ended: keyof typeof CREDENTIAL_ENDED | undefined;
@@ -66,7 +67,12 @@ export async function waitForMatch<T>(opts: {
   const onAbort = () => wake?.();
   opts.signal.addEventListener('abort', onAbort);
   try {
-    if (opts.seconds > 0) await untilListening(opts.hub, opts.mailboxId, opts.listenWaitMs);
+    if (opts.seconds > 0) {
+      // a client that leaves meanwhile does not wait for the channel (up to listenWaitMs when Redis is slow)
+      const left = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+      await Promise.race([untilListening(opts.hub, opts.mailboxId, opts.listenWaitMs), left]);
+      if (opts.signal.aborted) return [];
+    }
     let found = await opts.search();
     while (found.length === 0 && !opts.signal.aborted) {
       check();

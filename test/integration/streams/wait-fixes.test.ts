@@ -35,7 +35,7 @@ test('a wait whose client leaves while it is being set up is released at once, n
       s.on('error', () => resolve());
     });
   }
-  t.true(await waitFor(() => hub.size() === before, 2_000), `listeners left: ${hub.size() - before}`);
+  t.true(await waitFor(() => hub.size() === before, 5_000), `listeners left: ${hub.size() - before}`);
 });
 
 test('a /regex/ filter with \\b matches as in JavaScript (Postgres writes a word boundary \\y)', async (t) => {
