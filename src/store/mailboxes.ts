@@ -21,6 +21,13 @@ export interface Mailbox {
   createdAt: Date;
 }
 
+/**
+ * Why a mailbox no longer serves reads, as streams and waits report it: `deleted`, or `expired` (also when its
+ * expires_at has passed before any job deactivated it, or its row is gone); undefined while it is live.
+ */
+export const mailboxEnded = (m: Mailbox | undefined, now = Date.now()): 'expired' | 'deleted' | undefined =>
+  !m || !m.isActive || (m.expiresAt !== null && m.expiresAt.getTime() <= now) ? (m?.deactivatedReason === 'deleted' ? 'deleted' : 'expired') : undefined;
+
 interface MailboxRow {
   id: string; address: string; kind: MailboxKind; owner_user_id: string | null; plan_id: string; is_active: boolean;
   expires_at: Date | null; deactivated_at: Date | null; deactivated_reason: string | null; last_seq: number;

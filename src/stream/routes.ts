@@ -9,6 +9,7 @@ import type { StreamDeps } from './session.js';
 import { viewerPage, viewerScript } from './viewer-page.js';
 import { waitForMatch } from './wait.js';
 import { isWaitRequest, parseWaitRequest } from './wait-filter.js';
+import { mailboxEnded } from '../store/mailboxes.js';
 
 export type StreamRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: StreamDeps['config'] & { wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number }; api: { messagePageMax: number } } };
 
@@ -44,9 +45,7 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
         mailboxExpiresAt: mailbox.expiresAt,
         mailboxState: async () => {
           const m = await deps.stores.mailboxes.findById(mailbox.id);
-          if (!m) return { gone: 'deleted' };
-          if (!m.isActive) return { gone: m.deactivatedReason === 'deleted' ? 'deleted' : 'expired' };
-          return m.expiresAt && m.expiresAt.getTime() <= Date.now() ? { gone: 'expired' } : { expiresAt: m.expiresAt };
+          return { gone: mailboxEnded(m), expiresAt: m?.expiresAt };
         },
         search: () => searchMessages(deps.db, mailbox.id, req.filter, { regexTimeoutMs: wait.regexTimeoutMs }),
       });

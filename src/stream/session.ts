@@ -3,7 +3,7 @@ import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { MailEvent, StreamEvent } from '../pubsub/events.js';
 import type { Stores } from '../store/index.js';
-import type { Mailbox } from '../store/mailboxes.js';
+import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
 import { summaryEvent, type EndReason, type StreamFrame } from './frames.js';
 import { untilListening, type Hub } from './hub.js';
@@ -228,11 +228,12 @@ class StreamSession implements OpenStream {
 
   private async checkExpiry(): Promise<void> {
     const m = await this.deps.stores.mailboxes.findById(this.mailboxId);
-    if (!m || !m.isActive || (m.expiresAt && m.expiresAt.getTime() <= Date.now())) {
-      this.queue.push({ type: 'mailbox_expired', mailboxId: this.mailboxId, reason: m && m.deactivatedReason === 'deleted' ? 'deleted' : 'expired' });
+    const ended = mailboxEnded(m);
+    if (ended) {
+      this.queue.push({ type: 'mailbox_expired', mailboxId: this.mailboxId, reason: ended });
       void this.pump();
     } else {
-      this.scheduleExpiry(m);
+      this.scheduleExpiry(m!);
     }
   }
 
