@@ -23,13 +23,3 @@ export function resolveTokenSecret(config: Config, file = LOCAL_SECRET_FILE): st
   return secret;
 }
 
-/** resolveTokenSecret for an entrypoint: a configuration error is one message and exit 2, like loadConfigOrExit. */
-export function tokenSecretOrExit(config: Config): string {
-  try {
-    return resolveTokenSecret(config);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    console.error(err.message);
-    process.exit(2);
-  }
-}

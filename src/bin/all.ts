@@ -1,7 +1,7 @@
 // `npm start`: every role in one process, for a single machine. Needs no configuration.
-import { tokenSecretOrExit } from '../access/secret.js';
+import { resolveTokenSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
-import { loadConfigOrExit } from '../core/config.js';
+import { loadConfigOrExit, orExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
 import { preflight } from '../ops/preflight.js';
 import { release } from '../ops/release.js';
@@ -11,7 +11,8 @@ import { startWorker } from '../roles/worker.js';
 import { startWorkerThread } from '../roles/worker-thread.js';
 
 const config = loadConfigOrExit();
-const tokenSecret = tokenSecretOrExit(config);
+// production without TOKEN_SECRET is a configuration error: one message, exit 2
+const tokenSecret = orExit(() => resolveTokenSecret(config));
 const problems = await preflight(config);
 if (problems.length) {
   console.error(`Mailwright cannot start:\n  ${problems.join('\n  ')}`);

@@ -1,11 +1,12 @@
-import { tokenSecretOrExit } from '../access/secret.js';
+import { resolveTokenSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
-import { loadConfigOrExit } from '../core/config.js';
+import { loadConfigOrExit, orExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
 import { startWeb } from '../roles/web.js';
 
 const config = loadConfigOrExit();
-const tokenSecret = tokenSecretOrExit(config);
+// production without TOKEN_SECRET is a configuration error: one message, exit 2
+const tokenSecret = orExit(() => resolveTokenSecret(config));
 const deps = await createContainer(config, 'web');
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);

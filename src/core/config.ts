@@ -277,8 +277,13 @@ export class ConfigError extends Error {
  * (1 for anything else), never a stack trace.
  */
 export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  return orExit(() => loadConfig(env));
+}
+
+/** For an entrypoint: `fn`'s result, or its error as one message and an exit (2 for a ConfigError, else 1). */
+export function orExit<T>(fn: () => T): T {
   try {
-    return loadConfig(env);
+    return fn();
   } catch (err) {
     console.error((err as Error).message);
     process.exit(err instanceof ConfigError ? 2 : 1);

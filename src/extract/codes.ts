@@ -135,13 +135,16 @@ function hitScore(text: string, c: Candidate, year: boolean, h: Hit): number {
  * candidate then scanned nearly every hit (quadratic: about 4 s at 512 KB, 76 s at 2 MB).
  */
 function score(text: string, c: Candidate, hits: Hits): number {
-  const year = c.numeric && c.code.length === 4 && /^(19|20)\d\d$/.test(c.code);
+  const year = c.numeric && isYear(c.code);
   let best = 0;
   const { byStart, starts, byEnd, ends } = hits;
   for (let i = firstFrom(ends, c.start - BEFORE_STRONG); i < ends.length && ends[i]! <= c.start; i++) best = Math.max(best, hitScore(text, c, year, byEnd[i]!));
   for (let i = firstFrom(starts, c.end); i < starts.length && starts[i]! <= c.end + AFTER; i++) best = Math.max(best, hitScore(text, c, year, byStart[i]!));
   return best;
 }
+
+/** a 4-digit number that reads as a year (a code only right after a strong word) */
+const isYear = (code: string) => /^(19|20)\d\d$/.test(code);
 
 const contextOf = (s: string, c: Candidate) =>
   s.slice(Math.max(0, c.start - 60), Math.min(s.length, c.end + 30)).replace(/\s+/g, ' ').trim();
@@ -153,10 +156,14 @@ const contextOf = (s: string, c: Candidate) =>
 export function extractCodes(parts: { subject: string | null; text: string | null; html: string | null }, limits: CodeLimits): FoundCode[] {
   const found = new Map<string, FoundCode & { score: number }>();
   const sources: Array<[FoundIn, string | null]> = [['subject', parts.subject], ['text', parts.text], ['html', parts.html ? htmlToText(parts.html) : null]];
+  const blanked = new Map<FoundIn, string>();
+  let subjectNamesACode = false;
   for (const [where, raw] of sources) {
     if (!raw) continue;
     const s = blankNoise(raw);
+    blanked.set(where, s);
     const hits = keywordHits(s);
+    if (where === 'subject') subjectNamesACode = hits.byStart.some((h) => h.weight >= 3);
     if (hits.byStart.length === 0) continue;
     for (const c of candidates(s)) {
       const sc = score(s, c, hits);
@@ -171,11 +178,11 @@ export function extractCodes(parts: { subject: string | null; text: string | nul
   }
   // "Your verification code" in the subject and one lone number in the body: that number (nothing else in the
   // body names it, and a body with two numbers is left alone)
-  if (found.size === 0 && parts.subject && keywordHits(blankNoise(parts.subject)).byStart.some((h) => h.weight >= 3)) {
+  if (found.size === 0 && subjectNamesACode) {
     for (const [where, raw] of sources.slice(1)) {
-      if (!raw) continue;
-      const s = blankNoise(raw);
-      const numbers = candidates(s).filter((c) => c.numeric && !/^(19|20)\d\d$/.test(c.code));
+      const s = blanked.get(where);
+      if (!raw || s === undefined) continue;
+      const numbers = candidates(s).filter((c) => c.numeric && !isYear(c.code));
       if (new Set(numbers.map((c) => c.code)).size !== 1) continue;
       const c = numbers[0]!;
       const seen = found.get(c.code);

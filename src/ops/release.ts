@@ -18,10 +18,8 @@ export const RELEASE_LOCK_KEY = 0x4d575245;
 async function repairMigrationLock(db: Knex) {
   const exists = await db.raw<{ rows: { e: boolean }[] }>(`select to_regclass('knex_migrations_lock') is not null as e`);
   if (!exists.rows[0]?.e) return 0; // a fresh database
-  const found = await db.raw<{ rows: { n: string }[] }>('select count(*) as n from knex_migrations_lock');
-  if (Number(found.rows[0]?.n ?? 0) <= 1) return 0;
   const removed = await db.raw<{ rowCount: number }>('delete from knex_migrations_lock where ctid <> (select min(ctid) from knex_migrations_lock)');
-  await db.raw('update knex_migrations_lock set is_locked = 0');
+  if (removed.rowCount > 0) await db.raw('update knex_migrations_lock set is_locked = 0');
   return removed.rowCount;
 }
 
