@@ -55,7 +55,7 @@ export const ENV = z.object({
   WORKER_LARGE_MESSAGE_BYTES: int(1024).default(1024 * 1024),
   WORKER_LARGE_CONCURRENCY: int(1).default(2),
   WORKER_THREAD: bool.default(true),
-  QUEUE_KEEP_COMPLETED: int(0).default(1_000),
+  QUEUE_KEEP_COMPLETED: int(0).default(0),
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
   DELIVERY_BATCH_IN_FLIGHT: int(1).default(2),

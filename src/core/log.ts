@@ -9,7 +9,7 @@ export type { Logger };
  * `err.config.password`...), up to REDACT_DEPTH levels below the top, and at the top of a child logger's bindings.
  */
 export const REDACT_KEYS: ReadonlySet<string> = new Set([
-  'password', 'pass', 'token', 'apiKey', 'key', 'authorization', 'rawBase64', 'secret', 'tokenSecret', 'cookie',
+  'password', 'pass', 'token', 'apiKey', 'key', 'authorization', 'rawBase64', 'rawAscii', 'secret', 'tokenSecret', 'cookie',
 ]);
 const REDACT_DEPTH = 3;
 const CENSOR = '[redacted]';

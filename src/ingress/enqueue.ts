@@ -3,7 +3,7 @@ import { newUlid as ulid } from '../core/ids.js';
 import { Unavailable } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { JOB } from '../queue/names.js';
-import type { Envelope, InboundJob } from '../queue/payloads.js';
+import { encodeRaw, type Envelope, type InboundJob } from '../queue/payloads.js';
 import type { InboundQueues } from '../queue/producers.js';
 
 export interface Received {
@@ -30,7 +30,7 @@ export async function enqueueInbound(queues: InboundQueues, msg: Received, timeo
     source: msg.source,
     receivedAt: new Date().toISOString(),
     envelope: msg.envelope,
-    rawBase64: msg.raw.toString('base64'),
+    ...encodeRaw(msg.raw),
     remoteAddress: msg.remoteAddress ?? null,
   };
   const adding = queue.add(JOB.deliver, data, { jobId: ingressId });

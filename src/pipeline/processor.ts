@@ -1,6 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { asAppError } from '../core/errors.js';
-import { INBOUND_JOB_VERSION, type InboundJob } from '../queue/payloads.js';
+import { decodeRaw, INBOUND_JOB_VERSION, type InboundJob } from '../queue/payloads.js';
 import { normalizeAddress } from '../mailboxes/address.js';
 import type { PipelineDeps } from './context.js';
 import { deliverOne } from './deliver.js';
@@ -21,7 +21,8 @@ export function createInboundProcessor(deps: PipelineDeps) {
     const data = job.data;
     if (data.v !== INBOUND_JOB_VERSION) throw new UnrecoverableError(`unknown inbound job version ${String(data.v)}`);
     const log = deps.log.child({ component: 'pipeline', jobId: job.id, ingressId: data.ingressId });
-    const raw = Buffer.from(data.rawBase64, 'base64');
+    const raw = decodeRaw(data);
+    if (!raw) throw new UnrecoverableError('inbound job without raw bytes (neither rawAscii nor rawBase64)');
     let parsed: Promise<ParsedMessage> | undefined;
     const parse = () => (parsed ??= parseRaw(raw, deps.config.worker.parseTimeoutMs, deps.config.extract, deps.config.parse));
     const ackedAt = Date.parse(data.receivedAt);

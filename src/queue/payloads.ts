@@ -1,4 +1,13 @@
-/** Job data is JSON in Redis: versioned, no Buffers (raw MIME travels as base64), never a credential. */
+import { isAscii } from 'node:buffer';
+
+/**
+ * Job data is JSON in Redis: versioned, no Buffers, never a credential. The raw MIME travels in one of two
+ * fields: `rawAscii` (the bytes as a string) when every byte is 7-bit, which is most mail, or `rawBase64`
+ * otherwise (8BITMIME bodies, stray high bytes). `rawAscii` is about a quarter smaller than base64 and needs
+ * no encoding on either side: Redis stores, copies and returns fewer bytes (its BullMQ scripts took ~15 µs
+ * more per 2.8 KB job than per 10-byte one), the ingress skips the encoding and the worker the decoding.
+ * A worker reads both; jobs queued by an older ingress carry `rawBase64` only.
+ */
 export interface Envelope { from: string | null; to: string[] }
 
 export interface InboundJob {
@@ -7,8 +16,22 @@ export interface InboundJob {
   source: 'smtp' | 'ses';
   receivedAt: string;
   envelope: Envelope;
-  rawBase64: string;
+  /** exactly one of the two raw fields is set */
+  rawAscii?: string;
+  rawBase64?: string;
   remoteAddress?: string | null;
 }
 
 export const INBOUND_JOB_VERSION = 1;
+
+/** The raw field(s) of a job for these bytes. */
+export function encodeRaw(raw: Buffer): Pick<InboundJob, 'rawAscii' | 'rawBase64'> {
+  return isAscii(raw) ? { rawAscii: raw.toString('latin1') } : { rawBase64: raw.toString('base64') };
+}
+
+/** The raw bytes of a job, or undefined when it carries neither field (a malformed job). */
+export function decodeRaw(data: Pick<InboundJob, 'rawAscii' | 'rawBase64'>): Buffer | undefined {
+  if (typeof data.rawAscii === 'string') return Buffer.from(data.rawAscii, 'latin1');
+  if (typeof data.rawBase64 === 'string') return Buffer.from(data.rawBase64, 'base64');
+  return undefined;
+}

@@ -12,6 +12,7 @@ import { RawSmtp } from '../helpers/smtp-client.js';
 import { spawnRole, type LogLine } from '../helpers/spawn-role.js';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
 import { createUserWithKey } from '../helpers/users.js';
+import { decodeRaw } from '../../src/queue/payloads.js';
 
 // Requirements that had no test of their own (found by an audit).
 const PLAN_CACHE_MS = 200;
@@ -94,7 +95,7 @@ test('the SMTP ingress never touches Postgres: a real smtp process with an unrea
     const job = await Job.fromId(queue, m![1]!);
     t.truthy(job, `job ${m![1]} is in Redis under ${prefix}`);
     t.deepEqual(job!.data.envelope, { from: 'sender@example.org', to: [`someone@${TEST_DOMAIN}`] });
-    t.is(Buffer.from(job!.data.rawBase64, 'base64').toString('latin1'), raw);
+    t.is(decodeRaw(job!.data)!.toString('latin1'), raw);
     t.truthy(await connection.exists(`${prefix}:${QUEUE.inbound}:${m![1]}`), 'the job key carries the role\'s QUEUE_PREFIX');
     // the same process also warned about the non-durable Redis, and nothing went wrong
     t.truthy(role.lines.find((l) => l.event === 'smtp.redis_not_durable'));

@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
-import type { Job } from 'bullmq';
+import { UnrecoverableError, type Job } from 'bullmq';
 import { ulid } from 'ulid';
 import { createInboundProcessor } from '../../src/pipeline/processor.js';
 import type { InboundJob } from '../../src/queue/payloads.js';
@@ -41,6 +41,28 @@ test('a job processed twice (and five times concurrently) stores the message onc
   const stored = await sys.deps.db('messages').join('mailboxes', 'mailboxes.id', 'messages.mailbox_id').where('mailboxes.address', box.address).select('seq');
   t.deepEqual(stored.map((r: { seq: number }) => r.seq).sort(), [1, 2]);
   t.like(await usage(sys, box.address), { message_count: 2, used_bytes: Buffer.byteLength(body) + Buffer.byteLength(body2), last_seq: 2 });
+});
+
+test('both raw encodings of a job store the same bytes; a job without raw bytes fails at once, not retried', async (t) => {
+  const { sys } = t.context;
+  const run = createInboundProcessor(sys.deps);
+  const box = await sys.createMailbox();
+  const body = raw('encodings', box.address);
+  const asBase64 = jobOf([box.address], body);
+  const asAscii = jobOf([box.address], body);
+  asAscii.data = { ...asAscii.data, rawBase64: undefined, rawAscii: body };
+  const stored = [];
+  for (const job of [asBase64, asAscii]) {
+    const [o] = await run(job);
+    stored.push(await sys.deps.db('messages').where({ id: (o as { messageId: string }).messageId }).first('raw', 'subject'));
+  }
+  t.deepEqual(stored.map((m) => m.subject), ['encodings', 'encodings']);
+  for (const m of stored) t.true(m.raw.subarray(m.raw.length - Buffer.byteLength(body)).equals(Buffer.from(body)));
+  const empty = jobOf([box.address], body);
+  delete (empty.data as Partial<InboundJob>).rawBase64;
+  const err = await t.throwsAsync(run(empty));
+  t.true(err instanceof UnrecoverableError, String(err));
+  t.regex(err!.message, /without raw bytes/);
 });
 
 test('dropped, never retried: unknown, deleted, expired, full, too large for the plan', async (t) => {

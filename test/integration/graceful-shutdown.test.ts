@@ -8,7 +8,8 @@ import { startSystem, type System } from '../helpers/system.js';
 // used only to create mailboxes and to look at Redis and Postgres.
 const test = anyTest as TestFn<{ sys: System; procs: RoleProcess[] }>;
 test.before(async (t) => {
-  const sys = await startSystem({ roles: ['web'] });
+  // completed jobs kept (default 0 removes them): the worker test counts them against stored rows
+  const sys = await startSystem({ roles: ['web'], env: { QUEUE_KEEP_COMPLETED: '1000' } });
   await sys.deps.db('plans').update({ max_messages_per_mailbox: 100_000 });
   t.context = { sys, procs: [] };
 });

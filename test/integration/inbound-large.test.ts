@@ -9,7 +9,7 @@ import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
 const LARGE = 8192;
 const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => {
-  t.context.sys = await startSystem({ env: { WORKER_LARGE_MESSAGE_BYTES: String(LARGE), WORKER_LARGE_CONCURRENCY: '1', WORKER_CONCURRENCY: '8' } });
+  t.context.sys = await startSystem({ env: { QUEUE_KEEP_COMPLETED: '1000', WORKER_LARGE_MESSAGE_BYTES: String(LARGE), WORKER_LARGE_CONCURRENCY: '1', WORKER_CONCURRENCY: '8' } });
 });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 

@@ -10,7 +10,7 @@ const test = anyTest as TestFn<{ sys: System; signer: SnsSigner; calls: string[]
 test.before(async (t) => {
   const signer = await createSigner();
   const rec = recordingFetch(signer);
-  t.context = { signer, calls: rec.calls, sys: await startSystem({ env: { SES_TOPIC_ARNS: `${TOPIC}, arn:aws:sns:eu-west-1:123456789012:spare` }, web: { snsFetch: rec.fetch } }) };
+  t.context = { signer, calls: rec.calls, sys: await startSystem({ env: { QUEUE_KEEP_COMPLETED: '1000', SES_TOPIC_ARNS: `${TOPIC}, arn:aws:sns:eu-west-1:123456789012:spare` }, web: { snsFetch: rec.fetch } }) };
 });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 
@@ -24,7 +24,7 @@ const post = (sys: System, m: SnsMessage | string, headers: Record<string, strin
 const rawOf = async (sys: System, address: string, token: string, id: string) =>
   Buffer.from(await (await sys.api(`/api/v1/mailboxes/${address}/messages/${id}/raw`, { token })).arrayBuffer());
 
-/** Wait until the pipeline has finished the job of this ingress id. */
+/** Wait until the pipeline has finished the job of this ingress id (this file keeps completed jobs: QUEUE_KEEP_COMPLETED). */
 async function settled(sys: System, ingressId: string, timeoutMs = 10_000) {
   const until = Date.now() + timeoutMs;
   for (;;) {

@@ -2,6 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { Job } from 'bullmq';
 import { RawSmtp } from '../helpers/smtp-client.js';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
+import { decodeRaw } from '../../src/queue/payloads.js';
 
 // SMTP role only: the ingress must work without the worker or the web role (it never touches Postgres).
 const test = anyTest as TestFn<{ sys: System }>;
@@ -22,7 +23,24 @@ test('250 carries the ingress id only after the job is in Redis, with raw bytes 
   t.is(job!.data.v, 1);
   t.is(job!.data.source, 'smtp');
   t.deepEqual(job!.data.envelope, { from: 'sender@example.org', to: [`one@${TEST_DOMAIN}`, `Two@${TEST_DOMAIN}`] });
-  t.is(Buffer.from(job!.data.rawBase64, 'base64').toString('latin1'), raw);
+  t.is(decodeRaw(job!.data)!.toString('latin1'), raw);
+});
+
+test('the job carries 7-bit mail as rawAscii and 8-bit mail as rawBase64, both byte-exact', async (t) => {
+  const { sys } = t.context;
+  const ascii = message('seven-bit');
+  const eight = Buffer.from(`From: a@example.org\r\nTo: x@${TEST_DOMAIN}\r\nSubject: =?utf-8?q?h=C3=A9?=\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nh\u00e9llo \u2713\r\n`, 'utf8');
+  const jobs = [];
+  for (const raw of [Buffer.from(ascii), eight]) {
+    const r = await RawSmtp.sendOnce(sys.smtpPort, 'sender@example.org', [`one@${TEST_DOMAIN}`], raw);
+    const id = /queued as ([0-9A-Z]{26})$/.exec(r.data)?.[1];
+    t.truthy(id, r.data);
+    jobs.push((await Job.fromId(sys.deps.queues.inbound, id!))!.data);
+  }
+  t.is(jobs[0]!.rawAscii, ascii);
+  t.is(jobs[0]!.rawBase64, undefined);
+  t.is(jobs[1]!.rawAscii, undefined);
+  t.true(decodeRaw(jobs[1]!)!.equals(eight));
 });
 
 test('RCPT outside the configured domains is 550 5.7.1 (no relaying)', async (t) => {

@@ -1,6 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { RawSmtp } from '../helpers/smtp-client.js';
 import { startSystem, type System } from '../helpers/system.js';
+import { decodeRaw } from '../../src/queue/payloads.js';
 
 // SMTP_MAX_DATA_MS and SMTP_MAX_SESSION_MS against clients that trickle bytes (slowloris). The idle timeout
 // (SMTP_SOCKET_TIMEOUT_MS, 60 s by default) never fires here: every byte resets it.
@@ -54,7 +55,7 @@ async function trickleData(sys: System, to: string, subject: string, everyMs: nu
 async function jobsWithSubject(sys: System, subject: string) {
   const states = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized'] as const;
   const jobs = (await Promise.all([sys.deps.queues.inbound, sys.deps.queues.inboundLarge].map((q) => q.getJobs([...states])))).flat();
-  return jobs.filter((j) => Buffer.from(j.data.rawBase64, 'base64').toString('latin1').includes(subject));
+  return jobs.filter((j) => decodeRaw(j.data)!.toString('latin1').includes(subject));
 }
 
 async function openSessionsDrainTo0(sys: System) {
