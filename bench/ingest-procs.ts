@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -149,3 +149,22 @@ export function syscallsOf(pid: number): number | undefined {
 
 /** Total CPU ms of a set of pids; pids that disappeared count as 0 (compare like with like). */
 export const cpuMsOfAll = (pids: number[]) => new Map(pids.map((p) => [p, cpuMsOf(p) ?? 0]));
+
+const logSize = (file: string) => { try { return statSync(file).size; } catch { return 0; } };
+
+/**
+ * Heap in use (bytes) of a role right after a forced full GC: bench/heap-probe.mjs answers SIGUSR2 with a line in
+ * the process log. Undefined when the process was started without the probe. Only the main thread's heap:
+ * with BENCH_LAYOUT=all the worker role's thread is not included.
+ */
+export async function heapAfterGc(p: Proc, timeoutMs = 15_000): Promise<number | undefined> {
+  const from = logSize(p.logFile);
+  p.child.kill('SIGUSR2');
+  let found: RegExpExecArray | null = null;
+  await waitFor(`${p.name}: heap probe`, () => {
+    found = /bench\.heap_after_gc (\d+|unavailable)/.exec(readFileSync(p.logFile).subarray(from).toString('utf8'));
+    return found !== null;
+  }, timeoutMs, p);
+  const value = (found as RegExpExecArray | null)?.[1];
+  return value === undefined || value === 'unavailable' ? undefined : Number(value);
+}

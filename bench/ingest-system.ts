@@ -8,6 +8,8 @@ import { cpuMsOf, freePort, syscallsOf, httpOk, logContains, runToEnd, smtpGreet
 
 export const BENCH_DOMAIN = 'bench.test';
 const TSX = ['--import', 'tsx'];
+/** bench/heap-probe.mjs: SIGUSR2 -> full GC -> heap in use, logged (plain JS, so its place among the flags does not matter) */
+const HEAP_PROBE = ['--import', './bench/heap-probe.mjs'];
 
 export interface BenchSettings {
   adminUrl: string;
@@ -98,14 +100,15 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   cleanup.push(stopAll);
   // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
   // BENCH_NODE_FLAGS: extra node flags for the role processes (e.g. `--trace-gc`; output lands in their logs)
-  const profile = [...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []), ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
+  // bench/heap-probe.mjs: on SIGUSR2 a role runs a full GC and logs its heap (the growth phase's retained memory)
+  const profile = ['--expose-gc', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []), ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
   const md = startProc('maildev', ['node_modules/maildev/dist/bin/maildev.js', '-s', String(mdSmtp), '-w', String(mdWeb), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1', '--silent'], {}, s.logDir, s.root);
   procs.push(md);
   const webUrl = `http://127.0.0.1:${port}`;
   const apiUrl = `http://127.0.0.1:${mdWeb}`;
   if (process.env.BENCH_LAYOUT === 'all') {
     // BENCH_LAYOUT=all: every role in one process (`npm start`, the single-machine layout)
-    const all = startProc('all', [...profile, ...TSX, 'src/bin/all.ts'], env, s.logDir, s.root);
+    const all = startProc('all', [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/all.ts'], env, s.logDir, s.root);
     procs.push(all);
     await Promise.all([
       waitFor('all', logContains(all, '"worker.started"'), 60_000, all),
@@ -116,8 +119,8 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   } else {
     // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
     const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1));
-    for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, `src/bin/${role}.ts`], env, s.logDir, s.root));
-    for (let i = 2; i <= workers; i++) procs.push(startProc(`worker${i}`, [...profile, ...TSX, 'src/bin/worker.ts'], env, s.logDir, s.root));
+    for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, ...HEAP_PROBE, `src/bin/${role}.ts`], env, s.logDir, s.root));
+    for (let i = 2; i <= workers; i++) procs.push(startProc(`worker${i}`, [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/worker.ts'], env, s.logDir, s.root));
     const byName = (name: string) => procs.find((p) => p.name === name)!;
     const [smtp, web] = [byName('smtp'), byName('web')];
     await Promise.all([

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { mailboxChannelPattern } from '../src/pubsub/events.js';
 import type { LoadSpec } from './ingest-load.js';
 import { cpuTotal, maildevPhase, mailwrightPhase, showCpu, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
-import { rssSampler } from './ingest-procs.js';
+import { heapAfterGc, rssSampler } from './ingest-procs.js';
 import { fmt, mb, median } from './ingest-stats.js';
 import { callsPerMessage, cpuPerMessage, cpuSnapshot, createMailboxes, machineFacts, postgresFacts, readThroughApi, startBenchSystem, type BenchSettings } from './ingest-system.js';
 
@@ -114,21 +114,26 @@ async function main() {
   const leadInPer = Math.ceil((B.rate * B.rateLeadInSeconds) / B.connections);
   const mwRate = await ran('latency', async () => show(await mw(`${B.rate} msg/s offered`, spec(ratePer, B.size, { ratePerSec: B.rate, leadInPerConnection: leadInPer }))));
 
-  // memory flatness: the highest RSS of each role while stored mail grows by G messages, then by G more
-  // (same load both times; the API reads every mailbox after each half so the web role touches stored mail)
+  // memory flatness while stored mail grows by G messages, then by G more (same load both times; the API reads
+  // every mailbox after each half so the web role touches stored mail): the highest RSS of each role in each half,
+  // and the heap each role still holds after a forced full GC at the start and after each half (bench/heap-probe.mjs)
   const growthPer = Math.ceil(B.growth / B.connections);
+  const heaps = async () => new Map(await Promise.all(roles.map(async (p) => [p.name, await heapAfterGc(p)] as const)));
   const growthRun = await ran('growth', async () => {
+    const heap0 = await heaps();
     mem.windowPeaks();
     log(`\ngrowth: two halves of ${growthPer * B.connections} messages each`);
     const g1 = show(await mw('growth, first half', spec(growthPer, B.size)));
     await readThroughApi(sys, boxes);
     const storedA = await storedTotal(sys.db);
     const rssA = mem.windowPeaks();
+    const heapA = await heaps();
     const g2 = show(await mw('growth, second half', spec(growthPer, B.size)));
     await readThroughApi(sys, boxes);
     const storedB = await storedTotal(sys.db);
     const rssB = mem.windowPeaks();
-    return { g1, g2, storedA, storedB, rssA, rssB };
+    const heapB = await heaps();
+    return { g1, g2, storedA, storedB, rssA, rssB, heap0, heapA, heapB };
   });
 
   const rates = mwRuns.map((r) => r.rate);
@@ -136,8 +141,15 @@ async function main() {
   const best = Math.max(...rates);
   const mdBest = Math.max(...mdRates);
   const p99 = mwRate?.commit?.p99 ?? NaN;
-  const growth = (name: string) => (growthRun ? ((growthRun.rssB.get(name)! - growthRun.rssA.get(name)!) / growthRun.rssA.get(name)!) * 100 : NaN);
-  const flat = roles.every((p) => growth(p.name) < 20);
+  const change = (a: number, b: number) => ((b - a) / a) * 100;
+  const growth = (name: string) => (growthRun ? change(growthRun.rssA.get(name)!, growthRun.rssB.get(name)!) : NaN);
+  const heapGrowth = (name: string) => {
+    const [a, b] = [growthRun?.heapA.get(name), growthRun?.heapB.get(name)];
+    return a !== undefined && b !== undefined ? change(a, b) : undefined;
+  };
+  // flat: the heap a role keeps after a full GC grows < 20 % while stored mail grows by the second half (RSS where
+  // a role has no probe). Peak RSS is printed too, but it mostly tells when V8 last collected.
+  const flat = roles.every((p) => (heapGrowth(p.name) ?? growth(p.name)) < 20);
   const phases = [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate, growthRun?.g1, growthRun?.g2].filter((p): p is PhaseOutcome => p !== undefined);
   const problems = phases.flatMap((p) => p.problems.map((x) => `${p.system} ${p.name}: ${x}`));
 
@@ -160,7 +172,19 @@ async function main() {
   log(`peak RSS (VmHWM)    ${sys.procs.map((p) => `${p.name} ${mb(mem.peakKb(p.name))}`).join(', ')}`);
   if (growthRun) {
     const { storedA, storedB, rssA, rssB } = growthRun;
-    log(`peak RSS while     ${storedA - growthPer * B.connections}->${storedA} stored vs ${storedA}->${storedB}: ${roles.map((p) => `${p.name} ${mb(rssA.get(p.name)!)} -> ${mb(rssB.get(p.name)!)} (${growth(p.name) >= 0 ? '+' : ''}${fmt(growth(p.name))}%)`).join(', ')}   flat (<20% growth): ${flat ? 'yes' : 'NO'}`);
+    const { heap0, heapA, heapB } = growthRun;
+    const pct = (v: number) => `${v >= 0 ? '+' : ''}${fmt(v)}%`;
+    const mbOf = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${fmt(bytes / 1024 / 1024)} MB`);
+    const storedFrom = storedA - growthPer * B.connections;
+    log(`peak RSS while     ${storedFrom}->${storedA} stored vs ${storedA}->${storedB}: ${roles.map((p) => `${p.name} ${mb(rssA.get(p.name)!)} -> ${mb(rssB.get(p.name)!)} (${pct(growth(p.name))})`).join(', ')}`);
+    const perMessage = (name: string) => {
+      const [a, b] = [heapA.get(name), heapB.get(name)];
+      return a === undefined || b === undefined ? '' : `, ${fmt((b - a) / (storedB - storedA), 0)} B per stored message`;
+    };
+    log(`heap after full GC at ${storedFrom} / ${storedA} / ${storedB} stored: ${roles.map((p) => {
+      const g = heapGrowth(p.name);
+      return `${p.name} ${mbOf(heap0.get(p.name))} / ${mbOf(heapA.get(p.name))} / ${mbOf(heapB.get(p.name))}${g === undefined ? ' (judged by RSS)' : ` (${pct(g)}${perMessage(p.name)})`}`;
+    }).join(', ')}   flat (<20% growth): ${flat ? 'yes' : 'NO'}`);
   }
   log(`problems            ${problems.length ? problems.join('; ') : 'none'}`);
   log('======================================================================');
