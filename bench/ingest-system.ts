@@ -100,7 +100,7 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   cleanup.push(stopAll);
   // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
   // BENCH_NODE_FLAGS: extra node flags for the role processes (e.g. `--trace-gc`; output lands in their logs)
-  // bench/heap-probe.mjs: on SIGUSR2 a role runs a full GC and logs its heap (the growth phase's retained memory)
+  // --expose-gc: for bench/heap-probe.mjs (HEAP_PROBE), the growth phase's measure of the heap a role keeps
   const profile = ['--expose-gc', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []), ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
   const md = startProc('maildev', ['node_modules/maildev/dist/bin/maildev.js', '-s', String(mdSmtp), '-w', String(mdWeb), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1', '--silent'], {}, s.logDir, s.root);
   procs.push(md);

@@ -171,8 +171,7 @@ async function main() {
   if (mwRate) log(`latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`);
   log(`peak RSS (VmHWM)    ${sys.procs.map((p) => `${p.name} ${mb(mem.peakKb(p.name))}`).join(', ')}`);
   if (growthRun) {
-    const { storedA, storedB, rssA, rssB } = growthRun;
-    const { heap0, heapA, heapB } = growthRun;
+    const { storedA, storedB, rssA, rssB, heap0, heapA, heapB } = growthRun;
     const pct = (v: number) => `${v >= 0 ? '+' : ''}${fmt(v)}%`;
     const mbOf = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${fmt(bytes / 1024 / 1024)} MB`);
     const storedFrom = storedA - growthPer * B.connections;
