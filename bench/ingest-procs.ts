@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, statSync } from 'node:fs';
+import { openSync, closeSync, fstatSync, readFileSync, readSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 
@@ -152,19 +152,30 @@ export const cpuMsOfAll = (pids: number[]) => new Map(pids.map((p) => [p, cpuMsO
 
 const logSize = (file: string) => { try { return statSync(file).size; } catch { return 0; } };
 
+/** What a log gained after byte `from` (only that part is read: the roles' logs grow by megabytes in a run). */
+function readFrom(file: string, from: number): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(Math.max(0, fstatSync(fd).size - from));
+    const n = readSync(fd, buf, 0, buf.length, from);
+    return buf.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Heap in use (bytes) of a role right after a forced full GC: bench/heap-probe.mjs answers SIGUSR2 with a line in
- * the process log. Undefined when the process was started without the probe. Only the main thread's heap:
+ * the process log. Undefined when the process was started without --expose-gc. Only the main thread's heap:
  * with BENCH_LAYOUT=all the worker role's thread is not included.
  */
 export async function heapAfterGc(p: Proc, timeoutMs = 15_000): Promise<number | undefined> {
   const from = logSize(p.logFile);
   p.child.kill('SIGUSR2');
-  let found: RegExpExecArray | null = null;
+  let answer: string | undefined;
   await waitFor(`${p.name}: heap probe`, () => {
-    found = /bench\.heap_after_gc (\d+|unavailable)/.exec(readFileSync(p.logFile).subarray(from).toString('utf8'));
-    return found !== null;
+    answer = /bench\.heap_after_gc (\d+|unavailable)/.exec(readFrom(p.logFile, from))?.[1];
+    return answer !== undefined;
   }, timeoutMs, p);
-  const value = (found as RegExpExecArray | null)?.[1];
-  return value === undefined || value === 'unavailable' ? undefined : Number(value);
+  return answer === 'unavailable' ? undefined : Number(answer);
 }
