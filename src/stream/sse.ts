@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ulid } from 'ulid';
-import type { AuthDeps } from '../api/auth.js';
+import type { AuthDeps } from '../access/principal.js';
 import { AppError, asAppError, NotFound } from '../core/errors.js';
 import { sseFrame, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';

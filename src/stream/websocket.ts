@@ -3,7 +3,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AuthDeps } from '../api/auth.js';
+import type { AuthDeps } from '../access/principal.js';
 import { asAppError, AppError, NotFound } from '../core/errors.js';
 import { WS_CLOSE, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';
