@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asciiDomain } from '../mailboxes/address.js';
+import { asciiDomain } from './address.js';
 
 /**
  * A whole number written in decimal digits; surrounding whitespace is trimmed. Anything else fails start-up,

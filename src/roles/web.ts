@@ -13,7 +13,7 @@ import { createHub, type Hub } from '../stream/hub.js';
 import { createStreamRegistry, type StreamRegistry } from '../stream/registry.js';
 import { sseRequests } from '../stream/sse.js';
 import { attachWebSockets } from '../stream/websocket.js';
-import { streamRateLimits } from '../api/rate-limit.js';
+import { streamRateLimits } from '../access/request-limits.js';
 
 export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
 
