@@ -130,6 +130,7 @@ export const ENV = z.object({
   SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
+  ADMIN_BOARD_ACTIONS: bool.default(false),
   METRICS_TOKEN: optionalString,
   METRICS_PORT: int(0, 65535).default(0),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
@@ -249,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ops: {
       admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : undefined,
+      adminActions: e.ADMIN_BOARD_ACTIONS,
       metricsToken: e.METRICS_TOKEN,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,
