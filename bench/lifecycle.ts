@@ -6,7 +6,7 @@ import { createLogger } from '../src/core/log.js';
 import { publishExpired } from '../src/pubsub/publish-expired.js';
 import { purgeInactive } from '../src/maintenance/purge.js';
 import { redisPublisher } from '../src/pubsub/events.js';
-import { connectRedis } from '../src/queue/connection.js';
+import { connectRedis } from '../src/core/redis.js';
 import { createDb } from '../src/store/db.js';
 import { lifecycleStore } from '../src/store/lifecycle.js';
 import { createTestDatabase } from '../test/helpers/db.js';

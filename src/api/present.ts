@@ -1,6 +1,7 @@
 import { toIso } from '../core/time.js';
 import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
-import type { AttachmentMeta, MessageFull, MessageSummary } from '../store/messages.js';
+import type { AttachmentMeta } from '../store/message-row.js';
+import type { MessageFull, MessageSummary } from '../store/messages.js';
 
 /** Wire shapes (snake_case JSON). The mapping from domain objects lives here and nowhere else. */
 export const presentMailbox = (m: Mailbox) => ({

@@ -27,7 +27,7 @@ const generatedSecret = warnIfGeneratedSecret(config, deps.log);
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
 // WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
-const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs) : undefined;
+const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url)) : undefined;
 shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
 const smtp = await startSmtp(deps);
 shutdown.add(smtp.close);

@@ -1,5 +1,6 @@
 import type { DeliveryLimits, DeliveryOutcome } from '../store/message-delivery.js';
-import type { MessageStore, NewMessage } from '../store/messages.js';
+import type { NewMessage } from '../store/message-row.js';
+import type { MessageStore } from '../store/messages.js';
 
 export interface DeliveryBatcherOptions {
   /** most deliveries written in one transaction */

@@ -4,7 +4,7 @@ import { within } from '../core/timeout.js';
 import { headCodePoints } from '../core/text.js';
 import { decodeEncodedWords, parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
-import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/messages.js';
+import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/message-row.js';
 
 export interface ParsedMessage {
   messageIdHeader: string | null;

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { connectRedis } from '../queue/connection.js';
+import { connectRedis } from '../core/redis.js';
 import { accessChannel, channelNamespace, isAccessEvent, mailboxChannel, type StreamEvent } from './events.js';
 
 /** Which mailbox channels this web process listens to: the hub asks for one while it has a listener for it. */

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.js';
 import { answerClientError } from '../api/client-error.js';
 import { createTokenSigner } from '../access/tokens.js';
-import type { Deps } from '../container.js';
+import type { RoleDeps } from './deps.js';
 import { once } from '../core/shutdown.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
 import { describeAdminBoard } from '../ops/admin-board.js';
@@ -19,7 +19,7 @@ import { streamRateLimits } from '../access/request-limits.js';
 export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
 
 /** HTTP API on config.http (port 0 = any free port, for tests). */
-export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics }): Promise<WebRole> {
+export async function startWeb(deps: RoleDeps, opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics }): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
   // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
   // channels of the mailboxes the hub has listeners for

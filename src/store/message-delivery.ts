@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { messageRow, type NewMessage } from './messages.js';
+import { messageRow, type NewMessage } from './message-row.js';
 import { preparedQuery } from './prepared.js';
 
 export type DeliveryOutcome =

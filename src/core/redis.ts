@@ -4,7 +4,7 @@ import type { Config } from '../core/config.js';
 export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'command';
 
 /**
- * Auto-pipelining (REDIS_AUTO_PIPELINING=on, or adaptive: on only while the role is busy, see pipelining.ts):
+ * Auto-pipelining (REDIS_AUTO_PIPELINING=on, or adaptive: on only while the role is busy, see src/queue/pipelining.ts):
  * commands issued in the same event-loop turn leave in one socket write
  * (e.g. a delivery batch's job completions and new_message publishes). Order on the connection is unchanged.
  * Measured with `node --import tsx bench/worker-probe.ts 6000`: worker CPU per message -8 to -15 %, Redis CPU

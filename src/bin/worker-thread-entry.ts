@@ -1,12 +1,12 @@
-// Runs inside the worker thread that `npm start` gives the delivery worker (src/roles/worker-thread.ts):
-// its own configuration (the same environment), connections, pipeline and metrics registry.
+// Runs inside the worker thread that `npm start` gives the delivery worker (src/roles/worker-thread.ts; loaded by
+// worker-thread.mjs): its own configuration (the same environment), connections, pipeline and metrics registry.
 import { parentPort } from 'node:worker_threads';
 import { createContainer } from '../container.js';
 import { loadConfig } from '../core/config.js';
 import { drainLog } from '../core/log.js';
 import { createMetrics } from '../ops/metrics.js';
-import { startWorker } from './worker.js';
-import type { FromThread, ToThread } from './worker-thread.js';
+import { startWorker } from '../roles/worker.js';
+import type { FromThread, ToThread } from '../roles/worker-thread-messages.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker-thread-entry runs only in a worker thread');
