@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { asciiDomain } from '../mailboxes/address.js';
 
@@ -26,6 +27,23 @@ export function redisDb(value: string): number | undefined {
 }
 
 /**
+ * REDIS_TLS_CA_FILE: the PEM certificate(s) of a private CA that signed the Redis server's certificate, read once
+ * at start (a managed Redis with its own CA). Only with a rediss:// REDIS_URL.
+ */
+function redisTlsCa(file: string | undefined, url: string): string | undefined {
+  if (file === undefined) return undefined;
+  if (!url.startsWith('rediss:')) throw new ConfigError('invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS)');
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: ${JSON.stringify(file)} holds no PEM certificate`);
+  return pem;
+}
+
+/**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
  * about `process.env`; the README's configuration table mirrors it.
  */
@@ -37,6 +55,7 @@ export const ENV = z.object({
     // not a URL at all is reported by url() above
     .refine((v) => { try { return redisDb(v) !== undefined; } catch { return true; } }, 'the database index (the path, or ?db=) must be a whole number')
     .default('redis://127.0.0.1:6379'),
+  REDIS_TLS_CA_FILE: optionalString,
   REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
     .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
@@ -180,7 +199,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({
     env: e.NODE_ENV,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
-    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
+    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, tlsCa: redisTlsCa(e.REDIS_TLS_CA_FILE, e.REDIS_URL), prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,
