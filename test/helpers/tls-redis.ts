@@ -1,13 +1,14 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTestCerts } from './test-ca.js';
 
 export interface TlsRedis { url: string; caFile: string; otherCaFile: string; stop(): Promise<void> }
 
-const freePort = async () => {
+export const freePort = async () => {
   const s = net.createServer().listen(0, '127.0.0.1');
   await once(s, 'listening');
   const port = (s.address() as net.AddressInfo).port;
@@ -15,22 +16,17 @@ const freePort = async () => {
   return port;
 };
 
-const openssl = (dir: string, ...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-
 /**
  * A throwaway redis-server speaking TLS only, on a free loopback port, with a server certificate for 127.0.0.1
  * signed by a CA made for this run (openssl CLI). `otherCaFile` is a second CA that did not sign it.
  */
 export async function startTlsRedis(): Promise<TlsRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'mw-tls-redis-'));
-  for (const ca of ['ca', 'other']) openssl(dir, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '1', '-subj', `/CN=mailwright test ${ca}`);
-  openssl(dir, 'req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1');
-  writeFileSync(join(dir, 'ext'), 'subjectAltName=IP:127.0.0.1\n');
-  openssl(dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '1', '-extfile', 'ext');
+  const certs = makeTestCerts(dir);
   const port = await freePort();
   const child = spawn('redis-server', [
-    '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', 'server.pem', '--tls-key-file', 'server.key',
-    '--tls-ca-cert-file', 'ca.pem', '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir,
+    '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile,
+    '--tls-ca-cert-file', certs.caFile, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir,
   ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -43,8 +39,8 @@ export async function startTlsRedis(): Promise<TlsRedis> {
   });
   return {
     url: `rediss://127.0.0.1:${port}`,
-    caFile: join(dir, 'ca.pem'),
-    otherCaFile: join(dir, 'other.pem'),
+    caFile: certs.caFile,
+    otherCaFile: certs.otherCaFile,
     async stop() {
       if (child.exitCode === null) {
         child.kill('SIGTERM');

@@ -34,3 +34,14 @@ test('REDIS_URL with another scheme is refused, naming it', (t) => {
   const error = t.throws(() => loadConfig({ REDIS_URL: 'http://127.0.0.1:6379' }), { instanceOf: ConfigError });
   t.regex(error.message, /REDIS_URL: expected a URL starting with redis:\/\/ or rediss:\/\//);
 });
+
+test('PGSSLMODE becomes the sslmode of a DATABASE_URL that has none (app and release share the URL); a bad value is named', (t) => {
+  const url = 'postgres://u:pw@db.example:5432/mw';
+  t.is(loadConfig({ DATABASE_URL: url }).db.url, url);
+  t.is(loadConfig({ DATABASE_URL: url, PGSSLMODE: 'verify-full' }).db.url, `${url}?sslmode=verify-full`);
+  t.is(loadConfig({ DATABASE_URL: `${url}?sslrootcert=%2Fca.pem`, PGSSLMODE: 'no-verify' }).db.url, `${url}?sslrootcert=%2Fca.pem&sslmode=no-verify`);
+  t.is(loadConfig({ DATABASE_URL: `${url}?sslmode=require`, PGSSLMODE: 'disable' }).db.url, `${url}?sslmode=require`, 'the URL wins');
+  t.is(loadConfig({ DATABASE_URL: url, PGSSLMODE: '' }).db.url, url, 'empty means unset');
+  const error = t.throws(() => loadConfig({ DATABASE_URL: url, PGSSLMODE: 'always' }), { instanceOf: ConfigError });
+  t.regex(error.message, /PGSSLMODE: .*"always"/);
+});
