@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { asciiDomain } from './address.js';
 
@@ -26,6 +27,36 @@ export function redisDb(value: string): number | undefined {
 }
 
 /**
+ * PGSSLMODE (libpq's variable, also read by the pg driver) becomes the `sslmode` of DATABASE_URL when the URL has
+ * none: the application, `release` and the database bootstrap then connect with the same TLS settings, from one
+ * value. An sslmode in the URL wins, as in libpq.
+ */
+function withSslMode(url: string, mode: string | undefined): string {
+  if (!mode) return url;
+  const u = new URL(url);
+  if (u.searchParams.has('sslmode')) return url;
+  u.searchParams.set('sslmode', mode);
+  return u.toString();
+}
+
+/**
+ * REDIS_TLS_CA_FILE: the PEM certificate(s) of a private CA that signed the Redis server's certificate, read once
+ * at start (a managed Redis with its own CA). Only with a rediss:// REDIS_URL.
+ */
+function redisTlsCa(file: string | undefined, url: string): string | undefined {
+  if (file === undefined) return undefined;
+  if (!url.startsWith('rediss:')) throw new ConfigError('invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS)');
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: ${JSON.stringify(file)} holds no PEM certificate`);
+  return pem;
+}
+
+/**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
  * about `process.env`; the README's configuration table mirrors it.
  */
@@ -33,10 +64,12 @@ export const ENV = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/mailwright'),
   DATABASE_POOL_MAX: int(1).default(10),
+  PGSSLMODE: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']).optional()),
   REDIS_URL: url(['redis:', 'rediss:'])
     // not a URL at all is reported by url() above
     .refine((v) => { try { return redisDb(v) !== undefined; } catch { return true; } }, 'the database index (the path, or ?db=) must be a whole number')
     .default('redis://127.0.0.1:6379'),
+  REDIS_TLS_CA_FILE: optionalString,
   REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
     .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
@@ -179,8 +212,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return Object.freeze({
     env: e.NODE_ENV,
-    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
-    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
+    db: { url: withSslMode(e.DATABASE_URL, e.PGSSLMODE), poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
+    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, tlsCa: redisTlsCa(e.REDIS_TLS_CA_FILE, e.REDIS_URL), prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,

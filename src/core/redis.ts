@@ -19,6 +19,8 @@ export async function connectRedis(config: Pick<Config, 'redis'>, role: RedisRol
     connectionName: `mailwright-${role}`,
     // adaptive: off until the role's load turns it on (src/queue/pipelining.ts)
     enableAutoPipelining: config.redis.autoPipelining === 'on' && role !== 'subscriber',
+    // rediss:// turns TLS on; REDIS_TLS_CA_FILE adds the private CA that signed the server's certificate
+    ...(config.redis.tlsCa ? { tls: { ca: config.redis.tlsCa } } : {}),
     ...extra,
   };
   const opts: RedisOptions =
@@ -26,12 +28,16 @@ export async function connectRedis(config: Pick<Config, 'redis'>, role: RedisRol
       ? { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3_000 }
       : { ...common, maxRetriesPerRequest: null };
   const redis = new Redis(config.redis.url, opts);
-  redis.on('error', () => { /* reported by the commands that fail; reconnects on its own */ });
+  // the socket's own error (a refused connection, a certificate the CA did not sign) is what connect() reports as
+  // "Connection is closed": keep it for the start-up message
+  let socketError: Error | undefined;
+  redis.on('error', (err: Error) => { socketError ??= err; /* else reported by the commands that fail; reconnects on its own */ });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw new Error(`Redis is not answering at ${redactUrl(config.redis.url)} (${(err as Error).message})`, { cause: err });
+    const reason = socketError && socketError.message !== (err as Error).message ? `${(err as Error).message} ${socketError.message}` : (err as Error).message;
+    throw new Error(`Redis is not answering at ${redactUrl(config.redis.url)} (${reason})`, { cause: err });
   }
   return redis;
 }
