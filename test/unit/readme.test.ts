@@ -20,9 +20,10 @@ function tableVariables(markdown: string): string[] {
   return names;
 }
 
-/** Relative links of a markdown page (`[text](target)`), without their #fragment. */
+/** Relative links of a markdown page (`[text](target)`, outside code), without their #fragment. */
 function linkTargets(markdown: string): string[] {
-  return [...markdown.matchAll(/\]\(([^)\s]+)\)/g)]
+  const prose = markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+  return [...prose.matchAll(/\]\(([^)\s]+)\)/g)]
     .map((m) => m[1]!.split('#')[0]!)
     .filter((target) => target && !/^[a-z]+:/.test(target));
 }
