@@ -20,12 +20,30 @@ function tableVariables(markdown: string): string[] {
   return names;
 }
 
-/** Relative links of a markdown page (`[text](target)`, outside code), without their #fragment. */
-function linkTargets(markdown: string): string[] {
+/** Relative links of a markdown page (`[text](target)`, outside code): file and #fragment (either may be empty). */
+function links(markdown: string): { file: string; fragment: string }[] {
   const prose = markdown.replace(/^```[\s\S]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
   return [...prose.matchAll(/\]\(([^)\s]+)\)/g)]
-    .map((m) => m[1]!.split('#')[0]!)
-    .filter((target) => target && !/^[a-z]+:/.test(target));
+    .filter((m) => !/^[a-z]+:/.test(m[1]!))
+    .map((m) => {
+      const [file = '', fragment = ''] = m[1]!.split('#');
+      return { file, fragment };
+    });
+}
+
+const linkTargets = (markdown: string) => links(markdown).map((l) => l.file).filter(Boolean);
+
+/** The #fragments a page's headings get, as GitHub makes them (lower case, punctuation dropped, spaces to -). */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const m of markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/^#{1,6}\s+(.+)$/gm)) {
+    const slug = m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\p{M}_\- ]/gu, '').replace(/ /g, '-');
+    const n = seen.get(slug) ?? 0;
+    anchors.add(n === 0 ? slug : `${slug}-${n}`);
+    seen.set(slug, n + 1);
+  }
+  return anchors;
 }
 
 async function markdownFiles(dir: string): Promise<string[]> {
@@ -80,17 +98,21 @@ test('every page under docs/ is linked from the README or from docs/README.md', 
   t.deepEqual(pages.filter((path) => !linked.has(path)), []);
 });
 
-test('every relative link of the README and docs/ points to a file that exists', async (t) => {
+test('every relative link of the README and docs/ points to a file and a heading that exist', async (t) => {
   const broken: string[] = [];
   for (const page of ['README.md', 'CHANGELOG.md', ...(await markdownFiles('docs'))]) {
     const dir = join(root, page, '..');
-    for (const target of linkTargets(await read(page))) {
-      const path = join(dir, target);
-      await readFile(path).catch((err: NodeJS.ErrnoException) => {
-        if (err.code === 'EISDIR') return;
-        broken.push(`${page} → ${target}`);
-      });
+    for (const { file, fragment } of links(await read(page))) {
+      const target = file ? join(dir, file) : join(root, page);
+      const text = await readFile(target, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'EISDIR' ? '' : undefined));
+      if (text === undefined) broken.push(`${page} → ${file}`);
+      else if (fragment && target.endsWith('.md') && !headingAnchors(text).has(fragment)) broken.push(`${page} → ${file}#${fragment}`);
     }
   }
   t.deepEqual(broken, []);
+});
+
+test('the heading anchors are made as GitHub makes them', (t) => {
+  const page = '# Create a mailbox — `POST /api/v1/mailboxes`\n## Streams (11:20–12:40 UTC)\n## Streams (11:20–12:40 UTC)\n';
+  t.deepEqual([...headingAnchors(page)], ['create-a-mailbox--post-apiv1mailboxes', 'streams-11201240-utc', 'streams-11201240-utc-1']);
 });
