@@ -3,7 +3,7 @@
 import type { Knex } from 'knex';
 import { loadConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/log.js';
-import { publishExpired } from '../src/maintenance/publish-expired.js';
+import { publishExpired } from '../src/pubsub/publish-expired.js';
 import { purgeInactive } from '../src/maintenance/purge.js';
 import { redisPublisher } from '../src/pubsub/events.js';
 import { connectRedis } from '../src/queue/connection.js';

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mailboxChannelPattern } from '../src/pubsub/events.js';
+import { redisDb } from '../src/core/config.js';
+import { channelNamespace, mailboxChannelPattern } from '../src/pubsub/events.js';
 import type { LoadSpec } from './ingest-load.js';
 import { cpuTotal, maildevPhase, mailwrightPhase, showCpu, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
 import { heapAfterGc, rssSampler } from './ingest-procs.js';
@@ -76,7 +77,7 @@ async function main() {
   const mem = rssSampler(sys.procs);
   cleanup.push(async () => mem.stop());
   const boxes = await createMailboxes(sys, B.connections);
-  const watch = { redisUrl: settings.redisUrl, pattern: mailboxChannelPattern(settings.prefix) };
+  const watch = { redisUrl: settings.redisUrl, pattern: mailboxChannelPattern(channelNamespace({ prefix: settings.prefix, db: redisDb(settings.redisUrl) ?? 0 })) };
   let n = 0;
   const spec = (perConnection: number, size: number, extra: Partial<LoadSpec> = {}): LoadSpec => ({
     host: '127.0.0.1', port: sys.smtpPort, connections: B.connections, perConnection, sizeBytes: size,

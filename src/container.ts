@@ -5,7 +5,7 @@ import { createLogger, type Logger } from './core/log.js';
 import { once } from './core/shutdown.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { registerQueueMetrics } from './ops/queue-metrics.js';
-import { redisPublisher, type Publisher } from './pubsub/events.js';
+import { channelNamespace, redisPublisher, type Publisher } from './pubsub/events.js';
 import { connectRedis } from './queue/connection.js';
 import { loadPipelining, type LoadPipelining } from './queue/pipelining.js';
 import { createQueues, type Queues } from './queue/producers.js';
@@ -53,7 +53,7 @@ export async function createContainer(config: Config, role: string, over: Partia
     redis,
     queues,
     stores: over.stores ?? createStores(db, { plans }),
-    publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
+    publisher: over.publisher ?? redisPublisher(redis, channelNamespace(config.redis)),
     metrics: over.metrics ?? createMetrics(role),
     pipelining,
   };

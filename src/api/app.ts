@@ -11,7 +11,6 @@ import type { Stores } from '../store/index.js';
 import type { PlanStore } from '../store/plans.js';
 import type { Hub } from '../stream/hub.js';
 import type { StreamRegistry } from '../stream/registry.js';
-import { streamRoutes } from '../stream/routes.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
 import { openApiRoutes } from './openapi.js';
@@ -25,7 +24,8 @@ import type { Queues } from '../queue/producers.js';
 import type { LoadPipelining } from '../queue/pipelining.js';
 import { keyRoutes } from './routes/keys.js';
 import { tokenRoutes } from './routes/tokens.js';
-import { apiRateLimits } from './rate-limit.js';
+import { waitRoutes } from './routes/wait.js';
+import { apiRateLimits } from '../access/request-limits.js';
 
 export interface ApiDeps {
   /** each request counts as work in flight (adaptive Redis auto-pipelining); optional for apps built in tests */
@@ -87,7 +87,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   app.use(limits.byIp);
   app.use(authentication(deps));
   app.use(limits.byPrincipal);
-  const streams = deps.streams ? [streamRoutes({ ...deps, ...deps.streams })] : [];
+  const streams = deps.streams ? [waitRoutes({ ...deps, ...deps.streams })] : [];
   for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), ...streams, messageRoutes(deps), tokenRoutes(deps), keyRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

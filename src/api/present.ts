@@ -1,5 +1,5 @@
 import { toIso } from '../core/time.js';
-import type { Mailbox } from '../store/mailboxes.js';
+import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
 import type { AttachmentMeta, MessageFull, MessageSummary } from '../store/messages.js';
 
 /** Wire shapes (snake_case JSON). The mapping from domain objects lives here and nowhere else. */
@@ -7,7 +7,7 @@ export const presentMailbox = (m: Mailbox) => ({
   address: m.address,
   kind: m.kind,
   plan: m.planId,
-  is_active: m.isActive && (!m.expiresAt || m.expiresAt.getTime() > Date.now()),
+  is_active: !mailboxEnded(m),
   expires_at: toIso(m.expiresAt),
   created_at: toIso(m.createdAt),
   deactivated_at: toIso(m.deactivatedAt),

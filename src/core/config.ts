@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { asciiDomain } from '../mailboxes/address.js';
+import { asciiDomain } from './address.js';
 
 /**
  * A whole number written in decimal digits; surrounding whitespace is trimmed. Anything else fails start-up,
@@ -16,6 +16,16 @@ const url = (schemes: string[]) => z.string().min(1).refine((v) => {
 }, `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`);
 
 /**
+ * The database index of a Redis URL as ioredis reads it: the path (`redis://host:6379/2`), else `?db=`, else 0;
+ * undefined when it is not a whole number.
+ */
+export function redisDb(value: string): number | undefined {
+  const u = new URL(value);
+  const given = u.pathname.length > 1 ? u.pathname.slice(1) : u.searchParams.get('db') ?? '0';
+  return /^[0-9]{1,5}$/.test(given) ? Number(given) : undefined;
+}
+
+/**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
  * about `process.env`; docs/configuration.md documents each variable (test/unit/readme.test.ts compares them).
  */
@@ -23,7 +33,10 @@ export const ENV = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/mailwright'),
   DATABASE_POOL_MAX: int(1).default(10),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  REDIS_URL: url(['redis:', 'rediss:'])
+    // not a URL at all is reported by url() above
+    .refine((v) => { try { return redisDb(v) !== undefined; } catch { return true; } }, 'the database index (the path, or ?db=) must be a whole number')
+    .default('redis://127.0.0.1:6379'),
   REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
     .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
@@ -117,6 +130,7 @@ export const ENV = z.object({
   SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
+  ADMIN_BOARD_ACTIONS: bool.default(false),
   METRICS_TOKEN: optionalString,
   METRICS_PORT: int(0, 65535).default(0),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
@@ -166,7 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return Object.freeze({
     env: e.NODE_ENV,
     db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
+    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,
@@ -236,6 +250,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ops: {
       admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : undefined,
+      adminActions: e.ADMIN_BOARD_ACTIONS,
       metricsToken: e.METRICS_TOKEN,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,

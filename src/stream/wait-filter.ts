@@ -1,17 +1,6 @@
-import { booleanParam, cursorParam, onlyParams, positiveInt } from '../api/params.js';
+import { booleanParam, cursorParam, onlyParams, positiveInt } from '../core/params.js';
 import { BadRequest } from '../core/errors.js';
-
-/** A text filter: case-insensitive substring, or `/regex/` (flags ignored; matched case-insensitively). */
-export type TextMatch = { kind: 'substring'; value: string } | { kind: 'regex'; source: string };
-
-export interface WaitFilter {
-  subject?: TextMatch;
-  from?: TextMatch;
-  /** only messages committed after this cursor */
-  afterSeq?: number;
-  unreadOnly: boolean;
-  limit: number;
-}
+import type { TextMatch, WaitFilter } from '../store/message-search.js';
 
 export interface WaitRequest { filter: WaitFilter; waitSeconds: number }
 

@@ -1,6 +1,6 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { generateApiKey } from '../../src/access/api-keys.js';
+import { generateApiKey } from '../../src/core/api-keys.js';
 import type { OpenApiDocument } from '../../src/api/openapi.js';
 import type { System } from './system.js';
 

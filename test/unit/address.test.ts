@@ -1,5 +1,5 @@
 import test from 'ava';
-import { asciiDomain, domainOf, normalizeAddress } from '../../src/mailboxes/address.js';
+import { asciiDomain, domainOf, normalizeAddress } from '../../src/core/address.js';
 import { loadConfig } from '../../src/core/config.js';
 
 test('normalizeAddress: one spelling per mailbox (case, spaces, quoted local part, IDN domain)', (t) => {

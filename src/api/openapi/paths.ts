@@ -3,7 +3,7 @@ import { ADDRESS, AUTHED, err, errors, MESSAGE_ID, noContent, ok, q, RATE_HEADER
 const list = (item: string) => ({ type: 'array', items: ref(item) });
 const WAIT_ONLY = 'only with the blocking wait (any of wait/subject/from/since turns the wait mode on)';
 
-/** Operations, mailboxes and messages (src/api/routes/health.ts, mailboxes.ts, mailbox-ttl.ts, messages.ts, src/stream/routes.ts, src/ops/*). */
+/** Operations, mailboxes and messages (src/api/routes/health.ts, mailboxes.ts, mailbox-ttl.ts, messages.ts, wait.ts, src/ops/*). */
 export const CORE_PATHS: Record<string, JsonSchema> = {
   '/healthz': { get: { summary: 'Liveness: the process answers', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'alive', content: { 'application/json': { schema: ref('Health') } } } } } },
   '/readyz': {

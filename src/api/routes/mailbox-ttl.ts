@@ -4,9 +4,10 @@ import { BadRequest } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import { changeTtl, type ChangeTtlDeps } from '../../mailboxes/change-ttl.js';
 import type { Stores } from '../../store/index.js';
-import { mailboxFor } from '../auth.js';
+import { mailboxFor } from '../../access/principal.js';
+import { principalOf } from '../auth.js';
 import { expectNoBody } from '../body.js';
-import { onlyParams, positiveInt } from '../params.js';
+import { onlyParams, positiveInt } from '../../core/params.js';
 import { presentMailbox } from '../present.js';
 
 export type MailboxTtlRouteDeps = ChangeTtlDeps & { stores: Stores };
@@ -20,7 +21,7 @@ export function mailboxTtlRoutes(deps: MailboxTtlRouteDeps): Router {
     const ttlMinutes = positiveInt(ctx.query.ttl_minutes, 'ttl_minutes');
     if (ttlMinutes === undefined) throw new BadRequest('ttl_minutes is required', 'invalid_ttl_minutes');
     await expectNoBody(ctx);
-    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage');
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage');
     const changed = await changeTtl(deps, m, ttlMinutes);
     const after = (await deps.stores.mailboxes.findById(m.id)) ?? m;
     ctx.body = { ...presentMailbox(after), expires_at: toIso(changed.expiresAt), ttl_minutes: changed.ttlMinutes };

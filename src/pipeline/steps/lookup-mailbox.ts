@@ -1,3 +1,4 @@
+import { mailboxEnded } from '../../store/mailboxes.js';
 import { Dropped } from '../dropped.js';
 import type { Delivery, Step, WithMailbox } from '../context.js';
 
@@ -6,7 +7,10 @@ export const lookupMailbox: Step<Delivery, WithMailbox> = async (d, { stores }) 
   const mailbox = await stores.mailboxes.findByAddress(d.recipient);
   if (!mailbox) throw new Dropped('unknown_mailbox', null, `no mailbox for ${d.recipient}`);
   if (mailbox.kind !== 'hosted') throw new Dropped('not_hosted', mailbox.id, 'mailbox is not hosted here');
-  if (!mailbox.isActive) throw new Dropped('mailbox_inactive', mailbox.id, 'mailbox is inactive');
-  if (mailbox.expiresAt && mailbox.expiresAt.getTime() <= Date.now()) throw new Dropped('mailbox_expired', mailbox.id, 'mailbox has expired');
+  if (mailboxEnded(mailbox)) {
+    // deactivated (deleted, or expired by a job) vs. past its expires_at with no job run yet
+    if (!mailbox.isActive) throw new Dropped('mailbox_inactive', mailbox.id, 'mailbox is inactive');
+    throw new Dropped('mailbox_expired', mailbox.id, 'mailbox has expired');
+  }
   return { ...d, mailbox };
 };

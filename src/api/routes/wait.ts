@@ -1,17 +1,18 @@
 import type Router from '@koa/router';
-import { newRouter } from '../api/router.js';
 import type { Knex } from 'knex';
-import { mailboxFor, principalOf, type AuthDeps, type Principal } from '../api/auth.js';
-import type { StreamPrincipal } from './credential.js';
-import { presentSummary } from '../api/present.js';
-import { searchMessages } from '../store/message-search.js';
-import type { StreamDeps } from './session.js';
-import { viewerPage, viewerScript } from './viewer-page.js';
-import { waitForMatch } from './wait.js';
-import { isWaitRequest, parseWaitRequest } from './wait-filter.js';
-import { mailboxEnded } from '../store/mailboxes.js';
+import { mailboxFor, type AuthDeps, type Principal } from '../../access/principal.js';
+import { searchMessages } from '../../store/message-search.js';
+import { mailboxEnded } from '../../store/mailboxes.js';
+import type { StreamPrincipal } from '../../stream/credential.js';
+import type { StreamDeps } from '../../stream/session.js';
+import { viewerPage, viewerScript } from '../../stream/viewer-page.js';
+import { waitForMatch } from '../../stream/wait.js';
+import { isWaitRequest, parseWaitRequest } from '../../stream/wait-filter.js';
+import { principalOf } from '../auth.js';
+import { presentSummary } from '../present.js';
+import { newRouter } from '../router.js';
 
-export type StreamRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: StreamDeps['config'] & { wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number }; api: { messagePageMax: number } } };
+export type WaitRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: StreamDeps['config'] & { wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number }; api: { messagePageMax: number } } };
 
 /**
  * The blocking wait on the message list (only when `wait` or a filter is given; the plain
@@ -19,14 +20,14 @@ export type StreamRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: Stream
  */
 const waiter = (p: Principal): StreamPrincipal | undefined => (p.kind === 'anonymous' ? undefined : p);
 
-export function streamRoutes(deps: StreamRouteDeps): Router {
+export function waitRoutes(deps: WaitRouteDeps): Router {
   const router = newRouter();
   const { wait } = deps.config;
 
   router.get('/api/v1/mailboxes/:address/messages', async (ctx, next) => {
     if (!isWaitRequest(ctx.query)) return next();
     const req = parseWaitRequest(ctx.query, { maxSeconds: wait.maxSeconds, filterMaxLength: wait.filterMaxLength, pageMax: deps.config.api.messagePageMax });
-    const mailbox = await mailboxFor(ctx, deps.stores, ctx.params.address, 'read');
+    const mailbox = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read');
     const aborted = new AbortController();
     const onClose = () => { if (!ctx.res.writableEnded) aborted.abort(); };
     ctx.res.once('close', onClose);

@@ -1,5 +1,5 @@
-import { publishSafely } from '../pubsub/events.js';
-import type { MaintenanceDeps } from './context.js';
+import type { Logger } from '../core/log.js';
+import { publishSafely, type Publisher } from './events.js';
 
 const CHUNK = 500;
 
@@ -8,7 +8,7 @@ const CHUNK = 500;
  * pipelines concurrent commands on one connection), so 100,000 ids cost 200 round trips, not 100,000.
  * A failed publish is logged and skipped: the expiry itself is committed and enforced by every read.
  */
-export async function publishExpired(ids: string[], { publisher, log }: Pick<MaintenanceDeps, 'publisher' | 'log'>): Promise<number> {
+export async function publishExpired(ids: string[], { publisher, log }: { publisher: Publisher; log: Logger }): Promise<number> {
   let published = 0;
   for (let i = 0; i < ids.length; i += CHUNK) {
     const done = await Promise.all(

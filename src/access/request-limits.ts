@@ -1,10 +1,13 @@
 import type { Context, Middleware } from 'koa';
 import type { Redis } from 'ioredis';
-import { createLimiter, rateLimitHeaders, tightest, type Decision, type Limiter } from '../access/rate-limit.js';
+import { createLimiter, rateLimitHeaders, tightest, type Decision, type Limiter } from './rate-limit.js';
 import type { Config } from '../core/config.js';
 import { TooManyRequests } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { principalOf, type Principal } from './auth.js';
+import type { Principal } from './principal.js';
+
+/** The principal the API's authentication middleware put on the context (src/api/auth.ts). */
+const principalOf = (ctx: Context): Principal => ctx.state.principal as Principal;
 
 export interface RateLimitDeps { config: Config; redis: Redis; log: Logger }
 

@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from '../core/log.js';
 import { within } from '../core/timeout.js';
-import { expiryJobId, MAINTENANCE_JOB, type ExpireMailboxJob } from './jobs.js';
+import { expiryJobId, MAINTENANCE_JOB, type ExpireMailboxJob } from './maintenance-jobs.js';
 
 /**
  * Schedule (or move) the on-time expiry job of a mailbox: one delayed job per mailbox, due at
