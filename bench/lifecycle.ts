@@ -96,7 +96,7 @@ async function benchExpiryLag() {
     const targets = await Promise.all(Array.from({ length: 4 }, () => sys.createMailbox('?ttl_minutes=600', apiKey)));
     let sent = 0;
     let stop = false;
-    // one SMTP session per sender, many messages per session (opening a session costs ~100 ms here)
+    // one SMTP session per sender, many messages per session (opening a session is slow next to sending on it)
     const sender = async (i: number) => {
       const { client } = await RawSmtp.open(sys.smtpPort);
       await client.command('EHLO load.local');

@@ -1,5 +1,5 @@
 // npm run bench — SMTP ingest benchmark of Mailwright (durable, every role a separate process) against
-// MailDev (in memory), in one run on the same machine. See docs/benchmark.md.
+// MailDev (in memory), in one run on the same machine. See docs/benchmarks/README.md.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ const B = {
   warmup: num('BENCH_WARMUP_PER_CONNECTION', 300),
   // 10,000 per half: with 2,500 (about a second each) the worker's first half, which follows the low-rate latency
   // phase, often ended before its heap had grown back to its plateau, and the halves compared GC timing, not
-  // stored mail (+19 to +22 % in 2 of 2 runs with 2,500 after the latency phase; -5.2 and -0.6 % with 10,000)
+  // stored mail (the runs that showed it: docs/benchmarks/2026-12-02.md)
   growth: num('BENCH_GROWTH', 10000),
 };
 /** BENCH_PHASES: a subset of `throughput,large,latency,growth` (default: all; the summary shows what ran) */

@@ -58,7 +58,7 @@ function redisTlsCa(file: string | undefined, url: string): string | undefined {
 
 /**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
- * about `process.env`; the README's configuration table mirrors it.
+ * about `process.env`; docs/configuration.md documents each variable (test/unit/readme.test.ts compares them).
  */
 export const ENV = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -156,7 +156,7 @@ export const ENV = z.object({
     .default('')
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'))),
-  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (README)
+  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (docs/configuration.md)
   SES_MAX_BODY_BYTES: int(1024).default(528 * 1024),
   SES_CERT_CACHE_SIZE: int(1).default(16),
   SES_FETCH_TIMEOUT_MS: int(100).default(5_000),

@@ -7,8 +7,8 @@ export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'command';
  * Auto-pipelining (REDIS_AUTO_PIPELINING=on, or adaptive: on only while the role is busy, see src/queue/pipelining.ts):
  * commands issued in the same event-loop turn leave in one socket write
  * (e.g. a delivery batch's job completions and new_message publishes). Order on the connection is unchanged.
- * Measured with `node --import tsx bench/worker-probe.ts 6000`: worker CPU per message -8 to -15 %, Redis CPU
- * per message -25 %. Not for the subscriber connection (subscriber mode; ioredis would not pipeline it anyway).
+ * It lowers worker and Redis CPU per message under load (figures: docs/benchmarks/README.md).
+ * Not for the subscriber connection (subscriber mode; ioredis would not pipeline it anyway).
  * Producers fail fast (no offline queue, one retry) so the ingress can answer 451 instead of hanging;
  * workers and subscribers are patient (BullMQ requires maxRetriesPerRequest: null).
  * The connection is established before it is returned: start-up fails loudly when Redis is down.

@@ -9,7 +9,7 @@ export interface DeliveryBatcherOptions {
   maxWaitMs: number;
   /** batches written at the same time (each holds one pool connection) */
   maxInFlight: number;
-  /** larger messages skip batching (measured: for 50 KB messages the batch statement costs Postgres more than it saves) */
+  /** larger messages skip batching (for large messages the batch statement costs Postgres more than it saves; see docs/benchmarks/README.md) */
   maxItemBytes: number;
 }
 

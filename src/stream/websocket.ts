@@ -50,7 +50,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       return;
     }
     // a module-level listener: a closure made here would keep this scope (the request, its URL and
-    // headers, the head buffer) alive for as long as the socket lives (about 12 KB per idle stream)
+    // headers, the head buffer) alive for as long as the socket lives (memory per idle stream: see docs/benchmarks/README.md)
     socket.on('error', destroySocket);
     const { query, get } = requestParts(req, url);
     Promise.resolve()
