@@ -1,10 +1,13 @@
 import type Router from '@koa/router';
 import { newRouter } from './router.js';
-import { ERROR_RESPONSES, HEADERS, type JsonSchema } from './openapi/helpers.js';
-import { CORE_PATHS } from './openapi/paths.js';
-import { MORE_PATHS } from './openapi/paths-more.js';
-import { MORE_SCHEMAS } from './openapi/schemas-more.js';
-import { SCHEMAS } from './openapi/schemas.js';
+import { ACCESS_PATHS, ACCESS_SCHEMAS } from './openapi/access.js';
+import { ERROR_RESPONSES, ERROR_SCHEMAS, HEADERS } from './openapi/errors.js';
+import type { JsonSchema } from './openapi/helpers.js';
+import { INGRESS_PATHS, INGRESS_SCHEMAS } from './openapi/ingress.js';
+import { MAILBOX_PATHS, MAILBOX_SCHEMAS } from './openapi/mailboxes.js';
+import { MESSAGE_PATHS, MESSAGE_SCHEMAS } from './openapi/messages.js';
+import { OPERATION_PATHS, OPERATION_SCHEMAS } from './openapi/operations.js';
+import { STREAM_PATHS, STREAM_SCHEMAS } from './openapi/streams.js';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -41,9 +44,9 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       { name: 'ingress', description: 'mail entering over HTTP' },
       { name: 'operations', description: 'health, readiness, metrics' },
     ],
-    paths: { ...CORE_PATHS, ...MORE_PATHS },
+    paths: { ...OPERATION_PATHS, ...MAILBOX_PATHS, ...MESSAGE_PATHS, ...STREAM_PATHS, ...ACCESS_PATHS, ...INGRESS_PATHS },
     components: {
-      schemas: { ...SCHEMAS, ...MORE_SCHEMAS },
+      schemas: { ...ERROR_SCHEMAS, ...MAILBOX_SCHEMAS, ...MESSAGE_SCHEMAS, ...OPERATION_SCHEMAS, ...STREAM_SCHEMAS, ...ACCESS_SCHEMAS, ...INGRESS_SCHEMAS },
       responses: ERROR_RESPONSES,
       headers: HEADERS,
       securitySchemes: {

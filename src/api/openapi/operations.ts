@@ -1,0 +1,46 @@
+import { err, obj, ref, SEC, type JsonSchema } from './helpers.js';
+
+/** Health, readiness, metrics, the queue board and the API documents (src/api/routes/health.ts, src/ops/*, src/api/openapi.ts). */
+export const OPERATION_PATHS: Record<string, JsonSchema> = {
+  '/healthz': { get: { summary: 'Liveness: the process answers', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'alive', content: { 'application/json': { schema: ref('Health') } } } } } },
+  '/readyz': {
+    get: {
+      summary: 'Readiness: Postgres and Redis answer within 2 s', tags: ['operations'], security: SEC.none,
+      responses: {
+        200: { description: 'ready', content: { 'application/json': { schema: ref('Readiness') } } },
+        503: { description: 'a dependency failed: checks.<name> is "failed: <reason>"', content: { 'application/json': { schema: ref('Readiness') } } },
+      },
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics; Bearer METRICS_TOKEN when it is set, open otherwise (not rate-limited)', tags: ['operations'], security: [{ metricsToken: [] }, {}],
+      responses: {
+        200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
+        401: err('METRICS_TOKEN is set and the request lacks it (WWW-Authenticate: Bearer realm="metrics")'),
+        405: err('any method but GET/HEAD (Allow: GET, HEAD)'),
+      },
+    },
+  },
+  '/admin/queues': {
+    get: {
+      summary: 'Bull Board (HTML UI for every BullMQ queue, also under /admin/queues/*); mounted only when ADMIN_USER and ADMIN_PASSWORD are set, else 404', tags: ['operations'], security: [{ adminBasic: [] }],
+      responses: {
+        200: { description: 'the board', content: { 'text/html': { schema: { type: 'string' } } } },
+        401: { description: 'Basic credentials missing or wrong (WWW-Authenticate: Basic realm="Mailwright admin")' },
+        404: err('the board is not mounted (ADMIN_USER/ADMIN_PASSWORD unset)'),
+      },
+    },
+  },
+  '/api/v1/openapi.json': {
+    get: { summary: 'This document (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } } } } },
+  },
+};
+
+export const OPERATION_SCHEMAS: Record<string, JsonSchema> = {
+  Health: obj({ status: { type: 'string', const: 'ok' } }),
+  Readiness: obj({
+    status: { type: 'string', enum: ['ready', 'unavailable'] },
+    checks: obj({ postgres: { type: 'string' }, redis: { type: 'string' } }),
+  }),
+};
