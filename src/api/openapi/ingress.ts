@@ -4,6 +4,7 @@ import { err, errors, json, obj, ref, SEC, type JsonSchema } from './helpers.js'
 export const INGRESS_PATHS: Record<string, JsonSchema> = {
   '/api/v1/ingest/ses': {
     post: {
+      operationId: 'ingestSesNotification',
       summary: 'Amazon SNS HTTP(S) subscription endpoint for SES inbound mail (SNS action, inline content)', tags: ['ingress'], security: SEC.none,
       description: 'No credential: the SNS signature (SignatureVersion 1 or 2, certificate from https://sns.<region>.amazonaws.com) is verified and TopicArn must be in SES_TOPIC_ARNS. ' +
         'Not rate-limited. Notification: the mail is queued for delivery (redeliveries of one SNS MessageId collapse onto one stored message). SubscriptionConfirmation: SubscribeURL is fetched. UnsubscribeConfirmation: logged. ' +

@@ -7,6 +7,7 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
   '/api/v1/mailboxes/{address}/messages': {
     parameters: [ADDRESS],
     get: {
+      operationId: 'listMessages',
       summary: 'List messages, newest first. With wait/subject/from/since: a filtered search that blocks up to wait seconds until something matches.', tags: ['messages'], security: SEC.anyCredential,
       description: 'Plain list: parameters limit, cursor, unread; pages continue through X-Next-Cursor / Link. ' +
         'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit (cursor is then 400 unknown_parameter). ' +
@@ -35,12 +36,13 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
   },
   '/api/v1/mailboxes/{address}/messages/{id}': {
     parameters: [ADDRESS, MESSAGE_ID],
-    get: { summary: 'Get a parsed message with extracted codes and links (marks it read; token needs read)', tags: ['messages'], security: SEC.anyCredential, responses: { 200: ok('message', ref('Message')), ...errors(403, 404, ...AUTHED) } },
-    delete: { summary: 'Delete a message, freeing its quota (token needs manage)', tags: ['messages'], security: SEC.anyCredential, responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) } },
+    get: { operationId: 'getMessage', summary: 'Get a parsed message with extracted codes and links (marks it read; token needs read)', tags: ['messages'], security: SEC.anyCredential, responses: { 200: ok('message', ref('Message')), ...errors(403, 404, ...AUTHED) } },
+    delete: { operationId: 'deleteMessage', summary: 'Delete a message, freeing its quota (token needs manage)', tags: ['messages'], security: SEC.anyCredential, responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) } },
   },
   '/api/v1/mailboxes/{address}/messages/{id}/raw': {
     parameters: [ADDRESS, MESSAGE_ID],
     get: {
+      operationId: 'getMessageRaw',
       summary: 'The message exactly as received (token needs read)', tags: ['messages'], security: SEC.anyCredential,
       responses: { 200: { description: 'RFC 5322 bytes', headers: RATE_HEADERS, content: { 'message/rfc822': { schema: { type: 'string' } } } }, ...errors(403, 404, ...AUTHED) },
     },
@@ -48,6 +50,7 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
   '/api/v1/mailboxes/{address}/messages/{id}/attachments/{n}': {
     parameters: [ADDRESS, MESSAGE_ID, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0, maximum: 9999 }, description: 'attachments[].index; anything else is 404 attachment_not_found' }],
     get: {
+      operationId: 'getAttachment',
       summary: 'Download one attachment, decoded (token needs read)', tags: ['messages'], security: SEC.anyCredential,
       responses: {
         200: {

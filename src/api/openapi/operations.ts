@@ -2,9 +2,10 @@ import { err, obj, ref, SEC, type JsonSchema } from './helpers.js';
 
 /** Health, readiness, metrics, the queue board and the API documents (src/api/routes/health.ts, src/ops/*, src/api/openapi.ts). */
 export const OPERATION_PATHS: Record<string, JsonSchema> = {
-  '/healthz': { get: { summary: 'Liveness: the process answers', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'alive', content: { 'application/json': { schema: ref('Health') } } } } } },
+  '/healthz': { get: { operationId: 'getHealth', summary: 'Liveness: the process answers', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'alive', content: { 'application/json': { schema: ref('Health') } } } } } },
   '/readyz': {
     get: {
+      operationId: 'getReadiness',
       summary: 'Readiness: Postgres and Redis answer within 2 s', tags: ['operations'], security: SEC.none,
       responses: {
         200: { description: 'ready', content: { 'application/json': { schema: ref('Readiness') } } },
@@ -14,6 +15,7 @@ export const OPERATION_PATHS: Record<string, JsonSchema> = {
   },
   '/metrics': {
     get: {
+      operationId: 'getMetrics',
       summary: 'Prometheus metrics; Bearer METRICS_TOKEN when it is set, open otherwise (not rate-limited)', tags: ['operations'], security: [{ metricsToken: [] }, {}],
       responses: {
         200: { description: 'Prometheus text exposition format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } },
@@ -24,6 +26,7 @@ export const OPERATION_PATHS: Record<string, JsonSchema> = {
   },
   '/admin/queues': {
     get: {
+      operationId: 'getQueueBoard',
       summary: 'Bull Board (HTML UI for every BullMQ queue, also under /admin/queues/*); mounted only when ADMIN_USER and ADMIN_PASSWORD are set, else 404', tags: ['operations'], security: [{ adminBasic: [] }],
       responses: {
         200: { description: 'the board', content: { 'text/html': { schema: { type: 'string' } } } },
@@ -33,7 +36,7 @@ export const OPERATION_PATHS: Record<string, JsonSchema> = {
     },
   },
   '/api/v1/openapi.json': {
-    get: { summary: 'This document (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } } } } },
+    get: { operationId: 'getOpenApiDocument', summary: 'This document (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } } } } },
   },
 };
 

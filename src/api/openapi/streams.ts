@@ -21,6 +21,7 @@ const FRAMES = 'Frames (JSON, components.schemas.StreamFrame): ready {type,curso
 export const STREAM_PATHS: Record<string, JsonSchema> = {
   '/api/v1/mailboxes/{address}/events': {
     get: {
+      operationId: 'streamMailboxEvents',
       summary: 'Server-Sent Events: gap-free, resumable stream of the mailbox (token needs read)', tags: ['streams'], security: SEC.stream,
       parameters: [...STREAM_PARAMS, { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]{1,15}$' }, description: 'sent by EventSource on reconnect: resume after this cursor' }],
       description: `${FRAMES} SSE encoding: the stream starts with "retry: 2000" and ": connected"; each frame is "id: <cursor>" (not for mailbox_expired), "event: <type>", "data: <JSON>". ` +
@@ -36,6 +37,7 @@ export const STREAM_PATHS: Record<string, JsonSchema> = {
   },
   '/api/v1/mailboxes/{address}/ws': {
     get: {
+      operationId: 'streamMailboxWebSocket',
       summary: 'WebSocket stream of the mailbox (token needs read); same frames as SSE', tags: ['streams'], security: SEC.stream,
       parameters: STREAM_PARAMS,
       description: `${FRAMES} WebSocket: one JSON text frame per StreamFrame; {"type":"ping"} every STREAM_PING_MS; messages from the client are ignored (max 4 KiB). ` +
@@ -50,10 +52,10 @@ export const STREAM_PATHS: Record<string, JsonSchema> = {
     },
   },
   '/streams/viewer': {
-    get: { summary: 'A minimal live inbox page (EventSource on /events; the token is typed into the page, never in the URL)', tags: ['streams'], security: SEC.none, responses: { 200: { description: 'HTML page (CSP, no-referrer)', content: { 'text/html': { schema: { type: 'string' } } } }, 401: { $ref: '#/components/responses/E401' } } },
+    get: { operationId: 'getStreamViewer', summary: 'A minimal live inbox page (EventSource on /events; the token is typed into the page, never in the URL)', tags: ['streams'], security: SEC.none, responses: { 200: { description: 'HTML page (CSP, no-referrer)', content: { 'text/html': { schema: { type: 'string' } } } }, 401: { $ref: '#/components/responses/E401' } } },
   },
   '/streams/viewer.js': {
-    get: { summary: 'The viewer page\'s script', tags: ['streams'], security: SEC.none, responses: { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: { type: 'string' } } } }, 401: { $ref: '#/components/responses/E401' } } },
+    get: { operationId: 'getStreamViewerScript', summary: 'The viewer page\'s script', tags: ['streams'], security: SEC.none, responses: { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: { type: 'string' } } } }, 401: { $ref: '#/components/responses/E401' } } },
   },
 };
 
