@@ -1,13 +1,15 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { newRouter } from './router.js';
 import { ACCESS_PATHS, ACCESS_SCHEMAS } from './openapi/access.js';
+import { asyncApiDocument, type AsyncApiOrigin } from './openapi/asyncapi.js';
 import { ERROR_RESPONSES, ERROR_SCHEMAS, HEADERS } from './openapi/errors.js';
 import type { JsonSchema } from './openapi/helpers.js';
 import { INGRESS_PATHS, INGRESS_SCHEMAS } from './openapi/ingress.js';
 import { MAILBOX_PATHS, MAILBOX_SCHEMAS } from './openapi/mailboxes.js';
 import { MESSAGE_PATHS, MESSAGE_SCHEMAS } from './openapi/messages.js';
 import { OPERATION_PATHS, OPERATION_SCHEMAS } from './openapi/operations.js';
-import { STREAM_PATHS, STREAM_SCHEMAS } from './openapi/streams.js';
+import { STREAM_PATHS } from './openapi/streams.js';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -46,7 +48,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
     ],
     paths: { ...OPERATION_PATHS, ...MAILBOX_PATHS, ...MESSAGE_PATHS, ...STREAM_PATHS, ...ACCESS_PATHS, ...INGRESS_PATHS },
     components: {
-      schemas: { ...ERROR_SCHEMAS, ...MAILBOX_SCHEMAS, ...MESSAGE_SCHEMAS, ...OPERATION_SCHEMAS, ...STREAM_SCHEMAS, ...ACCESS_SCHEMAS, ...INGRESS_SCHEMAS },
+      schemas: { ...ERROR_SCHEMAS, ...MAILBOX_SCHEMAS, ...MESSAGE_SCHEMAS, ...OPERATION_SCHEMAS, ...ACCESS_SCHEMAS, ...INGRESS_SCHEMAS },
       responses: ERROR_RESPONSES,
       headers: HEADERS,
       securitySchemes: {
@@ -60,12 +62,22 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
   };
 }
 
+const originOf = (url: URL): AsyncApiOrigin => ({ host: url.host, secure: url.protocol === 'https:', pathname: url.pathname });
+
+/** GET /api/v1/openapi.json and /api/v1/asyncapi.json: public, cacheable, not rate-limited (mounted ahead of the limiter). */
 export function openApiRoutes(publicUrl?: string): Router {
   const router = newRouter();
   const body = openApiDocument(publicUrl ?? '/');
   router.get('/api/v1/openapi.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = body;
+  });
+  // the streams' servers need a host: PUBLIC_URL's, else the one this request came to (the app trusts proxy headers)
+  const fixed = publicUrl ? asyncApiDocument(originOf(new URL(publicUrl))) : undefined;
+  router.get('/api/v1/asyncapi.json', (ctx: Context) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    if (!fixed) ctx.vary('Host');
+    ctx.body = fixed ?? asyncApiDocument({ host: ctx.host || 'localhost', secure: ctx.protocol === 'https' });
   });
   return router;
 }

@@ -38,6 +38,14 @@ export const OPERATION_PATHS: Record<string, JsonSchema> = {
   '/api/v1/openapi.json': {
     get: { operationId: 'getOpenApiDocument', summary: 'This document (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } } } } },
   },
+  '/api/v1/asyncapi.json': {
+    get: {
+      operationId: 'getAsyncApiDocument',
+      summary: 'The AsyncAPI 3.0 document of the SSE and WebSocket streams: channels, every frame, close codes (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none,
+      description: 'Its servers are PUBLIC_URL when set, else the host (and X-Forwarded-Proto) the request came with.',
+      responses: { 200: { description: 'AsyncAPI 3.0.0', content: { 'application/json': { schema: { type: 'object', required: ['asyncapi', 'channels'] } } } } },
+    },
+  },
 };
 
 export const OPERATION_SCHEMAS: Record<string, JsonSchema> = {
