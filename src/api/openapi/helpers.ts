@@ -24,6 +24,8 @@ export const err = (description: string, headers: JsonSchema = {}) => ({
   content: json(ref('Error')),
 });
 export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
+/** For operations that answer no 4xx of their own: what the HTTP server answers for any path. */
+export const UNREADABLE = { '4XX': { $ref: '#/components/responses/EUnreadable' } };
 /** What every operation behind authentication and the rate limiter can answer besides its own errors. */
 export const AUTHED = [401, 410, 429, 500, 503];
 export const q = (name: string, schema: JsonSchema, description: string, required = false) => ({ name, in: 'query', required, schema, description });

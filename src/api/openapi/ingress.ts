@@ -1,5 +1,25 @@
 import { err, errors, json, obj, ref, SEC, type JsonSchema } from './helpers.js';
 
+/** The fields of an SNS message that src/ingress/ses reads (SNS sends more; they are ignored). */
+const SNS_MESSAGE = {
+  type: 'object',
+  required: ['Type', 'MessageId', 'TopicArn', 'Message', 'Timestamp', 'SignatureVersion', 'Signature', 'SigningCertURL'],
+  properties: {
+    Type: { type: 'string', enum: ['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation'] },
+    MessageId: { type: 'string', description: 'redeliveries of one MessageId are stored once' },
+    TopicArn: { type: 'string', description: 'must be one of SES_TOPIC_ARNS' },
+    Message: { type: 'string', description: 'Notification: the SES receipt (JSON) with the inline mail content' },
+    Timestamp: { type: 'string', format: 'date-time' },
+    SignatureVersion: { type: 'string', enum: ['1', '2'] },
+    Signature: { type: 'string', description: 'base64' },
+    SigningCertURL: { type: 'string', format: 'uri', description: 'https://sns.<region>.amazonaws.com/...' },
+    SubscribeURL: { type: 'string', format: 'uri', description: 'required in SubscriptionConfirmation and UnsubscribeConfirmation (signed); fetched to confirm a subscription' },
+    Token: { type: 'string', description: 'required in SubscriptionConfirmation and UnsubscribeConfirmation (signed)' },
+    Subject: { type: 'string', description: 'Notification: signed when present' },
+    UnsubscribeURL: { type: 'string', format: 'uri' },
+  },
+};
+
 /** Mail entering over HTTP: the Amazon SNS subscription for SES (src/api/routes/ses-ingest.ts). */
 export const INGRESS_PATHS: Record<string, JsonSchema> = {
   '/api/v1/ingest/ses': {
@@ -10,7 +30,7 @@ export const INGRESS_PATHS: Record<string, JsonSchema> = {
         'Not rate-limited. Notification: the mail is queued for delivery (redeliveries of one SNS MessageId collapse onto one stored message). SubscriptionConfirmation: SubscribeURL is fetched. UnsubscribeConfirmation: logged. ' +
         'S3-action receipts are NOT fetched (200 not_delivered s3_action). The body is read as text whatever its Content-Type (SNS sends text/plain).',
       parameters: [{ name: 'x-amz-sns-message-type', in: 'header', required: false, schema: { type: 'string', enum: ['Notification', 'SubscriptionConfirmation', 'UnsubscribeConfirmation'] }, description: 'when given it must equal the body\'s Type (else 403 sns_type_mismatch)' }],
-      requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string', description: 'an SNS message (JSON)' } }, 'application/json': { schema: { type: 'object', required: ['Type', 'MessageId', 'TopicArn', 'Message', 'Timestamp', 'SignatureVersion', 'Signature', 'SigningCertURL'] } } } },
+      requestBody: { required: true, content: { 'text/plain': { schema: { type: 'string', description: 'an SNS message (JSON)' } }, 'application/json': { schema: SNS_MESSAGE } } },
       responses: {
         200: { description: 'handled; SNS stops retrying', content: json(ref('SesReply')) },
         400: err('the body is not JSON (invalid_json)'),

@@ -1,14 +1,15 @@
-import { err, obj, ref, SEC, type JsonSchema } from './helpers.js';
+import { err, obj, ref, SEC, UNREADABLE, type JsonSchema } from './helpers.js';
 
 /** Health, readiness, metrics, the queue board and the API documents (src/api/routes/health.ts, src/ops/*, src/api/openapi.ts). */
 export const OPERATION_PATHS: Record<string, JsonSchema> = {
-  '/healthz': { get: { operationId: 'getHealth', summary: 'Liveness: the process answers', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'alive', content: { 'application/json': { schema: ref('Health') } } } } } },
+  '/healthz': { get: { operationId: 'getHealth', summary: 'Liveness: the process answers', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'alive', content: { 'application/json': { schema: ref('Health') } } }, ...UNREADABLE } } },
   '/readyz': {
     get: {
       operationId: 'getReadiness',
       summary: 'Readiness: Postgres and Redis answer within 2 s', tags: ['operations'], security: SEC.none,
       responses: {
         200: { description: 'ready', content: { 'application/json': { schema: ref('Readiness') } } },
+        ...UNREADABLE,
         503: { description: 'a dependency failed: checks.<name> is "failed: <reason>"', content: { 'application/json': { schema: ref('Readiness') } } },
       },
     },
@@ -36,14 +37,14 @@ export const OPERATION_PATHS: Record<string, JsonSchema> = {
     },
   },
   '/api/v1/openapi.json': {
-    get: { operationId: 'getOpenApiDocument', summary: 'This document (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'] } } } } } },
+    get: { operationId: 'getOpenApiDocument', summary: 'This document (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'OpenAPI 3.1', content: { 'application/json': { schema: { type: 'object', required: ['openapi', 'paths'], properties: { openapi: { type: 'string', const: '3.1.0' }, paths: { type: 'object' } } } } } }, ...UNREADABLE } },
   },
   '/api/v1/asyncapi.json': {
     get: {
       operationId: 'getAsyncApiDocument',
       summary: 'The AsyncAPI 3.0 document of the SSE and WebSocket streams: channels, every frame, close codes (Cache-Control: public, max-age=300)', tags: ['operations'], security: SEC.none,
       description: 'Its servers are PUBLIC_URL when set, else the host (and X-Forwarded-Proto) the request came with.',
-      responses: { 200: { description: 'AsyncAPI 3.0.0', content: { 'application/json': { schema: { type: 'object', required: ['asyncapi', 'channels'] } } } } },
+      responses: { 200: { description: 'AsyncAPI 3.0.0', content: { 'application/json': { schema: { type: 'object', required: ['asyncapi', 'channels'], properties: { asyncapi: { type: 'string', const: '3.0.0' }, channels: { type: 'object' } } } } } }, ...UNREADABLE },
     },
   },
 };
