@@ -34,7 +34,9 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
         'Hosted temporary inboxes for CI and agents. Every error is {"error":{"code","message","request_id"}} with a stable code; ' +
         'every response carries X-Request-Id. Credentials: Authorization: Bearer <API key mw_...> or <mailbox token (JWT)>; ' +
         '?token= is accepted only by the streams (/events, /ws). /api/ requests are rate-limited (RateLimit-* headers; 429 with Retry-After). ' +
-        'Unknown query parameters are a 400; an unknown route is 404 not_found, a known route with another method 405 method_not_allowed.',
+        'Unknown query parameters are a 400; an unknown route is 404 not_found, a known route with another method 405 method_not_allowed. ' +
+        'A request the HTTP server cannot read is answered before any route: 400 malformed_request, 408 request_timeout, 431 headers_too_large. ' +
+        'The SSE and WebSocket frames are described by the AsyncAPI 3.0 document /api/v1/asyncapi.json; a rendered reference is served at /docs.',
     },
     servers: [{ url: serverUrl }],
     security: [{ apiKey: [] }, { mailboxToken: [] }],
@@ -44,7 +46,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       { name: 'streams', description: 'real-time delivery' },
       { name: 'access', description: 'API keys and mailbox tokens' },
       { name: 'ingress', description: 'mail entering over HTTP' },
-      { name: 'operations', description: 'health, readiness, metrics' },
+      { name: 'operations', description: 'health, readiness, metrics, the API documents and the reference page' },
     ],
     paths: { ...OPERATION_PATHS, ...MAILBOX_PATHS, ...MESSAGE_PATHS, ...STREAM_PATHS, ...ACCESS_PATHS, ...INGRESS_PATHS },
     components: {

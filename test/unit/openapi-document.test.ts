@@ -10,6 +10,7 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  */
 const OPERATION_IDS = [
   'getHealth', 'getReadiness', 'getMetrics', 'getQueueBoard', 'getOpenApiDocument', 'getAsyncApiDocument',
+  'getApiReference', 'getApiReferenceScript', 'getApiReferenceAsset',
   'createMailbox', 'listMailboxes', 'getMailbox', 'deleteMailbox', 'updateMailbox',
   'listMessages', 'getMessage', 'deleteMessage', 'getMessageRaw', 'getAttachment',
   'streamMailboxEvents', 'streamMailboxWebSocket', 'getStreamViewer', 'getStreamViewerScript',

@@ -47,6 +47,27 @@ export const OPERATION_PATHS: Record<string, JsonSchema> = {
       responses: { 200: { description: 'AsyncAPI 3.0.0', content: { 'application/json': { schema: { type: 'object', required: ['asyncapi', 'channels'], properties: { asyncapi: { type: 'string', const: '3.0.0' }, channels: { type: 'object' } } } } } }, ...UNREADABLE },
     },
   },
+  '/docs': {
+    get: {
+      operationId: 'getApiReference',
+      summary: 'The API reference: Swagger UI rendering /api/v1/openapi.json; its assets come from this server (strict Content-Security-Policy, not rate-limited)', tags: ['operations'], security: SEC.none,
+      responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: { type: 'string' } } } }, ...UNREADABLE },
+    },
+  },
+  '/docs/reference.js': {
+    get: { operationId: 'getApiReferenceScript', summary: 'The reference page\'s settings for Swagger UI', tags: ['operations'], security: SEC.none, responses: { 200: { description: 'JavaScript', content: { 'application/javascript': { schema: { type: 'string' } } } }, ...UNREADABLE } },
+  },
+  '/docs/{asset}': {
+    get: {
+      operationId: 'getApiReferenceAsset',
+      summary: 'A file of swagger-ui-dist used by the page (Cache-Control: public, max-age=86400)', tags: ['operations'], security: SEC.none,
+      parameters: [{ name: 'asset', in: 'path', required: true, schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png'] }, description: 'anything else is 404 not_found' }],
+      responses: {
+        200: { description: 'the file', content: { 'text/css': { schema: { type: 'string' } }, 'application/javascript': { schema: { type: 'string' } }, 'image/png': { schema: { type: 'string', contentEncoding: 'binary' } } } },
+        404: err('no such asset (not_found)'),
+      },
+    },
+  },
 };
 
 export const OPERATION_SCHEMAS: Record<string, JsonSchema> = {
