@@ -78,7 +78,7 @@ export function openApiRoutes(publicUrl?: string): Router {
   const fixed = publicUrl ? asyncApiDocument(originOf(new URL(publicUrl))) : undefined;
   router.get('/api/v1/asyncapi.json', (ctx: Context) => {
     ctx.set('Cache-Control', 'public, max-age=300');
-    if (!fixed) ctx.vary('Host');
+    if (!fixed) for (const h of ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto']) ctx.vary(h);
     ctx.body = fixed ?? asyncApiDocument({ host: ctx.host || 'localhost', secure: ctx.protocol === 'https' });
   });
   return router;

@@ -211,7 +211,7 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
   const { sys } = t.context;
   const expectOk = expecter(t);
   // the frames are described by the AsyncAPI document served beside this one
-  const asyncApi = await sys.json<Parameters<typeof frameValidator>[0]>('/api/v1/asyncapi.json');
+  const asyncApi = await sys.json<Parameters<typeof frameValidator>[0] & { channels: Record<string, Record<string, any>> }>('/api/v1/asyncapi.json');
   t.is(asyncApi.status, 200);
   const sseFrameProblems = frameValidator(asyncApi.body, 'mailboxEvents');
   const wsFrameProblems = frameValidator(asyncApi.body, 'mailboxWebSocket');
@@ -245,10 +245,15 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
   t.deepEqual(t.context.check(WS, 'GET', { status: 101, contentType: null, body: '' }), []);
   t.deepEqual(wsFrameProblems(first), []);
   t.is((first as { type: string }).type, 'ready');
+  // x-close-codes: a client message over 4 KiB closes the socket with 1009; messages up to 4 KiB are ignored
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  ws.send('x'.repeat(4 * 1024));
+  ws.send('x'.repeat(4 * 1024 + 1));
+  t.is(await closed, 1009);
+  t.truthy(asyncApi.body.channels.mailboxWebSocket['x-close-codes'][1009]);
   const answer = await refusedUpgrade(wsUrl('nobody@mw.test'), 'upgrade to a foreign mailbox was accepted');
   t.is(answer.status, 404);
   t.deepEqual(t.context.check(WS, 'GET', answer), []);
-  ws.close();
 
   // a credential at STREAM_MAX_PER_CREDENTIAL (2 here): 429 too_many_streams, on both transports
   const capped = await sys.createMailbox();

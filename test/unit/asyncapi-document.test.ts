@@ -1,6 +1,7 @@
 import test from 'ava';
 import { Parser, type Diagnostic } from '@asyncapi/parser';
 import { asyncApiDocument, WS_CLOSE_CODES } from '../../src/api/openapi/asyncapi.js';
+import { STREAM_PARAMS } from '../../src/stream/access.js';
 import { WS_CLOSE } from '../../src/stream/frames.js';
 
 /** Problems an AsyncAPI validator reports: errors and warnings (severity 0 and 1); information and hints are not. */
@@ -38,5 +39,7 @@ test('servers, channels and messages say what the code does: every close code of
   for (const op of Object.values(doc.operations) as Array<{ security: Array<{ $ref: string }> }>) {
     t.deepEqual(op.security.map((s) => s.$ref.split('/').pop()), ['apiKey', 'mailboxToken', 'tokenQuery']);
   }
-  t.deepEqual(Object.keys(doc.channels.mailboxWebSocket.bindings.ws.query.properties), ['token', 'since']);
+  // the query parameters the streams accept (src/stream/access.ts), in both bindings
+  t.deepEqual(Object.keys(doc.channels.mailboxWebSocket.bindings.ws.query.properties).sort(), [...STREAM_PARAMS].sort());
+  t.deepEqual(Object.keys(doc.operations.streamMailboxEvents.bindings.http.query.properties).sort(), [...STREAM_PARAMS].sort());
 });
