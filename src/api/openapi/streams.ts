@@ -27,7 +27,7 @@ export const STREAM_PATHS: Record<string, JsonSchema> = {
       externalDocs: FRAMES_DOC,
       summary: 'Server-Sent Events: gap-free, resumable stream of the mailbox (token needs read)', tags: ['streams'], security: SEC.stream,
       parameters: [...STREAM_PARAMS, { name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string', pattern: '^[0-9]{1,15}$' }, description: 'sent by EventSource on reconnect: resume after this cursor' }],
-      description: `${FRAMES} SSE encoding: the stream starts with "retry: 2000" and ": connected"; each frame is "id: <cursor>" (not for mailbox_expired), "event: <type>", "data: <JSON>". ` +
+      description: `${FRAMES} SSE encoding: the stream starts with "retry: 2000" and ": connected"; each frame is "id: <cursor>" (ready and new_message only), "event: <type>", "data: <JSON>". ` +
         'Keep-alive: a ": ping" comment every STREAM_PING_MS (default 25000). The last event before the server closes is mailbox_expired, or token_revoked / token_expired / api_key_revoked {type}, or reconnect {type,reason: shutdown|overloaded|error} (resume with Last-Event-ID).',
       responses: {
         200: {
@@ -46,7 +46,7 @@ export const STREAM_PATHS: Record<string, JsonSchema> = {
       parameters: STREAM_PARAMS,
       description: `${FRAMES} WebSocket: one JSON text frame per StreamFrame; {"type":"ping"} every STREAM_PING_MS; messages from the client are ignored (max 4 KiB). ` +
         'The credential and mailbox are checked BEFORE the upgrade: refusals are plain HTTP responses with the JSON error body and Connection: close. ' +
-        'Close codes: 1000 mailbox ended, 1008 token_revoked / token_expired / api_key_revoked, 1011 error, 1012 server restart, 1013 overloaded (client fell behind): resume with ?since=<last cursor>. ' +
+        'Close codes: 1000 mailbox ended, 1008 token_revoked / token_expired / api_key_revoked, 1009 a client message over 4 KiB, 1011 error, 1012 server restart, 1013 overloaded (client fell behind): resume with ?since=<last cursor>. ' +
         'A GET without Upgrade: websocket is an ordinary request and answers 404 not_found.',
       responses: {
         101: { description: 'Switching Protocols; then JSON text frames (the AsyncAPI document, channel mailboxWebSocket)' },
