@@ -14,6 +14,7 @@ import type { StreamRegistry } from '../stream/registry.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
 import { openApiRoutes } from './openapi.js';
+import { apiReferenceRoutes } from './openapi/reference.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
@@ -80,6 +81,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   const health = healthRoutes(deps);
   app.use(health.routes());
   app.use(openApiRoutes(deps.config.http.publicUrl).routes());
+  app.use(apiReferenceRoutes(deps.config.http.publicUrl).routes()); // GET /docs: public, not rate-limited
   for (const m of mounts) app.use(m); // operator endpoints: not rate-limited, own credentials
   const ses = sesIngestRoutes(deps); // before authentication and rate limits: SNS signs, it sends no bearer
   app.use(ses.routes()).use(ses.allowedMethods());
