@@ -46,6 +46,7 @@ export function anchorsOf(html: string): Anchor[] {
     open = null;
   };
   walkHtml(html, {
+    wantsText: () => open !== null,
     text(s, start) {
       if (!open) return;
       if (open.cut < 0 && start >= open.spanEnd) open.cut = open.text.length;

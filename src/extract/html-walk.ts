@@ -14,6 +14,8 @@ import { Tokenizer, type TokenizerCallbacks } from 'htmlparser2';
 export interface HtmlVisitor {
   /** visible text, entities decoded; `start` is its offset in the source */
   text(s: string, start: number): void;
+  /** false: the visitor has no use for the text at this point (it is then neither sliced nor decoded) */
+  wantsText?(): boolean;
   /** a block element started or ended (a line break in the visible text) */
   block(): void;
   /** an `<a>` start tag; `href` is undefined when the tag has none; `tagEnd` is the offset after its ">" */
@@ -51,7 +53,7 @@ export function walkHtml(html: string, v: HtmlVisitor): void {
 
   const cbs: TokenizerCallbacks = {
     ontext(start, end) {
-      if (!hiddenUntil) v.text(decodeText(html.slice(start, end)), start);
+      if (!hiddenUntil && v.wantsText?.() !== false) v.text(decodeText(html.slice(start, end)), start);
     },
     onopentagname(start, end) {
       tag = html.slice(start, end).toLowerCase();
