@@ -1,7 +1,6 @@
 import Koa, { type Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import { ulid } from 'ulid';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { TokenSigner } from '../access/tokens.js';
@@ -13,6 +12,7 @@ import type { Hub } from '../stream/hub.js';
 import type { StreamRegistry } from '../stream/registry.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
+import { requestIdOf } from '../core/error-body.js';
 import { openApiRoutes } from './openapi.js';
 import { apiReferenceRoutes } from './openapi/reference.js';
 import { healthRoutes } from './routes/health.js';
@@ -63,8 +63,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   });
 
   app.use(async (ctx, next) => {
-    const given = ctx.get('x-request-id');
-    ctx.state.requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+    ctx.state.requestId = requestIdOf(ctx.get('x-request-id'));
     ctx.set('X-Request-Id', ctx.state.requestId);
     const started = process.hrtime.bigint();
     try {

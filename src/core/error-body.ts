@@ -1,3 +1,4 @@
+import { ulid } from 'ulid';
 import { AppError } from './errors.js';
 
 /** The JSON error shape of every HTTP answer: `{ "error": { "code", "message", "request_id" } }`. */
@@ -44,3 +45,7 @@ export function errorBody(err: unknown, requestId?: string): ErrorResponse {
   if (isDependencyOutage(err)) return { status: 503, headers: {}, body: errorJson('service_unavailable', UNAVAILABLE_MESSAGE, requestId) };
   return { status: 500, headers: {}, body: errorJson('internal_error', publicMessage(500), requestId) };
 }
+
+/** The request id of an answer: the caller's X-Request-Id when it is a plain token of up to 64 characters, else a new ULID. */
+export const requestIdOf = (given: unknown): string =>
+  typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();

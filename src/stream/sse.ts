@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ulid } from 'ulid';
 import type { AuthDeps } from '../access/principal.js';
-import { errorBody } from '../core/error-body.js';
+import { errorBody, requestIdOf } from '../core/error-body.js';
 import { AppError, NotFound } from '../core/errors.js';
 import { sseFrame, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';
@@ -37,8 +36,7 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = SSE_PATH.exec(url.pathname);
     if (!match || req.method !== 'GET') return false;
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+    const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', requestId);
     const { query, get } = requestParts(req, url);
     Promise.resolve()

@@ -1,10 +1,9 @@
-import { ulid } from 'ulid';
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { AuthDeps } from '../access/principal.js';
-import { errorBody } from '../core/error-body.js';
+import { errorBody, requestIdOf } from '../core/error-body.js';
 import { AppError, NotFound } from '../core/errors.js';
 import { WS_CLOSE, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';
@@ -66,8 +65,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => streamTo(ws, deps, access));
       })
       .catch((err: unknown) => {
-        const given = get('x-request-id');
-        const requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+        const requestId = requestIdOf(get('x-request-id'));
         if (!(err instanceof AppError)) deps.log.error({ event: 'stream.upgrade_failed', err, requestId });
         refuse(socket, err, requestId);
       });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { errorBody, errorJson, isDependencyOutage } from '../../src/core/error-body.js';
+import { errorBody, errorJson, isDependencyOutage, requestIdOf } from '../../src/core/error-body.js';
 import { MailboxGone, ShuttingDown, TooManyRequests, Unavailable } from '../../src/core/errors.js';
 
 test('an AppError keeps its status, code and headers; its message is shown below 500', (t) => {
@@ -32,4 +32,9 @@ test("the HTTP layer's own 4xx errors are invalid_request (payload_too_large for
 
 test('without a request id (nothing was read) the body has none', (t) => {
   t.is(JSON.stringify(errorJson('malformed_request', 'the HTTP request could not be parsed')), '{"error":{"code":"malformed_request","message":"the HTTP request could not be parsed"}}');
+});
+
+test("the request id is the caller's X-Request-Id when it is a plain token of 1-64 characters, else a new ULID", (t) => {
+  t.is(requestIdOf('ci-run-42.step_3'), 'ci-run-42.step_3');
+  for (const bad of [undefined, '', 'a b', 'x'.repeat(65), 'id\r\nX-Evil: 1', ['a', 'b']]) t.regex(requestIdOf(bad), /^[0-9A-HJKMNP-TV-Z]{26}$/, String(bad));
 });
