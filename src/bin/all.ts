@@ -27,9 +27,9 @@ shutdown.add(deps.close);
 // WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
 const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs) : undefined;
 shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
-const smtp = await startSmtp(deps);
+const smtp = await shutdown.start(startSmtp(deps));
 shutdown.add(smtp.close);
-const web = await startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics });
+const web = await shutdown.start(startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics }));
 shutdown.add(web.close);
 shutdown.ready();
 
@@ -40,5 +40,6 @@ process.stdout.write(
   `\nMailwright is running.\n` +
     `  HTTP API:  ${base}/api/v1   (health: ${base}/healthz)\n` +
     `  SMTP:      ${smtpHost}:${smtp.port}   accepting mail for: ${config.mail.domains.join(', ')}\n` +
+    (smtp.smtpsPort !== undefined ? `  SMTPS:     ${smtpHost}:${smtp.smtpsPort}   implicit TLS (SMTPS_PORT)\n` : '') +
     `  Try:       curl -s -X POST '${base}/api/v1/mailboxes?ttl_minutes=30'\n\n`,
 );

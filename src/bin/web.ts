@@ -10,5 +10,5 @@ const tokenSecret = orExit(() => resolveTokenSecret(config));
 const deps = await createContainer(config, 'web');
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
-shutdown.add((await startWeb(deps, { tokenSecret })).close);
+shutdown.add((await shutdown.start(startWeb(deps, { tokenSecret }))).close);
 shutdown.ready();
