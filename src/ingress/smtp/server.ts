@@ -3,6 +3,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { Config } from '../../core/config.js';
 import { asAppError, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { StartError } from '../../core/shutdown.js';
 import { domainOf } from '../../mailboxes/address.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
@@ -28,10 +29,19 @@ export interface SmtpIngressDeps {
 export const toSmtpError = (err: AppError): Error & { responseCode: number } =>
   Object.assign(new Error(err.smtp.text), { responseCode: err.smtp.code });
 
+/** A key or certificate file, or a StartError naming its variable (the entrypoint prints one line, exit 1). */
+function readPem(file: string, variable: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new StartError(`${variable} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): set ${variable} to a readable PEM file`, { cause: err });
+  }
+}
+
 /** What the SMTP ingress says and allows before any hook: name, banner, SIZE, AUTH, STARTTLS, connection limits. */
 function listenerOptions(config: Config): SMTPServerOptions {
   const tls = config.smtp.tlsKeyFile && config.smtp.tlsCertFile
-    ? { key: readFileSync(config.smtp.tlsKeyFile), cert: readFileSync(config.smtp.tlsCertFile) }
+    ? { key: readPem(config.smtp.tlsKeyFile, 'SMTP_TLS_KEY_FILE'), cert: readPem(config.smtp.tlsCertFile, 'SMTP_TLS_CERT_FILE') }
     : undefined;
   return {
     name: config.smtp.hostname,

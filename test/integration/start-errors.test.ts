@@ -8,7 +8,8 @@ import { envFor } from '../helpers/spawn-role.js';
 import { selfSignedCert, type TlsFiles } from '../helpers/tls-cert.js';
 
 // Issue 18: a port already in use printed a stack trace. Every listener now answers like the Postgres/Redis
-// preflight: one line on stderr naming the port and its variable, no stack, exit 1.
+// preflight: one line on stderr naming the port and its variable, no stack, exit 1. So does a TLS key or
+// certificate file (STARTTLS and SMTPS) that cannot be read.
 const test = anyTest as TestFn<{ db: TestDatabase; tls: TlsFiles; prefixes: string[] }>;
 
 test.before(async (t) => {
@@ -73,3 +74,18 @@ for (const c of cases) {
     t.is(failed?.reason, `port ${port} (${c.variable}) is already in use on 127.0.0.1: stop the other process or set ${c.variable}`);
   });
 }
+
+test.serial('smtp: a SMTP_TLS_KEY_FILE that cannot be read is one line naming the variable and the file, no stack trace, exit 1', async (t) => {
+  const prefix = uniquePrefix();
+  t.context.prefixes.push(prefix);
+  const missing = `${t.context.tls.keyFile}.missing`;
+  const env = envFor({ db: { url: t.context.db.url }, redis: { url: TEST_REDIS_URL, prefix }, mail: { domains: ['mw.test'] } }, {
+    SMTP_TLS_KEY_FILE: missing,
+    SMTP_TLS_CERT_FILE: t.context.tls.certFile,
+    SMTPS_PORT: '0',
+  });
+  const r = await run('src/bin/smtp.ts', env);
+  t.is(r.code, 1, `${r.stderr}\n${r.stdout.slice(-3000)}`);
+  t.is(r.stderr, `SMTP_TLS_KEY_FILE ${missing} cannot be read (ENOENT): set SMTP_TLS_KEY_FILE to a readable PEM file\n`);
+  t.notRegex(r.stdout, STACK);
+});
