@@ -40,10 +40,9 @@ export function listen(server: Server, at: ListenAt): Promise<void> {
       const problem = listenProblem(err, at);
       reject(problem ? new StartError(problem, { cause: err }) : err);
     };
+    // left attached once listening, as before: it absorbs the first later 'error' of a server that has no
+    // handler of its own (the smtp role has one; web and metrics do not yet)
     server.once('error', failed);
-    server.listen(at.port, at.host, () => {
-      server.off('error', failed);
-      resolve();
-    });
+    server.listen(at.port, at.host, () => resolve());
   });
 }
