@@ -29,9 +29,9 @@ shutdown.add(deps.close);
 // WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
 const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url)) : undefined;
 shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
-const smtp = await startSmtp(deps);
+const smtp = await shutdown.start(startSmtp(deps));
 shutdown.add(smtp.close);
-const web = await startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics });
+const web = await shutdown.start(startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics }));
 shutdown.add(web.close);
 shutdown.ready();
 
@@ -46,5 +46,6 @@ process.stdout.write(
     `  Tokens:    ${generatedSecret
       ? `signed with this machine's own secret (${LOCAL_SECRET_FILE}); set TOKEN_SECRET, the same on every web process, before adding a host`
       : 'signed with TOKEN_SECRET (every web process of this deployment needs the same one)'}\n` +
+    (smtp.smtpsPort !== undefined ? `  SMTPS:     ${smtpHost}:${smtp.smtpsPort}   implicit TLS (SMTPS_PORT)\n` : '') +
     `  Try:       curl -s -X POST '${base}/api/v1/mailboxes?ttl_minutes=30'\n\n`,
 );

@@ -11,5 +11,5 @@ const deps = await createContainer(config, 'web');
 warnIfGeneratedSecret(config, deps.log);
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
-shutdown.add((await startWeb(deps, { tokenSecret })).close);
+shutdown.add((await shutdown.start(startWeb(deps, { tokenSecret }))).close);
 shutdown.ready();

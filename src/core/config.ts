@@ -89,6 +89,8 @@ export const ENV = z.object({
   SMTP_AUTH_ACCEPT_ANY: bool.default(true),
   SMTP_TLS_KEY_FILE: optionalString,
   SMTP_TLS_CERT_FILE: optionalString,
+  /** implicit TLS (SMTPS, usually 465): unset or empty = no such listener; 0 = any free port (tests) */
+  SMTPS_PORT: z.preprocess((v) => (v === '' ? undefined : v), int(0, 65535).optional()),
   MAIL_DOMAINS: z
     .string()
     .default('mailwright.test')
@@ -210,6 +212,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.SMTPS_PORT !== undefined && !(e.SMTP_TLS_KEY_FILE && e.SMTP_TLS_CERT_FILE)) {
+    throw new ConfigError(`invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got ${shownValue('SMTPS_PORT', known.SMTPS_PORT)})`);
+  }
   return Object.freeze({
     env: e.NODE_ENV,
     db: { url: withSslMode(e.DATABASE_URL, e.PGSSLMODE), poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
@@ -228,6 +233,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       authAcceptAny: e.SMTP_AUTH_ACCEPT_ANY,
       tlsKeyFile: e.SMTP_TLS_KEY_FILE,
       tlsCertFile: e.SMTP_TLS_CERT_FILE,
+      /** the implicit TLS listener's port (same host, certificate and hooks as SMTP_PORT), or undefined: none */
+      smtpsPort: e.SMTPS_PORT,
     },
     mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES },
     worker: {

@@ -4,6 +4,7 @@ import { createApp } from '../api/app.js';
 import { answerClientError } from '../api/client-error.js';
 import { createTokenSigner } from '../access/tokens.js';
 import type { RoleDeps } from './deps.js';
+import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
 import { describeAdminBoard } from '../ops/admin-board.js';
@@ -37,10 +38,7 @@ export async function startWeb(deps: RoleDeps, opts: { tokenSecret: string; snsF
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
   const sockets = attachWebSockets(server, { ...deps, signer, hub, registry, rateLimits });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(deps.config.http.port, deps.config.http.host, () => resolve());
-  }).catch(async (err: unknown) => {
+  await listen(server, { port: deps.config.http.port, host: deps.config.http.host, portVariable: 'PORT', hostVariable: 'HOST' }).catch(async (err: unknown) => {
     await subscription.close();
     throw err;
   });
