@@ -28,7 +28,10 @@ function toRaw(d: Record<string, unknown>) {
 
 export function toBoardJobData(data: unknown): unknown {
   if (data === undefined || data === null) return data;
-  if (typeof data !== 'object' || Array.isArray(data)) return scalar(data);
+  // job data of ours is always an object: anything else is described, never shown
+  if (typeof data === 'string') return `[${data.length} characters]`;
+  if (Array.isArray(data)) return `[array of ${data.length}]`;
+  if (typeof data !== 'object') return scalar(data);
   const d = data as Record<string, unknown>;
   const view: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(d)) {
