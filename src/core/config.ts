@@ -8,6 +8,8 @@ import { asciiDomain } from '../mailboxes/address.js';
  */
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^[0-9]+$/, 'expected a whole number in decimal digits').transform(Number).pipe(z.number().int().min(min).max(max));
+/** `int` that may be unset (or set empty): undefined then. */
+const optionalInt = (min: number) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(min).optional());
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 /** A URL that `new URL` reads, with one of these schemes (a typo such as port `54x32` fails start-up, naming the variable). */
@@ -92,10 +94,11 @@ export const ENV = z.object({
   RATE_LIMIT_IP_WINDOW_S: int(1).default(60),
   RATE_LIMIT_CREDENTIAL_POINTS: int(1).default(1200),
   RATE_LIMIT_CREDENTIAL_WINDOW_S: int(1).default(60),
-  RATE_LIMIT_CREATE_IP_POINTS: int(1).default(20),
-  RATE_LIMIT_CREATE_IP_WINDOW_S: int(1).default(3600),
-  RATE_LIMIT_CREATE_CREDENTIAL_POINTS: int(1).default(120),
-  RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S: int(1).default(60),
+  // mailbox creation budgets come from each plan's row (create_budget_*); these, when set, replace the row's value
+  RATE_LIMIT_CREATE_IP_POINTS: optionalInt(1),
+  RATE_LIMIT_CREATE_IP_WINDOW_S: optionalInt(1),
+  RATE_LIMIT_CREATE_CREDENTIAL_POINTS: optionalInt(1),
+  RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S: optionalInt(1),
   SMTP_CONNECTIONS_PER_IP: int(1).default(600),
   SMTP_CONNECTIONS_WINDOW_S: int(1).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -221,7 +224,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.RATE_LIMIT_TIMEOUT_MS,
       ip: { points: e.RATE_LIMIT_IP_POINTS, windowS: e.RATE_LIMIT_IP_WINDOW_S },
       credential: { points: e.RATE_LIMIT_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREDENTIAL_WINDOW_S },
+      /** operator overrides of the `anonymous` plan's creation budget (per client IP); unset: the plan row decides */
       createIp: { points: e.RATE_LIMIT_CREATE_IP_POINTS, windowS: e.RATE_LIMIT_CREATE_IP_WINDOW_S },
+      /** operator overrides of every other plan's creation budget (per API key); unset: the plan row decides */
       createCredential: { points: e.RATE_LIMIT_CREATE_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S },
       smtpConnections: { points: e.SMTP_CONNECTIONS_PER_IP, windowS: e.SMTP_CONNECTIONS_WINDOW_S },
     },

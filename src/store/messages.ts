@@ -3,7 +3,8 @@ import type { Db } from './db.js';
 import { messageDelivery, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
 import { messageDeliveryBatch, type BatchItem } from './message-delivery-batch.js';
 
-export interface AddressEntry { address: string; name: string }
+/** `name` is null when the header gives none (as `from_name`); rows stored before that hold '' (read as null). */
+export interface AddressEntry { address: string; name: string | null }
 export interface HeaderEntry { name: string; value: string }
 export interface AttachmentMeta {
   index: number;

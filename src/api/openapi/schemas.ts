@@ -22,7 +22,7 @@ const MAILBOX: Record<string, JsonSchema> = {
   dropped_count: { type: 'integer', minimum: 0 },
 };
 const FOUND_IN = { type: 'string', enum: ['subject', 'text', 'html'] };
-const AddressEntry = obj({ address: { type: 'string' }, name: { type: 'string' } });
+const AddressEntry = obj({ address: { type: 'string' }, name: { type: ['string', 'null'], description: 'the display name; null when the header gives none (as from_name)' } });
 
 export const SCHEMAS: Record<string, JsonSchema> = {
   Error: obj({
