@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { BadRequest, PayloadTooLarge } from '../core/errors.js';
 
 export const MAX_JSON_BODY_BYTES = 64 * 1024;
@@ -55,4 +55,26 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Pr
 export async function expectNoBody(ctx: Context): Promise<void> {
   const text = (await readText(ctx, MAX_JSON_BODY_BYTES)).trim();
   if (text && text !== '{}') throw new BadRequest('this endpoint takes no request body; use query parameters', 'unexpected_body');
+}
+
+/** A JSON field holding a whole number >= 1; one beyond 2^53 counts as Number.MAX_SAFE_INTEGER (as in positiveInt). */
+export const jsonPositiveInt = z.number().positive().refine(Number.isInteger, { message: 'expected an integer' })
+  .transform((n) => Math.min(n, Number.MAX_SAFE_INTEGER));
+
+/**
+ * The fields of an endpoint that takes them as query parameters or as a JSON body (or both): each parsed
+ * by its own rules, then merged. A field given both ways must have the same value, else 400
+ * `conflicting_parameters` naming it.
+ */
+export function mergeParams<T extends Record<string, unknown>>(fromQuery: Partial<T>, fromBody: Partial<T>): Partial<T> {
+  const out: Partial<T> = { ...fromQuery };
+  for (const key of Object.keys(fromBody) as Array<keyof T & string>) {
+    const v = fromBody[key];
+    if (v === undefined) continue;
+    if (out[key] !== undefined && out[key] !== v) {
+      throw new BadRequest(`${key} is given as a query parameter and in the body with different values; give it once`, 'conflicting_parameters');
+    }
+    out[key] = v;
+  }
+  return out;
 }

@@ -51,6 +51,9 @@ export const ENV = z.object({
     // an internationalised domain may be given in Unicode; it is kept (and matched) as punycode
     .transform((s) => s.split(',').map((d) => asciiDomain(d)).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'not a domain name')).min(1, 'at least one domain')),
+  // `box+tag@domain` is delivered to `box@domain` with the tag stored; one atext character that is not a letter,
+  // digit or dot; empty turns tags off (the whole local part is the mailbox's)
+  ADDRESS_TAG_SEPARATOR: z.string().trim().regex(/^[!#$%&'*+/=?^_`{|}~-]?$/, "one of ! # $ % & ' * + / = ? ^ _ ` { | } ~ - or empty (off)").default('+'),
   MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
   ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
   WORKER_CONCURRENCY: int(1).default(64),
@@ -185,7 +188,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       tlsKeyFile: e.SMTP_TLS_KEY_FILE,
       tlsCertFile: e.SMTP_TLS_CERT_FILE,
     },
-    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES },
+    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES, tagSeparator: e.ADDRESS_TAG_SEPARATOR || null },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       largeMessageBytes: e.WORKER_LARGE_MESSAGE_BYTES,

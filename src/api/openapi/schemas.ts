@@ -39,6 +39,20 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     ttl_minutes: { type: 'integer', minimum: 1 },
     token: { type: 'string', description: 'mailbox token (JWT) with read/send/manage on this mailbox; shown once' },
   }),
+  MailboxCreate: {
+    type: 'object', additionalProperties: false,
+    description: 'The body of POST /api/v1/mailboxes (every field optional; the same names work as query parameters)',
+    properties: {
+      ttl_minutes: { type: 'integer', minimum: 1, description: 'lifetime in minutes; default and cap from the plan (capped silently)' },
+      domain: { type: 'string', description: 'one of MAIL_DOMAINS (default: the first)' },
+      local_part: {
+        type: 'string', maxLength: 64, pattern: "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$",
+        description: 'API key only (else 403 api_key_required): an RFC 5321 dot-atom of at most 64 octets, stored lower-case, without the tag separator (ADDRESS_TAG_SEPARATOR), else 400 invalid_local_part; ' +
+          'postmaster, abuse, admin, hostmaster, webmaster, root, noreply, no-reply, mailer-daemon, bounce and bounces are 400 reserved_local_part; a taken address is 409 address_taken',
+      },
+    },
+  },
+  MailboxTtlChange: obj({ ttl_minutes: { type: 'integer', minimum: 1, description: 'the new lifetime in minutes, measured from created_at (capped by the plan)' } }, []),
   Mailbox: obj(MAILBOX),
   MailboxTtlChanged: obj({ ...MAILBOX, ttl_minutes: { type: 'integer', minimum: 1, description: 'the TTL in effect, measured from created_at (capped by the plan)' } }),
   MessageSummary: obj({
