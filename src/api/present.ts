@@ -37,6 +37,7 @@ export const presentSummary = (m: MessageSummary) => ({
   received_at: toIso(m.receivedAt),
   is_read: m.isRead,
   has_attachments: m.hasAttachments,
+  tag: m.tag,
 });
 
 /** An absent display name is null, as `from_name` (messages stored before that hold ''). */
@@ -55,6 +56,7 @@ export const presentMessage = (m: MessageFull, mailbox: Mailbox) => ({
   id: m.id,
   mailbox: mailbox.address,
   cursor: String(m.seq),
+  tag: m.tag,
   message_id: m.messageIdHeader,
   from_address: m.fromAddress,
   from_name: m.fromName,

@@ -1,4 +1,5 @@
 import { booleanParam, cursorParam, onlyParams, positiveInt } from '../api/params.js';
+import { tagParam } from '../api/tag-param.js';
 import { BadRequest } from '../core/errors.js';
 
 /** A text filter: case-insensitive substring, or `/regex/` (flags ignored; matched case-insensitively). */
@@ -10,12 +11,14 @@ export interface WaitFilter {
   /** only messages committed after this cursor */
   afterSeq?: number;
   unreadOnly: boolean;
+  /** only messages with this tag (`box+tag@…`) */
+  tag?: string;
   limit: number;
 }
 
 export interface WaitRequest { filter: WaitFilter; waitSeconds: number }
 
-export const WAIT_PARAMS = ['wait', 'subject', 'from', 'since', 'unread', 'limit'];
+export const WAIT_PARAMS = ['wait', 'subject', 'from', 'since', 'unread', 'limit', 'tag'];
 /** The plain list (no wait, no filters) stays with the messages route. */
 export const isWaitRequest = (q: Record<string, unknown>) => ['wait', 'subject', 'from', 'since'].some((k) => q[k] !== undefined);
 
@@ -74,6 +77,7 @@ export function parseWaitRequest(q: Record<string, unknown>, limits: { maxSecond
       from: textMatch(q.from, 'from', limits.filterMaxLength),
       afterSeq: cursorParam(q.since, 'since'),
       unreadOnly,
+      tag: tagParam(q.tag),
       limit: positiveInt(q.limit, 'limit', { max: limits.pageMax }) ?? 50,
     },
   };

@@ -81,8 +81,8 @@ export const CORE_PATHS: Record<string, JsonSchema> = {
     parameters: [ADDRESS],
     get: {
       summary: 'List messages, newest first. With wait/subject/from/since: a filtered search that blocks up to wait seconds until something matches.', tags: ['messages'], security: SEC.anyCredential,
-      description: 'Plain list: parameters limit, cursor, unread; pages continue through X-Next-Cursor / Link. ' +
-        'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit (cursor is then 400 unknown_parameter). ' +
+      description: 'Plain list: parameters limit, cursor, unread, tag; pages continue through X-Next-Cursor / Link. ' +
+        'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit, tag (cursor is then 400 unknown_parameter). ' +
         'Returns at once when something matches, else when an event for the mailbox arrives, else an empty array after wait seconds. ' +
         'Filters: case-insensitive substring, or /regex/ (flags ignored, matched case-insensitively, in Postgres with WAIT_REGEX_TIMEOUT_MS). ' +
         'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read.',
@@ -90,6 +90,7 @@ export const CORE_PATHS: Record<string, JsonSchema> = {
         q('limit', { type: 'integer', minimum: 1, default: 50 }, 'page size; at most MESSAGE_PAGE_MAX (default 200), else 400 invalid_limit'),
         q('cursor', { type: 'string', pattern: '^[0-9]{1,15}\\.[0-9]{1,15}$' }, 'plain list only: the X-Next-Cursor of the previous page (opaque)'),
         q('unread', { type: 'string', enum: ['true', 'false'] }, 'only unread messages'),
+        q('tag', { type: 'string', minLength: 1, maxLength: 64 }, 'only messages whose recipient carried this tag (box+tag@…, compared lower-cased); plain list and wait mode; else 400 invalid_tag'),
         q('wait', { type: 'integer', minimum: 0 }, `seconds to block for a match; at most WAIT_MAX_SECONDS (default 300), else 400 invalid_wait; ${WAIT_ONLY}`),
         q('subject', { type: 'string', minLength: 1 }, `subject filter: substring or /regex/; at most WAIT_FILTER_MAX_LENGTH (default 200) characters; ${WAIT_ONLY}`),
         q('from', { type: 'string', minLength: 1 }, `filter on from_address: substring or /regex/; same limit; ${WAIT_ONLY}`),

@@ -51,7 +51,8 @@ export const MORE_SCHEMAS: Record<string, JsonSchema> = {
     subject: { type: ['string', 'null'] },
     received_at: tsOrNull,
     has_attachments: { type: 'boolean' },
-  }),
+    tag: { type: ['string', 'null'], description: 'the recipient\'s tag: mail to box+signup@domain is stored in box@domain with tag "signup" (ADDRESS_TAG_SEPARATOR); null: none' },
+  }, ['id', 'from_address', 'subject', 'received_at', 'has_attachments']),
   StreamFrame: {
     description: 'one WebSocket text frame, or the data of one SSE event (whose event name is the type)',
     oneOf: [

@@ -62,6 +62,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     received_at: ts,
     is_read: { type: 'boolean' },
     has_attachments: { type: 'boolean' },
+    tag: nullable({ type: 'string', description: 'the recipient\'s tag: mail to box+signup@domain is stored in box@domain with tag "signup" (ADDRESS_TAG_SEPARATOR); null: none' }),
   }),
   AddressEntry,
   Attachment: obj({
@@ -76,6 +77,7 @@ export const SCHEMAS: Record<string, JsonSchema> = {
     id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
     mailbox: { type: 'string', format: 'email' },
     cursor: { type: 'string', pattern: '^[0-9]+$', description: 'per-mailbox commit sequence; resume point for streams' },
+    tag: nullable({ type: 'string', description: 'the recipient\'s tag: mail to box+signup@domain is stored in box@domain with tag "signup" (ADDRESS_TAG_SEPARATOR); null: none' }),
     message_id: nullable({ type: 'string' }),
     from_address: nullable({ type: 'string' }),
     from_name: nullable({ type: 'string' }),

@@ -14,6 +14,7 @@ import { attachmentContentType, contentDisposition } from '../attachment-headers
 import { mailboxFor } from '../auth.js';
 import { booleanParam, listCursor, listCursorParam, onlyParams, positiveInt } from '../params.js';
 import { presentMessage, presentSummary } from '../present.js';
+import { tagParam } from '../tag-param.js';
 
 export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
 
@@ -75,11 +76,11 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   const { stores } = deps;
 
   router.get('/', async (ctx) => {
-    onlyParams(ctx.query, ['limit', 'cursor', 'unread']);
+    onlyParams(ctx.query, ['limit', 'cursor', 'unread', 'tag']);
     const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const before = listCursorParam(ctx.query.cursor);
-    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false });
+    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false, tag: tagParam(ctx.query.tag) });
     if (items.length === limit) {
       const next = listCursor(items[items.length - 1]!);
       ctx.set('X-Next-Cursor', next);
