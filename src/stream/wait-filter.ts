@@ -77,7 +77,7 @@ export function parseWaitRequest(q: Record<string, unknown>, limits: { maxSecond
       from: textMatch(q.from, 'from', limits.filterMaxLength),
       afterSeq: cursorParam(q.since, 'since'),
       unreadOnly,
-      tag: tagParam(q.tag),
+      ...(q.tag !== undefined ? { tag: tagParam(q.tag) } : {}),
       limit: positiveInt(q.limit, 'limit', { max: limits.pageMax }) ?? 50,
     },
   };

@@ -9,7 +9,7 @@ const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => { t.context.sys = await startSystem(); });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 
-const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject'];
+const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject', 'tag'];
 
 test('plain text: listed as metadata only; full message marks it read', async (t) => {
   const { sys } = t.context;
