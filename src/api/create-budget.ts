@@ -9,5 +9,5 @@ export const CREATE_KEY_COMMAND = 'npm run cli -- users:create --plan free';
  */
 export const anonymousCreateAdvice = (b: Budget) =>
   `. Without a credential, ${b.points} mailboxes per ${b.windowS} s may be created per client IP; ` +
-  `an API key has its own, larger budget from its plan: create a user and key on the server with \`${CREATE_KEY_COMMAND}\` ` +
+  `an API key has a budget of its own, set by its plan: create a user and key on the server with \`${CREATE_KEY_COMMAND}\` ` +
   'and send it as `Authorization: Bearer <key>`';

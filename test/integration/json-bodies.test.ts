@@ -87,3 +87,12 @@ test('a field given as a query parameter and in the body: the same value is fine
   const domains = await send(sys, 'POST', '/api/v1/mailboxes?domain=mw.test', '{"domain": "other.test"}', (await createTenant(sys)).apiKey);
   t.is(domains.body.error.code, 'conflicting_parameters');
 });
+
+test('the OpenAPI document describes the JSON bodies of POST and PATCH /mailboxes', async (t) => {
+  const { sys } = t.context;
+  const doc = (await sys.json('/api/v1/openapi.json')).body;
+  t.deepEqual(doc.paths['/api/v1/mailboxes'].post.requestBody.content['application/json'].schema, { $ref: '#/components/schemas/MailboxCreate' });
+  t.deepEqual(doc.paths['/api/v1/mailboxes/{address}'].patch.requestBody.content['application/json'].schema, { $ref: '#/components/schemas/MailboxTtlChange' });
+  t.deepEqual(Object.keys(doc.components.schemas.MailboxCreate.properties).sort(), ['domain', 'local_part', 'ttl_minutes']);
+  t.truthy(doc.paths['/api/v1/mailboxes'].post.responses['409']);
+});
