@@ -39,7 +39,11 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Pr
   const text = (await readText(ctx, MAX_JSON_BODY_BYTES)).trim();
   let value: unknown = {};
   if (text) {
-    try { value = JSON.parse(text); } catch { throw new BadRequest('request body is not valid JSON', 'invalid_json'); }
+    try { value = JSON.parse(text); } catch {
+      // `curl -d 'ttl_minutes=5'` sends a form: say what is read instead
+      const form = ctx.is('application/x-www-form-urlencoded') ? ' (form-encoded bodies are not read: send a JSON object, or query parameters)' : '';
+      throw new BadRequest(`request body is not valid JSON${form}`, 'invalid_json');
+    }
     // PostgreSQL text cannot hold NUL: refused here as bad input, never a failed INSERT (500)
     if (hasNul(value)) throw new BadRequest('invalid request body: NUL characters (\\u0000) are not allowed', 'invalid_body');
   }

@@ -59,6 +59,10 @@ test('bad JSON, an unknown field, a wrong type, a non-object: 400 naming the pro
     t.is(array.status, 400);
     t.is(array.body.error.code, 'invalid_body');
   }
+  const form = await sys.json('/api/v1/mailboxes', { method: 'POST', body: 'ttl_minutes=5', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  t.is(form.status, 400);
+  t.is(form.body.error.code, 'invalid_json');
+  t.regex(form.body.error.message, /form-encoded bodies are not read: send a JSON object, or query parameters/);
   const domain = await send(sys, 'POST', '/api/v1/mailboxes', '{"domain": 5}');
   t.is(domain.status, 400);
   t.regex(domain.body.error.message, /domain/);
