@@ -1,11 +1,11 @@
 import type Router from '@koa/router';
 import { newRouter } from '../router.js';
+import { z } from 'zod';
 import { BadRequest } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import { changeTtl, type ChangeTtlDeps } from '../../mailboxes/change-ttl.js';
 import type { Stores } from '../../store/index.js';
 import { mailboxFor } from '../auth.js';
-import { z } from 'zod';
 import { jsonPositiveInt, mergeParams, readJson } from '../body.js';
 import { onlyParams, positiveInt } from '../params.js';
 import { presentMailbox } from '../present.js';

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { newRouter } from '../router.js';
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import type { Config } from '../../core/config.js';
 import { BadRequest, Forbidden, Unauthorized } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
@@ -13,7 +14,6 @@ import { publishSafely, type Publisher } from '../../pubsub/events.js';
 import type { Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
 import { mailboxFor, principalOf } from '../auth.js';
-import { z } from 'zod';
 import { chosenLocalPart } from '../../mailboxes/local-part.js';
 import { jsonPositiveInt, mergeParams, readJson } from '../body.js';
 import { booleanParam, onlyParams, positiveInt } from '../params.js';
