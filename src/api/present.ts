@@ -1,14 +1,15 @@
 import { toIso } from '../core/time.js';
-import type { Mailbox } from '../store/mailboxes.js';
+import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
+import type { AddressEntry, AttachmentMeta } from '../store/message-row.js';
+import type { MessageFull, MessageSummary } from '../store/messages.js';
 import type { Plan } from '../store/plans.js';
-import type { AddressEntry, AttachmentMeta, MessageFull, MessageSummary } from '../store/messages.js';
 
 /** Wire shapes (snake_case JSON). The mapping from domain objects lives here and nowhere else. */
 export const presentMailbox = (m: Mailbox) => ({
   address: m.address,
   kind: m.kind,
   plan: m.planId,
-  is_active: m.isActive && (!m.expiresAt || m.expiresAt.getTime() > Date.now()),
+  is_active: !mailboxEnded(m),
   expires_at: toIso(m.expiresAt),
   created_at: toIso(m.createdAt),
   deactivated_at: toIso(m.deactivatedAt),

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { asciiDomain } from '../mailboxes/address.js';
+import { asciiDomain } from './address.js';
 
 /**
  * A whole number written in decimal digits; surrounding whitespace is trimmed. Anything else fails start-up,
@@ -18,14 +19,59 @@ const url = (schemes: string[]) => z.string().min(1).refine((v) => {
 }, `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`);
 
 /**
+ * The database index of a Redis URL as ioredis reads it: the path (`redis://host:6379/2`), else `?db=`, else 0;
+ * undefined when it is not a whole number.
+ */
+export function redisDb(value: string): number | undefined {
+  const u = new URL(value);
+  const given = u.pathname.length > 1 ? u.pathname.slice(1) : u.searchParams.get('db') ?? '0';
+  return /^[0-9]{1,5}$/.test(given) ? Number(given) : undefined;
+}
+
+/**
+ * PGSSLMODE (libpq's variable, also read by the pg driver) becomes the `sslmode` of DATABASE_URL when the URL has
+ * none: the application, `release` and the database bootstrap then connect with the same TLS settings, from one
+ * value. An sslmode in the URL wins, as in libpq.
+ */
+function withSslMode(url: string, mode: string | undefined): string {
+  if (!mode) return url;
+  const u = new URL(url);
+  if (u.searchParams.has('sslmode')) return url;
+  u.searchParams.set('sslmode', mode);
+  return u.toString();
+}
+
+/**
+ * REDIS_TLS_CA_FILE: the PEM certificate(s) of a private CA that signed the Redis server's certificate, read once
+ * at start (a managed Redis with its own CA). Only with a rediss:// REDIS_URL.
+ */
+function redisTlsCa(file: string | undefined, url: string): string | undefined {
+  if (file === undefined) return undefined;
+  if (!url.startsWith('rediss:')) throw new ConfigError('invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS)');
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: ${JSON.stringify(file)} holds no PEM certificate`);
+  return pem;
+}
+
+/**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
- * about `process.env`; the README's configuration table mirrors it.
+ * about `process.env`; docs/configuration.md documents each variable (test/unit/readme.test.ts compares them).
  */
 export const ENV = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/mailwright'),
   DATABASE_POOL_MAX: int(1).default(10),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  PGSSLMODE: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']).optional()),
+  REDIS_URL: url(['redis:', 'rediss:'])
+    // not a URL at all is reported by url() above
+    .refine((v) => { try { return redisDb(v) !== undefined; } catch { return true; } }, 'the database index (the path, or ?db=) must be a whole number')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_TLS_CA_FILE: optionalString,
   REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
     .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
@@ -116,13 +162,14 @@ export const ENV = z.object({
     .default('')
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'))),
-  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (README)
+  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (docs/configuration.md)
   SES_MAX_BODY_BYTES: int(1024).default(528 * 1024),
   SES_CERT_CACHE_SIZE: int(1).default(16),
   SES_FETCH_TIMEOUT_MS: int(100).default(5_000),
   SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
+  ADMIN_BOARD_ACTIONS: bool.default(false),
   METRICS_TOKEN: optionalString,
   METRICS_PORT: int(0, 65535).default(0),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
@@ -171,8 +218,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return Object.freeze({
     env: e.NODE_ENV,
-    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
+    db: { url: withSslMode(e.DATABASE_URL, e.PGSSLMODE), poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
+    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, tlsCa: redisTlsCa(e.REDIS_TLS_CA_FILE, e.REDIS_URL), prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,
@@ -244,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ops: {
       admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : undefined,
+      adminActions: e.ADMIN_BOARD_ACTIONS,
       metricsToken: e.METRICS_TOKEN,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { scheduleExpirySafely } from '../maintenance/expiry-jobs.js';
+import { scheduleExpirySafely } from '../queue/expiry-jobs.js';
 import type { Queues } from '../queue/producers.js';
 import { BadRequest, Conflict, QuotaExceeded, Unavailable } from '../core/errors.js';
 import type { TokenSigner } from '../access/tokens.js';
@@ -9,7 +9,7 @@ import { createStores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import type { PlanStore } from '../store/plans.js';
 import type { Permission } from '../store/tokens.js';
-import { asciiDomain, randomLocalPart } from './address.js';
+import { asciiDomain, randomLocalPart } from '../core/address.js';
 import { effectiveTtlMinutes } from './ttl.js';
 
 export interface CreateMailboxInput {

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import type { Deps } from '../container.js';
+import type { RoleDeps } from './deps.js';
 import { once } from '../core/shutdown.js';
 import { drainSmtp } from '../ingress/smtp/drain.js';
 import { createSmtpIngress } from '../ingress/smtp/server.js';
@@ -8,7 +8,7 @@ import { smtpConnectionLimit } from '../ingress/smtp/connection-limit.js';
 
 export interface SmtpRole { port: number; close: () => Promise<void> }
 
-export async function startSmtp(deps: Deps): Promise<SmtpRole> {
+export async function startSmtp(deps: RoleDeps): Promise<SmtpRole> {
   const persistence = await redisPersistence(deps.redis);
   if (persistence !== 'aof') {
     deps.log.warn({

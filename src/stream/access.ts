@@ -1,8 +1,7 @@
-import type { Context } from 'koa';
-import { authenticate, bearerOf, mailboxFor, type AuthDeps, type Principal } from '../api/auth.js';
-import { cursorParam, onlyParams } from '../api/params.js';
-import { tagParam } from '../api/tag-param.js';
-import type { StreamRateLimits } from '../api/rate-limit.js';
+import { authenticate, bearerOf, mailboxFor, type AuthDeps, type CredentialRequest } from '../access/principal.js';
+import type { StreamRateLimits } from '../access/request-limits.js';
+import { cursorParam, onlyParams } from '../core/params.js';
+import { tagParam } from '../core/tag-param.js';
 import { TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
@@ -30,15 +29,14 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
  */
 export async function streamAccess(
   deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number; rateLimits?: StreamRateLimits },
-  req: { get(name: string): string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string; socket: { remoteAddress?: string } },
+  req: CredentialRequest & { address: string; lastEventId?: string; socket: { remoteAddress?: string } },
 ): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; tag: string | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
   await deps.rateLimits?.ip(req);
-  const principal = await authenticate(bearerOf({ get: req.get, path: req.path, query: req.query as Context['query'] }), deps);
+  const principal = await authenticate(bearerOf(req), deps);
   await deps.rateLimits?.principal(principal);
   if (principal.kind === 'anonymous') throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
   onlyParams(req.query, STREAM_PARAMS);
-  // mailboxFor only reads ctx.state.principal; the WebSocket upgrade has no Koa context
-  const mailbox = await mailboxFor({ state: { principal } } as unknown as Context, deps.stores, req.address, 'read');
+  const mailbox = await mailboxFor(principal, deps.stores, req.address, 'read');
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
   const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
   const tag = tagParam(req.query.tag);

@@ -1,4 +1,4 @@
-import type { StreamRateLimits } from '../api/rate-limit.js';
+import type { StreamRateLimits } from '../access/request-limits.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { MailEvent, StreamEvent } from '../pubsub/events.js';
@@ -26,7 +26,7 @@ export interface StreamDeps {
   stores: Pick<Stores, 'messages' | 'mailboxes'>;
   hub: Hub;
   registry: StreamRegistry;
-  /** REST's rate limits, applied to stream connects (src/api/rate-limit.ts); absent: none */
+  /** REST's rate limits, applied to stream connects (src/access/request-limits.ts); absent: none */
   rateLimits?: StreamRateLimits;
 }
 

@@ -1,20 +1,7 @@
-import { booleanParam, cursorParam, onlyParams, positiveInt } from '../api/params.js';
-import { tagParam } from '../api/tag-param.js';
+import { booleanParam, cursorParam, onlyParams, positiveInt } from '../core/params.js';
 import { BadRequest } from '../core/errors.js';
-
-/** A text filter: case-insensitive substring, or `/regex/` (flags ignored; matched case-insensitively). */
-export type TextMatch = { kind: 'substring'; value: string } | { kind: 'regex'; source: string };
-
-export interface WaitFilter {
-  subject?: TextMatch;
-  from?: TextMatch;
-  /** only messages committed after this cursor */
-  afterSeq?: number;
-  unreadOnly: boolean;
-  /** only messages with this tag (`box+tag@…`) */
-  tag?: string;
-  limit: number;
-}
+import { tagParam } from '../core/tag-param.js';
+import type { TextMatch, WaitFilter } from '../store/message-search.js';
 
 export interface WaitRequest { filter: WaitFilter; waitSeconds: number }
 

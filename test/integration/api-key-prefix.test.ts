@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import anyTest, { type TestFn } from 'ava';
-import { API_KEY_PATTERN, apiKeyMatches, generateApiKey, type GeneratedKey } from '../../src/access/api-keys.js';
+import { API_KEY_PATTERN, apiKeyMatches, generateApiKey, type GeneratedKey } from '../../src/core/api-keys.js';
 import { Unavailable } from '../../src/core/errors.js';
 import { API_KEY_CREATE_ATTEMPTS } from '../../src/store/api-keys.js';
 import { createStores } from '../../src/store/index.js';

@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
-import { RESERVED_LOCAL_PARTS } from '../../src/mailboxes/local-part.js';
+import { RESERVED_LOCAL_PARTS } from '../../src/core/local-part.js';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
 import { call, createTenant } from '../helpers/tenants.js';
 

@@ -7,7 +7,7 @@ import { createDeliveryBatcher, type BatchReport } from '../../src/pipeline/batc
 import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
 import type { DeliveryOutcome } from '../../src/store/message-delivery.js';
-import type { NewMessage } from '../../src/store/messages.js';
+import type { NewMessage } from '../../src/store/message-row.js';
 import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
 const test = anyTest as TestFn<StoreContext>;

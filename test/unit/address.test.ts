@@ -1,5 +1,5 @@
 import test from 'ava';
-import { asciiDomain, domainOf, normalizeAddress } from '../../src/mailboxes/address.js';
+import { asciiDomain, domainOf, normalizeAddress, splitTag } from '../../src/core/address.js';
 import { loadConfig } from '../../src/core/config.js';
 
 test('normalizeAddress: one spelling per mailbox (case, spaces, quoted local part, IDN domain)', (t) => {
@@ -18,8 +18,7 @@ test('domainOf and asciiDomain give the punycode form MAIL_DOMAINS uses', (t) =>
   t.deepEqual(loadConfig({ MAIL_DOMAINS: 'bücher.test, Mailwright.test' }).mail.domains, ['xn--bcher-kva.test', 'mailwright.test']);
 });
 
-test('splitTag: box+tag@d is the mailbox box@d with the tag; the separator is configurable and can be off', async (t) => {
-  const { splitTag } = await import('../../src/mailboxes/address.js');
+test('splitTag: box+tag@d is the mailbox box@d with the tag; the separator is configurable and can be off', (t) => {
   t.deepEqual(splitTag('box+signup@mw.test', '+'), { address: 'box@mw.test', tag: 'signup' });
   t.deepEqual(splitTag('box+a+b@mw.test', '+'), { address: 'box@mw.test', tag: 'a+b' }, 'split at the first separator');
   t.deepEqual(splitTag('box+@mw.test', '+'), { address: 'box@mw.test', tag: null }, 'an empty tag is no tag');

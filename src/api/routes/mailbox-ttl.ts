@@ -5,9 +5,10 @@ import { BadRequest } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import { changeTtl, type ChangeTtlDeps } from '../../mailboxes/change-ttl.js';
 import type { Stores } from '../../store/index.js';
-import { mailboxFor } from '../auth.js';
+import { mailboxFor } from '../../access/principal.js';
+import { principalOf } from '../auth.js';
 import { jsonPositiveInt, mergeParams, readJson } from '../body.js';
-import { onlyParams, positiveInt } from '../params.js';
+import { onlyParams, positiveInt } from '../../core/params.js';
 import { presentMailbox } from '../present.js';
 
 const ChangeTtl = z.strictObject({ ttl_minutes: jsonPositiveInt.optional() });
@@ -26,7 +27,7 @@ export function mailboxTtlRoutes(deps: MailboxTtlRouteDeps): Router {
     const params = mergeParams({ ttl_minutes: positiveInt(ctx.query.ttl_minutes, 'ttl_minutes') }, await readJson(ctx, ChangeTtl));
     const ttlMinutes = params.ttl_minutes;
     if (ttlMinutes === undefined) throw new BadRequest('ttl_minutes is required (query parameter or JSON body)', 'invalid_ttl_minutes');
-    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage');
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage');
     const changed = await changeTtl(deps, m, ttlMinutes);
     const after = (await deps.stores.mailboxes.findById(m.id)) ?? m;
     ctx.body = { ...presentMailbox(after), expires_at: toIso(changed.expiresAt), ttl_minutes: changed.ttlMinutes };

@@ -7,16 +7,17 @@ import { BadRequest, Forbidden, Unauthorized } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import type { TokenSigner } from '../../access/tokens.js';
 import { createMailbox } from '../../mailboxes/create.js';
-import { cancelExpirySafely } from '../../maintenance/expiry-jobs.js';
+import { cancelExpirySafely } from '../../queue/expiry-jobs.js';
 import type { Queues } from '../../queue/producers.js';
 import type { Logger } from '../../core/log.js';
 import { publishSafely, type Publisher } from '../../pubsub/events.js';
 import type { Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
-import { mailboxFor, principalOf } from '../auth.js';
-import { chosenLocalPart } from '../../mailboxes/local-part.js';
+import { mailboxFor } from '../../access/principal.js';
+import { principalOf } from '../auth.js';
+import { chosenLocalPart } from '../../core/local-part.js';
 import { jsonPositiveInt, mergeParams, readJson } from '../body.js';
-import { booleanParam, onlyParams, positiveInt } from '../params.js';
+import { booleanParam, onlyParams, positiveInt } from '../../core/params.js';
 import { presentMailbox } from '../present.js';
 
 export interface MailboxRouteDeps {
@@ -95,13 +96,13 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
 
   router.get('/:address', async (ctx) => {
     onlyParams(ctx.query, []);
-    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'read');
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read');
     ctx.body = presentMailbox(m);
   });
 
   router.delete('/:address', async (ctx) => {
     onlyParams(ctx.query, []);
-    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage', { allowInactive: true });
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage', { allowInactive: true });
     if (await deps.stores.mailboxes.deactivate(m.id, 'deleted')) {
       deps.log.info({ event: 'mailbox.deleted', mailboxId: m.id });
       await cancelExpirySafely(deps.queues.maintenance, m.id, deps.log, deps.config.redis.enqueueTimeoutMs);

@@ -3,7 +3,7 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import type { Config } from '../../core/config.js';
 import { asAppError, MessageTooLarge, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { domainOf } from '../../mailboxes/address.js';
+import { domainOf } from '../../core/address.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
 import { collectMessage } from './collect-message.js';

@@ -113,6 +113,21 @@ test('a regular expression too expensive for Postgres is cut off: 400 regex_too_
   t.is(await running(), 0);
 });
 
+test('a /regex/ filter with \\b matches as in JavaScript (Postgres writes a word boundary \\y)', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=600');
+  await sys.send({ from: 'a@example.org', to: box.address, subject: 'Your code is 123456', text: 'x' });
+  await sys.waitForMessages(box.address, box.token, 1);
+  const q = (re: string) => sys.json(`/api/v1/mailboxes/${box.address}/messages?wait=2&subject=${encodeURIComponent(re)}`, { token: box.token });
+  const started = Date.now();
+  const hit = await q('/\\bcode\\b/');
+  t.is(hit.status, 200);
+  t.is(hit.body.length, 1);
+  t.true(Date.now() - started < 1_500, 'found at once, not at the deadline');
+  t.is((await q('/\\Bode\\b/')).body.length, 1, '\\B: inside a word');
+  t.is((await q('/\\bode/')).body.length, 0, 'no word starts with "ode"');
+});
+
 test.serial('a waiting request whose client goes away releases its hub listener', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox('?ttl_minutes=30');
