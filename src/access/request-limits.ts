@@ -1,9 +1,11 @@
 import type { Context, Middleware } from 'koa';
 import type { Redis } from 'ioredis';
-import { createLimiter, rateLimitHeaders, tightest, type Decision, type Limiter } from './rate-limit.js';
+import { createLimiter, rateLimitHeaders, tightest, type Budget, type Decision, type Limiter } from './rate-limit.js';
 import type { Config } from '../core/config.js';
 import { TooManyRequests } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
+import type { PlanStore } from '../store/plans.js';
+import { anonymousCreateAdvice } from './create-budget.js';
 import type { Principal } from './principal.js';
 
 /** The principal the API's authentication middleware put on the context (src/api/auth.ts). */
@@ -41,22 +43,47 @@ function budgets(deps: RateLimitDeps) {
   const rl = deps.config.rateLimit;
   const base = { redis: deps.redis, prefix: deps.config.redis.prefix, timeoutMs: rl.timeoutMs, log: deps.log };
   return {
+    base,
     ip: createLimiter(base, 'ip', rl.ip),
     credential: createLimiter(base, 'credential', rl.credential),
-    createIp: createLimiter(base, 'create-ip', rl.createIp),
-    createCredential: createLimiter(base, 'create-credential', rl.createCredential),
+  };
+}
+
+/**
+ * Mailbox creation budgets come from the plan row (`create_budget_*`; the `anonymous` plan's is per client IP),
+ * unless the operator set RATE_LIMIT_CREATE_IP_* / RATE_LIMIT_CREATE_CREDENTIAL_*, which then replace the row's
+ * value. One limiter per distinct budget, all on the same counter keys: a plan changed in its row (a lowered
+ * budget) applies to the counts already made in the current window.
+ */
+function creationBudgets(deps: RateLimitDeps & { plans: PlanStore }, base: ReturnType<typeof budgets>['base']) {
+  const rl = deps.config.rateLimit;
+  const limiters = new Map<string, Limiter>();
+  const limiter = (name: 'create-ip' | 'create-credential', b: Budget) => {
+    const id = `${name}/${b.points}/${b.windowS}`;
+    let l = limiters.get(id);
+    if (!l) limiters.set(id, (l = createLimiter(base, name, b)));
+    return l;
+  };
+  return async (planId: string): Promise<{ limiter: Limiter; budget: Budget } | undefined> => {
+    const plan = await deps.plans.get(planId);
+    if (!plan) return undefined; // creation itself answers 503 (plan missing: run the release step)
+    const anonymous = planId === 'anonymous';
+    const over = anonymous ? rl.createIp : rl.createCredential;
+    const budget = { points: over.points ?? plan.createBudget.points, windowS: over.windowS ?? plan.createBudget.windowS };
+    return { limiter: limiter(anonymous ? 'create-ip' : 'create-credential', budget), budget };
   };
 }
 
 /** The counter key of an authenticated caller: one budget per API key or per mailbox token. */
 const credentialKey = (p: Exclude<Principal, { kind: 'anonymous' }>) => (p.kind === 'user' ? `key:${p.apiKeyId}` : `token:${p.jti}`);
 
-export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
+export function apiRateLimits(deps: RateLimitDeps & { plans: PlanStore }): ApiRateLimits {
   const rl = deps.config.rateLimit;
-  const { ip, credential, createIp, createCredential } = budgets(deps);
+  const { base, ip, credential } = budgets(deps);
+  const creation = creationBudgets(deps, base);
 
   /** Record a decision, advertise the tightest budget so far, refuse with 429 when over. */
-  const apply = async (ctx: Context, limiter: Limiter, key: string) => {
+  const apply = async (ctx: Context, limiter: Limiter, key: string, advice = '') => {
     const d = await limiter.consume(key);
     const seen: Decision[] = (ctx.state.rateLimits ??= []);
     seen.push(d);
@@ -64,7 +91,7 @@ export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
     for (const [k, v] of Object.entries(headers)) ctx.set(k, v);
     if (!d.allowed) {
       deps.log.info({ event: 'ratelimit.refused', limiter: limiter.name, requestId: ctx.state.requestId });
-      throw new TooManyRequests(`rate limit reached (${limiter.name}); retry after ${d.resetS} s`, headers);
+      throw new TooManyRequests(`rate limit reached (${limiter.name}); retry after ${d.resetS} s${advice}`, headers);
     }
   };
 
@@ -80,11 +107,12 @@ export function apiRateLimits(deps: RateLimitDeps): ApiRateLimits {
     byPrincipal: async (ctx, next) => {
       if (isApi(ctx)) {
         const p = principalOf(ctx);
-        const create = isCreate(ctx);
+        // a mailbox token cannot create (403 from the route): its requests count as any other of the token
+        const create = isCreate(ctx) && p.kind !== 'token' ? await creation(p.kind === 'user' ? p.planId : 'anonymous') : undefined;
         if (p.kind === 'anonymous') {
-          if (create) await apply(ctx, createIp, clientIp(ctx, rl.trustedProxyHops));
+          if (create) await apply(ctx, create.limiter, clientIp(ctx, rl.trustedProxyHops), anonymousCreateAdvice(create.budget));
         } else {
-          await apply(ctx, create ? createCredential : credential, credentialKey(p));
+          await apply(ctx, create?.limiter ?? credential, credentialKey(p));
         }
       }
       await next();

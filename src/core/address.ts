@@ -35,3 +35,20 @@ export function normalizeAddress(address: string): string {
   if (local.length >= 2 && local.startsWith('"') && local.endsWith('"')) local = local.slice(1, -1).replace(/\\(.)/g, '$1');
   return `${local.toLowerCase()}@${domainOf(a)}`;
 }
+
+/** The longest tag kept: the whole local part is at most 64 octets (RFC 5321 §4.5.3.1.1). */
+export const MAX_TAG_LENGTH = 64;
+
+/**
+ * A normalized recipient as the mailbox it goes to and its tag: with separator `+`, `box+signup@d` is
+ * `{ address: 'box@d', tag: 'signup' }`, split at the first separator (`box+a+b@d` has the tag `a+b`). No
+ * separator (null: tags are off), none in the local part, nothing before it, or a tag longer than
+ * MAX_TAG_LENGTH: the recipient is the address itself, without a tag. An empty tag (`box+@d`) is no tag.
+ */
+export function splitTag(recipient: string, separator: string | null): { address: string; tag: string | null } {
+  const at = recipient.lastIndexOf('@');
+  const cut = separator && at > 0 ? recipient.indexOf(separator) : -1;
+  if (cut <= 0 || cut >= at || at - cut - 1 > MAX_TAG_LENGTH) return { address: recipient, tag: null };
+  const tag = recipient.slice(cut + separator!.length, at);
+  return { address: recipient.slice(0, cut) + recipient.slice(at), tag: tag || null };
+}

@@ -9,6 +9,8 @@ import { asciiDomain } from './address.js';
  */
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^[0-9]+$/, 'expected a whole number in decimal digits').transform(Number).pipe(z.number().int().min(min).max(max));
+/** `int` that may be unset (or set empty): undefined then. */
+const optionalInt = (min: number) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(min).optional());
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 /** A URL that `new URL` reads, with one of these schemes (a typo such as port `54x32` fails start-up, naming the variable). */
@@ -97,6 +99,9 @@ export const ENV = z.object({
     // an internationalised domain may be given in Unicode; it is kept (and matched) as punycode
     .transform((s) => s.split(',').map((d) => asciiDomain(d)).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'not a domain name')).min(1, 'at least one domain')),
+  // `box+tag@domain` is delivered to `box@domain` with the tag stored; one atext character that is not a letter,
+  // digit or dot; empty turns tags off (the whole local part is the mailbox's)
+  ADDRESS_TAG_SEPARATOR: z.string().trim().regex(/^[!#$%&'*+/=?^_`{|}~-]?$/, "one of ! # $ % & ' * + / = ? ^ _ ` { | } ~ - or empty (off)").default('+'),
   MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
   ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
   WORKER_CONCURRENCY: int(1).default(64),
@@ -140,10 +145,11 @@ export const ENV = z.object({
   RATE_LIMIT_IP_WINDOW_S: int(1).default(60),
   RATE_LIMIT_CREDENTIAL_POINTS: int(1).default(1200),
   RATE_LIMIT_CREDENTIAL_WINDOW_S: int(1).default(60),
-  RATE_LIMIT_CREATE_IP_POINTS: int(1).default(20),
-  RATE_LIMIT_CREATE_IP_WINDOW_S: int(1).default(3600),
-  RATE_LIMIT_CREATE_CREDENTIAL_POINTS: int(1).default(120),
-  RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S: int(1).default(60),
+  // mailbox creation budgets come from each plan's row (create_budget_*); these, when set, replace the row's value
+  RATE_LIMIT_CREATE_IP_POINTS: optionalInt(1),
+  RATE_LIMIT_CREATE_IP_WINDOW_S: optionalInt(1),
+  RATE_LIMIT_CREATE_CREDENTIAL_POINTS: optionalInt(1),
+  RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S: optionalInt(1),
   SMTP_CONNECTIONS_PER_IP: int(1).default(600),
   SMTP_CONNECTIONS_WINDOW_S: int(1).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -236,7 +242,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       /** the implicit TLS listener's port (same host, certificate and hooks as SMTP_PORT), or undefined: none */
       smtpsPort: e.SMTPS_PORT,
     },
-    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES },
+    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES, tagSeparator: e.ADDRESS_TAG_SEPARATOR || null },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       largeMessageBytes: e.WORKER_LARGE_MESSAGE_BYTES,
@@ -275,7 +281,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.RATE_LIMIT_TIMEOUT_MS,
       ip: { points: e.RATE_LIMIT_IP_POINTS, windowS: e.RATE_LIMIT_IP_WINDOW_S },
       credential: { points: e.RATE_LIMIT_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREDENTIAL_WINDOW_S },
+      /** operator overrides of the `anonymous` plan's creation budget (per client IP); unset: the plan row decides */
       createIp: { points: e.RATE_LIMIT_CREATE_IP_POINTS, windowS: e.RATE_LIMIT_CREATE_IP_WINDOW_S },
+      /** operator overrides of every other plan's creation budget (per API key); unset: the plan row decides */
       createCredential: { points: e.RATE_LIMIT_CREATE_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S },
       smtpConnections: { points: e.SMTP_CONNECTIONS_PER_IP, windowS: e.SMTP_CONNECTIONS_WINDOW_S },
     },

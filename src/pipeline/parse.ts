@@ -84,7 +84,7 @@ const addresses = (a: AddressObject | AddressObject[] | undefined): AddressEntry
   const walk = (values: { address?: string; name?: string; group?: unknown[] }[]) => {
     for (const v of values) {
       if (Array.isArray(v.group)) walk(v.group as typeof values);
-      else if (v.address || v.name) out.push({ address: (v.address ?? '').toLowerCase(), name: v.name ?? '' });
+      else if (v.address || v.name) out.push({ address: (v.address ?? '').toLowerCase(), name: v.name || null });
     }
   };
   for (const obj of list) walk(obj.value ?? []);

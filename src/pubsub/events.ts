@@ -8,6 +8,8 @@ export interface MessageSummaryEvent {
   subject: string | null;
   received_at: string | null;
   has_attachments: boolean;
+  /** the recipient's tag (`box+tag@…`); null: none. Absent in events of workers older than tags. */
+  tag?: string | null;
 }
 
 export type MailEvent =

@@ -5,7 +5,8 @@ import type { FoundCode, FoundLink } from '../extract/index.js';
  * (which reads messages) so that the delivery statements (message-delivery*.ts) and the message store can
  * both use it without importing each other.
  */
-export interface AddressEntry { address: string; name: string }
+/** `name` is null when the header gives none (as `from_name`); rows stored before that hold '' (read as null). */
+export interface AddressEntry { address: string; name: string | null }
 export interface HeaderEntry { name: string; value: string }
 export interface AttachmentMeta {
   index: number;
@@ -39,6 +40,8 @@ export interface NewMessage {
   mailboxId: string;
   seq: number;
   ingressId: string;
+  /** the recipient's tag (`box+tag@…`), null: none */
+  tag: string | null;
   source: string;
   envelopeFrom: string | null;
   envelopeTo: string[];
@@ -73,6 +76,7 @@ export const messageRow = (m: NewMessage, encode: (v: unknown) => unknown = json
   mailbox_id: m.mailboxId,
   seq: m.seq,
   ingress_id: m.ingressId,
+  tag: m.tag,
   source: m.source,
   envelope_from: m.envelopeFrom,
   envelope_to: encode(m.envelopeTo),

@@ -13,6 +13,8 @@ export interface WaitFilter {
   /** only messages committed after this cursor */
   afterSeq?: number;
   unreadOnly: boolean;
+  /** only messages with this tag (`box+tag@…`) */
+  tag?: string;
   limit: number;
 }
 
@@ -34,6 +36,7 @@ export async function searchMessages(db: Db, mailboxId: string, f: WaitFilter, o
     .orderBy([{ column: 'received_at', order: 'desc' }, { column: 'seq', order: 'desc' }]).limit(f.limit);
   if (f.afterSeq !== undefined) q.andWhere('seq', '>', f.afterSeq);
   if (f.unreadOnly) q.andWhere('is_read', false);
+  if (f.tag !== undefined) q.andWhere('tag', f.tag);
   where(q, 'subject', f.subject);
   where(q, 'from_address', f.from);
   const regex = f.subject?.kind === 'regex' || f.from?.kind === 'regex';

@@ -13,6 +13,7 @@ export interface MessageSummary {
   receivedAt: Date;
   isRead: boolean;
   hasAttachments: boolean;
+  tag: string | null;
 }
 
 export interface MessageFull extends MessageSummary {
@@ -49,9 +50,11 @@ export interface ListQuery {
   unreadOnly?: boolean;
   /** oldest first instead of newest first */
   ascending?: boolean;
+  /** only messages with this tag */
+  tag?: string;
 }
 
-export const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments'];
+export const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments', 'tag'];
 const FULL_COLUMNS = [
   ...SUMMARY_COLUMNS, 'message_id_header', 'from_name', 'to_addresses', 'cc_addresses', 'reply_to', 'text_body', 'html_body',
   'headers', 'attachments', 'parse_error', 'sent_at', 'size_bytes', 'source', 'envelope_from', 'codes', 'links',
@@ -69,6 +72,7 @@ export const toSummary = (r: Row): MessageSummary => ({
   receivedAt: r.received_at,
   isRead: r.is_read,
   hasAttachments: r.has_attachments,
+  tag: r.tag ?? null,
 });
 
 const toFull = (r: Row): MessageFull => ({
@@ -120,6 +124,7 @@ export function messageStore(db: Db): MessageStore {
     async list(mailboxId, q) {
       const query = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS).limit(q.limit);
       if (q.unreadOnly) query.andWhere('is_read', false);
+      if (q.tag !== undefined) query.andWhere('tag', q.tag);
       if (q.afterSeq !== undefined || q.ascending) {
         // stream replay: commit order, the stream cursor
         if (q.afterSeq !== undefined) query.andWhere('seq', '>', q.afterSeq);

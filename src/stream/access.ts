@@ -1,12 +1,13 @@
 import { authenticate, bearerOf, mailboxFor, type AuthDeps, type CredentialRequest } from '../access/principal.js';
 import type { StreamRateLimits } from '../access/request-limits.js';
 import { cursorParam, onlyParams } from '../core/params.js';
+import { tagParam } from '../core/tag-param.js';
 import { TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
 import type { StreamRegistry } from './registry.js';
 
-export const STREAM_PARAMS = ['token', 'since'];
+export const STREAM_PARAMS = ['token', 'since', 'tag'];
 
 /** What streamAccess reads from a raw Node request (SSE and WebSocket are served outside Koa). */
 export function requestParts(req: { headers: Record<string, string | string[] | undefined> }, url: URL) {
@@ -29,7 +30,7 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
 export async function streamAccess(
   deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number; rateLimits?: StreamRateLimits },
   req: CredentialRequest & { address: string; lastEventId?: string; socket: { remoteAddress?: string } },
-): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
+): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; tag: string | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
   await deps.rateLimits?.ip(req);
   const principal = await authenticate(bearerOf(req), deps);
   await deps.rateLimits?.principal(principal);
@@ -38,6 +39,7 @@ export async function streamAccess(
   const mailbox = await mailboxFor(principal, deps.stores, req.address, 'read');
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
   const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
+  const tag = tagParam(req.query.tag);
   // a stream must not outlive the mailbox token it was opened with (its row was read by authenticate)
   const credentialExpiresAt = principal.kind === 'token' ? principal.expiresAt : undefined;
   // no await from here on: both caps are checked and the slot taken in one step. (The process cap was once
@@ -47,5 +49,5 @@ export async function streamAccess(
     if (slot.full === 'process') throw new Unavailable('this server holds its maximum number of streams (STREAM_MAX_PER_PROCESS); retry shortly');
     throw new TooManyStreams(`this credential already holds ${deps.maxPerCredential} open streams on this server (STREAM_MAX_PER_CREDENTIAL); close one first`);
   }
-  return { principal, mailbox, since, credentialExpiresAt, release: slot.release };
+  return { principal, mailbox, since, tag, credentialExpiresAt, release: slot.release };
 }

@@ -30,6 +30,7 @@ export const newMessage = (mailboxId: string, ingressId = ulid(), over: Partial<
   id: ulid(),
   mailboxId,
   ingressId,
+  tag: null,
   source: 'smtp',
   envelopeFrom: 'a@example.org',
   envelopeTo: ['x@mw.test'],

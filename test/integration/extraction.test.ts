@@ -15,7 +15,7 @@ test('the full message carries the codes and links the worker extracted at parse
     html: '<p>Your verification code is <b>408 217</b>.</p><p><a href="https://acme.example/magic?t=abc">Sign in to Acme</a> · <a href="https://acme.example/help">Help</a></p>',
   });
   const [summary] = await sys.waitForMessages(box.address, box.token, 1);
-  t.deepEqual(Object.keys(summary).sort(), ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject']);
+  t.deepEqual(Object.keys(summary).sort(), ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject', 'tag']);
   const full = (await sys.json(`/api/v1/mailboxes/${box.address}/messages/${summary.id}`, { token: box.token })).body;
   t.is(full.codes[0].code, '408217');
   t.deepEqual([...full.codes[0].found_in].sort(), ['html', 'text']);

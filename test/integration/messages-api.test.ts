@@ -9,7 +9,7 @@ const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => { t.context.sys = await startSystem(); });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 
-const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject'];
+const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject', 'tag'];
 
 test('plain text: listed as metadata only; full message marks it read', async (t) => {
   const { sys } = t.context;
@@ -28,8 +28,8 @@ test('plain text: listed as metadata only; full message marks it read', async (t
   t.is(full.body.text, 'Just text.\nSecond line.\n');
   t.is(full.body.html, null);
   t.is(full.body.from_name, 'Ann Sender');
-  t.deepEqual(full.body.to, [{ address: box.address, name: '' }]);
-  t.deepEqual(full.body.cc, [{ address: 'copy@example.org', name: '' }]);
+  t.deepEqual(full.body.to, [{ address: box.address, name: null }], 'no display name: null, as from_name');
+  t.deepEqual(full.body.cc, [{ address: 'copy@example.org', name: null }]);
   t.true(full.body.size > 0);
   t.true(full.body.headers.some((h: { name: string; value: string }) => h.name === 'subject' && h.value === 'Plain'));
   t.true(full.body.is_read);

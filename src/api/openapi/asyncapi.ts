@@ -33,6 +33,7 @@ const QUERY = {
   properties: {
     token: { type: 'string', description: 'the credential (mailbox token or API key) for clients that cannot set headers (EventSource, browser WebSocket)' },
     since: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'replay every message committed after this cursor before going live' },
+    tag: { type: 'string', minLength: 1, maxLength: 64, description: 'only new_message frames of messages with this tag (box+tag@…, compared lower-cased); the cursors of the others are skipped' },
   },
 };
 const ADDRESS = { description: 'the mailbox address, URL-encoded (k3x9%40mailwright.test)' };

@@ -22,7 +22,7 @@ export const HEADERS = {
 const always = (name: keyof typeof HEADERS) => ({ ...HEADERS[name], required: true });
 
 export const ERROR_RESPONSES = {
-  E400: err('invalid request: unknown query parameter (unknown_parameter), bad value (invalid_<name>), invalid JSON or body (invalid_json, invalid_body), unexpected body (unexpected_body)'),
+  E400: err('invalid request: unknown query parameter (unknown_parameter), bad value (invalid_<name>), invalid JSON or body (invalid_json, invalid_body), unexpected body (unexpected_body), a field given as a query parameter and in the body with different values (conflicting_parameters), a bad or reserved local_part (invalid_local_part, reserved_local_part)'),
   E401: err('missing, malformed, invalid, revoked or expired credential (code unauthorized)'),
   E403: err('the credential lacks the permission (insufficient_permission, api_key_required, token_cannot_create, permission_escalation) or a plan/limit was reached (mailbox_limit_reached, token_limit_reached, key_limit_reached)'),
   E404: err('no such mailbox / message / attachment / token / key for this caller: another tenant\'s object answers exactly the same 404 (mailbox_not_found, message_not_found, attachment_not_found, token_not_found, api_key_not_found)'),

@@ -9,8 +9,8 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
     get: {
       operationId: 'listMessages',
       summary: 'List messages, newest first. With wait/subject/from/since: a filtered search that blocks up to wait seconds until something matches.', tags: ['messages'], security: SEC.anyCredential,
-      description: 'Plain list: parameters limit, cursor, unread; pages continue through X-Next-Cursor / Link. ' +
-        'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit (cursor is then 400 unknown_parameter). ' +
+      description: 'Plain list: parameters limit, cursor, unread, tag; pages continue through X-Next-Cursor / Link. ' +
+        'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit, tag (cursor is then 400 unknown_parameter). ' +
         'Returns at once when something matches, else when an event for the mailbox arrives, else an empty array after wait seconds. ' +
         'Filters: case-insensitive substring, or /regex/ (flags ignored, matched case-insensitively, in Postgres with WAIT_REGEX_TIMEOUT_MS). ' +
         'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read.',
@@ -18,6 +18,7 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
         q('limit', { type: 'integer', minimum: 1, default: 50 }, 'page size; at most MESSAGE_PAGE_MAX (default 200), else 400 invalid_limit'),
         q('cursor', { type: 'string', pattern: '^[0-9]{1,15}\\.[0-9]{1,15}$' }, 'plain list only: the X-Next-Cursor of the previous page (opaque)'),
         q('unread', { type: 'string', enum: ['true', 'false'] }, 'only unread messages'),
+        q('tag', { type: 'string', minLength: 1, maxLength: 64 }, 'only messages whose recipient carried this tag (box+tag@…, compared lower-cased); plain list and wait mode; else 400 invalid_tag'),
         q('wait', { type: 'integer', minimum: 0 }, `seconds to block for a match; at most WAIT_MAX_SECONDS (default 300), else 400 invalid_wait; ${WAIT_ONLY}`),
         q('subject', { type: 'string', minLength: 1 }, `subject filter: substring or /regex/; at most WAIT_FILTER_MAX_LENGTH (default 200) characters; ${WAIT_ONLY}`),
         q('from', { type: 'string', minLength: 1 }, `filter on from_address: substring or /regex/; same limit; ${WAIT_ONLY}`),
@@ -64,6 +65,7 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
   },
 };
 
+export const TAG = 'the recipient\'s tag: mail to box+signup@domain is stored in box@domain with tag "signup" (ADDRESS_TAG_SEPARATOR); null: none';
 const FOUND_IN = { type: 'string', enum: ['subject', 'text', 'html'] };
 
 /** JSON Schema 2020-12 objects for the message wire shapes in src/api/present.ts (snake_case). */
@@ -75,8 +77,9 @@ export const MESSAGE_SCHEMAS: Record<string, JsonSchema> = {
     received_at: ts,
     is_read: { type: 'boolean' },
     has_attachments: { type: 'boolean' },
+    tag: nullable({ type: 'string', description: TAG }),
   }),
-  AddressEntry: obj({ address: { type: 'string' }, name: { type: 'string' } }),
+  AddressEntry: obj({ address: { type: 'string' }, name: { type: ['string', 'null'], description: 'the display name; null when the header gives none (as from_name)' } }),
   Attachment: obj({
     index: { type: 'integer', minimum: 0, description: 'use in /attachments/{n}' },
     filename: nullable({ type: 'string' }),
@@ -89,6 +92,7 @@ export const MESSAGE_SCHEMAS: Record<string, JsonSchema> = {
     id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
     mailbox: { type: 'string', format: 'email' },
     cursor: { type: 'string', pattern: '^[0-9]+$', description: 'per-mailbox commit sequence; resume point for streams' },
+    tag: nullable({ type: 'string', description: TAG }),
     message_id: nullable({ type: 'string' }),
     from_address: nullable({ type: 'string' }),
     from_name: nullable({ type: 'string' }),

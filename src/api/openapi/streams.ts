@@ -4,9 +4,10 @@ const STREAM_PARAMS = [
   ADDRESS,
   q('token', { type: 'string' }, 'the credential (mailbox token or API key) for clients that cannot set headers; accepted ONLY on /events and /ws'),
   q('since', { type: 'string', pattern: '^[0-9]{1,15}$' }, 'replay every message committed after this cursor before going live (Last-Event-ID wins for SSE)'),
+  q('tag', { type: 'string', minLength: 1, maxLength: 64 }, 'only new_message frames of messages with this tag (box+tag@…, compared lower-cased); the cursors of the others are skipped'),
 ];
 const STREAM_ERRORS = (extra: string) => ({
-  400: err(`unknown query parameter (only token and since) or invalid since / Last-Event-ID (invalid_cursor)${extra}`),
+  400: err(`unknown query parameter (only token, since and tag) or invalid since / Last-Event-ID (invalid_cursor) or tag (invalid_tag)${extra}`),
   401: err('no credential (a stream always needs one), or an invalid, revoked or expired one'),
   403: err('the mailbox token lacks read (insufficient_permission)'),
   404: err('no such mailbox for this caller (mailbox_not_found)'),

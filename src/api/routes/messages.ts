@@ -15,6 +15,7 @@ import { mailboxFor } from '../../access/principal.js';
 import { principalOf } from '../auth.js';
 import { booleanParam, listCursor, listCursorParam, onlyParams, positiveInt } from '../../core/params.js';
 import { presentMessage, presentSummary } from '../present.js';
+import { tagParam } from '../../core/tag-param.js';
 
 export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
 
@@ -76,11 +77,11 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   const { stores } = deps;
 
   router.get('/', async (ctx) => {
-    onlyParams(ctx.query, ['limit', 'cursor', 'unread']);
+    onlyParams(ctx.query, ['limit', 'cursor', 'unread', 'tag']);
     const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'read');
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const before = listCursorParam(ctx.query.cursor);
-    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false });
+    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false, tag: tagParam(ctx.query.tag) });
     if (items.length === limit) {
       const next = listCursor(items[items.length - 1]!);
       ctx.set('X-Next-Cursor', next);

@@ -5,7 +5,7 @@ const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => { t.context.sys = await startSystem({ env: { WAIT_MAX_SECONDS: '30' } }); });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 
-const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject'];
+const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject', 'tag'];
 
 test('wait returns at once when a matching message already exists, with the list contract', async (t) => {
   const { sys } = t.context;
