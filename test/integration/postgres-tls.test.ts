@@ -61,7 +61,7 @@ test('PGSSLMODE applies to a DATABASE_URL without sslmode (release and the app);
 });
 
 test('with this pg driver, sslmode=require verifies the certificate like verify-full: a private CA needs sslrootcert, or no-verify', async (t) => {
-  // pg 8 treats prefer/require/verify-ca as verify-full (libpq's require does not verify): documented in docs/notes/ops.md
+  // pg 8 treats prefer/require/verify-ca as verify-full (libpq's require does not verify): documented in docs/platforms.md
   await t.throwsAsync(sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', '?sslmode=require') }), { message: /unable to verify the first certificate|self[- ]signed certificate/ });
   t.true(await sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', `?sslmode=require&sslrootcert=${encodeURIComponent(t.context.pg.certs.caFile)}`) }));
   t.true(await sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', '?sslmode=no-verify') }));

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../../helpers/redis.js';
 
-// docs/notes/internals.md, row "BullMQ Queue commands on the given connection": after an add that Redis did
+// docs/internals.md, row "BullMQ Queue commands on the given connection": after an add that Redis did
 // not acknowledge in time, enqueueInbound (src/ingress/enqueue.ts withdrawLate) sends a remove at once and
 // relies on it running after the add: it does because a Queue sends both on the ioredis instance it was given
 // (src/queue/producers.ts), not on a connection of its own, and one connection keeps command order. BullMQ

@@ -2,7 +2,7 @@ import test from 'ava';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../../helpers/redis.js';
 
-// docs/notes/internals.md, row "ioredis enableAutoPipelining at run time": loadPipelining in
+// docs/internals.md, row "ioredis enableAutoPipelining at run time": loadPipelining in
 // src/queue/pipelining.ts turns auto-pipelining on and off on live clients by assigning
 // `redis.options.enableAutoPipelining`, relying on ioredis reading the option at every command (documented
 // only as a constructor option), and reads `autoPipelineQueueSize` before switching it off.

@@ -3,7 +3,7 @@ import { createDb } from '../../../src/store/db.js';
 import { preparedQuery } from '../../../src/store/prepared.js';
 import { ADMIN_URL } from '../../helpers/db.js';
 
-// docs/notes/internals.md, row "knex client.acquireConnection": preparedQuery in
+// docs/internals.md, row "knex client.acquireConnection": preparedQuery in
 // src/store/prepared.ts runs named prepared statements on a raw pg connection taken from knex's client, and
 // relies on a transaction's client handing out the transaction's own connection (so the statement is part
 // of the transaction). Neither is in knex's documentation. Only reads; the admin database is enough. Serial:

@@ -5,7 +5,7 @@ import Router from '@koa/router';
 import test from 'ava';
 import Koa from 'koa';
 
-// docs/notes/internals.md, row "@koa/router ctx._matchedRoute": the request middleware in src/api/app.ts
+// docs/internals.md, row "@koa/router ctx._matchedRoute": the request middleware in src/api/app.ts
 // labels metrics and request logs with the route pattern the router matched, read after `next()` from
 // `ctx._matchedRoute` (declared in the router's typings, absent from its README; underscore-named).
 const ROW = 'internals.md row "@koa/router ctx._matchedRoute" (src/api/app.ts request metrics)';

@@ -3,7 +3,7 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 
-// docs/notes/internals.md, row "Node socket._httpMessage": answerClientError (src/api/client-error.ts)
+// docs/internals.md, row "Node socket._httpMessage": answerClientError (src/api/client-error.ts)
 // tells a parse error between requests from one during a response being written by the socket's private
 // `_httpMessage` (the ServerResponse the socket is serving); Node does not document it.
 const ROW = 'internals.md row "Node socket._httpMessage" (src/api/client-error.ts answerClientError)';

@@ -4,7 +4,7 @@ import test from 'ava';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { RawSmtp } from '../../helpers/smtp-client.js';
 
-// docs/notes/internals.md, row "smtp-server connections/server/send": the ingress reaches the connection of a
+// docs/internals.md, row "smtp-server connections/server/send": the ingress reaches the connection of a
 // session through `server.connections` (matched by `connection.session === session`), answers with
 // `connection.send()` (421 time limit, drain) and wraps `send` to rewrite smtp-server's own 552 for a declared
 // SIZE (src/ingress/smtp/server.ts); the role listens and closes through `server.server`

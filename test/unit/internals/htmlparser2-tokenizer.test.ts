@@ -1,7 +1,7 @@
 import test from 'ava';
 import { Tokenizer, type TokenizerCallbacks } from 'htmlparser2';
 
-// docs/notes/internals.md, row "htmlparser2 Tokenizer": src/extract/html-walk.ts drives the Tokenizer (exported
+// docs/internals.md, row "htmlparser2 Tokenizer": src/extract/html-walk.ts drives the Tokenizer (exported
 // and typed, but not in htmlparser2's README, which documents the Parser) with these callbacks, reading tag
 // names, attribute values and text as [start, end) offsets into the input, entities left to the caller.
 const ROW = 'internals.md row "htmlparser2 Tokenizer" (src/extract/html-walk.ts walkHtml)';

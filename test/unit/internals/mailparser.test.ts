@@ -1,7 +1,7 @@
 import test from 'ava';
 import { MailParser } from 'mailparser';
 
-// docs/notes/internals.md, row "mailparser processHeaders/libmime": src/pipeline/parse-simple.ts
+// docs/internals.md, row "mailparser processHeaders/libmime": src/pipeline/parse-simple.ts
 // decodes the headers of its fast path with these two undocumented members of a MailParser instance.
 const ROW = 'internals.md row "mailparser processHeaders/libmime" (src/pipeline/parse-simple.ts)';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
 
-// docs/notes/internals.md, rows "pino symbols.streamSym" and "sonic-boom _len/_writing/'write'": drainLog in
+// docs/internals.md, rows "pino symbols.streamSym" and "sonic-boom _len/_writing/'write'": drainLog in
 // src/core/log.ts finds the logger's destination through pino.symbols.streamSym and waits until sonic-boom's
 // private counters say nothing is left to write, looking again at each 'write' event.
 const STREAM_ROW = 'internals.md row "pino symbols.streamSym" (src/core/log.ts drainLog)';
