@@ -99,11 +99,11 @@ export function mailboxStore(db: Db): MailboxStore {
       return (await q).map(toMailbox);
     },
     async countActiveByOwner(userId) {
-      const [{ n }] = await db('mailboxes')
+      const [row] = await db('mailboxes')
         .where({ owner_user_id: userId, is_active: true })
         .andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
         .count<{ n: string }[]>({ n: '*' });
-      return Number(n);
+      return Number(row?.n ?? 0);
     },
     async deactivate(id, reason) {
       const n = await db('mailboxes')

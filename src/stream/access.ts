@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { authenticate, bearerOf, mailboxFor, type AuthDeps, type Principal } from '../api/auth.js';
+import { authenticate, bearerOf, mailboxFor, type AuthDeps } from '../api/auth.js';
 import { cursorParam, onlyParams } from '../api/params.js';
 import type { StreamRateLimits } from '../api/rate-limit.js';
 import { TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';

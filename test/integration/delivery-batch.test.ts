@@ -4,10 +4,8 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import { ulid } from 'ulid';
 import { createDeliveryBatcher, type BatchReport } from '../../src/pipeline/batcher.js';
-import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
 import type { DeliveryOutcome } from '../../src/store/message-delivery.js';
-import type { NewMessage } from '../../src/store/messages.js';
 import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
 const test = anyTest as TestFn<StoreContext>;
@@ -135,7 +133,7 @@ test('batcher: a failing item fails only itself; its batch-mates are stored afte
   const settled = await Promise.allSettled([...good.slice(0, 2), bad, ...good.slice(2)].map((m) => batcher.deliver(m, limits(100))));
   await batcher.drain(); // the batch is reported once every item has its outcome
   t.is(settled[2]!.status, 'rejected');
-  const ok = settled.filter((s, i) => i !== 2).map((s) => (s as PromiseFulfilledResult<DeliveryOutcome>).value);
+  const ok = settled.filter((_, i) => i !== 2).map((s) => (s as PromiseFulfilledResult<DeliveryOutcome>).value);
   t.true(ok.every((o) => o.status === 'stored'));
   t.true(reports.some((r) => r.fallback && r.size === 6), `reports ${JSON.stringify(reports.map(({ size, fallback }) => ({ size, fallback })))}`);
   t.like(await counters(db, box.id), { lastSeq: 5, count: 5, seqs: upTo(5) });

@@ -109,7 +109,7 @@ test('worker: SIGTERM mid-flow -> active jobs finish, none left stalled, the res
   t.is(counts.failed, 0);
   const storedAfterFirst = Number((await sys.deps.db('messages').count({ n: '*' }))[0]!.n);
   t.true(storedAfterFirst > 0 && storedAfterFirst < total, `first worker stored ${storedAfterFirst} of ${total} before stopping`);
-  t.is(storedAfterFirst, counts.completed, 'every job the first worker finished is stored, none half-done');
+  t.is(storedAfterFirst, counts.completed ?? 0, 'every job the first worker finished is stored, none half-done');
 
   const second = spawn(t, 'worker');
   await second.waitFor('worker.started');

@@ -2,7 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { Job } from 'bullmq';
 import { enqueueInbound } from '../../src/ingress/enqueue.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
-import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
+import { startSystem, type System } from '../helpers/system.js';
 
 // Small mail goes to `inbound` (WORKER_CONCURRENCY at a time), mail above WORKER_LARGE_MESSAGE_BYTES to
 // `inbound-large` (WORKER_LARGE_CONCURRENCY at a time): the worker's memory stays bounded by size class.

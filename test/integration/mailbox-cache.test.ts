@@ -1,14 +1,12 @@
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
-import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import type { PipelineDeps, WithPlan } from '../../src/pipeline/context.js';
 import { Dropped } from '../../src/pipeline/dropped.js';
 import { cachedMailboxLookup } from '../../src/pipeline/mailbox-cache.js';
 import { checkQuota } from '../../src/pipeline/steps/check-quota.js';
-import { createDb } from '../../src/store/db.js';
-import { createStores, type Stores } from '../../src/store/index.js';
-import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
+import type { Stores } from '../../src/store/index.js';
+import { newMailbox as newStoreMailbox, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
 const test = anyTest as TestFn<StoreContext>;
 useStoreDatabase(test, 4);

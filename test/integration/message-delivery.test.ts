@@ -1,10 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
-import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { ulid } from 'ulid';
-import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
-import type { NewMessage } from '../../src/store/messages.js';
 import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
 const test = anyTest as TestFn<StoreContext>;

@@ -38,7 +38,7 @@ test('eight releases started together on a fresh database all succeed; one creat
   t.is(done.filter((r) => r.created).length, 1, 'one of them created the database');
   const applied = done.map((r) => r.applied.length).filter((n) => n > 0);
   t.is(applied.length, 1, 'one of them applied the migrations, the others found nothing to do');
-  t.is(Number((await query(url, 'select count(*) as n from knex_migrations'))[0].n), applied[0]);
+  t.deepEqual([Number((await query(url, 'select count(*) as n from knex_migrations'))[0].n)], applied);
   t.deepEqual(await query(url, 'select is_locked from knex_migrations_lock'), [{ is_locked: 0 }]);
   t.true(Number((await query(url, 'select count(*) as n from plans'))[0].n) >= 3, 'seeded');
 });

@@ -50,7 +50,7 @@ test('a worker started while Postgres is unreachable keeps running and retries; 
     const counts = await queue.getJobCounts('active', 'failed', 'delayed', 'wait');
     t.is(counts.active, 0, `start ${start}: no job left active`);
     t.is(counts.failed, 0, `start ${start}: no job failed`);
-    t.is(counts.delayed + counts.wait, 1, `start ${start}: the job waits for its retry`);
+    t.is((counts.delayed ?? 0) + (counts.wait ?? 0), 1, `start ${start}: the job waits for its retry`);
   }
   t.true(dropped.length > 0, 'the workers did try to reach "Postgres"');
 

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import { newRouter } from '../router.js';
-import type { Context } from 'koa';
 import type { Config } from '../../core/config.js';
 import { NotFound } from '../../core/errors.js';
 import { readText } from '../body.js';
