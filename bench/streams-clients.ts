@@ -9,7 +9,7 @@ export function wsSubscriber(base: string, address: string, token: string, onFra
     const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/api/v1/mailboxes/${address}/ws?token=${token}`, { perMessageDeflate: false });
     ws.on('message', (d) => {
       const at = performance.now();
-      const f = JSON.parse(d.toString());
+      const f = JSON.parse((d as Buffer).toString());
       if (f.type === 'ready') resolve(ws);
       onFrame(f, at);
     });

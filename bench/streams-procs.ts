@@ -16,12 +16,12 @@ export async function startRole(role: 'web' | 'smtp' | 'worker', env: Record<str
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${role} did not start:\n${log}`)), 30_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       log += d.toString();
       if (log.includes(`"event":"${readyEvent}"`)) { clearTimeout(timer); resolve(); }
       if (log.length > 100_000) log = log.slice(-10_000);
     });
-    child.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { log += d.toString(); });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${role} exited ${code}:\n${log}`)); });
   });
   return {
@@ -51,7 +51,7 @@ export async function fullGc(inspectPort: number): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no answer to HeapProfiler.collectGarbage')), 60_000);
-      ws.on('message', (d) => { if ((JSON.parse(d.toString()) as { id?: number }).id === 1) { clearTimeout(timer); resolve(); } });
+      ws.on('message', (d) => { if ((JSON.parse((d as Buffer).toString()) as { id?: number }).id === 1) { clearTimeout(timer); resolve(); } });
       ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' }));
     });
   } finally {

@@ -62,7 +62,7 @@ export const authentication = (deps: AuthDeps): Middleware => async (ctx, next) 
   await next();
 };
 
-export const principalOf = (ctx: Context): Principal => ctx.state.principal as Principal;
+export const principalOf = (ctx: Context): Principal => ctx.state.principal;
 
 /** Can this principal see this mailbox at all? (object-level authorization) */
 export function canSee(p: Principal, m: Mailbox): boolean {

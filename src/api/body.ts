@@ -23,7 +23,7 @@ function hasNul(root: unknown): boolean {
   while (stack.length > 0) {
     const v = stack.pop();
     if (typeof v === 'string') { if (v.includes('\u0000')) return true; }
-    else if (Array.isArray(v)) stack.push(...v);
+    else if (Array.isArray(v)) stack.push(...(v as unknown[]));
     else if (v && typeof v === 'object') {
       for (const [k, x] of Object.entries(v)) { if (k.includes('\u0000')) return true; stack.push(x); }
     }

@@ -91,7 +91,7 @@ interface Hits { byStart: Hit[]; starts: number[]; byEnd: Hit[]; ends: number[] 
 
 function keywordHits(s: string): Hits {
   const hits: Hit[] = [];
-  const ascii = /^[\x00-\x7f]*$/.test(s);
+  const ascii = /^[\x00-\x7f]*$/.test(s); // eslint-disable-line no-control-regex -- the ASCII range starts at NUL
   for (const [re, weight, nonAsciiOnly] of KEYWORDS) {
     if (nonAsciiOnly && ascii) continue;
     for (const m of s.matchAll(re)) hits.push({ start: m.index, end: m.index + m[0].length, weight });

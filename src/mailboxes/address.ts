@@ -11,7 +11,7 @@ export function randomLocalPart(): string {
   return out;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^[\x00-\x7f]*$/; // eslint-disable-line no-control-regex -- the ASCII range starts at NUL
 
 /** A domain in the form MAIL_DOMAINS and stored addresses use: lower-case ASCII (an IDN as punycode, `xn--…`). */
 export function asciiDomain(domain: string): string {

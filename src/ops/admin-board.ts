@@ -19,7 +19,7 @@ export function adminBoard(queues: Queue[], admin: BasicCredentials | undefined)
   const guard = basicAuth(admin, 'Mailwright admin');
   const board = adapter.registerPlugin() as Middleware;
   return async (ctx, next) => {
-    if (ctx.path !== ADMIN_BASE_PATH && !ctx.path.startsWith(`${ADMIN_BASE_PATH}/`)) return next();
-    return guard(ctx, () => board(ctx, next));
+    if (ctx.path !== ADMIN_BASE_PATH && !ctx.path.startsWith(`${ADMIN_BASE_PATH}/`)) { await next(); return; }
+    await guard(ctx, async () => { await board(ctx, next); });
   };
 }

@@ -10,7 +10,7 @@ export type MoreMetrics = () => Promise<MetricObjectWithValues<MetricValue<strin
  * `Authorization: Bearer <METRICS_TOKEN>`; without one the endpoint is open (bind it to a private network).
  */
 export const metricsRoute = (registry: Registry, token: string | undefined, more?: MoreMetrics): Middleware => async (ctx, next) => {
-  if (ctx.path !== '/metrics') return next();
+  if (ctx.path !== '/metrics') { await next(); return; }
   if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
     ctx.status = 405;
     ctx.set('Allow', 'GET, HEAD');

@@ -22,7 +22,7 @@ export async function startMetricsServer(
   const app = new Koa();
   app.on('error', (err: Error) => deps.log.debug({ event: 'metrics.http_error', err }));
   app.use(metricsRoute(deps.metrics.registry, deps.config.ops.metricsToken));
-  app.use(async (ctx) => {
+  app.use((ctx) => {
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
       return;
@@ -30,7 +30,9 @@ export async function startMetricsServer(
     ctx.status = 404;
     ctx.body = { error: { code: 'not_found', message: 'no such route' } };
   });
-  const server = createServer(app.callback());
+  const koa = app.callback();
+  // Koa's handler settles every request itself (errors go to app.on('error')): it never rejects
+  const server = createServer((req, res) => void koa(req, res));
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

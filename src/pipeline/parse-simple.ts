@@ -113,7 +113,7 @@ function simpleText(raw: Buffer): ParsedMail | undefined {
     }
   }
   const encoding = headers.get('content-transfer-encoding');
-  if (encoding !== undefined && !['7bit', '8bit', 'binary'].includes(String(encoding).trim().toLowerCase())) return undefined;
+  if (encoding !== undefined && (typeof encoding !== 'string' || !['7bit', '8bit', 'binary'].includes(encoding.trim().toLowerCase()))) return undefined;
   if (headers.has('content-disposition')) return undefined;
 
   const body = raw.toString('latin1', end + 4);

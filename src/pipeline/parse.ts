@@ -60,10 +60,11 @@ export const clean = (input: string) => {
 const cleanDeep = <T>(v: T): T => {
   if (typeof v === 'string') return clean(v) as T;
   if (Array.isArray(v)) {
+    const items: unknown[] = v;
     let out: unknown[] | undefined;
-    for (let i = 0; i < v.length; i++) {
-      const x = cleanDeep(v[i]);
-      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    for (let i = 0; i < items.length; i++) {
+      const x = cleanDeep(items[i]);
+      if (x !== items[i]) (out ??= items.slice())[i] = x;
     }
     return (out ?? v) as T;
   }

@@ -22,6 +22,7 @@ export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch
   const signer = createTokenSigner(opts.tokenSecret);
   // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
   // channels of the mailboxes the hub has listeners for
+  // eslint-disable-next-line prefer-const -- declared before the subscription whose callback reads it (no TDZ error)
   let hub: Hub | undefined;
   const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), (e) => hub?.dispatch(e), (n) => deps.metrics.mailboxChannels.set(n));
   hub = createHub((err, e) => deps.log.error({ event: 'stream.listener_failed', type: e.type, ...('mailboxId' in e ? { mailboxId: e.mailboxId } : {}), err }), subscription.channels);

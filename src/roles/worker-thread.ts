@@ -11,9 +11,9 @@ export type FromThread =
 
 export interface WorkerThread {
   /** the thread's metrics (its own registry: delivery counters, batch sizes...), for the process's /metrics */
-  metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
+  metrics: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   /** a graceful close inside the thread (active jobs finish), then the thread ends */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**

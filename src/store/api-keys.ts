@@ -77,7 +77,7 @@ export function apiKeyStore(db: Db): ApiKeyStore {
     async touch(id) {
       // at most one write a minute per key
       await db('api_keys').where({ id })
-        .andWhere((w) => w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
+        .andWhere((w) => void w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
         .update({ last_used_at: db.fn.now() });
     },
     async findForUser(userId, id) {

@@ -101,7 +101,7 @@ export function mailboxStore(db: Db): MailboxStore {
     async countActiveByOwner(userId) {
       const [row] = await db('mailboxes')
         .where({ owner_user_id: userId, is_active: true })
-        .andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+        .andWhere((w) => void w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
         .count<{ n: string }[]>({ n: '*' });
       return Number(row?.n ?? 0);
     },

@@ -64,7 +64,7 @@ export function tokenStore(db: Db): TokenStore {
     },
     async touch(jti) {
       await db('agent_tokens').where({ jti })
-        .andWhere((w) => w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
+        .andWhere((w) => void w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
         .update({ last_used_at: db.fn.now() });
     },
   };

@@ -29,7 +29,7 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
  */
 export async function streamAccess(
   deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number; rateLimits?: StreamRateLimits },
-  req: { get(name: string): string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string; socket: { remoteAddress?: string } },
+  req: { get: (name: string) => string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string; socket: { remoteAddress?: string } },
 ): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
   await deps.rateLimits?.ip(req);
   const principal = await authenticate(bearerOf({ get: req.get, path: req.path, query: req.query as Context['query'] }), deps);

@@ -24,7 +24,7 @@ export function streamRoutes(deps: StreamRouteDeps): Router {
   const { wait } = deps.config;
 
   router.get('/api/v1/mailboxes/:address/messages', async (ctx, next) => {
-    if (!isWaitRequest(ctx.query)) return next();
+    if (!isWaitRequest(ctx.query)) { await next(); return; }
     const req = parseWaitRequest(ctx.query, { maxSeconds: wait.maxSeconds, filterMaxLength: wait.filterMaxLength, pageMax: deps.config.api.messagePageMax });
     const mailbox = await mailboxFor(ctx, deps.stores, ctx.params.address, 'read');
     const aborted = new AbortController();

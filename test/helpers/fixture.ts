@@ -11,7 +11,7 @@ export async function runFixture<L = Record<string, unknown>>(file: string, env:
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
   const [code] = (await once(child, 'close')) as [number | null];
   return { code, lines: out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as L) };
 }

@@ -11,7 +11,7 @@ const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').r
 export function componentValidator(doc: OpenApiDocument, name: string) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
-  ajv.addSchema(doc as unknown as object, 'openapi.json');
+  ajv.addSchema(doc, 'openapi.json');
   const validate = ajv.getSchema(`openapi.json#/components/schemas/${name}`);
   if (!validate) throw new Error(`no schema ${name}`);
   return (value: unknown): string[] => (validate(value) ? [] : (validate.errors ?? []).map((e) => `${name}: ${e.instancePath || '/'} ${e.message}`));
@@ -25,7 +25,7 @@ export function componentValidator(doc: OpenApiDocument, name: string) {
 export function openApiValidator(doc: OpenApiDocument) {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   addFormats(ajv);
-  ajv.addSchema(doc as unknown as object, 'openapi.json');
+  ajv.addSchema(doc, 'openapi.json');
   const get = (ptr: string): any => ptr.split('/').slice(1).reduce((o: any, k) => o?.[k.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
 
   return (template: string, method: string, res: { status: number; contentType: string | null; body: unknown; headers?: Headers }): string[] => {

@@ -32,7 +32,7 @@ export async function createSigner(): Promise<SnsSigner> {
 /** Sign (or re-sign) a message the way SNS does for its SignatureVersion. */
 export function signed(signer: SnsSigner, m: Omit<SnsMessage, 'Signature'> & { Signature?: string }): SnsMessage {
   const digest = m.SignatureVersion === '1' ? 'sha1' : 'sha256';
-  const unsigned = { ...m, Signature: '' } as SnsMessage;
+  const unsigned = { ...m, Signature: '' };
   return { ...unsigned, Signature: sign(digest, Buffer.from(canonicalString(unsigned), 'utf8'), signer.keyPem).toString('base64') };
 }
 

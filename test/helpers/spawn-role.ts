@@ -25,11 +25,11 @@ export function spawnRole(role: Role, env: Record<string, string>): RoleProcess 
   const lines: LogLine[] = [];
   let stderr = '';
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
+  createInterface({ input: child.stdout }).on('line', (text) => {
     try { lines.push(JSON.parse(text) as LogLine); } catch { lines.push({ event: 'non-json', text }); }
     for (const w of [...waiters]) w();
   });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = once(child, 'exit').then(([code, signal]) => {
     for (const w of [...waiters]) w();
     return { code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() };

@@ -103,7 +103,7 @@ export function openWs(url: string, opts: { token?: string } = {}): Promise<WsCl
       next: (match, timeoutMs) => inbox.next(match, timeoutMs),
       close: () => ws.close(),
     };
-    ws.on('message', (d) => inbox.push(JSON.parse(d.toString())));
+    ws.on('message', (d) => inbox.push(JSON.parse((d as Buffer).toString())));
     ws.on('close', (code, reason) => { client.closeCode = code; client.closeReason = reason.toString(); inbox.close(); });
     ws.on('unexpected-response', (req, res) => {
       let body = '';

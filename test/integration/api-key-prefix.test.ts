@@ -94,7 +94,7 @@ test(`when every attempt collides, creation stops after ${API_KEY_CREATE_ATTEMPT
   let calls = 0;
   const always = () => { calls++; return generateApiKey(randomWithPrefix(hex)); };
   const err = await t.throwsAsync(sys.deps.stores.apiKeys.create({ userId: user.id, name: null }, always), { instanceOf: Unavailable });
-  t.regex(err!.message, new RegExp(`${API_KEY_CREATE_ATTEMPTS} generated prefixes in a row were already taken`));
+  t.regex(err.message, new RegExp(`${API_KEY_CREATE_ATTEMPTS} generated prefixes in a row were already taken`));
   t.is(calls, API_KEY_CREATE_ATTEMPTS);
   t.is(await sys.deps.stores.apiKeys.countActive(user.id), 0);
 
@@ -129,8 +129,8 @@ test('npm run cli -- users:create and keys:create print keys that work', async (
     });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
     const [code] = (await once(child, 'close')) as [number | null];
     t.is(code, 0, err);
     return out.trim().split('\n');

@@ -62,7 +62,7 @@ test('both raw encodings of a job store the same bytes; a job without raw bytes 
   delete (empty.data as Partial<InboundJob>).rawBase64;
   const err = await t.throwsAsync(run(empty));
   t.true(err instanceof UnrecoverableError, String(err));
-  t.regex(err!.message, /without raw bytes/);
+  t.regex(err.message, /without raw bytes/);
 });
 
 test('dropped, never retried: unknown, deleted, expired, full, too large for the plan', async (t) => {

@@ -43,7 +43,7 @@ test('the sweep runs on its schedule, survives a database outage, and resumes af
   const id = await overdue(direct, 'second@x.test');
   t.true((await direct('mailboxes').where({ id }).first()).is_active, 'not swept during the outage');
 
-  proxy.restore();
+  await proxy.restore();
   t.true(await eventually(swept(direct, id), 15_000), 'the schedule is still alive after the outage');
   t.is((await sys.deps.queues.maintenance.getJobSchedulers()).length, 2);
 });

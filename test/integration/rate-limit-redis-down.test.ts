@@ -34,7 +34,8 @@ test.before(async (t) => {
   sink.on('data', (d: Buffer) => logs.push(...d.toString().split('\n').filter(Boolean)));
   const log = createLogger({ log: { level: 'warn', pretty: false } }, 'test', sink);
   const app = createApp({ ...sys.deps, log, redis, plans: sys.deps.stores.plans, signer: createTokenSigner(sys.config.tokenSecret!) });
-  const server = createServer(app.callback()).listen(0, '127.0.0.1');
+  const koa = app.callback();
+  const server = createServer((req, res) => void koa(req, res)).listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.context = { sys, redisProc, redis, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, logs };
 });

@@ -40,7 +40,7 @@ test('the job carries 7-bit mail as rawAscii and 8-bit mail as rawBase64, both b
   t.is(jobs[0]!.rawAscii, ascii);
   t.is(jobs[0]!.rawBase64, undefined);
   t.is(jobs[1]!.rawAscii, undefined);
-  t.true(decodeRaw(jobs[1]!)!.equals(eight));
+  t.true(decodeRaw(jobs[1])!.equals(eight));
 });
 
 test('RCPT outside the configured domains is 550 5.7.1 (no relaying)', async (t) => {

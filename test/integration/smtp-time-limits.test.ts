@@ -111,7 +111,7 @@ test.serial('SMTP_MAX_SESSION_MS: a session that keeps sending NOOPs gets 421 4.
   const box = await sys.createMailbox();
   const { client } = await RawSmtp.open(sys.smtpPort);
   const started = Date.now();
-  let reply = '';
+  let reply: string;
   try {
     await client.command('EHLO noop.test');
     for (;;) {

@@ -38,7 +38,7 @@ const nextPageLink = (address: string, query: ParsedUrlQuery, limit: number, cur
   }
   params.set('limit', String(limit));
   params.set('cursor', cursor);
-  return `</api/v1/mailboxes/${encodeURIComponent(address)}/messages?${params}>; rel="next"`;
+  return `</api/v1/mailboxes/${encodeURIComponent(address)}/messages?${params.toString()}>; rel="next"`;
 };
 
 interface AttachmentRequest { mailboxId: string; messageId: string; index: number }

@@ -36,7 +36,7 @@ test.serial('ready is the first frame even when reading the cursor takes longer 
   const { sys } = t.context;
   const box = await sys.createMailbox('?ttl_minutes=60');
   const mailboxes = sys.deps.stores.mailboxes;
-  const findById = mailboxes.findById;
+  const findById = mailboxes.findById; // eslint-disable-line @typescript-eslint/unbound-method -- called with .apply(mailboxes) below
   // the cursor read (and the access check) wait 500 ms: three keepalive rounds (STREAM_PING_MS=150) pass meanwhile
   mailboxes.findById = async (...args: Parameters<typeof findById>) => { await new Promise((r) => setTimeout(r, 500)); return findById.apply(mailboxes, args); };
   try {

@@ -17,7 +17,7 @@ test('filters parse into substring or regex matches, with bounds', (t) => {
 });
 
 test('bad filters are rejected with codes', (t) => {
-  const code = (q: Record<string, unknown>) => (t.throws(() => parseWaitRequest(q, limits)) as Error & { code: string }).code;
+  const code = (q: Record<string, unknown>) => t.throws<Error & { code: string }>(() => parseWaitRequest(q, limits)).code;
   t.is(code({ wait: '61' }), 'invalid_wait');
   t.is(code({ wait: '1.5' }), 'invalid_wait');
   t.is(code({ subject: 'x'.repeat(21) }), 'invalid_subject');
