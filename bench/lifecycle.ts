@@ -3,10 +3,10 @@
 import type { Knex } from 'knex';
 import { loadConfig } from '../src/core/config.js';
 import { createLogger } from '../src/core/log.js';
-import { publishExpired } from '../src/maintenance/publish-expired.js';
+import { publishExpired } from '../src/pubsub/publish-expired.js';
 import { purgeInactive } from '../src/maintenance/purge.js';
 import { redisPublisher } from '../src/pubsub/events.js';
-import { connectRedis } from '../src/queue/connection.js';
+import { connectRedis } from '../src/core/redis.js';
 import { createDb } from '../src/store/db.js';
 import { lifecycleStore } from '../src/store/lifecycle.js';
 import { createTestDatabase } from '../test/helpers/db.js';
@@ -96,7 +96,7 @@ async function benchExpiryLag() {
     const targets = await Promise.all(Array.from({ length: 4 }, () => sys.createMailbox('?ttl_minutes=600', apiKey)));
     let sent = 0;
     let stop = false;
-    // one SMTP session per sender, many messages per session (opening a session costs ~100 ms here)
+    // one SMTP session per sender, many messages per session (opening a session is slow next to sending on it)
     const sender = async (i: number) => {
       const { client } = await RawSmtp.open(sys.smtpPort);
       await client.command('EHLO load.local');

@@ -1,10 +1,11 @@
 // npm run bench — SMTP ingest benchmark of Mailwright (durable, every role a separate process) against
-// MailDev (in memory), in one run on the same machine. See docs/benchmark.md.
+// MailDev (in memory), in one run on the same machine. See docs/benchmarks/README.md.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mailboxChannelPattern } from '../src/pubsub/events.js';
+import { redisDb } from '../src/core/config.js';
+import { channelNamespace, mailboxChannelPattern } from '../src/pubsub/events.js';
 import type { LoadSpec } from './ingest-load.js';
 import { cpuTotal, maildevPhase, mailwrightPhase, showCpu, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
 import { heapAfterGc, rssSampler } from './ingest-procs.js';
@@ -35,7 +36,7 @@ const B = {
   warmup: num('BENCH_WARMUP_PER_CONNECTION', 300),
   // 10,000 per half: with 2,500 (about a second each) the worker's first half, which follows the low-rate latency
   // phase, often ended before its heap had grown back to its plateau, and the halves compared GC timing, not
-  // stored mail (+19 to +22 % in 2 of 2 runs with 2,500 after the latency phase; -5.2 and -0.6 % with 10,000)
+  // stored mail (the runs that showed it: docs/benchmarks/2026-12-02.md)
   growth: num('BENCH_GROWTH', 10000),
 };
 /** BENCH_PHASES: a subset of `throughput,large,latency,growth` (default: all; the summary shows what ran) */
@@ -76,7 +77,7 @@ async function main() {
   const mem = rssSampler(sys.procs);
   cleanup.push(async () => mem.stop());
   const boxes = await createMailboxes(sys, B.connections);
-  const watch = { redisUrl: settings.redisUrl, pattern: mailboxChannelPattern(settings.prefix) };
+  const watch = { redisUrl: settings.redisUrl, pattern: mailboxChannelPattern(channelNamespace({ prefix: settings.prefix, db: redisDb(settings.redisUrl) ?? 0 })) };
   let n = 0;
   const spec = (perConnection: number, size: number, extra: Partial<LoadSpec> = {}): LoadSpec => ({
     host: '127.0.0.1', port: sys.smtpPort, connections: B.connections, perConnection, sizeBytes: size,

@@ -5,8 +5,8 @@ import { createLogger, type Logger } from './core/log.js';
 import { once } from './core/shutdown.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { registerQueueMetrics } from './ops/queue-metrics.js';
-import { redisPublisher, type Publisher } from './pubsub/events.js';
-import { connectRedis } from './queue/connection.js';
+import { channelNamespace, redisPublisher, type Publisher } from './pubsub/events.js';
+import { connectRedis } from './core/redis.js';
 import { loadPipelining, type LoadPipelining } from './queue/pipelining.js';
 import { createQueues, type Queues } from './queue/producers.js';
 import { createDb } from './store/db.js';
@@ -21,6 +21,7 @@ const knexLogger = (log: Logger) => ({
   debug: () => undefined,
 });
 
+/** What the roles are started with (src/roles/deps.ts declares the same shape for them: keep the two alike). */
 export interface Deps {
   config: Config;
   log: Logger;
@@ -53,7 +54,7 @@ export async function createContainer(config: Config, role: string, over: Partia
     redis,
     queues,
     stores: over.stores ?? createStores(db, { plans }),
-    publisher: over.publisher ?? redisPublisher(redis, config.redis.prefix),
+    publisher: over.publisher ?? redisPublisher(redis, channelNamespace(config.redis)),
     metrics: over.metrics ?? createMetrics(role),
     pipelining,
   };

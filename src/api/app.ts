@@ -1,7 +1,6 @@
 import Koa, { type Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
-import { ulid } from 'ulid';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { TokenSigner } from '../access/tokens.js';
@@ -11,10 +10,11 @@ import type { Stores } from '../store/index.js';
 import type { PlanStore } from '../store/plans.js';
 import type { Hub } from '../stream/hub.js';
 import type { StreamRegistry } from '../stream/registry.js';
-import { streamRoutes } from '../stream/routes.js';
 import { authentication } from './auth.js';
 import { errorResponses } from './errors.js';
+import { requestIdOf } from '../core/error-body.js';
 import { openApiRoutes } from './openapi.js';
+import { apiReferenceRoutes } from './openapi/reference.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
 import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
@@ -25,7 +25,8 @@ import type { Queues } from '../queue/producers.js';
 import type { LoadPipelining } from '../queue/pipelining.js';
 import { keyRoutes } from './routes/keys.js';
 import { tokenRoutes } from './routes/tokens.js';
-import { apiRateLimits } from './rate-limit.js';
+import { waitRoutes } from './routes/wait.js';
+import { apiRateLimits } from '../access/request-limits.js';
 
 export interface ApiDeps {
   /** each request counts as work in flight (adaptive Redis auto-pipelining); optional for apps built in tests */
@@ -62,8 +63,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   });
 
   app.use(async (ctx, next) => {
-    const given = ctx.get('x-request-id');
-    ctx.state.requestId = /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+    ctx.state.requestId = requestIdOf(ctx.get('x-request-id'));
     ctx.set('X-Request-Id', ctx.state.requestId);
     const started = process.hrtime.bigint();
     try {
@@ -80,6 +80,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   const health = healthRoutes(deps);
   app.use(health.routes());
   app.use(openApiRoutes(deps.config.http.publicUrl).routes());
+  app.use(apiReferenceRoutes(deps.config.http.publicUrl).routes()); // GET /docs: public, not rate-limited
   for (const m of mounts) app.use(m); // operator endpoints: not rate-limited, own credentials
   const ses = sesIngestRoutes(deps); // before authentication and rate limits: SNS signs, it sends no bearer
   app.use(ses.routes()).use(ses.allowedMethods());
@@ -87,7 +88,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   app.use(limits.byIp);
   app.use(authentication(deps));
   app.use(limits.byPrincipal);
-  const streams = deps.streams ? [streamRoutes({ ...deps, ...deps.streams })] : [];
+  const streams = deps.streams ? [waitRoutes({ ...deps, ...deps.streams })] : [];
   for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), ...streams, messageRoutes(deps), tokenRoutes(deps), keyRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

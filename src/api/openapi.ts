@@ -1,10 +1,15 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { newRouter } from './router.js';
-import { ERROR_RESPONSES, HEADERS, type JsonSchema } from './openapi/helpers.js';
-import { CORE_PATHS } from './openapi/paths.js';
-import { MORE_PATHS } from './openapi/paths-more.js';
-import { MORE_SCHEMAS } from './openapi/schemas-more.js';
-import { SCHEMAS } from './openapi/schemas.js';
+import { ACCESS_PATHS, ACCESS_SCHEMAS } from './openapi/access.js';
+import { asyncApiDocument, type AsyncApiOrigin } from './openapi/asyncapi.js';
+import { ERROR_RESPONSES, ERROR_SCHEMAS, HEADERS } from './openapi/errors.js';
+import type { JsonSchema } from './openapi/helpers.js';
+import { INGRESS_PATHS, INGRESS_SCHEMAS } from './openapi/ingress.js';
+import { MAILBOX_PATHS, MAILBOX_SCHEMAS } from './openapi/mailboxes.js';
+import { MESSAGE_PATHS, MESSAGE_SCHEMAS } from './openapi/messages.js';
+import { OPERATION_PATHS, OPERATION_SCHEMAS } from './openapi/operations.js';
+import { STREAM_PATHS } from './openapi/streams.js';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -29,7 +34,9 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
         'Hosted temporary inboxes for CI and agents. Every error is {"error":{"code","message","request_id"}} with a stable code; ' +
         'every response carries X-Request-Id. Credentials: Authorization: Bearer <API key mw_...> or <mailbox token (JWT)>; ' +
         '?token= is accepted only by the streams (/events, /ws). /api/ requests are rate-limited (RateLimit-* headers; 429 with Retry-After). ' +
-        'Unknown query parameters are a 400; an unknown route is 404 not_found, a known route with another method 405 method_not_allowed.',
+        'Unknown query parameters are a 400; an unknown route is 404 not_found, a known route with another method 405 method_not_allowed. ' +
+        'A request the HTTP server cannot read is answered before any route: 400 malformed_request, 408 request_timeout, 431 headers_too_large. ' +
+        'The SSE and WebSocket frames are described by the AsyncAPI 3.0 document /api/v1/asyncapi.json; a rendered reference is served at /docs.',
     },
     servers: [{ url: serverUrl }],
     security: [{ apiKey: [] }, { mailboxToken: [] }],
@@ -39,11 +46,11 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       { name: 'streams', description: 'real-time delivery' },
       { name: 'access', description: 'API keys and mailbox tokens' },
       { name: 'ingress', description: 'mail entering over HTTP' },
-      { name: 'operations', description: 'health, readiness, metrics' },
+      { name: 'operations', description: 'health, readiness, metrics, the API documents and the reference page' },
     ],
-    paths: { ...CORE_PATHS, ...MORE_PATHS },
+    paths: { ...OPERATION_PATHS, ...MAILBOX_PATHS, ...MESSAGE_PATHS, ...STREAM_PATHS, ...ACCESS_PATHS, ...INGRESS_PATHS },
     components: {
-      schemas: { ...SCHEMAS, ...MORE_SCHEMAS },
+      schemas: { ...ERROR_SCHEMAS, ...MAILBOX_SCHEMAS, ...MESSAGE_SCHEMAS, ...OPERATION_SCHEMAS, ...ACCESS_SCHEMAS, ...INGRESS_SCHEMAS },
       responses: ERROR_RESPONSES,
       headers: HEADERS,
       securitySchemes: {
@@ -57,12 +64,22 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
   };
 }
 
+const originOf = (url: URL): AsyncApiOrigin => ({ host: url.host, secure: url.protocol === 'https:', pathname: url.pathname });
+
+/** GET /api/v1/openapi.json and /api/v1/asyncapi.json: public, cacheable, not rate-limited (mounted ahead of the limiter). */
 export function openApiRoutes(publicUrl?: string): Router {
   const router = newRouter();
   const body = openApiDocument(publicUrl ?? '/');
   router.get('/api/v1/openapi.json', (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=300');
     ctx.body = body;
+  });
+  // the streams' servers need a host: PUBLIC_URL's, else the one this request came to (the app trusts proxy headers)
+  const fixed = publicUrl ? asyncApiDocument(originOf(new URL(publicUrl))) : undefined;
+  router.get('/api/v1/asyncapi.json', (ctx: Context) => {
+    ctx.set('Cache-Control', 'public, max-age=300');
+    if (!fixed) for (const h of ['Host', 'X-Forwarded-Host', 'X-Forwarded-Proto']) ctx.vary(h);
+    ctx.body = fixed ?? asyncApiDocument({ host: ctx.host || 'localhost', secure: ctx.protocol === 'https' });
   });
   return router;
 }

@@ -1,19 +1,34 @@
 import { toIso } from '../core/time.js';
-import type { Mailbox } from '../store/mailboxes.js';
-import type { AttachmentMeta, MessageFull, MessageSummary } from '../store/messages.js';
+import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
+import type { AddressEntry, AttachmentMeta } from '../store/message-row.js';
+import type { MessageFull, MessageSummary } from '../store/messages.js';
+import type { Plan } from '../store/plans.js';
 
 /** Wire shapes (snake_case JSON). The mapping from domain objects lives here and nowhere else. */
 export const presentMailbox = (m: Mailbox) => ({
   address: m.address,
   kind: m.kind,
   plan: m.planId,
-  is_active: m.isActive && (!m.expiresAt || m.expiresAt.getTime() > Date.now()),
+  is_active: !mailboxEnded(m),
   expires_at: toIso(m.expiresAt),
   created_at: toIso(m.createdAt),
   deactivated_at: toIso(m.deactivatedAt),
   message_count: m.messageCount,
   used_bytes: m.usedBytes,
   dropped_count: m.droppedCount,
+});
+
+/** A plan as its row names it (the CLI prints these; the API's snake_case). */
+export const presentPlan = (p: Plan) => ({
+  id: p.id,
+  name: p.name,
+  default_ttl_minutes: p.defaultTtlMinutes,
+  max_ttl_minutes: p.maxTtlMinutes,
+  max_messages_per_mailbox: p.maxMessagesPerMailbox,
+  max_message_bytes: p.maxMessageBytes,
+  max_active_mailboxes: p.maxActiveMailboxes,
+  create_budget_points: p.createBudget.points,
+  create_budget_window_s: p.createBudget.windowS,
 });
 
 export const presentSummary = (m: MessageSummary) => ({
@@ -23,7 +38,11 @@ export const presentSummary = (m: MessageSummary) => ({
   received_at: toIso(m.receivedAt),
   is_read: m.isRead,
   has_attachments: m.hasAttachments,
+  tag: m.tag,
 });
+
+/** An absent display name is null, as `from_name` (messages stored before that hold ''). */
+const presentAddresses = (list: AddressEntry[]) => list.map((a) => ({ address: a.address, name: a.name || null }));
 
 const presentAttachment = (a: AttachmentMeta) => ({
   index: a.index,
@@ -38,12 +57,13 @@ export const presentMessage = (m: MessageFull, mailbox: Mailbox) => ({
   id: m.id,
   mailbox: mailbox.address,
   cursor: String(m.seq),
+  tag: m.tag,
   message_id: m.messageIdHeader,
   from_address: m.fromAddress,
   from_name: m.fromName,
-  to: m.to,
-  cc: m.cc,
-  reply_to: m.replyTo,
+  to: presentAddresses(m.to),
+  cc: presentAddresses(m.cc),
+  reply_to: presentAddresses(m.replyTo),
   subject: m.subject,
   text: m.text,
   html: m.html,

@@ -1,8 +1,9 @@
 // `npm start`: every role in one process, for a single machine. Needs no configuration.
-import { resolveTokenSecret } from '../access/secret.js';
+import { LOCAL_SECRET_FILE, resolveTokenSecret, warnIfGeneratedSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfigOrExit, orExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
+import { describeAdminBoard } from '../ops/admin-board.js';
 import { preflight } from '../ops/preflight.js';
 import { release } from '../ops/release.js';
 import { startSmtp } from '../roles/smtp.js';
@@ -21,15 +22,16 @@ if (problems.length) {
 const migrated = await release(config);
 const deps = await createContainer(config, 'all');
 deps.log.info({ event: 'release.done', ...migrated });
+const generatedSecret = warnIfGeneratedSecret(config, deps.log);
 // closers run last registered first: web and smtp (the ingress), then the worker, then shared connections
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
 // WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
-const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs) : undefined;
+const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url)) : undefined;
 shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
-const smtp = await startSmtp(deps);
+const smtp = await shutdown.start(startSmtp(deps));
 shutdown.add(smtp.close);
-const web = await startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics });
+const web = await shutdown.start(startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics }));
 shutdown.add(web.close);
 shutdown.ready();
 
@@ -40,5 +42,10 @@ process.stdout.write(
   `\nMailwright is running.\n` +
     `  HTTP API:  ${base}/api/v1   (health: ${base}/healthz)\n` +
     `  SMTP:      ${smtpHost}:${smtp.port}   accepting mail for: ${config.mail.domains.join(', ')}\n` +
+    `  Admin:     Bull Board ${describeAdminBoard(config.ops, base)}\n` +
+    `  Tokens:    ${generatedSecret
+      ? `signed with this machine's own secret (${LOCAL_SECRET_FILE}); set TOKEN_SECRET, the same on every web process, before adding a host`
+      : 'signed with TOKEN_SECRET (every web process of this deployment needs the same one)'}\n` +
+    (smtp.smtpsPort !== undefined ? `  SMTPS:     ${smtpHost}:${smtp.smtpsPort}   implicit TLS (SMTPS_PORT)\n` : '') +
     `  Try:       curl -s -X POST '${base}/api/v1/mailboxes?ttl_minutes=30'\n\n`,
 );

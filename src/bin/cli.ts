@@ -1,5 +1,6 @@
 // npm run cli -- <command> [--flags]
 import { parseArgs } from 'node:util';
+import { presentPlan } from '../api/present.js';
 import { loadConfigOrExit } from '../core/config.js';
 import { createDb } from '../store/db.js';
 import { createStores } from '../store/index.js';
@@ -61,7 +62,7 @@ try {
     console.log(`API key ${record.prefix} created for user ${user.id} (shown once, store it now):`);
     console.log(key);
   } else if (command === 'plans:list') {
-    for (const p of await stores.plans.all()) console.log(JSON.stringify(p));
+    for (const p of await stores.plans.all()) console.log(JSON.stringify(presentPlan(p))); // the API's snake_case
   } else {
     usageError(command ? `unknown command "${command}"` : 'no command given');
   }

@@ -1,4 +1,4 @@
-import { resolveTokenSecret } from '../access/secret.js';
+import { resolveTokenSecret, warnIfGeneratedSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfigOrExit, orExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
@@ -8,7 +8,8 @@ const config = loadConfigOrExit();
 // production without TOKEN_SECRET is a configuration error: one message, exit 2
 const tokenSecret = orExit(() => resolveTokenSecret(config));
 const deps = await createContainer(config, 'web');
+warnIfGeneratedSecret(config, deps.log);
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
-shutdown.add((await startWeb(deps, { tokenSecret })).close);
+shutdown.add((await shutdown.start(startWeb(deps, { tokenSecret }))).close);
 shutdown.ready();

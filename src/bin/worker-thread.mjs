@@ -4,4 +4,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../roles/worker-thread-entry.ts');
+await import('./worker-thread-entry.ts');

@@ -8,7 +8,7 @@ const config = loadConfigOrExit();
 const deps = await createContainer(config, 'worker');
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
-const metrics = await startMetricsServer(deps);
+const metrics = await shutdown.start(startMetricsServer(deps));
 if (metrics) shutdown.add(metrics.close);
 // the worker consumes as soon as it exists: a signal from here on waits for it and then closes it gracefully
 shutdown.add((await startWorker(deps)).close);

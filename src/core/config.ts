@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { asciiDomain } from '../mailboxes/address.js';
+import { asciiDomain } from './address.js';
 
 /**
  * A whole number written in decimal digits; surrounding whitespace is trimmed. Anything else fails start-up,
@@ -8,6 +9,8 @@ import { asciiDomain } from '../mailboxes/address.js';
  */
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.string().trim().regex(/^[0-9]+$/, 'expected a whole number in decimal digits').transform(Number).pipe(z.number().int().min(min).max(max));
+/** `int` that may be unset (or set empty): undefined then. */
+const optionalInt = (min: number) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(min).optional());
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 /** A URL that `new URL` reads, with one of these schemes (a typo such as port `54x32` fails start-up, naming the variable). */
@@ -16,14 +19,59 @@ const url = (schemes: string[]) => z.string().min(1).refine((v) => {
 }, `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`);
 
 /**
+ * The database index of a Redis URL as ioredis reads it: the path (`redis://host:6379/2`), else `?db=`, else 0;
+ * undefined when it is not a whole number.
+ */
+export function redisDb(value: string): number | undefined {
+  const u = new URL(value);
+  const given = u.pathname.length > 1 ? u.pathname.slice(1) : u.searchParams.get('db') ?? '0';
+  return /^[0-9]{1,5}$/.test(given) ? Number(given) : undefined;
+}
+
+/**
+ * PGSSLMODE (libpq's variable, also read by the pg driver) becomes the `sslmode` of DATABASE_URL when the URL has
+ * none: the application, `release` and the database bootstrap then connect with the same TLS settings, from one
+ * value. An sslmode in the URL wins, as in libpq.
+ */
+function withSslMode(url: string, mode: string | undefined): string {
+  if (!mode) return url;
+  const u = new URL(url);
+  if (u.searchParams.has('sslmode')) return url;
+  u.searchParams.set('sslmode', mode);
+  return u.toString();
+}
+
+/**
+ * REDIS_TLS_CA_FILE: the PEM certificate(s) of a private CA that signed the Redis server's certificate, read once
+ * at start (a managed Redis with its own CA). Only with a rediss:// REDIS_URL.
+ */
+function redisTlsCa(file: string | undefined, url: string): string | undefined {
+  if (file === undefined) return undefined;
+  if (!url.startsWith('rediss:')) throw new ConfigError('invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS)');
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: ${JSON.stringify(file)} holds no PEM certificate`);
+  return pem;
+}
+
+/**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
- * about `process.env`; the README's configuration table mirrors it.
+ * about `process.env`; docs/configuration.md documents each variable (test/unit/readme.test.ts compares them).
  */
 export const ENV = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/mailwright'),
   DATABASE_POOL_MAX: int(1).default(10),
-  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  PGSSLMODE: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']).optional()),
+  REDIS_URL: url(['redis:', 'rediss:'])
+    // not a URL at all is reported by url() above
+    .refine((v) => { try { return redisDb(v) !== undefined; } catch { return true; } }, 'the database index (the path, or ?db=) must be a whole number')
+    .default('redis://127.0.0.1:6379'),
+  REDIS_TLS_CA_FILE: optionalString,
   REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
     .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
@@ -43,12 +91,17 @@ export const ENV = z.object({
   SMTP_AUTH_ACCEPT_ANY: bool.default(true),
   SMTP_TLS_KEY_FILE: optionalString,
   SMTP_TLS_CERT_FILE: optionalString,
+  /** implicit TLS (SMTPS, usually 465): unset or empty = no such listener; 0 = any free port (tests) */
+  SMTPS_PORT: z.preprocess((v) => (v === '' ? undefined : v), int(0, 65535).optional()),
   MAIL_DOMAINS: z
     .string()
     .default('mailwright.test')
     // an internationalised domain may be given in Unicode; it is kept (and matched) as punycode
     .transform((s) => s.split(',').map((d) => asciiDomain(d)).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'not a domain name')).min(1, 'at least one domain')),
+  // `box+tag@domain` is delivered to `box@domain` with the tag stored; one atext character that is not a letter,
+  // digit or dot; empty turns tags off (the whole local part is the mailbox's)
+  ADDRESS_TAG_SEPARATOR: z.string().trim().regex(/^[!#$%&'*+/=?^_`{|}~-]?$/, "one of ! # $ % & ' * + / = ? ^ _ ` { | } ~ - or empty (off)").default('+'),
   MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
   ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
   WORKER_CONCURRENCY: int(1).default(64),
@@ -92,10 +145,11 @@ export const ENV = z.object({
   RATE_LIMIT_IP_WINDOW_S: int(1).default(60),
   RATE_LIMIT_CREDENTIAL_POINTS: int(1).default(1200),
   RATE_LIMIT_CREDENTIAL_WINDOW_S: int(1).default(60),
-  RATE_LIMIT_CREATE_IP_POINTS: int(1).default(20),
-  RATE_LIMIT_CREATE_IP_WINDOW_S: int(1).default(3600),
-  RATE_LIMIT_CREATE_CREDENTIAL_POINTS: int(1).default(120),
-  RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S: int(1).default(60),
+  // mailbox creation budgets come from each plan's row (create_budget_*); these, when set, replace the row's value
+  RATE_LIMIT_CREATE_IP_POINTS: optionalInt(1),
+  RATE_LIMIT_CREATE_IP_WINDOW_S: optionalInt(1),
+  RATE_LIMIT_CREATE_CREDENTIAL_POINTS: optionalInt(1),
+  RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S: optionalInt(1),
   SMTP_CONNECTIONS_PER_IP: int(1).default(600),
   SMTP_CONNECTIONS_WINDOW_S: int(1).default(60),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -110,13 +164,14 @@ export const ENV = z.object({
     .default('')
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'))),
-  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (README)
+  // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (docs/configuration.md)
   SES_MAX_BODY_BYTES: int(1024).default(528 * 1024),
   SES_CERT_CACHE_SIZE: int(1).default(16),
   SES_FETCH_TIMEOUT_MS: int(100).default(5_000),
   SES_FETCH_MAX_BYTES: int(1024).default(64 * 1024),
   ADMIN_USER: optionalString,
   ADMIN_PASSWORD: optionalString,
+  ADMIN_BOARD_ACTIONS: bool.default(false),
   METRICS_TOKEN: optionalString,
   METRICS_PORT: int(0, 65535).default(0),
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
@@ -163,10 +218,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.SMTPS_PORT !== undefined && !(e.SMTP_TLS_KEY_FILE && e.SMTP_TLS_CERT_FILE)) {
+    throw new ConfigError(`invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got ${shownValue('SMTPS_PORT', known.SMTPS_PORT)})`);
+  }
   return Object.freeze({
     env: e.NODE_ENV,
-    db: { url: e.DATABASE_URL, poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
-    redis: { url: e.REDIS_URL, prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
+    db: { url: withSslMode(e.DATABASE_URL, e.PGSSLMODE), poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
+    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, tlsCa: redisTlsCa(e.REDIS_TLS_CA_FILE, e.REDIS_URL), prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,
@@ -181,8 +239,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       authAcceptAny: e.SMTP_AUTH_ACCEPT_ANY,
       tlsKeyFile: e.SMTP_TLS_KEY_FILE,
       tlsCertFile: e.SMTP_TLS_CERT_FILE,
+      /** the implicit TLS listener's port (same host, certificate and hooks as SMTP_PORT), or undefined: none */
+      smtpsPort: e.SMTPS_PORT,
     },
-    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES },
+    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES, tagSeparator: e.ADDRESS_TAG_SEPARATOR || null },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       largeMessageBytes: e.WORKER_LARGE_MESSAGE_BYTES,
@@ -221,7 +281,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       timeoutMs: e.RATE_LIMIT_TIMEOUT_MS,
       ip: { points: e.RATE_LIMIT_IP_POINTS, windowS: e.RATE_LIMIT_IP_WINDOW_S },
       credential: { points: e.RATE_LIMIT_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREDENTIAL_WINDOW_S },
+      /** operator overrides of the `anonymous` plan's creation budget (per client IP); unset: the plan row decides */
       createIp: { points: e.RATE_LIMIT_CREATE_IP_POINTS, windowS: e.RATE_LIMIT_CREATE_IP_WINDOW_S },
+      /** operator overrides of every other plan's creation budget (per API key); unset: the plan row decides */
       createCredential: { points: e.RATE_LIMIT_CREATE_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S },
       smtpConnections: { points: e.SMTP_CONNECTIONS_PER_IP, windowS: e.SMTP_CONNECTIONS_WINDOW_S },
     },
@@ -236,6 +298,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     ops: {
       admin: e.ADMIN_USER && e.ADMIN_PASSWORD ? { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD } : undefined,
+      adminActions: e.ADMIN_BOARD_ACTIONS,
       metricsToken: e.METRICS_TOKEN,
       metricsPort: e.METRICS_PORT,
       metricsHost: e.METRICS_HOST,

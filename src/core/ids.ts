@@ -17,9 +17,9 @@ const random16 = () => {
 
 /**
  * A ULID whose 80 random bits come from the crypto pool above. `ulid()` alone looks up its PRNG and asks
- * crypto for one byte per character on every call: about 60 µs per id, measured on the hot path of
- * ingress and delivery (one id each per message); one randomBytes(16) per id was still about 1 % of the
- * smtp role's CPU under load (bench profile). Same format, same randomness source.
+ * crypto for one byte per character on every call, a visible cost on the hot path of ingress and delivery
+ * (one id each per message), and one randomBytes(16) per id still showed in the smtp role's CPU profile
+ * under load (figures: docs/benchmarks/README.md). Same format, same randomness source.
  */
 export function newUlid(now = Date.now()): string {
   const at = random16();

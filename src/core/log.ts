@@ -17,7 +17,8 @@ const CENSOR = '[redacted]';
 /**
  * Copy-on-write censoring: an object without secrets is returned as is (no allocation, which matters on
  * the per-message hot path: pino's path-based `redact` with wildcard paths cloned every value of every line,
- * 37 KB of garbage per delivered message in the worker), otherwise a copy with each secret replaced.
+ * tens of KB of garbage per delivered message in the worker; see docs/benchmarks/README.md), otherwise a copy
+ * with each secret replaced.
  * Errors keep their prototype, message and stack. Arrays are left alone (no secret is logged in one).
  */
 export function censorSecrets<T>(value: T, depth = 0): T {

@@ -8,9 +8,23 @@ export const once = (fn: Closer): Closer => {
   return () => (p ??= fn());
 };
 
+/**
+ * A part cannot start for a reason the operator fixes (a port in use): its message is the one line they read,
+ * with no stack trace (`Shutdown.start`).
+ */
+export class StartError extends Error {
+  override readonly name = 'StartError';
+}
+
 export interface Shutdown {
   /** Register what a part that has just started needs to stop; closers run in reverse order of registration. */
   add(...closers: Closer[]): void;
+  /**
+   * A part's start. If it fails with a StartError, its message goes to stderr as one line (and to the log, without
+   * a stack), the parts started so far are closed and the process exits 1, as the preflight does; the returned
+   * promise then never settles. Any other error is rethrown (fatal, with its stack).
+   */
+  start<T>(starting: Promise<T>): Promise<T>;
   /** Start-up is complete: a signal that arrived before this now runs the closers (it waited for them). */
   ready(): void;
 }
@@ -36,6 +50,9 @@ export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
     }
     stopping = true;
     log.info({ event: 'shutdown.start', signal, budgetMs });
+    await closeAll(0);
+  };
+  const closeAll = async (code: number) => {
     setTimeout(() => {
       log.error({ event: 'shutdown.timeout', budgetMs });
       exitAfterLog(log, 1);
@@ -45,7 +62,7 @@ export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
       await close().catch((err: unknown) => log.error({ event: 'shutdown.close_failed', err }));
     }
     log.info({ event: 'shutdown.done' });
-    exitAfterLog(log, 0);
+    exitAfterLog(log, code);
   };
   process.on('SIGTERM', (s) => void stop(s));
   process.on('SIGINT', (s) => void stop(s));
@@ -59,6 +76,22 @@ export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
   });
   return {
     add: (...more) => { closers.push(...more); },
+    async start(starting) {
+      try {
+        return await starting;
+      } catch (err) {
+        if (!(err instanceof StartError)) throw err;
+        process.stderr.write(`${err.message}\n`);
+        log.error({ event: 'start.failed', reason: err.message });
+        // start-up is over: a signal already waiting closes what started (and exits); otherwise this does
+        markReady();
+        if (!stopping) {
+          stopping = true;
+          await closeAll(1);
+        }
+        return new Promise<never>(() => undefined);
+      }
+    },
     ready: () => markReady(),
   };
 }

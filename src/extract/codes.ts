@@ -26,7 +26,7 @@ interface Candidate { code: string; start: number; end: number; numeric: boolean
  * Blank out URLs, e-mail addresses and phone numbers (same length, so positions stay valid): their
  * digits and tokens are not codes. Linear time: an address match may only start where a run of
  * address characters starts (the look-behind); without it, every position of a long word would rescan
- * the rest of the word looking for "@" (quadratic: a 100 KB word took 17 s).
+ * the rest of the word looking for "@" (quadratic: a 100 KB word blocked the worker for seconds).
  */
 const NOISE: Array<{ pattern: string; present: (s: string) => boolean }> = [
   { pattern: String.raw`\bhttps?:\/\/\S+`, present: (s) => s.includes('://') },
@@ -132,7 +132,7 @@ function hitScore(text: string, c: Candidate, year: boolean, h: Hit): number {
  * at: those ending at most BEFORE_STRONG before the candidate, and those starting at most AFTER after
  * it (the two sets are disjoint), a few dozen at most. A window on start positions alone had to reach
  * back by the longest hit, and "authenticat\w*" can be a word a third of the input long: every
- * candidate then scanned nearly every hit (quadratic: about 4 s at 512 KB, 76 s at 2 MB).
+ * candidate then scanned nearly every hit (quadratic: seconds at the 512 KB input cap).
  */
 function score(text: string, c: Candidate, hits: Hits): number {
   const year = c.numeric && isYear(c.code);

@@ -1,73 +1,64 @@
-/**
- * Minimal, linear-time HTML reading for extraction: visible text (block elements become line breaks,
- * inline ones vanish, so "<b>12</b><b>34</b>" reads "1234") and anchors with their text. Not a
- * renderer: it only has to be right about text and links in real-world notification emails.
- */
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'", zwnj: '', zwj: '', shy: '' };
-
-export function decodeEntities(s: string): string {
-  return s.replace(/&(#x[0-9a-f]{1,6}|#[0-9]{1,7}|[a-z0-9]{2,8});/gi, (m, name: string) => {
-    const n = name.toLowerCase();
-    if (n.startsWith('#x')) return safeChar(parseInt(n.slice(2), 16));
-    if (n.startsWith('#')) return n === '#39' ? "'" : safeChar(parseInt(n.slice(1), 10));
-    return ENTITIES[n] ?? m;
-  });
-}
-
-const safeChar = (code: number) => (code > 0 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) ? String.fromCodePoint(code) : '');
-
-const BLOCK = /^(?:p|div|br|tr|td|th|li|ul|ol|table|tbody|thead|h[1-6]|section|article|header|footer|blockquote|pre|hr|center|title)$/i;
+import { walkHtml } from './html-walk.js';
 
 /**
- * Remove comments and the content of elements that are never visible. Linear: each opener is closed
- * with one indexOf, and an unclosed one drops the rest of the document (no regex backtracking).
+ * What extraction reads from HTML: the visible text (block elements become line breaks, inline ones
+ * vanish, so "<b>12</b><b>34</b>" reads "1234"; script, style, head, title and comments are not text)
+ * and the anchors with their text. Not a renderer: it only has to be right about text and links in
+ * real-world notification emails. Linear in the input (see html-walk.ts).
  */
-/** ASCII-only lower-casing: keeps every index aligned with the original string. */
-const asciiLower = (s: string) => s.replace(/[A-Z]+/g, (x) => x.toLowerCase());
 
-function stripInvisible(html: string): string {
-  const lower = asciiLower(html);
-  const opener = /<!--|<(script|style|head|title)\b/g;
-  let out = '';
-  let from = 0;
-  for (let m = opener.exec(lower); m; m = opener.exec(lower)) {
-    out += html.slice(from, m.index) + ' ';
-    const closer = m[0] === '<!--' ? '-->' : `</${m[1]}`;
-    const end = lower.indexOf(closer, m.index + m[0].length);
-    if (end === -1) return out;
-    const gt = lower.indexOf('>', end);
-    from = gt === -1 ? lower.length : gt + 1;
-    opener.lastIndex = from;
-  }
-  return out + html.slice(from);
-}
-
-export function htmlToText(html: string): string {
-  const out = stripInvisible(html).replace(/<\/?([a-z][a-z0-9]*)\b[^<>]*>/gi, (_m, tag: string) => (BLOCK.test(tag) ? '\n' : ''));
-  return decodeEntities(out.replace(/<[^<>]*>/g, ''))
-    .replace(/[\u200b-\u200d\ufeff]/g, '')
+/** zero-width characters and the soft hyphen, which a reader does not see */
+const tidy = (s: string) =>
+  s.replace(/[\u200b-\u200d\ufeff\u00ad]/g, '')
     .replace(/[ \t\r\f\v\u00a0]+/g, ' ')
     .replace(/ *\n[\n ]*/g, '\n')
     .trim();
+
+export function htmlToText(html: string): string {
+  let out = '';
+  walkHtml(html, {
+    text: (s) => { out += s; },
+    block: () => { out += '\n'; },
+    anchorOpen: () => {},
+    anchorClose: () => {},
+  });
+  return tidy(out);
 }
 
 export interface Anchor { href: string; text: string }
 
-/** Every <a href> with its visible text (whitespace collapsed). */
+/** An anchor never closed takes the text of at most this many characters of HTML after its tag. */
+const UNCLOSED_ANCHOR_SPAN = 2_000;
+
+interface OpenAnchor { href: string; text: string; spanEnd: number; cut: number }
+
+/**
+ * Every <a href> with its visible text (whitespace collapsed). An anchor ends at its </a>, at the next
+ * <a> (anchors do not nest in HTML) or, never closed, UNCLOSED_ANCHOR_SPAN characters after its tag.
+ */
 export function anchorsOf(html: string): Anchor[] {
   const out: Anchor[] = [];
-  const clean = stripInvisible(html);
-  const lower = asciiLower(clean);
-  const open = /<a\b([^<>]*)>/gi;
-  let closesLeft = true;
-  for (let m = open.exec(clean); m; m = open.exec(clean)) {
-    const start = m.index + m[0].length;
-    const close = closesLeft ? lower.indexOf('</a', start) : -1;
-    if (close === -1) closesLeft = false;
-    const end = close === -1 ? Math.min(clean.length, start + 2_000) : close;
-    const href = /\bhref\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))/i.exec(m[1]!);
-    if (href) out.push({ href: decodeEntities((href[1] ?? href[2] ?? href[3] ?? '').trim()), text: htmlToText(clean.slice(start, end)).replace(/\s+/g, ' ').trim() });
-    open.lastIndex = close === -1 ? end : close;
-  }
+  let open: OpenAnchor | null = null;
+  const end = (closed: boolean) => {
+    if (!open) return;
+    const text = closed || open.cut < 0 ? open.text : open.text.slice(0, open.cut);
+    out.push({ href: open.href.trim(), text: tidy(text).replace(/\s+/g, ' ') });
+    open = null;
+  };
+  walkHtml(html, {
+    wantsText: () => open !== null,
+    text(s, start) {
+      if (!open) return;
+      if (open.cut < 0 && start >= open.spanEnd) open.cut = open.text.length;
+      open.text += s;
+    },
+    block() { if (open) open.text += '\n'; },
+    anchorOpen(href, tagEnd) {
+      end(true);
+      if (href !== undefined) open = { href, text: '', spanEnd: tagEnd + UNCLOSED_ANCHOR_SPAN, cut: -1 };
+    },
+    anchorClose() { end(true); },
+  });
+  end(false);
   return out;
 }

@@ -14,7 +14,7 @@ const TEXT_URL = /\bhttps?:\/\/(?:[^\s<>"'()[\]{}]|\([^\s<>"'()[\]{}]*\))+/gi;
 /**
  * Drop trailing sentence punctuation. A loop from the end, not /[.,;:!?*]+$/: that regex restarts at
  * every punctuation character of a run and rescans it to the end, so a URL followed by a long run of
- * dots and then one more character was quadratic (128 KB: 28 s).
+ * dots and then one more character was quadratic (seconds for a 128 KB run).
  */
 const TAIL = new Set('.,;:!?*');
 function trimTail(url: string): string {

@@ -1,15 +1,15 @@
 import type { Knex } from 'knex';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { scheduleExpirySafely } from '../maintenance/expiry-jobs.js';
+import { scheduleExpirySafely } from '../queue/expiry-jobs.js';
 import type { Queues } from '../queue/producers.js';
-import { BadRequest, QuotaExceeded, Unavailable } from '../core/errors.js';
+import { BadRequest, Conflict, QuotaExceeded, Unavailable } from '../core/errors.js';
 import type { TokenSigner } from '../access/tokens.js';
 import { createStores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import type { PlanStore } from '../store/plans.js';
 import type { Permission } from '../store/tokens.js';
-import { asciiDomain, randomLocalPart } from './address.js';
+import { asciiDomain, randomLocalPart } from '../core/address.js';
 import { effectiveTtlMinutes } from './ttl.js';
 
 export interface CreateMailboxInput {
@@ -17,9 +17,16 @@ export interface CreateMailboxInput {
   planId: string;
   ttlMinutes?: number;
   domain?: string;
+  /** a chosen local part, already validated (chosenLocalPart); absent: a random one */
+  localPart?: string;
 }
 
 export interface CreatedMailbox { mailbox: Mailbox; ttlMinutes: number; token: string }
+
+const addressTaken = (err: unknown) => {
+  const e = err as { code?: string; constraint?: string };
+  return e.code === '23505' && e.constraint === 'mailboxes_address_key';
+};
 
 /** Permissions of the token handed out with a new mailbox. */
 export const CREATOR_PERMISSIONS: Permission[] = ['read', 'send', 'manage'];
@@ -50,11 +57,16 @@ export async function createMailbox(
         throw new QuotaExceeded(`your plan allows ${plan.maxActiveMailboxes} active mailboxes`, 'mailbox_limit_reached');
       }
     }
+    const address = `${input.localPart ?? randomLocalPart()}@${domain}`;
     const mailbox = await stores.mailboxes.create({
-      address: `${randomLocalPart()}@${domain}`,
+      address,
       ownerUserId: input.ownerUserId,
       planId: plan.id,
       ttlMs: ttlMinutes * deps.config.plans.ttlUnitMs,
+    }).catch((err: unknown) => {
+      // the unique index on lower(address) covers every row: an ended mailbox holds its address until it is purged
+      if (addressTaken(err)) throw new Conflict(`${address} is taken (by a mailbox, or one that ended and is not purged yet)`, 'address_taken');
+      throw err;
     });
     const { token, jti } = await deps.signer.sign(mailbox.id, CREATOR_PERMISSIONS);
     await stores.tokens.insert({ jti, mailboxId: mailbox.id, userId: input.ownerUserId, name: 'creator', permissions: CREATOR_PERMISSIONS, expiresAt: mailbox.expiresAt! });

@@ -1,7 +1,7 @@
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { MaintenanceDeps } from './context.js';
-import type { ExpireMailboxJob } from './jobs.js';
-import { publishExpired } from './publish-expired.js';
+import type { ExpireMailboxJob } from '../queue/maintenance-jobs.js';
+import { publishExpired } from '../pubsub/publish-expired.js';
 
 export type ExpireOutcome = 'expired' | 'redelayed' | 'nothing_to_do';
 

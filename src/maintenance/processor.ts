@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { MaintenanceDeps } from './context.js';
 import { expireMailbox } from './expire-mailbox.js';
-import { MAINTENANCE_JOB, type ExpireMailboxJob } from './jobs.js';
+import { MAINTENANCE_JOB, type ExpireMailboxJob } from '../queue/maintenance-jobs.js';
 import { purgeInactive } from './purge.js';
 import { sweepExpired } from './sweep.js';
 

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
-import { MAINTENANCE_JOB, SCHEDULER_ID } from './jobs.js';
+import { MAINTENANCE_JOB, SCHEDULER_ID } from '../queue/maintenance-jobs.js';
 
 /**
  * The repeatable maintenance jobs, upserted on every worker boot (fixed ids: idempotent, and a

@@ -1,5 +1,5 @@
 import type { MaintenanceDeps } from './context.js';
-import { publishExpired } from './publish-expired.js';
+import { publishExpired } from '../pubsub/publish-expired.js';
 
 export interface SweepResult { expired: number; published: number; ms: number }
 

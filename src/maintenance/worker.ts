@@ -1,7 +1,12 @@
 import { Worker } from 'bullmq';
-import type { Deps } from '../container.js';
+import type { Knex } from 'knex';
+import type { Config } from '../core/config.js';
+import type { Logger } from '../core/log.js';
 import { once } from '../core/shutdown.js';
-import { connectRedis } from '../queue/connection.js';
+import { connectRedis } from '../core/redis.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { Publisher } from '../pubsub/events.js';
+import type { Queues } from '../queue/producers.js';
 import { QUEUE } from '../queue/names.js';
 import { lifecycleStore } from '../store/lifecycle.js';
 import { createMaintenanceProcessor } from './processor.js';
@@ -9,11 +14,14 @@ import { upsertMaintenanceSchedules } from './schedules.js';
 
 export interface MaintenanceWorker { worker: Worker; close: () => Promise<void> }
 
+/** What the maintenance worker uses of the container's dependencies (src/container.ts). */
+export interface MaintenanceWorkerDeps { config: Config; log: Logger; db: Knex; publisher: Publisher; metrics: Metrics; queues: Queues }
+
 /**
  * The maintenance Worker (expiry jobs, sweep, purge) on its own Redis connection, so a long purge or
  * a busy inbound queue never delays an expiry job (MAINTENANCE_CONCURRENCY jobs run at once).
  */
-export async function startMaintenance(deps: Deps): Promise<MaintenanceWorker> {
+export async function startMaintenance(deps: MaintenanceWorkerDeps): Promise<MaintenanceWorker> {
   const log = deps.log.child({ component: 'maintenance' });
   const connection = await connectRedis(deps.config, 'worker');
   const processor = createMaintenanceProcessor({ config: deps.config, log, lifecycle: lifecycleStore(deps.db), publisher: deps.publisher });

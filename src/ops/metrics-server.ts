@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoute } from './metrics-route.js';
@@ -34,10 +35,7 @@ export async function startMetricsServer(
   // Koa's handler settles every request itself (errors go to app.on('error')): it never rejects
   const server = createServer((req, res) => void koa(req, res));
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, deps.config.ops.metricsHost, () => resolve());
-  });
+  await listen(server, { port, host: deps.config.ops.metricsHost, portVariable: 'METRICS_PORT', hostVariable: 'METRICS_HOST' });
   const bound = (server.address() as AddressInfo).port;
   deps.log.info({ event: 'metrics.listening', host: deps.config.ops.metricsHost, port: bound });
   return {

@@ -1,5 +1,6 @@
 import type { DeliveryLimits, DeliveryOutcome } from '../store/message-delivery.js';
-import type { MessageStore, NewMessage } from '../store/messages.js';
+import type { NewMessage } from '../store/message-row.js';
+import type { MessageStore } from '../store/messages.js';
 
 export interface DeliveryBatcherOptions {
   /** most deliveries written in one transaction */
@@ -8,7 +9,7 @@ export interface DeliveryBatcherOptions {
   maxWaitMs: number;
   /** batches written at the same time (each holds one pool connection) */
   maxInFlight: number;
-  /** larger messages skip batching (measured: for 50 KB messages the batch statement costs Postgres more than it saves) */
+  /** larger messages skip batching (for large messages the batch statement costs Postgres more than it saves; see docs/benchmarks/README.md) */
   maxItemBytes: number;
 }
 

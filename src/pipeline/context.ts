@@ -26,7 +26,15 @@ export interface Delivery {
 
 export type Step<In, Out> = (input: In, deps: PipelineDeps) => Promise<Out>;
 
-export type WithMailbox = Delivery & { mailbox: Mailbox };
+/** `tag`: what followed the tag separator in the recipient's local part (null: none) */
+export type WithMailbox = Delivery & { mailbox: Mailbox; tag: string | null };
+
+/**
+ * The idempotency key of one delivery, stored as the message's ingress_id: the ingress id, plus `+tag` for a
+ * tagged recipient, so one job to box+a@ and box+b@ (or box@ and box+a@) stores one message per recipient,
+ * while a re-run of the job still finds each one stored.
+ */
+export const deliveryKey = (d: Pick<WithMailbox, 'job' | 'tag'>) => (d.tag === null ? d.job.ingressId : `${d.job.ingressId}+${d.tag}`);
 export type WithPlan = WithMailbox & { plan: Plan };
 export type WithParsed = WithPlan & { parsed: ParsedMessage };
 export type Stored = WithParsed & { messageId: string; seq: number; duplicate: boolean };

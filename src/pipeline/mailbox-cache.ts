@@ -1,9 +1,9 @@
-import type { Mailbox, MailboxStore } from '../store/mailboxes.js';
+import { mailboxEnded, type Mailbox, type MailboxStore } from '../store/mailboxes.js';
 
 export interface MailboxCacheOptions { ttlMs: number; maxEntries: number }
 
 /** A cached copy may only ever say "deliverable": every refusal is decided on a fresh read. */
-const deliverable = (m: Mailbox, now: number) => m.kind === 'hosted' && m.isActive && (!m.expiresAt || m.expiresAt.getTime() > now);
+const deliverable = (m: Mailbox, now: number) => m.kind === 'hosted' && !mailboxEnded(m, now);
 
 /**
  * The worker's recipient -> mailbox lookup with a short positive cache (one query per message saved).

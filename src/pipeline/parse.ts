@@ -4,7 +4,7 @@ import { within } from '../core/timeout.js';
 import { headCodePoints } from '../core/text.js';
 import { decodeEncodedWords, parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
-import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/messages.js';
+import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/message-row.js';
 
 export interface ParsedMessage {
   messageIdHeader: string | null;
@@ -45,7 +45,7 @@ export interface ParseLimits {
  * carry U+FFFD instead of either (raw keeps the bytes). Exported for the attachment download, so its
  * filename reads as the stored metadata does.
  * NULs: rewrites the UTF-16 code units of a copy rather than s.replace(/\u0000/g, ...): a regex replace
- * costs about 150 ns per NUL, so a text part of 16 MB of NULs blocked the worker for 2.5 s (now 0.1 s).
+ * is many times slower per NUL, so a text part of megabytes of NULs blocked the worker for seconds.
  */
 export const clean = (input: string) => {
   const s = input.isWellFormed() ? input : input.toWellFormed();
@@ -85,7 +85,7 @@ const addresses = (a: AddressObject | AddressObject[] | undefined): AddressEntry
   const walk = (values: { address?: string; name?: string; group?: unknown[] }[]) => {
     for (const v of values) {
       if (Array.isArray(v.group)) walk(v.group as typeof values);
-      else if (v.address || v.name) out.push({ address: (v.address ?? '').toLowerCase(), name: v.name ?? '' });
+      else if (v.address || v.name) out.push({ address: (v.address ?? '').toLowerCase(), name: v.name || null });
     }
   };
   for (const obj of list) walk(obj.value ?? []);
@@ -173,7 +173,7 @@ const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: Par
  * The address of a From value the parser could not read: the first "<...>" or bare word with an "@",
  * whichever comes first (what /<([^>]+)>|([^\s<>]+@[^\s<>]+)/ finds), in linear time. That regex
  * restarted at every "<" and at every character of a word and rescanned to the end: quadratic on a
- * value of "<" characters or one long word (72 ms at the 8 KB header value cap, 91 s at 256 KB).
+ * value of "<" characters or one long word (over a minute for a 256 KB value).
  */
 export function addressInFrom(value: string): string | undefined {
   // an angle match needs a ">" after it: search only up to the last one, so a failed "<" costs nothing more

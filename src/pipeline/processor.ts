@@ -1,7 +1,7 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import { asAppError } from '../core/errors.js';
 import { decodeRaw, INBOUND_JOB_VERSION, type InboundJob } from '../queue/payloads.js';
-import { normalizeAddress } from '../mailboxes/address.js';
+import { normalizeAddress } from '../core/address.js';
 import type { PipelineDeps } from './context.js';
 import { deliverOne } from './deliver.js';
 import { Dropped } from './dropped.js';

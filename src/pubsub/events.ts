@@ -8,6 +8,8 @@ export interface MessageSummaryEvent {
   subject: string | null;
   received_at: string | null;
   has_attachments: boolean;
+  /** the recipient's tag (`box+tag@…`); null: none. Absent in events of workers older than tags. */
+  tag?: string | null;
 }
 
 export type MailEvent =
@@ -17,7 +19,7 @@ export type MailEvent =
   | { type: 'token_revoked'; mailboxId: string; jti: string };
 
 /**
- * Events about a credential rather than a mailbox, on one channel (`<prefix>:access`) that every web
+ * Events about a credential rather than a mailbox, on one channel (`<namespace>:access`) that every web
  * process subscribes to. They carry the key id, never the secret.
  */
 export type AccessEvent =
@@ -27,19 +29,30 @@ export type AccessEvent =
 /** Everything the web process's subscriber hands to the hub. */
 export type StreamEvent = MailEvent | AccessEvent;
 
-/** Channel per mailbox, under the configured prefix so test runs and deployments never cross. */
-export const mailboxChannel = (prefix: string, mailboxId: string) => `${prefix}:mailbox:${mailboxId}`;
-export const mailboxChannelPattern = (prefix: string) => `${prefix}:mailbox:*`;
-export const accessChannel = (prefix: string) => `${prefix}:access`;
+/**
+ * The start of every channel name of a deployment. Redis pub/sub is server-wide: a database index in REDIS_URL
+ * separates keys but not channels, so the index is part of the name. QUEUE_PREFIX cannot hold `:`, so no
+ * deployment's names can be another's. Database 0 keeps the plain prefix (`mw:mailbox:<id>`): the names used
+ * before the index was added, so a rolling upgrade on database 0 keeps old and new processes on one channel.
+ */
+export const channelNamespace = (redis: { prefix: string; db: number }) =>
+  redis.db === 0 ? redis.prefix : `${redis.prefix}:db${redis.db}`;
+
+/** Channel per mailbox, under the deployment's namespace (see channelNamespace) so deployments never cross. */
+export const mailboxChannel = (namespace: string, mailboxId: string) => `${namespace}:mailbox:${mailboxId}`;
+/** Every mailbox channel of a deployment (the benchmark's observer; the web role subscribes per mailbox). */
+export const mailboxChannelPattern = (namespace: string) => `${namespace}:mailbox:*`;
+export const accessChannel = (namespace: string) => `${namespace}:access`;
 
 export const isAccessEvent = (e: StreamEvent): e is AccessEvent => e.type === 'api_key_revoked';
 
 export interface Publisher { publish(e: StreamEvent): Promise<void> }
 
-export function redisPublisher(redis: Redis, prefix: string): Publisher {
+/** Publishes on the channels of `namespace` (channelNamespace(config.redis)). */
+export function redisPublisher(redis: Redis, namespace: string): Publisher {
   return {
     async publish(e) {
-      await redis.publish(isAccessEvent(e) ? accessChannel(prefix) : mailboxChannel(prefix, e.mailboxId), JSON.stringify(e));
+      await redis.publish(isAccessEvent(e) ? accessChannel(namespace) : mailboxChannel(namespace, e.mailboxId), JSON.stringify(e));
     },
   };
 }

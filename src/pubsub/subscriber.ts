@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { connectRedis } from '../queue/connection.js';
-import { accessChannel, isAccessEvent, mailboxChannel, type StreamEvent } from './events.js';
+import { connectRedis } from '../core/redis.js';
+import { accessChannel, channelNamespace, isAccessEvent, mailboxChannel, type StreamEvent } from './events.js';
 
 /** Which mailbox channels this web process listens to: the hub asks for one while it has a listener for it. */
 export interface MailboxChannels {
@@ -52,9 +52,9 @@ export async function subscribeToMailEvents(
   onChannels: (n: number) => void = () => undefined,
 ): Promise<MailEventSubscription> {
   const redis = await connectRedis(config, 'subscriber');
-  const prefix = config.redis.prefix;
-  const access = accessChannel(prefix);
-  const mailboxPrefix = mailboxChannel(prefix, '');
+  const namespace = channelNamespace(config.redis);
+  const access = accessChannel(namespace);
+  const mailboxPrefix = mailboxChannel(namespace, '');
   const channels = new Map<string, Channel>();
   let closing = false;
   redis.on('message', (channel: string, payload: string) => {

@@ -4,8 +4,8 @@ import { isAscii } from 'node:buffer';
  * Job data is JSON in Redis: versioned, no Buffers, never a credential. The raw MIME travels in one of two
  * fields: `rawAscii` (the bytes as a string) when every byte is 7-bit, which is most mail, or `rawBase64`
  * otherwise (8BITMIME bodies, stray high bytes). `rawAscii` is about a quarter smaller than base64 and needs
- * no encoding on either side: Redis stores, copies and returns fewer bytes (its BullMQ scripts took ~15 µs
- * more per 2.8 KB job than per 10-byte one), the ingress skips the encoding and the worker the decoding.
+ * no encoding on either side: Redis stores, copies and returns fewer bytes (its BullMQ scripts cost more for a
+ * larger job: see docs/benchmarks/README.md), the ingress skips the encoding and the worker the decoding.
  * A worker reads both; jobs queued by an older ingress carry `rawBase64` only.
  */
 export interface Envelope { from: string | null; to: string[] }

@@ -3,12 +3,11 @@ import type { Config } from '../core/config.js';
 
 /**
  * Adaptive auto-pipelining (REDIS_AUTO_PIPELINING=adaptive, the default). ioredis auto-pipelining sends
- * the commands of one event-loop turn in one socket write, which pays off under load (worker CPU per
- * message -8 to -15 %, Redis -25 % at saturation). When a role is nearly idle every command is alone in
- * its turn, and each still builds an ioredis Pipeline object that copies every BullMQ script method (some
- * KB each; V8 promoted them to the old generation): at 200 msg/s the worker spent about a quarter more CPU
- * per message with it on, and its old generation grew ~80 KB per message, collected by a full GC every
- * few seconds (pauses of 4-14 ms, in the latency tail).
+ * the commands of one event-loop turn in one socket write, which pays off under load (less worker and Redis
+ * CPU per message at saturation). When a role is nearly idle every command is alone in its turn, and each
+ * still builds an ioredis Pipeline object that copies every BullMQ script method (V8 promoted them to the
+ * old generation): at a low rate the worker spent more CPU per message with it on, and its old generation
+ * grew until a full GC, whose pauses showed in the latency tail. Figures: docs/benchmarks/README.md.
  *
  * So the role counts its units of work in flight (jobs being processed, messages being enqueued, HTTP
  * requests) and the clients it follows have auto-pipelining on from REDIS_AUTO_PIPELINING_BUSY units in

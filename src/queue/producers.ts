@@ -29,8 +29,7 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
       backoff: { type: 'exponential', delay: config.worker.backoffMs },
       // QUEUE_KEEP_COMPLETED (default 0): a delivered job is removed on completion; its raw bytes are already in
       // Postgres. Keeping the newest N (visible in Bull Board) made BullMQ's completion script trim one old job
-      // per completion: Redis CPU 0.082-0.087 against 0.103-0.107 ms per message with 1,000 kept
-      // (bench/worker-probe.ts 6000, three alternating pairs)
+      // per completion, which cost Redis measurably more CPU per message (see docs/benchmarks/README.md)
       removeOnComplete: config.worker.keepCompleted === 0 ? true : { count: config.worker.keepCompleted },
       removeOnFail: { age: 7 * 24 * 3600 },
     },

@@ -3,9 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.js';
 import { answerClientError } from '../api/client-error.js';
 import { createTokenSigner } from '../access/tokens.js';
-import type { Deps } from '../container.js';
+import type { RoleDeps } from './deps.js';
+import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
+import { describeAdminBoard } from '../ops/admin-board.js';
 import { operatorMounts } from '../ops/mounts.js';
 import type { MoreMetrics } from '../ops/metrics-route.js';
 import { subscribeToMailEvents } from '../pubsub/subscriber.js';
@@ -13,12 +15,12 @@ import { createHub, type Hub } from '../stream/hub.js';
 import { createStreamRegistry, type StreamRegistry } from '../stream/registry.js';
 import { sseRequests } from '../stream/sse.js';
 import { attachWebSockets } from '../stream/websocket.js';
-import { streamRateLimits } from '../api/rate-limit.js';
+import { streamRateLimits } from '../access/request-limits.js';
 
 export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
 
 /** HTTP API on config.http (port 0 = any free port, for tests). */
-export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics }): Promise<WebRole> {
+export async function startWeb(deps: RoleDeps, opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics }): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
   // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
   // channels of the mailboxes the hub has listeners for
@@ -37,15 +39,12 @@ export async function startWeb(deps: Deps, opts: { tokenSecret: string; snsFetch
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
   const sockets = attachWebSockets(server, { ...deps, signer, hub, registry, rateLimits });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(deps.config.http.port, deps.config.http.host, () => resolve());
-  }).catch(async (err: unknown) => {
+  await listen(server, { port: deps.config.http.port, host: deps.config.http.host, portVariable: 'PORT', hostVariable: 'HOST' }).catch(async (err: unknown) => {
     await subscription.close();
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
-  deps.log.info({ event: 'web.listening', host: deps.config.http.host, port });
+  deps.log.info({ event: 'web.listening', host: deps.config.http.host, port, adminBoard: describeAdminBoard(deps.config.ops) });
   return {
     server,
     port,

@@ -2,12 +2,8 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { exitAfterLog, type Logger } from '../core/log.js';
+import type { FromThread, ToThread } from './worker-thread-messages.js';
 
-export type ToThread = { type: 'close' } | { type: 'metrics'; id: number };
-export type FromThread =
-  | { type: 'ready' }
-  | { type: 'closed'; error?: string }
-  | { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] };
 
 export interface WorkerThread {
   /** the thread's metrics (its own registry: delivery counters, batch sizes...), for the process's /metrics */
@@ -26,8 +22,8 @@ export interface WorkerThread {
 export async function startWorkerThread(
   log: Logger,
   metricsTimeoutMs: number,
-  /** the thread's entry (tests point it at a fixture) */
-  entry: URL = new URL('../bin/worker-thread.mjs', import.meta.url),
+  /** the thread's entry: src/bin/worker-thread.mjs (tests point it at a fixture) */
+  entry: URL,
 ): Promise<WorkerThread> {
   const thread = new Worker(entry);
   let closing = false;

@@ -1,11 +1,11 @@
 import { Worker, type Job } from 'bullmq';
-import type { Deps } from '../container.js';
+import type { RoleDeps } from './deps.js';
 import { once } from '../core/shutdown.js';
 import { startMaintenance, type MaintenanceWorker } from '../maintenance/worker.js';
 import { planSizeProblems } from '../ops/plan-limits.js';
 import { workerPipelineDeps } from '../pipeline/worker-deps.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
-import { connectRedis } from '../queue/connection.js';
+import { connectRedis } from '../core/redis.js';
 import { QUEUE } from '../queue/names.js';
 import type { InboundJob } from '../queue/payloads.js';
 
@@ -20,7 +20,7 @@ export interface WorkerRole {
 
 const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.attempts ?? 1);
 
-export async function startWorker(deps: Deps): Promise<WorkerRole> {
+export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
   const connection = await connectRedis(deps.config, 'worker');
   const log = deps.log.child({ component: 'worker' });
   deps.pipelining.follow(connection);

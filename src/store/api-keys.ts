@@ -1,4 +1,4 @@
-import { generateApiKey, type GeneratedKey } from '../access/api-keys.js';
+import { generateApiKey, type GeneratedKey } from '../core/api-keys.js';
 import { Unavailable } from '../core/errors.js';
 import type { Db } from './db.js';
 

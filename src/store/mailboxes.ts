@@ -1,4 +1,4 @@
-import { normalizeAddress } from '../mailboxes/address.js';
+import { normalizeAddress } from '../core/address.js';
 import type { Db } from './db.js';
 import { preparedQuery } from './prepared.js';
 
@@ -21,11 +21,16 @@ export interface Mailbox {
   createdAt: Date;
 }
 
+/** How a mailbox ended: deleted by its owner, or expired (its TTL ran out). */
+export type MailboxEnd = 'expired' | 'deleted';
+
 /**
- * Why a mailbox no longer serves reads, as streams and waits report it: `deleted`, or `expired` (also when its
- * expires_at has passed before any job deactivated it, or its row is gone); undefined while it is live.
+ * The one rule for "is this mailbox still live": it is active and its expires_at (if any) is still ahead. Once
+ * not, why it no longer serves: `deleted`, or `expired` (also when its expires_at has passed before any job
+ * deactivated it, or its row is gone); undefined while it is live. The API (410), streams, waits, the delivery
+ * pipeline and its mailbox cache all decide with this function.
  */
-export const mailboxEnded = (m: Mailbox | undefined, now = Date.now()): 'expired' | 'deleted' | undefined =>
+export const mailboxEnded = (m: Mailbox | undefined, now = Date.now()): MailboxEnd | undefined =>
   !m || !m.isActive || (m.expiresAt !== null && m.expiresAt.getTime() <= now) ? (m?.deactivatedReason === 'deleted' ? 'deleted' : 'expired') : undefined;
 
 interface MailboxRow {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
 import { whyRefused, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
-import { messageRow, type NewMessage } from './messages.js';
+import { messageRow, type NewMessage } from './message-row.js';
 import { preparedQuery } from './prepared.js';
 
 export interface BatchItem { message: Omit<NewMessage, 'seq'>; limits: DeliveryLimits }

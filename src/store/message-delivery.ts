@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { messageRow, type NewMessage } from './messages.js';
+import { messageRow, type NewMessage } from './message-row.js';
 import { preparedQuery } from './prepared.js';
 
 export type DeliveryOutcome =
@@ -65,7 +65,7 @@ export async function whyRefused(db: Db, mailboxId: string): Promise<DeliveryOut
  *   makes it a no-op (the unique (mailbox_id, ingress_id) key, not luck);
  * - `upd`: the counters move only when the row was inserted, in the same atomic statement.
  * It runs as a named prepared statement (see prepared.ts): planning this statement costs more than
- * executing it, so each connection plans it once (measured with `npm run bench`).
+ * executing it, so each connection plans it once (see docs/benchmarks/2026-11-23.md).
  */
 export function messageDelivery(db: Db) {
   let prepared: Promise<{ name: string; text: string; columns: string[] }> | undefined;

@@ -1,8 +1,22 @@
 import type { Knex } from 'knex';
 import { BadRequest } from '../core/errors.js';
-import type { WaitFilter, TextMatch } from '../stream/wait-filter.js';
 import type { Db } from './db.js';
 import { SUMMARY_COLUMNS, toSummary, type MessageSummary } from './messages.js';
+
+/** A text filter: case-insensitive substring, or a Postgres regular expression (matched case-insensitively). */
+export type TextMatch = { kind: 'substring'; value: string } | { kind: 'regex'; source: string };
+
+/** What a wait searches for (src/stream/wait-filter.ts parses it from the query string). */
+export interface WaitFilter {
+  subject?: TextMatch;
+  from?: TextMatch;
+  /** only messages committed after this cursor */
+  afterSeq?: number;
+  unreadOnly: boolean;
+  /** only messages with this tag (`box+tag@…`) */
+  tag?: string;
+  limit: number;
+}
 
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
@@ -22,6 +36,7 @@ export async function searchMessages(db: Db, mailboxId: string, f: WaitFilter, o
     .orderBy([{ column: 'received_at', order: 'desc' }, { column: 'seq', order: 'desc' }]).limit(f.limit);
   if (f.afterSeq !== undefined) q.andWhere('seq', '>', f.afterSeq);
   if (f.unreadOnly) q.andWhere('is_read', false);
+  if (f.tag !== undefined) q.andWhere('tag', f.tag);
   where(q, 'subject', f.subject);
   where(q, 'from_address', f.from);
   const regex = f.subject?.kind === 'regex' || f.from?.kind === 'regex';

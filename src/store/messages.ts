@@ -1,63 +1,8 @@
 import type { FoundCode, FoundLink } from '../extract/index.js';
 import type { Db } from './db.js';
+import { fromStoredAttachment, type AddressEntry, type AttachmentMeta, type HeaderEntry, type NewMessage, type StoredAttachment } from './message-row.js';
 import { messageDelivery, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
 import { messageDeliveryBatch, type BatchItem } from './message-delivery-batch.js';
-
-export interface AddressEntry { address: string; name: string }
-export interface HeaderEntry { name: string; value: string }
-export interface AttachmentMeta {
-  index: number;
-  filename: string | null;
-  contentType: string;
-  size: number;
-  contentId: string | null;
-  disposition: string | null;
-  checksum: string | null;
-}
-
-/** An attachment's metadata as stored in `messages.attachments` (JSONB): the data model's snake_case names. */
-interface StoredAttachment {
-  index: number;
-  filename: string | null;
-  content_type: string;
-  size: number;
-  content_id: string | null;
-  disposition: string | null;
-  checksum: string | null;
-}
-const toStoredAttachment = (a: AttachmentMeta): StoredAttachment => ({
-  index: a.index, filename: a.filename, content_type: a.contentType, size: a.size, content_id: a.contentId, disposition: a.disposition, checksum: a.checksum,
-});
-const fromStoredAttachment = (a: StoredAttachment): AttachmentMeta => ({
-  index: a.index, filename: a.filename, contentType: a.content_type, size: a.size, contentId: a.content_id, disposition: a.disposition, checksum: a.checksum,
-});
-
-export interface NewMessage {
-  id: string;
-  mailboxId: string;
-  seq: number;
-  ingressId: string;
-  source: string;
-  envelopeFrom: string | null;
-  envelopeTo: string[];
-  messageIdHeader: string | null;
-  fromAddress: string | null;
-  fromName: string | null;
-  to: AddressEntry[];
-  cc: AddressEntry[];
-  replyTo: AddressEntry[];
-  subject: string | null;
-  text: string | null;
-  html: string | null;
-  headers: HeaderEntry[];
-  attachments: AttachmentMeta[];
-  parseError: string | null;
-  sentAt: Date | null;
-  codes: FoundCode[];
-  links: FoundLink[];
-  raw: Buffer;
-  receivedAt: Date;
-}
 
 export interface MessageSummary {
   id: string;
@@ -68,6 +13,7 @@ export interface MessageSummary {
   receivedAt: Date;
   isRead: boolean;
   hasAttachments: boolean;
+  tag: string | null;
 }
 
 export interface MessageFull extends MessageSummary {
@@ -104,9 +50,11 @@ export interface ListQuery {
   unreadOnly?: boolean;
   /** oldest first instead of newest first */
   ascending?: boolean;
+  /** only messages with this tag */
+  tag?: string;
 }
 
-export const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments'];
+export const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments', 'tag'];
 const FULL_COLUMNS = [
   ...SUMMARY_COLUMNS, 'message_id_header', 'from_name', 'to_addresses', 'cc_addresses', 'reply_to', 'text_body', 'html_body',
   'headers', 'attachments', 'parse_error', 'sent_at', 'size_bytes', 'source', 'envelope_from', 'codes', 'links',
@@ -124,6 +72,7 @@ export const toSummary = (r: Row): MessageSummary => ({
   receivedAt: r.received_at,
   isRead: r.is_read,
   hasAttachments: r.has_attachments,
+  tag: r.tag ?? null,
 });
 
 const toFull = (r: Row): MessageFull => ({
@@ -164,42 +113,6 @@ export interface MessageStore {
   delete(mailboxId: string, id: string): Promise<number | undefined>;
 }
 
-const jsonText = (v: unknown) => JSON.stringify(v);
-
-/**
- * The messages row for a new message (column -> value), used by the delivery statements. `encode` turns the
- * jsonb columns' values into what the statement sends: JSON text for a query parameter (the default), or
- * the value itself when the whole row is serialized as JSON (the batch statement).
- */
-export const messageRow = (m: NewMessage, encode: (v: unknown) => unknown = jsonText): Record<string, unknown> => ({
-  id: m.id,
-  mailbox_id: m.mailboxId,
-  seq: m.seq,
-  ingress_id: m.ingressId,
-  source: m.source,
-  envelope_from: m.envelopeFrom,
-  envelope_to: encode(m.envelopeTo),
-  message_id_header: m.messageIdHeader,
-  from_address: m.fromAddress,
-  from_name: m.fromName,
-  to_addresses: encode(m.to),
-  cc_addresses: encode(m.cc),
-  reply_to: encode(m.replyTo),
-  subject: m.subject,
-  text_body: m.text,
-  html_body: m.html,
-  headers: encode(m.headers),
-  attachments: encode(m.attachments.map(toStoredAttachment)),
-  has_attachments: m.attachments.length > 0,
-  parse_error: m.parseError,
-  codes: encode(m.codes),
-  links: encode(m.links),
-  sent_at: m.sentAt,
-  raw: m.raw,
-  size_bytes: m.raw.length,
-  received_at: m.receivedAt,
-});
-
 export function messageStore(db: Db): MessageStore {
   return {
     deliver: messageDelivery(db),
@@ -211,6 +124,7 @@ export function messageStore(db: Db): MessageStore {
     async list(mailboxId, q) {
       const query = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS).limit(q.limit);
       if (q.unreadOnly) query.andWhere('is_read', false);
+      if (q.tag !== undefined) query.andWhere('tag', q.tag);
       if (q.afterSeq !== undefined || q.ascending) {
         // stream replay: commit order, the stream cursor
         if (q.afterSeq !== undefined) query.andWhere('seq', '>', q.afterSeq);

@@ -8,11 +8,13 @@ export interface Plan {
   maxMessagesPerMailbox: number;
   maxMessageBytes: number;
   maxActiveMailboxes: number | null;
+  /** mailbox creations per window: per API key of the plan (the `anonymous` plan: per client IP) */
+  createBudget: { points: number; windowS: number };
 }
 
 interface PlanRow {
   id: string; name: string; default_ttl_minutes: number; max_ttl_minutes: number; max_messages_per_mailbox: number;
-  max_message_bytes: number; max_active_mailboxes: number | null;
+  max_message_bytes: number; max_active_mailboxes: number | null; create_budget_points: number; create_budget_window_s: number;
 }
 
 const toPlan = (r: PlanRow): Plan => ({
@@ -23,6 +25,7 @@ const toPlan = (r: PlanRow): Plan => ({
   maxMessagesPerMailbox: r.max_messages_per_mailbox,
   maxMessageBytes: r.max_message_bytes,
   maxActiveMailboxes: r.max_active_mailboxes,
+  createBudget: { points: r.create_budget_points, windowS: r.create_budget_window_s },
 });
 
 export interface PlanStore {

@@ -1,13 +1,13 @@
-import type { Context } from 'koa';
-import { authenticate, bearerOf, mailboxFor, type AuthDeps } from '../api/auth.js';
-import { cursorParam, onlyParams } from '../api/params.js';
-import type { StreamRateLimits } from '../api/rate-limit.js';
+import { authenticate, bearerOf, mailboxFor, type AuthDeps, type CredentialRequest } from '../access/principal.js';
+import type { StreamRateLimits } from '../access/request-limits.js';
+import { cursorParam, onlyParams } from '../core/params.js';
+import { tagParam } from '../core/tag-param.js';
 import { TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
 import type { StreamRegistry } from './registry.js';
 
-export const STREAM_PARAMS = ['token', 'since'];
+export const STREAM_PARAMS = ['token', 'since', 'tag'];
 
 /** What streamAccess reads from a raw Node request (SSE and WebSocket are served outside Koa). */
 export function requestParts(req: { headers: Record<string, string | string[] | undefined> }, url: URL) {
@@ -29,17 +29,17 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
  */
 export async function streamAccess(
   deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number; rateLimits?: StreamRateLimits },
-  req: { get: (name: string) => string; path: string; query: Record<string, unknown>; address: string; lastEventId?: string; socket: { remoteAddress?: string } },
-): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
+  req: CredentialRequest & { address: string; lastEventId?: string; socket: { remoteAddress?: string } },
+): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; tag: string | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
   await deps.rateLimits?.ip(req);
-  const principal = await authenticate(bearerOf({ get: req.get, path: req.path, query: req.query as Context['query'] }), deps);
+  const principal = await authenticate(bearerOf(req), deps);
   await deps.rateLimits?.principal(principal);
   if (principal.kind === 'anonymous') throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
   onlyParams(req.query, STREAM_PARAMS);
-  // mailboxFor only reads ctx.state.principal; the WebSocket upgrade has no Koa context
-  const mailbox = await mailboxFor({ state: { principal } } as unknown as Context, deps.stores, req.address, 'read');
+  const mailbox = await mailboxFor(principal, deps.stores, req.address, 'read');
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
   const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
+  const tag = tagParam(req.query.tag);
   // a stream must not outlive the mailbox token it was opened with (its row was read by authenticate)
   const credentialExpiresAt = principal.kind === 'token' ? principal.expiresAt : undefined;
   // no await from here on: both caps are checked and the slot taken in one step. (The process cap was once
@@ -49,5 +49,5 @@ export async function streamAccess(
     if (slot.full === 'process') throw new Unavailable('this server holds its maximum number of streams (STREAM_MAX_PER_PROCESS); retry shortly');
     throw new TooManyStreams(`this credential already holds ${deps.maxPerCredential} open streams on this server (STREAM_MAX_PER_CREDENTIAL); close one first`);
   }
-  return { principal, mailbox, since, credentialExpiresAt, release: slot.release };
+  return { principal, mailbox, since, tag, credentialExpiresAt, release: slot.release };
 }

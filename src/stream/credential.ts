@@ -1,4 +1,4 @@
-import type { Principal } from '../api/auth.js';
+import type { Principal } from '../access/principal.js';
 
 /**
  * The identity a stream counts against and is closed by: the API key id or the mailbox token's jti

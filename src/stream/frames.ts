@@ -17,6 +17,7 @@ export const summaryEvent = (m: MessageSummary): MessageSummaryEvent => ({
   subject: m.subject,
   received_at: toIso(m.receivedAt),
   has_attachments: m.hasAttachments,
+  tag: m.tag,
 });
 
 /** Server-Sent Events encoding: the cursor is the event id, so EventSource resumes by itself. */

@@ -1,4 +1,4 @@
-import type { StreamRateLimits } from '../api/rate-limit.js';
+import type { StreamRateLimits } from '../access/request-limits.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { MailEvent, StreamEvent } from '../pubsub/events.js';
@@ -26,7 +26,7 @@ export interface StreamDeps {
   stores: Pick<Stores, 'messages' | 'mailboxes'>;
   hub: Hub;
   registry: StreamRegistry;
-  /** REST's rate limits, applied to stream connects (src/api/rate-limit.ts); absent: none */
+  /** REST's rate limits, applied to stream connects (src/access/request-limits.ts); absent: none */
   rateLimits?: StreamRateLimits;
 }
 
@@ -46,13 +46,15 @@ export function openStream(
     mailbox: Mailbox;
     principal: StreamPrincipal;
     since: number | undefined;
+    /** `?tag=`: only new_message frames of messages with this tag are sent (the cursor still moves past the others) */
+    tag?: string;
     credentialExpiresAt?: Date;
     /** frees the credential's stream slot (streamAccess took it); called once when the stream ends */
     release?: () => void;
     sink: StreamSink;
   },
 ): () => void {
-  const session = new StreamSession(deps, opts.mailbox, opts.principal, opts.sink, opts.release);
+  const session = new StreamSession(deps, opts.mailbox, opts.principal, opts.sink, opts.release, opts.tag);
   session.start(opts.since, opts.credentialExpiresAt, opts.mailbox.expiresAt);
   return () => session.end('client_gone');
 }
@@ -86,6 +88,7 @@ class StreamSession implements OpenStream {
     principal: StreamPrincipal,
     private readonly sink: StreamSink,
     private readonly release: (() => void) | undefined,
+    private readonly tag: string | undefined,
   ) {
     this.transport = sink.transport;
     this.mailboxId = mailbox.id;
@@ -184,13 +187,18 @@ class StreamSession implements OpenStream {
     if (this.sink.buffered() > this.deps.config.streams.maxBufferedBytes) this.end('overloaded');
   }
 
+  /** With `?tag=`, only messages of that tag are sent; without it, every message. */
+  private wants(tag: string | null): boolean {
+    return this.tag === undefined || this.tag === tag;
+  }
+
   private async replayAfterLastSent(): Promise<void> {
     const { replayPage } = this.deps.config.streams;
     for (;;) {
       const page = await this.deps.stores.messages.list(this.mailboxId, { afterSeq: this.lastSent, ascending: true, limit: replayPage });
       for (const m of page) {
         if (this.closed) return;
-        this.send({ type: 'new_message', cursor: String(m.seq), message: summaryEvent(m) });
+        if (this.wants(m.tag)) this.send({ type: 'new_message', cursor: String(m.seq), message: summaryEvent(m) });
         this.lastSent = m.seq;
       }
       if (page.length < replayPage || this.closed) return;
@@ -204,8 +212,10 @@ class StreamSession implements OpenStream {
     } else if (e.type === 'new_message') {
       const seq = Number(e.cursor);
       if (seq <= this.lastSent) return; // duplicate publish or already replayed
-      if (seq === this.lastSent + 1) {
-        this.send({ type: 'new_message', cursor: e.cursor, message: e.message });
+      if (seq === this.lastSent + 1 && this.tag !== undefined && e.message.tag === undefined) {
+        await this.replayAfterLastSent(); // an event of a worker older than tags: Postgres knows the tag
+      } else if (seq === this.lastSent + 1) {
+        if (this.wants(e.message.tag ?? null)) this.send({ type: 'new_message', cursor: e.cursor, message: e.message });
         this.lastSent = seq;
       } else {
         await this.replayAfterLastSent(); // everything up to seq is committed: cursors commit in order

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ulid } from 'ulid';
-import type { AuthDeps } from '../api/auth.js';
-import { AppError, asAppError, NotFound } from '../core/errors.js';
+import type { AuthDeps } from '../access/principal.js';
+import { errorBody, requestIdOf } from '../core/error-body.js';
+import { AppError, NotFound } from '../core/errors.js';
 import { sseFrame, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';
 import { openStream, type StreamDeps, type StreamSink } from './session.js';
@@ -28,7 +28,7 @@ const decode = (s: string) => {
 /**
  * GET /api/v1/mailboxes/:address/events: Server-Sent Events (cursor as event id, comment pings).
  * Served by the HTTP server ahead of Koa, like the WebSocket upgrade: a Koa context per idle stream
- * would cost memory for as long as the stream lives. Errors use the API's JSON error shape.
+ * would cost memory for as long as the stream lives. Errors are answered as by the API (core/error-body.ts).
  * Returns false for any other request (Koa handles it).
  */
 export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
@@ -36,8 +36,7 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
     const url = new URL(req.url ?? '/', 'http://localhost');
     const match = SSE_PATH.exec(url.pathname);
     if (!match || req.method !== 'GET') return false;
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
+    const requestId = requestIdOf(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', requestId);
     const { query, get } = requestParts(req, url);
     Promise.resolve()
@@ -55,11 +54,11 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
         streamTo(res, deps, access);
       })
       .catch((err: unknown) => {
-        const e = asAppError(err);
         if (!(err instanceof AppError)) deps.log.error({ event: 'stream.sse_failed', err, requestId });
         if (res.headersSent) return void res.destroy();
-        const body = JSON.stringify({ error: { code: e.code, message: e.status < 500 ? e.message : 'a dependency is unavailable, retry shortly', request_id: requestId } });
-        res.writeHead(e.status, { ...e.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+        const answer = errorBody(err, requestId);
+        const body = JSON.stringify(answer.body);
+        res.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       });
     return true;

@@ -1,21 +1,11 @@
-import { booleanParam, cursorParam, onlyParams, positiveInt } from '../api/params.js';
+import { booleanParam, cursorParam, onlyParams, positiveInt } from '../core/params.js';
 import { BadRequest } from '../core/errors.js';
-
-/** A text filter: case-insensitive substring, or `/regex/` (flags ignored; matched case-insensitively). */
-export type TextMatch = { kind: 'substring'; value: string } | { kind: 'regex'; source: string };
-
-export interface WaitFilter {
-  subject?: TextMatch;
-  from?: TextMatch;
-  /** only messages committed after this cursor */
-  afterSeq?: number;
-  unreadOnly: boolean;
-  limit: number;
-}
+import { tagParam } from '../core/tag-param.js';
+import type { TextMatch, WaitFilter } from '../store/message-search.js';
 
 export interface WaitRequest { filter: WaitFilter; waitSeconds: number }
 
-export const WAIT_PARAMS = ['wait', 'subject', 'from', 'since', 'unread', 'limit'];
+export const WAIT_PARAMS = ['wait', 'subject', 'from', 'since', 'unread', 'limit', 'tag'];
 /** The plain list (no wait, no filters) stays with the messages route. */
 export const isWaitRequest = (q: Record<string, unknown>) => ['wait', 'subject', 'from', 'since'].some((k) => q[k] !== undefined);
 
@@ -74,6 +64,7 @@ export function parseWaitRequest(q: Record<string, unknown>, limits: { maxSecond
       from: textMatch(q.from, 'from', limits.filterMaxLength),
       afterSeq: cursorParam(q.since, 'since'),
       unreadOnly,
+      ...(q.tag !== undefined ? { tag: tagParam(q.tag) } : {}),
       limit: positiveInt(q.limit, 'limit', { max: limits.pageMax }) ?? 50,
     },
   };

@@ -1,10 +1,10 @@
-import { ulid } from 'ulid';
 import type { IncomingMessage, Server } from 'node:http';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { AuthDeps } from '../api/auth.js';
-import { asAppError, AppError, NotFound } from '../core/errors.js';
+import type { AuthDeps } from '../access/principal.js';
+import { errorBody, requestIdOf } from '../core/error-body.js';
+import { AppError, NotFound } from '../core/errors.js';
 import { WS_CLOSE, type EndReason, type StreamFrame } from './frames.js';
 import { requestParts, streamAccess } from './access.js';
 import { openStream, type StreamDeps, type StreamSink } from './session.js';
@@ -14,13 +14,13 @@ const PING = JSON.stringify({ type: 'ping' });
 /** a peer that does not answer our close frame is cut off after this */
 const CLOSE_GRACE_MS = 1_000;
 
-function refuse(socket: Duplex, err: AppError, given?: string): void {
-  const requestId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : ulid();
-  const body = JSON.stringify({ error: { code: err.code, message: err.status < 500 ? err.message : 'a dependency is unavailable, retry shortly', request_id: requestId } });
+function refuse(socket: Duplex, err: unknown, requestId: string): void {
+  const answer = errorBody(err, requestId);
+  const body = JSON.stringify(answer.body);
   socket.end(
-    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nX-Request-Id: ${requestId}\r\n` +
+    `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nX-Request-Id: ${requestId}\r\n` +
       // header values are ours (RateLimit-*, Retry-After: digits and names), never request data
-      Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+      Object.entries(answer.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -49,7 +49,7 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
       return;
     }
     // a module-level listener: a closure made here would keep this scope (the request, its URL and
-    // headers, the head buffer) alive for as long as the socket lives (about 12 KB per idle stream)
+    // headers, the head buffer) alive for as long as the socket lives (memory per idle stream: see docs/benchmarks/README.md)
     socket.on('error', destroySocket);
     const { query, get } = requestParts(req, url);
     Promise.resolve()
@@ -65,9 +65,9 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
         wss.handleUpgrade(req, socket, head, (ws: WebSocket) => streamTo(ws, deps, access));
       })
       .catch((err: unknown) => {
-        const e = asAppError(err);
-        if (!(err instanceof AppError)) deps.log.error({ event: 'stream.upgrade_failed', err });
-        refuse(socket, e, get('x-request-id'));
+        const requestId = requestIdOf(get('x-request-id'));
+        if (!(err instanceof AppError)) deps.log.error({ event: 'stream.upgrade_failed', err, requestId });
+        refuse(socket, err, requestId);
       });
   };
   server.on('upgrade', onUpgrade);

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
-import { mailboxChannel } from '../../src/pubsub/events.js';
+import { channelNamespace, mailboxChannel } from '../../src/pubsub/events.js';
 import type { System } from './system.js';
 
 /** How many subscriber connections Redis counts on a mailbox's channel (PUBSUB NUMSUB). */
 export async function channelListeners(redis: Redis, sys: System, address: string): Promise<number> {
   const box = await sys.deps.stores.mailboxes.findByAddress(address);
   if (!box) throw new Error(`no mailbox ${address}`);
-  const [, n] = (await redis.pubsub('NUMSUB', mailboxChannel(sys.config.redis.prefix, box.id))) as [string, number];
+  const [, n] = (await redis.pubsub('NUMSUB', mailboxChannel(channelNamespace(sys.config.redis), box.id))) as [string, number];
   return Number(n);
 }
 

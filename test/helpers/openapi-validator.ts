@@ -1,20 +1,32 @@
+import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { generateApiKey } from '../../src/access/api-keys.js';
+import { generateApiKey } from '../../src/core/api-keys.js';
 import type { OpenApiDocument } from '../../src/api/openapi.js';
 import type { System } from './system.js';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
+const addFormats = addFormatsModule as unknown as (ajv: Ajv | Ajv2020) => void;
 const pointer = (...parts: string[]) => parts.map((p) => p.replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
 
-/** A validator for one schema of components.schemas (e.g. a WebSocket frame), formats checked. */
-export function componentValidator(doc: OpenApiDocument, name: string) {
-  const ajv = new Ajv2020({ strict: false, allErrors: true });
+type AsyncApi = { channels: Record<string, { messages: Record<string, { $ref: string }> }>; components: { messages: Record<string, { name: string; payload: { $ref: string } }> } };
+
+/**
+ * A validator for the frames of one channel of the AsyncAPI document (formats checked): a frame is valid when
+ * the channel has a message of that name (the SSE event name; by default the frame's type) whose payload it matches.
+ */
+export function frameValidator(doc: AsyncApi, channel: string) {
+  const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
-  ajv.addSchema(doc, 'openapi.json');
-  const validate = ajv.getSchema(`openapi.json#/components/schemas/${name}`);
-  if (!validate) throw new Error(`no schema ${name}`);
-  return (value: unknown): string[] => (validate(value) ? [] : (validate.errors ?? []).map((e) => `${name}: ${e.instancePath || '/'} ${e.message}`));
+  ajv.addSchema({ components: { schemas: (doc.components as { schemas?: object }).schemas } }, 'asyncapi.json');
+  const messages = Object.values(doc.channels[channel]?.messages ?? {}).map((r) => doc.components.messages[r.$ref.split('/').pop()!]!);
+  if (!messages.length) throw new Error(`no messages in channel ${channel}`);
+  return (frame: unknown, name = (frame as { type?: string }).type): string[] => {
+    const message = messages.find((m) => m.name === name);
+    if (!message) return [`${channel}: no message named ${name}`];
+    const validate = ajv.getSchema(`asyncapi.json${message.payload.$ref}`);
+    if (!validate) return [`${channel}: no schema at ${message.payload.$ref}`];
+    return validate(frame) ? [] : (validate.errors ?? []).map((e) => `${channel}/${name}: ${e.instancePath || '/'} ${e.message}`);
+  };
 }
 
 /**

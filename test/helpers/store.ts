@@ -4,7 +4,7 @@ import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
-import type { NewMessage } from '../../src/store/messages.js';
+import type { NewMessage } from '../../src/store/message-row.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
 export interface StoreContext { database: TestDatabase; db: Knex; stores: Stores }
@@ -30,6 +30,7 @@ export const newMessage = (mailboxId: string, ingressId = ulid(), over: Partial<
   id: ulid(),
   mailboxId,
   ingressId,
+  tag: null,
   source: 'smtp',
   envelopeFrom: 'a@example.org',
   envelopeTo: ['x@mw.test'],

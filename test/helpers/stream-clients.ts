@@ -93,9 +93,9 @@ export interface WsClient {
 }
 
 /** A real `ws` client; resolves once open, or rejects with the HTTP status the upgrade was refused with. */
-export function openWs(url: string, opts: { token?: string } = {}): Promise<WsClient> {
+export function openWs(url: string, opts: { token?: string; headers?: Record<string, string> } = {}): Promise<WsClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: opts.token ? { authorization: `Bearer ${opts.token}` } : {} });
+    const ws = new WebSocket(url, { headers: { ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) } });
     const inbox = new Inbox<any>();
     const client: WsClient = {
       ws,

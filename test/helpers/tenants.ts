@@ -1,6 +1,6 @@
 import type Koa from 'koa';
 import type Router from '@koa/router';
-import { generateApiKey } from '../../src/access/api-keys.js';
+import { generateApiKey } from '../../src/core/api-keys.js';
 import { createTokenSigner } from '../../src/access/tokens.js';
 import { createApp } from '../../src/api/app.js';
 import type { System } from './system.js';

@@ -1,4 +1,4 @@
-import { generateApiKey } from '../../src/access/api-keys.js';
+import { generateApiKey } from '../../src/core/api-keys.js';
 import type { Stores } from '../../src/store/index.js';
 
 /** A user on `planId` with one API key (what `npm run cli -- users:create` does). */

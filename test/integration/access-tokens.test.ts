@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { Redis } from 'ioredis';
-import { mailboxChannel } from '../../src/pubsub/events.js';
+import { channelNamespace, mailboxChannel } from '../../src/pubsub/events.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
@@ -81,7 +81,7 @@ test('revoking a token: next request 401, token_revoked published on the mailbox
   t.teardown(() => sub.disconnect());
   const events: any[] = [];
   const received = new Promise<void>((resolve) => sub.on('message', (_c, m) => { events.push(JSON.parse(m)); resolve(); }));
-  await sub.subscribe(mailboxChannel(sys.config.redis.prefix, mailboxId));
+  await sub.subscribe(mailboxChannel(channelNamespace(sys.config.redis), mailboxId));
 
   t.is((await call(sys, 'GET', `/api/v1/mailboxes/${box.address}`, { token: agent.body.token })).status, 200);
   const del = await call(sys, 'DELETE', `/api/v1/mailboxes/${box.address}/tokens/${agent.body.jti}`, { token: box.token });

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { createTokenSigner } from '../../src/access/tokens.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
 import { createMailbox } from '../../src/mailboxes/create.js';
-import { connectRedis } from '../../src/queue/connection.js';
+import { connectRedis } from '../../src/core/redis.js';
 import { createDb } from '../../src/store/db.js';
 import { planStore } from '../../src/store/plans.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';

@@ -1,5 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
-import { expiryJobId, SCHEDULER_ID } from '../../src/maintenance/jobs.js';
+import { expiryJobId, SCHEDULER_ID } from '../../src/queue/maintenance-jobs.js';
 import { upsertMaintenanceSchedules } from '../../src/maintenance/schedules.js';
 import { eventually, listenToMailbox } from '../helpers/events.js';
 import { startSystem, type System } from '../helpers/system.js';

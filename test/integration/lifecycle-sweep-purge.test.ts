@@ -7,7 +7,7 @@ import type { MaintenanceDeps } from '../../src/maintenance/context.js';
 import { purgeInactive } from '../../src/maintenance/purge.js';
 import { sweepExpired } from '../../src/maintenance/sweep.js';
 import { redisPublisher } from '../../src/pubsub/events.js';
-import { connectRedis } from '../../src/queue/connection.js';
+import { connectRedis } from '../../src/core/redis.js';
 import { createDb } from '../../src/store/db.js';
 import { lifecycleStore } from '../../src/store/lifecycle.js';
 import { messageStore } from '../../src/store/messages.js';

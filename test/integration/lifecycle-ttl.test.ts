@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { createTokenSigner } from '../../src/access/tokens.js';
-import { expiryJobId } from '../../src/maintenance/jobs.js';
+import { expiryJobId } from '../../src/queue/maintenance-jobs.js';
 import { eventually, listenToMailbox } from '../helpers/events.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { createUserWithKey } from '../helpers/users.js';

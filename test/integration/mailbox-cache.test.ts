@@ -63,6 +63,7 @@ test('check-quota confirms "full" on a fresh read: a stale cached count never dr
   const delivery = (messageCount: number): WithPlan => ({
     job: { v: 1, ingressId: ulid(), source: 'smtp', receivedAt: new Date().toISOString(), envelope: { from: null, to: [box.address] }, rawBase64: '', remoteAddress: null },
     recipient: box.address,
+    tag: null,
     raw: Buffer.from('x'),
     parse: async () => { throw new Error('not parsed here'); },
     mailbox: { ...box, messageCount },

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import type { Knex } from 'knex';
-import { MAINTENANCE_JOB } from '../../src/maintenance/jobs.js';
+import { MAINTENANCE_JOB } from '../../src/queue/maintenance-jobs.js';
 import { createDb } from '../../src/store/db.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { eventually } from '../helpers/events.js';

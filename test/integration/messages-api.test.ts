@@ -9,7 +9,7 @@ const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => { t.context.sys = await startSystem(); });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 
-const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject'];
+const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject', 'tag'];
 
 test('plain text: listed as metadata only; full message marks it read', async (t) => {
   const { sys } = t.context;
@@ -28,8 +28,8 @@ test('plain text: listed as metadata only; full message marks it read', async (t
   t.is(full.body.text, 'Just text.\nSecond line.\n');
   t.is(full.body.html, null);
   t.is(full.body.from_name, 'Ann Sender');
-  t.deepEqual(full.body.to, [{ address: box.address, name: '' }]);
-  t.deepEqual(full.body.cc, [{ address: 'copy@example.org', name: '' }]);
+  t.deepEqual(full.body.to, [{ address: box.address, name: null }], 'no display name: null, as from_name');
+  t.deepEqual(full.body.cc, [{ address: 'copy@example.org', name: null }]);
   t.true(full.body.size > 0);
   t.true(full.body.headers.some((h: { name: string; value: string }) => h.name === 'subject' && h.value === 'Plain'));
   t.true(full.body.is_read);
@@ -159,4 +159,50 @@ test('one message to two mailboxes appears in both; delete removes one copy and 
   t.is(boxA.message_count, 0);
   t.is(boxA.used_bytes, 0);
   t.is((await sys.json(`/api/v1/mailboxes/${b.address}/messages`, { token: b.token })).body.length, 1);
+});
+
+test('HEAD of a message does not mark it read; GET does', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  await sys.send({ to: box.address, subject: 'head', text: 'x' });
+  const [item] = await sys.waitForMessages(box.address, box.token, 1);
+  const path = `/api/v1/mailboxes/${box.address}/messages/${item.id}`;
+
+  const head = await sys.api(path, { method: 'HEAD', token: box.token });
+  t.is(head.status, 200);
+  t.regex(head.headers.get('content-type')!, /^application\/json/);
+  const [afterHead] = (await sys.json(`/api/v1/mailboxes/${box.address}/messages`, { token: box.token })).body;
+  t.false(afterHead.is_read, 'HEAD left it unread');
+
+  t.true((await sys.json(path, { token: box.token })).body.is_read);
+  const [afterGet] = (await sys.json(`/api/v1/mailboxes/${box.address}/messages`, { token: box.token })).body;
+  t.true(afterGet.is_read, 'GET marked it read');
+});
+
+test('the Link rel="next" header keeps the request\'s filters: following it with unread=true yields only unread messages', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  for (let i = 1; i <= 5; i++) await sys.send({ to: box.address, subject: `n${i}`, text: String(i) });
+  const all = await sys.waitForMessages(box.address, box.token, 5);
+  for (const m of all.filter((x: any) => x.subject === 'n4' || x.subject === 'n2')) {
+    t.is((await sys.json(`/api/v1/mailboxes/${box.address}/messages/${m.id}`, { token: box.token })).status, 200);
+  }
+
+  const p1 = await sys.json(`/api/v1/mailboxes/${box.address}/messages?unread=true&limit=2`, { token: box.token });
+  t.deepEqual(p1.body.map((m: any) => m.subject), ['n5', 'n3']);
+  const link = /^<([^>]+)>; rel="next"$/.exec(p1.headers.get('link') ?? '')?.[1];
+  t.truthy(link, p1.headers.get('link') ?? 'no Link header');
+  const next = new URL(link!, sys.baseUrl);
+  t.deepEqual([...next.searchParams].sort(), [['cursor', p1.headers.get('x-next-cursor')!], ['limit', '2'], ['unread', 'true']]);
+
+  const p2 = await sys.json(next.pathname + next.search, { token: box.token });
+  t.is(p2.status, 200);
+  t.deepEqual(p2.body.map((m: any) => m.subject), ['n1']);
+  t.true(p2.body.every((m: any) => !m.is_read), 'only unread messages');
+  t.is(p2.headers.get('link'), null, 'last page');
+
+  // a page without filters links with its limit and the cursor only
+  const plain = await sys.json(`/api/v1/mailboxes/${box.address}/messages?limit=4`, { token: box.token });
+  const plainLink = new URL(/^<([^>]+)>/.exec(plain.headers.get('link')!)![1]!, sys.baseUrl);
+  t.deepEqual([...plainLink.searchParams].sort(), [['cursor', plain.headers.get('x-next-cursor')!], ['limit', '4']]);
 });

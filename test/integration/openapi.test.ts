@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { createTokenSigner } from '../../src/access/tokens.js';
 import { createApp } from '../../src/api/app.js';
 import { openApiDocument, type OpenApiDocument } from '../../src/api/openapi.js';
-import { apiKeyOf, componentValidator, expecter, jsonBody, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
+import { apiKeyOf, expecter, frameValidator, jsonBody, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
 import { startSystem, type System } from '../helpers/system.js';
 
 type Ctx = { sys: System; doc: OpenApiDocument; check: ReturnType<typeof openApiValidator> };
@@ -208,9 +208,13 @@ test('real responses match the document: wait (early return, timeout), extracted
 });
 
 test('real responses match the document: SSE and WebSocket handshakes and frames', async (t) => {
-  const { sys, doc } = t.context;
+  const { sys } = t.context;
   const expectOk = expecter(t);
-  const frameProblems = componentValidator(doc, 'StreamFrame');
+  // the frames are described by the AsyncAPI document served beside this one
+  const asyncApi = await sys.json<Parameters<typeof frameValidator>[0] & { channels: Record<string, Record<string, any>> }>('/api/v1/asyncapi.json');
+  t.is(asyncApi.status, 200);
+  const sseFrameProblems = frameValidator(asyncApi.body, 'mailboxEvents');
+  const wsFrameProblems = frameValidator(asyncApi.body, 'mailboxWebSocket');
   const { address, token } = await sys.createMailbox();
   const enc = encodeURIComponent(address);
   const EVENTS = '/api/v1/mailboxes/{address}/events';
@@ -227,8 +231,9 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
   const deadline = Date.now() + 10_000;
   while (!/event: ready\ndata: .*\n\n/.test(text) && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
   ac.abort();
-  const ready = JSON.parse(/event: ready\ndata: (.*)\n/.exec(text)![1]!);
-  t.deepEqual(frameProblems(ready), []);
+  const [, event, data] = /event: (\w+)\ndata: (.*)\n/.exec(text)!;
+  t.is(event, 'ready');
+  t.deepEqual(sseFrameProblems(JSON.parse(data!), event), []);
 
   const WS = '/api/v1/mailboxes/{address}/ws';
   const wsUrl = (mailbox: string) => `${sys.baseUrl.replace('http', 'ws')}/api/v1/mailboxes/${encodeURIComponent(mailbox)}/ws?token=${token}`;
@@ -238,12 +243,17 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
     ws.once('error', reject);
   });
   t.deepEqual(t.context.check(WS, 'GET', { status: 101, contentType: null, body: '' }), []);
-  t.deepEqual(frameProblems(first), []);
+  t.deepEqual(wsFrameProblems(first), []);
   t.is((first as { type: string }).type, 'ready');
+  // x-close-codes: a client message over 4 KiB closes the socket with 1009; messages up to 4 KiB are ignored
+  const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+  ws.send('x'.repeat(4 * 1024));
+  ws.send('x'.repeat(4 * 1024 + 1));
+  t.is(await closed, 1009);
+  t.truthy(asyncApi.body.channels.mailboxWebSocket['x-close-codes'][1009]);
   const answer = await refusedUpgrade(wsUrl('nobody@mw.test'), 'upgrade to a foreign mailbox was accepted');
   t.is(answer.status, 404);
   t.deepEqual(t.context.check(WS, 'GET', answer), []);
-  ws.close();
 
   // a credential at STREAM_MAX_PER_CREDENTIAL (2 here): 429 too_many_streams, on both transports
   const capped = await sys.createMailbox();
@@ -258,7 +268,11 @@ test('real responses match the document: SSE and WebSocket handshakes and frames
   t.is((overAnswer.body as { error: { code: string } }).error.code, 'too_many_streams');
   t.deepEqual(t.context.check(WS, 'GET', overAnswer), []);
   for (const w of held) w.close();
-  for (const bad of [{ type: 'new_message', cursor: '1' }, { type: 'mailbox_expired', reason: 'gone' }]) t.notDeepEqual(frameProblems(bad), []);
+  for (const bad of [{ type: 'new_message', cursor: '1' }, { type: 'mailbox_expired', reason: 'gone' }]) t.notDeepEqual(wsFrameProblems(bad), []);
+  // each transport's own frames: SSE has no ping frame (a comment instead), the WebSocket no farewell events (close codes instead)
+  t.notDeepEqual(sseFrameProblems({ type: 'ping' }), []);
+  t.notDeepEqual(wsFrameProblems({ type: 'token_revoked' }), []);
+  t.deepEqual(sseFrameProblems({ type: 'token_revoked' }), []);
 });
 
 test('real responses match the document: SES ingestion (404 disabled, 403 refused) and 429 rate limited', async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/core/config.js';
-import { connectRedis } from '../../src/queue/connection.js';
+import { connectRedis } from '../../src/core/redis.js';
 import { loadPipelining } from '../../src/queue/pipelining.js';
 import { TEST_REDIS_URL } from '../helpers/redis.js';
 

@@ -24,16 +24,25 @@ const run = (env: Record<string, string>) => {
   return { child, exited, waitFor, output: () => out + err };
 };
 
-const freshStart = test.macro(async (t, workerThread: boolean) => {
+// the second run has no TOKEN_SECRET: the machine's generated secret, which the banner and the log warn about
+const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: string | undefined) => {
   const name = `mw_start_${randomBytes(4).toString('hex')}`;
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const prefix = uniquePrefix();
-  const p = run({ DATABASE_URL: url.toString(), QUEUE_PREFIX: prefix, PORT: '0', SMTP_PORT: '0', HOST: '127.0.0.1', SMTP_HOST: '127.0.0.1', TOKEN_SECRET: 'x'.repeat(40), LOG_LEVEL: 'info', WORKER_THREAD: String(workerThread) });
+  const p = run({ DATABASE_URL: url.toString(), QUEUE_PREFIX: prefix, PORT: '0', SMTP_PORT: '0', HOST: '127.0.0.1', SMTP_HOST: '127.0.0.1', ...(tokenSecret ? { TOKEN_SECRET: tokenSecret } : {}), LOG_LEVEL: 'info', WORKER_THREAD: String(workerThread) });
   try {
     const api = (await p.waitFor(/HTTP API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/))[1]!;
     const smtpPort = Number((await p.waitFor(/SMTP:\s+127\.0\.0\.1:(\d+)/))[1]);
     const curl = (await p.waitFor(/Try:\s+curl -s -X POST '([^']+)'/))[1]!;
+    t.regex(p.output(), /\n  Admin: +Bull Board off \(set ADMIN_USER and ADMIN_PASSWORD to serve it at http:\/\/127\.0\.0\.1:\d+\/admin\/queues\)\n/);
+    if (tokenSecret) {
+      t.regex(p.output(), /\n  Tokens: +signed with TOKEN_SECRET \(every web process of this deployment needs the same one\)\n/);
+      t.notRegex(p.output(), /token_secret\.generated/);
+    } else {
+      t.regex(p.output(), /\n  Tokens: +signed with this machine's own secret \(\.data\/token-secret\); set TOKEN_SECRET, the same on every web process/);
+      t.regex(p.output(), /"level":40,.*"event":"token_secret\.generated"/);
+    }
     const created = await fetch(curl, { method: 'POST' });
     t.is(created.status, 201);
     const box = (await created.json()) as { address: string; token: string };
@@ -65,8 +74,8 @@ const freshStart = test.macro(async (t, workerThread: boolean) => {
   }
 });
 
-test('npm start on a fresh machine: creates the database, migrates, starts every role (delivery in a worker thread), prints where to reach it, stops on SIGTERM', freshStart, true);
-test('npm start with WORKER_THREAD=false: the same, with delivery on the main thread', freshStart, false);
+test('npm start on a fresh machine: creates the database, migrates, starts every role (delivery in a worker thread), prints where to reach it, stops on SIGTERM', freshStart, true, 'x'.repeat(40));
+test('npm start with WORKER_THREAD=false and no TOKEN_SECRET: the same, with delivery on the main thread; the banner and a warning say the secret is this machine\'s own', freshStart, false, undefined);
 
 test('invalid configuration stops start-up with a message naming the variable', async (t) => {
   const p = run({ SMTP_PORT: 'twenty-five', MAIL_DOMAINS: '' });

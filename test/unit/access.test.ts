@@ -1,8 +1,8 @@
 import test from 'ava';
-import { apiKeyMatches, apiKeyPrefix, API_KEY_PATTERN, generateApiKey } from '../../src/access/api-keys.js';
+import { apiKeyMatches, apiKeyPrefix, API_KEY_PATTERN, generateApiKey } from '../../src/core/api-keys.js';
 import { createTokenSigner, looksLikeJwt } from '../../src/access/tokens.js';
 import { effectiveTtlMinutes } from '../../src/mailboxes/ttl.js';
-import { randomLocalPart } from '../../src/mailboxes/address.js';
+import { randomLocalPart } from '../../src/core/address.js';
 
 test('API keys: visible prefix, salted hash, constant-time match', (t) => {
   const a = generateApiKey();

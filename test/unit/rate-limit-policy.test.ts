@@ -1,6 +1,6 @@
 import test from 'ava';
 import { rateLimitHeaders, tightest, type Decision } from '../../src/access/rate-limit.js';
-import { clientIp } from '../../src/api/rate-limit.js';
+import { clientIp } from '../../src/access/request-limits.js';
 
 const d = (over: Partial<Decision>): Decision => ({ allowed: true, limit: 100, remaining: 50, resetS: 30, counted: true, ...over });
 

@@ -3,7 +3,15 @@ export type JsonSchema = { [k: string]: unknown };
 
 export const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 export const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
-const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
+export const list = (item: string) => ({ type: 'array', items: ref(item) });
+
+/** Schema builders: a closed object (every property required unless named), timestamps, nullables. */
+export const obj = (properties: Record<string, JsonSchema>, required = Object.keys(properties)): JsonSchema => ({
+  type: 'object', additionalProperties: false, required, properties,
+});
+export const ts = { type: 'string', format: 'date-time' } as const;
+export const nullable = (s: JsonSchema): JsonSchema => ({ ...s, type: [s.type as string, 'null'] });
+export const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
 
 /** Headers every /api/ response that passed the rate limiter carries (absent with RATE_LIMIT_ENABLED=false). */
 export const RATE_HEADERS = { 'RateLimit-Limit': header('RateLimit-Limit'), 'RateLimit-Remaining': header('RateLimit-Remaining'), 'RateLimit-Reset': header('RateLimit-Reset') };
@@ -16,6 +24,8 @@ export const err = (description: string, headers: JsonSchema = {}) => ({
   content: json(ref('Error')),
 });
 export const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { $ref: `#/components/responses/E${c}` }]));
+/** For operations that answer no 4xx of their own: what the HTTP server answers for any path. */
+export const UNREADABLE = { '4XX': { $ref: '#/components/responses/EUnreadable' } };
 /** What every operation behind authentication and the rate limiter can answer besides its own errors. */
 export const AUTHED = [401, 410, 429, 500, 503];
 export const q = (name: string, schema: JsonSchema, description: string, required = false) => ({ name, in: 'query', required, schema, description });
@@ -31,29 +41,4 @@ export const SEC = {
   anyCredential: [{ apiKey: [] }, { mailboxToken: [] }],
   optional: [{}, { apiKey: [] }],
   stream: [{ apiKey: [] }, { mailboxToken: [] }, { tokenQuery: [] }],
-};
-
-export const ERROR_RESPONSES = {
-  E400: err('invalid request: unknown query parameter (unknown_parameter), bad value (invalid_<name>), invalid JSON or body (invalid_json, invalid_body), unexpected body (unexpected_body)'),
-  E401: err('missing, malformed, invalid, revoked or expired credential (code unauthorized)'),
-  E403: err('the credential lacks the permission (insufficient_permission, api_key_required, token_cannot_create, permission_escalation) or a plan/limit was reached (mailbox_limit_reached, token_limit_reached, key_limit_reached)'),
-  E404: err('no such mailbox / message / attachment / token / key for this caller: another tenant\'s object answers exactly the same 404 (mailbox_not_found, message_not_found, attachment_not_found, token_not_found, api_key_not_found)'),
-  E410: err('the mailbox has ended (mailbox_expired, mailbox_deleted); also answered for any request made with a mailbox token whose mailbox has ended'),
-  E413: err('request body larger than allowed (payload_too_large): 64 KiB for JSON bodies, SES_MAX_BODY_BYTES for SNS'),
-  E429: err('rate limited (rate_limited): per client IP, per credential, and for mailbox creation', {
-    'Retry-After': { ...header('Retry-After'), required: true },
-    'RateLimit-Limit': { ...header('RateLimit-Limit'), required: true },
-    'RateLimit-Remaining': { ...header('RateLimit-Remaining'), required: true },
-    'RateLimit-Reset': { ...header('RateLimit-Reset'), required: true },
-  }),
-  E500: err('unexpected failure (internal_error); the message never carries details'),
-  E503: err('a dependency (Postgres, Redis) is unavailable or a limit of this process was reached: retry (service_unavailable)'),
-};
-
-export const HEADERS = {
-  'X-Request-Id': { description: 'the request id (echoes a valid X-Request-Id request header, else a ULID); also in error.request_id', schema: { type: 'string' } },
-  'RateLimit-Limit': { description: 'points of the tightest budget that applied (draft RateLimit header fields)', schema: { type: 'string', pattern: '^[0-9]+$' } },
-  'RateLimit-Remaining': { description: 'points left in that budget', schema: { type: 'string', pattern: '^[0-9]+$' } },
-  'RateLimit-Reset': { description: 'seconds until that budget refills', schema: { type: 'string', pattern: '^[0-9]+$' } },
-  'Retry-After': { description: 'seconds to wait before retrying', schema: { type: 'string', pattern: '^[0-9]+$' } },
 };

@@ -13,7 +13,7 @@ import { createStores, type Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
 import { principalOf } from '../auth.js';
 import { expectNoBody, readJson } from '../body.js';
-import { onlyParams } from '../params.js';
+import { onlyParams } from '../../core/params.js';
 
 export interface KeyRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; publisher: Publisher; log: Logger }
 

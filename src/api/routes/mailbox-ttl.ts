@@ -1,26 +1,33 @@
 import type Router from '@koa/router';
 import { newRouter } from '../router.js';
+import { z } from 'zod';
 import { BadRequest } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import { changeTtl, type ChangeTtlDeps } from '../../mailboxes/change-ttl.js';
 import type { Stores } from '../../store/index.js';
-import { mailboxFor } from '../auth.js';
-import { expectNoBody } from '../body.js';
-import { onlyParams, positiveInt } from '../params.js';
+import { mailboxFor } from '../../access/principal.js';
+import { principalOf } from '../auth.js';
+import { jsonPositiveInt, mergeParams, readJson } from '../body.js';
+import { onlyParams, positiveInt } from '../../core/params.js';
 import { presentMailbox } from '../present.js';
+
+const ChangeTtl = z.strictObject({ ttl_minutes: jsonPositiveInt.optional() });
 
 export type MailboxTtlRouteDeps = ChangeTtlDeps & { stores: Stores };
 
-/** PATCH /api/v1/mailboxes/:address?ttl_minutes=N (needs 'manage'): change the TTL within the plan cap. */
+/**
+ * PATCH /api/v1/mailboxes/:address?ttl_minutes=N, or with the JSON body {"ttl_minutes": N} (needs 'manage'):
+ * change the TTL within the plan cap.
+ */
 export function mailboxTtlRoutes(deps: MailboxTtlRouteDeps): Router {
   const router = newRouter('/api/v1/mailboxes');
 
   router.patch('/:address', async (ctx) => {
     onlyParams(ctx.query, ['ttl_minutes']);
-    const ttlMinutes = positiveInt(ctx.query.ttl_minutes, 'ttl_minutes');
-    if (ttlMinutes === undefined) throw new BadRequest('ttl_minutes is required', 'invalid_ttl_minutes');
-    await expectNoBody(ctx);
-    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage');
+    const params = mergeParams({ ttl_minutes: positiveInt(ctx.query.ttl_minutes, 'ttl_minutes') }, await readJson(ctx, ChangeTtl));
+    const ttlMinutes = params.ttl_minutes;
+    if (ttlMinutes === undefined) throw new BadRequest('ttl_minutes is required (query parameter or JSON body)', 'invalid_ttl_minutes');
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage');
     const changed = await changeTtl(deps, m, ttlMinutes);
     const after = (await deps.stores.mailboxes.findById(m.id)) ?? m;
     ctx.body = { ...presentMailbox(after), expires_at: toIso(changed.expiresAt), ttl_minutes: changed.ttlMinutes };

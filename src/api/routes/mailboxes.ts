@@ -1,20 +1,23 @@
 import type Router from '@koa/router';
 import { newRouter } from '../router.js';
 import type { Knex } from 'knex';
+import { z } from 'zod';
 import type { Config } from '../../core/config.js';
 import { BadRequest, Forbidden, Unauthorized } from '../../core/errors.js';
 import { toIso } from '../../core/time.js';
 import type { TokenSigner } from '../../access/tokens.js';
 import { createMailbox } from '../../mailboxes/create.js';
-import { cancelExpirySafely } from '../../maintenance/expiry-jobs.js';
+import { cancelExpirySafely } from '../../queue/expiry-jobs.js';
 import type { Queues } from '../../queue/producers.js';
 import type { Logger } from '../../core/log.js';
 import { publishSafely, type Publisher } from '../../pubsub/events.js';
 import type { Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
-import { mailboxFor, principalOf } from '../auth.js';
-import { expectNoBody } from '../body.js';
-import { booleanParam, onlyParams, positiveInt } from '../params.js';
+import { mailboxFor } from '../../access/principal.js';
+import { principalOf } from '../auth.js';
+import { chosenLocalPart } from '../../core/local-part.js';
+import { jsonPositiveInt, mergeParams, readJson } from '../body.js';
+import { booleanParam, onlyParams, positiveInt } from '../../core/params.js';
 import { presentMailbox } from '../present.js';
 
 export interface MailboxRouteDeps {
@@ -28,22 +31,37 @@ export interface MailboxRouteDeps {
   queues: Pick<Queues, 'maintenance'>;
 }
 
+/** The creation fields as a JSON body (strict: any other field is a 400 naming it); the same as query parameters. */
+const CreateMailbox = z.strictObject({ ttl_minutes: jsonPositiveInt.optional(), domain: z.string().optional(), local_part: z.string().optional() });
+
+/** A query parameter that is a string given once (a repeated one is an array: 400 invalid_<name>). */
+const onceParam = (value: unknown, name: string) => {
+  if (value !== undefined && typeof value !== 'string') throw new BadRequest(`${name} must be given once`, `invalid_${name}`);
+  return value;
+};
+
 export function mailboxRoutes(deps: MailboxRouteDeps): Router {
   const router = newRouter('/api/v1/mailboxes');
 
   router.post('/', async (ctx) => {
-    onlyParams(ctx.query, ['ttl_minutes', 'domain']);
-    const ttlMinutes = positiveInt(ctx.query.ttl_minutes, 'ttl_minutes');
-    await expectNoBody(ctx);
+    onlyParams(ctx.query, ['ttl_minutes', 'domain', 'local_part']);
+    const fromQuery = {
+      ttl_minutes: positiveInt(ctx.query.ttl_minutes, 'ttl_minutes'),
+      domain: onceParam(ctx.query.domain, 'domain'),
+      local_part: onceParam(ctx.query.local_part, 'local_part'),
+    };
+    const params = mergeParams(fromQuery, await readJson(ctx, CreateMailbox));
     const p = principalOf(ctx);
     if (p.kind === 'token') throw new Forbidden('a mailbox token cannot create mailboxes; use an API key or no credential', 'token_cannot_create');
-    const domain = ctx.query.domain;
-    if (domain !== undefined && typeof domain !== 'string') throw new BadRequest('domain must be given once', 'invalid_domain');
+    if (params.local_part !== undefined && p.kind !== 'user') {
+      throw new Forbidden('choosing local_part needs an API key', 'api_key_required');
+    }
     const created = await createMailbox(deps, {
       ownerUserId: p.kind === 'user' ? p.userId : null,
       planId: p.kind === 'user' ? p.planId : 'anonymous',
-      ttlMinutes,
-      domain,
+      ttlMinutes: params.ttl_minutes,
+      domain: params.domain,
+      localPart: params.local_part === undefined ? undefined : chosenLocalPart(params.local_part, deps.config.mail.tagSeparator),
     });
     deps.log.info({ event: 'mailbox.created', mailboxId: created.mailbox.id, plan: created.mailbox.planId, ttlMinutes: created.ttlMinutes });
     ctx.status = 201;
@@ -78,13 +96,13 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
 
   router.get('/:address', async (ctx) => {
     onlyParams(ctx.query, []);
-    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'read');
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read');
     ctx.body = presentMailbox(m);
   });
 
   router.delete('/:address', async (ctx) => {
     onlyParams(ctx.query, []);
-    const m = await mailboxFor(ctx, deps.stores, ctx.params.address, 'manage', { allowInactive: true });
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage', { allowInactive: true });
     if (await deps.stores.mailboxes.deactivate(m.id, 'deleted')) {
       deps.log.info({ event: 'mailbox.deleted', mailboxId: m.id });
       await cancelExpirySafely(deps.queues.maintenance, m.id, deps.log, deps.config.redis.enqueueTimeoutMs);

@@ -11,9 +11,11 @@ import { createStores, type Stores } from '../../store/index.js';
 import type { AttachmentSource } from '../../store/messages.js';
 import type { PlanStore } from '../../store/plans.js';
 import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
-import { mailboxFor } from '../auth.js';
-import { booleanParam, listCursor, listCursorParam, onlyParams, positiveInt } from '../params.js';
+import { mailboxFor } from '../../access/principal.js';
+import { principalOf } from '../auth.js';
+import { booleanParam, listCursor, listCursorParam, onlyParams, positiveInt } from '../../core/params.js';
 import { presentMessage, presentSummary } from '../present.js';
+import { tagParam } from '../../core/tag-param.js';
 
 export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
 
@@ -75,11 +77,11 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
   const { stores } = deps;
 
   router.get('/', async (ctx) => {
-    onlyParams(ctx.query, ['limit', 'cursor', 'unread']);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
+    onlyParams(ctx.query, ['limit', 'cursor', 'unread', 'tag']);
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'read');
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const before = listCursorParam(ctx.query.cursor);
-    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false });
+    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false, tag: tagParam(ctx.query.tag) });
     if (items.length === limit) {
       const next = listCursor(items[items.length - 1]!);
       ctx.set('X-Next-Cursor', next);
@@ -90,7 +92,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
 
   router.get('/:id', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'read');
     const id = messageId(ctx.params.id);
     const m = await stores.messages.get(mailbox.id, id);
     if (!m) throw new NotFound('message not found', 'message_not_found');
@@ -102,7 +104,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
 
   router.get('/:id/raw', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'read');
     const raw = await stores.messages.getRaw(mailbox.id, messageId(ctx.params.id));
     if (!raw) throw new NotFound('message not found', 'message_not_found');
     ctx.type = 'message/rfc822';
@@ -111,7 +113,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
 
   router.get('/:id/attachments/:n', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'read');
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'read');
     const id = messageId(ctx.params.id);
     const source = await stores.messages.getAttachmentSource(mailbox.id, id);
     if (!source) throw new NotFound('message not found', 'message_not_found');
@@ -127,7 +129,7 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
 
   router.delete('/:id', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'manage');
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage');
     const id = messageId(ctx.params.id);
     const deleted = await deps.db.transaction(async (trx) => {
       const tx = createStores(trx, { plans: deps.plans });

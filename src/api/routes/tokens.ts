@@ -12,9 +12,10 @@ import { publishSafely, type Publisher } from '../../pubsub/events.js';
 import { createStores, type Stores } from '../../store/index.js';
 import type { PlanStore } from '../../store/plans.js';
 import type { AgentToken } from '../../store/tokens.js';
-import { mailboxFor, principalOf } from '../auth.js';
+import { mailboxFor } from '../../access/principal.js';
+import { principalOf } from '../auth.js';
 import { expectNoBody, readJson } from '../body.js';
-import { onlyParams } from '../params.js';
+import { onlyParams } from '../../core/params.js';
 
 export interface TokenRouteDeps {
   config: Config;
@@ -54,7 +55,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
 
   router.post('/', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'manage');
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage');
     const body = await readJson(ctx, CreateToken);
     const p = principalOf(ctx);
     const parentRow = p.kind === 'token' ? await stores.tokens.findByJti(p.jti) : undefined;
@@ -86,13 +87,13 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
 
   router.get('/', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'manage', { allowInactive: true });
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage', { allowInactive: true });
     ctx.body = (await stores.tokens.listByMailbox(mailbox.id)).map(presentToken);
   });
 
   router.delete('/:jti', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(ctx, stores, ctx.params.address, 'manage', { allowInactive: true });
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage', { allowInactive: true });
     await expectNoBody(ctx);
     const jti = ctx.params.jti;
     const row = JTI.test(jti) ? await stores.tokens.findByJti(jti) : undefined;

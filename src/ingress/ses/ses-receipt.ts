@@ -1,5 +1,5 @@
 import { BadRequest, MessageTooLarge } from '../../core/errors.js';
-import { domainOf } from '../../mailboxes/address.js';
+import { domainOf } from '../../core/address.js';
 
 /**
  * Interpret the `Message` of an SNS Notification published by an SES receipt rule (pure).

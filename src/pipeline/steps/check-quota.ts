@@ -1,5 +1,5 @@
 import { Dropped } from '../dropped.js';
-import type { Step, WithPlan } from '../context.js';
+import { deliveryKey, type Step, type WithPlan } from '../context.js';
 
 /**
  * (3) cheap checks before parsing: the plan's size limit, and an advisory "mailbox full" check that
@@ -12,7 +12,7 @@ export const checkQuota: Step<WithPlan, WithPlan> = async (d, { stores }) => {
   }
   const max = d.plan.maxMessagesPerMailbox;
   if (d.mailbox.messageCount >= max && ((await stores.mailboxes.findById(d.mailbox.id))?.messageCount ?? 0) >= max
-    && !(await stores.messages.findByIngress(d.mailbox.id, d.job.ingressId))) {
+    && !(await stores.messages.findByIngress(d.mailbox.id, deliveryKey(d)))) {
     throw new Dropped('mailbox_full', d.mailbox.id, `mailbox holds its plan's ${max} messages`);
   }
   return d;

@@ -18,6 +18,7 @@ export const publishEvent: Step<Stored, Stored & { published: boolean }> = async
       subject: d.parsed.subject,
       received_at: toIso(d.job.receivedAt),
       has_attachments: d.parsed.attachments.length > 0,
+      tag: d.tag,
     },
   }, log);
   if (!published) metrics.publishFailures.inc();

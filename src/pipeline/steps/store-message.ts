@@ -1,7 +1,7 @@
 import { newUlid as ulid } from '../../core/ids.js';
 import { Dropped } from '../dropped.js';
 import { fallbackParse, type ParsedMessage } from '../parse.js';
-import type { Step, Stored, WithParsed } from '../context.js';
+import { deliveryKey, type Step, type Stored, type WithParsed } from '../context.js';
 
 /** PostgreSQL refused a value (SQLSTATE class 22, "data exception": out-of-range date, bad encoding, ...). */
 const dataException = (err: unknown): err is Error & { code: string } =>
@@ -20,7 +20,8 @@ export const storeMessage: Step<WithParsed, Stored> = async (d, { stores, log, c
   const write = (parsed: ParsedMessage) => stores.messages.deliver({
     id: ulid(),
     mailboxId: d.mailbox.id,
-    ingressId: d.job.ingressId,
+    ingressId: deliveryKey(d),
+    tag: d.tag,
     source: d.job.source,
     envelopeFrom: d.job.envelope.from,
     envelopeTo: d.job.envelope.to,

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { Redis } from 'ioredis';
-import { accessChannel } from '../../../src/pubsub/events.js';
+import { accessChannel, channelNamespace } from '../../../src/pubsub/events.js';
 import type { CredentialKey } from '../../../src/stream/credential.js';
 import { jtiOf } from '../../helpers/jwt.js';
 import { TEST_REDIS_URL } from '../../helpers/redis.js';
@@ -117,7 +117,7 @@ test('revoking an API key closes its SSE and WS streams (api_key_revoked, WS 100
   t.teardown(() => observer.disconnect());
   const published: string[] = [];
   observer.on('message', (_channel: string, payload: string) => published.push(payload));
-  await observer.subscribe(accessChannel(sys.config.redis.prefix));
+  await observer.subscribe(accessChannel(channelNamespace(sys.config.redis)));
 
   const revokedWs = await openWs(ws(sys, box.address), { token: apiKey });
   const revokedSse = await openSse(sse(sys, otherBox.address), { token: apiKey });

@@ -22,7 +22,7 @@ test('a WebSocket client gets new_message after SMTP delivery, and keepalive pin
   await sys.send({ to: box.address, subject: 'ws hello', text: 'body', attachments: [{ filename: 'a.txt', content: 'x' }] });
   const frame = await client.next((f) => f.type === 'new_message');
   t.is(frame.cursor, '1');
-  t.deepEqual(Object.keys(frame.message).sort(), ['from_address', 'has_attachments', 'id', 'received_at', 'subject']);
+  t.deepEqual(Object.keys(frame.message).sort(), ['from_address', 'has_attachments', 'id', 'received_at', 'subject', 'tag']);
   t.is(frame.message.subject, 'ws hello');
   t.is(frame.message.from_address, 'sender@example.org');
   t.true(frame.message.has_attachments);

@@ -5,7 +5,7 @@ const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => { t.context.sys = await startSystem({ env: { WAIT_MAX_SECONDS: '30' } }); });
 test.after.always(async (t) => { await t.context.sys?.stop(); });
 
-const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject'];
+const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject', 'tag'];
 
 test('wait returns at once when a matching message already exists, with the list contract', async (t) => {
   const { sys } = t.context;
@@ -111,6 +111,21 @@ test('a regular expression too expensive for Postgres is cut off: 400 regex_too_
   const deadline = Date.now() + 5_000;
   while ((await running()) > 0 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
   t.is(await running(), 0);
+});
+
+test('a /regex/ filter with \\b matches as in JavaScript (Postgres writes a word boundary \\y)', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox('?ttl_minutes=600');
+  await sys.send({ from: 'a@example.org', to: box.address, subject: 'Your code is 123456', text: 'x' });
+  await sys.waitForMessages(box.address, box.token, 1);
+  const q = (re: string) => sys.json(`/api/v1/mailboxes/${box.address}/messages?wait=2&subject=${encodeURIComponent(re)}`, { token: box.token });
+  const started = Date.now();
+  const hit = await q('/\\bcode\\b/');
+  t.is(hit.status, 200);
+  t.is(hit.body.length, 1);
+  t.true(Date.now() - started < 1_500, 'found at once, not at the deadline');
+  t.is((await q('/\\Bode\\b/')).body.length, 1, '\\B: inside a word');
+  t.is((await q('/\\bode/')).body.length, 0, 'no word starts with "ode"');
 });
 
 test.serial('a waiting request whose client goes away releases its hub listener', async (t) => {

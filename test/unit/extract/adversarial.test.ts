@@ -29,6 +29,11 @@ const shapes: Record<string, string> = {
   'keywords everywhere': 'code '.repeat(N / 5),
   'codes next to keywords, addresses and links, repeated': 'code 123456 x@y.z http://a.b/c '.repeat(Math.floor(N / 31)),
   'unclosed tags': '<a href='.repeat(N / 8),
+  // htmlparser2's Parser keeps open elements in an array (unshift per start tag, indexOf per end tag): these
+  // two took seconds there; the extraction's own walk keeps no element stack
+  'deeply nested unclosed tags': '<b><a href="https://x.test/">'.repeat(N / 30),
+  'end tags that close nothing after deep nesting': '<b>'.repeat(N / 6) + '</i>'.repeat(N / 8),
+  'a quoted attribute never closed': `<a title="${'x>'.repeat(N / 2)}`,
   // trailing-punctuation trimming once rescanned the run from each of its characters (128 KB: 28 s)
   'a link followed by a long run of full stops': `http://a.b/${'.'.repeat(N - 12)}x`,
   // a keyword hit a third of the input long once widened every candidate's window to all hits (7 s for

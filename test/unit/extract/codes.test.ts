@@ -104,3 +104,15 @@ test('a code-announcing subject makes the one number of the body its code; two n
   t.deepEqual(codes({ subject: 'Your verification code', text: '928374\n\nOrder 5512, 1 Main St 94107' }), []);
   t.deepEqual(codes({ subject: 'Welcome aboard', text: '928374' }), [], 'no keyword in the subject');
 });
+
+test('the context of a code found in HTML has its entities decoded', (t) => {
+  const html = '<p>Caf&eacute; &rarr; verify your account. Your verification code is <b>482913</b>.</p>';
+  const found = codes({ html });
+  t.is(found[0]?.code, '482913');
+  t.is(found[0]?.context, 'Café → verify your account. Your verification code is 482913.');
+});
+
+test('a quoted attribute holding ">" does not leak its markup into the text codes are read from', (t) => {
+  const html = '<p>Your verification code is <span title="a > b" data-ref="778899">551203</span></p>';
+  t.deepEqual(codes({ html }).map((c) => [c.code, c.context]), [['551203', 'Your verification code is 551203']]);
+});

@@ -55,3 +55,20 @@ test('a URL keeps a balanced pair of parentheses, and still ends before a closin
   t.deepEqual(urls('[Confirm](https://example.org/confirm?t=1)'), ['https://example.org/confirm?t=1']);
   t.deepEqual(urls('(https://example.org/x)'), ['https://example.org/x']);
 });
+
+test('anchor text has its HTML entities decoded, named ones included', (t) => {
+  const html = '<p><a href="https://cafe.example/verify?u=1&amp;t=2">Caf&eacute; &rarr; verify</a> &middot; <a href="https://cafe.example/help">Help&nbsp;&amp;&#160;FAQ&hellip;</a></p>';
+  t.deepEqual(extractLinks({ text: null, html }, limits).map((l) => [l.url, l.text]), [
+    ['https://cafe.example/verify?u=1&t=2', 'Café → verify'],
+    ['https://cafe.example/help', 'Help & FAQ…'],
+  ]);
+});
+
+test('an anchor whose tag has ">" inside a quoted attribute is found, with its own text', (t) => {
+  const html = `<p>Confirm: <a title="Step 1 > Step 2" data-x='a>b' href="https://app.example/confirm/7">Confirm your address</a></p>
+    <p><a href="https://app.example/help">Help</a></p>`;
+  t.deepEqual(extractLinks({ text: null, html }, limits).map((l) => [l.url, l.text]), [
+    ['https://app.example/confirm/7', 'Confirm your address'],
+    ['https://app.example/help', 'Help'],
+  ]);
+});

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import type { MaintenanceDeps } from '../../../src/maintenance/context.js';
 import { expireMailbox } from '../../../src/maintenance/expire-mailbox.js';
-import type { ExpireMailboxJob } from '../../../src/maintenance/jobs.js';
+import type { ExpireMailboxJob } from '../../../src/queue/maintenance-jobs.js';
 import type { LifecycleStore } from '../../../src/store/lifecycle.js';
 
 test('mailbox.expired says how late the job deactivated the mailbox (lateMs from its expires_at)', async (t) => {

@@ -9,7 +9,7 @@ import type { Mailbox } from '../../../src/store/mailboxes.js';
 import type { MessageSummary } from '../../../src/store/messages.js';
 
 const MAILBOX = 'mb-1';
-const msg = (seq: number): MessageSummary => ({ id: `M${seq}`, seq, mailboxId: MAILBOX, fromAddress: 'a@b.c', subject: `s${seq}`, receivedAt: new Date(0), isRead: false, hasAttachments: false });
+const msg = (seq: number): MessageSummary => ({ id: `M${seq}`, seq, mailboxId: MAILBOX, fromAddress: 'a@b.c', subject: `s${seq}`, receivedAt: new Date(0), isRead: false, hasAttachments: false, tag: null });
 const event = (seq: number): MailEvent => ({ type: 'new_message', mailboxId: MAILBOX, cursor: String(seq), message: { id: `M${seq}`, from_address: 'a@b.c', subject: `s${seq}`, received_at: null, has_attachments: false } });
 
 /** In-memory stores; `gate` holds every list() until released, to interleave live events with a replay. */
