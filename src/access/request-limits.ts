@@ -9,7 +9,7 @@ import { anonymousCreateAdvice } from './create-budget.js';
 import type { Principal } from './principal.js';
 
 /** The principal the API's authentication middleware put on the context (src/api/auth.ts). */
-const principalOf = (ctx: Context): Principal => ctx.state.principal as Principal;
+const principalOf = (ctx: Context): Principal => ctx.state.principal;
 
 export interface RateLimitDeps { config: Config; redis: Redis; log: Logger }
 

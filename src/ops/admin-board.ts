@@ -29,9 +29,9 @@ export function describeAdminBoard(s: AdminBoardSettings, baseUrl = ''): string 
 
 /** Refuse every change the settings do not allow, before Bull Board sees the request. */
 const actionGuard = (adminActions: boolean): Middleware => async (ctx, next) => {
-  if (READS.has(ctx.method)) return next();
+  if (READS.has(ctx.method)) { await next(); return; }
   const action = ctx.method === 'PUT' && ACTION.test(ctx.path.slice(ADMIN_BASE_PATH.length));
-  if (adminActions && action) return next();
+  if (adminActions && action) { await next(); return; }
   ctx.status = 403;
   ctx.body = {
     error: adminActions

@@ -46,8 +46,8 @@ export async function startTlsPostgres(): Promise<TlsPostgres> {
       out += d.toString();
       if (out.includes('database system is ready to accept connections')) { clearTimeout(timer); resolve(); }
     };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
+    child.stdout.on('data', read);
+    child.stderr.on('data', read);
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`postgres exited (${code}):\n${out}`)); });
   });
   return {

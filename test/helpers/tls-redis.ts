@@ -31,7 +31,7 @@ export async function startTlsRedis(): Promise<TlsRedis> {
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server --tls-port did not start:\n${out}`)), 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve(); }
     });

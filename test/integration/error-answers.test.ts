@@ -30,7 +30,7 @@ async function answersOfEveryEdge(sys: System, address: string, token: string): 
 /** Run `fn` while every mailbox lookup by address fails with `err`. */
 async function whileLookupsFail<T>(sys: System, err: Error, fn: () => Promise<T>): Promise<T> {
   const mailboxes = sys.deps.stores.mailboxes;
-  const findByAddress = mailboxes.findByAddress;
+  const findByAddress = mailboxes.findByAddress.bind(mailboxes);
   mailboxes.findByAddress = async () => { throw err; };
   try {
     return await fn();

@@ -34,6 +34,6 @@ test('rediss:// without the CA, or with a CA that did not sign the server: start
   for (const env of [{ REDIS_URL: redis.url }, { REDIS_URL: redis.url, REDIS_TLS_CA_FILE: redis.otherCaFile }]) {
     const config = loadConfig({ ...env, LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
     const error = await t.throwsAsync(createContainer(config, 'test'));
-    t.regex(error!.message, new RegExp(`^Redis is not answering at ${redis.url.replace(/[.]/g, '\\.')} \\(.*certificate`, 'i'));
+    t.regex(error.message, new RegExp(`^Redis is not answering at ${redis.url.replace(/[.]/g, '\\.')} \\(.*certificate`, 'i'));
   }
 });

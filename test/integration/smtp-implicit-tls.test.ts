@@ -86,11 +86,7 @@ test('the SMTPS listener applies the same envelope rules: a domain not in MAIL_D
 
 test('closing the smtp role closes the SMTPS listener too; without SMTPS_PORT there is none', async (t) => {
   const sys = await startSystem({ roles: ['smtp'], env: env(t.context.cert) });
-  let plain: System | undefined;
-  t.teardown(async () => {
-    await plain?.stop();
-    await sys.stop();
-  });
+  t.teardown(() => sys.stop());
   const port = sys.smtp!.smtpsPort!;
   t.true((await greetingAndEhlo(port)).encrypted);
   await sys.smtp!.close();
@@ -100,6 +96,7 @@ test('closing the smtp role closes the SMTPS listener too; without SMTPS_PORT th
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
   t.is(refused, 'ECONNREFUSED');
-  plain = await startSystem({ roles: ['smtp'], database: sys.database });
+  const plain = await startSystem({ roles: ['smtp'], database: sys.database });
+  t.teardown(() => plain.stop()); // ava runs teardowns last-registered first: this one before sys.stop()
   t.is(plain.smtp!.smtpsPort, undefined);
 });

@@ -35,12 +35,12 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
     const api = (await p.waitFor(/HTTP API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/))[1]!;
     const smtpPort = Number((await p.waitFor(/SMTP:\s+127\.0\.0\.1:(\d+)/))[1]);
     const curl = (await p.waitFor(/Try:\s+curl -s -X POST '([^']+)'/))[1]!;
-    t.regex(p.output(), /\n  Admin: +Bull Board off \(set ADMIN_USER and ADMIN_PASSWORD to serve it at http:\/\/127\.0\.0\.1:\d+\/admin\/queues\)\n/);
+    t.regex(p.output(), /\n {2}Admin: +Bull Board off \(set ADMIN_USER and ADMIN_PASSWORD to serve it at http:\/\/127\.0\.0\.1:\d+\/admin\/queues\)\n/);
     if (tokenSecret) {
-      t.regex(p.output(), /\n  Tokens: +signed with TOKEN_SECRET \(every web process of this deployment needs the same one\)\n/);
+      t.regex(p.output(), /\n {2}Tokens: +signed with TOKEN_SECRET \(every web process of this deployment needs the same one\)\n/);
       t.notRegex(p.output(), /token_secret\.generated/);
     } else {
-      t.regex(p.output(), /\n  Tokens: +signed with this machine's own secret \(\.data\/token-secret\); set TOKEN_SECRET, the same on every web process/);
+      t.regex(p.output(), /\n {2}Tokens: +signed with this machine's own secret \(\.data\/token-secret\); set TOKEN_SECRET, the same on every web process/);
       t.regex(p.output(), /"level":40,.*"event":"token_secret\.generated"/);
     }
     const created = await fetch(curl, { method: 'POST' });

@@ -75,9 +75,12 @@ export function apiReferenceRoutes(publicUrl?: string): Router {
     ctx.body = SCRIPT;
   });
   router.get('/docs/:asset', async (ctx: Context, next) => {
-    const type = Object.hasOwn(ASSETS, ctx.params.asset!) ? ASSETS[ctx.params.asset!] : undefined;
-    if (!type) return next(); // 404 not_found, like any unknown path
-    const file = join(DIST, ctx.params.asset!);
+    const type = Object.hasOwn(ASSETS, ctx.params.asset) ? ASSETS[ctx.params.asset] : undefined;
+    if (!type) {
+      await next(); // 404 not_found, like any unknown path
+      return;
+    }
+    const file = join(DIST, ctx.params.asset);
     ctx.set({ ...headers, 'Cache-Control': 'public, max-age=86400' });
     ctx.type = type;
     ctx.length = (await stat(file)).size;

@@ -20,7 +20,8 @@ test('after the router ran, an outer middleware reads the matched pattern (with 
   const router = new Router({ sensitive: true, prefix: '/api/v1' });
   router.get('/mailboxes/:address/messages/:id', (ctx) => { ctx.body = 'ok'; });
   app.use(router.routes());
-  const server = createServer(app.callback());
+  const koa = app.callback();
+  const server = createServer((req, res) => void koa(req, res));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
