@@ -28,7 +28,7 @@ export default defineConfig(
   {
     // The `any`-propagation family stays on for src/ except the store: there knex returns untyped rows, and each
     // store claims their shape once, in its row mapper (`toMailbox(row: any)`, each `any` marked where it is written).
-    // Typing knex's tables would let the family be switched on there too (docs/notes/tooling.md).
+    // Typing knex's tables would let the family be switched on there too (docs/development.md).
     files: ['src/store/**', 'migrations/**', 'test/**', 'bench/**'],
     rules: {
       '@typescript-eslint/no-unsafe-argument': 'off',
