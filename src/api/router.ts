@@ -6,7 +6,13 @@ import Router from '@koa/router';
  * although a matched route always sets every parameter its path names. A handler reads only the parameters of its
  * own path; a new parameter name goes here.
  */
-export type PathParams = { readonly address: string; readonly asset: string; readonly id: string; readonly jti: string; readonly n: string };
+export type PathParams = {
+  readonly address: string;
+  readonly asset: string;
+  readonly id: string;
+  readonly jti: string;
+  readonly n: string;
+};
 
 declare module 'koa' {
   // the router's context is `DefaultContext & { params: Record<string, string> }`: this names the known keys

@@ -32,7 +32,8 @@ export function normalizeAddress(address: string): string {
   const at = a.lastIndexOf('@');
   if (at < 0) return a.toLowerCase();
   let local = a.slice(0, at);
-  if (local.length >= 2 && local.startsWith('"') && local.endsWith('"')) local = local.slice(1, -1).replace(/\\(.)/g, '$1');
+  if (local.length >= 2 && local.startsWith('"') && local.endsWith('"'))
+    local = local.slice(1, -1).replace(/\\(.)/g, '$1');
   return `${local.toLowerCase()}@${domainOf(a)}`;
 }
 

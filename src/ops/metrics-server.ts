@@ -8,7 +8,10 @@ import { once } from '../core/shutdown.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoute } from './metrics-route.js';
 
-export interface MetricsServer { port: number; close: () => Promise<void> }
+export interface MetricsServer {
+  port: number;
+  close: () => Promise<void>;
+}
 
 /**
  * The smtp and worker roles have no web server: with METRICS_PORT set they open this small listener
@@ -35,7 +38,12 @@ export async function startMetricsServer(
   // Koa's handler settles every request itself (errors go to app.on('error')): it never rejects
   const server = createServer((req, res) => void koa(req, res));
   server.keepAliveTimeout = 5_000;
-  await listen(server, { port, host: deps.config.ops.metricsHost, portVariable: 'METRICS_PORT', hostVariable: 'METRICS_HOST' });
+  await listen(server, {
+    port,
+    host: deps.config.ops.metricsHost,
+    portVariable: 'METRICS_PORT',
+    hostVariable: 'METRICS_HOST',
+  });
   const bound = (server.address() as AddressInfo).port;
   deps.log.info({ event: 'metrics.listening', host: deps.config.ops.metricsHost, port: bound });
   return {

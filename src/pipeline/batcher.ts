@@ -13,7 +13,12 @@ export interface DeliveryBatcherOptions {
   maxItemBytes: number;
 }
 
-export interface BatchReport { size: number; ms: number; fallback: boolean; err?: unknown }
+export interface BatchReport {
+  size: number;
+  ms: number;
+  fallback: boolean;
+  err?: unknown;
+}
 
 export interface DeliveryBatcher {
   /** Same contract as MessageStore.deliver; resolves only after the delivery's transaction committed. */

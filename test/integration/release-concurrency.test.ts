@@ -18,21 +18,31 @@ const freshDatabase = (t: { teardown(fn: () => Promise<void>): void }) => {
   t.teardown(async () => {
     const c = new pg.Client({ connectionString: ADMIN_URL });
     await c.connect();
-    try { await c.query(`drop database if exists ${quoteIdent(name)} with (force)`); } finally { await c.end(); }
+    try {
+      await c.query(`drop database if exists ${quoteIdent(name)} with (force)`);
+    } finally {
+      await c.end();
+    }
   });
   return url.toString();
 };
 const query = async (url: string, sql: string) => {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  try { return (await c.query(sql)).rows; } finally { await c.end(); }
+  try {
+    return (await c.query(sql)).rows;
+  } finally {
+    await c.end();
+  }
 };
 
 test('eight releases started together on a fresh database all succeed; one creates it and applies the migrations', async (t) => {
   const url = freshDatabase(t);
   const config = loadConfig({ DATABASE_URL: url, DATABASE_POOL_MAX: '2' });
   const results = await Promise.allSettled(Array.from({ length: 8 }, () => release(config)));
-  const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => String(r.reason));
+  const failed = results
+    .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    .map((r) => String(r.reason));
   t.deepEqual(failed, []);
   const done = results.map((r) => (r as PromiseFulfilledResult<Awaited<ReturnType<typeof release>>>).value);
   t.is(done.filter((r) => r.created).length, 1, 'one of them created the database');

@@ -52,8 +52,15 @@ const SCRIPT = `(() => {
 export function referencePolicy(publicUrl?: string): string {
   const api = publicUrl ? ` ${new URL(publicUrl).origin}` : '';
   return [
-    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self' data:",
-    `connect-src 'self'${api}`, "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    `connect-src 'self'${api}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
   ].join('; ');
 }
 
@@ -61,7 +68,11 @@ export function apiReferenceRoutes(publicUrl?: string): Router {
   const router = newRouter();
   const version = encodeURIComponent((JSON.parse(readFileSync(MANIFEST, 'utf8')) as { version: string }).version);
   const html = page(version);
-  const headers = { 'Content-Security-Policy': referencePolicy(publicUrl), 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+  const headers = {
+    'Content-Security-Policy': referencePolicy(publicUrl),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  };
 
   router.get('/docs', (ctx: Context) => {
     if (ctx.path.endsWith('/')) return ctx.redirect('../docs'); // the page's relative URLs assume no trailing slash
