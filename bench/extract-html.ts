@@ -10,9 +10,13 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 type Reader = { htmlToText: (h: string) => string; anchorsOf: (h: string) => unknown[] };
-type Extractor = { extractFromMessage: (m: { subject: string | null; text: string | null; html: string | null }, l: object) => unknown };
+type Extractor = {
+  extractFromMessage: (m: { subject: string | null; text: string | null; html: string | null }, l: object) => unknown;
+};
 
-const row = (i: number) => `<tr><td style="padding:12px 24px;font-family:Helvetica,Arial,sans-serif;font-size:14px;line-height:20px;color:#333333">
+const row = (
+  i: number,
+) => `<tr><td style="padding:12px 24px;font-family:Helvetica,Arial,sans-serif;font-size:14px;line-height:20px;color:#333333">
   <h3 style="margin:0 0 8px 0">Update n&deg;${i} &mdash; Caf&eacute; &amp; Co.</h3>
   <p style="margin:0 0 8px 0">Your order&nbsp;#${10_000 + i} has shipped &rarr; it&rsquo;s on its way. <span style="color:#999">&copy; 2026</span></p>
   <a href="https://shop.example/orders/${i}?utm_source=email&amp;utm_medium=notification&amp;utm_campaign=ship" style="color:#1a73e8;text-decoration:underline" title="Track &gt; details">Track order&nbsp;${i}</a>
@@ -26,19 +30,33 @@ ${Array.from({ length: 58 }, (_, i) => row(i)).join('\n')}
 </table></body></html>`;
 const limits = { maxCodes: 10, maxLinks: 200, maxUrlLength: 2048, maxInputChars: 524_288 };
 
-const dirs = (process.argv.length > 2 ? process.argv.slice(2) : [new URL('../src', import.meta.url).pathname]).map((d) => resolve(d));
-const load = async <T>(dir: string, rel: string): Promise<T> => (await import(pathToFileURL(`${dir}/${rel}`).href)) as T;
-const subjects = await Promise.all(dirs.map(async (dir) => {
-  const { htmlToText, anchorsOf } = await load<Reader>(dir, 'extract/html-text.ts');
-  const { extractFromMessage } = await load<Extractor>(dir, 'extract/index.ts');
-  const cases: Array<[string, () => unknown]> = [
-    ['htmlToText', () => htmlToText(page)],
-    ['anchorsOf', () => anchorsOf(page)],
-    ['extractFromMessage (html only)', () => extractFromMessage({ subject: 'Your orders', text: null, html: page }, limits)],
-  ];
-  for (const [, f] of cases) for (let i = 0; i < 300; i++) f();
-  return { dir, anchors: anchorsOf(page).length, cases, best: cases.map(() => Infinity), bestCpu: cases.map(() => Infinity) };
-}));
+const dirs = (process.argv.length > 2 ? process.argv.slice(2) : [new URL('../src', import.meta.url).pathname]).map(
+  (d) => resolve(d),
+);
+const load = async <T>(dir: string, rel: string): Promise<T> =>
+  (await import(pathToFileURL(`${dir}/${rel}`).href)) as T;
+const subjects = await Promise.all(
+  dirs.map(async (dir) => {
+    const { htmlToText, anchorsOf } = await load<Reader>(dir, 'extract/html-text.ts');
+    const { extractFromMessage } = await load<Extractor>(dir, 'extract/index.ts');
+    const cases: Array<[string, () => unknown]> = [
+      ['htmlToText', () => htmlToText(page)],
+      ['anchorsOf', () => anchorsOf(page)],
+      [
+        'extractFromMessage (html only)',
+        () => extractFromMessage({ subject: 'Your orders', text: null, html: page }, limits),
+      ],
+    ];
+    for (const [, f] of cases) for (let i = 0; i < 300; i++) f();
+    return {
+      dir,
+      anchors: anchorsOf(page).length,
+      cases,
+      best: cases.map(() => Infinity),
+      bestCpu: cases.map(() => Infinity),
+    };
+  }),
+);
 
 const ROUNDS = 7;
 const N = 300;
@@ -58,5 +76,9 @@ for (let r = 0; r < ROUNDS; r++) {
 console.log(`page: ${(page.length / 1024).toFixed(1)} KB; best of ${ROUNDS} rounds of ${N} pages`);
 for (const s of subjects) {
   console.log(`${s.dir} (${s.anchors} anchors found)`);
-  s.cases.forEach(([name], i) => console.log(`  ${name.padEnd(32)} ${s.bestCpu[i]!.toFixed(0).padStart(6)} µs CPU  ${s.best[i]!.toFixed(0).padStart(6)} µs wall per page`));
+  s.cases.forEach(([name], i) =>
+    console.log(
+      `  ${name.padEnd(32)} ${s.bestCpu[i]!.toFixed(0).padStart(6)} µs CPU  ${s.best[i]!.toFixed(0).padStart(6)} µs wall per page`,
+    ),
+  );
 }

@@ -68,7 +68,9 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
         const e = JSON.parse(payload) as { type?: string; subject?: string; message?: { subject?: string } };
         if (e.type !== 'new_message') return;
         subject = e.message?.subject ?? e.subject;
-      } catch { return; }
+      } catch {
+        return;
+      }
       if (typeof subject !== 'string' || !subject.startsWith(`mwbench ${spec.tag} `)) return;
       if (!committedAt.has(subject)) committedAt.set(subject, at);
       if (committedAt.size >= offered) allCommitted?.();
@@ -101,14 +103,24 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
         }
         if (j < 0) {
           // lead-in: another tag, so it matches neither the commit watch nor the phase's row count
-          const { reply } = await c.send('load@load.test', to, messageOf(`${spec.tag}lead`, conn, j + leadIn, to, body), 30_000);
+          const { reply } = await c.send(
+            'load@load.test',
+            to,
+            messageOf(`${spec.tag}lead`, conn, j + leadIn, to, body),
+            30_000,
+          );
           if (reply.startsWith('250')) leadInAccepted++;
           else if (rejected.length < 20) rejected.push(reply);
           continue;
         }
         const i = j;
         const subject = subjectOf(spec.tag, conn, i);
-        const { reply, endOfData: eod } = await c.send('load@load.test', to, messageOf(spec.tag, conn, i, to, body), 30_000);
+        const { reply, endOfData: eod } = await c.send(
+          'load@load.test',
+          to,
+          messageOf(spec.tag, conn, i, to, body),
+          30_000,
+        );
         if (reply.startsWith('250')) {
           accepted++;
           const now = performance.now();
@@ -122,7 +134,8 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     }
   };
   const outcomes = await Promise.allSettled(Array.from({ length: spec.connections }, (_, i) => connection(i)));
-  for (const o of outcomes) if (o.status === 'rejected') rejected.push(`connection failed: ${(o.reason as Error).message}`);
+  for (const o of outcomes)
+    if (o.status === 'rejected') rejected.push(`connection failed: ${(o.reason as Error).message}`);
 
   let lastCommitMs: number | null = null;
   const commitLatencies: number[] = [];
@@ -130,7 +143,10 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     if (committedAt.size < accepted) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, spec.settleMs);
-        allCommitted = () => { clearTimeout(timer); resolve(); };
+        allCommitted = () => {
+          clearTimeout(timer);
+          resolve();
+        };
         if (committedAt.size >= accepted) allCommitted();
       });
     }
@@ -145,7 +161,9 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     // BENCH_TRACE: one line per message (end of DATA since the phase start, end of DATA -> committed), to see
     // whether slow messages cluster in time (a pause) or are spread out
     if (process.env.BENCH_TRACE) {
-      const lines = [...endOfData].map(([subject, eod]) => `${(eod - t0).toFixed(1)}\t${((committedAt.get(subject) ?? NaN) - eod).toFixed(1)}`);
+      const lines = [...endOfData].map(
+        ([subject, eod]) => `${(eod - t0).toFixed(1)}\t${((committedAt.get(subject) ?? NaN) - eod).toFixed(1)}`,
+      );
       writeFileSync(`${process.env.BENCH_TRACE}.${spec.tag}.tsv`, `eod_ms\tcommit_ms\n${lines.join('\n')}\n`);
     }
   }
@@ -168,6 +186,11 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 const spec = JSON.parse(process.argv[2] ?? '{}') as LoadSpec;
 run(spec).then(
   // a pipe takes the line asynchronously: exit only once it is written (a long phase's result is hundreds of KB)
-  (r) => { process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0)); },
-  (err: unknown) => { process.stderr.write(`load generator failed: ${(err as Error).stack ?? String(err)}\n`); process.exit(1); },
+  (r) => {
+    process.stdout.write(`${JSON.stringify(r)}\n`, () => process.exit(0));
+  },
+  (err: unknown) => {
+    process.stderr.write(`load generator failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
 );

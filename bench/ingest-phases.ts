@@ -37,7 +37,11 @@ async function measured(ctx: PhaseContext, spec: LoadSpec) {
   const r = await drive(spec, ctx.root);
   const after = await ctx.cpuSnapshot();
   const n = Math.max(1, r.accepted + (r.leadInAccepted ?? 0));
-  return { r, cpu: { ...ctx.cpuPerMessage(before, after, n), load: r.cpuMs / n }, calls: ctx.callsPerMessage(before, after, n) };
+  return {
+    r,
+    cpu: { ...ctx.cpuPerMessage(before, after, n), load: r.cpuMs / n },
+    calls: ctx.callsPerMessage(before, after, n),
+  };
 }
 
 /** Start the load generator (a separate process) with `spec`, wait for its JSON result. */
@@ -50,7 +54,9 @@ export async function drive(spec: LoadSpec, root: string): Promise<LoadResult & 
 
 /** Rows of one phase (by the Subject tag) actually in Postgres. */
 export async function storedOf(db: pg.Client, tag: string): Promise<number> {
-  const r = await db.query<{ n: string }>("select count(*) as n from messages where subject like $1", [`mwbench ${tag} %`]);
+  const r = await db.query<{ n: string }>('select count(*) as n from messages where subject like $1', [
+    `mwbench ${tag} %`,
+  ]);
   return Number(r.rows[0]!.n);
 }
 
@@ -95,7 +101,13 @@ export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseCo
 }
 
 /** A MailDev phase: it parses and keeps the message before it answers 250; its API count is checked. */
-export async function maildevPhase(name: string, spec: LoadSpec, ctx: PhaseContext, apiUrl: string, before: number): Promise<PhaseOutcome & { total: number }> {
+export async function maildevPhase(
+  name: string,
+  spec: LoadSpec,
+  ctx: PhaseContext,
+  apiUrl: string,
+  before: number,
+): Promise<PhaseOutcome & { total: number }> {
   const { r, cpu, calls } = await measured(ctx, spec);
   const problems = [...r.rejected];
   const res = await fetch(`${apiUrl}/api/email/summary?limit=1`);
@@ -118,12 +130,15 @@ export async function maildevPhase(name: string, spec: LoadSpec, ctx: PhaseConte
 }
 
 /** the `keep` entries that were measured, in that order (a layout without a role has no entry for it) */
-const cpuOf = (all: Record<string, number>, keep: string[]) => Object.fromEntries(keep.filter((k) => k in all).map((k) => [k, all[k]!]));
+const cpuOf = (all: Record<string, number>, keep: string[]) =>
+  Object.fromEntries(keep.filter((k) => k in all).map((k) => [k, all[k]!]));
 
 export const cpuTotal = (p: PhaseOutcome) => Object.values(p.cpu).reduce((a, b) => a + b, 0);
 
 export const showCpu = (p: PhaseOutcome) =>
-  `${Object.entries(p.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')} = ${fmt(cpuTotal(p), 2)} ms CPU/msg`;
+  `${Object.entries(p.cpu)
+    .map(([k, v]) => `${k} ${fmt(v, 2)}`)
+    .join(', ')} = ${fmt(cpuTotal(p), 2)} ms CPU/msg`;
 
 export const showPhase = (p: PhaseOutcome) =>
   `${p.system.padEnd(10)} ${p.name.padEnd(22)} ${String(p.accepted).padStart(5)}/${String(p.offered).padEnd(5)} ` +
@@ -131,5 +146,7 @@ export const showPhase = (p: PhaseOutcome) =>
   (p.commit ? `           end of DATA -> committed: ${showLatency(p.commit)}\n` : '') +
   `           end of DATA -> 250:       ${showLatency(p.ack)}\n` +
   `           CPU per message:          ${showCpu(p)}\n` +
-  `           syscalls per message:     ${Object.entries(p.calls).map(([k, v]) => `${k} ${fmt(v, 1)}`).join(', ')} (read + write, any kind)` +
+  `           syscalls per message:     ${Object.entries(p.calls)
+    .map(([k, v]) => `${k} ${fmt(v, 1)}`)
+    .join(', ')} (read + write, any kind)` +
   (p.problems.length ? `\n           PROBLEMS: ${p.problems.slice(0, 5).join(' | ')}` : '');

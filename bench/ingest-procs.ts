@@ -4,9 +4,21 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 
 /** A child process of the bench, its output in a log file. */
-export interface Proc { name: string; child: ChildProcess; pid: number; logFile: string; exited: Promise<number | null> }
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  logFile: string;
+  exited: Promise<number | null>;
+}
 
-export function startProc(name: string, args: string[], env: Record<string, string>, logDir: string, cwd: string): Proc {
+export function startProc(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  logDir: string,
+  cwd: string,
+): Proc {
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd] });
@@ -19,35 +31,56 @@ export function startProc(name: string, args: string[], env: Record<string, stri
 /** Run a process to completion, returning its stdout; rejects with its stderr on a non-zero exit. */
 export function runToEnd(args: string[], env: Record<string, string>, cwd: string, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
-      else reject(new Error(`${args.join(' ')} exited with ${code ?? signal}: ${err.slice(-2000) || out.slice(-2000)}`));
+      else
+        reject(new Error(`${args.join(' ')} exited with ${code ?? signal}: ${err.slice(-2000) || out.slice(-2000)}`));
     });
   });
 }
 
 /** Poll until `check` is true or the process died or the deadline passed. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, proc?: Proc): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  proc?: Proc,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   let dead = false;
-  void proc?.exited.then(() => { dead = true; });
+  void proc?.exited.then(() => {
+    dead = true;
+  });
   for (;;) {
     if (await check()) return;
     if (dead) throw new Error(`${what}: ${proc!.name} exited; see ${proc!.logFile}:\n${tail(proc!.logFile)}`);
-    if (Date.now() > until) throw new Error(`${what}: not ready within ${timeoutMs} ms${proc ? `; see ${proc.logFile}` : ''}`);
+    if (Date.now() > until)
+      throw new Error(`${what}: not ready within ${timeoutMs} ms${proc ? `; see ${proc.logFile}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 export const tail = (file: string, bytes = 1500) => {
-  try { return readFileSync(file, 'utf8').slice(-bytes); } catch { return ''; }
+  try {
+    return readFileSync(file, 'utf8').slice(-bytes);
+  } catch {
+    return '';
+  }
 };
 
 export const logContains = (proc: Proc, text: string) => () => tail(proc.logFile, 1 << 20).includes(text);
@@ -58,13 +91,20 @@ export { freePort } from '../test/helpers/private-services.js';
 export const smtpGreets = (port: number) => () =>
   new Promise<boolean>((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(1_000, () => done(false));
     s.once('data', (d) => done(d.toString().startsWith('220')));
     s.once('error', () => done(false));
   });
 
-export const httpOk = (url: string) => () => fetch(url).then((r) => r.ok, () => false);
+export const httpOk = (url: string) => () =>
+  fetch(url).then(
+    (r) => r.ok,
+    () => false,
+  );
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
 export async function stopProc(p: Proc, graceMs = 5_000): Promise<void> {
@@ -75,7 +115,10 @@ export async function stopProc(p: Proc, graceMs = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
-export interface Memory { rssKb: number; hwmKb: number }
+export interface Memory {
+  rssKb: number;
+  hwmKb: number;
+}
 
 /** VmRSS (now) and VmHWM (peak resident set since start) of a live process, from /proc. */
 export function memoryOf(pid: number): Memory | undefined {
@@ -150,7 +193,13 @@ export function syscallsOf(pid: number): number | undefined {
 /** Total CPU ms of a set of pids; pids that disappeared count as 0 (compare like with like). */
 export const cpuMsOfAll = (pids: number[]) => new Map(pids.map((p) => [p, cpuMsOf(p) ?? 0]));
 
-const logSize = (file: string) => { try { return statSync(file).size; } catch { return 0; } };
+const logSize = (file: string) => {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+};
 
 /** What a log gained after byte `from` (only that part is read: the roles' logs grow by megabytes in a run). */
 function readFrom(file: string, from: number): string {
@@ -173,9 +222,14 @@ export async function heapAfterGc(p: Proc, timeoutMs = 15_000): Promise<number |
   const from = logSize(p.logFile);
   p.child.kill('SIGUSR2');
   let answer: string | undefined;
-  await waitFor(`${p.name}: heap probe`, () => {
-    answer = /bench\.heap_after_gc (\d+|unavailable)/.exec(readFrom(p.logFile, from))?.[1];
-    return answer !== undefined;
-  }, timeoutMs, p);
+  await waitFor(
+    `${p.name}: heap probe`,
+    () => {
+      answer = /bench\.heap_after_gc (\d+|unavailable)/.exec(readFrom(p.logFile, from))?.[1];
+      return answer !== undefined;
+    },
+    timeoutMs,
+    p,
+  );
   return answer === 'unavailable' ? undefined : Number(answer);
 }

@@ -2,7 +2,11 @@
 // PROFILE_SKIP_S=<seconds> leaves out the start of the profile.
 import { readFileSync } from 'node:fs';
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }
+interface Node {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
 const [file, n = '30'] = process.argv.slice(2);
 if (!file) throw new Error('usage: ingest-profile-top.ts <file.cpuprofile> [n]');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
@@ -20,10 +24,33 @@ const fn = new Map<string, number>();
 const pkg = new Map<string, number>();
 for (const [id, us] of self) {
   const f = byId.get(id)!.callFrame;
-  const where = f.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/.*\/wt-[a-z]+\//, '');
-  fn.set(`${f.functionName || '(anon)'} ${where}:${f.lineNumber}`, (fn.get(`${f.functionName || '(anon)'} ${where}:${f.lineNumber}`) ?? 0) + us);
-  const p = where.startsWith('nm:') ? where.slice(3).split('/').slice(0, where.slice(3).startsWith('@') ? 2 : 1).join('/') : where.startsWith('node:') ? 'node:*' : where === '' ? f.functionName : where.split('/').slice(0, 2).join('/');
+  const where = f.url
+    .replace(/^file:\/\//, '')
+    .replace(/.*node_modules\//, 'nm:')
+    .replace(/.*\/wt-[a-z]+\//, '');
+  fn.set(
+    `${f.functionName || '(anon)'} ${where}:${f.lineNumber}`,
+    (fn.get(`${f.functionName || '(anon)'} ${where}:${f.lineNumber}`) ?? 0) + us,
+  );
+  const p = where.startsWith('nm:')
+    ? where
+        .slice(3)
+        .split('/')
+        .slice(0, where.slice(3).startsWith('@') ? 2 : 1)
+        .join('/')
+    : where.startsWith('node:')
+      ? 'node:*'
+      : where === ''
+        ? f.functionName
+        : where.split('/').slice(0, 2).join('/');
   pkg.set(p, (pkg.get(p) ?? 0) + us);
 }
-const top = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, Number(n)).map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-console.log(`total ${(total / 1e6).toFixed(2)} s sampled\n--- by package ---\n${top(pkg)}\n--- by function ---\n${top(fn)}`);
+const top = (m: Map<string, number>) =>
+  [...m]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, Number(n))
+    .map(([k, v]) => `${((v / total) * 100).toFixed(1).padStart(5)}%  ${k}`)
+    .join('\n');
+console.log(
+  `total ${(total / 1e6).toFixed(2)} s sampled\n--- by package ---\n${top(pkg)}\n--- by function ---\n${top(fn)}`,
+);

@@ -24,7 +24,10 @@ export class LoadSmtpConnection {
   private constructor(private readonly socket: Socket) {
     socket.setNoDelay(true);
     socket.setEncoding('latin1');
-    socket.on('data', (d: string) => { this.buffer += d; this.drain(); });
+    socket.on('data', (d: string) => {
+      this.buffer += d;
+      this.drain();
+    });
     const fail = (err: Error) => {
       this.failure ??= err;
       this.failWaiter?.(this.failure);
@@ -72,8 +75,15 @@ export class LoadSmtpConnection {
         this.waiter = undefined;
         reject(new Error(`no SMTP reply within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiter = (r) => { clearTimeout(timer); resolve(r); };
-      this.failWaiter = (e) => { clearTimeout(timer); this.waiter = undefined; reject(e); };
+      this.waiter = (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      };
+      this.failWaiter = (e) => {
+        clearTimeout(timer);
+        this.waiter = undefined;
+        reject(e);
+      };
     });
   }
 
@@ -103,7 +113,12 @@ export class LoadSmtpConnection {
     return { reply: await this.reply(timeoutMs), endOfData };
   }
 
-  private async sendPipelined(from: string, to: string, body: Buffer, timeoutMs: number): Promise<{ reply: string; endOfData: number }> {
+  private async sendPipelined(
+    from: string,
+    to: string,
+    body: Buffer,
+    timeoutMs: number,
+  ): Promise<{ reply: string; endOfData: number }> {
     this.socket.write(`MAIL FROM:<${from}>\r\nRCPT TO:<${to}>\r\nDATA\r\n`);
     const mail = await this.reply(timeoutMs);
     const rcpt = await this.reply(timeoutMs);
@@ -124,7 +139,9 @@ export class LoadSmtpConnection {
     this.socket.destroy();
   }
 
-  destroy() { this.socket.destroy(); }
+  destroy() {
+    this.socket.destroy();
+  }
 }
 
 const DOT = Buffer.from('.\r\n', 'latin1');

@@ -12,7 +12,13 @@ export const fmt = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(di
 
 export const mb = (kb: number) => `${(kb / 1024).toFixed(1)} MB`;
 
-export interface Latency { p50: number; p95: number; p99: number; max: number; n: number }
+export interface Latency {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  n: number;
+}
 
 export const latencyOf = (values: number[]): Latency => ({
   p50: percentile(values, 50),
@@ -22,4 +28,5 @@ export const latencyOf = (values: number[]): Latency => ({
   n: values.length,
 });
 
-export const showLatency = (l: Latency) => `p50 ${fmt(l.p50)} ms, p95 ${fmt(l.p95)} ms, p99 ${fmt(l.p99)} ms (max ${fmt(l.max)} ms, n=${l.n})`;
+export const showLatency = (l: Latency) =>
+  `p50 ${fmt(l.p50)} ms, p95 ${fmt(l.p95)} ms, p99 ${fmt(l.p99)} ms (max ${fmt(l.max)} ms, n=${l.n})`;

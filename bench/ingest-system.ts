@@ -4,7 +4,19 @@ import pg from 'pg';
 import { Redis } from 'ioredis';
 import { quoteIdent } from '../src/store/bootstrap.js';
 import { dropPrefix } from '../test/helpers/redis.js';
-import { cpuMsOf, freePort, syscallsOf, httpOk, logContains, runToEnd, smtpGreets, startProc, stopProc, waitFor, type Proc } from './ingest-procs.js';
+import {
+  cpuMsOf,
+  freePort,
+  syscallsOf,
+  httpOk,
+  logContains,
+  runToEnd,
+  smtpGreets,
+  startProc,
+  stopProc,
+  waitFor,
+  type Proc,
+} from './ingest-procs.js';
 
 export const BENCH_DOMAIN = 'bench.test';
 const TSX = ['--import', 'tsx'];
@@ -36,7 +48,11 @@ export interface BenchSystem {
 const withAdmin = async <T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>) => {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 };
 
 export const dbUrl = (s: BenchSettings) => {
@@ -64,7 +80,10 @@ export const machineFacts = () => ({
   cpu: os.cpus()[0]?.model ?? 'unknown',
   memGb: (os.totalmem() / 1024 ** 3).toFixed(1),
   node: process.version,
-  loadAvg: os.loadavg().map((l) => l.toFixed(2)).join(' '),
+  loadAvg: os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' '),
   kernel: os.release(),
 });
 
@@ -72,7 +91,11 @@ export const machineFacts = () => ({
 export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Promise<void>>): Promise<BenchSystem> {
   // a leftover from a run that was killed hard is dropped first
   await withAdmin(s.adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(s.database)} with (force)`));
-  cleanup.push(() => withAdmin(s.adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(s.database)} with (force)`)).then(() => undefined));
+  cleanup.push(() =>
+    withAdmin(s.adminUrl, (c) => c.query(`drop database if exists ${quoteIdent(s.database)} with (force)`)).then(
+      () => undefined,
+    ),
+  );
   cleanup.push(() => dropPrefix(s.prefix, s.redisUrl));
 
   const [port, smtpPort, mdSmtp, mdWeb] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
@@ -92,7 +115,12 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   };
   // the release step creates the database, migrates and seeds (src/ops/release.ts)
   await runToEnd([...TSX, 'src/bin/release.ts'], env, s.root, 120_000);
-  const cli = await runToEnd([...TSX, 'src/bin/cli.ts', 'users:create', '--plan', 'pro', '--name', 'bench'], env, s.root, 60_000);
+  const cli = await runToEnd(
+    [...TSX, 'src/bin/cli.ts', 'users:create', '--plan', 'pro', '--name', 'bench'],
+    env,
+    s.root,
+    60_000,
+  );
   const apiKey = cli.trim().split('\n').pop()!.trim();
 
   const procs: Proc[] = [];
@@ -101,8 +129,29 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   // BENCH_PROFILE=1: every role writes a V8 CPU profile (.cpuprofile) into the log directory on exit
   // BENCH_NODE_FLAGS: extra node flags for the role processes (e.g. `--trace-gc`; output lands in their logs)
   // --expose-gc: for bench/heap-probe.mjs (HEAP_PROBE), the growth phase's measure of the heap a role keeps
-  const profile = ['--expose-gc', ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []), ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [])];
-  const md = startProc('maildev', ['node_modules/maildev/dist/bin/maildev.js', '-s', String(mdSmtp), '-w', String(mdWeb), '--ip', '127.0.0.1', '--web-ip', '127.0.0.1', '--silent'], {}, s.logDir, s.root);
+  const profile = [
+    '--expose-gc',
+    ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []),
+    ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
+  ];
+  const md = startProc(
+    'maildev',
+    [
+      'node_modules/maildev/dist/bin/maildev.js',
+      '-s',
+      String(mdSmtp),
+      '-w',
+      String(mdWeb),
+      '--ip',
+      '127.0.0.1',
+      '--web-ip',
+      '127.0.0.1',
+      '--silent',
+    ],
+    {},
+    s.logDir,
+    s.root,
+  );
   procs.push(md);
   const webUrl = `http://127.0.0.1:${port}`;
   const apiUrl = `http://127.0.0.1:${mdWeb}`;
@@ -119,12 +168,18 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   } else {
     // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
     const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1));
-    for (const role of ['worker', 'smtp', 'web'] as const) procs.push(startProc(role, [...profile, ...TSX, ...HEAP_PROBE, `src/bin/${role}.ts`], env, s.logDir, s.root));
-    for (let i = 2; i <= workers; i++) procs.push(startProc(`worker${i}`, [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/worker.ts'], env, s.logDir, s.root));
+    for (const role of ['worker', 'smtp', 'web'] as const)
+      procs.push(startProc(role, [...profile, ...TSX, ...HEAP_PROBE, `src/bin/${role}.ts`], env, s.logDir, s.root));
+    for (let i = 2; i <= workers; i++)
+      procs.push(
+        startProc(`worker${i}`, [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/worker.ts'], env, s.logDir, s.root),
+      );
     const byName = (name: string) => procs.find((p) => p.name === name)!;
     const [smtp, web] = [byName('smtp'), byName('web')];
     await Promise.all([
-      ...procs.filter((p) => p.name.startsWith('worker')).map((w) => waitFor(w.name, logContains(w, '"worker.started"'), 60_000, w)),
+      ...procs
+        .filter((p) => p.name.startsWith('worker'))
+        .map((w) => waitFor(w.name, logContains(w, '"worker.started"'), 60_000, w)),
       waitFor('smtp', smtpGreets(smtpPort), 60_000, smtp),
       waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, web),
       waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
@@ -135,7 +190,9 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   await db.connect();
   cleanup.push(() => db.end());
   const redis = new Redis(s.redisUrl, { maxRetriesPerRequest: 1 });
-  cleanup.push(async () => { redis.disconnect(); });
+  cleanup.push(async () => {
+    redis.disconnect();
+  });
   return { env, procs, smtpPort, webUrl, apiKey, db, redis, maildev: { proc: md, smtpPort: mdSmtp, apiUrl } };
 }
 
@@ -143,7 +200,10 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
 export async function createMailboxes(sys: BenchSystem, n: number): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
-    const res = await fetch(`${sys.webUrl}/api/v1/mailboxes?ttl_minutes=120`, { method: 'POST', headers: { authorization: `Bearer ${sys.apiKey}` } });
+    const res = await fetch(`${sys.webUrl}/api/v1/mailboxes?ttl_minutes=120`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sys.apiKey}` },
+    });
     if (res.status !== 201) throw new Error(`create mailbox: ${res.status} ${await res.text()}`);
     out.push(((await res.json()) as { address: string }).address);
   }
@@ -154,11 +214,13 @@ export async function createMailboxes(sys: BenchSystem, n: number): Promise<stri
 export async function readThroughApi(sys: BenchSystem, addresses: string[]): Promise<void> {
   const headers = { authorization: `Bearer ${sys.apiKey}` };
   for (const a of addresses) {
-    const list = (await (await fetch(`${sys.webUrl}/api/v1/mailboxes/${a}/messages?limit=200`, { headers })).json()) as Array<{ id: string }>;
-    for (const m of list.slice(0, 20)) await (await fetch(`${sys.webUrl}/api/v1/mailboxes/${a}/messages/${m.id}`, { headers })).arrayBuffer();
+    const list = (await (
+      await fetch(`${sys.webUrl}/api/v1/mailboxes/${a}/messages?limit=200`, { headers })
+    ).json()) as Array<{ id: string }>;
+    for (const m of list.slice(0, 20))
+      await (await fetch(`${sys.webUrl}/api/v1/mailboxes/${a}/messages/${m.id}`, { headers })).arrayBuffer();
   }
 }
-
 
 export { stopProc };
 
@@ -169,7 +231,9 @@ export { stopProc };
 export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const p of sys.procs) out.set(p.name, cpuMsOf(p.pid) ?? 0);
-  const r = await sys.db.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()');
+  const r = await sys.db.query<{ pid: number }>(
+    'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+  );
   for (const { pid } of r.rows) out.set(`pg:${pid}`, cpuMsOf(pid) ?? 0);
   out.set('redis', await redisCpuMs(sys.redis));
   for (const p of sys.procs) out.set(`calls:${p.name}`, syscallsOf(p.pid) ?? 0);
@@ -177,7 +241,11 @@ export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>
 }
 
 /** CPU ms per message between two snapshots, by role; `postgres` sums the backends. */
-export function cpuPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
+export function cpuPerMessage(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  messages: number,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of after) {
     if (k.startsWith('calls:')) continue;
@@ -198,7 +266,11 @@ export async function redisCpuMs(redis: Redis): Promise<number> {
 }
 
 /** Read + write system calls per message between two snapshots, by role process (worker processes summed). */
-export function callsPerMessage(before: Map<string, number>, after: Map<string, number>, messages: number): Record<string, number> {
+export function callsPerMessage(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  messages: number,
+): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [k, v] of after) {
     if (!k.startsWith('calls:')) continue;

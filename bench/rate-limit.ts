@@ -14,13 +14,23 @@ for (let i = 0; i < 500; i++) await live.consume('warm');
 const N = 5000;
 let t0 = performance.now();
 for (let i = 0; i < N; i++) await live.consume(`k${i % 50}`);
-console.log(`limiter.consume (Redis up): ${(((performance.now() - t0) / N) * 1000).toFixed(0)} µs/call over ${N} sequential calls`);
+console.log(
+  `limiter.consume (Redis up): ${(((performance.now() - t0) / N) * 1000).toFixed(0)} µs/call over ${N} sequential calls`,
+);
 
-const dead = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+const dead = new Redis({
+  port: 1,
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  retryStrategy: () => null,
+});
 const open = createLimiter({ redis: dead, prefix, timeoutMs: 250, log: silent }, 'dead', { points: 10, windowS: 60 });
 t0 = performance.now();
 for (let i = 0; i < 1000; i++) await open.consume('k');
-console.log(`limiter.consume (Redis not connected, fail open): ${(((performance.now() - t0) / 1000) * 1000).toFixed(0)} µs/call`);
+console.log(
+  `limiter.consume (Redis not connected, fail open): ${(((performance.now() - t0) / 1000) * 1000).toFixed(0)} µs/call`,
+);
 redis.disconnect();
 dead.disconnect();
 await dropPrefix(prefix);
@@ -33,6 +43,8 @@ for (const enabled of ['true', 'false', 'true', 'false']) {
   for (let i = 0; i < 200; i++) await get();
   t0 = performance.now();
   for (let i = 0; i < REQUESTS; i++) await get();
-  console.log(`RATE_LIMIT_ENABLED=${enabled}: ${((performance.now() - t0) / REQUESTS).toFixed(2)} ms per sequential GET /api/v1/mailboxes/{address} (${REQUESTS} requests)`);
+  console.log(
+    `RATE_LIMIT_ENABLED=${enabled}: ${((performance.now() - t0) / REQUESTS).toFixed(2)} ms per sequential GET /api/v1/mailboxes/{address} (${REQUESTS} requests)`,
+  );
   await sys.stop();
 }

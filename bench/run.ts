@@ -7,10 +7,28 @@ import { fileURLToPath } from 'node:url';
 import { redisDb } from '../src/core/config.js';
 import { channelNamespace, mailboxChannelPattern } from '../src/pubsub/events.js';
 import type { LoadSpec } from './ingest-load.js';
-import { cpuTotal, maildevPhase, mailwrightPhase, showCpu, showPhase, storedTotal, type PhaseOutcome } from './ingest-phases.js';
+import {
+  cpuTotal,
+  maildevPhase,
+  mailwrightPhase,
+  showCpu,
+  showPhase,
+  storedTotal,
+  type PhaseOutcome,
+} from './ingest-phases.js';
 import { heapAfterGc, rssSampler } from './ingest-procs.js';
 import { fmt, mb, median } from './ingest-stats.js';
-import { callsPerMessage, cpuPerMessage, cpuSnapshot, createMailboxes, machineFacts, postgresFacts, readThroughApi, startBenchSystem, type BenchSettings } from './ingest-system.js';
+import {
+  callsPerMessage,
+  cpuPerMessage,
+  cpuSnapshot,
+  createMailboxes,
+  machineFacts,
+  postgresFacts,
+  readThroughApi,
+  startBenchSystem,
+  type BenchSettings,
+} from './ingest-system.js';
 
 const num = (name: string, def: number) => {
   const v = process.env[name];
@@ -41,7 +59,8 @@ const B = {
 };
 /** BENCH_PHASES: a subset of `throughput,large,latency,growth` (default: all; the summary shows what ran) */
 const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,large,latency,growth').split(',').map((s) => s.trim()));
-for (const p of PHASES) if (!['throughput', 'large', 'latency', 'growth'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
+for (const p of PHASES)
+  if (!['throughput', 'large', 'latency', 'growth'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const settings: BenchSettings = {
@@ -57,10 +76,14 @@ const cleanup: Array<() => Promise<void>> = [];
 let cleaning: Promise<void> | undefined;
 const cleanUp = () =>
   (cleaning ??= (async () => {
-    for (const step of cleanup.reverse()) await step().catch((err: unknown) => console.error(`cleanup: ${(err as Error).message}`));
+    for (const step of cleanup.reverse())
+      await step().catch((err: unknown) => console.error(`cleanup: ${(err as Error).message}`));
   })());
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => { console.error(`\n${sig}: cleaning up`); void cleanUp().then(() => process.exit(130)); });
+  process.once(sig, () => {
+    console.error(`\n${sig}: cleaning up`);
+    void cleanUp().then(() => process.exit(130));
+  });
 }
 
 const log = (s: string) => console.log(s);
@@ -68,8 +91,12 @@ const log = (s: string) => console.log(s);
 async function main() {
   const machine = machineFacts();
   const pgFacts = await postgresFacts(settings.adminUrl);
-  log(`machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memGb} GB, node ${machine.node}, load average at start ${machine.loadAvg}`);
-  log(`postgres ${pgFacts.version}: fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit} wal_sync_method=${pgFacts.walSyncMethod} full_page_writes=${pgFacts.fullPageWrites}`);
+  log(
+    `machine: ${machine.nproc} cores (${machine.cpu}), ${machine.memGb} GB, node ${machine.node}, load average at start ${machine.loadAvg}`,
+  );
+  log(
+    `postgres ${pgFacts.version}: fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit} wal_sync_method=${pgFacts.walSyncMethod} full_page_writes=${pgFacts.fullPageWrites}`,
+  );
   log(`logs of every process: ${settings.logDir}`);
 
   const sys = await startBenchSystem(settings, cleanup);
@@ -77,11 +104,21 @@ async function main() {
   const mem = rssSampler(sys.procs);
   cleanup.push(async () => mem.stop());
   const boxes = await createMailboxes(sys, B.connections);
-  const watch = { redisUrl: settings.redisUrl, pattern: mailboxChannelPattern(channelNamespace({ prefix: settings.prefix, db: redisDb(settings.redisUrl) ?? 0 })) };
+  const watch = {
+    redisUrl: settings.redisUrl,
+    pattern: mailboxChannelPattern(channelNamespace({ prefix: settings.prefix, db: redisDb(settings.redisUrl) ?? 0 })),
+  };
   let n = 0;
   const spec = (perConnection: number, size: number, extra: Partial<LoadSpec> = {}): LoadSpec => ({
-    host: '127.0.0.1', port: sys.smtpPort, connections: B.connections, perConnection, sizeBytes: size,
-    recipients: boxes, tag: `p${++n}`, settleMs: 30_000, ...extra,
+    host: '127.0.0.1',
+    port: sys.smtpPort,
+    connections: B.connections,
+    perConnection,
+    sizeBytes: size,
+    recipients: boxes,
+    tag: `p${++n}`,
+    settleMs: 30_000,
+    ...extra,
   });
   const ctx = { root, db: sys.db, cpuSnapshot: () => cpuSnapshot(sys), cpuPerMessage, callsPerMessage };
   const mw = (name: string, s: LoadSpec) => mailwrightPhase(name, { ...s, watch }, ctx);
@@ -91,13 +128,18 @@ async function main() {
     mdTotal = r.total;
     return r;
   };
-  const show = (p: PhaseOutcome) => { log(showPhase(p)); return p; };
+  const show = (p: PhaseOutcome) => {
+    log(showPhase(p));
+    return p;
+  };
 
   log(`\nwarm-up (${B.connections} x ${B.warmup}, not counted)`);
   show(await mw('warm-up', spec(B.warmup, B.size)));
   show(await md('warm-up', spec(B.warmup, B.size)));
 
-  log(`\nthroughput: ${B.size} B messages, ${B.connections} connections x ${B.perConnection}, ${B.repeats} rounds, Mailwright and MailDev alternating`);
+  log(
+    `\nthroughput: ${B.size} B messages, ${B.connections} connections x ${B.perConnection}, ${B.repeats} rounds, Mailwright and MailDev alternating`,
+  );
   const mwRuns: PhaseOutcome[] = [];
   const mdRuns: PhaseOutcome[] = [];
   for (let i = 1; PHASES.has('throughput') && i <= B.repeats; i++) {
@@ -106,14 +148,25 @@ async function main() {
   }
 
   const ran = <T>(phase: string, run: () => Promise<T>) => (PHASES.has(phase) ? run() : Promise.resolve(undefined));
-  if (PHASES.has('large')) log(`\nlarge: ${B.largeSize} B messages, ${B.connections} connections x ${B.largePerConnection}`);
+  if (PHASES.has('large'))
+    log(`\nlarge: ${B.largeSize} B messages, ${B.connections} connections x ${B.largePerConnection}`);
   const mwLarge = await ran('large', async () => show(await mw('large', spec(B.largePerConnection, B.largeSize))));
   const mdLarge = await ran('large', async () => show(await md('large', spec(B.largePerConnection, B.largeSize))));
 
   const ratePer = Math.ceil((B.rate * B.rateSeconds) / B.connections);
-  if (PHASES.has('latency')) log(`\nfixed offered rate: ${B.rate} msg/s for ${B.rateSeconds} s after a ${B.rateLeadInSeconds} s lead-in at the same rate that is not measured (${B.size} B, ${B.connections} connections)`);
+  if (PHASES.has('latency'))
+    log(
+      `\nfixed offered rate: ${B.rate} msg/s for ${B.rateSeconds} s after a ${B.rateLeadInSeconds} s lead-in at the same rate that is not measured (${B.size} B, ${B.connections} connections)`,
+    );
   const leadInPer = Math.ceil((B.rate * B.rateLeadInSeconds) / B.connections);
-  const mwRate = await ran('latency', async () => show(await mw(`${B.rate} msg/s offered`, spec(ratePer, B.size, { ratePerSec: B.rate, leadInPerConnection: leadInPer }))));
+  const mwRate = await ran('latency', async () =>
+    show(
+      await mw(
+        `${B.rate} msg/s offered`,
+        spec(ratePer, B.size, { ratePerSec: B.rate, leadInPerConnection: leadInPer }),
+      ),
+    ),
+  );
 
   // memory flatness while stored mail grows by G messages, then by G more (same load both times; the API reads
   // every mailbox after each half so the web role touches stored mail): the highest RSS of each role in each half,
@@ -151,40 +204,68 @@ async function main() {
   // flat: the heap a role keeps after a full GC grows < 20 % while stored mail grows by the second half (RSS where
   // a role has no probe). Peak RSS is printed too, but it mostly tells when V8 last collected.
   const flat = roles.every((p) => (heapGrowth(p.name) ?? growth(p.name)) < 20);
-  const phases = [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate, growthRun?.g1, growthRun?.g2].filter((p): p is PhaseOutcome => p !== undefined);
+  const phases = [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate, growthRun?.g1, growthRun?.g2].filter(
+    (p): p is PhaseOutcome => p !== undefined,
+  );
   const problems = phases.flatMap((p) => p.problems.map((x) => `${p.system} ${p.name}: ${x}`));
 
   log('\n================ Mailwright ingest benchmark: summary ================');
-  log(`machine             ${machine.nproc} cores, node ${machine.node}, Postgres ${pgFacts.version} fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit}`);
-  log(`load                ${B.connections} connections x ${B.perConnection} messages of ${B.size} B, ${B.repeats} rounds, ${process.env.BENCH_PIPELINING === '1' ? 'pipelined (BENCH_PIPELINING=1)' : 'one command per reply'} (shared machine: noisy)`);
+  log(
+    `machine             ${machine.nproc} cores, node ${machine.node}, Postgres ${pgFacts.version} fsync=${pgFacts.fsync} synchronous_commit=${pgFacts.synchronousCommit}`,
+  );
+  log(
+    `load                ${B.connections} connections x ${B.perConnection} messages of ${B.size} B, ${B.repeats} rounds, ${process.env.BENCH_PIPELINING === '1' ? 'pipelined (BENCH_PIPELINING=1)' : 'one command per reply'} (shared machine: noisy)`,
+  );
   if (mwRuns.length) {
-    log(`Mailwright          ${fmt(best, 0)} msg/s best, ${fmt(median(rates), 0)} median (first byte -> row committed)   target >= 1200: ${best >= 1200 ? 'MET' : 'NOT MET'}`);
-    log(`MailDev             ${fmt(mdBest, 0)} msg/s best, ${fmt(median(mdRates), 0)} median (first byte -> last 250, in memory)`);
-    log(`ratio               ${fmt(best / mdBest, 2)}x best/best, ${fmt(median(rates) / median(mdRates), 2)}x median/median (Mailwright / MailDev)`);
+    log(
+      `Mailwright          ${fmt(best, 0)} msg/s best, ${fmt(median(rates), 0)} median (first byte -> row committed)   target >= 1200: ${best >= 1200 ? 'MET' : 'NOT MET'}`,
+    );
+    log(
+      `MailDev             ${fmt(mdBest, 0)} msg/s best, ${fmt(median(mdRates), 0)} median (first byte -> last 250, in memory)`,
+    );
+    log(
+      `ratio               ${fmt(best / mdBest, 2)}x best/best, ${fmt(median(rates) / median(mdRates), 2)}x median/median (Mailwright / MailDev)`,
+    );
     const cpuMw = mwRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
     const cpuMd = mdRuns.reduce((a, b) => (cpuTotal(a) <= cpuTotal(b) ? a : b));
     const cores = machine.nproc * 1000;
     log(`CPU per message     Mailwright ${showCpu(cpuMw)}`);
     log(`                    MailDev    ${showCpu(cpuMd)}`);
-    log(`CPU-bound estimate  on ${machine.nproc} otherwise idle cores (Redis counted): Mailwright ~${fmt(cores / cpuTotal(cpuMw), 0)} msg/s, MailDev ~${fmt(cores / cpuTotal(cpuMd), 0)} msg/s`);
+    log(
+      `CPU-bound estimate  on ${machine.nproc} otherwise idle cores (Redis counted): Mailwright ~${fmt(cores / cpuTotal(cpuMw), 0)} msg/s, MailDev ~${fmt(cores / cpuTotal(cpuMd), 0)} msg/s`,
+    );
   }
-  if (mwLarge && mdLarge) log(`${B.largeSize} B messages     Mailwright ${fmt(mwLarge.rate, 0)} msg/s, MailDev ${fmt(mdLarge.rate, 0)} msg/s`);
-  if (mwRate) log(`latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`);
+  if (mwLarge && mdLarge)
+    log(
+      `${B.largeSize} B messages     Mailwright ${fmt(mwLarge.rate, 0)} msg/s, MailDev ${fmt(mdLarge.rate, 0)} msg/s`,
+    );
+  if (mwRate)
+    log(
+      `latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`,
+    );
   log(`peak RSS (VmHWM)    ${sys.procs.map((p) => `${p.name} ${mb(mem.peakKb(p.name))}`).join(', ')}`);
   if (growthRun) {
     const { storedA, storedB, rssA, rssB, heap0, heapA, heapB } = growthRun;
     const pct = (v: number) => `${v >= 0 ? '+' : ''}${fmt(v)}%`;
     const mbOf = (bytes: number | undefined) => (bytes === undefined ? 'n/a' : `${fmt(bytes / 1024 / 1024)} MB`);
     const storedFrom = storedA - growthPer * B.connections;
-    log(`peak RSS while     ${storedFrom}->${storedA} stored vs ${storedA}->${storedB}: ${roles.map((p) => `${p.name} ${mb(rssA.get(p.name)!)} -> ${mb(rssB.get(p.name)!)} (${pct(growth(p.name))})`).join(', ')}`);
+    log(
+      `peak RSS while     ${storedFrom}->${storedA} stored vs ${storedA}->${storedB}: ${roles.map((p) => `${p.name} ${mb(rssA.get(p.name)!)} -> ${mb(rssB.get(p.name)!)} (${pct(growth(p.name))})`).join(', ')}`,
+    );
     const perMessage = (name: string) => {
       const [a, b] = [heapA.get(name), heapB.get(name)];
-      return a === undefined || b === undefined ? '' : `, ${fmt((b - a) / (storedB - storedA), 0)} B per stored message`;
+      return a === undefined || b === undefined
+        ? ''
+        : `, ${fmt((b - a) / (storedB - storedA), 0)} B per stored message`;
     };
-    log(`heap after full GC at ${storedFrom} / ${storedA} / ${storedB} stored: ${roles.map((p) => {
-      const g = heapGrowth(p.name);
-      return `${p.name} ${mbOf(heap0.get(p.name))} / ${mbOf(heapA.get(p.name))} / ${mbOf(heapB.get(p.name))}${g === undefined ? ' (judged by RSS)' : ` (${pct(g)}${perMessage(p.name)})`}`;
-    }).join(', ')}   flat (<20% growth): ${flat ? 'yes' : 'NO'}`);
+    log(
+      `heap after full GC at ${storedFrom} / ${storedA} / ${storedB} stored: ${roles
+        .map((p) => {
+          const g = heapGrowth(p.name);
+          return `${p.name} ${mbOf(heap0.get(p.name))} / ${mbOf(heapA.get(p.name))} / ${mbOf(heapB.get(p.name))}${g === undefined ? ' (judged by RSS)' : ` (${pct(g)}${perMessage(p.name)})`}`;
+        })
+        .join(', ')}   flat (<20% growth): ${flat ? 'yes' : 'NO'}`,
+    );
   }
   log(`problems            ${problems.length ? problems.join('; ') : 'none'}`);
   log('======================================================================');
@@ -199,5 +280,6 @@ try {
 } finally {
   await cleanUp();
 }
-if (code === 0 && !process.env.BENCH_PROFILE && !process.env.BENCH_NODE_FLAGS) rmSync(settings.logDir, { recursive: true, force: true });
+if (code === 0 && !process.env.BENCH_PROFILE && !process.env.BENCH_NODE_FLAGS)
+  rmSync(settings.logDir, { recursive: true, force: true });
 process.exit(code);

@@ -27,9 +27,20 @@ const db = await createTestDatabase();
 const prefix = uniquePrefix();
 const [webPort, smtpPort] = [await freePort(), await freePort()];
 const env = {
-  NODE_ENV: 'test', DATABASE_URL: db.url, DATABASE_POOL_MAX: '10', REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix,
-  TOKEN_SECRET: randomBytes(32).toString('hex'), MAIL_DOMAINS: DOMAIN, HOST: '127.0.0.1', PORT: String(webPort),
-  SMTP_HOST: '127.0.0.1', SMTP_PORT: String(smtpPort), STREAM_MAX_PER_PROCESS: '50000', STREAM_MAX_PER_CREDENTIAL: '50000', SMTP_MAX_CLIENTS: '200',
+  NODE_ENV: 'test',
+  DATABASE_URL: db.url,
+  DATABASE_POOL_MAX: '10',
+  REDIS_URL: TEST_REDIS_URL,
+  QUEUE_PREFIX: prefix,
+  TOKEN_SECRET: randomBytes(32).toString('hex'),
+  MAIL_DOMAINS: DOMAIN,
+  HOST: '127.0.0.1',
+  PORT: String(webPort),
+  SMTP_HOST: '127.0.0.1',
+  SMTP_PORT: String(smtpPort),
+  STREAM_MAX_PER_PROCESS: '50000',
+  STREAM_MAX_PER_CREDENTIAL: '50000',
+  SMTP_MAX_CLIENTS: '200',
   // one client IP opens all mailboxes and streams: measure the streams, not the rate limiter
   RATE_LIMIT_ENABLED: 'false',
   // phase D waits for the channels of closed streams to be released
@@ -65,9 +76,16 @@ const heapUsedMb = async () => {
 const memoryMb = async () => {
   const text = await metricsText();
   const labels = (space?: string) => (space ? `\\{[^}]*space="${space}"[^}]*\\}` : '(?:\\{[^}]*\\})?');
-  const read = (name: string, space?: string) => Number(new RegExp(`^${name}${labels(space)} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6;
+  const read = (name: string, space?: string) =>
+    Number(new RegExp(`^${name}${labels(space)} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 1e6;
   const heap = read('nodejs_heap_size_total_bytes');
-  return { rss: read('process_resident_memory_bytes'), heap, young: read('nodejs_heap_space_size_total_bytes', 'new'), old: read('nodejs_heap_space_size_total_bytes', 'old'), external: read('nodejs_external_memory_bytes') };
+  return {
+    rss: read('process_resident_memory_bytes'),
+    heap,
+    young: read('nodejs_heap_space_size_total_bytes', 'new'),
+    old: read('nodejs_heap_space_size_total_bytes', 'old'),
+    external: read('nodejs_external_memory_bytes'),
+  };
 };
 const perSubscriberKb = (before: number, after: number, n: number) => (((after - before) * 1000) / n).toFixed(1);
 /** a full GC in the web role (the inspector's HeapProfiler.collectGarbage), then its heap in use */
@@ -112,7 +130,10 @@ async function until(check: () => boolean, timeoutMs: number, what: string) {
 }
 
 const lines: string[] = [];
-const out = (s: string) => { lines.push(s); console.log(s); };
+const out = (s: string) => {
+  lines.push(s);
+  console.log(s);
+};
 
 try {
   procs.push(await startRole('worker', env, 'worker.started'), await startRole('smtp', env, 'smtp.listening'));
@@ -124,13 +145,15 @@ try {
   const wsLat: number[] = [];
   const sseLat: number[] = [];
   const fromPublish: number[] = [];
-  const record = (into: number[]): OnFrame => (f, at) => {
-    if (f.type !== 'new_message') return;
-    const t0 = sentAt.get(f.message.subject);
-    if (t0 !== undefined) into.push(at - t0);
-    const p = publishedAt.get(f.message.subject);
-    if (p !== undefined) fromPublish.push(at - p);
-  };
+  const record =
+    (into: number[]): OnFrame =>
+    (f, at) => {
+      if (f.type !== 'new_message') return;
+      const t0 = sentAt.get(f.message.subject);
+      if (t0 !== undefined) into.push(at - t0);
+      const p = publishedAt.get(f.message.subject);
+      if (p !== undefined) fromPublish.push(at - p);
+    };
   // a Redis observer in this process: when each event was published (splits pipeline time from stream time)
   const publishedAt = new Map<string, number>();
   const observer = new Redis(TEST_REDIS_URL);
@@ -143,28 +166,43 @@ try {
   const wsClients = await Promise.all(boxes.map((b) => wsSubscriber(base, b.address, b.token, record(wsLat))));
   const sseClients = await Promise.all(boxes.map((b) => sseSubscriber(base, b.address, b.token, record(sseLat))));
   const started = performance.now();
-  await pool(Array.from({ length: N_MSGS }, (_, i) => i), CONCURRENCY, async (i) => {
-    const subject = `bench-${i}`;
-    const box = boxes[i % N_BOXES]!;
-    // t0 is set just before DATA's last byte; the event cannot arrive earlier
-    const pending = send(box.address, subject);
-    sentAt.set(subject, Infinity);
-    sentAt.set(subject, await pending);
-  });
+  await pool(
+    Array.from({ length: N_MSGS }, (_, i) => i),
+    CONCURRENCY,
+    async (i) => {
+      const subject = `bench-${i}`;
+      const box = boxes[i % N_BOXES]!;
+      // t0 is set just before DATA's last byte; the event cannot arrive earlier
+      const pending = send(box.address, subject);
+      sentAt.set(subject, Infinity);
+      sentAt.set(subject, await pending);
+    },
+  );
   await until(() => wsLat.length >= N_MSGS && sseLat.length >= N_MSGS, 60_000, 'all events');
   const seconds = (performance.now() - started) / 1000;
-  out(`\n## A. end of SMTP DATA -> event at the client (${N_MSGS} messages, ${CONCURRENCY} concurrent SMTP sessions, ${N_BOXES} mailboxes; ${(N_MSGS / seconds).toFixed(0)} msg/s)`);
+  out(
+    `\n## A. end of SMTP DATA -> event at the client (${N_MSGS} messages, ${CONCURRENCY} concurrent SMTP sessions, ${N_BOXES} mailboxes; ${(N_MSGS / seconds).toFixed(0)} msg/s)`,
+  );
   out(`WebSocket: p50 ${ms(pct(wsLat, 50))}  p99 ${ms(pct(wsLat, 99))}  max ${ms(Math.max(...wsLat))}`);
   out(`SSE:       p50 ${ms(pct(sseLat, 50))}  p99 ${ms(pct(sseLat, 99))}  max ${ms(Math.max(...sseLat))}`);
-  const pipeline = [...sentAt].map(([subject, t0]) => (publishedAt.get(subject) ?? NaN) - t0).filter((x) => !Number.isNaN(x));
-  out(`  of which end of DATA -> Redis publish (ingress, queue, worker pipeline): p50 ${ms(pct(pipeline, 50))}  p99 ${ms(pct(pipeline, 99))}`);
-  out(`  and Redis publish -> client (subscriber, hub, stream; both transports): p50 ${ms(pct(fromPublish, 50))}  p99 ${ms(pct(fromPublish, 99))}`);
+  const pipeline = [...sentAt]
+    .map(([subject, t0]) => (publishedAt.get(subject) ?? NaN) - t0)
+    .filter((x) => !Number.isNaN(x));
+  out(
+    `  of which end of DATA -> Redis publish (ingress, queue, worker pipeline): p50 ${ms(pct(pipeline, 50))}  p99 ${ms(pct(pipeline, 99))}`,
+  );
+  out(
+    `  and Redis publish -> client (subscriber, hub, stream; both transports): p50 ${ms(pct(fromPublish, 50))}  p99 ${ms(pct(fromPublish, 99))}`,
+  );
   observer.disconnect();
   for (const w of wsClients) w.terminate();
   for (const s of sseClients) s.close();
 
   // B/C. idle subscribers on one fresh web process each, all on ONE mailbox, then fan-out of one event
-  for (const [transport, n] of [['WebSocket', N_IDLE], ['SSE', N_SSE_IDLE]] as const) {
+  for (const [transport, n] of [
+    ['WebSocket', N_IDLE],
+    ['SSE', N_SSE_IDLE],
+  ] as const) {
     if (n === 0) continue;
     await web.stop();
     web = await startWeb();
@@ -176,31 +214,50 @@ try {
     const before = web.rssKb();
     const memBefore = await memoryMb();
     const arrivals: number[] = [];
-    const onFrame: OnFrame = (f, at) => { if (f.type === 'new_message') arrivals.push(at); };
+    const onFrame: OnFrame = (f, at) => {
+      if (f.type === 'new_message') arrivals.push(at);
+    };
     const closers: Array<() => void> = [];
     const connectStart = performance.now();
-    await pool(Array.from({ length: n }, (_, i) => i), 100, async () => {
-      if (transport === 'WebSocket') { const w = await wsSubscriber(base, box.address, box.token, onFrame); closers.push(() => w.terminate()); }
-      else { const s = await sseSubscriber(base, box.address, box.token, onFrame); closers.push(() => s.close()); }
-    });
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      100,
+      async () => {
+        if (transport === 'WebSocket') {
+          const w = await wsSubscriber(base, box.address, box.token, onFrame);
+          closers.push(() => w.terminate());
+        } else {
+          const s = await sseSubscriber(base, box.address, box.token, onFrame);
+          closers.push(() => s.close());
+        }
+      },
+    );
     const connectSeconds = (performance.now() - connectStart) / 1000;
     await pause(3_000);
     const after = web.rssKb();
     const memAfter = await memoryMb();
     out(`\n## ${transport}: ${n} idle subscribers in one web process (connected in ${connectSeconds.toFixed(1)} s)`);
-    out(`web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / n).toFixed(1)} KB per subscriber (3 s after connecting; includes garbage not yet collected)`);
+    out(
+      `web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / n).toFixed(1)} KB per subscriber (3 s after connecting; includes garbage not yet collected)`,
+    );
     const d = (k: keyof typeof memAfter) => perSubscriberKb(memBefore[k], memAfter[k], n);
-    out(`  of which V8 heap committed ${d('heap')} KB (young generation ${d('young')}, old ${d('old')}); outside the V8 heap ${perSubscriberKb(memBefore.rss - memBefore.heap, memAfter.rss - memAfter.heap, n)} KB (external ${d('external')})`);
+    out(
+      `  of which V8 heap committed ${d('heap')} KB (young generation ${d('young')}, old ${d('old')}); outside the V8 heap ${perSubscriberKb(memBefore.rss - memBefore.heap, memAfter.rss - memAfter.heap, n)} KB (external ${d('external')})`,
+    );
     const heapAfter = await heapAfterFullGcMb();
     const rssAfterGc = web.rssKb();
-    out(`web JS heap in use after a full GC ${heapBefore.toFixed(1)} MB -> ${heapAfter.toFixed(1)} MB: ${(((heapAfter - heapBefore) * 1000) / n).toFixed(1)} KB per subscriber (what the idle streams hold); RSS then ${((rssAfterGc - before) / n).toFixed(1)} KB per subscriber`);
+    out(
+      `web JS heap in use after a full GC ${heapBefore.toFixed(1)} MB -> ${heapAfter.toFixed(1)} MB: ${(((heapAfter - heapBefore) * 1000) / n).toFixed(1)} KB per subscriber (what the idle streams hold); RSS then ${((rssAfterGc - before) / n).toFixed(1)} KB per subscriber`,
+    );
     for (let round = 1; round <= 3; round++) {
       arrivals.length = 0;
       const t0 = await send(box.address, `fanout-${transport}-${round}`);
       await until(() => arrivals.length >= n, 60_000, `fan-out to ${n}`);
       const first = Math.min(...arrivals);
       const last = Math.max(...arrivals);
-      out(`fan-out #${round}: first client ${ms(first - t0)}, p50 ${ms(pct(arrivals, 50) - t0)}, last ${ms(last - t0)} after end of DATA; first->last ${ms(last - first)}`);
+      out(
+        `fan-out #${round}: first client ${ms(first - t0)}, p50 ${ms(pct(arrivals, 50) - t0)}, last ${ms(last - t0)} after end of DATA; first->last ${ms(last - first)}`,
+      );
     }
     for (const c of closers) c();
   }
@@ -213,23 +270,41 @@ try {
     const redis = new Redis(TEST_REDIS_URL);
     const channelCount = async () => ((await redis.pubsub('CHANNELS', `${prefix}:mailbox:*`)) as string[]).length;
     const boxes: Array<{ address: string; token: string }> = [];
-    await pool(Array.from({ length: N_SPREAD }, (_, i) => i), 50, async () => { boxes.push(await mailbox()); });
+    await pool(
+      Array.from({ length: N_SPREAD }, (_, i) => i),
+      50,
+      async () => {
+        boxes.push(await mailbox());
+      },
+    );
     await pause(1_000);
     const before = web.rssKb();
     const closers: Array<() => void> = [];
     const connectStart = performance.now();
-    await pool(boxes, 100, async (box) => { const w = await wsSubscriber(base, box.address, box.token, () => undefined); closers.push(() => w.terminate()); });
+    await pool(boxes, 100, async (box) => {
+      const w = await wsSubscriber(base, box.address, box.token, () => undefined);
+      closers.push(() => w.terminate());
+    });
     const connectSeconds = (performance.now() - connectStart) / 1000;
     const subscribed = await channelCount();
     await pause(3_000);
     const after = web.rssKb();
-    out(`\n## WebSocket: ${N_SPREAD} subscribers on ${N_SPREAD} mailboxes, one each (connected in ${connectSeconds.toFixed(1)} s, each ready only after its channel was subscribed)`);
-    out(`mailbox channels subscribed in Redis: ${subscribed}; web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / N_SPREAD).toFixed(1)} KB per subscriber`);
+    out(
+      `\n## WebSocket: ${N_SPREAD} subscribers on ${N_SPREAD} mailboxes, one each (connected in ${connectSeconds.toFixed(1)} s, each ready only after its channel was subscribed)`,
+    );
+    out(
+      `mailbox channels subscribed in Redis: ${subscribed}; web RSS ${(before / 1024).toFixed(0)} MB -> ${(after / 1024).toFixed(0)} MB: ${((after - before) / N_SPREAD).toFixed(1)} KB per subscriber`,
+    );
     for (const c of closers) c();
     const closedAt = performance.now();
     let left = subscribed;
-    while (left > 0 && performance.now() - closedAt < 30_000) { await pause(200); left = await channelCount(); }
-    out(`after the streams closed: ${left} channels left ${((performance.now() - closedAt) / 1000).toFixed(1)} s later (STREAM_UNSUBSCRIBE_LINGER_MS=1000 here)`);
+    while (left > 0 && performance.now() - closedAt < 30_000) {
+      await pause(200);
+      left = await channelCount();
+    }
+    out(
+      `after the streams closed: ${left} channels left ${((performance.now() - closedAt) / 1000).toFixed(1)} s later (STREAM_UNSUBSCRIBE_LINGER_MS=1000 here)`,
+    );
     redis.disconnect();
   }
 } finally {

@@ -23,38 +23,88 @@ import { redisCpuMs } from './ingest-system.js';
 const n = Number(process.argv[2] ?? 3000);
 const database = await createTestDatabase();
 const prefix = uniquePrefix();
-const config = loadConfig({ ...process.env, NODE_ENV: 'production', DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: process.env.LOG_LEVEL ?? 'info', MAIL_DOMAINS: 'probe.test', MAINTENANCE_WORKER: 'false' });
+const config = loadConfig({
+  ...process.env,
+  NODE_ENV: 'production',
+  DATABASE_URL: database.url,
+  REDIS_URL: TEST_REDIS_URL,
+  QUEUE_PREFIX: prefix,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  MAIL_DOMAINS: 'probe.test',
+  MAINTENANCE_WORKER: 'false',
+});
 const deps = await createContainer(config, 'worker');
 const admin = new pg.Client({ connectionString: database.url });
 await admin.connect();
 try {
-  const boxes = await Promise.all(Array.from({ length: 10 }, (_, i) => deps.stores.mailboxes.create({ address: `box${i}@probe.test`, ownerUserId: null, planId: 'pro', ttlMs: 3_600_000 })));
+  const boxes = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      deps.stores.mailboxes.create({
+        address: `box${i}@probe.test`,
+        ownerUserId: null,
+        planId: 'pro',
+        ttlMs: 3_600_000,
+      }),
+    ),
+  );
   const body = 'x'.repeat(76) + '\r\n';
   for (let i = 0; i < n; i += 100) {
-    await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => {
-      const to = boxes[(i + j) % boxes.length]!.address;
-      const raw = Buffer.from(`From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`);
-      return enqueueInbound(deps.queues, { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw }, 5_000);
-    }));
+    await Promise.all(
+      Array.from({ length: Math.min(100, n - i) }, (_, j) => {
+        const to = boxes[(i + j) % boxes.length]!.address;
+        const raw = Buffer.from(
+          `From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`,
+        );
+        return enqueueInbound(
+          deps.queues,
+          { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw },
+          5_000,
+        );
+      }),
+    );
   }
-  const backends = async () => (await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()')).rows.map((r) => r.pid);
-  const commits = async () => Number((await admin.query<{ c: string }>('select xact_commit::text as c from pg_stat_database where datname = current_database()')).rows[0]!.c);
+  const backends = async () =>
+    (
+      await admin.query<{ pid: number }>(
+        'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      )
+    ).rows.map((r) => r.pid);
+  const commits = async () =>
+    Number(
+      (
+        await admin.query<{ c: string }>(
+          'select xact_commit::text as c from pg_stat_database where datname = current_database()',
+        )
+      ).rows[0]!.c,
+    );
   const c0 = await commits();
   const redis0 = await redisCpuMs(deps.redis);
   const cpu0 = process.cpuUsage();
   // PROBE_CPU_PROFILE=<file>: a V8 CPU profile of the drain only (not of filling the queue)
   const profiler = process.env.PROBE_CPU_PROFILE ? new Session() : undefined;
-  if (profiler) { profiler.connect(); await profiler.post('Profiler.enable'); await profiler.post('Profiler.start'); }
+  if (profiler) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+  }
   const heap = process.env.PROBE_HEAP_PROFILE ? new Session() : undefined;
   if (heap) {
     heap.connect();
     await heap.post('HeapProfiler.enable');
-    await heap.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await heap.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   }
   const t0 = performance.now();
   const worker = await startWorker(deps);
   const pg0 = cpuMsOfAll(await backends());
-  const stored = () => deps.db('messages').count<{ n: string }[]>({ n: '*' }).then((r) => Number(r[0]!.n));
+  const stored = () =>
+    deps
+      .db('messages')
+      .count<{ n: string }[]>({ n: '*' })
+      .then((r) => Number(r[0]!.n));
   const rss: number[] = []; // MB, each time another tenth of the messages is stored (memory flatness)
   for (let done = 0; done < n; done = await stored()) {
     if (done >= ((rss.length + 1) * n) / 10) rss.push(Math.round(process.memoryUsage().rss / 1e6));
@@ -77,14 +127,20 @@ try {
   const pgCpu = [...cpuMsOfAll([...pg0.keys()])].reduce((a, [pid, ms]) => a + ms - pg0.get(pid)!, 0);
   const c1 = await commits();
   const redisCpu = (await redisCpuMs(deps.redis)) - redis0;
-  console.error(JSON.stringify({
-    messages: n, wallMs: Math.round(ms), msgPerS: Math.round((n / ms) * 1000),
-    workerCpuMsPerMsg: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
-    postgresCpuMsPerMsg: +(pgCpu / n).toFixed(3),
-    redisCpuMsPerMsg: +(redisCpu / n).toFixed(3),
-    commitsPerMsg: +((c1 - c0) / n).toFixed(3),
-    concurrency: config.worker.concurrency, batch: config.worker.batch, rssMbPerTenth: rss,
-  }));
+  console.error(
+    JSON.stringify({
+      messages: n,
+      wallMs: Math.round(ms),
+      msgPerS: Math.round((n / ms) * 1000),
+      workerCpuMsPerMsg: +((cpu.user + cpu.system) / 1000 / n).toFixed(3),
+      postgresCpuMsPerMsg: +(pgCpu / n).toFixed(3),
+      redisCpuMsPerMsg: +(redisCpu / n).toFixed(3),
+      commitsPerMsg: +((c1 - c0) / n).toFixed(3),
+      concurrency: config.worker.concurrency,
+      batch: config.worker.batch,
+      rssMbPerTenth: rss,
+    }),
+  );
   await worker.close();
 } finally {
   await admin.end();
@@ -93,22 +149,38 @@ try {
   await database.drop();
 }
 
-interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
 /** Sampled allocation (bytes per message) by function and by package, largest first. */
 function printAllocations(profile: { head: HeapNode }, messages: number) {
   const byFn = new Map<string, number>();
   const byPkg = new Map<string, number>();
   const walk = (node: HeapNode) => {
     const f = node.callFrame;
-    const where = f.url.replace(/^file:\/\//, '').replace(/.*node_modules\//, 'nm:').replace(/^\/work\/[^/]+\//, '');
+    const where = f.url
+      .replace(/^file:\/\//, '')
+      .replace(/.*node_modules\//, 'nm:')
+      .replace(/^\/work\/[^/]+\//, '');
     const key = `${f.functionName || '(anon)'} ${where}:${f.lineNumber}`;
     byFn.set(key, (byFn.get(key) ?? 0) + node.selfSize);
-    const pkg = where.startsWith('nm:') ? where.slice(3).split('/')[0]! : where.split('/').slice(0, 2).join('/') || f.functionName;
+    const pkg = where.startsWith('nm:')
+      ? where.slice(3).split('/')[0]!
+      : where.split('/').slice(0, 2).join('/') || f.functionName;
     byPkg.set(pkg, (byPkg.get(pkg) ?? 0) + node.selfSize);
     node.children.forEach(walk);
   };
   walk(profile.head);
   const total = [...byFn.values()].reduce((a, b) => a + b, 0);
-  const top = (m: Map<string, number>, k: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, k).map(([name, b]) => `${(b / messages / 1024).toFixed(2).padStart(7)} KB/msg  ${name}`).join('\n');
-  console.error(`allocated (sampled) ${(total / messages / 1024).toFixed(1)} KB per message\n--- by package ---\n${top(byPkg, 15)}\n--- by function ---\n${top(byFn, 40)}`);
+  const top = (m: Map<string, number>, k: number) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, k)
+      .map(([name, b]) => `${(b / messages / 1024).toFixed(2).padStart(7)} KB/msg  ${name}`)
+      .join('\n');
+  console.error(
+    `allocated (sampled) ${(total / messages / 1024).toFixed(1)} KB per message\n--- by package ---\n${top(byPkg, 15)}\n--- by function ---\n${top(byFn, 40)}`,
+  );
 }

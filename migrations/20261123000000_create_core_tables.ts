@@ -56,7 +56,9 @@ export async function up(knex: Knex): Promise<void> {
     t.check(`kind in ('hosted', 'connected')`, [], 'mailboxes_kind_check');
   });
   await knex.raw('create unique index mailboxes_address_key on mailboxes (lower(address))');
-  await knex.raw('create index mailboxes_owner_idx on mailboxes (owner_user_id, created_at desc) where owner_user_id is not null');
+  await knex.raw(
+    'create index mailboxes_owner_idx on mailboxes (owner_user_id, created_at desc) where owner_user_id is not null',
+  );
   await knex.raw('create index mailboxes_active_expiry_idx on mailboxes (expires_at) where is_active');
   await knex.raw('create index mailboxes_inactive_idx on mailboxes (deactivated_at) where not is_active');
 

@@ -9,7 +9,9 @@ import type { Knex } from 'knex';
 const COLUMNS = ['raw', 'text_body', 'html_body', 'headers'];
 
 const lz4Available = async (knex: Knex) => {
-  const r = await knex.raw(`select 'lz4' = any(enumvals) as ok from pg_settings where name = 'default_toast_compression'`);
+  const r = await knex.raw(
+    `select 'lz4' = any(enumvals) as ok from pg_settings where name = 'default_toast_compression'`,
+  );
   return (r.rows as Array<{ ok: boolean }>)[0]?.ok === true;
 };
 

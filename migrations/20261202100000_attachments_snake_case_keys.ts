@@ -7,7 +7,12 @@ import type { Knex } from 'knex';
  * they are rewritten in place, keeping the order of the list.
  */
 const renameKeys = (pairs: Array<[from: string, to: string]>) => {
-  const moved = pairs.map(([from, to]) => `|| case when a \\? '${from}' then jsonb_build_object('${to}', a -> '${from}') else '{}'::jsonb end`).join(' ');
+  const moved = pairs
+    .map(
+      ([from, to]) =>
+        `|| case when a \\? '${from}' then jsonb_build_object('${to}', a -> '${from}') else '{}'::jsonb end`,
+    )
+    .join(' ');
   const removed = pairs.map(([from]) => ` - '${from}'`).join('');
   const any = pairs.map(([from]) => `jsonb_path_exists(attachments, '$[*].${from}')`).join(' or ');
   return `update messages set attachments = (
@@ -17,9 +22,19 @@ const renameKeys = (pairs: Array<[from: string, to: string]>) => {
 };
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(renameKeys([['contentType', 'content_type'], ['contentId', 'content_id']]));
+  await knex.raw(
+    renameKeys([
+      ['contentType', 'content_type'],
+      ['contentId', 'content_id'],
+    ]),
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(renameKeys([['content_type', 'contentType'], ['content_id', 'contentId']]));
+  await knex.raw(
+    renameKeys([
+      ['content_type', 'contentType'],
+      ['content_id', 'contentId'],
+    ]),
+  );
 }

@@ -21,7 +21,9 @@ export async function up(knex: Knex): Promise<void> {
   for (const [id, [points, windowS]] of Object.entries(SHIPPED)) {
     await knex('plans').where({ id }).update({ create_budget_points: points, create_budget_window_s: windowS });
   }
-  await knex.raw('alter table plans add constraint plans_create_budget_check check (create_budget_points > 0 and create_budget_window_s > 0)');
+  await knex.raw(
+    'alter table plans add constraint plans_create_budget_check check (create_budget_points > 0 and create_budget_window_s > 0)',
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -6,11 +6,17 @@ import type { Knex } from 'knex';
  * while most mail carries no tag.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.schema.alterTable('messages', (t) => { t.text('tag'); });
-  await knex.raw('create index messages_mailbox_tag_idx on messages (mailbox_id, tag, received_at, seq) where tag is not null');
+  await knex.schema.alterTable('messages', (t) => {
+    t.text('tag');
+  });
+  await knex.raw(
+    'create index messages_mailbox_tag_idx on messages (mailbox_id, tag, received_at, seq) where tag is not null',
+  );
 }
 
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('drop index messages_mailbox_tag_idx');
-  await knex.schema.alterTable('messages', (t) => { t.dropColumn('tag'); });
+  await knex.schema.alterTable('messages', (t) => {
+    t.dropColumn('tag');
+  });
 }

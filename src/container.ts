@@ -59,8 +59,10 @@ export async function createContainer(config: Config, role: string, over: Partia
     pipelining,
   };
   // without a listener BullMQ prints connection errors to stderr as plain text (not JSON)
-  for (const q of queues.all()) q.on('error', (err) => log.warn({ event: 'queue.error', queue: q.name, err: err.message }));
-  if (!over.metrics) registerQueueMetrics(deps.metrics.registry, () => deps.queues.all(), config.ops.queueMetricsTimeoutMs);
+  for (const q of queues.all())
+    q.on('error', (err) => log.warn({ event: 'queue.error', queue: q.name, err: err.message }));
+  if (!over.metrics)
+    registerQueueMetrics(deps.metrics.registry, () => deps.queues.all(), config.ops.queueMetricsTimeoutMs);
   return {
     ...deps,
     close: once(async () => {

@@ -19,9 +19,19 @@ import { looksLikeJwt, type TokenSigner } from './tokens.js';
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'user'; userId: string; planId: string; apiKeyId: string }
-  | { kind: 'token'; jti: string; mailboxId: string; permissions: Permission[]; userId: string | null; expiresAt: Date };
+  | {
+      kind: 'token';
+      jti: string;
+      mailboxId: string;
+      permissions: Permission[];
+      userId: string | null;
+      expiresAt: Date;
+    };
 
-export interface AuthDeps { stores: Stores; signer: TokenSigner }
+export interface AuthDeps {
+  stores: Stores;
+  signer: TokenSigner;
+}
 
 /** What the credential is read from: a Koa context fits it, and so does a raw Node request's parts. */
 export interface CredentialRequest {
@@ -52,7 +62,9 @@ export function bearerOf(req: CredentialRequest): string | undefined {
 
 /** The 410 of a mailbox that has ended, as every edge reports it. */
 export const mailboxGone = (ended: MailboxEnd): MailboxGone =>
-  ended === 'deleted' ? new MailboxGone('mailbox_deleted', 'mailbox has been deleted') : new MailboxGone('mailbox_expired', 'mailbox has expired');
+  ended === 'deleted'
+    ? new MailboxGone('mailbox_deleted', 'mailbox has been deleted')
+    : new MailboxGone('mailbox_expired', 'mailbox has expired');
 
 /**
  * Resolve a credential to a principal; no credential is the anonymous principal. An invalid, revoked or expired
@@ -62,7 +74,8 @@ export async function authenticate(credential: string | undefined, { stores, sig
   if (credential === undefined) return { kind: 'anonymous' };
   if (API_KEY_PATTERN.test(credential)) {
     const record = await stores.apiKeys.findByPrefix(apiKeyPrefix(credential));
-    if (!record || record.revokedAt || !apiKeyMatches(credential, record.salt, record.keyHash)) throw new Unauthorized('invalid or revoked API key');
+    if (!record || record.revokedAt || !apiKeyMatches(credential, record.salt, record.keyHash))
+      throw new Unauthorized('invalid or revoked API key');
     const user = await stores.users.findById(record.userId);
     if (!user) throw new Unauthorized('invalid or revoked API key');
     void stores.apiKeys.touch(record.id).catch(() => undefined);
@@ -80,7 +93,14 @@ export async function authenticate(credential: string | undefined, { stores, sig
       if (ended) throw mailboxGone(ended);
       throw new Unauthorized('token has expired');
     }
-    return { kind: 'token', jti: row.jti, mailboxId: row.mailboxId, permissions: row.permissions, userId: row.userId, expiresAt: row.expiresAt };
+    return {
+      kind: 'token',
+      jti: row.jti,
+      mailboxId: row.mailboxId,
+      permissions: row.permissions,
+      userId: row.userId,
+      expiresAt: row.expiresAt,
+    };
   }
   throw new Unauthorized('unrecognised credential');
 }

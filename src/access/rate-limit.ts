@@ -2,7 +2,10 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../core/log.js';
 
-export interface Budget { points: number; windowS: number }
+export interface Budget {
+  points: number;
+  windowS: number;
+}
 
 /** What one consumption says; `allowed` is also true when Redis could not be asked (fail open). */
 export interface Decision {
@@ -20,7 +23,12 @@ export interface Limiter {
   consume(key: string): Promise<Decision>;
 }
 
-export interface LimiterDeps { redis: Redis; prefix: string; timeoutMs: number; log: Logger }
+export interface LimiterDeps {
+  redis: Redis;
+  prefix: string;
+  timeoutMs: number;
+  log: Logger;
+}
 
 const WARN_EVERY_MS = 30_000;
 
@@ -41,7 +49,12 @@ export function createLimiter(deps: LimiterDeps, name: string, budget: Budget): 
   const failOpen = (err: unknown): Decision => {
     if (Date.now() - lastWarn >= WARN_EVERY_MS) {
       lastWarn = Date.now();
-      deps.log.warn({ event: 'ratelimit.unavailable', limiter: name, err: err instanceof Error ? err.message : String(err), policy: 'fail_open' });
+      deps.log.warn({
+        event: 'ratelimit.unavailable',
+        limiter: name,
+        err: err instanceof Error ? err.message : String(err),
+        policy: 'fail_open',
+      });
     }
     return { allowed: true, limit: budget.points, remaining: budget.points, resetS: budget.windowS, counted: false };
   };

@@ -9,21 +9,32 @@ import { anonymousCreateAdvice } from './create-budget.js';
 import type { Principal } from './principal.js';
 
 /** The principal the API's authentication middleware put on the context (src/api/auth.ts). */
-const principalOf = (ctx: Context): Principal => ctx.state.principal as Principal;
+const principalOf = (ctx: Context): Principal => ctx.state.principal;
 
-export interface RateLimitDeps { config: Config; redis: Redis; log: Logger }
+export interface RateLimitDeps {
+  config: Config;
+  redis: Redis;
+  log: Logger;
+}
 
 /**
  * The client address: with N trusted proxy hops, the Nth X-Forwarded-For entry from the right (the one
  * our own proxy appended; entries to its left are client-controlled); with 0 hops, the socket address.
  */
 /** What clientIp reads: a Koa context, or the raw request parts of a stream connect. */
-export interface ClientRequest { get(name: string): string; socket: { remoteAddress?: string } }
+export interface ClientRequest {
+  get(name: string): string;
+  socket: { remoteAddress?: string };
+}
 
 export function clientIp(ctx: ClientRequest, hops: number): string {
   const socketIp = ctx.socket.remoteAddress ?? 'unknown';
   if (hops <= 0) return socketIp;
-  const chain = ctx.get('x-forwarded-for').split(',').map((s) => s.trim()).filter(Boolean);
+  const chain = ctx
+    .get('x-forwarded-for')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   return chain[chain.length - hops] ?? socketIp;
 }
 
@@ -69,13 +80,17 @@ function creationBudgets(deps: RateLimitDeps & { plans: PlanStore }, base: Retur
     if (!plan) return undefined; // creation itself answers 503 (plan missing: run the release step)
     const anonymous = planId === 'anonymous';
     const over = anonymous ? rl.createIp : rl.createCredential;
-    const budget = { points: over.points ?? plan.createBudget.points, windowS: over.windowS ?? plan.createBudget.windowS };
+    const budget = {
+      points: over.points ?? plan.createBudget.points,
+      windowS: over.windowS ?? plan.createBudget.windowS,
+    };
     return { limiter: limiter(anonymous ? 'create-ip' : 'create-credential', budget), budget };
   };
 }
 
 /** The counter key of an authenticated caller: one budget per API key or per mailbox token. */
-const credentialKey = (p: Exclude<Principal, { kind: 'anonymous' }>) => (p.kind === 'user' ? `key:${p.apiKeyId}` : `token:${p.jti}`);
+const credentialKey = (p: Exclude<Principal, { kind: 'anonymous' }>) =>
+  p.kind === 'user' ? `key:${p.apiKeyId}` : `token:${p.jti}`;
 
 export function apiRateLimits(deps: RateLimitDeps & { plans: PlanStore }): ApiRateLimits {
   const rl = deps.config.rateLimit;
@@ -108,9 +123,11 @@ export function apiRateLimits(deps: RateLimitDeps & { plans: PlanStore }): ApiRa
       if (isApi(ctx)) {
         const p = principalOf(ctx);
         // a mailbox token cannot create (403 from the route): its requests count as any other of the token
-        const create = isCreate(ctx) && p.kind !== 'token' ? await creation(p.kind === 'user' ? p.planId : 'anonymous') : undefined;
+        const create =
+          isCreate(ctx) && p.kind !== 'token' ? await creation(p.kind === 'user' ? p.planId : 'anonymous') : undefined;
         if (p.kind === 'anonymous') {
-          if (create) await apply(ctx, create.limiter, clientIp(ctx, rl.trustedProxyHops), anonymousCreateAdvice(create.budget));
+          if (create)
+            await apply(ctx, create.limiter, clientIp(ctx, rl.trustedProxyHops), anonymousCreateAdvice(create.budget));
         } else {
           await apply(ctx, create?.limiter ?? credential, credentialKey(p));
         }

@@ -13,17 +13,21 @@ export const LOCAL_SECRET_FILE = '.data/token-secret';
  */
 export function resolveTokenSecret(config: Config, file = LOCAL_SECRET_FILE): string {
   if (config.tokenSecret) return config.tokenSecret;
-  if (config.env === 'production') throw new ConfigError('invalid configuration:\n  TOKEN_SECRET: must be set in production (32+ characters, the same on every web process)');
+  if (config.env === 'production')
+    throw new ConfigError(
+      'invalid configuration:\n  TOKEN_SECRET: must be set in production (32+ characters, the same on every web process)',
+    );
   try {
     const existing = readFileSync(file, 'utf8').trim();
     if (existing.length >= 32) return existing;
-  } catch { /* create it */ }
+  } catch {
+    /* create it */
+  }
   const secret = randomBytes(32).toString('base64url');
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, secret, { mode: 0o600 });
   return secret;
 }
-
 
 /** Why a generated secret matters: said at start (log and banner) and in the operations manual. */
 export const GENERATED_SECRET_HINT =

@@ -12,7 +12,10 @@ export interface GrantInput {
   now: Date;
 }
 
-export interface Grant { permissions: Permission[]; expiresAt: Date }
+export interface Grant {
+  permissions: Permission[];
+  expiresAt: Date;
+}
 
 /**
  * What a new agent token may carry. Permissions: never more than the minting token holds (403
@@ -24,7 +27,10 @@ export function grantToken(input: GrantInput): Grant {
   if (input.parent) {
     const extra = permissions.filter((p) => !input.parent!.permissions.includes(p));
     if (extra.length) {
-      throw new Forbidden(`a token cannot grant permissions it does not hold: ${extra.join(', ')}`, 'permission_escalation');
+      throw new Forbidden(
+        `a token cannot grant permissions it does not hold: ${extra.join(', ')}`,
+        'permission_escalation',
+      );
     }
   }
   const at = (minutes: number) => input.now.getTime() + minutes * input.limits.unitMs;

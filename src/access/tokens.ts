@@ -10,12 +10,22 @@ import type { Permission } from '../store/tokens.js';
 export const ISSUER = 'mailwright';
 export const PERMISSIONS: readonly Permission[] = ['read', 'send', 'manage'];
 
-export interface TokenClaims { jti: string; mailboxId: string }
+export interface TokenClaims {
+  jti: string;
+  mailboxId: string;
+}
 
 export function createTokenSigner(secret: string) {
   // imported once: given raw bytes, jose imports a CryptoKey on every call (a stream connect verifies one)
   let imported: Promise<webcrypto.CryptoKey> | undefined;
-  const hmacKey = () => (imported ??= webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']));
+  const hmacKey = () =>
+    (imported ??= webcrypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    ));
   return {
     async sign(mailboxId: string, permissions: Permission[]): Promise<{ token: string; jti: string }> {
       const jti = randomBytes(18).toString('base64url');

@@ -72,7 +72,14 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       deps.metrics.httpSeconds.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
-      deps.log.debug({ event: 'http.request', requestId: ctx.state.requestId, method: ctx.method, route, status: ctx.status, ms: Math.round(seconds * 1000) });
+      deps.log.debug({
+        event: 'http.request',
+        requestId: ctx.state.requestId,
+        method: ctx.method,
+        route,
+        status: ctx.status,
+        ms: Math.round(seconds * 1000),
+      });
     }
   });
   app.use(errorResponses(deps.log));
@@ -89,7 +96,14 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   app.use(authentication(deps));
   app.use(limits.byPrincipal);
   const streams = deps.streams ? [waitRoutes({ ...deps, ...deps.streams })] : [];
-  for (const router of [mailboxRoutes(deps), mailboxTtlRoutes(deps), ...streams, messageRoutes(deps), tokenRoutes(deps), keyRoutes(deps)]) {
+  for (const router of [
+    mailboxRoutes(deps),
+    mailboxTtlRoutes(deps),
+    ...streams,
+    messageRoutes(deps),
+    tokenRoutes(deps),
+    keyRoutes(deps),
+  ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

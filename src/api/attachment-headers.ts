@@ -30,7 +30,8 @@ export function boundFilename(name: string, maxChars: number): string {
   const dot = name.lastIndexOf('.');
   const ext = dot > 0 ? name.slice(dot) : '';
   const extChars = codePointLength(ext);
-  if (extChars >= 2 && extChars <= Math.floor(maxChars / 2)) return headCodePoints(name.slice(0, dot), maxChars - extChars) + ext;
+  if (extChars >= 2 && extChars <= Math.floor(maxChars / 2))
+    return headCodePoints(name.slice(0, dot), maxChars - extChars) + ext;
   return headCodePoints(name, maxChars);
 }
 
@@ -62,6 +63,9 @@ const CHARSET = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/;
  * attachment once went out as `charset=utf-8` (Koa adds that to any text type set through ctx.type).
  */
 export function attachmentContentType(contentType: string | false | null | undefined, charset?: string | null): string {
-  const type = typeof contentType === 'string' && MEDIA_TYPE.test(contentType) ? contentType : 'application/octet-stream';
-  return type !== 'application/octet-stream' && typeof charset === 'string' && CHARSET.test(charset) ? `${type}; charset=${charset}` : type;
+  const type =
+    typeof contentType === 'string' && MEDIA_TYPE.test(contentType) ? contentType : 'application/octet-stream';
+  return type !== 'application/octet-stream' && typeof charset === 'string' && CHARSET.test(charset)
+    ? `${type}; charset=${charset}`
+    : type;
 }

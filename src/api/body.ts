@@ -22,10 +22,14 @@ function hasNul(root: unknown): boolean {
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const v = stack.pop();
-    if (typeof v === 'string') { if (v.includes('\u0000')) return true; }
-    else if (Array.isArray(v)) stack.push(...v);
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return true;
+    } else if (Array.isArray(v)) stack.push(...(v as unknown[]));
     else if (v && typeof v === 'object') {
-      for (const [k, x] of Object.entries(v)) { if (k.includes('\u0000')) return true; stack.push(x); }
+      for (const [k, x] of Object.entries(v)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(x);
+      }
     }
   }
   return false;
@@ -39,13 +43,18 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Pr
   const text = (await readText(ctx, MAX_JSON_BODY_BYTES)).trim();
   let value: unknown = {};
   if (text) {
-    try { value = JSON.parse(text); } catch {
+    try {
+      value = JSON.parse(text);
+    } catch {
       // `curl -d 'ttl_minutes=5'` sends a form: say what is read instead
-      const form = ctx.is('application/x-www-form-urlencoded') ? ' (form-encoded bodies are not read: send a JSON object, or query parameters)' : '';
+      const form = ctx.is('application/x-www-form-urlencoded')
+        ? ' (form-encoded bodies are not read: send a JSON object, or query parameters)'
+        : '';
       throw new BadRequest(`request body is not valid JSON${form}`, 'invalid_json');
     }
     // PostgreSQL text cannot hold NUL: refused here as bad input, never a failed INSERT (500)
-    if (hasNul(value)) throw new BadRequest('invalid request body: NUL characters (\\u0000) are not allowed', 'invalid_body');
+    if (hasNul(value))
+      throw new BadRequest('invalid request body: NUL characters (\\u0000) are not allowed', 'invalid_body');
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
@@ -58,11 +67,15 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Pr
 /** For endpoints that take no body: anything but nothing (or `{}`) is rejected. */
 export async function expectNoBody(ctx: Context): Promise<void> {
   const text = (await readText(ctx, MAX_JSON_BODY_BYTES)).trim();
-  if (text && text !== '{}') throw new BadRequest('this endpoint takes no request body; use query parameters', 'unexpected_body');
+  if (text && text !== '{}')
+    throw new BadRequest('this endpoint takes no request body; use query parameters', 'unexpected_body');
 }
 
 /** A JSON field holding a whole number >= 1; one beyond 2^53 counts as Number.MAX_SAFE_INTEGER (as in positiveInt). */
-export const jsonPositiveInt = z.number().positive().refine(Number.isInteger, { message: 'expected an integer' })
+export const jsonPositiveInt = z
+  .number()
+  .positive()
+  .refine(Number.isInteger, { message: 'expected an integer' })
   .transform((n) => Math.min(n, Number.MAX_SAFE_INTEGER));
 
 /**
@@ -70,13 +83,19 @@ export const jsonPositiveInt = z.number().positive().refine(Number.isInteger, { 
  * by its own rules, then merged. A field given both ways must have the same value, else 400
  * `conflicting_parameters` naming it.
  */
-export function mergeParams<T extends Record<string, unknown>>(fromQuery: Partial<T>, fromBody: Partial<T>): Partial<T> {
+export function mergeParams<T extends Record<string, unknown>>(
+  fromQuery: Partial<T>,
+  fromBody: Partial<T>,
+): Partial<T> {
   const out: Partial<T> = { ...fromQuery };
   for (const key of Object.keys(fromBody) as Array<keyof T & string>) {
     const v = fromBody[key];
     if (v === undefined) continue;
     if (out[key] !== undefined && out[key] !== v) {
-      throw new BadRequest(`${key} is given as a query parameter and in the body with different values; give it once`, 'conflicting_parameters');
+      throw new BadRequest(
+        `${key} is given as a query parameter and in the body with different values; give it once`,
+        'conflicting_parameters',
+      );
     }
     out[key] = v;
   }

@@ -19,7 +19,12 @@ export interface OpenApiDocument {
   security: Array<Record<string, string[]>>;
   tags: Array<{ name: string; description: string }>;
   paths: Record<string, JsonSchema>;
-  components: { schemas: Record<string, JsonSchema>; responses: Record<string, JsonSchema>; headers: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+  components: {
+    schemas: Record<string, JsonSchema>;
+    responses: Record<string, JsonSchema>;
+    headers: Record<string, JsonSchema>;
+    securitySchemes: Record<string, JsonSchema>;
+  };
 }
 
 /** The OpenAPI 3.1 description of every public endpoint; test/integration/openapi.test.ts keeps it true. */
@@ -48,15 +53,44 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       { name: 'ingress', description: 'mail entering over HTTP' },
       { name: 'operations', description: 'health, readiness, metrics, the API documents and the reference page' },
     ],
-    paths: { ...OPERATION_PATHS, ...MAILBOX_PATHS, ...MESSAGE_PATHS, ...STREAM_PATHS, ...ACCESS_PATHS, ...INGRESS_PATHS },
+    paths: {
+      ...OPERATION_PATHS,
+      ...MAILBOX_PATHS,
+      ...MESSAGE_PATHS,
+      ...STREAM_PATHS,
+      ...ACCESS_PATHS,
+      ...INGRESS_PATHS,
+    },
     components: {
-      schemas: { ...ERROR_SCHEMAS, ...MAILBOX_SCHEMAS, ...MESSAGE_SCHEMAS, ...OPERATION_SCHEMAS, ...ACCESS_SCHEMAS, ...INGRESS_SCHEMAS },
+      schemas: {
+        ...ERROR_SCHEMAS,
+        ...MAILBOX_SCHEMAS,
+        ...MESSAGE_SCHEMAS,
+        ...OPERATION_SCHEMAS,
+        ...ACCESS_SCHEMAS,
+        ...INGRESS_SCHEMAS,
+      },
       responses: ERROR_RESPONSES,
       headers: HEADERS,
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'an API key, mw_<8 hex>_<43 base64url>: acts for its user on the mailboxes that user owns' },
-        mailboxToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a mailbox token: one mailbox, with permissions read / send / manage' },
-        tokenQuery: { type: 'apiKey', in: 'query', name: 'token', description: 'either credential as ?token=, only on /events and /ws (EventSource and browser WebSocket cannot set headers)' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'an API key, mw_<8 hex>_<43 base64url>: acts for its user on the mailboxes that user owns',
+        },
+        mailboxToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'a mailbox token: one mailbox, with permissions read / send / manage',
+        },
+        tokenQuery: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'token',
+          description:
+            'either credential as ?token=, only on /events and /ws (EventSource and browser WebSocket cannot set headers)',
+        },
         metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN' },
         adminBasic: { type: 'http', scheme: 'basic', description: 'ADMIN_USER / ADMIN_PASSWORD for /admin/queues' },
       },
@@ -64,7 +98,11 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
   };
 }
 
-const originOf = (url: URL): AsyncApiOrigin => ({ host: url.host, secure: url.protocol === 'https:', pathname: url.pathname });
+const originOf = (url: URL): AsyncApiOrigin => ({
+  host: url.host,
+  secure: url.protocol === 'https:',
+  pathname: url.pathname,
+});
 
 /** GET /api/v1/openapi.json and /api/v1/asyncapi.json: public, cacheable, not rate-limited (mounted ahead of the limiter). */
 export function openApiRoutes(publicUrl?: string): Router {

@@ -27,7 +27,9 @@ const generatedSecret = warnIfGeneratedSecret(config, deps.log);
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
 // WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
-const thread = config.worker.thread ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url)) : undefined;
+const thread = config.worker.thread
+  ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url))
+  : undefined;
 shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
 const smtp = await shutdown.start(startSmtp(deps));
 shutdown.add(smtp.close);
@@ -43,9 +45,11 @@ process.stdout.write(
     `  HTTP API:  ${base}/api/v1   (health: ${base}/healthz)\n` +
     `  SMTP:      ${smtpHost}:${smtp.port}   accepting mail for: ${config.mail.domains.join(', ')}\n` +
     `  Admin:     Bull Board ${describeAdminBoard(config.ops, base)}\n` +
-    `  Tokens:    ${generatedSecret
-      ? `signed with this machine's own secret (${LOCAL_SECRET_FILE}); set TOKEN_SECRET, the same on every web process, before adding a host`
-      : 'signed with TOKEN_SECRET (every web process of this deployment needs the same one)'}\n` +
+    `  Tokens:    ${
+      generatedSecret
+        ? `signed with this machine's own secret (${LOCAL_SECRET_FILE}); set TOKEN_SECRET, the same on every web process, before adding a host`
+        : 'signed with TOKEN_SECRET (every web process of this deployment needs the same one)'
+    }\n` +
     (smtp.smtpsPort !== undefined ? `  SMTPS:     ${smtpHost}:${smtp.smtpsPort}   implicit TLS (SMTPS_PORT)\n` : '') +
     `  Try:       curl -s -X POST '${base}/api/v1/mailboxes?ttl_minutes=30'\n\n`,
 );

@@ -17,7 +17,12 @@ if (command === '--help' || command === '-h' || command === 'help') {
   console.log(USAGE);
   process.exit(0);
 }
-const OPTIONS = { plan: { type: 'string' }, email: { type: 'string' }, user: { type: 'string' }, name: { type: 'string' } } as const;
+const OPTIONS = {
+  plan: { type: 'string' },
+  email: { type: 'string' },
+  user: { type: 'string' },
+  name: { type: 'string' },
+} as const;
 /** A wrong argument: what is wrong, then the usage; exit 2. */
 function usageError(message: string): never {
   console.error(`error: ${message}\n${USAGE}`);
@@ -41,7 +46,8 @@ let code = 0;
 try {
   if (command === 'users:create') {
     if (!values.plan) usageError('--plan is required');
-    if (values.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(values.email)) usageError(`--email "${values.email}" is not an email address`);
+    if (values.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(values.email))
+      usageError(`--email "${values.email}" is not an email address`);
     if (values.name !== undefined && !values.name.trim()) usageError('--name must not be empty');
     if (!(await stores.plans.get(values.plan))) throw new Error(`no plan "${values.plan}" (see plans:list)`);
     // one transaction: a key that cannot be created leaves no user behind
@@ -51,7 +57,9 @@ try {
       const user = await tx.users.create({ email: values.email ?? null, planId });
       return { user, ...(await tx.apiKeys.create({ userId: user.id, name: values.name ?? 'default' })) };
     });
-    console.log(`user ${user.id} created on plan ${user.planId}; API key prefix ${record.prefix} (shown once, store it now):`);
+    console.log(
+      `user ${user.id} created on plan ${user.planId}; API key prefix ${record.prefix} (shown once, store it now):`,
+    );
     console.log(key);
   } else if (command === 'keys:create') {
     if (!values.user) usageError('--user is required');
@@ -69,7 +77,9 @@ try {
 } catch (err) {
   const e = err as Error & { code?: string; constraint?: string };
   // a unique email (case-insensitive): the rule, not the SQL statement that broke it
-  console.error(`error: ${e.code === '23505' && e.constraint === 'users_email_key' ? `a user with the email ${values.email} exists already` : e.message}`);
+  console.error(
+    `error: ${e.code === '23505' && e.constraint === 'users_email_key' ? `a user with the email ${values.email} exists already` : e.message}`,
+  );
   code = 1;
 } finally {
   await db.destroy();

@@ -19,11 +19,15 @@ port.on('message', (m: ToThread) => {
   if (m.type === 'metrics') {
     void deps.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: m.id, metrics }));
   } else if (m.type === 'close') {
-    void role.close()
+    void role
+      .close()
       .then(() => deps.close())
       // the thread's log lines still buffered must reach stdout before the main thread ends it
       .then(() => drainLog(deps.log))
-      .then(() => send({ type: 'closed' }), (err: unknown) => send({ type: 'closed', error: String(err) }));
+      .then(
+        () => send({ type: 'closed' }),
+        (err: unknown) => send({ type: 'closed', error: String(err) }),
+      );
   }
 });
 send({ type: 'ready' });

@@ -11,7 +11,7 @@ export function randomLocalPart(): string {
   return out;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const ASCII = /^[\x00-\x7f]*$/; // eslint-disable-line no-control-regex -- the ASCII range starts at NUL
 
 /** A domain in the form MAIL_DOMAINS and stored addresses use: lower-case ASCII (an IDN as punycode, `xn--…`). */
 export function asciiDomain(domain: string): string {
@@ -32,7 +32,8 @@ export function normalizeAddress(address: string): string {
   const at = a.lastIndexOf('@');
   if (at < 0) return a.toLowerCase();
   let local = a.slice(0, at);
-  if (local.length >= 2 && local.startsWith('"') && local.endsWith('"')) local = local.slice(1, -1).replace(/\\(.)/g, '$1');
+  if (local.length >= 2 && local.startsWith('"') && local.endsWith('"'))
+    local = local.slice(1, -1).replace(/\\(.)/g, '$1');
   return `${local.toLowerCase()}@${domainOf(a)}`;
 }
 

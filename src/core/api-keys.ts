@@ -6,7 +6,12 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
  */
 export const API_KEY_PATTERN = /^mw_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/;
 
-export interface GeneratedKey { key: string; prefix: string; salt: Buffer; hash: Buffer }
+export interface GeneratedKey {
+  key: string;
+  prefix: string;
+  salt: Buffer;
+  hash: Buffer;
+}
 
 export const hashApiKey = (salt: Buffer, key: string) => createHash('sha256').update(salt).update(key).digest();
 

@@ -2,13 +2,21 @@ import { ulid } from 'ulid';
 import { AppError } from './errors.js';
 
 /** The JSON error shape of every HTTP answer: `{ "error": { "code", "message", "request_id" } }`. */
-export interface ErrorJson { error: { code: string; message: string; request_id?: string } }
+export interface ErrorJson {
+  error: { code: string; message: string; request_id?: string };
+}
 
 /** What an edge sends for a failure: the status, extra headers (RateLimit-*, Retry-After) and the JSON body. */
-export interface ErrorResponse { status: number; headers: Record<string, string>; body: ErrorJson }
+export interface ErrorResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: ErrorJson;
+}
 
 /** The body alone, for answers that are not an error object (a route that does not exist, an unparsable request). */
-export const errorJson = (code: string, message: string, requestId?: string): ErrorJson => ({ error: { code, message, request_id: requestId } });
+export const errorJson = (code: string, message: string, requestId?: string): ErrorJson => ({
+  error: { code, message, request_id: requestId },
+});
 
 const UNAVAILABLE_MESSAGE = 'a dependency is unavailable, retry shortly';
 const publicMessage = (status: number) => (status === 503 ? UNAVAILABLE_MESSAGE : 'internal error');
@@ -19,7 +27,9 @@ export function isDependencyOutage(err: unknown): boolean {
   return (
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '53300', '08006', '08001'].includes(e?.code ?? '') ||
     e?.name === 'KnexTimeoutError' ||
-    /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Query read timeout/i.test(e?.message ?? '')
+    /Connection terminated|timeout exceeded when trying to connect|Stream isn't writeable|Query read timeout/i.test(
+      e?.message ?? '',
+    )
   );
 }
 
@@ -35,14 +45,23 @@ export function isDependencyOutage(err: unknown): boolean {
  */
 export function errorBody(err: unknown, requestId?: string): ErrorResponse {
   if (err instanceof AppError) {
-    return { status: err.status, headers: err.headers, body: errorJson(err.code, err.status < 500 ? err.message : publicMessage(err.status), requestId) };
+    return {
+      status: err.status,
+      headers: err.headers,
+      body: errorJson(err.code, err.status < 500 ? err.message : publicMessage(err.status), requestId),
+    };
   }
   const e = err as { status?: unknown; expose?: boolean; message?: string; type?: string } | null | undefined;
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
     const code = e.type === 'entity.too.large' ? 'payload_too_large' : 'invalid_request';
-    return { status: e.status, headers: {}, body: errorJson(code, e.expose && e.message ? e.message : 'invalid request', requestId) };
+    return {
+      status: e.status,
+      headers: {},
+      body: errorJson(code, e.expose && e.message ? e.message : 'invalid request', requestId),
+    };
   }
-  if (isDependencyOutage(err)) return { status: 503, headers: {}, body: errorJson('service_unavailable', UNAVAILABLE_MESSAGE, requestId) };
+  if (isDependencyOutage(err))
+    return { status: 503, headers: {}, body: errorJson('service_unavailable', UNAVAILABLE_MESSAGE, requestId) };
   return { status: 500, headers: {}, body: errorJson('internal_error', publicMessage(500), requestId) };
 }
 

@@ -3,7 +3,10 @@
  * translate it: the Koa error middleware (HTTP), the SMTP hooks (reply codes) and the BullMQ
  * processors (retry vs. give up).
  */
-export interface SmtpReply { code: number; text: string }
+export interface SmtpReply {
+  code: number;
+  text: string;
+}
 
 export abstract class AppError extends Error {
   abstract readonly code: string;
@@ -21,7 +24,10 @@ export abstract class AppError extends Error {
 export class BadRequest extends AppError {
   readonly code: string;
   override readonly status = 400;
-  constructor(message: string, code = 'invalid_request') { super(message); this.code = code; }
+  constructor(message: string, code = 'invalid_request') {
+    super(message);
+    this.code = code;
+  }
 }
 export class Unauthorized extends AppError {
   readonly code = 'unauthorized';
@@ -30,17 +36,26 @@ export class Unauthorized extends AppError {
 export class Forbidden extends AppError {
   readonly code: string;
   override readonly status = 403;
-  constructor(message: string, code = 'forbidden') { super(message); this.code = code; }
+  constructor(message: string, code = 'forbidden') {
+    super(message);
+    this.code = code;
+  }
 }
 export class NotFound extends AppError {
   readonly code: string;
   override readonly status = 404;
-  constructor(message = 'not found', code = 'not_found') { super(message); this.code = code; }
+  constructor(message = 'not found', code = 'not_found') {
+    super(message);
+    this.code = code;
+  }
 }
 export class MailboxGone extends AppError {
   readonly code: string;
   override readonly status = 410;
-  constructor(code: 'mailbox_expired' | 'mailbox_deleted', message: string) { super(message); this.code = code; }
+  constructor(code: 'mailbox_expired' | 'mailbox_deleted', message: string) {
+    super(message);
+    this.code = code;
+  }
 }
 export class PayloadTooLarge extends AppError {
   readonly code = 'payload_too_large';
@@ -49,12 +64,18 @@ export class PayloadTooLarge extends AppError {
 export class Conflict extends AppError {
   readonly code: string;
   override readonly status = 409;
-  constructor(message: string, code = 'conflict') { super(message); this.code = code; }
+  constructor(message: string, code = 'conflict') {
+    super(message);
+    this.code = code;
+  }
 }
 export class QuotaExceeded extends AppError {
   readonly code: string;
   override readonly status = 403;
-  constructor(message: string, code = 'quota_exceeded') { super(message); this.code = code; }
+  constructor(message: string, code = 'quota_exceeded') {
+    super(message);
+    this.code = code;
+  }
 }
 export class RecipientRejected extends AppError {
   readonly code = 'relay_denied';
@@ -78,7 +99,10 @@ export class TooManyRequests extends AppError {
   override readonly retryable = true;
   override readonly smtp = { code: 421, text: '4.7.0 Too many connections from your address, try again later' };
   override readonly headers: Record<string, string>;
-  constructor(message: string, headers: Record<string, string> = {}) { super(message); this.headers = headers; }
+  constructor(message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.headers = headers;
+  }
 }
 /** One credential already holds its maximum of open streams on this process: 429, close one first. */
 export class TooManyStreams extends AppError {

@@ -24,6 +24,7 @@ export function listenProblem(err: unknown, at: ListenAt): string | undefined {
       return `port ${port} (${portVariable}) on ${host} is not permitted for this user (ports below 1024 need root or CAP_NET_BIND_SERVICE): set ${portVariable} to 1024 or above, or map the port`;
     case 'EADDRNOTAVAIL':
       return `host ${host} (${hostVariable}) is not an address of this machine: set ${hostVariable} (0.0.0.0 listens on every address)`;
+    case undefined: // not a system error
     default:
       return undefined;
   }

@@ -5,7 +5,17 @@ import { BadRequest } from './errors.js';
  * names mail systems use for themselves, which a temporary inbox must never be mistaken for.
  */
 export const RESERVED_LOCAL_PARTS: readonly string[] = [
-  'postmaster', 'abuse', 'admin', 'hostmaster', 'webmaster', 'root', 'noreply', 'no-reply', 'mailer-daemon', 'bounce', 'bounces',
+  'postmaster',
+  'abuse',
+  'admin',
+  'hostmaster',
+  'webmaster',
+  'root',
+  'noreply',
+  'no-reply',
+  'mailer-daemon',
+  'bounce',
+  'bounces',
 ];
 
 /** RFC 5321 §4.5.3.1.1: a local part is at most 64 octets. */
@@ -25,14 +35,23 @@ export function chosenLocalPart(value: string, tagSeparator: string | null): str
     throw new BadRequest(`local_part must be at most ${MAX_LOCAL_PART_OCTETS} octets`, 'invalid_local_part');
   }
   if (!DOT_ATOM.test(value)) {
-    throw new BadRequest('local_part must be an RFC 5321 dot-atom: ASCII letters, digits and !#$%&\'*+/=?^_`{|}~- in runs separated by single dots', 'invalid_local_part');
+    throw new BadRequest(
+      "local_part must be an RFC 5321 dot-atom: ASCII letters, digits and !#$%&'*+/=?^_`{|}~- in runs separated by single dots",
+      'invalid_local_part',
+    );
   }
   if (tagSeparator && value.includes(tagSeparator)) {
-    throw new BadRequest(`local_part must not contain "${tagSeparator}", the tag separator (mail to box${tagSeparator}tag@… goes to box@…)`, 'invalid_local_part');
+    throw new BadRequest(
+      `local_part must not contain "${tagSeparator}", the tag separator (mail to box${tagSeparator}tag@… goes to box@…)`,
+      'invalid_local_part',
+    );
   }
   const local = value.toLowerCase();
   if (RESERVED_LOCAL_PARTS.includes(local)) {
-    throw new BadRequest(`local_part "${local}" is reserved (${RESERVED_LOCAL_PARTS.join(', ')})`, 'reserved_local_part');
+    throw new BadRequest(
+      `local_part "${local}" is reserved (${RESERVED_LOCAL_PARTS.join(', ')})`,
+      'reserved_local_part',
+    );
   }
   return local;
 }

@@ -9,7 +9,17 @@ export type { Logger };
  * `err.config.password`...), up to REDACT_DEPTH levels below the top, and at the top of a child logger's bindings.
  */
 export const REDACT_KEYS: ReadonlySet<string> = new Set([
-  'password', 'pass', 'token', 'apiKey', 'key', 'authorization', 'rawBase64', 'rawAscii', 'secret', 'tokenSecret', 'cookie',
+  'password',
+  'pass',
+  'token',
+  'apiKey',
+  'key',
+  'authorization',
+  'rawBase64',
+  'rawAscii',
+  'secret',
+  'tokenSecret',
+  'cookie',
 ]);
 const REDACT_DEPTH = 3;
 const CENSOR = '[redacted]';
@@ -22,17 +32,34 @@ const CENSOR = '[redacted]';
  * Errors keep their prototype, message and stack. Arrays are left alone (no secret is logged in one).
  */
 export function censorSecrets<T>(value: T, depth = 0): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || Buffer.isBuffer(value) || value instanceof Date) return value;
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    Buffer.isBuffer(value) ||
+    value instanceof Date
+  )
+    return value;
   const obj = value as Record<string, unknown>;
   let copy: Record<string, unknown> | undefined;
   for (const k in obj) {
     if (!Object.prototype.hasOwnProperty.call(obj, k)) continue;
     const v = obj[k];
-    const next = REDACT_KEYS.has(k) ? (v === undefined ? v : CENSOR) : depth < REDACT_DEPTH && v !== null && typeof v === 'object' ? censorSecrets(v, depth + 1) : v;
+    const next = REDACT_KEYS.has(k)
+      ? v === undefined
+        ? v
+        : CENSOR
+      : depth < REDACT_DEPTH && v !== null && typeof v === 'object'
+        ? censorSecrets(v, depth + 1)
+        : v;
     if (next !== v) {
-      (copy ??= value instanceof Error
-        ? (Object.defineProperties(Object.create(Object.getPrototypeOf(value) as object), Object.getOwnPropertyDescriptors(value)) as Record<string, unknown>)
-        : { ...obj })[k] = next;
+      (copy ??=
+        value instanceof Error
+          ? (Object.defineProperties(
+              Object.create(Object.getPrototypeOf(value) as object),
+              Object.getOwnPropertyDescriptors(value),
+            ) as Record<string, unknown>)
+          : { ...obj })[k] = next;
     }
   }
   return (copy ?? value) as T;
@@ -41,7 +68,11 @@ export function censorSecrets<T>(value: T, depth = 0): T {
 /** `destination` (tests): where the JSON lines go instead of stdout. */
 type Tuning = 'sync' | 'bufferMaxBytes' | 'writeBufferBytes' | 'flushMs';
 
-export function createLogger(config: { log: Omit<Config['log'], Tuning> & Partial<Pick<Config['log'], Tuning>> }, role: string, destination?: DestinationStream): Logger {
+export function createLogger(
+  config: { log: Omit<Config['log'], Tuning> & Partial<Pick<Config['log'], Tuning>> },
+  role: string,
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level: config.log.level,
     base: { role },
@@ -61,12 +92,15 @@ export function createLogger(config: { log: Omit<Config['log'], Tuning> & Partia
   // reaches a log reader up to LOG_FLUSH_MS late: off by default). pino flushes what is pending when the
   // process exits. If stdout stalls, lines beyond LOG_BUFFER_MAX_BYTES are dropped, never held without bound.
   const writeBuffer = config.log.writeBufferBytes ?? 0;
-  return pino(options, pino.destination({
-    dest: 1,
-    sync: false,
-    maxLength: config.log.bufferMaxBytes || undefined,
-    ...(writeBuffer > 0 ? { minLength: writeBuffer, periodicFlush: config.log.flushMs ?? 100 } : {}),
-  }));
+  return pino(
+    options,
+    pino.destination({
+      dest: 1,
+      sync: false,
+      maxLength: config.log.bufferMaxBytes || undefined,
+      ...(writeBuffer > 0 ? { minLength: writeBuffer, periodicFlush: config.log.flushMs ?? 100 } : {}),
+    }),
+  );
 }
 
 /** The longest `drainLog` waits for lines still being written (a stalled stdout must not keep a process alive). */
@@ -91,14 +125,26 @@ interface AsyncDestination {
  */
 export function drainLog(log: Logger, boundMs = LOG_DRAIN_BOUND_MS): Promise<void> {
   const dest = (log as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as AsyncDestination | undefined;
-  const idle = () => !dest || dest.sync !== false || dest.destroyed === true || typeof dest._len !== 'number' || (!dest._writing && dest._len === 0);
+  const idle = () =>
+    !dest ||
+    dest.sync !== false ||
+    dest.destroyed === true ||
+    typeof dest._len !== 'number' ||
+    (!dest._writing && dest._len === 0);
   if (idle()) return Promise.resolve();
   // lines held back by LOG_WRITE_BUFFER_BYTES go out now
   (dest as { flush?: () => void }).flush?.();
   return new Promise((resolve) => {
-    const done = () => { clearTimeout(timer); dest!.off('write', onWrite); resolve(); };
+    const done = () => {
+      clearTimeout(timer);
+      dest!.off('write', onWrite);
+      resolve();
+    };
     // 'write' is emitted before sonic-boom decides whether another write follows: look once it has
-    const onWrite = () => process.nextTick(() => { if (idle()) done(); });
+    const onWrite = () =>
+      process.nextTick(() => {
+        if (idle()) done();
+      });
     const timer = setTimeout(done, boundMs);
     dest!.on('write', onWrite);
   });

@@ -26,7 +26,8 @@ export function booleanParam(value: unknown, name: string): boolean | undefined 
 /** A cursor is the opaque string the API handed out (a per-mailbox sequence number). */
 export function cursorParam(value: unknown, name = 'cursor'): number | undefined {
   if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !/^[0-9]{1,15}$/.test(value)) throw new BadRequest(`${name} is not a valid cursor`, 'invalid_cursor');
+  if (typeof value !== 'string' || !/^[0-9]{1,15}$/.test(value))
+    throw new BadRequest(`${name} is not a valid cursor`, 'invalid_cursor');
   return Number(value);
 }
 
@@ -37,7 +38,11 @@ export function cursorParam(value: unknown, name = 'cursor'): number | undefined
 export function listCursorParam(value: unknown, name = 'cursor'): { receivedAt: Date; seq: number } | undefined {
   if (value === undefined || value === '') return undefined;
   const m = typeof value === 'string' ? /^([0-9]{1,15})\.([0-9]{1,15})$/.exec(value) : null;
-  if (!m) throw new BadRequest(`${name} is not a valid cursor (pass the X-Next-Cursor of the previous page)`, 'invalid_cursor');
+  if (!m)
+    throw new BadRequest(
+      `${name} is not a valid cursor (pass the X-Next-Cursor of the previous page)`,
+      'invalid_cursor',
+    );
   return { receivedAt: new Date(Number(m[1])), seq: Number(m[2]) };
 }
 

@@ -13,7 +13,11 @@ export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'command';
  * workers and subscribers are patient (BullMQ requires maxRetriesPerRequest: null).
  * The connection is established before it is returned: start-up fails loudly when Redis is down.
  */
-export async function connectRedis(config: Pick<Config, 'redis'>, role: RedisRole, extra: RedisOptions = {}): Promise<Redis> {
+export async function connectRedis(
+  config: Pick<Config, 'redis'>,
+  role: RedisRole,
+  extra: RedisOptions = {},
+): Promise<Redis> {
   const common: RedisOptions = {
     lazyConnect: true,
     connectionName: `mailwright-${role}`,
@@ -31,12 +35,17 @@ export async function connectRedis(config: Pick<Config, 'redis'>, role: RedisRol
   // the socket's own error (a refused connection, a certificate the CA did not sign) is what connect() reports as
   // "Connection is closed": keep it for the start-up message
   let socketError: Error | undefined;
-  redis.on('error', (err: Error) => { socketError ??= err; /* else reported by the commands that fail; reconnects on its own */ });
+  redis.on('error', (err: Error) => {
+    socketError ??= err; /* else reported by the commands that fail; reconnects on its own */
+  });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    const reason = socketError && socketError.message !== (err as Error).message ? `${(err as Error).message} ${socketError.message}` : (err as Error).message;
+    const reason =
+      socketError && socketError.message !== (err as Error).message
+        ? `${(err as Error).message} ${socketError.message}`
+        : (err as Error).message;
     throw new Error(`Redis is not answering at ${redactUrl(config.redis.url)} (${reason})`, { cause: err });
   }
   return redis;

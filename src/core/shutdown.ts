@@ -41,7 +41,9 @@ export interface Shutdown {
 export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
   const closers: Closer[] = [];
   let markReady!: () => void;
-  const started = new Promise<void>((resolve) => { markReady = resolve; });
+  const started = new Promise<void>((resolve) => {
+    markReady = resolve;
+  });
   let stopping = false;
   const stop = async (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -75,7 +77,9 @@ export function exitOnSignals(log: Logger, budgetMs: number): Shutdown {
     exitAfterLog(log, 1);
   });
   return {
-    add: (...more) => { closers.push(...more); },
+    add: (...more) => {
+      closers.push(...more);
+    },
     async start(starting) {
       try {
         return await starting;

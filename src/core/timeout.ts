@@ -7,7 +7,9 @@ export async function within<T>(work: Promise<T>, ms: number, message = `no answ
   try {
     return await Promise.race([
       work,
-      new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(message)), ms); }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
     ]);
   } finally {
     clearTimeout(timer);

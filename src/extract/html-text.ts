@@ -9,7 +9,8 @@ import { walkHtml } from './html-walk.js';
 
 /** zero-width characters and the soft hyphen, which a reader does not see */
 const tidy = (s: string) =>
-  s.replace(/[\u200b-\u200d\ufeff\u00ad]/g, '')
+  s
+    .replace(/[\u200b-\u200d\ufeff\u00ad]/g, '')
     .replace(/[ \t\r\f\v\u00a0]+/g, ' ')
     .replace(/ *\n[\n ]*/g, '\n')
     .trim();
@@ -17,20 +18,32 @@ const tidy = (s: string) =>
 export function htmlToText(html: string): string {
   let out = '';
   walkHtml(html, {
-    text: (s) => { out += s; },
-    block: () => { out += '\n'; },
+    text: (s) => {
+      out += s;
+    },
+    block: () => {
+      out += '\n';
+    },
     anchorOpen: () => {},
     anchorClose: () => {},
   });
   return tidy(out);
 }
 
-export interface Anchor { href: string; text: string }
+export interface Anchor {
+  href: string;
+  text: string;
+}
 
 /** An anchor never closed takes the text of at most this many characters of HTML after its tag. */
 const UNCLOSED_ANCHOR_SPAN = 2_000;
 
-interface OpenAnchor { href: string; text: string; spanEnd: number; cut: number }
+interface OpenAnchor {
+  href: string;
+  text: string;
+  spanEnd: number;
+  cut: number;
+}
 
 /**
  * Every <a href> with its visible text (whitespace collapsed). An anchor ends at its </a>, at the next
@@ -52,12 +65,16 @@ export function anchorsOf(html: string): Anchor[] {
       if (open.cut < 0 && start >= open.spanEnd) open.cut = open.text.length;
       open.text += s;
     },
-    block() { if (open) open.text += '\n'; },
+    block() {
+      if (open) open.text += '\n';
+    },
     anchorOpen(href, tagEnd) {
       end(true);
       if (href !== undefined) open = { href, text: '', spanEnd: tagEnd + UNCLOSED_ANCHOR_SPAN, cut: -1 };
     },
-    anchorClose() { end(true); },
+    anchorClose() {
+      end(true);
+    },
   });
   end(false);
   return out;

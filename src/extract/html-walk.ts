@@ -28,7 +28,35 @@ export interface HtmlVisitor {
 const INVISIBLE = new Set(['script', 'style', 'head', 'title']);
 
 /** elements that break a line; every other element is inline ("<b>12</b><b>34</b>" reads "1234") */
-const BLOCK = new Set(['p', 'div', 'br', 'tr', 'td', 'th', 'li', 'ul', 'ol', 'table', 'tbody', 'thead', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'section', 'article', 'header', 'footer', 'blockquote', 'pre', 'hr', 'center', 'title']);
+const BLOCK = new Set([
+  'p',
+  'div',
+  'br',
+  'tr',
+  'td',
+  'th',
+  'li',
+  'ul',
+  'ol',
+  'table',
+  'tbody',
+  'thead',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'section',
+  'article',
+  'header',
+  'footer',
+  'blockquote',
+  'pre',
+  'hr',
+  'center',
+  'title',
+]);
 
 const decodeText = (s: string) => (s.includes('&') ? decodeHTML(s) : s);
 const noop = () => {};

@@ -2,9 +2,16 @@ import { anchorsOf } from './html-text.js';
 
 export type FoundIn = 'subject' | 'text' | 'html';
 
-export interface FoundLink { url: string; text: string | null; foundIn: FoundIn[] }
+export interface FoundLink {
+  url: string;
+  text: string | null;
+  foundIn: FoundIn[];
+}
 
-export interface LinkLimits { maxLinks: number; maxUrlLength: number }
+export interface LinkLimits {
+  maxLinks: number;
+  maxUrlLength: number;
+}
 
 /** http(s) URLs in plain text; trailing punctuation that ends a sentence is not part of the URL. */
 // a parenthesis belongs to the URL only in a balanced pair (https://en.wikipedia.org/wiki/Foo_(bar)), so a URL in
@@ -59,7 +66,9 @@ export function extractLinks(parts: { text: string | null; html: string | null }
     for (const m of parts.text.matchAll(TEXT_URL)) {
       const url = trimTail(m[0]);
       const before = parts.text.slice(Math.max(0, m.index - 120), m.index);
-      const label = /\[([^\]\n]{1,100})\]\($/.exec(before)?.[1] ?? /(?:^|\n)([^\n<>:]{1,80})(?::\s*|\s*<)$/.exec(before)?.[1]?.trim();
+      const label =
+        /\[([^\]\n]{1,100})\]\($/.exec(before)?.[1] ??
+        /(?:^|\n)([^\n<>:]{1,80})(?::\s*|\s*<)$/.exec(before)?.[1]?.trim();
       add(url, label ?? null, 'text');
     }
   }

@@ -21,7 +21,12 @@ export interface Received {
  * HTTP 503) when it did not within `timeoutMs`. A job that was not acknowledged in time is withdrawn
  * (`withdrawLate`): the caller was told to try again, so the first copy must not be delivered as well.
  */
-export async function enqueueInbound(queues: InboundQueues, msg: Received, timeoutMs: number, log?: Logger): Promise<string> {
+export async function enqueueInbound(
+  queues: InboundQueues,
+  msg: Received,
+  timeoutMs: number,
+  log?: Logger,
+): Promise<string> {
   const queue = queues.inboundFor(msg.raw.length);
   const ingressId = msg.ingressId ?? ulid();
   const data: InboundJob = {
@@ -66,13 +71,27 @@ export async function enqueueInbound(queues: InboundQueues, msg: Received, timeo
  * Best effort by nature: with Redis gone, neither the add nor the removes get through.
  */
 function withdrawLate(queue: Queue, jobId: string, adding: Promise<unknown>, log?: Logger) {
-  queue.remove(jobId).catch(() => { /* Redis unreachable: the add failed too, or is checked again below */ });
-  adding.then(async () => {
-    const state = await queue.getJobState(jobId);
-    if (state === 'unknown') return log?.info({ event: 'ingress.enqueue_withdrawn', jobId });
-    if (['waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state) && (await queue.remove(jobId)) === 1) {
-      return log?.info({ event: 'ingress.enqueue_withdrawn', jobId, late: true });
-    }
-    log?.warn({ event: 'ingress.enqueue_late', jobId, state, hint: 'answered 451 but delivered: the sender may retry, and the message be stored twice' });
-  }).catch(() => { /* the add failed: nothing was queued */ });
+  queue.remove(jobId).catch(() => {
+    /* Redis unreachable: the add failed too, or is checked again below */
+  });
+  adding
+    .then(async () => {
+      const state = await queue.getJobState(jobId);
+      if (state === 'unknown') return log?.info({ event: 'ingress.enqueue_withdrawn', jobId });
+      if (
+        ['waiting', 'delayed', 'prioritized', 'waiting-children'].includes(state) &&
+        (await queue.remove(jobId)) === 1
+      ) {
+        return log?.info({ event: 'ingress.enqueue_withdrawn', jobId, late: true });
+      }
+      log?.warn({
+        event: 'ingress.enqueue_late',
+        jobId,
+        state,
+        hint: 'answered 451 but delivered: the sender may retry, and the message be stored twice',
+      });
+    })
+    .catch(() => {
+      /* the add failed: nothing was queued */
+    });
 }

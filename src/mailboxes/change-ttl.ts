@@ -20,7 +20,12 @@ export interface ChangeTtlDeps {
   log: Logger;
 }
 
-export interface TtlChanged { ttlMinutes: number; expiresAt: Date; expiredNow: boolean; tokensMoved: number }
+export interface TtlChanged {
+  ttlMinutes: number;
+  expiresAt: Date;
+  expiredNow: boolean;
+  tokensMoved: number;
+}
 
 /**
  * Set a mailbox's TTL, measured from its creation (the same meaning as `ttl_minutes` at creation):
@@ -36,7 +41,14 @@ export async function changeTtl(deps: ChangeTtlDeps, mailbox: Mailbox, requested
   const log = deps.log.child({ mailboxId: mailbox.id });
   const change = await deps.db.transaction(async (trx) => {
     const c = await lifecycleStore(trx).setTtlFromCreation(mailbox.id, ttlMinutes * deps.config.plans.ttlUnitMs);
-    if (c && !c.expiredNow) await scheduleExpirySafely(deps.queues.maintenance, mailbox.id, c.expiresAt, log, deps.config.redis.enqueueTimeoutMs);
+    if (c && !c.expiredNow)
+      await scheduleExpirySafely(
+        deps.queues.maintenance,
+        mailbox.id,
+        c.expiresAt,
+        log,
+        deps.config.redis.enqueueTimeoutMs,
+      );
     return c;
   });
   if (!change) throw new MailboxGone('mailbox_expired', 'mailbox has expired');
@@ -44,6 +56,12 @@ export async function changeTtl(deps: ChangeTtlDeps, mailbox: Mailbox, requested
     await cancelExpirySafely(deps.queues.maintenance, mailbox.id, log, deps.config.redis.enqueueTimeoutMs);
     await publishExpired([mailbox.id], deps);
   }
-  log.info({ event: 'mailbox.ttl_changed', ttlMinutes, requestedMinutes, expiredNow: change.expiredNow, tokensMoved: change.tokensMoved });
+  log.info({
+    event: 'mailbox.ttl_changed',
+    ttlMinutes,
+    requestedMinutes,
+    expiredNow: change.expiredNow,
+    tokensMoved: change.tokensMoved,
+  });
   return { ttlMinutes, expiresAt: change.expiresAt, expiredNow: change.expiredNow, tokensMoved: change.tokensMoved };
 }

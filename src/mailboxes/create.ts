@@ -21,7 +21,11 @@ export interface CreateMailboxInput {
   localPart?: string;
 }
 
-export interface CreatedMailbox { mailbox: Mailbox; ttlMinutes: number; token: string }
+export interface CreatedMailbox {
+  mailbox: Mailbox;
+  ttlMinutes: number;
+  token: string;
+}
 
 const addressTaken = (err: unknown) => {
   const e = err as { code?: string; constraint?: string };
@@ -37,7 +41,14 @@ export const CREATOR_PERMISSIONS: Permission[] = ['read', 'send', 'manage'];
  * After the commit, its expiry job is scheduled at expires_at (if Redis fails, the sweep expires it).
  */
 export async function createMailbox(
-  deps: { db: Knex; plans: PlanStore; signer: TokenSigner; config: Config; queues: Pick<Queues, 'maintenance'>; log: Logger },
+  deps: {
+    db: Knex;
+    plans: PlanStore;
+    signer: TokenSigner;
+    config: Config;
+    queues: Pick<Queues, 'maintenance'>;
+    log: Logger;
+  },
   input: CreateMailboxInput,
 ): Promise<CreatedMailbox> {
   const plan = await deps.plans.get(input.planId);
@@ -54,24 +65,46 @@ export async function createMailbox(
       await trx('users').where({ id: input.ownerUserId }).forUpdate().first('id');
       const active = await stores.mailboxes.countActiveByOwner(input.ownerUserId);
       if (active >= plan.maxActiveMailboxes) {
-        throw new QuotaExceeded(`your plan allows ${plan.maxActiveMailboxes} active mailboxes`, 'mailbox_limit_reached');
+        throw new QuotaExceeded(
+          `your plan allows ${plan.maxActiveMailboxes} active mailboxes`,
+          'mailbox_limit_reached',
+        );
       }
     }
     const address = `${input.localPart ?? randomLocalPart()}@${domain}`;
-    const mailbox = await stores.mailboxes.create({
-      address,
-      ownerUserId: input.ownerUserId,
-      planId: plan.id,
-      ttlMs: ttlMinutes * deps.config.plans.ttlUnitMs,
-    }).catch((err: unknown) => {
-      // the unique index on lower(address) covers every row: an ended mailbox holds its address until it is purged
-      if (addressTaken(err)) throw new Conflict(`${address} is taken (by a mailbox, or one that ended and is not purged yet)`, 'address_taken');
-      throw err;
-    });
+    const mailbox = await stores.mailboxes
+      .create({
+        address,
+        ownerUserId: input.ownerUserId,
+        planId: plan.id,
+        ttlMs: ttlMinutes * deps.config.plans.ttlUnitMs,
+      })
+      .catch((err: unknown) => {
+        // the unique index on lower(address) covers every row: an ended mailbox holds its address until it is purged
+        if (addressTaken(err))
+          throw new Conflict(
+            `${address} is taken (by a mailbox, or one that ended and is not purged yet)`,
+            'address_taken',
+          );
+        throw err;
+      });
     const { token, jti } = await deps.signer.sign(mailbox.id, CREATOR_PERMISSIONS);
-    await stores.tokens.insert({ jti, mailboxId: mailbox.id, userId: input.ownerUserId, name: 'creator', permissions: CREATOR_PERMISSIONS, expiresAt: mailbox.expiresAt! });
+    await stores.tokens.insert({
+      jti,
+      mailboxId: mailbox.id,
+      userId: input.ownerUserId,
+      name: 'creator',
+      permissions: CREATOR_PERMISSIONS,
+      expiresAt: mailbox.expiresAt!,
+    });
     return { mailbox, ttlMinutes, token };
   });
-  await scheduleExpirySafely(deps.queues.maintenance, created.mailbox.id, created.mailbox.expiresAt, deps.log, deps.config.redis.enqueueTimeoutMs);
+  await scheduleExpirySafely(
+    deps.queues.maintenance,
+    created.mailbox.id,
+    created.mailbox.expiresAt,
+    deps.log,
+    deps.config.redis.enqueueTimeoutMs,
+  );
   return created;
 }

@@ -11,13 +11,22 @@ export type ExpireOutcome = 'expired' | 'redelayed' | 'nothing_to_do';
  * nothing. A job that finds the mailbox still active with a later expires_at (its TTL was extended
  * while this job could not be removed, or clocks disagree by a few ms) moves itself to the new time.
  */
-export async function expireMailbox(job: Job<ExpireMailboxJob>, token: string | undefined, deps: MaintenanceDeps): Promise<ExpireOutcome> {
+export async function expireMailbox(
+  job: Job<ExpireMailboxJob>,
+  token: string | undefined,
+  deps: MaintenanceDeps,
+): Promise<ExpireOutcome> {
   if (job.data.v !== 1) throw new UnrecoverableError(`unknown expire-mailbox job version ${String(job.data.v)}`);
   const { mailboxId } = job.data;
   const expired = await deps.lifecycle.expireOne(mailboxId);
   if (expired) {
     // how long after expires_at the job deactivated it (BullMQ's job.delay is not kept once the job is due)
-    deps.log.info({ event: 'mailbox.expired', mailboxId, via: 'job', lateMs: Math.max(0, Date.now() - expired.expiresAt.getTime()) });
+    deps.log.info({
+      event: 'mailbox.expired',
+      mailboxId,
+      via: 'job',
+      lateMs: Math.max(0, Date.now() - expired.expiresAt.getTime()),
+    });
     await publishExpired([mailboxId], deps);
     return 'expired';
   }

@@ -1,6 +1,11 @@
 import type { MaintenanceDeps } from './context.js';
 
-export interface PurgeResult { mailboxes: number; messages: number; statements: number; ms: number }
+export interface PurgeResult {
+  mailboxes: number;
+  messages: number;
+  statements: number;
+  ms: number;
+}
 
 /**
  * Deferred cleanup: mailboxes inactive for longer than MAILBOX_RETENTION_MS are deleted with their

@@ -9,6 +9,14 @@ import { MAINTENANCE_JOB, SCHEDULER_ID } from '../queue/maintenance-jobs.js';
  */
 export async function upsertMaintenanceSchedules(queue: Queue, config: Pick<Config, 'lifecycle'>): Promise<void> {
   const opts = { attempts: 1, removeOnComplete: { count: 50 }, removeOnFail: { count: 200 } };
-  await queue.upsertJobScheduler(SCHEDULER_ID.sweep, { every: config.lifecycle.sweepIntervalMs }, { name: MAINTENANCE_JOB.sweepExpired, data: {}, opts });
-  await queue.upsertJobScheduler(SCHEDULER_ID.purge, { every: config.lifecycle.purgeIntervalMs }, { name: MAINTENANCE_JOB.purgeInactive, data: {}, opts });
+  await queue.upsertJobScheduler(
+    SCHEDULER_ID.sweep,
+    { every: config.lifecycle.sweepIntervalMs },
+    { name: MAINTENANCE_JOB.sweepExpired, data: {}, opts },
+  );
+  await queue.upsertJobScheduler(
+    SCHEDULER_ID.purge,
+    { every: config.lifecycle.purgeIntervalMs },
+    { name: MAINTENANCE_JOB.purgeInactive, data: {}, opts },
+  );
 }

@@ -1,7 +1,11 @@
 import type { MaintenanceDeps } from './context.js';
 import { publishExpired } from '../pubsub/publish-expired.js';
 
-export interface SweepResult { expired: number; published: number; ms: number }
+export interface SweepResult {
+  expired: number;
+  published: number;
+  ms: number;
+}
 
 /**
  * The safety sweep: everything still active past expires_at is deactivated by ONE UPDATE (the

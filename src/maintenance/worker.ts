@@ -12,10 +12,20 @@ import { lifecycleStore } from '../store/lifecycle.js';
 import { createMaintenanceProcessor } from './processor.js';
 import { upsertMaintenanceSchedules } from './schedules.js';
 
-export interface MaintenanceWorker { worker: Worker; close: () => Promise<void> }
+export interface MaintenanceWorker {
+  worker: Worker;
+  close: () => Promise<void>;
+}
 
 /** What the maintenance worker uses of the container's dependencies (src/container.ts). */
-export interface MaintenanceWorkerDeps { config: Config; log: Logger; db: Knex; publisher: Publisher; metrics: Metrics; queues: Queues }
+export interface MaintenanceWorkerDeps {
+  config: Config;
+  log: Logger;
+  db: Knex;
+  publisher: Publisher;
+  metrics: Metrics;
+  queues: Queues;
+}
 
 /**
  * The maintenance Worker (expiry jobs, sweep, purge) on its own Redis connection, so a long purge or
@@ -24,7 +34,12 @@ export interface MaintenanceWorkerDeps { config: Config; log: Logger; db: Knex; 
 export async function startMaintenance(deps: MaintenanceWorkerDeps): Promise<MaintenanceWorker> {
   const log = deps.log.child({ component: 'maintenance' });
   const connection = await connectRedis(deps.config, 'worker');
-  const processor = createMaintenanceProcessor({ config: deps.config, log, lifecycle: lifecycleStore(deps.db), publisher: deps.publisher });
+  const processor = createMaintenanceProcessor({
+    config: deps.config,
+    log,
+    lifecycle: lifecycleStore(deps.db),
+    publisher: deps.publisher,
+  });
   const worker = new Worker(QUEUE.maintenance, processor, {
     connection,
     prefix: deps.config.redis.prefix,
@@ -33,12 +48,21 @@ export async function startMaintenance(deps: MaintenanceWorkerDeps): Promise<Mai
   worker.on('failed', (job, err) => {
     const final = !job || job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
     deps.metrics[final ? 'failed' : 'retried'].inc({ queue: QUEUE.maintenance });
-    log[final ? 'error' : 'warn']({ event: final ? 'maintenance.failed' : 'maintenance.will_retry', job: job?.name, jobId: job?.id, err });
+    log[final ? 'error' : 'warn']({
+      event: final ? 'maintenance.failed' : 'maintenance.will_retry',
+      job: job?.name,
+      jobId: job?.id,
+      err,
+    });
   });
   worker.on('error', (err) => log.warn({ event: 'maintenance.worker_error', err }));
   await worker.waitUntilReady();
   await upsertMaintenanceSchedules(deps.queues.maintenance, deps.config);
-  log.info({ event: 'maintenance.started', sweepEveryMs: deps.config.lifecycle.sweepIntervalMs, purgeEveryMs: deps.config.lifecycle.purgeIntervalMs });
+  log.info({
+    event: 'maintenance.started',
+    sweepEveryMs: deps.config.lifecycle.sweepIntervalMs,
+    purgeEveryMs: deps.config.lifecycle.purgeIntervalMs,
+  });
   return {
     worker,
     close: once(async () => {

@@ -22,23 +22,41 @@ const READS = new Set(['GET', 'HEAD']);
 /** One line for the start banner and the web role's start log: whether the board is on, and how to change that. */
 export function describeAdminBoard(s: AdminBoardSettings, baseUrl = ''): string {
   if (!s.admin) return `off (set ADMIN_USER and ADMIN_PASSWORD to serve it at ${baseUrl}${ADMIN_BASE_PATH})`;
-  return `at ${baseUrl}${ADMIN_BASE_PATH} (HTTP Basic, ADMIN_USER; ${s.adminActions
-    ? 'retry/clean/promote enabled by ADMIN_BOARD_ACTIONS'
-    : 'read-only: ADMIN_BOARD_ACTIONS=true enables retry/clean/promote'}; job data shows ids, sizes and the envelope only)`;
+  return `at ${baseUrl}${ADMIN_BASE_PATH} (HTTP Basic, ADMIN_USER; ${
+    s.adminActions
+      ? 'retry/clean/promote enabled by ADMIN_BOARD_ACTIONS'
+      : 'read-only: ADMIN_BOARD_ACTIONS=true enables retry/clean/promote'
+  }; job data shows ids, sizes and the envelope only)`;
 }
 
 /** Refuse every change the settings do not allow, before Bull Board sees the request. */
-const actionGuard = (adminActions: boolean): Middleware => async (ctx, next) => {
-  if (READS.has(ctx.method)) return next();
-  const action = ctx.method === 'PUT' && ACTION.test(ctx.path.slice(ADMIN_BASE_PATH.length));
-  if (adminActions && action) return next();
-  ctx.status = 403;
-  ctx.body = {
-    error: adminActions
-      ? { code: 'board_action_not_allowed', message: 'Bull Board allows retry, clean and promote only', request_id: ctx.state.requestId }
-      : { code: 'board_read_only', message: 'Bull Board is read-only; ADMIN_BOARD_ACTIONS=true enables retry, clean and promote', request_id: ctx.state.requestId },
+const actionGuard =
+  (adminActions: boolean): Middleware =>
+  async (ctx, next) => {
+    if (READS.has(ctx.method)) {
+      await next();
+      return;
+    }
+    const action = ctx.method === 'PUT' && ACTION.test(ctx.path.slice(ADMIN_BASE_PATH.length));
+    if (adminActions && action) {
+      await next();
+      return;
+    }
+    ctx.status = 403;
+    ctx.body = {
+      error: adminActions
+        ? {
+            code: 'board_action_not_allowed',
+            message: 'Bull Board allows retry, clean and promote only',
+            request_id: ctx.state.requestId,
+          }
+        : {
+            code: 'board_read_only',
+            message: 'Bull Board is read-only; ADMIN_BOARD_ACTIONS=true enables retry, clean and promote',
+            request_id: ctx.state.requestId,
+          },
+    };
   };
-};
 
 /** A queue as the board sees it: read-only unless actions are enabled, job data reduced to ids, sizes and the envelope. */
 function boardQueue(queue: Queue, adminActions: boolean): BullMQAdapter {
@@ -61,7 +79,14 @@ export function adminBoard(queues: Queue[], settings: AdminBoardSettings): Middl
   const allowed = actionGuard(adminActions);
   const board = adapter.registerPlugin() as Middleware;
   return async (ctx, next) => {
-    if (ctx.path !== ADMIN_BASE_PATH && !ctx.path.startsWith(`${ADMIN_BASE_PATH}/`)) return next();
-    return guard(ctx, () => allowed(ctx, () => board(ctx, next)));
+    if (ctx.path !== ADMIN_BASE_PATH && !ctx.path.startsWith(`${ADMIN_BASE_PATH}/`)) {
+      await next();
+      return;
+    }
+    await guard(ctx, async () => {
+      await allowed(ctx, async () => {
+        await board(ctx, next);
+      });
+    });
   };
 }

@@ -1,7 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
 
-export interface BasicCredentials { user: string; password: string }
+export interface BasicCredentials {
+  user: string;
+  password: string;
+}
 
 /** Compare two secrets in constant time whatever their lengths (both are hashed to 32 bytes first). */
 export const safeEqual = (a: string, b: string): boolean =>
@@ -18,15 +21,19 @@ export function parseBasic(header: string | undefined): BasicCredentials | undef
 }
 
 /** HTTP Basic guard: both user and password are always compared (no early exit on a wrong user). */
-export const basicAuth = (expected: BasicCredentials, realm: string): Middleware => async (ctx, next) => {
-  const given = parseBasic(ctx.get('authorization'));
-  const userOk = safeEqual(given?.user ?? '', expected.user);
-  const passOk = safeEqual(given?.password ?? '', expected.password);
-  if (!given || !userOk || !passOk) {
-    ctx.status = 401;
-    ctx.set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
-    ctx.body = { error: { code: 'unauthorized', message: 'admin credentials required', request_id: ctx.state.requestId } };
-    return;
-  }
-  await next();
-};
+export const basicAuth =
+  (expected: BasicCredentials, realm: string): Middleware =>
+  async (ctx, next) => {
+    const given = parseBasic(ctx.get('authorization'));
+    const userOk = safeEqual(given?.user ?? '', expected.user);
+    const passOk = safeEqual(given?.password ?? '', expected.password);
+    if (!given || !userOk || !passOk) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+      ctx.body = {
+        error: { code: 'unauthorized', message: 'admin credentials required', request_id: ctx.state.requestId },
+      };
+      return;
+    }
+    await next();
+  };

@@ -10,7 +10,9 @@ const MAX_SHOWN_CHARS = 320;
 
 const scalar = (v: unknown): unknown => {
   if (typeof v === 'string') return v.length <= MAX_SHOWN_CHARS ? v : `[${v.length} characters]`;
-  return v === null || typeof v === 'number' || typeof v === 'boolean' ? v : `[${Array.isArray(v) ? 'array' : typeof v}]`;
+  return v === null || typeof v === 'number' || typeof v === 'boolean'
+    ? v
+    : `[${Array.isArray(v) ? 'array' : typeof v}]`;
 };
 
 const toEnvelope = (v: unknown) => {

@@ -9,25 +9,38 @@ export type MoreMetrics = () => Promise<MetricObjectWithValues<MetricValue<strin
  * GET /metrics in Prometheus text format. With a token configured the scraper must send
  * `Authorization: Bearer <METRICS_TOKEN>`; without one the endpoint is open (bind it to a private network).
  */
-export const metricsRoute = (registry: Registry, token: string | undefined, more?: MoreMetrics): Middleware => async (ctx, next) => {
-  if (ctx.path !== '/metrics') return next();
-  if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
-    ctx.status = 405;
-    ctx.set('Allow', 'GET, HEAD');
-    ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed here`, request_id: ctx.state.requestId } };
-    return;
-  }
-  if (token !== undefined) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
-    if (!m || !safeEqual(m[1]!, token)) {
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
-      ctx.body = { error: { code: 'unauthorized', message: 'metrics token required', request_id: ctx.state.requestId } };
+export const metricsRoute =
+  (registry: Registry, token: string | undefined, more?: MoreMetrics): Middleware =>
+  async (ctx, next) => {
+    if (ctx.path !== '/metrics') {
+      await next();
       return;
     }
-  }
-  ctx.type = registry.contentType;
-  ctx.body = more
-    ? await AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), await more()]).metrics()
-    : await registry.metrics();
-};
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
+      ctx.status = 405;
+      ctx.set('Allow', 'GET, HEAD');
+      ctx.body = {
+        error: {
+          code: 'method_not_allowed',
+          message: `${ctx.method} is not allowed here`,
+          request_id: ctx.state.requestId,
+        },
+      };
+      return;
+    }
+    if (token !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
+      if (!m || !safeEqual(m[1]!, token)) {
+        ctx.status = 401;
+        ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
+        ctx.body = {
+          error: { code: 'unauthorized', message: 'metrics token required', request_id: ctx.state.requestId },
+        };
+        return;
+      }
+    }
+    ctx.type = registry.contentType;
+    ctx.body = more
+      ? await AggregatorRegistry.aggregate([await registry.getMetricsAsJSON(), await more()]).metrics()
+      : await registry.metrics();
+  };

@@ -8,7 +8,10 @@ import { once } from '../core/shutdown.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoute } from './metrics-route.js';
 
-export interface MetricsServer { port: number; close: () => Promise<void> }
+export interface MetricsServer {
+  port: number;
+  close: () => Promise<void>;
+}
 
 /**
  * The smtp and worker roles have no web server: with METRICS_PORT set they open this small listener
@@ -23,7 +26,7 @@ export async function startMetricsServer(
   const app = new Koa();
   app.on('error', (err: Error) => deps.log.debug({ event: 'metrics.http_error', err }));
   app.use(metricsRoute(deps.metrics.registry, deps.config.ops.metricsToken));
-  app.use(async (ctx) => {
+  app.use((ctx) => {
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
       return;
@@ -31,9 +34,16 @@ export async function startMetricsServer(
     ctx.status = 404;
     ctx.body = { error: { code: 'not_found', message: 'no such route' } };
   });
-  const server = createServer(app.callback());
+  const koa = app.callback();
+  // Koa's handler settles every request itself (errors go to app.on('error')): it never rejects
+  const server = createServer((req, res) => void koa(req, res));
   server.keepAliveTimeout = 5_000;
-  await listen(server, { port, host: deps.config.ops.metricsHost, portVariable: 'METRICS_PORT', hostVariable: 'METRICS_HOST' });
+  await listen(server, {
+    port,
+    host: deps.config.ops.metricsHost,
+    portVariable: 'METRICS_PORT',
+    hostVariable: 'METRICS_HOST',
+  });
   const bound = (server.address() as AddressInfo).port;
   deps.log.info({ event: 'metrics.listening', host: deps.config.ops.metricsHost, port: bound });
   return {

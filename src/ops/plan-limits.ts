@@ -8,8 +8,12 @@ import type { Plan } from '../store/plans.js';
 export function planSizeProblems(maxMessageBytes: number, plans: Pick<Plan, 'id' | 'maxMessageBytes'>[]): string[] {
   return plans
     .filter((p) => p.maxMessageBytes > maxMessageBytes)
-    .map((p) => `plan "${p.id}" allows ${p.maxMessageBytes} bytes per message but SMTP accepts at most MAX_MESSAGE_BYTES=${maxMessageBytes}`);
+    .map(
+      (p) =>
+        `plan "${p.id}" allows ${p.maxMessageBytes} bytes per message but SMTP accepts at most MAX_MESSAGE_BYTES=${maxMessageBytes}`,
+    );
 }
 
 /** The SMTP SIZE that covers every plan: the largest max_message_bytes. */
-export const largestPlanMessageBytes = (plans: Pick<Plan, 'maxMessageBytes'>[]) => Math.max(0, ...plans.map((p) => p.maxMessageBytes));
+export const largestPlanMessageBytes = (plans: Pick<Plan, 'maxMessageBytes'>[]) =>
+  Math.max(0, ...plans.map((p) => p.maxMessageBytes));

@@ -7,7 +7,10 @@ const START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 -
 const reachable = (host: string, port: number, ms = 2_000) =>
   new Promise<boolean>((resolve) => {
     const s = net.connect({ host, port });
-    const done = (ok: boolean) => { s.destroy(); resolve(ok); };
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(ms, () => done(false));
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
@@ -20,13 +23,17 @@ export async function preflight(config: Config): Promise<string[]> {
   const pgHost = pg.hostname || '127.0.0.1';
   const pgPort = Number(pg.port || 5432);
   if (!(await reachable(pgHost, pgPort))) {
-    problems.push(`PostgreSQL is not answering at ${pgHost}:${pgPort}. Start it (Debian) with:\n    ${START_POSTGRES}\n  or set DATABASE_URL.`);
+    problems.push(
+      `PostgreSQL is not answering at ${pgHost}:${pgPort}. Start it (Debian) with:\n    ${START_POSTGRES}\n  or set DATABASE_URL.`,
+    );
   }
   const r = new URL(config.redis.url);
   const rHost = r.hostname || '127.0.0.1';
   const rPort = Number(r.port || 6379);
   if (!(await reachable(rHost, rPort))) {
-    problems.push(`Redis is not answering at ${rHost}:${rPort}. Start it with:\n    ${START_REDIS}\n  or set REDIS_URL.`);
+    problems.push(
+      `Redis is not answering at ${rHost}:${rPort}. Start it with:\n    ${START_REDIS}\n  or set REDIS_URL.`,
+    );
   }
   return problems;
 }

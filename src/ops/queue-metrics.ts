@@ -15,9 +15,18 @@ type Depths = ReadonlyArray<readonly [string, Record<string, number>]>;
 export function registerQueueMetrics(registry: Registry, queues: () => Queue[], timeoutMs: number): void {
   let reading: Promise<Depths | undefined> | undefined;
   // one read per scrape: the first collect starts it, the other joins it; it is forgotten once settled
-  const read = () => (reading ??= within(Promise.all(queues().map(async (q) => [q.name, await q.getJobCounts(...STATES)] as const)), timeoutMs)
-    .then((depths): Depths | undefined => depths, () => undefined)
-    .finally(() => { reading = undefined; }));
+  const read = () =>
+    (reading ??= within(
+      Promise.all(queues().map(async (q) => [q.name, await q.getJobCounts(...STATES)] as const)),
+      timeoutMs,
+    )
+      .then(
+        (depths): Depths | undefined => depths,
+        () => undefined,
+      )
+      .finally(() => {
+        reading = undefined;
+      }));
   new Gauge({
     name: 'mailwright_queue_scrape_ok',
     help: '1 when queue depths could be read from Redis at this scrape',

@@ -6,7 +6,7 @@ export async function redisPersistence(redis: Redis): Promise<'aof' | 'rdb-only'
     const info = await redis.info('persistence');
     const aof = /aof_enabled:(\d)/.exec(info)?.[1];
     if (aof === '1') return 'aof';
-    const save = (await redis.config('GET', 'save')) as string[];
+    const save = await redis.config('GET', 'save');
     return save[1] ? 'rdb-only' : 'none';
   } catch {
     return 'unknown';

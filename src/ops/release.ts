@@ -16,9 +16,13 @@ export const RELEASE_LOCK_KEY = 0x4d575245;
  * leftovers: keep one.
  */
 async function repairMigrationLock(db: Knex) {
-  const exists = await db.raw<{ rows: { e: boolean }[] }>(`select to_regclass('knex_migrations_lock') is not null as e`);
+  const exists = await db.raw<{ rows: { e: boolean }[] }>(
+    `select to_regclass('knex_migrations_lock') is not null as e`,
+  );
   if (!exists.rows[0]?.e) return 0; // a fresh database
-  const removed = await db.raw<{ rowCount: number }>('delete from knex_migrations_lock where ctid <> (select min(ctid) from knex_migrations_lock)');
+  const removed = await db.raw<{ rowCount: number }>(
+    'delete from knex_migrations_lock where ctid <> (select min(ctid) from knex_migrations_lock)',
+  );
   if (removed.rowCount > 0) await db.raw('update knex_migrations_lock set is_locked = 0');
   return removed.rowCount;
 }
@@ -47,7 +51,9 @@ export async function release(config: Config) {
     const seeded = await seed(db);
     return { created, batch, applied, seeded, ...(repairedLockRows ? { repairedLockRows } : {}) };
   } finally {
-    await lock.end().catch(() => { /* closing the session releases the lock */ });
+    await lock.end().catch(() => {
+      /* closing the session releases the lock */
+    });
     await db.destroy();
   }
 }

@@ -13,11 +13,16 @@ export interface DeliveryBatcherOptions {
   maxItemBytes: number;
 }
 
-export interface BatchReport { size: number; ms: number; fallback: boolean; err?: unknown }
+export interface BatchReport {
+  size: number;
+  ms: number;
+  fallback: boolean;
+  err?: unknown;
+}
 
 export interface DeliveryBatcher {
   /** Same contract as MessageStore.deliver; resolves only after the delivery's transaction committed. */
-  deliver(m: Omit<NewMessage, 'seq'>, limits: DeliveryLimits): Promise<DeliveryOutcome>;
+  deliver: (m: Omit<NewMessage, 'seq'>, limits: DeliveryLimits) => Promise<DeliveryOutcome>;
   /** Write what is waiting and wait for every batch in flight. */
   drain(): Promise<void>;
 }

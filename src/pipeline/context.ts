@@ -34,7 +34,8 @@ export type WithMailbox = Delivery & { mailbox: Mailbox; tag: string | null };
  * tagged recipient, so one job to box+a@ and box+b@ (or box@ and box+a@) stores one message per recipient,
  * while a re-run of the job still finds each one stored.
  */
-export const deliveryKey = (d: Pick<WithMailbox, 'job' | 'tag'>) => (d.tag === null ? d.job.ingressId : `${d.job.ingressId}+${d.tag}`);
+export const deliveryKey = (d: Pick<WithMailbox, 'job' | 'tag'>) =>
+  d.tag === null ? d.job.ingressId : `${d.job.ingressId}+${d.tag}`;
 export type WithPlan = WithMailbox & { plan: Plan };
 export type WithParsed = WithPlan & { parsed: ParsedMessage };
 export type Stored = WithParsed & { messageId: string; seq: number; duplicate: boolean };

@@ -13,6 +13,7 @@ export async function deliverOne(d: Delivery, deps: PipelineDeps) {
   const sized = await checkQuota(planned, deps);
   const parsed = await parseMessage(sized, deps);
   const stored = await storeMessage(parsed, deps);
-  if (!stored.duplicate) deps.metrics.pipelineSeconds.observe({ stage: 'committed' }, (Date.now() - Date.parse(d.job.receivedAt)) / 1000);
+  if (!stored.duplicate)
+    deps.metrics.pipelineSeconds.observe({ stage: 'committed' }, (Date.now() - Date.parse(d.job.receivedAt)) / 1000);
   return publishEvent(stored, deps);
 }

@@ -1,6 +1,9 @@
 import { mailboxEnded, type Mailbox, type MailboxStore } from '../store/mailboxes.js';
 
-export interface MailboxCacheOptions { ttlMs: number; maxEntries: number }
+export interface MailboxCacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+}
 
 /** A cached copy may only ever say "deliverable": every refusal is decided on a fresh read. */
 const deliverable = (m: Mailbox, now: number) => m.kind === 'hosted' && !mailboxEnded(m, now);

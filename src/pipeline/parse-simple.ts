@@ -22,7 +22,10 @@ const headerDecoder = new MailParser() as unknown as {
 /** RFC 2047 encoded words of a header value decoded as mailparser decodes them (for the fallback parse). */
 export const decodeEncodedWords = (value: string): string => headerDecoder.libmime.decodeWords(value);
 
-interface HeaderLine { key: string; line: string }
+interface HeaderLine {
+  key: string;
+  line: string;
+}
 
 /** Header lines as mailsplit's Headers#getList makes them; undefined for anything mailsplit treats specially. */
 function headerLines(block: string): HeaderLine[] | undefined {
@@ -112,7 +115,11 @@ function simpleText(raw: Buffer): ParsedMail | undefined {
     }
   }
   const encoding = headers.get('content-transfer-encoding');
-  if (encoding !== undefined && !['7bit', '8bit', 'binary'].includes(String(encoding).trim().toLowerCase())) return undefined;
+  if (
+    encoding !== undefined &&
+    (typeof encoding !== 'string' || !['7bit', '8bit', 'binary'].includes(encoding.trim().toLowerCase()))
+  )
+    return undefined;
   if (headers.has('content-disposition')) return undefined;
 
   const body = raw.toString('latin1', end + 4);

@@ -52,7 +52,10 @@ export const clean = (input: string) => {
   if (!s.includes('\u0000')) return s;
   const units = Buffer.from(s, 'utf16le');
   for (let i = 0; i < units.length; i += 2) {
-    if (units[i] === 0 && units[i + 1] === 0) { units[i] = 0xfd; units[i + 1] = 0xff; }
+    if (units[i] === 0 && units[i + 1] === 0) {
+      units[i] = 0xfd;
+      units[i + 1] = 0xff;
+    }
   }
   return units.toString('utf16le');
 };
@@ -60,10 +63,11 @@ export const clean = (input: string) => {
 const cleanDeep = <T>(v: T): T => {
   if (typeof v === 'string') return clean(v) as T;
   if (Array.isArray(v)) {
+    const items: unknown[] = v;
     let out: unknown[] | undefined;
-    for (let i = 0; i < v.length; i++) {
-      const x = cleanDeep(v[i]);
-      if (x !== v[i]) (out ??= v.slice())[i] = x;
+    for (let i = 0; i < items.length; i++) {
+      const x = cleanDeep(items[i]);
+      if (x !== items[i]) (out ??= items.slice())[i] = x;
     }
     return (out ?? v) as T;
   }
@@ -100,7 +104,14 @@ export function splitHeaders(block: string, limits: HeaderLimits): HeaderEntry[]
     if (out.length >= limits.maxHeaders) break;
     const i = line.indexOf(':');
     if (i <= 0) continue;
-    out.push({ name: line.slice(0, i).trim().toLowerCase(), value: line.slice(i + 1).replace(/\r?\n[ \t]+/g, ' ').trim().slice(0, limits.maxHeaderValueChars) });
+    out.push({
+      name: line.slice(0, i).trim().toLowerCase(),
+      value: line
+        .slice(i + 1)
+        .replace(/\r?\n[ \t]+/g, ' ')
+        .trim()
+        .slice(0, limits.maxHeaderValueChars),
+    });
   }
   return out;
 }
@@ -186,7 +197,11 @@ export function addressInFrom(value: string): string | undefined {
 
 /** Encoded words decoded as mailparser would (a value the decoder chokes on stays as it is). */
 const decodedOrAsIs = (value: string) => {
-  try { return decodeEncodedWords(value); } catch { return value; }
+  try {
+    return decodeEncodedWords(value);
+  } catch {
+    return value;
+  }
 };
 
 /** What we keep of a message the parser gave up on: its headers, found by a tolerant split. */
@@ -197,7 +212,7 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
   const subject = get('subject');
   return {
     messageIdHeader: get('message-id'),
-    fromAddress: from === null ? null : addressInFrom(from)?.toLowerCase() ?? null,
+    fromAddress: from === null ? null : (addressInFrom(from)?.toLowerCase() ?? null),
     fromName: null,
     to: [],
     cc: [],
@@ -219,12 +234,26 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
  * result; `simplePath: false` forces mailparser, for the differential test). Never throws: a message the
  * parser cannot handle is kept with what could be read and a parse error note (a permanent outcome, never a retry).
  */
-export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLimits, parse: ParseLimits, opts: { simplePath?: boolean } = {}): Promise<ParsedMessage> {
+export async function parseRaw(
+  raw: Buffer,
+  timeoutMs: number,
+  limits: ExtractLimits,
+  parse: ParseLimits,
+  opts: { simplePath?: boolean } = {},
+): Promise<ParsedMessage> {
   try {
     // one ASCII text/plain part: the same fields without mailparser's streams (src/pipeline/parse-simple.ts)
-    const parsed = (opts.simplePath === false ? undefined : parseSimpleText(raw)) ?? await within(
-      simpleParser(raw, { skipImageLinks: true, skipTextToHtml: true, maxHtmlLengthToParse: parse.maxHtmlToTextChars }),
-      timeoutMs, `parser gave up after ${timeoutMs} ms`);
+    const parsed =
+      (opts.simplePath === false ? undefined : parseSimpleText(raw)) ??
+      (await within(
+        simpleParser(raw, {
+          skipImageLinks: true,
+          skipTextToHtml: true,
+          maxHtmlLengthToParse: parse.maxHtmlToTextChars,
+        }),
+        timeoutMs,
+        `parser gave up after ${timeoutMs} ms`,
+      ));
     return cleanDeep(toMessage(parsed, raw, limits, parse));
   } catch (err) {
     return cleanDeep(fallbackParse(raw, `parse failed: ${(err as Error).message}`, parse));
@@ -236,10 +265,19 @@ export async function parseRaw(raw: Buffer, timeoutMs: number, limits: ExtractLi
  * parse, it gives up (rejects) after `timeoutMs`.
  */
 export async function extractAttachment(raw: Buffer, index: number, timeoutMs: number) {
-  const parsed = await within(simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }), timeoutMs, `parser gave up after ${timeoutMs} ms`);
+  const parsed = await within(
+    simpleParser(raw, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true }),
+    timeoutMs,
+    `parser gave up after ${timeoutMs} ms`,
+  );
   const a = parsed.attachments[index];
   if (!a) return undefined;
   const type = a.headers.get('content-type') as { params?: Record<string, unknown> } | undefined;
   const charset = typeof type?.params?.charset === 'string' ? type.params.charset : null;
-  return { filename: a.filename === undefined ? null : clean(a.filename), contentType: a.contentType, charset, content: a.content };
+  return {
+    filename: a.filename === undefined ? null : clean(a.filename),
+    contentType: a.contentType,
+    charset,
+    content: a.content,
+  };
 }

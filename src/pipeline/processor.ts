@@ -8,8 +8,7 @@ import { Dropped } from './dropped.js';
 import { parseRaw, type ParsedMessage } from './parse.js';
 
 export type Outcome =
-  | { recipient: string; messageId: string; duplicate: boolean }
-  | { recipient: string; dropped: string };
+  { recipient: string; messageId: string; duplicate: boolean } | { recipient: string; dropped: string };
 
 /**
  * BullMQ processor for the inbound queue: runs the pipeline once per distinct recipient.
@@ -24,7 +23,8 @@ export function createInboundProcessor(deps: PipelineDeps) {
     const raw = decodeRaw(data);
     if (!raw) throw new UnrecoverableError('inbound job without raw bytes (neither rawAscii nor rawBase64)');
     let parsed: Promise<ParsedMessage> | undefined;
-    const parse = () => (parsed ??= parseRaw(raw, deps.config.worker.parseTimeoutMs, deps.config.extract, deps.config.parse));
+    const parse = () =>
+      (parsed ??= parseRaw(raw, deps.config.worker.parseTimeoutMs, deps.config.extract, deps.config.parse));
     const ackedAt = Date.parse(data.receivedAt);
 
     const outcomes: Outcome[] = [];
@@ -38,7 +38,14 @@ export function createInboundProcessor(deps: PipelineDeps) {
         } else {
           deps.metrics.delivered.inc();
           deps.metrics.pipelineSeconds.observe({ stage: 'published' }, (Date.now() - ackedAt) / 1000);
-          log.info({ event: 'inbound.stored', recipient, messageId: done.messageId, seq: done.seq, bytes: raw.length, parseError: done.parsed.parseError ?? undefined });
+          log.info({
+            event: 'inbound.stored',
+            recipient,
+            messageId: done.messageId,
+            seq: done.seq,
+            bytes: raw.length,
+            parseError: done.parsed.parseError ?? undefined,
+          });
         }
       } catch (err) {
         if (err instanceof Dropped) {

@@ -13,8 +13,14 @@ const BATCH_METRIC = 'mailwright_delivery_batch_size';
 export function workerPipelineDeps<D extends PipelineDeps>(deps: D): { deps: D; batcher: DeliveryBatcher } {
   const { batch, mailboxCache } = deps.config.worker;
   const registry = deps.metrics.registry;
-  const sizes = (registry.getSingleMetric(BATCH_METRIC) as Histogram | undefined) ??
-    new Histogram({ name: BATCH_METRIC, help: 'Deliveries written per transaction (group commit)', buckets: [1, 2, 4, 8, 16, 32, 64, 128], registers: [registry] });
+  const sizes =
+    (registry.getSingleMetric(BATCH_METRIC) as Histogram | undefined) ??
+    new Histogram({
+      name: BATCH_METRIC,
+      help: 'Deliveries written per transaction (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    });
   const log = deps.log.child({ component: 'delivery-batcher' });
   const onBatch = (r: BatchReport) => {
     sizes.observe(r.size);
@@ -22,6 +28,9 @@ export function workerPipelineDeps<D extends PipelineDeps>(deps: D): { deps: D; 
   };
   const batcher = createDeliveryBatcher(deps.stores.messages, batch, onBatch);
   const messages = { ...deps.stores.messages, deliver: batcher.deliver };
-  const mailboxes = { ...deps.stores.mailboxes, findByAddress: cachedMailboxLookup(deps.stores.mailboxes, mailboxCache) };
+  const mailboxes = {
+    ...deps.stores.mailboxes,
+    findByAddress: cachedMailboxLookup(deps.stores.mailboxes, mailboxCache),
+  };
   return { deps: { ...deps, stores: { ...deps.stores, messages, mailboxes } }, batcher };
 }

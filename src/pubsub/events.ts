@@ -46,13 +46,18 @@ export const accessChannel = (namespace: string) => `${namespace}:access`;
 
 export const isAccessEvent = (e: StreamEvent): e is AccessEvent => e.type === 'api_key_revoked';
 
-export interface Publisher { publish(e: StreamEvent): Promise<void> }
+export interface Publisher {
+  publish(e: StreamEvent): Promise<void>;
+}
 
 /** Publishes on the channels of `namespace` (channelNamespace(config.redis)). */
 export function redisPublisher(redis: Redis, namespace: string): Publisher {
   return {
     async publish(e) {
-      await redis.publish(isAccessEvent(e) ? accessChannel(namespace) : mailboxChannel(namespace, e.mailboxId), JSON.stringify(e));
+      await redis.publish(
+        isAccessEvent(e) ? accessChannel(namespace) : mailboxChannel(namespace, e.mailboxId),
+        JSON.stringify(e),
+      );
     },
   };
 }
@@ -63,7 +68,12 @@ export async function publishSafely(publisher: Publisher, e: StreamEvent, log: L
     await publisher.publish(e);
     return true;
   } catch (err) {
-    log.warn({ event: 'pubsub.publish_failed', ...(isAccessEvent(e) ? { keyId: e.keyId } : { mailboxId: e.mailboxId }), type: e.type, err });
+    log.warn({
+      event: 'pubsub.publish_failed',
+      ...(isAccessEvent(e) ? { keyId: e.keyId } : { mailboxId: e.mailboxId }),
+      type: e.type,
+      err,
+    });
     return false;
   }
 }

@@ -12,7 +12,11 @@ export interface MailboxChannels {
   drop(mailboxId: string): void;
 }
 
-export interface MailEventSubscription { redis: Redis; channels: MailboxChannels; close(): Promise<void> }
+export interface MailEventSubscription {
+  redis: Redis;
+  channels: MailboxChannels;
+  close(): Promise<void>;
+}
 
 const TYPES = new Set(['new_message', 'mailbox_expired', 'token_revoked', 'api_key_revoked']);
 
@@ -23,7 +27,11 @@ export function parseMailEvent(payload: string): StreamEvent | undefined {
     if (!e || typeof e !== 'object' || !TYPES.has(e.type)) return undefined;
     if (isAccessEvent(e)) return typeof e.keyId === 'string' ? e : undefined;
     if (typeof e.mailboxId !== 'string') return undefined;
-    if (e.type === 'new_message' && (typeof e.cursor !== 'string' || !/^[0-9]{1,15}$/.test(e.cursor) || typeof e.message?.id !== 'string')) return undefined;
+    if (
+      e.type === 'new_message' &&
+      (typeof e.cursor !== 'string' || !/^[0-9]{1,15}$/.test(e.cursor) || typeof e.message?.id !== 'string')
+    )
+      return undefined;
     if (e.type === 'token_revoked' && typeof e.jti !== 'string') return undefined;
     return e;
   } catch {
@@ -31,7 +39,10 @@ export function parseMailEvent(payload: string): StreamEvent | undefined {
   }
 }
 
-interface Channel { ready: Promise<void>; linger?: NodeJS.Timeout }
+interface Channel {
+  ready: Promise<void>;
+  linger?: NodeJS.Timeout;
+}
 
 /**
  * The single Redis subscriber connection of a web process: one SUBSCRIBE on the access channel (API key
@@ -59,7 +70,8 @@ export async function subscribeToMailEvents(
   let closing = false;
   redis.on('message', (channel: string, payload: string) => {
     const e = parseMailEvent(payload);
-    const ok = e && (channel === access ? isAccessEvent(e) : !isAccessEvent(e) && channel === mailboxPrefix + e.mailboxId);
+    const ok =
+      e && (channel === access ? isAccessEvent(e) : !isAccessEvent(e) && channel === mailboxPrefix + e.mailboxId);
     if (!ok) {
       log.warn({ event: 'pubsub.bad_event', channel });
       return;
@@ -74,7 +86,9 @@ export async function subscribeToMailEvents(
     channels.delete(mailboxId);
     onChannels(channels.size);
     if (closing) return;
-    redis.unsubscribe(mailboxPrefix + mailboxId).catch((err: unknown) => log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }));
+    redis
+      .unsubscribe(mailboxPrefix + mailboxId)
+      .catch((err: unknown) => log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }));
   };
   const mailboxChannels: MailboxChannels = {
     want(mailboxId) {
@@ -115,7 +129,10 @@ export async function subscribeToMailEvents(
         closing = true;
         for (const c of channels.values()) clearTimeout(c.linger);
         channels.clear();
-        await redis.quit().then(() => undefined, () => redis.disconnect());
+        await redis.quit().then(
+          () => undefined,
+          () => redis.disconnect(),
+        );
       })()),
   };
 }

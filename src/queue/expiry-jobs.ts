@@ -9,7 +9,12 @@ import { expiryJobId, MAINTENANCE_JOB, type ExpireMailboxJob } from './maintenan
  * no-op in BullMQ. A job that is running right now cannot be removed; it re-checks expires_at in the
  * database and re-delays itself, so the schedule stays right.
  */
-export async function scheduleExpiry(queue: Queue, mailboxId: string, expiresAt: Date, now = Date.now()): Promise<void> {
+export async function scheduleExpiry(
+  queue: Queue,
+  mailboxId: string,
+  expiresAt: Date,
+  now = Date.now(),
+): Promise<void> {
   const jobId = expiryJobId(mailboxId);
   await cancelExpiry(queue, mailboxId);
   const data: ExpireMailboxJob = { v: 1, mailboxId };
@@ -34,7 +39,13 @@ const redisWithin = <T>(ms: number, work: Promise<T>) => within(work, ms, `Redis
  * The same, for callers that must not fail because of Redis (mailbox creation, TTL change, delete):
  * a failure or a timeout is logged, and the safety sweep expires the mailbox within SWEEP_INTERVAL_MS instead.
  */
-export async function scheduleExpirySafely(queue: Queue, mailboxId: string, expiresAt: Date | null, log: Logger, timeoutMs: number): Promise<boolean> {
+export async function scheduleExpirySafely(
+  queue: Queue,
+  mailboxId: string,
+  expiresAt: Date | null,
+  log: Logger,
+  timeoutMs: number,
+): Promise<boolean> {
   if (!expiresAt) return false;
   try {
     await redisWithin(timeoutMs, scheduleExpiry(queue, mailboxId, expiresAt));
@@ -45,7 +56,12 @@ export async function scheduleExpirySafely(queue: Queue, mailboxId: string, expi
   }
 }
 
-export async function cancelExpirySafely(queue: Queue, mailboxId: string, log: Logger, timeoutMs: number): Promise<void> {
+export async function cancelExpirySafely(
+  queue: Queue,
+  mailboxId: string,
+  log: Logger,
+  timeoutMs: number,
+): Promise<void> {
   try {
     await redisWithin(timeoutMs, cancelExpiry(queue, mailboxId));
   } catch (err) {

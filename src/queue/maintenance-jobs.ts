@@ -10,7 +10,10 @@ export type MaintenanceJobName = (typeof MAINTENANCE_JOB)[keyof typeof MAINTENAN
 /** Fixed scheduler ids: upserting them on every worker boot is idempotent. */
 export const SCHEDULER_ID = { sweep: 'sweep-expired', purge: 'purge-inactive' } as const;
 
-export interface ExpireMailboxJob { v: 1; mailboxId: string }
+export interface ExpireMailboxJob {
+  v: 1;
+  mailboxId: string;
+}
 
 /** One delayed job per mailbox. BullMQ custom ids must not contain ':' (a UUID never does). */
 export const expiryJobId = (mailboxId: string) => `expire-${mailboxId}`;

@@ -8,7 +8,10 @@ import { isAscii } from 'node:buffer';
  * larger job: see docs/benchmarks/README.md), the ingress skips the encoding and the worker the decoding.
  * A worker reads both; jobs queued by an older ingress carry `rawBase64` only.
  */
-export interface Envelope { from: string | null; to: string[] }
+export interface Envelope {
+  from: string | null;
+  to: string[];
+}
 
 export interface InboundJob {
   v: 1;

@@ -21,25 +21,31 @@ export type InboundQueues = Pick<Queues, 'inboundFor'>;
 
 export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worker'>): Queues {
   const prefix = config.redis.prefix;
-  const inboundQueue = (name: string) => new Queue<InboundJob>(name, {
-    connection: redis,
-    prefix,
-    defaultJobOptions: {
-      attempts: config.worker.attempts,
-      backoff: { type: 'exponential', delay: config.worker.backoffMs },
-      // QUEUE_KEEP_COMPLETED (default 0): a delivered job is removed on completion; its raw bytes are already in
-      // Postgres. Keeping the newest N (visible in Bull Board) made BullMQ's completion script trim one old job
-      // per completion, which cost Redis measurably more CPU per message (see docs/benchmarks/README.md)
-      removeOnComplete: config.worker.keepCompleted === 0 ? true : { count: config.worker.keepCompleted },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    },
-  });
+  const inboundQueue = (name: string) =>
+    new Queue<InboundJob>(name, {
+      connection: redis,
+      prefix,
+      defaultJobOptions: {
+        attempts: config.worker.attempts,
+        backoff: { type: 'exponential', delay: config.worker.backoffMs },
+        // QUEUE_KEEP_COMPLETED (default 0): a delivered job is removed on completion; its raw bytes are already in
+        // Postgres. Keeping the newest N (visible in Bull Board) made BullMQ's completion script trim one old job
+        // per completion, which cost Redis measurably more CPU per message (see docs/benchmarks/README.md)
+        removeOnComplete: config.worker.keepCompleted === 0 ? true : { count: config.worker.keepCompleted },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    });
   const inbound = inboundQueue(QUEUE.inbound);
   const inboundLarge = inboundQueue(QUEUE.inboundLarge);
   const maintenance = new Queue(QUEUE.maintenance, {
     connection: redis,
     prefix,
-    defaultJobOptions: { attempts: 5, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 1000 } },
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: { count: 100 },
+      removeOnFail: { count: 1000 },
+    },
   });
   return {
     inbound,

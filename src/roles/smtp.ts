@@ -19,10 +19,18 @@ export interface SmtpRole {
  * One SMTP listener: the ingress on `port` (`secure`: TLS from the first byte). Its errors are logged once it
  * listens; a listen that fails rejects (a port in use: a StartError naming `variable`).
  */
-async function openListener(deps: RoleDeps, ingress: SmtpIngressDeps, port: number, portVariable: string, secure: boolean): Promise<SMTPServer> {
+async function openListener(
+  deps: RoleDeps,
+  ingress: SmtpIngressDeps,
+  port: number,
+  portVariable: string,
+  secure: boolean,
+): Promise<SMTPServer> {
   const server = createSmtpIngress(ingress, secure ? { secure: true } : {});
   let listening = false;
-  server.on('error', (err) => { if (listening) deps.log.error({ event: 'smtp.error', err }); });
+  server.on('error', (err) => {
+    if (listening) deps.log.error({ event: 'smtp.error', err });
+  });
   await listen(server.server, { port, host: deps.config.smtp.host, portVariable, hostVariable: 'SMTP_HOST' });
   listening = true;
   return server;
@@ -43,18 +51,36 @@ export async function startSmtp(deps: RoleDeps): Promise<SmtpRole> {
   let accepting = true;
   const log = deps.log.child({ component: 'smtp' });
   const onConnect = smtpConnectionLimit(deps.config, { redis: deps.redis, log });
-  const ingress: SmtpIngressDeps = { config: deps.config, log, inbound: deps.queues, metrics: deps.metrics, onConnect, accepting: () => accepting, busy: (w) => deps.pipelining.busy(w) };
+  const ingress: SmtpIngressDeps = {
+    config: deps.config,
+    log,
+    inbound: deps.queues,
+    metrics: deps.metrics,
+    onConnect,
+    accepting: () => accepting,
+    busy: (w) => deps.pipelining.busy(w),
+  };
   const smtp = await openListener(deps, ingress, deps.config.smtp.port, 'SMTP_PORT', false);
   // implicit TLS (SMTPS): the same hooks, limits and enqueue; if its port cannot be opened, neither listens
-  const smtps = deps.config.smtp.smtpsPort === undefined ? undefined
-    : await openListener(deps, ingress, deps.config.smtp.smtpsPort, 'SMTPS_PORT', true).catch(async (err: unknown) => {
-      await closeListener(smtp);
-      throw err;
-    });
+  const smtps =
+    deps.config.smtp.smtpsPort === undefined
+      ? undefined
+      : await openListener(deps, ingress, deps.config.smtp.smtpsPort, 'SMTPS_PORT', true).catch(
+          async (err: unknown) => {
+            await closeListener(smtp);
+            throw err;
+          },
+        );
   const servers = smtps ? [smtp, smtps] : [smtp];
   const port = portOf(smtp);
   const smtpsPort = smtps && portOf(smtps);
-  deps.log.info({ event: 'smtp.listening', host: deps.config.smtp.host, port, ...(smtpsPort !== undefined ? { smtpsPort } : {}), domains: deps.config.mail.domains });
+  deps.log.info({
+    event: 'smtp.listening',
+    host: deps.config.smtp.host,
+    port,
+    ...(smtpsPort !== undefined ? { smtpsPort } : {}),
+    domains: deps.config.mail.domains,
+  });
   return {
     port,
     smtpsPort,

@@ -17,33 +17,71 @@ import { sseRequests } from '../stream/sse.js';
 import { attachWebSockets } from '../stream/websocket.js';
 import { streamRateLimits } from '../access/request-limits.js';
 
-export interface WebRole { server: Server; port: number; streams: { hub: Hub; registry: StreamRegistry }; close: () => Promise<void> }
+export interface WebRole {
+  server: Server;
+  port: number;
+  streams: { hub: Hub; registry: StreamRegistry };
+  close: () => Promise<void>;
+}
 
 /** HTTP API on config.http (port 0 = any free port, for tests). */
-export async function startWeb(deps: RoleDeps, opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics }): Promise<WebRole> {
+export async function startWeb(
+  deps: RoleDeps,
+  opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics },
+): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
   // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
   // channels of the mailboxes the hub has listeners for
+  // eslint-disable-next-line prefer-const -- declared before the subscription whose callback reads it (no TDZ error)
   let hub: Hub | undefined;
-  const subscription = await subscribeToMailEvents(deps.config, deps.log.child({ component: 'pubsub' }), (e) => hub?.dispatch(e), (n) => deps.metrics.mailboxChannels.set(n));
-  hub = createHub((err, e) => deps.log.error({ event: 'stream.listener_failed', type: e.type, ...('mailboxId' in e ? { mailboxId: e.mailboxId } : {}), err }), subscription.channels);
+  const subscription = await subscribeToMailEvents(
+    deps.config,
+    deps.log.child({ component: 'pubsub' }),
+    (e) => hub?.dispatch(e),
+    (n) => deps.metrics.mailboxChannels.set(n),
+  );
+  hub = createHub(
+    (err, e) =>
+      deps.log.error({
+        event: 'stream.listener_failed',
+        type: e.type,
+        ...('mailboxId' in e ? { mailboxId: e.mailboxId } : {}),
+        err,
+      }),
+    subscription.channels,
+  );
   const registry = createStreamRegistry({ pingMs: deps.config.streams.pingMs, metrics: deps.metrics });
   const streams = { hub, registry };
-  const app = createApp({ ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams }, operatorMounts(deps, opts.moreMetrics));
+  const app = createApp(
+    { ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams },
+    operatorMounts(deps, opts.moreMetrics),
+  );
   const koa = app.callback();
   // SSE and WebSocket streams are served ahead of Koa; their connects count against the API's rate limits
   const rateLimits = streamRateLimits(deps);
   const sse = sseRequests({ ...deps, signer, hub, registry, rateLimits });
-  const server = createServer((req, res) => { if (!sse(req, res)) void koa(req, res); });
+  const server = createServer((req, res) => {
+    if (!sse(req, res)) void koa(req, res);
+  });
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
   const sockets = attachWebSockets(server, { ...deps, signer, hub, registry, rateLimits });
-  await listen(server, { port: deps.config.http.port, host: deps.config.http.host, portVariable: 'PORT', hostVariable: 'HOST' }).catch(async (err: unknown) => {
+  await listen(server, {
+    port: deps.config.http.port,
+    host: deps.config.http.host,
+    portVariable: 'PORT',
+    hostVariable: 'HOST',
+  }).catch(async (err: unknown) => {
     await subscription.close();
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
-  deps.log.info({ event: 'web.listening', host: deps.config.http.host, port, adminBoard: describeAdminBoard(deps.config.ops) });
+  deps.log.info({
+    event: 'web.listening',
+    host: deps.config.http.host,
+    port,
+    adminBoard: describeAdminBoard(deps.config.ops),
+  });
   return {
     server,
     port,

@@ -4,12 +4,11 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { exitAfterLog, type Logger } from '../core/log.js';
 import type { FromThread, ToThread } from './worker-thread-messages.js';
 
-
 export interface WorkerThread {
   /** the thread's metrics (its own registry: delivery counters, batch sizes...), for the process's /metrics */
-  metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]>;
+  metrics: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   /** a graceful close inside the thread (active jobs finish), then the thread ends */
-  close(): Promise<void>;
+  close: () => Promise<void>;
 }
 
 /**
@@ -40,31 +39,48 @@ export async function startWorkerThread(
   const ready = new Promise<void>((resolve, reject) => {
     thread.on('message', (m: FromThread) => {
       if (m.type === 'ready') resolve();
-      else if (m.type === 'metrics') { pending.get(m.id)?.(m.metrics); pending.delete(m.id); }
+      else if (m.type === 'metrics') {
+        pending.get(m.id)?.(m.metrics);
+        pending.delete(m.id);
+      }
     });
     thread.once('error', reject);
     thread.once('exit', (code) => reject(new Error(`worker thread exited with ${code} before it was ready`)));
   });
   await ready;
   thread.on('error', (err) => fail('error', err));
-  thread.on('exit', (code) => { if (!closing) fail(`exit ${code}`); });
+  thread.on('exit', (code) => {
+    if (!closing) fail(`exit ${code}`);
+  });
   const post = (m: ToThread) => thread.postMessage(m);
   return {
     // a thread that does not answer within metricsTimeoutMs (closing, or busy for that long) adds nothing to the scrape
-    metrics: () => new Promise((resolve) => {
-      const id = nextId++;
-      const timer = setTimeout(() => { pending.delete(id); resolve([]); }, metricsTimeoutMs);
-      pending.set(id, (m) => { clearTimeout(timer); resolve(m); });
-      if (closing) return;
-      post({ type: 'metrics', id });
-    }),
+    metrics: () =>
+      new Promise((resolve) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          resolve([]);
+        }, metricsTimeoutMs);
+        pending.set(id, (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        });
+        if (closing) return;
+        post({ type: 'metrics', id });
+      }),
     async close() {
       if (closing) return;
       closing = true;
-      const closed = new Promise<FromThread>((resolve) => thread.on('message', (m: FromThread) => { if (m.type === 'closed') resolve(m); }));
+      const closed = new Promise<FromThread>((resolve) =>
+        thread.on('message', (m: FromThread) => {
+          if (m.type === 'closed') resolve(m);
+        }),
+      );
       post({ type: 'close' });
       const answer = await Promise.race([closed, once(thread, 'exit').then(() => undefined)]);
-      if (answer?.type === 'closed' && answer.error) log.error({ event: 'worker_thread.close_failed', err: answer.error });
+      if (answer?.type === 'closed' && answer.error)
+        log.error({ event: 'worker_thread.close_failed', err: answer.error });
       await thread.terminate();
     },
   };

@@ -45,7 +45,13 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
     worker.on('failed', (job, err) => {
       const final = isFinal(job) || err.name === 'UnrecoverableError';
       deps.metrics[final ? 'failed' : 'retried'].inc({ queue });
-      log[final ? 'error' : 'warn']({ event: final ? 'inbound.failed' : 'inbound.will_retry', queue, jobId: job?.id, attempts: job?.attemptsMade, err });
+      log[final ? 'error' : 'warn']({
+        event: final ? 'inbound.failed' : 'inbound.will_retry',
+        queue,
+        jobId: job?.id,
+        attempts: job?.attemptsMade,
+        err,
+      });
     });
     worker.on('error', (err) => log.warn({ event: 'worker.error', queue, err }));
     // a job whose worker died (lock expired) goes back to waiting; past WORKER_MAX_STALLED_COUNT BullMQ fails it
@@ -60,14 +66,25 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
   // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
   await deps.stores.plans.all().then(
-    (plans) => { for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, plans)) log.warn({ event: 'worker.plan_size_unreachable', problem }); },
+    (plans) => {
+      for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, plans))
+        log.warn({ event: 'worker.plan_size_unreachable', problem });
+    },
     (err: unknown) => log.warn({ event: 'worker.plan_check_skipped', err }),
   );
-  for (const [queue, worker] of [[QUEUE.inbound, inbound], [QUEUE.inboundLarge, inboundLarge]] as const) {
+  for (const [queue, worker] of [
+    [QUEUE.inbound, inbound],
+    [QUEUE.inboundLarge, inboundLarge],
+  ] as const) {
     // run() resolves when the worker closes; it rejects only on a bug in BullMQ's loop
     worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue, err }));
   }
-  log.info({ event: 'worker.started', concurrency: deps.config.worker.concurrency, largeConcurrency: deps.config.worker.largeConcurrency, largeMessageBytes: deps.config.worker.largeMessageBytes });
+  log.info({
+    event: 'worker.started',
+    concurrency: deps.config.worker.concurrency,
+    largeConcurrency: deps.config.worker.largeConcurrency,
+    largeMessageBytes: deps.config.worker.largeMessageBytes,
+  });
   return {
     inbound,
     inboundLarge,

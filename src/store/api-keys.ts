@@ -22,8 +22,15 @@ export interface ApiKeyRecord {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const toRecord = (r: any): ApiKeyRecord => ({
-  id: r.id, userId: r.user_id, prefix: r.prefix, salt: r.salt, keyHash: r.key_hash, name: r.name,
-  createdAt: r.created_at, lastUsedAt: r.last_used_at, revokedAt: r.revoked_at,
+  id: r.id,
+  userId: r.user_id,
+  prefix: r.prefix,
+  salt: r.salt,
+  keyHash: r.key_hash,
+  name: r.name,
+  createdAt: r.created_at,
+  lastUsedAt: r.last_used_at,
+  revokedAt: r.revoked_at,
 });
 
 export interface ApiKeyStore {
@@ -33,9 +40,18 @@ export interface ApiKeyStore {
    * `generate` is injectable so tests can force a collision. Inside a transaction a collision does not abort it
    * (`on conflict do nothing`). The clear-text key is returned once and never stored.
    */
-  create(k: { userId: string; name: string | null }, generate?: () => GeneratedKey): Promise<{ record: ApiKeyRecord; key: string; attempts: number }>;
+  create(
+    k: { userId: string; name: string | null },
+    generate?: () => GeneratedKey,
+  ): Promise<{ record: ApiKeyRecord; key: string; attempts: number }>;
   /** Store an already generated key as is; a taken prefix throws (unique violation). Prefer `create()`. */
-  insert(k: { userId: string; prefix: string; salt: Buffer; keyHash: Buffer; name: string | null }): Promise<ApiKeyRecord>;
+  insert(k: {
+    userId: string;
+    prefix: string;
+    salt: Buffer;
+    keyHash: Buffer;
+    name: string | null;
+  }): Promise<ApiKeyRecord>;
   findByPrefix(prefix: string): Promise<ApiKeyRecord | undefined>;
   listByUser(userId: string): Promise<ApiKeyRecord[]>;
   revoke(userId: string, id: string): Promise<boolean>;
@@ -51,11 +67,14 @@ export function apiKeyStore(db: Db): ApiKeyStore {
         const g = generate();
         const [row] = await db('api_keys')
           .insert({ user_id: k.userId, prefix: g.prefix, salt: g.salt, key_hash: g.hash, name: k.name })
-          .onConflict('prefix').ignore()
+          .onConflict('prefix')
+          .ignore()
           .returning('*');
         if (row) return { record: toRecord(row), key: g.key, attempts: attempt };
       }
-      throw new Unavailable(`could not create an API key: ${API_KEY_CREATE_ATTEMPTS} generated prefixes in a row were already taken`);
+      throw new Unavailable(
+        `could not create an API key: ${API_KEY_CREATE_ATTEMPTS} generated prefixes in a row were already taken`,
+      );
     },
     async insert(k) {
       const [row] = await db('api_keys')
@@ -71,13 +90,19 @@ export function apiKeyStore(db: Db): ApiKeyStore {
       return (await db('api_keys').where({ user_id: userId }).orderBy('created_at', 'desc')).map(toRecord);
     },
     async revoke(userId, id) {
-      const n = await db('api_keys').where({ user_id: userId, id }).whereNull('revoked_at').update({ revoked_at: db.fn.now() });
+      const n = await db('api_keys')
+        .where({ user_id: userId, id })
+        .whereNull('revoked_at')
+        .update({ revoked_at: db.fn.now() });
       return n === 1;
     },
     async touch(id) {
       // at most one write a minute per key
-      await db('api_keys').where({ id })
-        .andWhere((w) => w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
+      await db('api_keys')
+        .where({ id })
+        .andWhere(
+          (w) => void w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)),
+        )
         .update({ last_used_at: db.fn.now() });
     },
     async findForUser(userId, id) {
@@ -85,7 +110,10 @@ export function apiKeyStore(db: Db): ApiKeyStore {
       return row ? toRecord(row) : undefined;
     },
     async countActive(userId) {
-      const [row] = await db('api_keys').where({ user_id: userId }).whereNull('revoked_at').count<{ n: string }[]>({ n: '*' });
+      const [row] = await db('api_keys')
+        .where({ user_id: userId })
+        .whereNull('revoked_at')
+        .count<{ n: string }[]>({ n: '*' });
       return Number(row?.n ?? 0);
     },
   };

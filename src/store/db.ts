@@ -7,10 +7,17 @@ pg.types.setTypeParser(20, (v: string) => Number(v));
 
 export type Db = Knex | Knex.Transaction;
 
-export function createDb(config: { db: Omit<Config['db'], 'queryTimeoutMs'> & { queryTimeoutMs?: number } }, overrides: Partial<Knex.Config> = {}): Knex {
+export function createDb(
+  config: { db: Omit<Config['db'], 'queryTimeoutMs'> & { queryTimeoutMs?: number } },
+  overrides: Partial<Knex.Config> = {},
+): Knex {
   return knex({
     client: 'pg',
-    connection: { connectionString: config.db.url, connectionTimeoutMillis: 5_000, query_timeout: config.db.queryTimeoutMs } as Knex.PgConnectionConfig,
+    connection: {
+      connectionString: config.db.url,
+      connectionTimeoutMillis: 5_000,
+      query_timeout: config.db.queryTimeoutMs,
+    } as Knex.PgConnectionConfig,
     pool: { min: 0, max: config.db.poolMax, acquireTimeoutMillis: 10_000 },
     acquireConnectionTimeout: 10_000,
     ...overrides,

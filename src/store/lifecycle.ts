@@ -28,7 +28,12 @@ export interface LifecycleStore {
   deleteMailboxes(ids: string[], retentionMs: number): Promise<number>;
 }
 
-export interface TtlChange { expiresAt: Date; previousExpiresAt: Date | null; expiredNow: boolean; tokensMoved: number }
+export interface TtlChange {
+  expiresAt: Date;
+  previousExpiresAt: Date | null;
+  expiredNow: boolean;
+  tokensMoved: number;
+}
 
 const EXPIRED = { is_active: false, deactivated_reason: 'expired' };
 const olderThan = (db: Db, ms: number) => db.raw(`now() - (? * interval '1 millisecond')`, [ms]);
@@ -59,7 +64,9 @@ export function lifecycleStore(db: Db): LifecycleStore {
       const run = async (trx: Db): Promise<TtlChange | undefined> => {
         const before = await trx('mailboxes').where({ id, is_active: true }).forUpdate().first('expires_at');
         if (!before) return undefined;
-        const { rows: [row] } = await trx.raw(
+        const {
+          rows: [row],
+        } = await trx.raw(
           `update mailboxes set expires_at = created_at + (? * interval '1 millisecond') where id = ?
            returning expires_at, expires_at <= clock_timestamp() as elapsed`,
           [ttlMs, id],
@@ -74,7 +81,10 @@ export function lifecycleStore(db: Db): LifecycleStore {
             .update({ expires_at: expiresAt });
         }
         const expiredNow = row.elapsed === true;
-        if (expiredNow) await trx('mailboxes').where({ id }).update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') });
+        if (expiredNow)
+          await trx('mailboxes')
+            .where({ id })
+            .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') });
         return { expiresAt, previousExpiresAt: before.expires_at ?? null, expiredNow, tokensMoved };
       };
       return db.transaction(run);
@@ -90,13 +100,15 @@ export function lifecycleStore(db: Db): LifecycleStore {
     },
     async deleteMessagesOf(ids, limit) {
       if (!ids.length) return 0;
-      return db('messages')
-        .whereIn('id', db('messages').select('id').whereIn('mailbox_id', ids).limit(limit))
-        .delete();
+      return db('messages').whereIn('id', db('messages').select('id').whereIn('mailbox_id', ids).limit(limit)).delete();
     },
     async deleteMailboxes(ids, retentionMs) {
       if (!ids.length) return 0;
-      return db('mailboxes').whereIn('id', ids).andWhere('is_active', false).andWhere('deactivated_at', '<', olderThan(db, retentionMs)).delete();
+      return db('mailboxes')
+        .whereIn('id', ids)
+        .andWhere('is_active', false)
+        .andWhere('deactivated_at', '<', olderThan(db, retentionMs))
+        .delete();
     },
   };
 }

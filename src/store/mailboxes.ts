@@ -31,12 +31,27 @@ export type MailboxEnd = 'expired' | 'deleted';
  * pipeline and its mailbox cache all decide with this function.
  */
 export const mailboxEnded = (m: Mailbox | undefined, now = Date.now()): MailboxEnd | undefined =>
-  !m || !m.isActive || (m.expiresAt !== null && m.expiresAt.getTime() <= now) ? (m?.deactivatedReason === 'deleted' ? 'deleted' : 'expired') : undefined;
+  !m || !m.isActive || (m.expiresAt !== null && m.expiresAt.getTime() <= now)
+    ? m?.deactivatedReason === 'deleted'
+      ? 'deleted'
+      : 'expired'
+    : undefined;
 
 interface MailboxRow {
-  id: string; address: string; kind: MailboxKind; owner_user_id: string | null; plan_id: string; is_active: boolean;
-  expires_at: Date | null; deactivated_at: Date | null; deactivated_reason: string | null; last_seq: number;
-  message_count: number; used_bytes: number; dropped_count: number; created_at: Date;
+  id: string;
+  address: string;
+  kind: MailboxKind;
+  owner_user_id: string | null;
+  plan_id: string;
+  is_active: boolean;
+  expires_at: Date | null;
+  deactivated_at: Date | null;
+  deactivated_reason: string | null;
+  last_seq: number;
+  message_count: number;
+  used_bytes: number;
+  dropped_count: number;
+  created_at: Date;
 }
 
 const toMailbox = (r: MailboxRow): Mailbox => ({
@@ -57,12 +72,18 @@ const toMailbox = (r: MailboxRow): Mailbox => ({
 });
 
 /** The columns toMailbox reads, named (a prepared `select *` would break when a migration adds one). */
-const MAILBOX_COLUMNS = 'id, address, kind, owner_user_id, plan_id, is_active, expires_at, deactivated_at, deactivated_reason, last_seq, message_count, used_bytes, dropped_count, created_at';
+const MAILBOX_COLUMNS =
+  'id, address, kind, owner_user_id, plan_id, is_active, expires_at, deactivated_at, deactivated_reason, last_seq, message_count, used_bytes, dropped_count, created_at';
 // the lookups every authenticated request and stream connect makes: prepared, no query builder per call
 const BY_ADDRESS = `select ${MAILBOX_COLUMNS} from mailboxes where lower(address) = $1 limit 1`;
 const BY_ID = `select ${MAILBOX_COLUMNS} from mailboxes where id = $1 limit 1`;
 
-export interface NewMailbox { address: string; ownerUserId: string | null; planId: string; ttlMs: number }
+export interface NewMailbox {
+  address: string;
+  ownerUserId: string | null;
+  planId: string;
+  ttlMs: number;
+}
 
 export interface MailboxStore {
   create(m: NewMailbox): Promise<Mailbox>;
@@ -91,7 +112,9 @@ export function mailboxStore(db: Db): MailboxStore {
     async findByAddress(address) {
       // PostgreSQL text cannot hold NUL (the query would fail): no mailbox has such an address
       if (address.includes('\u0000')) return undefined;
-      const [row] = await preparedQuery<MailboxRow>(db, 'mw_mailbox_by_address', BY_ADDRESS, [normalizeAddress(address)]);
+      const [row] = await preparedQuery<MailboxRow>(db, 'mw_mailbox_by_address', BY_ADDRESS, [
+        normalizeAddress(address),
+      ]);
       return row ? toMailbox(row) : undefined;
     },
     async findById(id) {
@@ -104,11 +127,11 @@ export function mailboxStore(db: Db): MailboxStore {
       return (await q).map(toMailbox);
     },
     async countActiveByOwner(userId) {
-      const [{ n }] = await db('mailboxes')
+      const [row] = await db('mailboxes')
         .where({ owner_user_id: userId, is_active: true })
-        .andWhere((w) => w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+        .andWhere((w) => void w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
         .count<{ n: string }[]>({ n: '*' });
-      return Number(n);
+      return Number(row?.n ?? 0);
     },
     async deactivate(id, reason) {
       const n = await db('mailboxes')
@@ -117,10 +140,12 @@ export function mailboxStore(db: Db): MailboxStore {
       return n === 1;
     },
     async release(id, sizeBytes) {
-      await db('mailboxes').where({ id }).update({
-        message_count: db.raw('greatest(message_count - 1, 0)'),
-        used_bytes: db.raw('greatest(used_bytes - ?, 0)', [sizeBytes]),
-      });
+      await db('mailboxes')
+        .where({ id })
+        .update({
+          message_count: db.raw('greatest(message_count - 1, 0)'),
+          used_bytes: db.raw('greatest(used_bytes - ?, 0)', [sizeBytes]),
+        });
     },
     async recordDrop(id) {
       await db('mailboxes').where({ id }).increment('dropped_count', 1);

@@ -4,9 +4,19 @@ import { whyRefused, type DeliveryLimits, type DeliveryOutcome } from './message
 import { messageRow, type NewMessage } from './message-row.js';
 import { preparedQuery } from './prepared.js';
 
-export interface BatchItem { message: Omit<NewMessage, 'seq'>; limits: DeliveryLimits }
+export interface BatchItem {
+  message: Omit<NewMessage, 'seq'>;
+  limits: DeliveryLimits;
+}
 
-interface BatchRow { ord: number; stored_seq: number | null; dup_id: string | null; dup_seq: number | null; locked: boolean; guard: number | null }
+interface BatchRow {
+  ord: number;
+  stored_seq: number | null;
+  dup_id: string | null;
+  dup_seq: number | null;
+  locked: boolean;
+  guard: number | null;
+}
 
 /**
  * Many deliveries as ONE statement (one round trip, one commit: group commit), with the guarantees of
@@ -105,16 +115,28 @@ export function messageDeliveryBatch(db: Db) {
     const raws = items.map((it) => it.message.raw);
     const offsets: number[] = [];
     let at = 0;
-    for (const r of raws) { offsets.push(at); at += r.length; }
-    const values = [items.map((it) => it.limits.maxMessages), Buffer.concat(raws, at), JSON.stringify(rows), offsets, raws.map((r) => r.length)];
+    for (const r of raws) {
+      offsets.push(at);
+      at += r.length;
+    }
+    const values = [
+      items.map((it) => it.limits.maxMessages),
+      Buffer.concat(raws, at),
+      JSON.stringify(rows),
+      offsets,
+      raws.map((r) => r.length),
+    ];
     const result = await preparedQuery<BatchRow>(db, name, text, values);
-    if (result.length !== items.length) throw new Error(`delivery batch of ${items.length} answered ${result.length} rows`);
-    return Promise.all(result.map(async (r, i): Promise<DeliveryOutcome> => {
-      const m = items[i]!.message;
-      if (r.stored_seq !== null) return { status: 'stored', id: m.id, seq: Number(r.stored_seq) };
-      if (r.dup_id !== null) return { status: 'duplicate', id: r.dup_id, seq: Number(r.dup_seq) };
-      if (r.locked) return { status: 'refused', reason: 'mailbox_full' };
-      return whyRefused(db, m.mailboxId);
-    }));
+    if (result.length !== items.length)
+      throw new Error(`delivery batch of ${items.length} answered ${result.length} rows`);
+    return Promise.all(
+      result.map(async (r, i): Promise<DeliveryOutcome> => {
+        const m = items[i]!.message;
+        if (r.stored_seq !== null) return { status: 'stored', id: m.id, seq: Number(r.stored_seq) };
+        if (r.dup_id !== null) return { status: 'duplicate', id: r.dup_id, seq: Number(r.dup_seq) };
+        if (r.locked) return { status: 'refused', reason: 'mailbox_full' };
+        return whyRefused(db, m.mailboxId);
+      }),
+    );
   };
 }

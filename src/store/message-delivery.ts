@@ -8,9 +8,18 @@ export type DeliveryOutcome =
   | { status: 'duplicate'; id: string; seq: number }
   | { status: 'refused'; reason: 'mailbox_inactive' | 'mailbox_expired' | 'mailbox_full' | 'unknown_mailbox' };
 
-export interface DeliveryLimits { maxMessages: number }
+export interface DeliveryLimits {
+  maxMessages: number;
+}
 
-interface DeliveryRow { id: string | null; seq: number | null; dup_id: string | null; dup_seq: number | null; locked: number; updated: number }
+interface DeliveryRow {
+  id: string | null;
+  seq: number | null;
+  dup_id: string | null;
+  dup_seq: number | null;
+  locked: number;
+  updated: number;
+}
 
 /** The statement, with $1 mailbox id, $2 ingress id, $3 max messages, $4 size, then the row's columns (typed from the table). */
 const deliverySql = (columns: string[], types: Map<string, string>) => {
@@ -43,7 +52,10 @@ const deliverySql = (columns: string[], types: Map<string, string>) => {
 
 /** The column -> SQL type map of `messages`, read from the table itself (so statements follow migrations). */
 export const messageColumnTypes = (db: Db): Promise<Map<string, string>> =>
-  db.raw(`select attname, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'messages'::regclass and attnum > 0 and not attisdropped`)
+  db
+    .raw(
+      `select attname, format_type(atttypid, atttypmod) as type from pg_attribute where attrelid = 'messages'::regclass and attnum > 0 and not attisdropped`,
+    )
     .then((r: { rows: Array<{ attname: string; type: string }> }) => new Map(r.rows.map((c) => [c.attname, c.type])));
 
 /** Why a delivery that locked nothing was refused (read after the fact; "full" if nothing else applies). */
@@ -51,7 +63,8 @@ export async function whyRefused(db: Db, mailboxId: string): Promise<DeliveryOut
   const row = await db('mailboxes').where({ id: mailboxId }).first('is_active', 'expires_at');
   if (!row) return { status: 'refused', reason: 'unknown_mailbox' };
   if (!row.is_active) return { status: 'refused', reason: 'mailbox_inactive' };
-  if (row.expires_at && (row.expires_at as Date).getTime() <= Date.now()) return { status: 'refused', reason: 'mailbox_expired' };
+  if (row.expires_at && (row.expires_at as Date).getTime() <= Date.now())
+    return { status: 'refused', reason: 'mailbox_expired' };
   return { status: 'refused', reason: 'mailbox_full' };
 }
 
@@ -75,7 +88,10 @@ export function messageDelivery(db: Db) {
         const text = deliverySql(columns, types);
         return { name: `mw_deliver_${createHash('sha1').update(text).digest('hex').slice(0, 12)}`, text, columns };
       })
-      .catch((err: unknown) => { prepared = undefined; throw err; }));
+      .catch((err: unknown) => {
+        prepared = undefined;
+        throw err;
+      }));
 
   const run = async (values: unknown[], columns: string[]): Promise<DeliveryRow> => {
     const { name, text } = await prepare(columns);

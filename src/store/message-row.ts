@@ -6,8 +6,14 @@ import type { FoundCode, FoundLink } from '../extract/index.js';
  * both use it without importing each other.
  */
 /** `name` is null when the header gives none (as `from_name`); rows stored before that hold '' (read as null). */
-export interface AddressEntry { address: string; name: string | null }
-export interface HeaderEntry { name: string; value: string }
+export interface AddressEntry {
+  address: string;
+  name: string | null;
+}
+export interface HeaderEntry {
+  name: string;
+  value: string;
+}
 export interface AttachmentMeta {
   index: number;
   filename: string | null;
@@ -29,10 +35,22 @@ export interface StoredAttachment {
   checksum: string | null;
 }
 const toStoredAttachment = (a: AttachmentMeta): StoredAttachment => ({
-  index: a.index, filename: a.filename, content_type: a.contentType, size: a.size, content_id: a.contentId, disposition: a.disposition, checksum: a.checksum,
+  index: a.index,
+  filename: a.filename,
+  content_type: a.contentType,
+  size: a.size,
+  content_id: a.contentId,
+  disposition: a.disposition,
+  checksum: a.checksum,
 });
 export const fromStoredAttachment = (a: StoredAttachment): AttachmentMeta => ({
-  index: a.index, filename: a.filename, contentType: a.content_type, size: a.size, contentId: a.content_id, disposition: a.disposition, checksum: a.checksum,
+  index: a.index,
+  filename: a.filename,
+  contentType: a.content_type,
+  size: a.size,
+  contentId: a.content_id,
+  disposition: a.disposition,
+  checksum: a.checksum,
 });
 
 export interface NewMessage {
@@ -100,4 +118,3 @@ export const messageRow = (m: NewMessage, encode: (v: unknown) => unknown = json
   size_bytes: m.raw.length,
   received_at: m.receivedAt,
 });
-

@@ -22,7 +22,8 @@ const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 function where(q: Knex.QueryBuilder, column: string, m: TextMatch | undefined) {
   if (!m) return;
-  if (m.kind === 'substring') q.andWhereRaw(`coalesce(??, '') ilike ? escape '\\'`, [column, `%${escapeLike(m.value)}%`]);
+  if (m.kind === 'substring')
+    q.andWhereRaw(`coalesce(??, '') ilike ? escape '\\'`, [column, `%${escapeLike(m.value)}%`]);
   else q.andWhereRaw(`coalesce(??, '') ~* ?`, [column, m.source]);
 }
 
@@ -30,10 +31,21 @@ function where(q: Knex.QueryBuilder, column: string, m: TextMatch | undefined) {
  * Messages of a mailbox matching a wait filter, newest first. Regular expressions run in Postgres
  * (an automaton engine, no catastrophic backtracking) under a statement time limit.
  */
-export async function searchMessages(db: Db, mailboxId: string, f: WaitFilter, opts: { regexTimeoutMs: number }): Promise<MessageSummary[]> {
-  const q = db('messages').where({ mailbox_id: mailboxId }).select(SUMMARY_COLUMNS)
+export async function searchMessages(
+  db: Db,
+  mailboxId: string,
+  f: WaitFilter,
+  opts: { regexTimeoutMs: number },
+): Promise<MessageSummary[]> {
+  const q = db('messages')
+    .where({ mailbox_id: mailboxId })
+    .select(SUMMARY_COLUMNS)
     // newest received first, like the plain list (commit order breaks ties)
-    .orderBy([{ column: 'received_at', order: 'desc' }, { column: 'seq', order: 'desc' }]).limit(f.limit);
+    .orderBy([
+      { column: 'received_at', order: 'desc' },
+      { column: 'seq', order: 'desc' },
+    ])
+    .limit(f.limit);
   if (f.afterSeq !== undefined) q.andWhere('seq', '>', f.afterSeq);
   if (f.unreadOnly) q.andWhere('is_read', false);
   if (f.tag !== undefined) q.andWhere('tag', f.tag);
@@ -45,8 +57,10 @@ export async function searchMessages(db: Db, mailboxId: string, f: WaitFilter, o
     return (await q).map(toSummary);
   } catch (err) {
     const e = err as { code?: string; name?: string };
-    if (e.code === '2201B') throw new BadRequest('the regular expression is not valid here (Postgres syntax)', 'invalid_regex');
-    if (regex && (e.name === 'KnexTimeoutError' || e.code === '57014')) throw new BadRequest('the regular expression is too expensive', 'regex_too_expensive');
+    if (e.code === '2201B')
+      throw new BadRequest('the regular expression is not valid here (Postgres syntax)', 'invalid_regex');
+    if (regex && (e.name === 'KnexTimeoutError' || e.code === '57014'))
+      throw new BadRequest('the regular expression is too expensive', 'regex_too_expensive');
     throw err;
   }
 }

@@ -1,6 +1,13 @@
 import type { FoundCode, FoundLink } from '../extract/index.js';
 import type { Db } from './db.js';
-import { fromStoredAttachment, type AddressEntry, type AttachmentMeta, type HeaderEntry, type NewMessage, type StoredAttachment } from './message-row.js';
+import {
+  fromStoredAttachment,
+  type AddressEntry,
+  type AttachmentMeta,
+  type HeaderEntry,
+  type NewMessage,
+  type StoredAttachment,
+} from './message-row.js';
 import { messageDelivery, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
 import { messageDeliveryBatch, type BatchItem } from './message-delivery-batch.js';
 
@@ -36,7 +43,10 @@ export interface MessageFull extends MessageSummary {
 }
 
 /** A message's place in the newest-first list: when it was received, then its seq (ties, same millisecond). */
-export interface ListPosition { receivedAt: Date; seq: number }
+export interface ListPosition {
+  receivedAt: Date;
+  seq: number;
+}
 
 export interface ListQuery {
   limit: number;
@@ -54,10 +64,35 @@ export interface ListQuery {
   tag?: string;
 }
 
-export const SUMMARY_COLUMNS = ['id', 'seq', 'mailbox_id', 'from_address', 'subject', 'received_at', 'is_read', 'has_attachments', 'tag'];
+export const SUMMARY_COLUMNS = [
+  'id',
+  'seq',
+  'mailbox_id',
+  'from_address',
+  'subject',
+  'received_at',
+  'is_read',
+  'has_attachments',
+  'tag',
+];
 const FULL_COLUMNS = [
-  ...SUMMARY_COLUMNS, 'message_id_header', 'from_name', 'to_addresses', 'cc_addresses', 'reply_to', 'text_body', 'html_body',
-  'headers', 'attachments', 'parse_error', 'sent_at', 'size_bytes', 'source', 'envelope_from', 'codes', 'links',
+  ...SUMMARY_COLUMNS,
+  'message_id_header',
+  'from_name',
+  'to_addresses',
+  'cc_addresses',
+  'reply_to',
+  'text_body',
+  'html_body',
+  'headers',
+  'attachments',
+  'parse_error',
+  'sent_at',
+  'size_bytes',
+  'source',
+  'envelope_from',
+  'codes',
+  'links',
 ];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -96,7 +131,11 @@ const toFull = (r: Row): MessageFull => ({
 });
 
 /** What an attachment download needs: the raw bytes, and what the delivery parse found in them. */
-export interface AttachmentSource { raw: Buffer; attachmentCount: number; parseError: string | null }
+export interface AttachmentSource {
+  raw: Buffer;
+  attachmentCount: number;
+  parseError: string | null;
+}
 
 export interface MessageStore {
   /** The delivery write: idempotent insert + next seq + quota, atomically (see message-delivery.ts). */
@@ -133,7 +172,10 @@ export function messageStore(db: Db): MessageStore {
         // the list: newest received first. A message can commit after one received later (a retried
         // delivery, a larger message), so commit order (seq) is only the tie-break
         if (q.before) query.andWhereRaw('(received_at, seq) < (?, ?)', [q.before.receivedAt, q.before.seq]);
-        query.orderBy([{ column: 'received_at', order: 'desc' }, { column: 'seq', order: 'desc' }]);
+        query.orderBy([
+          { column: 'received_at', order: 'desc' },
+          { column: 'seq', order: 'desc' },
+        ]);
       }
       return (await query).map(toSummary);
     },
@@ -150,9 +192,12 @@ export function messageStore(db: Db): MessageStore {
     },
     async getAttachmentSource(mailboxId, id) {
       // the count, not the attachments list: a message can list thousands
-      const row = await db('messages').where({ mailbox_id: mailboxId, id })
+      const row = await db('messages')
+        .where({ mailbox_id: mailboxId, id })
         .first('raw', 'parse_error', db.raw('jsonb_array_length(attachments) as attachment_count'));
-      return row ? { raw: row.raw as Buffer, attachmentCount: Number(row.attachment_count), parseError: row.parse_error } : undefined;
+      return row
+        ? { raw: row.raw as Buffer, attachmentCount: Number(row.attachment_count), parseError: row.parse_error }
+        : undefined;
     },
     async delete(mailboxId, id) {
       const rows = await db('messages').where({ mailbox_id: mailboxId, id }).delete().returning('size_bytes');

@@ -13,8 +13,15 @@ export interface Plan {
 }
 
 interface PlanRow {
-  id: string; name: string; default_ttl_minutes: number; max_ttl_minutes: number; max_messages_per_mailbox: number;
-  max_message_bytes: number; max_active_mailboxes: number | null; create_budget_points: number; create_budget_window_s: number;
+  id: string;
+  name: string;
+  default_ttl_minutes: number;
+  max_ttl_minutes: number;
+  max_messages_per_mailbox: number;
+  max_message_bytes: number;
+  max_active_mailboxes: number | null;
+  create_budget_points: number;
+  create_budget_window_s: number;
 }
 
 const toPlan = (r: PlanRow): Plan => ({
@@ -43,7 +50,11 @@ export function planStore(db: Db, cacheMs = 0, now: () => number = Date.now): Pl
     return cache.plans;
   };
   return {
-    async get(id) { return (await load()).get(id); },
-    async all() { return [...(await load()).values()]; },
+    async get(id) {
+      return (await load()).get(id);
+    },
+    async all() {
+      return [...(await load()).values()];
+    },
   };
 }

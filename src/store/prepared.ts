@@ -1,7 +1,12 @@
 import type { Db } from './db.js';
 
-interface PgConnection { query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }> }
-interface KnexPool { acquireConnection(): Promise<PgConnection>; releaseConnection(c: PgConnection): Promise<unknown> }
+interface PgConnection {
+  query(q: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+}
+interface KnexPool {
+  acquireConnection(): Promise<PgConnection>;
+  releaseConnection(c: PgConnection): Promise<unknown>;
+}
 
 /**
  * Run a hot-path statement as a named prepared statement on a connection of knex's pool (or on the

@@ -19,17 +19,34 @@ export interface AgentToken {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const toToken = (r: any): AgentToken => ({
-  id: r.id, jti: r.jti, mailboxId: r.mailbox_id, userId: r.user_id, name: r.name, permissions: r.permissions,
-  expiresAt: r.expires_at, isRevoked: r.is_revoked, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at, createdAt: r.created_at,
+  id: r.id,
+  jti: r.jti,
+  mailboxId: r.mailbox_id,
+  userId: r.user_id,
+  name: r.name,
+  permissions: r.permissions,
+  expiresAt: r.expires_at,
+  isRevoked: r.is_revoked,
+  revokedAt: r.revoked_at,
+  lastUsedAt: r.last_used_at,
+  createdAt: r.created_at,
 });
 
 /** The columns toToken reads, named (a prepared `select *` would break when a migration adds one). */
-const TOKEN_COLUMNS = 'id, jti, mailbox_id, user_id, name, permissions, expires_at, is_revoked, revoked_at, last_used_at, created_at';
+const TOKEN_COLUMNS =
+  'id, jti, mailbox_id, user_id, name, permissions, expires_at, is_revoked, revoked_at, last_used_at, created_at';
 // every request or stream connect with a mailbox token makes this lookup: prepared, no query builder
 const BY_JTI = `select ${TOKEN_COLUMNS} from agent_tokens where jti = $1 limit 1`;
 
 export interface TokenStore {
-  insert(t: { jti: string; mailboxId: string; userId: string | null; name: string | null; permissions: Permission[]; expiresAt: Date }): Promise<AgentToken>;
+  insert(t: {
+    jti: string;
+    mailboxId: string;
+    userId: string | null;
+    name: string | null;
+    permissions: Permission[];
+    expiresAt: Date;
+  }): Promise<AgentToken>;
   findByJti(jti: string): Promise<AgentToken | undefined>;
   listByMailbox(mailboxId: string): Promise<AgentToken[]>;
   revoke(mailboxId: string, jti: string): Promise<boolean>;
@@ -43,7 +60,14 @@ export function tokenStore(db: Db): TokenStore {
   return {
     async insert(t) {
       const [row] = await db('agent_tokens')
-        .insert({ jti: t.jti, mailbox_id: t.mailboxId, user_id: t.userId, name: t.name, permissions: JSON.stringify(t.permissions), expires_at: t.expiresAt })
+        .insert({
+          jti: t.jti,
+          mailbox_id: t.mailboxId,
+          user_id: t.userId,
+          name: t.name,
+          permissions: JSON.stringify(t.permissions),
+          expires_at: t.expiresAt,
+        })
         .returning('*');
       return toToken(row);
     },
@@ -55,16 +79,24 @@ export function tokenStore(db: Db): TokenStore {
       return (await db('agent_tokens').where({ mailbox_id: mailboxId }).orderBy('created_at', 'asc')).map(toToken);
     },
     async revoke(mailboxId, jti) {
-      const n = await db('agent_tokens').where({ mailbox_id: mailboxId, jti, is_revoked: false }).update({ is_revoked: true, revoked_at: db.fn.now() });
+      const n = await db('agent_tokens')
+        .where({ mailbox_id: mailboxId, jti, is_revoked: false })
+        .update({ is_revoked: true, revoked_at: db.fn.now() });
       return n === 1;
     },
     async countActive(mailboxId) {
-      const [row] = await db('agent_tokens').where({ mailbox_id: mailboxId, is_revoked: false }).andWhere('expires_at', '>', db.fn.now()).count<{ n: string }[]>({ n: '*' });
+      const [row] = await db('agent_tokens')
+        .where({ mailbox_id: mailboxId, is_revoked: false })
+        .andWhere('expires_at', '>', db.fn.now())
+        .count<{ n: string }[]>({ n: '*' });
       return Number(row?.n ?? 0);
     },
     async touch(jti) {
-      await db('agent_tokens').where({ jti })
-        .andWhere((w) => w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)))
+      await db('agent_tokens')
+        .where({ jti })
+        .andWhere(
+          (w) => void w.whereNull('last_used_at').orWhere('last_used_at', '<', db.raw(`now() - interval '1 minute'`)),
+        )
         .update({ last_used_at: db.fn.now() });
     },
   };

@@ -28,13 +28,26 @@ export function requestParts(req: { headers: Record<string, string | string[] | 
  * (429 too_many_streams). The caller must hand `release` to the stream, or call it if no stream opens.
  */
 export async function streamAccess(
-  deps: AuthDeps & { registry: StreamRegistry; maxStreams: number; maxPerCredential: number; rateLimits?: StreamRateLimits },
+  deps: AuthDeps & {
+    registry: StreamRegistry;
+    maxStreams: number;
+    maxPerCredential: number;
+    rateLimits?: StreamRateLimits;
+  },
   req: CredentialRequest & { address: string; lastEventId?: string; socket: { remoteAddress?: string } },
-): Promise<{ principal: StreamPrincipal; mailbox: Mailbox; since: number | undefined; tag: string | undefined; credentialExpiresAt: Date | undefined; release: () => void }> {
+): Promise<{
+  principal: StreamPrincipal;
+  mailbox: Mailbox;
+  since: number | undefined;
+  tag: string | undefined;
+  credentialExpiresAt: Date | undefined;
+  release: () => void;
+}> {
   await deps.rateLimits?.ip(req);
   const principal = await authenticate(bearerOf(req), deps);
   await deps.rateLimits?.principal(principal);
-  if (principal.kind === 'anonymous') throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
+  if (principal.kind === 'anonymous')
+    throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
   onlyParams(req.query, STREAM_PARAMS);
   const mailbox = await mailboxFor(principal, deps.stores, req.address, 'read');
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
@@ -44,10 +57,16 @@ export async function streamAccess(
   const credentialExpiresAt = principal.kind === 'token' ? principal.expiresAt : undefined;
   // no await from here on: both caps are checked and the slot taken in one step. (The process cap was once
   // checked before an await: 40 concurrent opens with mailbox tokens got 8 to 12 streams past a cap of 5.)
-  const slot = deps.registry.reserve(credentialOf(principal), { perProcess: deps.maxStreams, perCredential: deps.maxPerCredential });
+  const slot = deps.registry.reserve(credentialOf(principal), {
+    perProcess: deps.maxStreams,
+    perCredential: deps.maxPerCredential,
+  });
   if ('full' in slot) {
-    if (slot.full === 'process') throw new Unavailable('this server holds its maximum number of streams (STREAM_MAX_PER_PROCESS); retry shortly');
-    throw new TooManyStreams(`this credential already holds ${deps.maxPerCredential} open streams on this server (STREAM_MAX_PER_CREDENTIAL); close one first`);
+    if (slot.full === 'process')
+      throw new Unavailable('this server holds its maximum number of streams (STREAM_MAX_PER_PROCESS); retry shortly');
+    throw new TooManyStreams(
+      `this credential already holds ${deps.maxPerCredential} open streams on this server (STREAM_MAX_PER_CREDENTIAL); close one first`,
+    );
   }
   return { principal, mailbox, since, tag, credentialExpiresAt, release: slot.release };
 }

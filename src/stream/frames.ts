@@ -9,7 +9,15 @@ export type StreamFrame =
   | { type: 'mailbox_expired'; reason: 'expired' | 'deleted' };
 
 /** Why a stream ended: decides the WebSocket close code and the SSE farewell. */
-export type EndReason = 'mailbox_expired' | 'token_revoked' | 'api_key_revoked' | 'token_expired' | 'shutdown' | 'overloaded' | 'error' | 'client_gone';
+export type EndReason =
+  | 'mailbox_expired'
+  | 'token_revoked'
+  | 'api_key_revoked'
+  | 'token_expired'
+  | 'shutdown'
+  | 'overloaded'
+  | 'error'
+  | 'client_gone';
 
 export const summaryEvent = (m: MessageSummary): MessageSummaryEvent => ({
   id: m.id,

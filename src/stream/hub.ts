@@ -27,9 +27,14 @@ export interface Hub {
 }
 
 /** One registration: an object, not a wrapper closure (smaller, and not renamed by tsx per call). */
-interface Entry { readonly listener: HubListener }
+interface Entry {
+  readonly listener: HubListener;
+}
 
-export function createHub(onListenerError: (err: unknown, e: StreamEvent) => void = () => undefined, channels?: MailboxChannels): Hub {
+export function createHub(
+  onListenerError: (err: unknown, e: StreamEvent) => void = () => undefined,
+  channels?: MailboxChannels,
+): Hub {
   const byMailbox = new Map<string, Set<Entry>>();
   const byCredential = new Map<string, Set<Entry>>();
   let count = 0;
@@ -86,8 +91,13 @@ export async function untilListening(hub: Hub, mailboxId: string, ms: number): P
   let timer: NodeJS.Timeout | undefined;
   try {
     return await Promise.race([
-      hub.listening(mailboxId).then(() => true, () => false),
-      new Promise<boolean>((resolve) => { timer = setTimeout(resolve, ms, false); }),
+      hub.listening(mailboxId).then(
+        () => true,
+        () => false,
+      ),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(resolve, ms, false);
+      }),
     ]);
   } finally {
     clearTimeout(timer);

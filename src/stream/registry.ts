@@ -24,7 +24,10 @@ export interface StreamRegistry {
    * no concurrent open can pass the same check before this one is counted. Returns the idempotent release,
    * or which cap is full (the process's is checked first).
    */
-  reserve(credential: CredentialKey, limits: { perProcess: number; perCredential: number }): { release: () => void } | { full: 'process' | 'credential' };
+  reserve(
+    credential: CredentialKey,
+    limits: { perProcess: number; perCredential: number },
+  ): { release: () => void } | { full: 'process' | 'credential' };
   /** slots held in this process: streams open and streams being opened (authenticated, not yet registered) */
   held(): number;
   /** slots the credential holds in this process */
@@ -41,7 +44,9 @@ export function createStreamRegistry(opts: { pingMs: number; metrics: Pick<Metri
   let drained: (() => void) | undefined;
   const ensureTimer = () => {
     if (timer || open.size === 0) return;
-    timer = setInterval(() => { for (const s of open) s.ping(); }, opts.pingMs);
+    timer = setInterval(() => {
+      for (const s of open) s.ping();
+    }, opts.pingMs);
     timer.unref();
   };
   return {
@@ -85,10 +90,17 @@ export function createStreamRegistry(opts: { pingMs: number; metrics: Pick<Metri
     heldBy: (credential) => slots.get(credential) ?? 0,
     async closeAll(graceMs) {
       if (open.size === 0) return;
-      const done = new Promise<void>((resolve) => { drained = resolve; });
+      const done = new Promise<void>((resolve) => {
+        drained = resolve;
+      });
       for (const s of [...open]) s.shutdown();
       let t: NodeJS.Timeout | undefined;
-      await Promise.race([done, new Promise<void>((resolve) => { t = setTimeout(resolve, graceMs); })]);
+      await Promise.race([
+        done,
+        new Promise<void>((resolve) => {
+          t = setTimeout(resolve, graceMs);
+        }),
+      ]);
       clearTimeout(t);
     },
   };

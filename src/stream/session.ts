@@ -92,7 +92,8 @@ class StreamSession implements OpenStream {
   ) {
     this.transport = sink.transport;
     this.mailboxId = mailbox.id;
-    this.revokedBy = principal.kind === 'token' ? { kind: 'token', id: principal.jti } : { kind: 'user', id: principal.apiKeyId };
+    this.revokedBy =
+      principal.kind === 'token' ? { kind: 'token', id: principal.jti } : { kind: 'user', id: principal.apiKeyId };
     this.unsubscribe = deps.hub.subscribe(mailbox.id, (e) => this.onEvent(e), credentialOf(principal));
     this.unregister = deps.registry.add(this);
   }
@@ -195,7 +196,11 @@ class StreamSession implements OpenStream {
   private async replayAfterLastSent(): Promise<void> {
     const { replayPage } = this.deps.config.streams;
     for (;;) {
-      const page = await this.deps.stores.messages.list(this.mailboxId, { afterSeq: this.lastSent, ascending: true, limit: replayPage });
+      const page = await this.deps.stores.messages.list(this.mailboxId, {
+        afterSeq: this.lastSent,
+        ascending: true,
+        limit: replayPage,
+      });
       for (const m of page) {
         if (this.closed) return;
         if (this.wants(m.tag)) this.send({ type: 'new_message', cursor: String(m.seq), message: summaryEvent(m) });
@@ -251,7 +256,11 @@ class StreamSession implements OpenStream {
     if (!m.expiresAt || this.closed) return;
     const ms = Math.max(0, m.expiresAt.getTime() - Date.now()) + 50;
     if (ms > MAX_TIMER_MS) return;
-    this.expiryTimer = setTimeout(() => void this.checkExpiry().catch((err: unknown) => this.log('warn', { event: 'stream.expiry_check_failed', err })), ms);
+    this.expiryTimer = setTimeout(
+      () =>
+        void this.checkExpiry().catch((err: unknown) => this.log('warn', { event: 'stream.expiry_check_failed', err })),
+      ms,
+    );
     this.expiryTimer.unref();
   }
 }

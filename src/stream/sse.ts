@@ -40,10 +40,23 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
     res.setHeader('X-Request-Id', requestId);
     const { query, get } = requestParts(req, url);
     Promise.resolve()
-      .then(() => streamAccess(
-        { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
-        { get, path: url.pathname, query, address: decode(match[1]!), lastEventId: get('last-event-id') || undefined, socket: req.socket },
-      ))
+      .then(() =>
+        streamAccess(
+          {
+            ...deps,
+            maxStreams: deps.config.streams.maxPerProcess,
+            maxPerCredential: deps.config.streams.maxPerCredential,
+          },
+          {
+            get,
+            path: url.pathname,
+            query,
+            address: decode(match[1]!),
+            lastEventId: get('last-event-id') || undefined,
+            socket: req.socket,
+          },
+        ),
+      )
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the response closes ('close'
         // comes once; `on`, not `once`: once wraps each listener in a bound function the stream keeps)
@@ -58,7 +71,11 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
         if (res.headersSent) return void res.destroy();
         const answer = errorBody(err, requestId);
         const body = JSON.stringify(answer.body);
-        res.writeHead(answer.status, { ...answer.headers, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+        res.writeHead(answer.status, {
+          ...answer.headers,
+          'Content-Type': 'application/json; charset=utf-8',
+          'Content-Length': Buffer.byteLength(body),
+        });
         res.end(body);
       });
     return true;
@@ -67,7 +84,11 @@ export function sseRequests(deps: StreamDeps & AuthDeps): (req: IncomingMessage,
 
 /** The stream holds the response only (nothing per request beyond what Node keeps). */
 function streamTo(res: ServerResponse, deps: StreamDeps, opts: Omit<Parameters<typeof openStream>[1], 'sink'>): void {
-  res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-cache, no-transform', 'X-Accel-Buffering': 'no' });
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    'X-Accel-Buffering': 'no',
+  });
   res.write('retry: 2000\n: connected\n\n');
   const close = openStream(deps, { ...opts, sink: new SseSink(res) });
   res.on('close', close);

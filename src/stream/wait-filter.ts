@@ -3,16 +3,22 @@ import { BadRequest } from '../core/errors.js';
 import { tagParam } from '../core/tag-param.js';
 import type { TextMatch, WaitFilter } from '../store/message-search.js';
 
-export interface WaitRequest { filter: WaitFilter; waitSeconds: number }
+export interface WaitRequest {
+  filter: WaitFilter;
+  waitSeconds: number;
+}
 
 export const WAIT_PARAMS = ['wait', 'subject', 'from', 'since', 'unread', 'limit', 'tag'];
 /** The plain list (no wait, no filters) stays with the messages route. */
-export const isWaitRequest = (q: Record<string, unknown>) => ['wait', 'subject', 'from', 'since'].some((k) => q[k] !== undefined);
+export const isWaitRequest = (q: Record<string, unknown>) =>
+  ['wait', 'subject', 'from', 'since'].some((k) => q[k] !== undefined);
 
 function textMatch(value: unknown, name: string, maxLength: number): TextMatch | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new BadRequest(`${name} must be given once and not be empty`, `invalid_${name}`);
-  if (value.length > maxLength) throw new BadRequest(`${name} must be at most ${maxLength} characters`, `invalid_${name}`);
+  if (typeof value !== 'string' || value === '')
+    throw new BadRequest(`${name} must be given once and not be empty`, `invalid_${name}`);
+  if (value.length > maxLength)
+    throw new BadRequest(`${name} must be at most ${maxLength} characters`, `invalid_${name}`);
   if (value.includes('\u0000')) throw new BadRequest(`${name} must not contain a NUL character`, `invalid_${name}`);
   const re = /^\/(.+)\/[a-z]*$/s.exec(value);
   if (!re) return { kind: 'substring', value };
@@ -48,13 +54,18 @@ export function toPostgresRegex(source: string): string {
 }
 
 /** Parse and bound the query of GET .../messages?wait=&subject=&from=&since=&unread=&limit= */
-export function parseWaitRequest(q: Record<string, unknown>, limits: { maxSeconds: number; filterMaxLength: number; pageMax: number }): WaitRequest {
+export function parseWaitRequest(
+  q: Record<string, unknown>,
+  limits: { maxSeconds: number; filterMaxLength: number; pageMax: number },
+): WaitRequest {
   onlyParams(q, WAIT_PARAMS);
   let waitSeconds = 0;
   if (q.wait !== undefined) {
-    if (typeof q.wait !== 'string' || !/^[0-9]{1,6}$/.test(q.wait)) throw new BadRequest('wait must be a whole number of seconds', 'invalid_wait');
+    if (typeof q.wait !== 'string' || !/^[0-9]{1,6}$/.test(q.wait))
+      throw new BadRequest('wait must be a whole number of seconds', 'invalid_wait');
     waitSeconds = Number(q.wait);
-    if (waitSeconds > limits.maxSeconds) throw new BadRequest(`wait must be at most ${limits.maxSeconds} seconds`, 'invalid_wait');
+    if (waitSeconds > limits.maxSeconds)
+      throw new BadRequest(`wait must be at most ${limits.maxSeconds} seconds`, 'invalid_wait');
   }
   const unreadOnly = booleanParam(q.unread, 'unread') ?? false;
   return {

@@ -24,7 +24,14 @@ type Outcome =
   | { kind: 'deadline' };
 
 /** When several are due at once, the first of this list is answered (a revoked credential is never outranked). */
-const URGENCY: readonly Outcome['kind'][] = ['credential_ended', 'failed', 'mailbox_ended', 'client_gone', 'new_message', 'deadline'];
+const URGENCY: readonly Outcome['kind'][] = [
+  'credential_ended',
+  'failed',
+  'mailbox_ended',
+  'client_gone',
+  'new_message',
+  'deadline',
+];
 
 /** The outcomes that have happened so far; `next()` hands out the most urgent, waiting for one if none has. */
 class Outcomes {
@@ -50,7 +57,9 @@ class Outcomes {
         if (kind === 'new_message') this.due.delete(kind);
         return o;
       }
-      await new Promise<void>((resolve) => { this.wake = resolve; });
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
       this.wake = undefined;
     }
   }
@@ -98,7 +107,9 @@ export async function waitForMatch<T>(opts: WaitOptions<T>): Promise<T[]> {
   try {
     if (opts.seconds > 0) {
       // a client that leaves meanwhile does not wait for the channel (up to listenWaitMs when Redis is slow)
-      const left = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
+      const left = new Promise<void>((resolve) =>
+        opts.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
       await Promise.race([untilListening(opts.hub, opts.mailboxId, opts.listenWaitMs), left]);
       if (opts.signal.aborted) return [];
     }
@@ -120,17 +131,24 @@ export async function waitForMatch<T>(opts: WaitOptions<T>): Promise<T[]> {
 }
 
 /** The length of a timer that fires at `at`, or undefined when `at` is after the wait's deadline (no timer needed). */
-const msUntil = (at: Date | null | undefined, deadline: number) => (at && at.getTime() <= deadline ? Math.max(0, at.getTime() - Date.now()) : undefined);
+const msUntil = (at: Date | null | undefined, deadline: number) =>
+  at && at.getTime() <= deadline ? Math.max(0, at.getTime() - Date.now()) : undefined;
 
 /** Start every source of outcomes: the hub, the client's signal and the timers. Returns what stops them all. */
 function watch<T>(opts: WaitOptions<T>, deadline: number, outcomes: Outcomes): () => void {
   const p = opts.principal;
-  const unsubscribe = opts.hub.subscribe(opts.mailboxId, (e) => {
-    if (e.type === 'new_message') outcomes.settle({ kind: 'new_message' });
-    else if (e.type === 'mailbox_expired') outcomes.settle({ kind: 'mailbox_ended', reason: e.reason });
-    else if (e.type === 'token_revoked' && p?.kind === 'token' && e.jti === p.jti) outcomes.settle({ kind: 'credential_ended', reason: 'token_revoked' });
-    else if (e.type === 'api_key_revoked' && p?.kind === 'user' && e.keyId === p.apiKeyId) outcomes.settle({ kind: 'credential_ended', reason: 'api_key_revoked' });
-  }, p ? credentialOf(p) : undefined);
+  const unsubscribe = opts.hub.subscribe(
+    opts.mailboxId,
+    (e) => {
+      if (e.type === 'new_message') outcomes.settle({ kind: 'new_message' });
+      else if (e.type === 'mailbox_expired') outcomes.settle({ kind: 'mailbox_ended', reason: e.reason });
+      else if (e.type === 'token_revoked' && p?.kind === 'token' && e.jti === p.jti)
+        outcomes.settle({ kind: 'credential_ended', reason: 'token_revoked' });
+      else if (e.type === 'api_key_revoked' && p?.kind === 'user' && e.keyId === p.apiKeyId)
+        outcomes.settle({ kind: 'credential_ended', reason: 'api_key_revoked' });
+    },
+    p ? credentialOf(p) : undefined,
+  );
 
   const onAbort = () => outcomes.settle({ kind: 'client_gone' });
   opts.signal.addEventListener('abort', onAbort);
@@ -138,7 +156,10 @@ function watch<T>(opts: WaitOptions<T>, deadline: number, outcomes: Outcomes): (
   let stopped = false;
   const after = (ms: number | undefined, fire: () => void) => {
     if (ms === undefined || stopped) return;
-    const timer = setTimeout(() => { timers.delete(timer); fire(); }, ms);
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      fire();
+    }, ms);
     timers.add(timer);
   };
 
@@ -150,13 +171,15 @@ function watch<T>(opts: WaitOptions<T>, deadline: number, outcomes: Outcomes): (
   // the mailbox's own end, checked against the database when its expires_at comes (only within the wait)
   const mailboxState = opts.mailboxState;
   if (mailboxState) {
-    const checkAt = (at: Date | null | undefined) => after(msUntil(at, deadline), () => {
-      if (outcomes.has('mailbox_ended')) return;
-      mailboxState().then(
-        (state) => (state.gone ? outcomes.settle({ kind: 'mailbox_ended', reason: state.gone }) : checkAt(state.expiresAt)), // extended: wait on
-        (err: unknown) => outcomes.settle({ kind: 'failed', err }),
-      );
-    });
+    const checkAt = (at: Date | null | undefined) =>
+      after(msUntil(at, deadline), () => {
+        if (outcomes.has('mailbox_ended')) return;
+        mailboxState().then(
+          (state) =>
+            state.gone ? outcomes.settle({ kind: 'mailbox_ended', reason: state.gone }) : checkAt(state.expiresAt), // extended: wait on
+          (err: unknown) => outcomes.settle({ kind: 'failed', err }),
+        );
+      });
     checkAt(opts.mailboxExpiresAt);
   }
 

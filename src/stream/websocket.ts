@@ -20,7 +20,9 @@ function refuse(socket: Duplex, err: unknown, requestId: string): void {
   socket.end(
     `HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nX-Request-Id: ${requestId}\r\n` +
       // header values are ours (RateLimit-*, Retry-After: digits and names), never request data
-      Object.entries(answer.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+      Object.entries(answer.headers)
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('') +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
   setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -53,10 +55,16 @@ export function attachWebSockets(server: Server, deps: StreamDeps & AuthDeps): {
     socket.on('error', destroySocket);
     const { query, get } = requestParts(req, url);
     Promise.resolve()
-      .then(() => streamAccess(
-        { ...deps, maxStreams: deps.config.streams.maxPerProcess, maxPerCredential: deps.config.streams.maxPerCredential },
-        { get, path: url.pathname, query, address: decode(match[1]!), socket: req.socket },
-      ))
+      .then(() =>
+        streamAccess(
+          {
+            ...deps,
+            maxStreams: deps.config.streams.maxPerProcess,
+            maxPerCredential: deps.config.streams.maxPerCredential,
+          },
+          { get, path: url.pathname, query, address: decode(match[1]!), socket: req.socket },
+        ),
+      )
       .then((access) => {
         // the slot is freed when the stream ends, and at the latest when the socket closes (also when
         // handleUpgrade rejects the handshake without calling back)
@@ -89,7 +97,10 @@ function streamTo(ws: WebSocket, deps: StreamDeps, access: Omit<Parameters<typeo
   const close = openStream(deps, { ...access, sink });
   ws.on('message', ignore); // clients have nothing to say; maxPayload bounds them
   ws.on('error', terminateWebSocket);
-  ws.on('close', () => { sink.closed(); close(); }); // 'close' comes once
+  ws.on('close', () => {
+    sink.closed();
+    close();
+  }); // 'close' comes once
 }
 
 function ignore(): void {}

@@ -6,7 +6,10 @@ import type { System } from './system.js';
 export async function channelListeners(redis: Redis, sys: System, address: string): Promise<number> {
   const box = await sys.deps.stores.mailboxes.findByAddress(address);
   if (!box) throw new Error(`no mailbox ${address}`);
-  const [, n] = (await redis.pubsub('NUMSUB', mailboxChannel(channelNamespace(sys.config.redis), box.id))) as [string, number];
+  const [, n] = (await redis.pubsub('NUMSUB', mailboxChannel(channelNamespace(sys.config.redis), box.id))) as [
+    string,
+    number,
+  ];
   return Number(n);
 }
 

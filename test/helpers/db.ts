@@ -10,10 +10,18 @@ export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://post
 const withAdmin = async <T>(fn: (c: pg.Client) => Promise<T>): Promise<T> => {
   const c = new pg.Client({ connectionString: ADMIN_URL });
   await c.connect();
-  try { return await fn(c); } finally { await c.end(); }
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
 };
 
-export interface TestDatabase { name: string; url: string; drop(): Promise<void> }
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
 
 /** A fresh, migrated and seeded database for one test file (ava runs files in parallel). */
 export async function createTestDatabase(): Promise<TestDatabase> {
@@ -31,6 +39,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     url: url.toString(),
-    drop: () => withAdmin((c) => c.query(`drop database if exists ${quoteIdent(name)} with (force)`)).then(() => undefined),
+    drop: () =>
+      withAdmin((c) => c.query(`drop database if exists ${quoteIdent(name)} with (force)`)).then(() => undefined),
   };
 }

@@ -22,10 +22,18 @@ export async function listenToMailbox(prefix: string, mailboxId: string) {
         if (found) return found;
         const left = until - Date.now();
         if (left <= 0) throw new Error(`no ${type} event within ${timeoutMs} ms`);
-        await new Promise<void>((resolve) => { const t = setTimeout(resolve, left); waiters.push(() => { clearTimeout(t); resolve(); }); });
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, left);
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
       }
     },
-    close: () => { sub.disconnect(); },
+    close: () => {
+      sub.disconnect();
+    },
   };
 }
 

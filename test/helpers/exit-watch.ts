@@ -13,14 +13,25 @@ registerCompletionHandler(() => {
   const timer = setTimeout(() => {
     const file = test.meta.file.replace(/^file:\/\//, '');
     const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().map(describe);
-    writeSync(2, `\n[exit-watch] ${file} finished its tests ${GRACE_MS} ms ago and is still alive; open: ${JSON.stringify(handles)}\n`);
+    writeSync(
+      2,
+      `\n[exit-watch] ${file} finished its tests ${GRACE_MS} ms ago and is still alive; open: ${JSON.stringify(handles)}\n`,
+    );
     process.exit(1);
   }, GRACE_MS);
   timer.unref();
 });
 
 function describe(h: unknown): string {
-  const o = h as { constructor?: { name?: string }; remoteAddress?: string; remotePort?: number; localPort?: number; spawnfile?: string; spawnargs?: string[]; pid?: number };
+  const o = h as {
+    constructor?: { name?: string };
+    remoteAddress?: string;
+    remotePort?: number;
+    localPort?: number;
+    spawnfile?: string;
+    spawnargs?: string[];
+    pid?: number;
+  };
   const name = o.constructor?.name ?? typeof h;
   if (o.spawnfile) return `${name} pid ${o.pid} ${[o.spawnfile, ...(o.spawnargs ?? []).slice(1)].join(' ')}`;
   if (o.remotePort) return `${name} ${o.remoteAddress}:${o.remotePort} (local ${o.localPort})`;

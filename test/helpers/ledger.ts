@@ -1,6 +1,13 @@
 import type { Knex } from 'knex';
 
-export interface LedgerReport { sent: number; acked: number; stored: number; lost: string[]; duplicated: string[]; unacknowledgedButStored: number }
+export interface LedgerReport {
+  sent: number;
+  acked: number;
+  stored: number;
+  lost: string[];
+  duplicated: string[];
+  unacknowledgedButStored: number;
+}
 
 /**
  * Every test message carries a unique id in its Subject. `ack(id)` records a 250; `reconcile(db)`
@@ -19,7 +26,9 @@ export class Ledger {
     return id;
   }
 
-  ack(id: string) { this.acked.add(id); }
+  ack(id: string) {
+    this.acked.add(id);
+  }
 
   async reconcile(db: Knex): Promise<LedgerReport> {
     const rows: Array<{ subject: string; n: string | number }> = await db('messages')
@@ -35,11 +44,20 @@ export class Ledger {
     }
     const lost = [...this.acked].filter((id) => !stored.has(id));
     const unacknowledgedButStored = [...stored.keys()].filter((id) => !this.acked.has(id)).length;
-    return { sent: this.sent.size, acked: this.acked.size, stored: stored.size, lost, duplicated, unacknowledgedButStored };
+    return {
+      sent: this.sent.size,
+      acked: this.acked.size,
+      stored: stored.size,
+      lost,
+      duplicated,
+      unacknowledgedButStored,
+    };
   }
 }
 
 export const formatLedger = (name: string, r: LedgerReport, extra: Record<string, unknown> = {}) =>
   `[ledger] ${name}: sent=${r.sent} acked(250)=${r.acked} stored=${r.stored} lost=${r.lost.length} duplicated=${r.duplicated.length}` +
   ` stored-without-250=${r.unacknowledgedButStored}` +
-  Object.entries(extra).map(([k, v]) => ` ${k}=${String(v)}`).join('');
+  Object.entries(extra)
+    .map(([k, v]) => ` ${k}=${String(v)}`)
+    .join('');

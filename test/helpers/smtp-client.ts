@@ -7,9 +7,18 @@ export class RawSmtp {
   private closed = false;
   private constructor(readonly socket: Socket) {
     socket.setEncoding('latin1');
-    socket.on('data', (d: string) => { this.buffer += d; this.wake(); });
-    socket.on('close', () => { this.closed = true; this.wake(); });
-    socket.on('error', () => { this.closed = true; this.wake(); });
+    socket.on('data', (d: string) => {
+      this.buffer += d;
+      this.wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {
+      this.closed = true;
+      this.wake();
+    });
   }
 
   static async open(port: number, host = '127.0.0.1'): Promise<{ client: RawSmtp; greeting: string }> {
@@ -19,18 +28,29 @@ export class RawSmtp {
     return { client, greeting };
   }
 
-  private wake() { for (const w of this.waiters.splice(0)) w(); }
+  private wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
 
   /** Next complete reply (multi-line aware), e.g. "250 2.0.0 Ok". */
   async reply(timeoutMs = 10_000): Promise<string> {
     const until = Date.now() + timeoutMs;
     for (;;) {
       const m = /^(?:\d{3}-[^\r\n]*\r\n)*\d{3}(?: [^\r\n]*)?\r\n/.exec(this.buffer);
-      if (m) { this.buffer = this.buffer.slice(m[0].length); return m[0].trimEnd(); }
+      if (m) {
+        this.buffer = this.buffer.slice(m[0].length);
+        return m[0].trimEnd();
+      }
       if (this.closed) throw new Error(`connection closed; pending: ${JSON.stringify(this.buffer)}`);
       const left = until - Date.now();
       if (left <= 0) throw new Error(`no SMTP reply within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => { const t = setTimeout(resolve, left); this.waiters.push(() => { clearTimeout(t); resolve(); }); });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   }
 

@@ -12,18 +12,37 @@ import { canonicalString, type SnsMessage } from '../../src/ingress/ses/verify-s
  * recording fetcher that serves the certificate. Only the fetcher differs from production.
  */
 export const TOPIC = 'arn:aws:sns:us-east-1:123456789012:mailwright-inbound';
-export const CERT_URL = 'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000000000000a.pem';
+export const CERT_URL =
+  'https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000000000000000000000000000000a.pem';
 
-export interface SnsSigner { certPem: string; keyPem: string }
+export interface SnsSigner {
+  certPem: string;
+  keyPem: string;
+}
 
 export async function createSigner(): Promise<SnsSigner> {
   const dir = await mkdtemp(join(tmpdir(), 'mw-sns-'));
   try {
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-days', '2',
-      '-subj', '/CN=sns.amazonaws.com', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'),
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-sha256',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=sns.amazonaws.com',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
     ]);
-    return { certPem: await readFile(join(dir, 'cert.pem'), 'utf8'), keyPem: await readFile(join(dir, 'key.pem'), 'utf8') };
+    return {
+      certPem: await readFile(join(dir, 'cert.pem'), 'utf8'),
+      keyPem: await readFile(join(dir, 'key.pem'), 'utf8'),
+    };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -32,17 +51,33 @@ export async function createSigner(): Promise<SnsSigner> {
 /** Sign (or re-sign) a message the way SNS does for its SignatureVersion. */
 export function signed(signer: SnsSigner, m: Omit<SnsMessage, 'Signature'> & { Signature?: string }): SnsMessage {
   const digest = m.SignatureVersion === '1' ? 'sha1' : 'sha256';
-  const unsigned = { ...m, Signature: '' } as SnsMessage;
-  return { ...unsigned, Signature: sign(digest, Buffer.from(canonicalString(unsigned), 'utf8'), signer.keyPem).toString('base64') };
+  const unsigned = { ...m, Signature: '' };
+  return {
+    ...unsigned,
+    Signature: sign(digest, Buffer.from(canonicalString(unsigned), 'utf8'), signer.keyPem).toString('base64'),
+  };
 }
 
 /** An SES "Received" notification as documented for the SNS action (content inline). */
-export function sesReceipt(opts: { recipients: string[]; source: string; raw: Buffer; encoding: 'BASE64' | 'UTF8'; action?: 'SNS' | 'S3' }) {
+export function sesReceipt(opts: {
+  recipients: string[];
+  source: string;
+  raw: Buffer;
+  encoding: 'BASE64' | 'UTF8';
+  action?: 'SNS' | 'S3';
+}) {
   const now = new Date().toISOString();
   const sesId = randomUUID().replace(/-/g, '').slice(0, 26);
-  const action = opts.action === 'S3'
-    ? { type: 'S3', topicArn: TOPIC, bucketName: 'amzn-s3-demo-bucket', objectKeyPrefix: 'inbound/', objectKey: `inbound/${sesId}` }
-    : { type: 'SNS', topicArn: TOPIC, encoding: opts.encoding };
+  const action =
+    opts.action === 'S3'
+      ? {
+          type: 'S3',
+          topicArn: TOPIC,
+          bucketName: 'amzn-s3-demo-bucket',
+          objectKeyPrefix: 'inbound/',
+          objectKey: `inbound/${sesId}`,
+        }
+      : { type: 'SNS', topicArn: TOPIC, encoding: opts.encoding };
   return {
     notificationType: 'Received',
     receipt: {
@@ -65,7 +100,9 @@ export function sesReceipt(opts: { recipients: string[]; source: string; raw: Bu
       headers: [{ name: 'Return-Path', value: `<${opts.source}>` }],
       commonHeaders: { returnPath: opts.source, from: [opts.source], to: opts.recipients, subject: 'test' },
     },
-    ...(opts.action === 'S3' ? {} : { content: opts.encoding === 'BASE64' ? opts.raw.toString('base64') : opts.raw.toString('utf8') }),
+    ...(opts.action === 'S3'
+      ? {}
+      : { content: opts.encoding === 'BASE64' ? opts.raw.toString('base64') : opts.raw.toString('utf8') }),
   };
 }
 
@@ -85,7 +122,11 @@ export function notification(signer: SnsSigner, message: unknown, over: Partial<
   });
 }
 
-export function confirmation(signer: SnsSigner, type: 'SubscriptionConfirmation' | 'UnsubscribeConfirmation', over: Partial<SnsMessage> = {}): SnsMessage {
+export function confirmation(
+  signer: SnsSigner,
+  type: 'SubscriptionConfirmation' | 'UnsubscribeConfirmation',
+  over: Partial<SnsMessage> = {},
+): SnsMessage {
   const token = 'a'.repeat(64);
   return signed(signer, {
     Type: type,

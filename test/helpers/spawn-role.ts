@@ -3,7 +3,11 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 
 export type Role = 'web' | 'smtp' | 'worker';
-export interface LogLine { event?: string; level?: number; [k: string]: unknown }
+export interface LogLine {
+  event?: string;
+  level?: number;
+  [k: string]: unknown;
+}
 
 export interface RoleProcess {
   child: ChildProcess;
@@ -25,34 +29,67 @@ export function spawnRole(role: Role, env: Record<string, string>): RoleProcess 
   const lines: LogLine[] = [];
   let stderr = '';
   const waiters = new Set<() => void>();
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    try { lines.push(JSON.parse(text) as LogLine); } catch { lines.push({ event: 'non-json', text }); }
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    try {
+      lines.push(JSON.parse(text) as LogLine);
+    } catch {
+      lines.push({ event: 'non-json', text });
+    }
     for (const w of [...waiters]) w();
   });
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
   const exited = once(child, 'exit').then(([code, signal]) => {
     for (const w of [...waiters]) w();
     return { code: code as number | null, signal: signal as NodeJS.Signals | null, at: Date.now() };
   });
   let done = false;
-  void exited.then(() => { done = true; });
+  void exited.then(() => {
+    done = true;
+  });
 
   const waitFor: RoleProcess['waitFor'] = (event, timeoutMs = 20_000, pred = () => true) =>
     new Promise((resolve, reject) => {
       const check = () => {
         const hit = lines.find((l) => l.event === event && pred(l));
-        if (hit) { cleanup(); resolve(hit); return; }
-        if (done) { cleanup(); reject(new Error(`${role} exited before "${event}"\n${stderr}\n${lines.map((l) => JSON.stringify(l)).slice(-20).join('\n')}`)); }
+        if (hit) {
+          cleanup();
+          resolve(hit);
+          return;
+        }
+        if (done) {
+          cleanup();
+          reject(
+            new Error(
+              `${role} exited before "${event}"\n${stderr}\n${lines
+                .map((l) => JSON.stringify(l))
+                .slice(-20)
+                .join('\n')}`,
+            ),
+          );
+        }
       };
-      const timer = setTimeout(() => { cleanup(); reject(new Error(`${role}: no "${event}" within ${timeoutMs} ms\n${stderr}`)); }, timeoutMs);
-      const cleanup = () => { clearTimeout(timer); waiters.delete(check); };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`${role}: no "${event}" within ${timeoutMs} ms\n${stderr}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        waiters.delete(check);
+      };
       waiters.add(check);
       check();
     });
 
   return {
-    child, lines, waitFor, exited,
-    signal: (sig) => { if (!done) child.kill(sig); },
+    child,
+    lines,
+    waitFor,
+    exited,
+    signal: (sig) => {
+      if (!done) child.kill(sig);
+    },
     async stop() {
       if (!done) child.kill('SIGKILL');
       await exited;
@@ -61,7 +98,15 @@ export function spawnRole(role: Role, env: Record<string, string>): RoleProcess 
 }
 
 /** Environment for a spawned role that joins an in-process test system (same database, Redis, prefix). */
-export function envFor(config: { db: { url: string }; redis: { url: string; prefix: string }; mail: { domains: string[] }; tokenSecret?: string }, extra: Record<string, string> = {}): Record<string, string> {
+export function envFor(
+  config: {
+    db: { url: string };
+    redis: { url: string; prefix: string };
+    mail: { domains: string[] };
+    tokenSecret?: string;
+  },
+  extra: Record<string, string> = {},
+): Record<string, string> {
   return {
     DATABASE_URL: config.db.url,
     DATABASE_POOL_MAX: '3',

@@ -7,7 +7,11 @@ import { createStores, type Stores } from '../../src/store/index.js';
 import type { NewMessage } from '../../src/store/message-row.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
-export interface StoreContext { database: TestDatabase; db: Knex; stores: Stores }
+export interface StoreContext {
+  database: TestDatabase;
+  db: Knex;
+  stores: Stores;
+}
 
 /** A migrated database of this file's own, with stores over a pool of `poolMax` (large enough that concurrent writes really overlap). */
 export function useStoreDatabase(test: TestFn<StoreContext>, poolMax: number): void {
@@ -23,10 +27,19 @@ export function useStoreDatabase(test: TestFn<StoreContext>, poolMax: number): v
 }
 
 export const newMailbox = (stores: Stores, opts: { planId?: string; ttlMs?: number } = {}) =>
-  stores.mailboxes.create({ address: `m${randomBytes(6).toString('hex')}@mw.test`, ownerUserId: null, planId: opts.planId ?? 'pro', ttlMs: opts.ttlMs ?? 3_600_000 });
+  stores.mailboxes.create({
+    address: `m${randomBytes(6).toString('hex')}@mw.test`,
+    ownerUserId: null,
+    planId: opts.planId ?? 'pro',
+    ttlMs: opts.ttlMs ?? 3_600_000,
+  });
 
 /** A parsed message ready for the delivery write; `over` replaces any field. */
-export const newMessage = (mailboxId: string, ingressId = ulid(), over: Partial<Omit<NewMessage, 'seq'>> = {}): Omit<NewMessage, 'seq'> => ({
+export const newMessage = (
+  mailboxId: string,
+  ingressId = ulid(),
+  over: Partial<Omit<NewMessage, 'seq'>> = {},
+): Omit<NewMessage, 'seq'> => ({
   id: ulid(),
   mailboxId,
   ingressId,

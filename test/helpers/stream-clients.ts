@@ -6,9 +6,17 @@ class Inbox<T> {
   private read = 0;
   private waiters: Array<() => void> = [];
   closed = false;
-  push(f: T) { this.all.push(f); this.wake(); }
-  close() { this.closed = true; this.wake(); }
-  private wake() { for (const w of this.waiters.splice(0)) w(); }
+  push(f: T) {
+    this.all.push(f);
+    this.wake();
+  }
+  close() {
+    this.closed = true;
+    this.wake();
+  }
+  private wake() {
+    for (const w of this.waiters.splice(0)) w();
+  }
   /** Next frame (after the last one returned) that matches; frames skipped over stay in `all`. */
   async next(match: (f: T) => boolean = () => true, timeoutMs = 10_000): Promise<T> {
     const until = Date.now() + timeoutMs;
@@ -20,7 +28,13 @@ class Inbox<T> {
       if (this.closed) throw new Error(`stream closed; frames: ${JSON.stringify(this.all)}`);
       const left = until - Date.now();
       if (left <= 0) throw new Error(`no matching frame within ${timeoutMs} ms; frames: ${JSON.stringify(this.all)}`);
-      await new Promise<void>((resolve) => { const t = setTimeout(resolve, left); this.waiters.push(() => { clearTimeout(t); resolve(); }); });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   }
   /** resolves when the stream has ended */
@@ -29,12 +43,23 @@ class Inbox<T> {
     while (!this.closed) {
       const left = until - Date.now();
       if (left <= 0) throw new Error(`stream still open after ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => { const t = setTimeout(resolve, left); this.waiters.push(() => { clearTimeout(t); resolve(); }); });
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
     }
   }
 }
 
-export interface SseEvent { event: string; id?: string; data?: any; comment?: string }
+export interface SseEvent {
+  event: string;
+  id?: string;
+  data?: any;
+  comment?: string;
+}
 
 /** A fetch-based Server-Sent Events client (what a script without EventSource would write). */
 export async function openSse(url: string, opts: { token?: string; lastEventId?: string } = {}) {
@@ -58,8 +83,10 @@ export async function openSse(url: string, opts: { token?: string; lastEventId?:
             const e: SseEvent = { event: 'message' };
             let data: string | undefined;
             for (const line of block.split('\n')) {
-              if (line.startsWith(':')) { e.comment = line.slice(1).trim(); e.event = 'comment'; }
-              else if (line.startsWith('event: ')) e.event = line.slice(7);
+              if (line.startsWith(':')) {
+                e.comment = line.slice(1).trim();
+                e.event = 'comment';
+              } else if (line.startsWith('event: ')) e.event = line.slice(7);
               else if (line.startsWith('id: ')) e.id = line.slice(4);
               else if (line.startsWith('data: ')) data = (data === undefined ? '' : data + '\n') + line.slice(6);
             }
@@ -67,7 +94,9 @@ export async function openSse(url: string, opts: { token?: string; lastEventId?:
             if (e.event !== 'message' || data !== undefined) inbox.push(e);
           }
         }
-      } catch { /* aborted */ }
+      } catch {
+        /* aborted */
+      }
       inbox.close();
     })();
   } else {
@@ -93,9 +122,14 @@ export interface WsClient {
 }
 
 /** A real `ws` client; resolves once open, or rejects with the HTTP status the upgrade was refused with. */
-export function openWs(url: string, opts: { token?: string; headers?: Record<string, string> } = {}): Promise<WsClient> {
+export function openWs(
+  url: string,
+  opts: { token?: string; headers?: Record<string, string> } = {},
+): Promise<WsClient> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) } });
+    const ws = new WebSocket(url, {
+      headers: { ...opts.headers, ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+    });
     const inbox = new Inbox<any>();
     const client: WsClient = {
       ws,
@@ -103,12 +137,27 @@ export function openWs(url: string, opts: { token?: string; headers?: Record<str
       next: (match, timeoutMs) => inbox.next(match, timeoutMs),
       close: () => ws.close(),
     };
-    ws.on('message', (d) => inbox.push(JSON.parse(d.toString())));
-    ws.on('close', (code, reason) => { client.closeCode = code; client.closeReason = reason.toString(); inbox.close(); });
+    ws.on('message', (d) => inbox.push(JSON.parse((d as Buffer).toString())));
+    ws.on('close', (code, reason) => {
+      client.closeCode = code;
+      client.closeReason = reason.toString();
+      inbox.close();
+    });
     ws.on('unexpected-response', (req, res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => { req.destroy(); reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode, headers: res.headers, body: body ? JSON.parse(body) : undefined })); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      res.on('end', () => {
+        req.destroy();
+        reject(
+          Object.assign(new Error(`upgrade refused: ${res.statusCode}`), {
+            status: res.statusCode,
+            headers: res.headers,
+            body: body ? JSON.parse(body) : undefined,
+          }),
+        );
+      });
     });
     ws.on('error', (err) => reject(err));
     ws.once('open', () => resolve(client));

@@ -25,8 +25,14 @@ export interface System {
   database: TestDatabase;
   /** fetch against the API; `token` becomes a Bearer header */
   api(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
-  json<T = any>(path: string, init?: RequestInit & { token?: string }): Promise<{ status: number; body: T; headers: Headers }>;
-  createMailbox(query?: string, token?: string): Promise<{ address: string; token: string; expires_at: string; created_at: string; ttl_minutes: number }>;
+  json<T = any>(
+    path: string,
+    init?: RequestInit & { token?: string },
+  ): Promise<{ status: number; body: T; headers: Headers }>;
+  createMailbox(
+    query?: string,
+    token?: string,
+  ): Promise<{ address: string; token: string; expires_at: string; created_at: string; ttl_minutes: number }>;
   send(mail: Mail.Options): Promise<{ response: string; messageId: string }>;
   /** poll the REST API until `count` messages are listed (tests only; the product never polls) */
   waitForMessages(address: string, token: string, count: number, timeoutMs?: number): Promise<any[]>;
@@ -75,7 +81,9 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const deps = await createContainer(config, 'test', opts.overrides);
   const worker = roles.includes('worker') ? await startWorker(deps) : undefined;
   const smtp = roles.includes('smtp') ? await startSmtp(deps) : undefined;
-  const web = roles.includes('web') ? await startWeb(deps, { tokenSecret: config.tokenSecret!, ...opts.web }) : undefined;
+  const web = roles.includes('web')
+    ? await startWeb(deps, { tokenSecret: config.tokenSecret!, ...opts.web })
+    : undefined;
   const baseUrl = web ? `http://127.0.0.1:${web.port}` : '';
   const smtpPort = smtp?.port ?? 0;
 
@@ -90,10 +98,21 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     const text = await res.text();
     return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined };
   };
-  const transport = smtp ? nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true, pool: false }) : undefined;
+  const transport = smtp
+    ? nodemailer.createTransport({ host: '127.0.0.1', port: smtpPort, secure: false, ignoreTLS: true, pool: false })
+    : undefined;
 
   return {
-    config, deps, web, smtp, worker, baseUrl, smtpPort, database, api, json,
+    config,
+    deps,
+    web,
+    smtp,
+    worker,
+    baseUrl,
+    smtpPort,
+    database,
+    api,
+    json,
     async createMailbox(query = '', token) {
       const r = await json(`/api/v1/mailboxes${query}`, { method: 'POST', token });
       if (r.status !== 201) throw new Error(`create mailbox: ${r.status} ${JSON.stringify(r.body)}`);
@@ -108,7 +127,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       for (;;) {
         const r = await json(`/api/v1/mailboxes/${address}/messages`, { token });
         if (r.status === 200 && r.body.length >= count) return r.body;
-        if (Date.now() > until) throw new Error(`expected ${count} messages in ${address}, have ${JSON.stringify(r.body)}`);
+        if (Date.now() > until)
+          throw new Error(`expected ${count} messages in ${address}, have ${JSON.stringify(r.body)}`);
         await new Promise((res) => setTimeout(res, 25));
       }
     },
@@ -119,7 +139,9 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       const hung: string[] = [];
       const step = async (name: string, work: () => Promise<unknown> | undefined) => {
         let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((resolve) => { timer = setTimeout(resolve, STOP_STEP_MS, 'late'); });
+        const late = new Promise<'late'>((resolve) => {
+          timer = setTimeout(resolve, STOP_STEP_MS, 'late');
+        });
         try {
           if ((await Promise.race([work(), late])) === 'late') hung.push(name);
         } finally {
@@ -129,11 +151,13 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       await step('web.close', () => web?.close());
       await step('smtp.close', () => smtp?.close());
       await step('worker.close', () => worker?.close());
-      for (const q of [deps.queues.inbound, deps.queues.inboundLarge]) await step(`obliterate ${q.name}`, () => q.obliterate({ force: true }).catch(() => undefined));
+      for (const q of [deps.queues.inbound, deps.queues.inboundLarge])
+        await step(`obliterate ${q.name}`, () => q.obliterate({ force: true }).catch(() => undefined));
       await step('deps.close', () => deps.close());
       await step('dropPrefix', () => dropPrefix(prefix));
       if (!opts.database) await step('database.drop', () => database.drop());
-      if (hung.length) throw new Error(`test system teardown: ${hung.join(', ')} did not finish within ${STOP_STEP_MS} ms`);
+      if (hung.length)
+        throw new Error(`test system teardown: ${hung.join(', ')} did not finish within ${STOP_STEP_MS} ms`);
     },
   };
 }

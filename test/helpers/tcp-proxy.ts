@@ -25,10 +25,20 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   let listening = true;
   let held: Array<[Socket, Buffer]> | undefined;
   const server = createServer((client) => {
-    if (broken) { client.destroy(); return; }
+    if (broken) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(targetPort, targetHost);
-    for (const s of [client, upstream]) { sockets.add(s); s.on('close', () => sockets.delete(s)); s.on('error', () => s.destroy()); }
-    client.on('data', (chunk: Buffer) => { if (held) held.push([upstream, chunk]); else upstream.write(chunk); });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => s.destroy());
+    }
+    client.on('data', (chunk: Buffer) => {
+      if (held) held.push([upstream, chunk]);
+      else upstream.write(chunk);
+    });
     upstream.pipe(client);
     client.on('close', () => upstream.destroy());
     upstream.on('close', () => client.destroy());
@@ -37,7 +47,9 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
   await once(server, 'listening');
   server.unref(); // never keeps a test process alive
   const port = (server.address() as AddressInfo).port;
-  const dropAll = () => { for (const s of sockets) s.destroy(); };
+  const dropAll = () => {
+    for (const s of sockets) s.destroy();
+  };
   const proxy: TcpProxy = {
     port,
     async cut() {
@@ -47,8 +59,13 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       dropAll();
       await closed;
     },
-    break() { broken = true; dropAll(); },
-    hold() { held ??= []; },
+    break() {
+      broken = true;
+      dropAll();
+    },
+    hold() {
+      held ??= [];
+    },
     release() {
       const chunks = held ?? [];
       held = undefined;
@@ -61,7 +78,10 @@ export async function startTcpProxy(targetPort: number, targetHost = '127.0.0.1'
       await once(server, 'listening');
       listening = true;
     },
-    async close() { broken = true; await proxy.cut(); },
+    async close() {
+      broken = true;
+      await proxy.cut();
+    },
   };
   return proxy;
 }

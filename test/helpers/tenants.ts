@@ -5,17 +5,31 @@ import { createTokenSigner } from '../../src/access/tokens.js';
 import { createApp } from '../../src/api/app.js';
 import type { System } from './system.js';
 
-export interface Tenant { userId: string; apiKey: string; keyId: string; keyPrefix: string }
+export interface Tenant {
+  userId: string;
+  apiKey: string;
+  keyId: string;
+  keyPrefix: string;
+}
 
 /** A user with one API key, made the way `npm run cli -- users:create` makes them. */
 export async function createTenant(sys: System, planId = 'free'): Promise<Tenant> {
   const user = await sys.deps.stores.users.create({ email: null, planId });
   const k = generateApiKey();
-  const record = await sys.deps.stores.apiKeys.insert({ userId: user.id, prefix: k.prefix, salt: k.salt, keyHash: k.hash, name: 'test' });
+  const record = await sys.deps.stores.apiKeys.insert({
+    userId: user.id,
+    prefix: k.prefix,
+    salt: k.salt,
+    keyHash: k.hash,
+    name: 'test',
+  });
   return { userId: user.id, apiKey: k.key, keyId: record.id, keyPrefix: k.prefix };
 }
 
-export interface RouteSpec { method: string; path: string }
+export interface RouteSpec {
+  method: string;
+  path: string;
+}
 
 /**
  * Every route the API app mounts, read from the routers themselves, so a route added later (streams,
@@ -24,7 +38,12 @@ export interface RouteSpec { method: string; path: string }
 export function apiRoutes(sys: System): RouteSpec[] {
   // routers mounted only when their dependencies are given (streams) are built too: listed, never called
   const optional: Record<string, unknown> = { streams: {} };
-  const app: Koa = createApp({ ...sys.deps, ...optional, plans: sys.deps.stores.plans, signer: createTokenSigner(sys.config.tokenSecret!) });
+  const app: Koa = createApp({
+    ...sys.deps,
+    ...optional,
+    plans: sys.deps.stores.plans,
+    signer: createTokenSigner(sys.config.tokenSecret!),
+  });
   const out: RouteSpec[] = [];
   for (const mw of app.middleware as Array<{ router?: Router }>) {
     for (const layer of mw.router?.stack ?? []) {
@@ -50,13 +69,23 @@ export function fill(path: string, params: Record<string, string>): string {
 export const withoutRequestId = (body: any) =>
   body && body.error ? { error: { ...body.error, request_id: undefined } } : body;
 
-export interface Reply { status: number; body: any; text: string; headers: Headers }
+export interface Reply {
+  status: number;
+  body: any;
+  text: string;
+  headers: Headers;
+}
 
 /**
  * One request with a deadline; a streaming answer (SSE) is cut off after its headers, so a route that
  * wrongly streams another tenant's mail fails the status check instead of hanging the test.
  */
-export async function call(sys: System, method: string, path: string, opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Reply> {
+export async function call(
+  sys: System,
+  method: string,
+  path: string,
+  opts: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Reply> {
   const headers = new Headers(opts.headers);
   if (opts.token) headers.set('authorization', `Bearer ${opts.token}`);
   if (opts.body !== undefined) headers.set('content-type', 'application/json');
@@ -72,6 +101,10 @@ export async function call(sys: System, method: string, path: string, opts: { to
   }
   const text = await res.text();
   let body: any = text;
-  try { body = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
   return { status: res.status, body, text, headers: res.headers };
 }

@@ -6,7 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestCerts } from './test-ca.js';
 
-export interface TlsRedis { url: string; caFile: string; otherCaFile: string; stop(): Promise<void> }
+export interface TlsRedis {
+  url: string;
+  caFile: string;
+  otherCaFile: string;
+  stop(): Promise<void>;
+}
 
 export const freePort = async () => {
   const s = net.createServer().listen(0, '127.0.0.1');
@@ -24,18 +29,46 @@ export async function startTlsRedis(): Promise<TlsRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'mw-tls-redis-'));
   const certs = makeTestCerts(dir);
   const port = await freePort();
-  const child = spawn('redis-server', [
-    '--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', certs.certFile, '--tls-key-file', certs.keyFile,
-    '--tls-ca-cert-file', certs.caFile, '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir,
-  ], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    'redis-server',
+    [
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--tls-cert-file',
+      certs.certFile,
+      '--tls-key-file',
+      certs.keyFile,
+      '--tls-ca-cert-file',
+      certs.caFile,
+      '--tls-auth-clients',
+      'no',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let out = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`redis-server --tls-port did not start:\n${out}`)), 10_000);
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve(); }
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited (${code}):\n${out}`)); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited (${code}):\n${out}`));
+    });
   });
   return {
     url: `rediss://127.0.0.1:${port}`,

@@ -10,7 +10,9 @@ test.before(async (t) => {
   const sys = await startSystem({ roles: ['web'], env: { TOKENS_PER_MAILBOX_MAX: '6', API_KEYS_PER_USER_MAX: '3' } });
   t.context = { sys, owner: await createTenant(sys) };
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const mint = (sys: System, address: string, token: string, body: unknown) =>
   call(sys, 'POST', `/api/v1/mailboxes/${address}/tokens`, { token, body });
@@ -40,11 +42,23 @@ test('an API key mints a scoped token (shown once); the list shows everything bu
   }
   t.is(list.status, 200);
   const mine = list.body.find((x: any) => x.jti === r.body.jti);
-  t.deepEqual(Object.keys(mine).sort(), ['created_at', 'expires_at', 'is_revoked', 'jti', 'last_used_at', 'name', 'permissions', 'revoked_at']);
+  t.deepEqual(Object.keys(mine).sort(), [
+    'created_at',
+    'expires_at',
+    'is_revoked',
+    'jti',
+    'last_used_at',
+    'name',
+    'permissions',
+    'revoked_at',
+  ]);
   t.truthy(mine.last_used_at, 'use is recorded');
   t.false(list.text.includes(r.body.token));
   t.false(list.text.includes(box.token));
-  t.true(list.body.some((x: any) => x.name === 'creator'), 'the creation token is an agent token too');
+  t.true(
+    list.body.some((x: any) => x.name === 'creator'),
+    'the creation token is an agent token too',
+  );
 });
 
 test('a token can never grant more than it holds, nor outlive itself or the mailbox', async (t) => {
@@ -80,11 +94,18 @@ test('revoking a token: next request 401, token_revoked published on the mailbox
   const sub = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
   t.teardown(() => sub.disconnect());
   const events: any[] = [];
-  const received = new Promise<void>((resolve) => sub.on('message', (_c, m) => { events.push(JSON.parse(m)); resolve(); }));
+  const received = new Promise<void>((resolve) =>
+    sub.on('message', (_c, m) => {
+      events.push(JSON.parse(m));
+      resolve();
+    }),
+  );
   await sub.subscribe(mailboxChannel(channelNamespace(sys.config.redis), mailboxId));
 
   t.is((await call(sys, 'GET', `/api/v1/mailboxes/${box.address}`, { token: agent.body.token })).status, 200);
-  const del = await call(sys, 'DELETE', `/api/v1/mailboxes/${box.address}/tokens/${agent.body.jti}`, { token: box.token });
+  const del = await call(sys, 'DELETE', `/api/v1/mailboxes/${box.address}/tokens/${agent.body.jti}`, {
+    token: box.token,
+  });
   t.is(del.status, 204);
   await received;
   t.deepEqual(events, [{ type: 'token_revoked', mailboxId, jti: agent.body.jti }]);
@@ -92,7 +113,9 @@ test('revoking a token: next request 401, token_revoked published on the mailbox
   const after = await call(sys, 'GET', `/api/v1/mailboxes/${box.address}`, { token: agent.body.token });
   t.is(after.status, 401);
   t.is(after.body.error.message, 'token has been revoked');
-  const again = await call(sys, 'DELETE', `/api/v1/mailboxes/${box.address}/tokens/${agent.body.jti}`, { token: box.token });
+  const again = await call(sys, 'DELETE', `/api/v1/mailboxes/${box.address}/tokens/${agent.body.jti}`, {
+    token: box.token,
+  });
   t.is(again.status, 204, 'revoking twice is fine');
   const list = await call(sys, 'GET', `/api/v1/mailboxes/${box.address}/tokens`, { token: box.token });
   const row = list.body.find((x: any) => x.jti === agent.body.jti);

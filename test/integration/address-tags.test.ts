@@ -4,8 +4,12 @@ import { openSse, openWs, wsUrl } from '../helpers/stream-clients.js';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem(); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem();
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const local = (address: string) => address.split('@')[0]!;
 const raw = (subject: string) => `From: a@example.org\r\nSubject: ${subject}\r\n\r\nbody\r\n`;
@@ -27,8 +31,16 @@ test('one SMTP transaction to box+a@, box+b@, box@ (and box+a@ twice) stores one
   const { sys } = t.context;
   const box = await sys.createMailbox();
   const l = local(box.address);
-  const r = await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [`${l}+a@${TEST_DOMAIN}`, `${l}+b@${TEST_DOMAIN}`, box.address, `${l}+A@${TEST_DOMAIN}`], raw('fan-out'));
-  t.true(r.rcpts.every((x: string) => x.startsWith('250')), JSON.stringify(r.rcpts));
+  const r = await RawSmtp.sendOnce(
+    sys.smtpPort,
+    'a@example.org',
+    [`${l}+a@${TEST_DOMAIN}`, `${l}+b@${TEST_DOMAIN}`, box.address, `${l}+A@${TEST_DOMAIN}`],
+    raw('fan-out'),
+  );
+  t.true(
+    r.rcpts.every((x: string) => x.startsWith('250')),
+    JSON.stringify(r.rcpts),
+  );
   t.regex(r.data, /^250 /);
   const items = await sys.waitForMessages(box.address, box.token, 3);
   // a moment more: a fourth (the repeated +A) would have come with the others
@@ -47,7 +59,10 @@ test('?tag= filters the list (case-insensitive); a bad tag is 400 invalid_tag', 
   await sys.send({ to: box.address, subject: 'none', text: 'x' });
   await sys.waitForMessages(box.address, box.token, 3);
   const one = await sys.json(`/api/v1/mailboxes/${box.address}/messages?tag=ONE`, { token: box.token });
-  t.deepEqual(one.body.map((m: { subject: string }) => m.subject), ['one']);
+  t.deepEqual(
+    one.body.map((m: { subject: string }) => m.subject),
+    ['one'],
+  );
   const none = await sys.json(`/api/v1/mailboxes/${box.address}/messages?tag=three`, { token: box.token });
   t.deepEqual(none.body, []);
   for (const bad of ['', 'x'.repeat(65)]) {
@@ -70,7 +85,10 @@ test('the wait with ?tag= returns only a message with that tag', async (t) => {
   await sys.send({ to: `${l}+code@${TEST_DOMAIN}`, subject: 'the code', text: '123456' });
   const r = await waiting;
   t.is(r.status, 200);
-  t.deepEqual(r.body.map((m: { subject: string; tag: string }) => [m.subject, m.tag]), [['the code', 'code']]);
+  t.deepEqual(
+    r.body.map((m: { subject: string; tag: string }) => [m.subject, m.tag]),
+    [['the code', 'code']],
+  );
 });
 
 test('SSE and WebSocket with ?tag= send only frames of that tag, live and in replay; frames carry the tag', async (t) => {
@@ -92,13 +110,15 @@ test('SSE and WebSocket with ?tag= send only frames of that tag, live and in rep
     const s = await sse.next((e) => e.event === 'new_message');
     t.is(s.data.message.subject, 'keep');
     t.is(s.data.message.tag, 'keep');
-    t.is(s.id, '2', 'the cursor is the message\'s own');
+    t.is(s.id, '2', "the cursor is the message's own");
     const w = await ws.next((f) => f.type === 'new_message');
     t.is(w.message.subject, 'keep');
     const untagged = await all.next((e) => e.event === 'new_message');
     t.is(untagged.data.message.tag, 'keep', 'without ?tag= every frame comes, with its tag');
   } finally {
-    sse.close(); ws.close(); all.close();
+    sse.close();
+    ws.close();
+    all.close();
   }
   const replay = await openSse(`${sys.baseUrl}${path}/events?since=0&tag=keep`, { token: box.token });
   try {
@@ -118,7 +138,12 @@ test('many tagged deliveries at once (the batched write) keep each tag', async (
   const { sys } = t.context;
   const box = await sys.createMailbox();
   const l = local(box.address);
-  await Promise.all(Array.from({ length: 12 }, (_, i) => sys.send({ to: `${l}+t${i}@${TEST_DOMAIN}`, subject: `s${i}`, text: 'x' })));
+  await Promise.all(
+    Array.from({ length: 12 }, (_, i) => sys.send({ to: `${l}+t${i}@${TEST_DOMAIN}`, subject: `s${i}`, text: 'x' })),
+  );
   const items = await sys.waitForMessages(box.address, box.token, 12);
-  t.deepEqual(items.map((m: { subject: string; tag: string }) => `${m.subject}:${m.tag}`).sort(), Array.from({ length: 12 }, (_, i) => `s${i}:t${i}`).sort());
+  t.deepEqual(
+    items.map((m: { subject: string; tag: string }) => `${m.subject}:${m.tag}`).sort(),
+    Array.from({ length: 12 }, (_, i) => `s${i}:t${i}`).sort(),
+  );
 });

@@ -10,7 +10,11 @@ const SECRET = 'RESET-CODE-839201';
 
 test.before(async (t) => {
   const readOnly = await startSystem({ roles: ['web', 'smtp'], env: ADMIN });
-  const actions = await startSystem({ roles: ['web', 'smtp'], database: readOnly.database, env: { ...ADMIN, ADMIN_BOARD_ACTIONS: 'true' } });
+  const actions = await startSystem({
+    roles: ['web', 'smtp'],
+    database: readOnly.database,
+    env: { ...ADMIN, ADMIN_BOARD_ACTIONS: 'true' },
+  });
   t.context = { readOnly, actions };
 });
 test.after.always(async (t) => {
@@ -18,11 +22,18 @@ test.after.always(async (t) => {
   await t.context.readOnly?.stop();
 });
 
-interface BoardJob { id: string; data: any }
+interface BoardJob {
+  id: string;
+  data: any;
+}
 const jobsOf = async (sys: System, queue: string, status = 'waiting') => {
   const r = await sys.json(`/admin/queues/api/queues?activeQueue=${queue}&status=${status}&page=1`, { headers: auth });
   if (r.status !== 200) throw new Error(`board: ${r.status}`);
-  return { body: r.body, text: JSON.stringify(r.body), jobs: r.body.queues.find((q: { name: string }) => q.name === queue).jobs as BoardJob[] };
+  return {
+    body: r.body,
+    text: JSON.stringify(r.body),
+    jobs: r.body.queues.find((q: { name: string }) => q.name === queue).jobs as BoardJob[],
+  };
 };
 const findJob = (jobs: BoardJob[], address: string) => jobs.find((j) => j.data?.envelope?.to?.includes(address));
 
@@ -30,7 +41,10 @@ test('job data on the board shows ids, sizes and the envelope, never the raw mes
   const sys = t.context.readOnly;
   const box = await sys.createMailbox();
   const ascii = `From: a@example.org\r\nTo: ${box.address}\r\nSubject: reset\r\n\r\nYour code is ${SECRET}\r\n`;
-  const eightBit = Buffer.from(`From: a@example.org\r\nTo: ${box.address}\r\nSubject: caf\u00e9\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nCaf\u00e9 code ${SECRET}-8\r\n`, 'utf8');
+  const eightBit = Buffer.from(
+    `From: a@example.org\r\nTo: ${box.address}\r\nSubject: caf\u00e9\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nCaf\u00e9 code ${SECRET}-8\r\n`,
+    'utf8',
+  );
   t.regex((await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [box.address], ascii)).data, /^250 /);
   t.regex((await RawSmtp.sendOnce(sys.smtpPort, 'b@example.org', [box.address], eightBit)).data, /^250 /);
 
@@ -76,7 +90,15 @@ test('read-only by default: retry, clean, promote and every other change are ref
   const before = await jobsOf(sys, 'inbound');
   t.true(before.body.queues.every((q: { readOnlyMode: boolean }) => q.readOnlyMode));
   const job = findJob(before.jobs, box.address)!;
-  for (const path of ['inbound/retry/failed', 'inbound/clean/waiting', 'inbound/promote', `inbound/${job.id}/promote`, `inbound/${job.id}/clean`, 'inbound/empty', 'pause']) {
+  for (const path of [
+    'inbound/retry/failed',
+    'inbound/clean/waiting',
+    'inbound/promote',
+    `inbound/${job.id}/promote`,
+    `inbound/${job.id}/clean`,
+    'inbound/empty',
+    'pause',
+  ]) {
     const r = await sys.json(`/admin/queues/api/queues/${path}`, { method: 'PUT', headers: auth });
     t.is(r.status, 403, path);
     t.is(r.body.error.code, 'board_read_only', path);
@@ -92,15 +114,29 @@ test('ADMIN_BOARD_ACTIONS=true allows retry, clean and promote, and nothing else
   const box = await sys.createMailbox();
   await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [box.address], `Subject: x\r\n\r\n${SECRET}\r\n`);
   const listed = await jobsOf(sys, 'inbound');
-  t.true(listed.body.queues.every((q: { readOnlyMode: boolean; allowRetries: boolean }) => !q.readOnlyMode && q.allowRetries));
+  t.true(
+    listed.body.queues.every(
+      (q: { readOnlyMode: boolean; allowRetries: boolean }) => !q.readOnlyMode && q.allowRetries,
+    ),
+  );
   t.false(listed.text.includes(SECRET), 'the view is the same with actions enabled');
   for (const path of ['inbound/retry/failed', 'inbound/clean/completed', 'maintenance/promote']) {
     const r = await sys.api(`/admin/queues/api/queues/${path}`, { method: 'PUT', headers: auth });
     t.is(r.status, 200, path);
   }
   const job = findJob(listed.jobs, box.address)!;
-  for (const [method, path] of [['PUT', 'inbound/empty'], ['PUT', 'inbound/obliterate'], ['PATCH', `inbound/${job.id}/update-data`], ['POST', 'inbound/add'], ['PUT', 'pause']]) {
-    const r = await sys.json(`/admin/queues/api/queues/${path}`, { method, headers: { ...auth, 'content-type': 'application/json' }, body: '{}' });
+  for (const [method, path] of [
+    ['PUT', 'inbound/empty'],
+    ['PUT', 'inbound/obliterate'],
+    ['PATCH', `inbound/${job.id}/update-data`],
+    ['POST', 'inbound/add'],
+    ['PUT', 'pause'],
+  ]) {
+    const r = await sys.json(`/admin/queues/api/queues/${path}`, {
+      method,
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{}',
+    });
     t.is(r.status, 403, path);
     t.is(r.body.error.code, 'board_action_not_allowed', path);
   }

@@ -10,17 +10,25 @@ import { startSystem, type System } from '../helpers/system.js';
 import { createUserWithKey } from '../helpers/users.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context = { sys: await startSystem({ roles: ['web'] }) }; });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context = { sys: await startSystem({ roles: ['web'] }) };
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 /** A random source whose first draw (the 4 prefix bytes) is `prefixHex`; every other byte is really random. */
-const randomWithPrefix = (prefixHex: string) => (size: number) => (size === 4 ? Buffer.from(prefixHex, 'hex') : randomBytes(size));
+const randomWithPrefix = (prefixHex: string) => (size: number) =>
+  size === 4 ? Buffer.from(prefixHex, 'hex') : randomBytes(size);
 const uniqueHex = () => randomBytes(4).toString('hex');
 
 /** A generator that yields `first` keys in turn, then fresh random ones; counts its calls. */
 function scripted(first: GeneratedKey[]) {
   const queue = [...first];
-  const gen = () => { gen.calls++; return queue.shift() ?? generateApiKey(); };
+  const gen = () => {
+    gen.calls++;
+    return queue.shift() ?? generateApiKey();
+  };
   gen.calls = 0;
   return gen;
 }
@@ -29,7 +37,13 @@ function scripted(first: GeneratedKey[]) {
 async function existingKey(sys: System, hex: string) {
   const owner = await sys.deps.stores.users.create({ email: null, planId: 'free' });
   const k = generateApiKey(randomWithPrefix(hex));
-  const record = await sys.deps.stores.apiKeys.insert({ userId: owner.id, prefix: k.prefix, salt: k.salt, keyHash: k.hash, name: 'first' });
+  const record = await sys.deps.stores.apiKeys.insert({
+    userId: owner.id,
+    prefix: k.prefix,
+    salt: k.salt,
+    keyHash: k.hash,
+    name: 'first',
+  });
   return { owner, k, record };
 }
 
@@ -67,7 +81,10 @@ test('a taken prefix is retried with a fresh key: the caller gets a working key,
   // the new key works over HTTP, the old one still belongs to its owner
   const r = await sys.json('/api/v1/keys', { token: created.key });
   t.is(r.status, 200);
-  t.deepEqual(r.body.map((k: { id: string }) => k.id), [created.record.id]);
+  t.deepEqual(
+    r.body.map((k: { id: string }) => k.id),
+    [created.record.id],
+  );
 });
 
 test('inside a transaction (as POST /api/v1/keys runs it) a collision does not abort the transaction', async (t) => {
@@ -77,7 +94,10 @@ test('inside a transaction (as POST /api/v1/keys runs it) a collision does not a
   const user = await sys.deps.stores.users.create({ email: null, planId: 'free' });
   const created = await sys.deps.db.transaction(async (trx) => {
     const tx = createStores(trx);
-    const c = await tx.apiKeys.create({ userId: user.id, name: null }, scripted([generateApiKey(randomWithPrefix(hex))]));
+    const c = await tx.apiKeys.create(
+      { userId: user.id, name: null },
+      scripted([generateApiKey(randomWithPrefix(hex))]),
+    );
     // still usable after the conflict: a further statement in the same transaction succeeds
     t.is(await tx.apiKeys.countActive(user.id), 1);
     return c;
@@ -92,9 +112,14 @@ test(`when every attempt collides, creation stops after ${API_KEY_CREATE_ATTEMPT
   await existingKey(sys, hex);
   const user = await sys.deps.stores.users.create({ email: null, planId: 'free' });
   let calls = 0;
-  const always = () => { calls++; return generateApiKey(randomWithPrefix(hex)); };
-  const err = await t.throwsAsync(sys.deps.stores.apiKeys.create({ userId: user.id, name: null }, always), { instanceOf: Unavailable });
-  t.regex(err!.message, new RegExp(`${API_KEY_CREATE_ATTEMPTS} generated prefixes in a row were already taken`));
+  const always = () => {
+    calls++;
+    return generateApiKey(randomWithPrefix(hex));
+  };
+  const err = await t.throwsAsync(sys.deps.stores.apiKeys.create({ userId: user.id, name: null }, always), {
+    instanceOf: Unavailable,
+  });
+  t.regex(err.message, new RegExp(`${API_KEY_CREATE_ATTEMPTS} generated prefixes in a row were already taken`));
   t.is(calls, API_KEY_CREATE_ATTEMPTS);
   t.is(await sys.deps.stores.apiKeys.countActive(user.id), 0);
 
@@ -102,12 +127,15 @@ test(`when every attempt collides, creation stops after ${API_KEY_CREATE_ATTEMPT
   // email: a count of all users raced with the other tests of this file, which create users at the same time)
   const email = `rollback-${hex}@example.test`;
   let createdId: string | undefined;
-  await t.throwsAsync(sys.deps.db.transaction(async (trx) => {
-    const tx = createStores(trx);
-    const u = await tx.users.create({ email, planId: 'free' });
-    createdId = u.id;
-    await tx.apiKeys.create({ userId: u.id, name: null }, always);
-  }), { instanceOf: Unavailable });
+  await t.throwsAsync(
+    sys.deps.db.transaction(async (trx) => {
+      const tx = createStores(trx);
+      const u = await tx.users.create({ email, planId: 'free' });
+      createdId = u.id;
+      await tx.apiKeys.create({ userId: u.id, name: null }, always);
+    }),
+    { instanceOf: Unavailable },
+  );
   t.truthy(createdId);
   t.deepEqual(await sys.deps.db('users').where({ email }).orWhere({ id: createdId }).select('id'), []);
 });
@@ -115,7 +143,12 @@ test(`when every attempt collides, creation stops after ${API_KEY_CREATE_ATTEMPT
 test('POST /api/v1/keys creates a working key through the store', async (t) => {
   const { sys } = t.context;
   const owner = await createUserWithKey(sys.deps.stores);
-  const r = await sys.json('/api/v1/keys', { method: 'POST', token: owner.key, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'ci' }) });
+  const r = await sys.json('/api/v1/keys', {
+    method: 'POST',
+    token: owner.key,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'ci' }),
+  });
   t.is(r.status, 201, JSON.stringify(r.body));
   t.regex(r.body.key, API_KEY_PATTERN);
   t.is(r.body.prefix, r.body.key.slice(0, 11));
@@ -133,8 +166,12 @@ test('npm run cli -- users:create and keys:create print keys that work', async (
     });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
     const [code] = (await once(child, 'close')) as [number | null];
     t.is(code, 0, err);
     return out.trim().split('\n');

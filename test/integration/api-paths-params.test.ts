@@ -16,28 +16,37 @@ test.before(async (t) => {
     env: { RATE_LIMIT_CREATE_IP_POINTS: '2', RATE_LIMIT_CREATE_IP_WINDOW_S: '600', TRUSTED_PROXY_HOPS: '0' },
   });
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
-
-test.serial('a route spelled in another case is a 404, and is counted against the rate limits like the canonical path', async (t) => {
-  const { sys } = t.context;
-  const tenant = await createTenant(sys);
-  for (let i = 0; i < 2; i++) t.is((await call(sys, 'POST', '/api/v1/mailboxes')).status, 201);
-  t.is((await call(sys, 'POST', '/api/v1/mailboxes')).status, 429, 'the anonymous create budget is spent');
-  // @koa/router matched these case-insensitively while the limiter did not recognise them: they created mailboxes
-  for (const path of ['/API/v1/mailboxes', '/api/V1/mailboxes', '/api/v1/Mailboxes', '/Api/V1/Mailboxes/']) {
-    const r = await call(sys, 'POST', path);
-    t.is(r.status, 429, path);
-    t.is(r.body.error.code, 'rate_limited', path);
-  }
-  // with a credential: a 404, charged to the credential's budget (RateLimit headers), never the handler
-  for (const path of ['/API/v1/keys', '/api/v1/KEYS', '/api/V1/mailboxes']) {
-    const r = await call(sys, 'GET', path, { token: tenant.apiKey });
-    t.is(r.status, 404, path);
-    t.is(r.body.error.code, 'not_found', path);
-    t.truthy(r.headers.get('ratelimit-limit'), `${path}: counted`);
-  }
-  t.is((await call(sys, 'GET', '/api/v1/keys', { token: tenant.apiKey })).status, 200, 'the canonical spelling works');
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
 });
+
+test.serial(
+  'a route spelled in another case is a 404, and is counted against the rate limits like the canonical path',
+  async (t) => {
+    const { sys } = t.context;
+    const tenant = await createTenant(sys);
+    for (let i = 0; i < 2; i++) t.is((await call(sys, 'POST', '/api/v1/mailboxes')).status, 201);
+    t.is((await call(sys, 'POST', '/api/v1/mailboxes')).status, 429, 'the anonymous create budget is spent');
+    // @koa/router matched these case-insensitively while the limiter did not recognise them: they created mailboxes
+    for (const path of ['/API/v1/mailboxes', '/api/V1/mailboxes', '/api/v1/Mailboxes', '/Api/V1/Mailboxes/']) {
+      const r = await call(sys, 'POST', path);
+      t.is(r.status, 429, path);
+      t.is(r.body.error.code, 'rate_limited', path);
+    }
+    // with a credential: a 404, charged to the credential's budget (RateLimit headers), never the handler
+    for (const path of ['/API/v1/keys', '/api/v1/KEYS', '/api/V1/mailboxes']) {
+      const r = await call(sys, 'GET', path, { token: tenant.apiKey });
+      t.is(r.status, 404, path);
+      t.is(r.body.error.code, 'not_found', path);
+      t.truthy(r.headers.get('ratelimit-limit'), `${path}: counted`);
+    }
+    t.is(
+      (await call(sys, 'GET', '/api/v1/keys', { token: tenant.apiKey })).status,
+      200,
+      'the canonical spelling works',
+    );
+  },
+);
 
 test.serial('revoking an API key by its id in upper case ends its SSE stream and its blocking wait', async (t) => {
   const { sys } = t.context;
@@ -74,7 +83,8 @@ test.serial('list flags accept only true or false, for every credential', async 
     t.is(r.status, 400, q);
     t.is(r.body.error.code, 'invalid_unread', q);
   }
-  for (const q of ['unread=true', 'unread=false']) t.is((await call(sys, 'GET', `${messages}?${q}`, { token: box.token })).status, 200, q);
+  for (const q of ['unread=true', 'unread=false'])
+    t.is((await call(sys, 'GET', `${messages}?${q}`, { token: box.token })).status, 200, q);
 
   for (const q of ['include_inactive=yes', 'include_inactive=']) {
     const r = await call(sys, 'GET', `/api/v1/mailboxes?${q}`, { token: tenant.apiKey });
@@ -82,7 +92,10 @@ test.serial('list flags accept only true or false, for every credential', async 
     t.is(r.body.error.code, 'invalid_include_inactive', q);
   }
   // a mailbox token lists its one mailbox, but its parameters are checked as an API key's are
-  for (const [q, code] of [['limit=abc', 'invalid_limit'], ['include_inactive=1', 'invalid_include_inactive']]) {
+  for (const [q, code] of [
+    ['limit=abc', 'invalid_limit'],
+    ['include_inactive=1', 'invalid_include_inactive'],
+  ]) {
     const r = await call(sys, 'GET', `/api/v1/mailboxes?${q}`, { token: box.token });
     t.is(r.status, 400, q);
     t.is(r.body.error.code, code, q);
@@ -96,10 +109,15 @@ function rawHttp(port: number, request: string): Promise<string> {
     const socket = connect(port, '127.0.0.1', () => socket.write(request));
     let reply = '';
     socket.setEncoding('utf8');
-    socket.on('data', (d: string) => { reply += d; });
+    socket.on('data', (d: string) => {
+      reply += d;
+    });
     socket.on('end', () => resolve(reply));
     socket.on('error', reject);
-    socket.setTimeout(5_000, () => { socket.destroy(); reject(new Error(`no answer; so far: ${reply}`)); });
+    socket.setTimeout(5_000, () => {
+      socket.destroy();
+      reject(new Error(`no answer; so far: ${reply}`));
+    });
   });
 }
 
@@ -124,13 +142,30 @@ test.serial('a token ttl_minutes of any size is capped, not refused; a fraction 
   const tenant = await createTenant(sys);
   const box = await sys.createMailbox('?ttl_minutes=60', tenant.apiKey);
   const tokens = `/api/v1/mailboxes/${box.address}/tokens`;
-  const huge = await sys.api(tokens, { method: 'POST', token: tenant.apiKey, headers: { 'content-type': 'application/json' }, body: '{"permissions":["read"],"ttl_minutes":1e300}' });
+  const huge = await sys.api(tokens, {
+    method: 'POST',
+    token: tenant.apiKey,
+    headers: { 'content-type': 'application/json' },
+    body: '{"permissions":["read"],"ttl_minutes":1e300}',
+  });
   t.is(huge.status, 201);
-  const body = await huge.json() as { expires_at: string };
-  t.true(Date.parse(body.expires_at) <= Date.parse((await (await sys.api(`/api/v1/mailboxes/${box.address}`, { token: tenant.apiKey })).json() as { expires_at: string }).expires_at),
-    'capped at the end of the mailbox');
+  const body = (await huge.json()) as { expires_at: string };
+  t.true(
+    Date.parse(body.expires_at) <=
+      Date.parse(
+        (
+          (await (await sys.api(`/api/v1/mailboxes/${box.address}`, { token: tenant.apiKey })).json()) as {
+            expires_at: string;
+          }
+        ).expires_at,
+      ),
+    'capped at the end of the mailbox',
+  );
   t.is(huge.headers.get('cache-control'), 'no-store');
-  const fraction = await call(sys, 'POST', tokens, { token: tenant.apiKey, body: { permissions: ['read'], ttl_minutes: 1.5 } });
+  const fraction = await call(sys, 'POST', tokens, {
+    token: tenant.apiKey,
+    body: { permissions: ['read'], ttl_minutes: 1.5 },
+  });
   t.is(fraction.status, 400);
   t.is(fraction.body.error.code, 'invalid_body');
 });

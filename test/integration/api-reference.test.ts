@@ -5,7 +5,11 @@ import { startSystem, type System } from '../helpers/system.js';
 const test = anyTest as TestFn<{ sys: System; behindProxy: System }>;
 test.before(async (t) => {
   const sys = await startSystem({ roles: ['web'], env: { RATE_LIMIT_IP_POINTS: '3' } });
-  const behindProxy = await startSystem({ roles: ['web'], database: sys.database, env: { PUBLIC_URL: 'https://mail.mailwright.test/mw' } });
+  const behindProxy = await startSystem({
+    roles: ['web'],
+    database: sys.database,
+    env: { PUBLIC_URL: 'https://mail.mailwright.test/mw' },
+  });
   t.context = { sys, behindProxy };
 });
 test.after.always(async (t) => {
@@ -52,7 +56,12 @@ test('GET /docs: an HTML page whose every asset is local and served with its typ
 test('GET /docs: a strict Content-Security-Policy (this origin only, no inline or eval script), not rate-limited', async (t) => {
   const { sys } = t.context;
   const csp = (await sys.api('/docs')).headers.get('content-security-policy') ?? '';
-  const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
+  const directives = Object.fromEntries(
+    csp
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .map(([k, ...v]) => [k, v]),
+  );
   t.deepEqual(directives['default-src'], ["'none'"]);
   t.deepEqual(directives['script-src'], ["'self'"]);
   t.deepEqual(directives['style-src'], ["'self'"]);
@@ -74,7 +83,14 @@ test('GET /docs: a strict Content-Security-Policy (this origin only, no inline o
 
 test('unknown paths: JSON 404 under /docs and /api, nothing else of node_modules is reachable; /docs/ redirects to the page', async (t) => {
   const sys = t.context.behindProxy; // the other one spends its per-IP budget in another test
-  for (const path of ['/docs/index.html', '/docs/swagger-ui-bundle.js.map', '/docs/..%2Fpackage.json', '/docs/%2e%2e%2f%2e%2e%2fpackage.json', '/docs/package.json', '/api/v1/nothing-here']) {
+  for (const path of [
+    '/docs/index.html',
+    '/docs/swagger-ui-bundle.js.map',
+    '/docs/..%2Fpackage.json',
+    '/docs/%2e%2e%2f%2e%2e%2fpackage.json',
+    '/docs/package.json',
+    '/api/v1/nothing-here',
+  ]) {
     const res = await sys.json(path);
     t.is(res.status, 404, path);
     t.is(res.body?.error?.code, 'not_found', path);
@@ -84,7 +100,7 @@ test('unknown paths: JSON 404 under /docs and /api, nothing else of node_modules
   t.is(new URL(slash.headers.get('location')!, `${sys.baseUrl}/docs/`).pathname, '/docs');
 });
 
-test('GET /api/v1/asyncapi.json: cached like openapi.json; servers are the request\'s host, or PUBLIC_URL with its path', async (t) => {
+test("GET /api/v1/asyncapi.json: cached like openapi.json; servers are the request's host, or PUBLIC_URL with its path", async (t) => {
   const { sys, behindProxy } = t.context;
   const res = await sys.json('/api/v1/asyncapi.json', { headers: { 'x-forwarded-proto': 'https' } });
   t.is(res.status, 200);
@@ -98,8 +114,14 @@ test('GET /api/v1/asyncapi.json: cached like openapi.json; servers are the reque
   t.is((await sys.json('/api/v1/asyncapi.json')).body.servers.websocket.protocol, 'ws');
 
   const fixed = await behindProxy.json('/api/v1/asyncapi.json');
-  t.like(fixed.body.servers, { sse: { host: 'mail.mailwright.test', protocol: 'https', pathname: '/mw' }, websocket: { host: 'mail.mailwright.test', protocol: 'wss', pathname: '/mw' } });
+  t.like(fixed.body.servers, {
+    sse: { host: 'mail.mailwright.test', protocol: 'https', pathname: '/mw' },
+    websocket: { host: 'mail.mailwright.test', protocol: 'wss', pathname: '/mw' },
+  });
   t.is(fixed.headers.get('vary'), null);
   // the reference page may call the API at PUBLIC_URL
-  t.regex((await behindProxy.api('/docs')).headers.get('content-security-policy') ?? '', /connect-src 'self' https:\/\/mail\.mailwright\.test;/);
+  t.regex(
+    (await behindProxy.api('/docs')).headers.get('content-security-policy') ?? '',
+    /connect-src 'self' https:\/\/mail\.mailwright\.test;/,
+  );
 });

@@ -20,7 +20,9 @@ test.before(async (t) => {
   const logs: string[] = [];
   t.context = { logs, sys: await startSystem({ overrides: { log: captureLog(logs) } }) };
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const SECRET = 'content-that-must-never-be-logged';
 
@@ -36,9 +38,23 @@ const nested = (to: string, depth: number) => {
 /** `count` base64 attachments of `bytes` each: parses fine, but takes mailparser a few hundred ms. */
 const manyAttachments = (to: string, count: number, bytes: number) => {
   const body = Buffer.alloc(bytes, SECRET).toString('base64').replace(/.{76}/g, '$&\r\n');
-  const lines = ['From: a@example.org', `To: ${to}`, `Subject: slow ${SECRET}`, 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary=b', ''];
+  const lines = [
+    'From: a@example.org',
+    `To: ${to}`,
+    `Subject: slow ${SECRET}`,
+    'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary=b',
+    '',
+  ];
   for (let i = 0; i < count; i++) {
-    lines.push('--b', 'Content-Type: application/octet-stream', 'Content-Transfer-Encoding: base64', `Content-Disposition: attachment; filename=a${i}.bin`, '', body);
+    lines.push(
+      '--b',
+      'Content-Type: application/octet-stream',
+      'Content-Transfer-Encoding: base64',
+      `Content-Disposition: attachment; filename=a${i}.bin`,
+      '',
+      body,
+    );
   }
   lines.push('--b--', '');
   return lines.join('\r\n');
@@ -55,19 +71,32 @@ test('an attachment of a message the parser gave up on is 404 attachment_not_fou
   t.deepEqual(full.attachments, []);
 
   for (const n of ['0', '1']) {
-    const r = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/${n}`, { token: box.token });
+    const r = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/${n}`, {
+      token: box.token,
+    });
     t.is(r.status, 404, `attachments/${n}`);
     t.is(r.body.error.code, 'attachment_not_found');
   }
-  t.true(events(logs, 'attachment.unavailable').some((l) => l.messageId === item.id), 'logged');
-  t.false(logs.some((l) => l.includes(SECRET)), 'no message content in the log');
+  t.true(
+    events(logs, 'attachment.unavailable').some((l) => l.messageId === item.id),
+    'logged',
+  );
+  t.false(
+    logs.some((l) => l.includes(SECRET)),
+    'no message content in the log',
+  );
   t.is(events(logs, 'http.error').length, 0, 'no 500 logged');
 });
 
 test('an attachment re-read that outlasts PARSE_TIMEOUT_MS is 404 attachment_not_found, promptly', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();
-  const sent = await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [box.address], manyAttachments(box.address, 900, 4000));
+  const sent = await RawSmtp.sendOnce(
+    sys.smtpPort,
+    'a@example.org',
+    [box.address],
+    manyAttachments(box.address, 900, 4000),
+  );
   t.regex(sent.data, /^250 /);
   const [item] = await sys.waitForMessages(box.address, box.token, 1, 30_000);
   const path = `/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/0`;
@@ -77,7 +106,9 @@ test('an attachment re-read that outlasts PARSE_TIMEOUT_MS is 404 attachment_not
   // machine (with 100 ms, a fast one re-read the 3.6 MB message in time and answered 200)
   const logs: string[] = [];
   const web = await startSystem({
-    roles: ['web'], database: sys.database, overrides: { log: captureLog(logs) },
+    roles: ['web'],
+    database: sys.database,
+    overrides: { log: captureLog(logs) },
     env: { TOKEN_SECRET: sys.config.tokenSecret!, PARSE_TIMEOUT_MS: '5' },
   });
   t.teardown(() => web.stop());
@@ -89,5 +120,8 @@ test('an attachment re-read that outlasts PARSE_TIMEOUT_MS is 404 attachment_not
   const [line] = events(logs, 'attachment.parse_failed');
   t.like(line, { level: 40, messageId: item.id, index: 0 });
   t.regex(line.reason, /gave up after 5 ms/);
-  t.false(logs.some((l) => l.includes(SECRET) || l.includes('a0.bin')), 'no message content in the log');
+  t.false(
+    logs.some((l) => l.includes(SECRET) || l.includes('a0.bin')),
+    'no message content in the log',
+  );
 });

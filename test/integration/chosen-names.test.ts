@@ -8,17 +8,25 @@ test.before(async (t) => {
   t.context.sys = await startSystem();
   t.context.apiKey = (await createTenant(t.context.sys, 'pro')).apiKey;
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
-const create = (t: { context: { sys: System; apiKey: string } }, localPart: unknown, token: string | undefined = t.context.apiKey) =>
-  call(t.context.sys, 'POST', '/api/v1/mailboxes', { token, body: { local_part: localPart } });
+const create = (
+  t: { context: { sys: System; apiKey: string } },
+  localPart: unknown,
+  token: string | undefined = t.context.apiKey,
+) => call(t.context.sys, 'POST', '/api/v1/mailboxes', { token, body: { local_part: localPart } });
 
 test('an API key chooses the local part (JSON or query); it is stored lower-case and receives mail', async (t) => {
   const { sys, apiKey } = t.context;
   const r = await create(t, 'Signup.Test');
   t.is(r.status, 201, JSON.stringify(r.body));
   t.is(r.body.address, `signup.test@${TEST_DOMAIN}`);
-  const q = await sys.json(`/api/v1/mailboxes?local_part=q-${Date.now()}&domain=other.test`, { method: 'POST', token: apiKey });
+  const q = await sys.json(`/api/v1/mailboxes?local_part=q-${Date.now()}&domain=other.test`, {
+    method: 'POST',
+    token: apiKey,
+  });
   t.is(q.status, 201);
   t.regex(q.body.address, /^q-\d+@other\.test$/);
   await sys.send({ to: `Signup.Test@${TEST_DOMAIN}`, subject: 'chosen', text: 'hi' });
@@ -42,10 +50,27 @@ test('a taken address is 409 address_taken, in any case, also while an ended mai
 });
 
 test('invalid local parts are 400 invalid_local_part; 64 octets is the longest', async (t) => {
-  for (const bad of ['a..b', '.a', 'a.', 'with space', 'ünï', 'quo"te', 'a@b', '', 'x'.repeat(65), 'box+tag', 5, null]) {
+  for (const bad of [
+    'a..b',
+    '.a',
+    'a.',
+    'with space',
+    'ünï',
+    'quo"te',
+    'a@b',
+    '',
+    'x'.repeat(65),
+    'box+tag',
+    5,
+    null,
+  ]) {
     const r = await create(t, bad);
     t.is(r.status, 400, `local_part ${JSON.stringify(bad)}`);
-    t.is(r.body.error.code, typeof bad === 'string' ? 'invalid_local_part' : 'invalid_body', `local_part ${JSON.stringify(bad)}`);
+    t.is(
+      r.body.error.code,
+      typeof bad === 'string' ? 'invalid_local_part' : 'invalid_body',
+      `local_part ${JSON.stringify(bad)}`,
+    );
   }
   const plus = await create(t, 'box+tag');
   t.regex(plus.body.error.message, /tag separator/);
@@ -56,7 +81,19 @@ test('invalid local parts are 400 invalid_local_part; 64 octets is the longest',
 });
 
 test('reserved names are 400 reserved_local_part, in any case', async (t) => {
-  t.deepEqual([...RESERVED_LOCAL_PARTS].sort(), ['abuse', 'admin', 'bounce', 'bounces', 'hostmaster', 'mailer-daemon', 'no-reply', 'noreply', 'postmaster', 'root', 'webmaster']);
+  t.deepEqual([...RESERVED_LOCAL_PARTS].sort(), [
+    'abuse',
+    'admin',
+    'bounce',
+    'bounces',
+    'hostmaster',
+    'mailer-daemon',
+    'no-reply',
+    'noreply',
+    'postmaster',
+    'root',
+    'webmaster',
+  ]);
   for (const name of [...RESERVED_LOCAL_PARTS, 'PostMaster', 'No-Reply']) {
     const r = await create(t, name);
     t.is(r.status, 400, name);

@@ -4,10 +4,8 @@ import type { Knex } from 'knex';
 import pg from 'pg';
 import { ulid } from 'ulid';
 import { createDeliveryBatcher, type BatchReport } from '../../src/pipeline/batcher.js';
-import { createDb } from '../../src/store/db.js';
 import { createStores, type Stores } from '../../src/store/index.js';
 import type { DeliveryOutcome } from '../../src/store/message-delivery.js';
-import type { NewMessage } from '../../src/store/message-row.js';
 import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
 const test = anyTest as TestFn<StoreContext>;
@@ -38,11 +36,17 @@ const limits = (maxMessages: number) => ({ maxMessages });
 test('one batch across several mailboxes stores each item once, seq in arrival order per mailbox, fields and bytes exact', async (t) => {
   const { db, stores } = t.context;
   const boxes = [await newMailbox(stores), await newMailbox(stores), await newMailbox(stores)];
-  const items = Array.from({ length: 12 }, (_, i) => ({ message: message(boxes[(i * 7) % 3]!.id), limits: limits(100) }));
+  const items = Array.from({ length: 12 }, (_, i) => ({
+    message: message(boxes[(i * 7) % 3]!.id),
+    limits: limits(100),
+  }));
   const out = await stores.messages.deliverBatch(items);
   for (const box of boxes) {
     const mine = items.map((it, i) => ({ it, o: out[i]! })).filter(({ it }) => it.message.mailboxId === box.id);
-    t.deepEqual(mine.map(({ o }) => o), mine.map(({ it }, k) => ({ status: 'stored', id: it.message.id, seq: k + 1 })));
+    t.deepEqual(
+      mine.map(({ o }) => o),
+      mine.map(({ it }, k) => ({ status: 'stored', id: it.message.id, seq: k + 1 })),
+    );
     const bytes = mine.reduce((s, { it }) => s + it.message.raw.length, 0);
     t.deepEqual(await counters(db, box.id), { lastSeq: 4, count: 4, bytes, seqs: upTo(4) });
   }
@@ -76,7 +80,10 @@ test('the quota boundary inside one batch: only what fits is stored, gap-free; t
   await stores.messages.deliver(message(box.id), limits(3));
   const items = [box, other, box, box, other, box].map((b) => ({ message: message(b.id), limits: limits(3) }));
   const out = await stores.messages.deliverBatch(items);
-  t.deepEqual(out.map((o) => (o.status === 'refused' ? o.reason : o.status)), ['stored', 'stored', 'stored', 'mailbox_full', 'stored', 'mailbox_full']);
+  t.deepEqual(
+    out.map((o) => (o.status === 'refused' ? o.reason : o.status)),
+    ['stored', 'stored', 'stored', 'mailbox_full', 'stored', 'mailbox_full'],
+  );
   t.like(await counters(db, box.id), { lastSeq: 3, count: 3, seqs: [1, 2, 3] });
   t.like(await counters(db, other.id), { lastSeq: 2, count: 2, seqs: [1, 2] });
 });
@@ -87,10 +94,17 @@ test('inactive, expired and unknown mailboxes in a batch are refused with their 
   const inactive = await newMailbox(stores);
   await stores.mailboxes.deactivate(inactive.id, 'deleted');
   const expired = await newMailbox(stores);
-  await db('mailboxes').where({ id: expired.id }).update({ expires_at: db.raw(`now() - interval '1 second'`) });
+  await db('mailboxes')
+    .where({ id: expired.id })
+    .update({ expires_at: db.raw(`now() - interval '1 second'`) });
   const unknown = '00000000-0000-4000-8000-000000000000';
-  const out = await stores.messages.deliverBatch([ok.id, inactive.id, expired.id, unknown, ok.id].map((id) => ({ message: message(id), limits: limits(10) })));
-  t.deepEqual(out.map((o) => (o.status === 'refused' ? o.reason : o.status)), ['stored', 'mailbox_inactive', 'mailbox_expired', 'unknown_mailbox', 'stored']);
+  const out = await stores.messages.deliverBatch(
+    [ok.id, inactive.id, expired.id, unknown, ok.id].map((id) => ({ message: message(id), limits: limits(10) })),
+  );
+  t.deepEqual(
+    out.map((o) => (o.status === 'refused' ? o.reason : o.status)),
+    ['stored', 'mailbox_inactive', 'mailbox_expired', 'unknown_mailbox', 'stored'],
+  );
   t.like(await counters(db, ok.id), { count: 2, seqs: [1, 2] });
   t.is((await counters(db, inactive.id)).seqs.length + (await counters(db, expired.id)).seqs.length, 0);
 });
@@ -100,7 +114,9 @@ test('concurrent batches over the same mailboxes in opposite orders neither dead
   const boxes = await Promise.all(Array.from({ length: 5 }, () => newMailbox(stores)));
   const batches = Array.from({ length: 12 }, (_, b) => {
     const order = b % 2 === 0 ? boxes : [...boxes].reverse();
-    return order.flatMap((box) => [message(box.id), message(box.id)]).map((m) => ({ message: m, limits: limits(1000) }));
+    return order
+      .flatMap((box) => [message(box.id), message(box.id)])
+      .map((m) => ({ message: m, limits: limits(1000) }));
   });
   const outs = await Promise.all(batches.map((items) => stores.messages.deliverBatch(items)));
   t.true(outs.flat().every((o) => o.status === 'stored'));
@@ -111,7 +127,11 @@ test('batcher: concurrent deliveries across mailboxes are grouped, each stored e
   const { db, stores } = t.context;
   const boxes = await Promise.all(Array.from({ length: 4 }, () => newMailbox(stores)));
   const reports: BatchReport[] = [];
-  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 16, maxWaitMs: 2, maxInFlight: 2, maxItemBytes: 1 << 20 }, (r) => reports.push(r));
+  const batcher = createDeliveryBatcher(
+    stores.messages,
+    { maxItems: 16, maxWaitMs: 2, maxInFlight: 2, maxItemBytes: 1 << 20 },
+    (r) => reports.push(r),
+  );
   const msgs = Array.from({ length: 120 }, (_, i) => message(boxes[i % 4]!.id));
   // a re-run job delivers the same ingress id again while the first copy may still be in flight
   const twins = msgs.slice(0, 10).map((m) => ({ ...m, id: ulid() }));
@@ -120,24 +140,39 @@ test('batcher: concurrent deliveries across mailboxes are grouped, each stored e
   t.true(out.slice(0, 120).every((o, i) => o.status === 'stored' || (i < 10 && o.status === 'duplicate')));
   t.is(out.filter((o) => o.status === 'stored').length, 120);
   for (const box of boxes) t.like(await counters(db, box.id), { lastSeq: 30, count: 30, seqs: upTo(30) });
-  t.true(reports.some((r) => r.size > 1), `batch sizes ${reports.map((r) => r.size).join(',')}`);
+  t.true(
+    reports.some((r) => r.size > 1),
+    `batch sizes ${reports.map((r) => r.size).join(',')}`,
+  );
   t.true(reports.every((r) => !r.fallback));
-  t.is(reports.reduce((s, r) => s + r.size, 0), 130);
+  t.is(
+    reports.reduce((s, r) => s + r.size, 0),
+    130,
+  );
 });
 
 test('batcher: a failing item fails only itself; its batch-mates are stored after the batch falls back', async (t) => {
   const { db, stores } = t.context;
   const box = await newMailbox(stores);
   const reports: BatchReport[] = [];
-  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 20, maxInFlight: 1, maxItemBytes: 1 << 20 }, (r) => reports.push(r));
+  const batcher = createDeliveryBatcher(
+    stores.messages,
+    { maxItems: 8, maxWaitMs: 20, maxInFlight: 1, maxItemBytes: 1 << 20 },
+    (r) => reports.push(r),
+  );
   const good = Array.from({ length: 5 }, () => message(box.id));
   const bad = message('not-a-uuid'); // the whole batch statement fails on it
-  const settled = await Promise.allSettled([...good.slice(0, 2), bad, ...good.slice(2)].map((m) => batcher.deliver(m, limits(100))));
+  const settled = await Promise.allSettled(
+    [...good.slice(0, 2), bad, ...good.slice(2)].map((m) => batcher.deliver(m, limits(100))),
+  );
   await batcher.drain(); // the batch is reported once every item has its outcome
   t.is(settled[2]!.status, 'rejected');
-  const ok = settled.filter((s, i) => i !== 2).map((s) => (s as PromiseFulfilledResult<DeliveryOutcome>).value);
+  const ok = settled.filter((_, i) => i !== 2).map((s) => (s as PromiseFulfilledResult<DeliveryOutcome>).value);
   t.true(ok.every((o) => o.status === 'stored'));
-  t.true(reports.some((r) => r.fallback && r.size === 6), `reports ${JSON.stringify(reports.map(({ size, fallback }) => ({ size, fallback })))}`);
+  t.true(
+    reports.some((r) => r.fallback && r.size === 6),
+    `reports ${JSON.stringify(reports.map(({ size, fallback }) => ({ size, fallback })))}`,
+  );
   t.like(await counters(db, box.id), { lastSeq: 5, count: 5, seqs: upTo(5) });
 });
 
@@ -152,8 +187,15 @@ test('a twin committed while a batch waits for the mailbox lock fails the batch 
   t.is(inTrx.status, 'stored');
   const holder = Number((await trx.raw('select pg_backend_pid() as pid')).rows[0].pid);
   const reports: BatchReport[] = [];
-  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 5, maxInFlight: 1, maxItemBytes: 1 << 20 }, (r) => reports.push(r));
-  const pending = Promise.all([batcher.deliver({ ...twin, id: ulid() }, limits(100)), batcher.deliver(mate, limits(100))]);
+  const batcher = createDeliveryBatcher(
+    stores.messages,
+    { maxItems: 8, maxWaitMs: 5, maxInFlight: 1, maxItemBytes: 1 << 20 },
+    (r) => reports.push(r),
+  );
+  const pending = Promise.all([
+    batcher.deliver({ ...twin, id: ulid() }, limits(100)),
+    batcher.deliver(mate, limits(100)),
+  ]);
   // wait until the batch statement is blocked by that transaction, then commit the twin
   const admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
@@ -173,7 +215,10 @@ test('a twin committed while a batch waits for the mailbox lock fails the batch 
   await batcher.drain();
   t.deepEqual(twinOut, { status: 'duplicate', id: twin.id, seq: 1 });
   t.deepEqual(mateOut, { status: 'stored', id: mate.id, seq: 2 });
-  t.true(reports.some((r) => r.fallback && /concurrent twin/.test(String((r.err as Error).message))), JSON.stringify(reports.map((r) => ({ ...r, err: String(r.err) }))));
+  t.true(
+    reports.some((r) => r.fallback && /concurrent twin/.test(String((r.err as Error).message))),
+    JSON.stringify(reports.map((r) => ({ ...r, err: String(r.err) }))),
+  );
   t.like(await counters(db, box.id), { lastSeq: 2, count: 2, seqs: [1, 2] });
 });
 
@@ -181,7 +226,11 @@ test('batcher: a message above maxItemBytes bypasses batching and is stored by t
   const { db, stores } = t.context;
   const box = await newMailbox(stores);
   const reports: BatchReport[] = [];
-  const batcher = createDeliveryBatcher(stores.messages, { maxItems: 8, maxWaitMs: 5, maxInFlight: 1, maxItemBytes: 100 }, (r) => reports.push(r));
+  const batcher = createDeliveryBatcher(
+    stores.messages,
+    { maxItems: 8, maxWaitMs: 5, maxInFlight: 1, maxItemBytes: 100 },
+    (r) => reports.push(r),
+  );
   const big = { ...message(box.id), raw: randomBytes(5000) };
   const small = message(box.id);
   small.raw = small.raw.subarray(0, 50);
@@ -189,7 +238,10 @@ test('batcher: a message above maxItemBytes bypasses batching and is stored by t
   await batcher.drain();
   t.is(bigOut.status, 'stored');
   t.is(smallOut.status, 'stored');
-  t.deepEqual(reports.map((r) => r.size), [1]); // only the small one went through the batcher
+  t.deepEqual(
+    reports.map((r) => r.size),
+    [1],
+  ); // only the small one went through the batcher
   t.true((await stores.messages.getRaw(box.id, big.id))!.equals(big.raw));
   t.like(await counters(db, box.id), { count: 2, seqs: [1, 2] });
 });

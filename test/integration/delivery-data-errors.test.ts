@@ -6,8 +6,12 @@ import { storeMessage } from '../../src/pipeline/steps/store-message.js';
 import { startSystem, type System } from '../helpers/system.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem(); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem();
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const full = async (sys: System, address: string, token: string) => {
   const [summary] = await sys.waitForMessages(address, token, 1);
@@ -46,8 +50,18 @@ test('a parsed value PostgreSQL refuses does not lose the message: it is stored 
   const parsed = await parseRaw(raw, 5_000, sys.config.extract, sys.config.parse);
   // a value that passed the parser but that the column cannot hold (what an out-of-range Date was before sendTime)
   const delivery = {
-    job: { ingressId: ulid(), source: 'smtp', receivedAt: new Date().toISOString(), envelope: { from: null, to: [box.address] }, rawBase64: '' },
-    recipient: box.address, raw, parse: async () => parsed, mailbox, plan,
+    job: {
+      ingressId: ulid(),
+      source: 'smtp',
+      receivedAt: new Date().toISOString(),
+      envelope: { from: null, to: [box.address] },
+      rawBase64: '',
+    },
+    recipient: box.address,
+    raw,
+    parse: async () => parsed,
+    mailbox,
+    plan,
     parsed: { ...parsed, sentAt: new Date('-005000-01-01T00:00:00Z') },
   } as WithParsed;
   const stored = await storeMessage(delivery, sys.deps);

@@ -5,9 +5,14 @@ import { createTestDatabase } from '../helpers/db.js';
 /** Run an entrypoint to its end; its exit code and stderr. */
 function run(file: string, args: string[], env: Record<string, string> = {}) {
   return new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], { env: { ...process.env, LOG_LEVEL: 'silent', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', file, ...args], {
+      env: { ...process.env, LOG_LEVEL: 'silent', ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('close', (code) => resolve({ code, stderr }));
   });
 }
@@ -32,7 +37,9 @@ for (const [args, expected] of [
 }
 
 test('cli with a database that does not exist: one error line, exit 1, no stack trace', async (t) => {
-  const r = await run('src/bin/cli.ts', ['plans:list'], { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mw_no_such_database' });
+  const r = await run('src/bin/cli.ts', ['plans:list'], {
+    DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/mw_no_such_database',
+  });
   t.is(r.code, 1);
   t.is(r.stderr.trim(), 'error: database "mw_no_such_database" does not exist');
 });
@@ -67,9 +74,16 @@ for (const role of ['web', 'release']) {
 }
 
 test('a DATABASE_URL or REDIS_URL that is not a URL of its kind fails start-up, naming it, without its password', async (t) => {
-  const r = await run('src/bin/web.ts', [], { DATABASE_URL: 'postgres://mw:s3cr3t-pw@127.0.0.1:54x32/mailwright', REDIS_URL: 'http://127.0.0.1:6379', PORT: '0' });
+  const r = await run('src/bin/web.ts', [], {
+    DATABASE_URL: 'postgres://mw:s3cr3t-pw@127.0.0.1:54x32/mailwright',
+    REDIS_URL: 'http://127.0.0.1:6379',
+    PORT: '0',
+  });
   t.is(r.code, 2);
-  t.regex(r.stderr, /DATABASE_URL: expected a URL starting with postgres:\/\/ or postgresql:\/\/ \(got "postgres:\/\/mw:\*\*\*@127\.0\.0\.1:54x32\/mailwright"\)/);
+  t.regex(
+    r.stderr,
+    /DATABASE_URL: expected a URL starting with postgres:\/\/ or postgresql:\/\/ \(got "postgres:\/\/mw:\*\*\*@127\.0\.0\.1:54x32\/mailwright"\)/,
+  );
   t.regex(r.stderr, /REDIS_URL: expected a URL starting with redis:\/\/ or rediss:\/\//);
   t.false(r.stderr.includes('s3cr3t-pw'));
   const cli = await run('src/bin/cli.ts', ['plans:list'], { DATABASE_URL: 'not a url' });
@@ -86,9 +100,13 @@ test('web in production without TOKEN_SECRET: one configuration message, exit 2,
 
 test('cli --help prints the usage (exit 0); a bad --email or an empty --name is a usage error', async (t) => {
   const help = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/cli.ts', '--help'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/cli.ts', '--help'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
     child.on('close', (code) => resolve({ code, stdout }));
   });
   t.is(help.code, 0);
@@ -106,9 +124,13 @@ test('cli --help prints the usage (exit 0); a bad --email or an empty --name is 
 test('cli users:create with an email that exists (in any case): the rule, not the SQL, exit 1', async (t) => {
   const db = await createTestDatabase();
   t.teardown(() => db.drop());
-  const first = await run('src/bin/cli.ts', ['users:create', '--plan', 'free', '--email', 'Dev@Example.org'], { DATABASE_URL: db.url });
+  const first = await run('src/bin/cli.ts', ['users:create', '--plan', 'free', '--email', 'Dev@Example.org'], {
+    DATABASE_URL: db.url,
+  });
   t.is(first.code, 0, first.stderr);
-  const again = await run('src/bin/cli.ts', ['users:create', '--plan', 'free', '--email', 'dev@example.org'], { DATABASE_URL: db.url });
+  const again = await run('src/bin/cli.ts', ['users:create', '--plan', 'free', '--email', 'dev@example.org'], {
+    DATABASE_URL: db.url,
+  });
   t.is(again.code, 1);
   t.is(again.stderr.trim(), 'error: a user with the email dev@example.org exists already');
 });
@@ -116,15 +138,24 @@ test('cli users:create with an email that exists (in any case): the rule, not th
 test('release prints one log line like every role (role, level, time, event), on success and on failure', async (t) => {
   const db = await createTestDatabase();
   t.teardown(() => db.drop());
-  const release = (url: string) => new Promise<{ code: number | null; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/release.ts'], { env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'ignore'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.on('close', (code) => resolve({ code, stdout }));
-  });
+  const release = (url: string) =>
+    new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/release.ts'], {
+        env: { ...process.env, DATABASE_URL: url, LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+      });
+      child.on('close', (code) => resolve({ code, stdout }));
+    });
   const ok = await release(db.url);
   t.is(ok.code, 0);
-  const lines = ok.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = ok.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   t.is(lines.length, 1);
   t.like(lines[0], { role: 'release', level: 30, event: 'release.done', applied: [] });
   t.is(typeof lines[0].time, 'number');

@@ -17,7 +17,11 @@ test.after.always(async (t) => {
   await Promise.all(t.context.procs.map((p) => p.stop()));
   await t.context.sys?.stop();
 });
-const spawn = (t: { context: { sys: System; procs: RoleProcess[] } }, role: 'smtp' | 'worker', extra: Record<string, string> = {}) => {
+const spawn = (
+  t: { context: { sys: System; procs: RoleProcess[] } },
+  role: 'smtp' | 'worker',
+  extra: Record<string, string> = {},
+) => {
   const p = spawnRole(role, envFor(t.context.sys.config, extra));
   t.context.procs.push(p);
   return p;
@@ -96,8 +100,21 @@ test('worker: SIGTERM mid-flow -> active jobs finish, none left stalled, the res
   const total = 400;
   const ids: string[] = [];
   for (let i = 0; i < total; i += 100) {
-    ids.push(...(await Promise.all(Array.from({ length: Math.min(100, total - i) }, (_, k) =>
-      enqueueInbound(sys.deps.queues, { source: 'smtp', envelope: { from: 'a@example.org', to: [boxes[(i + k) % boxes.length]!.address] }, raw: Buffer.from(`Subject: w-${i + k}\r\n\r\nbody\r\n`) }, 5_000)))));
+    ids.push(
+      ...(await Promise.all(
+        Array.from({ length: Math.min(100, total - i) }, (_, k) =>
+          enqueueInbound(
+            sys.deps.queues,
+            {
+              source: 'smtp',
+              envelope: { from: 'a@example.org', to: [boxes[(i + k) % boxes.length]!.address] },
+              raw: Buffer.from(`Subject: w-${i + k}\r\n\r\nbody\r\n`),
+            },
+            5_000,
+          ),
+        ),
+      )),
+    );
   }
   const first = spawn(t, 'worker', { WORKER_CONCURRENCY: '4' });
   await first.waitFor('inbound.stored');
@@ -108,19 +125,35 @@ test('worker: SIGTERM mid-flow -> active jobs finish, none left stalled, the res
   t.is(counts.active, 0, 'no job left active (stalled) by the stopped worker');
   t.is(counts.failed, 0);
   const storedAfterFirst = Number((await sys.deps.db('messages').count({ n: '*' }))[0]!.n);
-  t.true(storedAfterFirst > 0 && storedAfterFirst < total, `first worker stored ${storedAfterFirst} of ${total} before stopping`);
-  t.is(storedAfterFirst, counts.completed, 'every job the first worker finished is stored, none half-done');
+  t.true(
+    storedAfterFirst > 0 && storedAfterFirst < total,
+    `first worker stored ${storedAfterFirst} of ${total} before stopping`,
+  );
+  t.is(storedAfterFirst, counts.completed ?? 0, 'every job the first worker finished is stored, none half-done');
 
   const second = spawn(t, 'worker');
   await second.waitFor('worker.started');
   const until = Date.now() + 45_000;
-  while (Number((await sys.deps.db('messages').where('subject', 'like', 'w-%').count({ n: '*' }))[0]!.n) < total && Date.now() < until) {
+  while (
+    Number((await sys.deps.db('messages').where('subject', 'like', 'w-%').count({ n: '*' }))[0]!.n) < total &&
+    Date.now() < until
+  ) {
     await new Promise((r) => setTimeout(r, 100));
   }
-  const rows: Array<{ subject: string; n: string }> = await sys.deps.db('messages').where('subject', 'like', 'w-%').select('subject').count({ n: '*' }).groupBy('subject');
-  t.log(`first worker stored ${storedAfterFirst}; all ${rows.length} stored ${Date.now() - (until - 45_000)} ms after the second worker started`);
+  const rows: Array<{ subject: string; n: string }> = await sys.deps
+    .db('messages')
+    .where('subject', 'like', 'w-%')
+    .select('subject')
+    .count({ n: '*' })
+    .groupBy('subject');
+  t.log(
+    `first worker stored ${storedAfterFirst}; all ${rows.length} stored ${Date.now() - (until - 45_000)} ms after the second worker started`,
+  );
   t.is(rows.length, total, 'every message stored');
-  t.true(rows.every((r) => Number(r.n) === 1), 'none stored twice');
+  t.true(
+    rows.every((r) => Number(r.n) === 1),
+    'none stored twice',
+  );
   t.is(new Set(ids).size, total);
   second.signal('SIGTERM');
   t.is((await second.exited).code, 0);

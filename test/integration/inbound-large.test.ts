@@ -2,16 +2,25 @@ import anyTest, { type TestFn } from 'ava';
 import { Job } from 'bullmq';
 import { enqueueInbound } from '../../src/ingress/enqueue.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
-import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
+import { startSystem, type System } from '../helpers/system.js';
 
 // Small mail goes to `inbound` (WORKER_CONCURRENCY at a time), mail above WORKER_LARGE_MESSAGE_BYTES to
 // `inbound-large` (WORKER_LARGE_CONCURRENCY at a time): the worker's memory stays bounded by size class.
 const LARGE = 8192;
 const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => {
-  t.context.sys = await startSystem({ env: { QUEUE_KEEP_COMPLETED: '1000', WORKER_LARGE_MESSAGE_BYTES: String(LARGE), WORKER_LARGE_CONCURRENCY: '1', WORKER_CONCURRENCY: '8' } });
+  t.context.sys = await startSystem({
+    env: {
+      QUEUE_KEEP_COMPLETED: '1000',
+      WORKER_LARGE_MESSAGE_BYTES: String(LARGE),
+      WORKER_LARGE_CONCURRENCY: '1',
+      WORKER_CONCURRENCY: '8',
+    },
+  });
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const mail = (to: string, subject: string, bodyBytes: number) => {
   const head = `From: a@example.org\r\nTo: ${to}\r\nSubject: ${subject}\r\nMessage-ID: <${subject}@example.org>\r\n\r\n`;
@@ -45,7 +54,10 @@ test('over SMTP: the small message is a job of inbound, the large one of inbound
   t.is(await Job.fromId(sys.deps.queues.inboundLarge, id1!), undefined);
   t.truthy(await Job.fromId(sys.deps.queues.inboundLarge, id2!));
   t.is(await Job.fromId(sys.deps.queues.inbound, id2!), undefined);
-  for (const [subject, raw] of [['small-one', small], ['large-one', large]] as const) {
+  for (const [subject, raw] of [
+    ['small-one', small],
+    ['large-one', large],
+  ] as const) {
     const item = messages.find((m: { subject: string }) => m.subject === subject);
     t.truthy(item, subject);
     const res = await sys.api(`/api/v1/mailboxes/${box.address}/messages/${item.id}/raw`, { token: box.token });
@@ -60,15 +72,40 @@ test('WORKER_LARGE_CONCURRENCY=1: large messages are delivered one at a time whi
   const large = sys.worker!.inboundLarge;
   let active = 0;
   let most = 0;
-  const onActive = () => { active++; most = Math.max(most, active); };
-  const onDone = () => { active--; };
+  const onActive = () => {
+    active++;
+    most = Math.max(most, active);
+  };
+  const onDone = () => {
+    active--;
+  };
   large.on('active', onActive);
   large.on('completed', onDone);
   large.on('failed', onDone);
   try {
     await Promise.all([
-      ...Array.from({ length: 6 }, (_, i) => enqueueInbound(sys.deps.queues, { source: 'smtp', envelope: { from: 'a@example.org', to: [box.address] }, raw: Buffer.from(mail(box.address, `big-${i}`, LARGE * 2)) }, 5_000)),
-      ...Array.from({ length: 6 }, (_, i) => enqueueInbound(sys.deps.queues, { source: 'smtp', envelope: { from: 'a@example.org', to: [box.address] }, raw: Buffer.from(mail(box.address, `little-${i}`, 500)) }, 5_000)),
+      ...Array.from({ length: 6 }, (_, i) =>
+        enqueueInbound(
+          sys.deps.queues,
+          {
+            source: 'smtp',
+            envelope: { from: 'a@example.org', to: [box.address] },
+            raw: Buffer.from(mail(box.address, `big-${i}`, LARGE * 2)),
+          },
+          5_000,
+        ),
+      ),
+      ...Array.from({ length: 6 }, (_, i) =>
+        enqueueInbound(
+          sys.deps.queues,
+          {
+            source: 'smtp',
+            envelope: { from: 'a@example.org', to: [box.address] },
+            raw: Buffer.from(mail(box.address, `little-${i}`, 500)),
+          },
+          5_000,
+        ),
+      ),
     ]);
     const list = await sys.waitForMessages(box.address, box.token, 12);
     t.is(list.length, 12);

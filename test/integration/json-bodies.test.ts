@@ -3,8 +3,12 @@ import { startSystem, type System } from '../helpers/system.js';
 import { call, createTenant } from '../helpers/tenants.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem({ roles: ['web'] }); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem({ roles: ['web'] });
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 /** A raw body, as a client library or curl sends it. */
 const send = (sys: System, method: string, path: string, body: string, token?: string) =>
@@ -16,7 +20,10 @@ test('POST /mailboxes takes its fields as a JSON body: ttl_minutes, domain', asy
   t.is(anon.status, 201, JSON.stringify(anon.body));
   t.is(anon.body.ttl_minutes, 5);
   const { apiKey } = await createTenant(sys);
-  const keyed = await call(sys, 'POST', '/api/v1/mailboxes', { token: apiKey, body: { ttl_minutes: 7, domain: 'other.test' } });
+  const keyed = await call(sys, 'POST', '/api/v1/mailboxes', {
+    token: apiKey,
+    body: { ttl_minutes: 7, domain: 'other.test' },
+  });
   t.is(keyed.status, 201);
   t.is(keyed.body.ttl_minutes, 7);
   t.regex(keyed.body.address, /@other\.test$/);
@@ -29,7 +36,10 @@ test('POST /mailboxes takes its fields as a JSON body: ttl_minutes, domain', asy
 test('PATCH /mailboxes/{address} takes ttl_minutes as a JSON body', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();
-  const r = await call(sys, 'PATCH', `/api/v1/mailboxes/${box.address}`, { token: box.token, body: { ttl_minutes: 20 } });
+  const r = await call(sys, 'PATCH', `/api/v1/mailboxes/${box.address}`, {
+    token: box.token,
+    body: { ttl_minutes: 20 },
+  });
   t.is(r.status, 200, JSON.stringify(r.body));
   t.is(r.body.ttl_minutes, 20);
   t.is(Date.parse(r.body.expires_at) - Date.parse(box.created_at), 20 * 60_000);
@@ -41,7 +51,10 @@ test('PATCH /mailboxes/{address} takes ttl_minutes as a JSON body', async (t) =>
 test('bad JSON, an unknown field, a wrong type, a non-object: 400 naming the problem', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();
-  for (const [method, path, token] of [['POST', '/api/v1/mailboxes', undefined], ['PATCH', `/api/v1/mailboxes/${box.address}`, box.token]] as const) {
+  for (const [method, path, token] of [
+    ['POST', '/api/v1/mailboxes', undefined],
+    ['PATCH', `/api/v1/mailboxes/${box.address}`, box.token],
+  ] as const) {
     const broken = await send(sys, method, path, '{"ttl_minutes": 5', token);
     t.is(broken.status, 400);
     t.is(broken.body.error.code, 'invalid_json');
@@ -59,7 +72,11 @@ test('bad JSON, an unknown field, a wrong type, a non-object: 400 naming the pro
     t.is(array.status, 400);
     t.is(array.body.error.code, 'invalid_body');
   }
-  const form = await sys.json('/api/v1/mailboxes', { method: 'POST', body: 'ttl_minutes=5', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const form = await sys.json('/api/v1/mailboxes', {
+    method: 'POST',
+    body: 'ttl_minutes=5',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+  });
   t.is(form.status, 400);
   t.is(form.body.error.code, 'invalid_json');
   t.regex(form.body.error.message, /form-encoded bodies are not read: send a JSON object, or query parameters/);
@@ -85,18 +102,38 @@ test('a field given as a query parameter and in the body: the same value is fine
   t.is(differ.body.error.code, 'conflicting_parameters');
   t.regex(differ.body.error.message, /ttl_minutes/);
   const box = await sys.createMailbox();
-  const patch = await send(sys, 'PATCH', `/api/v1/mailboxes/${box.address}?ttl_minutes=10`, '{"ttl_minutes": 11}', box.token);
+  const patch = await send(
+    sys,
+    'PATCH',
+    `/api/v1/mailboxes/${box.address}?ttl_minutes=10`,
+    '{"ttl_minutes": 11}',
+    box.token,
+  );
   t.is(patch.status, 400);
   t.is(patch.body.error.code, 'conflicting_parameters');
-  const domains = await send(sys, 'POST', '/api/v1/mailboxes?domain=mw.test', '{"domain": "other.test"}', (await createTenant(sys)).apiKey);
+  const domains = await send(
+    sys,
+    'POST',
+    '/api/v1/mailboxes?domain=mw.test',
+    '{"domain": "other.test"}',
+    (await createTenant(sys)).apiKey,
+  );
   t.is(domains.body.error.code, 'conflicting_parameters');
 });
 
 test('the OpenAPI document describes the JSON bodies of POST and PATCH /mailboxes', async (t) => {
   const { sys } = t.context;
   const doc = (await sys.json('/api/v1/openapi.json')).body;
-  t.deepEqual(doc.paths['/api/v1/mailboxes'].post.requestBody.content['application/json'].schema, { $ref: '#/components/schemas/MailboxCreate' });
-  t.deepEqual(doc.paths['/api/v1/mailboxes/{address}'].patch.requestBody.content['application/json'].schema, { $ref: '#/components/schemas/MailboxTtlChange' });
-  t.deepEqual(Object.keys(doc.components.schemas.MailboxCreate.properties).sort(), ['domain', 'local_part', 'ttl_minutes']);
+  t.deepEqual(doc.paths['/api/v1/mailboxes'].post.requestBody.content['application/json'].schema, {
+    $ref: '#/components/schemas/MailboxCreate',
+  });
+  t.deepEqual(doc.paths['/api/v1/mailboxes/{address}'].patch.requestBody.content['application/json'].schema, {
+    $ref: '#/components/schemas/MailboxTtlChange',
+  });
+  t.deepEqual(Object.keys(doc.components.schemas.MailboxCreate.properties).sort(), [
+    'domain',
+    'local_part',
+    'ttl_minutes',
+  ]);
   t.truthy(doc.paths['/api/v1/mailboxes'].post.responses['409']);
 });

@@ -41,7 +41,11 @@ test('a 1-minute mailbox is inactive within about a second of expires_at, and ma
     t.log(`deactivated ${lagMs} ms after expires_at`);
     t.true(lagMs >= 0 && lagMs < 1_000, `lag ${lagMs} ms`);
     t.is(expired.deactivated_reason, 'expired');
-    t.deepEqual(await events.next('mailbox_expired'), { type: 'mailbox_expired', mailboxId: created.id, reason: 'expired' });
+    t.deepEqual(await events.next('mailbox_expired'), {
+      type: 'mailbox_expired',
+      mailboxId: created.id,
+      reason: 'expired',
+    });
 
     const read = await sys.json(`/api/v1/mailboxes/${box.address}`, { token: box.token });
     t.is(read.status, 410);
@@ -91,7 +95,11 @@ test('a message delivered 50 ms after expires_at is not stored although no expir
   t.true(after.is_active, 'no expiry job or sweep ran: the row is still marked active');
   t.is(after.message_count, 0);
   t.is(Number((await bare.deps.db('messages').where({ mailbox_id: id }).count({ n: '*' }))[0]!.n), 0);
-  t.is(await (await bare.deps.queues.maintenance.getJob(`expire-${id}`))?.getState(), 'delayed', 'the expiry job is still waiting');
+  t.is(
+    await (await bare.deps.queues.maintenance.getJob(`expire-${id}`))?.getState(),
+    'delayed',
+    'the expiry job is still waiting',
+  );
 
   const read = await bare.json(`/api/v1/mailboxes/${box.address}`, { token: box.token });
   t.is(read.status, 410);

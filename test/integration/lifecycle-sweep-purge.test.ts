@@ -19,10 +19,21 @@ const test = anyTest.serial as TestFn<{ database: TestDatabase; db: Knex; redis:
 
 test.before(async (t) => {
   const database = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniquePrefix(), LOG_LEVEL: 'silent', PURGE_BATCH_SIZE: '7' });
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    REDIS_URL: TEST_REDIS_URL,
+    QUEUE_PREFIX: uniquePrefix(),
+    LOG_LEVEL: 'silent',
+    PURGE_BATCH_SIZE: '7',
+  });
   const db = createDb(config);
   const redis = await connectRedis(config, 'producer');
-  const deps = { config, log: createLogger(config, 'test'), lifecycle: lifecycleStore(db), publisher: redisPublisher(redis, config.redis.prefix) };
+  const deps = {
+    config,
+    log: createLogger(config, 'test'),
+    lifecycle: lifecycleStore(db),
+    publisher: redisPublisher(redis, config.redis.prefix),
+  };
   t.context = { database, db, redis, deps };
 });
 test.after.always(async (t) => {
@@ -32,7 +43,12 @@ test.after.always(async (t) => {
 });
 
 /** n mailboxes named `<tag>-<i>@x.test`; the column values are SQL expressions. */
-const insertMailboxes = (db: Knex, tag: string, n: number, cols: { expires_at: string; is_active?: boolean; deactivated_at?: string }) =>
+const insertMailboxes = (
+  db: Knex,
+  tag: string,
+  n: number,
+  cols: { expires_at: string; is_active?: boolean; deactivated_at?: string },
+) =>
   db.raw(
     `insert into mailboxes (address, plan_id, expires_at, is_active, deactivated_at, deactivated_reason)
      select ? || '-' || g || '@x.test', 'anonymous', ${cols.expires_at}, ?, ${cols.deactivated_at ?? 'null'}, ${cols.is_active === false ? `'expired'` : 'null'}
@@ -40,7 +56,8 @@ const insertMailboxes = (db: Knex, tag: string, n: number, cols: { expires_at: s
     [tag, cols.is_active ?? true, n],
   );
 
-const countWhere = async (db: Knex, sql: string) => Number((await db.raw(`select count(*)::int as n from mailboxes where ${sql}`)).rows[0].n);
+const countWhere = async (db: Knex, sql: string) =>
+  Number((await db.raw(`select count(*)::int as n from mailboxes where ${sql}`)).rows[0].n);
 
 const insertMessages = (db: Knex, tag: string, perMailbox: number) =>
   db.raw(
@@ -52,7 +69,13 @@ const insertMessages = (db: Knex, tag: string, perMailbox: number) =>
 
 test('the delivery write after expires_at is refused even though the row is still marked active', async (t) => {
   const { db } = t.context;
-  const [{ id }] = await db('mailboxes').insert({ address: 'late@x.test', plan_id: 'anonymous', expires_at: db.raw(`clock_timestamp() - interval '50 milliseconds'`) }).returning('id');
+  const [{ id }] = await db('mailboxes')
+    .insert({
+      address: 'late@x.test',
+      plan_id: 'anonymous',
+      expires_at: db.raw(`clock_timestamp() - interval '50 milliseconds'`),
+    })
+    .returning('id');
   const r = await messageStore(db).deliver(newMessage(id), { maxMessages: 100 });
   t.deepEqual(r, { status: 'refused', reason: 'mailbox_expired' });
   t.is((await db('messages').where({ mailbox_id: id })).length, 0);
@@ -66,7 +89,11 @@ test('the sweep expires thousands of mailboxes with one SQL statement and touche
   const { db, deps } = t.context;
   await insertMailboxes(db, 'overdue', 5_000, { expires_at: `now() - interval '1 second'` });
   await insertMailboxes(db, 'future', 50, { expires_at: `now() + interval '1 hour'` });
-  await insertMailboxes(db, 'gone', 50, { expires_at: `now() - interval '2 hours'`, is_active: false, deactivated_at: `now() - interval '1 hour'` });
+  await insertMailboxes(db, 'gone', 50, {
+    expires_at: `now() - interval '2 hours'`,
+    is_active: false,
+    deactivated_at: `now() - interval '1 hour'`,
+  });
 
   const statements: string[] = [];
   const onQuery = (q: { sql: string }) => statements.push(q.sql);
@@ -78,27 +105,49 @@ test('the sweep expires thousands of mailboxes with one SQL statement and touche
   t.regex(statements[0]!, /^update "mailboxes"/);
   t.is(result.expired, 5_001, 'the 5,000 overdue ones plus the one from the previous test');
   t.is(result.published, 5_001);
-  t.is(await countWhere(db, `address like 'overdue-%' and not is_active and deactivated_reason = 'expired' and deactivated_at is not null`), 5_000);
+  t.is(
+    await countWhere(
+      db,
+      `address like 'overdue-%' and not is_active and deactivated_reason = 'expired' and deactivated_at is not null`,
+    ),
+    5_000,
+  );
   t.is(await countWhere(db, `address like 'future-%' and is_active`), 50);
-  t.is(await countWhere(db, `address like 'gone-%' and deactivated_at < now() - interval '59 minutes'`), 50, 'already inactive rows are not rewritten');
+  t.is(
+    await countWhere(db, `address like 'gone-%' and deactivated_at < now() - interval '59 minutes'`),
+    50,
+    'already inactive rows are not rewritten',
+  );
   t.is((await sweepExpired(deps)).expired, 0, 'a second sweep finds nothing');
 });
 
 test('purge deletes only mailboxes inactive for longer than the retention, with their messages, in bounded batches', async (t) => {
   const { db, deps } = t.context;
   await db('mailboxes').delete();
-  await insertMailboxes(db, 'old', 20, { expires_at: `now() - interval '3 days'`, is_active: false, deactivated_at: `now() - interval '2 days'` });
-  await insertMailboxes(db, 'recent', 5, { expires_at: `now() - interval '2 hours'`, is_active: false, deactivated_at: `now() - interval '1 hour'` });
+  await insertMailboxes(db, 'old', 20, {
+    expires_at: `now() - interval '3 days'`,
+    is_active: false,
+    deactivated_at: `now() - interval '2 days'`,
+  });
+  await insertMailboxes(db, 'recent', 5, {
+    expires_at: `now() - interval '2 hours'`,
+    is_active: false,
+    deactivated_at: `now() - interval '1 hour'`,
+  });
   await insertMailboxes(db, 'unswept', 5, { expires_at: `now() - interval '3 days'` });
   await insertMailboxes(db, 'live', 5, { expires_at: `now() + interval '1 hour'` });
   await insertMessages(db, 'old', 10);
   await insertMessages(db, 'recent', 3);
   await insertMessages(db, 'unswept', 3);
   await insertMessages(db, 'live', 3);
-  await db.raw(`insert into agent_tokens (jti, mailbox_id, permissions, expires_at) select 'j-' || id, id, '["read"]', expires_at from mailboxes`);
+  await db.raw(
+    `insert into agent_tokens (jti, mailbox_id, permissions, expires_at) select 'j-' || id, id, '["read"]', expires_at from mailboxes`,
+  );
 
   const deletes: string[] = [];
-  const onQuery = (q: { sql: string }) => { if (/^delete/.test(q.sql)) deletes.push(q.sql); };
+  const onQuery = (q: { sql: string }) => {
+    if (/^delete/.test(q.sql)) deletes.push(q.sql);
+  };
   db.on('query', onQuery);
   const result = await purgeInactive(deps);
   db.off('query', onQuery);

@@ -8,8 +8,12 @@ import { createUserWithKey } from '../helpers/users.js';
 // 1 TTL "minute" = 1 s: the anonymous plan's cap of 60 minutes is 60 s here.
 const UNIT = 1_000;
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem({ env: { TTL_UNIT_MS: String(UNIT), SWEEP_INTERVAL_MS: '3600000' } }); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem({ env: { TTL_UNIT_MS: String(UNIT), SWEEP_INTERVAL_MS: '3600000' } });
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const row = (sys: System, address: string) => sys.deps.db('mailboxes').where({ address }).first();
 const patch = (sys: System, address: string, query: string, token: string) =>
@@ -23,7 +27,14 @@ test('PATCH beyond the plan cap is capped, measured from creation; tokens and th
   const signer = createTokenSigner(sys.config.tokenSecret!);
   const short = await signer.sign(before.id, ['read']);
   const shortExpiry = new Date(before.created_at.getTime() + 30 * UNIT);
-  await sys.deps.stores.tokens.insert({ jti: short.jti, mailboxId: before.id, userId: null, name: 'short', permissions: ['read'], expiresAt: shortExpiry });
+  await sys.deps.stores.tokens.insert({
+    jti: short.jti,
+    mailboxId: before.id,
+    userId: null,
+    name: 'short',
+    permissions: ['read'],
+    expiresAt: shortExpiry,
+  });
 
   const r = await patch(sys, box.address, '?ttl_minutes=100000', box.token);
   t.is(r.status, 200);
@@ -34,11 +45,18 @@ test('PATCH beyond the plan cap is capped, measured from creation; tokens and th
   t.true(r.body.is_active);
 
   const tokens = await sys.deps.stores.tokens.listByMailbox(before.id);
-  t.is(tokens.find((x) => x.name === 'creator')!.expiresAt.getTime(), after.expires_at.getTime(), 'the creator token lives as long as the mailbox');
+  t.is(
+    tokens.find((x) => x.name === 'creator')!.expiresAt.getTime(),
+    after.expires_at.getTime(),
+    'the creator token lives as long as the mailbox',
+  );
   t.is(tokens.find((x) => x.name === 'short')!.expiresAt.getTime(), shortExpiry.getTime());
 
   const job = await sys.deps.queues.maintenance.getJob(expiryJobId(before.id));
-  t.true(Math.abs(job!.timestamp + job!.delay - after.expires_at.getTime()) < 100, 'the expiry job moved to the new expires_at');
+  t.true(
+    Math.abs(job!.timestamp + job!.delay - after.expires_at.getTime()) < 100,
+    'the expiry job moved to the new expires_at',
+  );
 
   const shorter = await patch(sys, box.address, '?ttl_minutes=40', box.token);
   t.is(shorter.status, 200);
@@ -86,7 +104,11 @@ test('PATCH validates its input and works with the owner API key', async (t) => 
   t.is(ok.status, 200);
   t.is(ok.body.ttl_minutes, 7);
   const other = await createUserWithKey(sys.deps.stores, 'free');
-  t.is((await patch(sys, box.address, '?ttl_minutes=7', other.apiKey)).status, 404, "another user's mailbox is invisible");
+  t.is(
+    (await patch(sys, box.address, '?ttl_minutes=7', other.apiKey)).status,
+    404,
+    "another user's mailbox is invisible",
+  );
   t.is((await sys.api(`/api/v1/mailboxes/${box.address}`, { method: 'DELETE', token: apiKey })).status, 204);
   const gone = await patch(sys, box.address, '?ttl_minutes=7', apiKey);
   t.is(gone.status, 410);

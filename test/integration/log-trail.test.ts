@@ -6,7 +6,9 @@ import { startSystem, type System } from '../helpers/system.js';
 // The real entrypoints log pino JSON to stdout; one message is followed by its ingress id from the
 // SMTP reply to the worker's inbound.stored line, and an HTTP line carries the request id.
 const test = anyTest as TestFn<{ sys: System; procs: RoleProcess[] }>;
-test.before(async (t) => { t.context = { sys: await startSystem({ roles: [] }), procs: [] }; });
+test.before(async (t) => {
+  t.context = { sys: await startSystem({ roles: [] }), procs: [] };
+});
 test.after.always(async (t) => {
   await Promise.all(t.context.procs.map((p) => p.stop()));
   await t.context.sys?.stop();
@@ -18,10 +20,17 @@ test('one message can be followed by ingressId from smtp.queued to inbound.store
   const smtp = spawnRole('smtp', env);
   const worker = spawnRole('worker', env);
   t.context.procs.push(web, smtp, worker);
-  const [w, s] = await Promise.all([web.waitFor('web.listening'), smtp.waitFor('smtp.listening'), worker.waitFor('worker.started')]);
+  const [w, s] = await Promise.all([
+    web.waitFor('web.listening'),
+    smtp.waitFor('smtp.listening'),
+    worker.waitFor('worker.started'),
+  ]);
   const base = `http://127.0.0.1:${String(w.port)}`;
 
-  const created = await fetch(`${base}/api/v1/mailboxes`, { method: 'POST', headers: { 'x-request-id': 'trail-req-1' } });
+  const created = await fetch(`${base}/api/v1/mailboxes`, {
+    method: 'POST',
+    headers: { 'x-request-id': 'trail-req-1' },
+  });
   t.is(created.status, 201);
   t.is(created.headers.get('x-request-id'), 'trail-req-1');
   const box = (await created.json()) as { address: string };
@@ -30,7 +39,12 @@ test('one message can be followed by ingressId from smtp.queued to inbound.store
   await web.waitFor('mailbox.created');
 
   const secretBody = 'body-text-that-must-never-be-logged';
-  const sent = await RawSmtp.sendOnce(Number(s.port), 'a@example.org', [box.address], `Subject: trail\r\n\r\n${secretBody}\r\n`);
+  const sent = await RawSmtp.sendOnce(
+    Number(s.port),
+    'a@example.org',
+    [box.address],
+    `Subject: trail\r\n\r\n${secretBody}\r\n`,
+  );
   const ingressId = /queued as ([0-9A-Z]{26})/.exec(sent.data)?.[1];
   t.truthy(ingressId, sent.data);
 
@@ -41,13 +55,22 @@ test('one message can be followed by ingressId from smtp.queued to inbound.store
   t.truthy(stored.messageId);
 
   const all: LogLine[] = [...web.lines, ...smtp.lines, ...worker.lines];
-  t.true(all.every((l) => typeof l.event === 'string' && typeof l.level === 'number' && typeof l.time === 'number'), 'every line is JSON with an event name');
-  t.false(all.some((l) => JSON.stringify(l).includes(secretBody)), 'no message body in the logs');
+  t.true(
+    all.every((l) => typeof l.event === 'string' && typeof l.level === 'number' && typeof l.time === 'number'),
+    'every line is JSON with an event name',
+  );
+  t.false(
+    all.some((l) => JSON.stringify(l).includes(secretBody)),
+    'no message body in the logs',
+  );
 
   // SIGTERM every role: each drains and exits 0; the web port stops accepting
   for (const p of [web, smtp, worker]) p.signal('SIGTERM');
   const exits = await Promise.all([web, smtp, worker].map((p) => p.exited));
-  t.deepEqual(exits.map((e) => e.code), [0, 0, 0]);
+  t.deepEqual(
+    exits.map((e) => e.code),
+    [0, 0, 0],
+  );
   for (const p of [web, smtp, worker]) t.truthy(p.lines.find((l) => l.event === 'shutdown.done'));
   await t.throwsAsync(fetch(`${base}/healthz`));
 });

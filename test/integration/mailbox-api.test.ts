@@ -5,8 +5,12 @@ import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
 import { createUserWithKey } from '../helpers/users.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem({ roles: ['web'] }); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem({ roles: ['web'] });
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/;
 const minutesBetween = (a: string, b: string) => (Date.parse(b) - Date.parse(a)) / 60_000;
@@ -49,7 +53,11 @@ test('ttl_minutes that is not a positive integer is a 400 with a clear JSON erro
   const unknown = await sys.json('/api/v1/mailboxes?owner=someone', { method: 'POST' });
   t.is(unknown.status, 400);
   t.is(unknown.body.error.code, 'unknown_parameter');
-  const body = await sys.json('/api/v1/mailboxes', { method: 'POST', body: JSON.stringify({ plan: 'pro' }), headers: { 'content-type': 'application/json' } });
+  const body = await sys.json('/api/v1/mailboxes', {
+    method: 'POST',
+    body: JSON.stringify({ plan: 'pro' }),
+    headers: { 'content-type': 'application/json' },
+  });
   t.is(body.status, 400);
   // JSON bodies are accepted now (docs/notes/api-first-hour.md), strictly: a server-owned field is refused by name
   t.is(body.body.error.code, 'invalid_body');
@@ -103,7 +111,10 @@ test('API key users list their own mailboxes only; anonymous listing is refused'
   const anon = await sys.json('/api/v1/mailboxes');
   t.is(anon.status, 401);
   const tokenList = await sys.json('/api/v1/mailboxes', { token: a1.token });
-  t.deepEqual(tokenList.body.map((m: { address: string }) => m.address), [a1.address]);
+  t.deepEqual(
+    tokenList.body.map((m: { address: string }) => m.address),
+    [a1.address],
+  );
 });
 
 test('DELETE deactivates at once: later reads answer 410 mailbox_deleted', async (t) => {
@@ -124,7 +135,10 @@ test('DELETE deactivates at once: later reads answer 410 mailbox_deleted', async
 test('a mailbox past expires_at answers 410 mailbox_expired even if no job deactivated it', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();
-  await sys.deps.db('mailboxes').where({ address: box.address }).update({ expires_at: sys.deps.db.raw(`now() - interval '1 second'`) });
+  await sys.deps
+    .db('mailboxes')
+    .where({ address: box.address })
+    .update({ expires_at: sys.deps.db.raw(`now() - interval '1 second'`) });
   const r = await sys.json(`/api/v1/mailboxes/${box.address}/messages`, { token: box.token });
   t.is(r.status, 410);
   t.is(r.body.error.code, 'mailbox_expired');
@@ -142,21 +156,35 @@ test('unknown routes and methods are JSON errors', async (t) => {
 
 test('CLI users:create prints a working API key alone on its last line', async (t) => {
   const { sys } = t.context;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/bin/cli.ts', 'users:create', '--plan', 'free'], {
-    env: { ...process.env, DATABASE_URL: sys.database.url },
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'src/bin/cli.ts', 'users:create', '--plan', 'free'],
+    {
+      env: { ...process.env, DATABASE_URL: sys.database.url },
+    },
+  );
   const lines = stdout.trimEnd().split('\n');
   const key = lines[lines.length - 1]!;
   t.regex(key, /^mw_[0-9a-f]{8}_[A-Za-z0-9_-]{43}$/);
   const box = await sys.createMailbox('', key);
-  const row = await sys.deps.db('api_keys').where({ prefix: key.slice(0, 11) }).first();
+  const row = await sys.deps
+    .db('api_keys')
+    .where({ prefix: key.slice(0, 11) })
+    .first();
   t.truthy(row);
   t.false(JSON.stringify(row).includes(key.slice(12)), 'the key is stored only hashed');
   const list = await sys.json('/api/v1/mailboxes', { token: key });
   t.is(list.body[0].address, box.address);
-  const unknownPlan = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/bin/cli.ts', 'users:create', '--plan', 'gold'], {
-    env: { ...process.env, DATABASE_URL: sys.database.url },
-  }).then(() => 'ok', (e: { code: number; stderr: string }) => `${e.code} ${e.stderr}`);
+  const unknownPlan = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', 'src/bin/cli.ts', 'users:create', '--plan', 'gold'],
+    {
+      env: { ...process.env, DATABASE_URL: sys.database.url },
+    },
+  ).then(
+    () => 'ok',
+    (e: { code: number; stderr: string }) => `${e.code} ${e.stderr}`,
+  );
   t.regex(unknownPlan, /^1 error: no plan "gold"/);
 });
 
@@ -172,7 +200,9 @@ test('an oversized JSON body is 413 payload_too_large', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();
   const r = await sys.json(`/api/v1/mailboxes/${box.address}/tokens`, {
-    method: 'POST', token: box.token, headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    token: box.token,
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'x'.repeat(100 * 1024) }),
   });
   t.is(r.status, 413);
@@ -182,7 +212,13 @@ test('an oversized JSON body is 413 payload_too_large', async (t) => {
 test('unknown query parameters are refused on every mailbox and message route', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();
-  for (const [method, path] of [['GET', ''], ['DELETE', ''], ['GET', '/messages/01M84075HHEMZ1TDJZPYYK706V'], ['GET', '/messages/01M84075HHEMZ1TDJZPYYK706V/raw'], ['DELETE', '/messages/01M84075HHEMZ1TDJZPYYK706V']]) {
+  for (const [method, path] of [
+    ['GET', ''],
+    ['DELETE', ''],
+    ['GET', '/messages/01M84075HHEMZ1TDJZPYYK706V'],
+    ['GET', '/messages/01M84075HHEMZ1TDJZPYYK706V/raw'],
+    ['DELETE', '/messages/01M84075HHEMZ1TDJZPYYK706V'],
+  ]) {
     const r = await sys.json(`/api/v1/mailboxes/${box.address}${path}?owner=me`, { method, token: box.token });
     t.is(r.status, 400, `${method} ${path}`);
     t.is(r.body.error.code, 'unknown_parameter');

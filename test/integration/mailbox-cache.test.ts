@@ -1,14 +1,12 @@
 import anyTest, { type TestFn } from 'ava';
 import { randomBytes } from 'node:crypto';
-import type { Knex } from 'knex';
 import { ulid } from 'ulid';
 import type { PipelineDeps, WithPlan } from '../../src/pipeline/context.js';
 import { Dropped } from '../../src/pipeline/dropped.js';
 import { cachedMailboxLookup } from '../../src/pipeline/mailbox-cache.js';
 import { checkQuota } from '../../src/pipeline/steps/check-quota.js';
-import { createDb } from '../../src/store/db.js';
-import { createStores, type Stores } from '../../src/store/index.js';
-import { newMailbox as newStoreMailbox, newMessage, useStoreDatabase, type StoreContext } from '../helpers/store.js';
+import type { Stores } from '../../src/store/index.js';
+import { newMailbox as newStoreMailbox, useStoreDatabase, type StoreContext } from '../helpers/store.js';
 
 const test = anyTest as TestFn<StoreContext>;
 useStoreDatabase(test, 4);
@@ -36,9 +34,13 @@ test('refusals are always decided on a fresh read: unknown, inactive and expired
   t.true((await cached(box.address))!.isActive);
 
   const expiring = await newMailbox(stores);
-  await db('mailboxes').where({ id: expiring.id }).update({ expires_at: db.raw(`now() - interval '1 second'`) });
+  await db('mailboxes')
+    .where({ id: expiring.id })
+    .update({ expires_at: db.raw(`now() - interval '1 second'`) });
   t.true((await cached(expiring.address))!.expiresAt!.getTime() <= Date.now());
-  await db('mailboxes').where({ id: expiring.id }).update({ expires_at: db.raw(`now() + interval '1 hour'`) });
+  await db('mailboxes')
+    .where({ id: expiring.id })
+    .update({ expires_at: db.raw(`now() + interval '1 hour'`) });
   t.true((await cached(expiring.address))!.expiresAt!.getTime() > Date.now());
 
   const address = `late${randomBytes(4).toString('hex')}@mw.test`;
@@ -63,11 +65,21 @@ test('check-quota confirms "full" on a fresh read: a stale cached count never dr
   const plan = (await stores.plans.get('free'))!;
   const deps = { stores } as unknown as PipelineDeps;
   const delivery = (messageCount: number): WithPlan => ({
-    job: { v: 1, ingressId: ulid(), source: 'smtp', receivedAt: new Date().toISOString(), envelope: { from: null, to: [box.address] }, rawBase64: '', remoteAddress: null },
+    job: {
+      v: 1,
+      ingressId: ulid(),
+      source: 'smtp',
+      receivedAt: new Date().toISOString(),
+      envelope: { from: null, to: [box.address] },
+      rawBase64: '',
+      remoteAddress: null,
+    },
     recipient: box.address,
     tag: null,
     raw: Buffer.from('x'),
-    parse: async () => { throw new Error('not parsed here'); },
+    parse: async () => {
+      throw new Error('not parsed here');
+    },
     mailbox: { ...box, messageCount },
     plan,
   });

@@ -29,21 +29,31 @@ test.after.always(async (t) => {
 });
 
 const overdue = async (db: Knex, address: string) =>
-  (await db('mailboxes').insert({ address, plan_id: 'anonymous', expires_at: db.raw(`now() - interval '1 second'`) }).returning('id'))[0].id as string;
-const swept = (db: Knex, id: string) => async () => ((await db('mailboxes').where({ id }).first()).is_active ? undefined : true);
+  (
+    await db('mailboxes')
+      .insert({ address, plan_id: 'anonymous', expires_at: db.raw(`now() - interval '1 second'`) })
+      .returning('id')
+  )[0].id as string;
+const swept = (db: Knex, id: string) => async () =>
+  (await db('mailboxes').where({ id }).first()).is_active ? undefined : true;
 
 test('the sweep runs on its schedule, survives a database outage, and resumes afterwards', async (t) => {
   const { direct, proxy, sys } = t.context;
-  t.true(await eventually(swept(direct, await overdue(direct, 'first@x.test')), 10_000), 'swept while the database is up');
+  t.true(
+    await eventually(swept(direct, await overdue(direct, 'first@x.test')), 10_000),
+    'swept while the database is up',
+  );
 
   const failures: string[] = [];
-  sys.worker!.maintenance!.worker.on('failed', (job) => { if (job?.name === MAINTENANCE_JOB.sweepExpired) failures.push(String(job.id)); });
+  sys.worker!.maintenance!.worker.on('failed', (job) => {
+    if (job?.name === MAINTENANCE_JOB.sweepExpired) failures.push(String(job.id));
+  });
   proxy.break();
   await eventually(async () => (failures.length >= 2 ? true : undefined), 15_000);
   const id = await overdue(direct, 'second@x.test');
   t.true((await direct('mailboxes').where({ id }).first()).is_active, 'not swept during the outage');
 
-  proxy.restore();
+  await proxy.restore();
   t.true(await eventually(swept(direct, id), 15_000), 'the schedule is still alive after the outage');
   t.is((await sys.deps.queues.maintenance.getJobSchedulers()).length, 2);
 });

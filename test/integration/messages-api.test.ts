@@ -6,15 +6,25 @@ import { RawSmtp } from '../helpers/smtp-client.js';
 import { startSystem, type System } from '../helpers/system.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem(); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem();
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const SUMMARY_KEYS = ['from_address', 'has_attachments', 'id', 'is_read', 'received_at', 'subject', 'tag'];
 
 test('plain text: listed as metadata only; full message marks it read', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();
-  await sys.send({ from: '"Ann Sender" <ann@example.org>', to: box.address, cc: 'copy@example.org', subject: 'Plain', text: 'Just text.\nSecond line.' });
+  await sys.send({
+    from: '"Ann Sender" <ann@example.org>',
+    to: box.address,
+    cc: 'copy@example.org',
+    subject: 'Plain',
+    text: 'Just text.\nSecond line.',
+  });
   const [item] = await sys.waitForMessages(box.address, box.token, 1);
   t.deepEqual(Object.keys(item).sort(), SUMMARY_KEYS);
   t.is(item.from_address, 'ann@example.org');
@@ -60,18 +70,27 @@ test('HTML, non-ASCII headers and bodies, multipart with attachments; attachment
   t.is(full.from_name, 'Jürgen Øster');
   t.is(full.text.trim(), 'Straße, café, 日本語.');
   t.is(full.html, '<p>Straße, <b>café</b>, 日本語.</p>');
-  t.deepEqual(full.attachments.map((a: any) => a.index), [0, 1, 2], 'indexes follow MIME order');
+  t.deepEqual(
+    full.attachments.map((a: any) => a.index),
+    [0, 1, 2],
+    'indexes follow MIME order',
+  );
   const byName = (n: string) => full.attachments.find((a: any) => a.filename === n);
   t.like(byName('rapport €.pdf'), { content_type: 'application/pdf', size: pdf.length });
   t.like(byName('notes.txt'), { content_type: 'text/plain', size: 12 });
   t.like(byName('logo.png'), { content_type: 'image/png', size: 7, content_id: '<logo@x>' });
 
-  const res = await sys.api(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/${byName('rapport €.pdf').index}`, { token: box.token });
+  const res = await sys.api(
+    `/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/${byName('rapport €.pdf').index}`,
+    { token: box.token },
+  );
   t.is(res.status, 200);
   t.is(res.headers.get('content-type'), 'application/pdf');
   t.regex(res.headers.get('content-disposition')!, /filename\*=UTF-8''rapport%20%E2%82%AC\.pdf/);
   t.deepEqual(Buffer.from(await res.arrayBuffer()), pdf);
-  const missing = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/3`, { token: box.token });
+  const missing = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/3`, {
+    token: box.token,
+  });
   t.is(missing.status, 404);
   t.is(missing.body.error.code, 'attachment_not_found');
 });
@@ -80,7 +99,10 @@ test('raw is byte-for-byte what the client sent (8-bit bytes, odd spacing, dot-s
   const { sys } = t.context;
   const box = await sys.createMailbox();
   const raw = Buffer.concat([
-    Buffer.from(`From: raw@example.org\r\nTo: ${box.address}\r\nSubject:   spaced   subject \r\nX-Custom:\ttabbed\r\n folded\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`, 'latin1'),
+    Buffer.from(
+      `From: raw@example.org\r\nTo: ${box.address}\r\nSubject:   spaced   subject \r\nX-Custom:\ttabbed\r\n folded\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\n`,
+      'latin1',
+    ),
     Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0d, 0x0a]), // "café" in latin1
     Buffer.from('.leading dot line\r\n..two dots\r\nend\r\n', 'latin1'),
   ]);
@@ -113,11 +135,17 @@ test('a real-world message from a third-party corpus (eml-format fixtures) parse
   const png = full.attachments.find((a: any) => a.filename === 'nodejs.png');
   t.truthy(png);
   t.is(png.content_type, 'image/png');
-  const res = await sys.api(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/${png.index}`, { token: box.token });
+  const res = await sys.api(`/api/v1/mailboxes/${box.address}/messages/${item.id}/attachments/${png.index}`, {
+    token: box.token,
+  });
   const bytes = Buffer.from(await res.arrayBuffer());
   t.is(bytes.length, png.size);
   t.deepEqual([...bytes.subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
-  const rawBack = Buffer.from(await (await sys.api(`/api/v1/mailboxes/${box.address}/messages/${item.id}/raw`, { token: box.token })).arrayBuffer());
+  const rawBack = Buffer.from(
+    await (
+      await sys.api(`/api/v1/mailboxes/${box.address}/messages/${item.id}/raw`, { token: box.token })
+    ).arrayBuffer(),
+  );
   t.is(rawBack.toString('latin1'), raw.endsWith('\r\n') ? raw : raw + '\r\n');
 });
 
@@ -127,13 +155,25 @@ test('newest first, limit + cursor paging, no overlap; bad cursor and limit are 
   for (let i = 1; i <= 5; i++) await sys.send({ to: box.address, subject: `n${i}`, text: String(i) });
   await sys.waitForMessages(box.address, box.token, 5);
   const p1 = await sys.json(`/api/v1/mailboxes/${box.address}/messages?limit=2`, { token: box.token });
-  t.deepEqual(p1.body.map((m: any) => m.subject), ['n5', 'n4']);
+  t.deepEqual(
+    p1.body.map((m: any) => m.subject),
+    ['n5', 'n4'],
+  );
   const next = p1.headers.get('x-next-cursor');
   t.truthy(next);
   const p2 = await sys.json(`/api/v1/mailboxes/${box.address}/messages?limit=2&cursor=${next}`, { token: box.token });
-  t.deepEqual(p2.body.map((m: any) => m.subject), ['n3', 'n2']);
-  const p3 = await sys.json(`/api/v1/mailboxes/${box.address}/messages?limit=2&cursor=${p2.headers.get('x-next-cursor')}`, { token: box.token });
-  t.deepEqual(p3.body.map((m: any) => m.subject), ['n1']);
+  t.deepEqual(
+    p2.body.map((m: any) => m.subject),
+    ['n3', 'n2'],
+  );
+  const p3 = await sys.json(
+    `/api/v1/mailboxes/${box.address}/messages?limit=2&cursor=${p2.headers.get('x-next-cursor')}`,
+    { token: box.token },
+  );
+  t.deepEqual(
+    p3.body.map((m: any) => m.subject),
+    ['n1'],
+  );
   t.is(p3.headers.get('x-next-cursor'), null);
   t.is((await sys.json(`/api/v1/mailboxes/${box.address}/messages?cursor=abc`, { token: box.token })).status, 400);
   t.is((await sys.json(`/api/v1/mailboxes/${box.address}/messages?limit=0`, { token: box.token })).status, 400);
@@ -189,20 +229,36 @@ test('the Link rel="next" header keeps the request\'s filters: following it with
   }
 
   const p1 = await sys.json(`/api/v1/mailboxes/${box.address}/messages?unread=true&limit=2`, { token: box.token });
-  t.deepEqual(p1.body.map((m: any) => m.subject), ['n5', 'n3']);
+  t.deepEqual(
+    p1.body.map((m: any) => m.subject),
+    ['n5', 'n3'],
+  );
   const link = /^<([^>]+)>; rel="next"$/.exec(p1.headers.get('link') ?? '')?.[1];
   t.truthy(link, p1.headers.get('link') ?? 'no Link header');
   const next = new URL(link!, sys.baseUrl);
-  t.deepEqual([...next.searchParams].sort(), [['cursor', p1.headers.get('x-next-cursor')!], ['limit', '2'], ['unread', 'true']]);
+  t.deepEqual([...next.searchParams].sort(), [
+    ['cursor', p1.headers.get('x-next-cursor')!],
+    ['limit', '2'],
+    ['unread', 'true'],
+  ]);
 
   const p2 = await sys.json(next.pathname + next.search, { token: box.token });
   t.is(p2.status, 200);
-  t.deepEqual(p2.body.map((m: any) => m.subject), ['n1']);
-  t.true(p2.body.every((m: any) => !m.is_read), 'only unread messages');
+  t.deepEqual(
+    p2.body.map((m: any) => m.subject),
+    ['n1'],
+  );
+  t.true(
+    p2.body.every((m: any) => !m.is_read),
+    'only unread messages',
+  );
   t.is(p2.headers.get('link'), null, 'last page');
 
   // a page without filters links with its limit and the cursor only
   const plain = await sys.json(`/api/v1/mailboxes/${box.address}/messages?limit=4`, { token: box.token });
   const plainLink = new URL(/^<([^>]+)>/.exec(plain.headers.get('link')!)![1]!, sys.baseUrl);
-  t.deepEqual([...plainLink.searchParams].sort(), [['cursor', plain.headers.get('x-next-cursor')!], ['limit', '4']]);
+  t.deepEqual([...plainLink.searchParams].sort(), [
+    ['cursor', plain.headers.get('x-next-cursor')!],
+    ['limit', '4'],
+  ]);
 });

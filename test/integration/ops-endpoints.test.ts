@@ -7,7 +7,10 @@ const basic = (user: string, pass: string) => `Basic ${Buffer.from(`${user}:${pa
 
 test.before(async (t) => {
   // no worker: what the SMTP role enqueues stays waiting, so the depth gauge is predictable
-  const admin = await startSystem({ roles: ['web', 'smtp'], env: { ADMIN_USER: 'ops', ADMIN_PASSWORD: 'correct horse', METRICS_TOKEN: 'scrape-secret' } });
+  const admin = await startSystem({
+    roles: ['web', 'smtp'],
+    env: { ADMIN_USER: 'ops', ADMIN_PASSWORD: 'correct horse', METRICS_TOKEN: 'scrape-secret' },
+  });
   const open = await startSystem({ roles: ['web'], database: admin.database });
   t.context = { admin, open };
 });
@@ -22,8 +25,14 @@ test.serial('Bull Board is behind HTTP Basic and lists every queue', async (t) =
   t.is(anon.status, 401);
   t.regex(anon.headers.get('www-authenticate') ?? '', /^Basic realm=/);
   t.is((await admin.api('/admin/queues', { headers: { authorization: basic('ops', 'wrong') } })).status, 401);
-  t.is((await admin.api('/admin/queues', { headers: { authorization: basic('nobody', 'correct horse') } })).status, 401);
-  t.is((await admin.api('/admin/queues/api/queues', { headers: { authorization: basic('ops', 'wrong') } })).status, 401);
+  t.is(
+    (await admin.api('/admin/queues', { headers: { authorization: basic('nobody', 'correct horse') } })).status,
+    401,
+  );
+  t.is(
+    (await admin.api('/admin/queues/api/queues', { headers: { authorization: basic('ops', 'wrong') } })).status,
+    401,
+  );
 
   const page = await admin.api('/admin/queues', { headers: { authorization: basic('ops', 'correct horse') } });
   t.is(page.status, 200);
@@ -31,14 +40,24 @@ test.serial('Bull Board is behind HTTP Basic and lists every queue', async (t) =
   await page.text();
 
   const box = await admin.createMailbox();
-  const board = () => admin.json('/admin/queues/api/queues?activeQueue=inbound&status=waiting&page=1', { headers: { authorization: basic('ops', 'correct horse') } });
-  const inbound = (body: any) => body.queues.find((q: { name: string }) => q.name === 'inbound').counts.waiting as number;
+  const board = () =>
+    admin.json('/admin/queues/api/queues?activeQueue=inbound&status=waiting&page=1', {
+      headers: { authorization: basic('ops', 'correct horse') },
+    });
+  const inbound = (body: any) =>
+    body.queues.find((q: { name: string }) => q.name === 'inbound').counts.waiting as number;
   const before = await board();
   await admin.send({ to: box.address, subject: 'depth', text: 'waits: no worker in this system' });
   const api = await board();
   t.is(api.status, 200);
   const names = api.body.queues.map((q: { name: string }) => q.name).sort();
-  t.deepEqual(names, admin.deps.queues.all().map((q) => q.name).sort());
+  t.deepEqual(
+    names,
+    admin.deps.queues
+      .all()
+      .map((q) => q.name)
+      .sort(),
+  );
   t.is(inbound(api.body), inbound(before.body) + 1);
 });
 
@@ -55,14 +74,19 @@ test.serial('/metrics needs the token when one is configured and reports queue d
   t.is((await admin.api('/metrics', { headers: { authorization: 'Bearer nope' } })).status, 401);
   const box = await admin.createMailbox();
   const before = await admin.api('/metrics', { token: 'scrape-secret' }).then((r) => r.text());
-  const waitingBefore = Number(/mailwright_queue_jobs\{queue="inbound",state="waiting",role="test"\} (\d+)/.exec(before)?.[1]);
+  const waitingBefore = Number(
+    /mailwright_queue_jobs\{queue="inbound",state="waiting",role="test"\} (\d+)/.exec(before)?.[1],
+  );
   await admin.send({ to: box.address, subject: 'count me', text: 'x' });
   const res = await admin.api('/metrics', { token: 'scrape-secret' });
   t.is(res.status, 200);
   t.regex(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   const text = await res.text();
   t.regex(text, /mailwright_queue_scrape_ok\{role="test"\} 1/);
-  t.is(Number(/mailwright_queue_jobs\{queue="inbound",state="waiting",role="test"\} (\d+)/.exec(text)?.[1]), waitingBefore + 1);
+  t.is(
+    Number(/mailwright_queue_jobs\{queue="inbound",state="waiting",role="test"\} (\d+)/.exec(text)?.[1]),
+    waitingBefore + 1,
+  );
   t.regex(text, /mailwright_queue_jobs\{queue="maintenance",state="waiting",role="test"\} 0/);
   t.regex(text, /mailwright_queue_jobs\{queue="inbound-large",state="waiting",role="test"\} 0/);
   t.regex(text, /mailwright_messages_enqueued_total\{source="smtp",role="test"\} [1-9]/);

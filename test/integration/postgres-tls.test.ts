@@ -9,10 +9,15 @@ import { startTlsPostgres, type TlsPostgres } from '../helpers/tls-postgres.js';
 // DATABASE_URL's sslmode/sslrootcert and PGSSLMODE, with the pg driver in package.json, for `release` (database
 // bootstrap, advisory lock, migrations) and for the roles.
 const test = anyTest as TestFn<{ pg: TlsPostgres }>;
-test.before(async (t) => { t.context.pg = await startTlsPostgres(); });
-test.after.always(async (t) => { await t.context.pg?.stop(); });
+test.before(async (t) => {
+  t.context.pg = await startTlsPostgres();
+});
+test.after.always(async (t) => {
+  await t.context.pg?.stop();
+});
 
-const urlOf = (t: { context: { pg: TlsPostgres } }, database: string, query = '') => `postgres://postgres@127.0.0.1:${t.context.pg.port}/${database}${query}`;
+const urlOf = (t: { context: { pg: TlsPostgres } }, database: string, query = '') =>
+  `postgres://postgres@127.0.0.1:${t.context.pg.port}/${database}${query}`;
 
 /**
  * Connect as the app does (createDb: knex and pg with config.db.url as the connection string) and say whether the
@@ -33,7 +38,11 @@ async function sessionUsesTls(env: Record<string, string>): Promise<boolean> {
 }
 
 test('sslmode=verify-full with sslrootcert: release creates and migrates the database over TLS, and a full system delivers', async (t) => {
-  const url = urlOf(t, 'mw_tls_full', `?sslmode=verify-full&sslrootcert=${encodeURIComponent(t.context.pg.certs.caFile)}`);
+  const url = urlOf(
+    t,
+    'mw_tls_full',
+    `?sslmode=verify-full&sslrootcert=${encodeURIComponent(t.context.pg.certs.caFile)}`,
+  );
   const migrated = await release(loadConfig({ DATABASE_URL: url }));
   t.true(migrated.created);
   t.true(migrated.applied.length > 0);
@@ -52,7 +61,10 @@ test('sslmode=verify-full with sslrootcert: release creates and migrates the dat
 test('PGSSLMODE applies to a DATABASE_URL without sslmode (release and the app); an sslmode in the URL wins', async (t) => {
   const plain = urlOf(t, 'mw_tls_env');
   t.is(loadConfig({ DATABASE_URL: plain, PGSSLMODE: 'no-verify' }).db.url, `${plain}?sslmode=no-verify`);
-  t.is(loadConfig({ DATABASE_URL: `${plain}?sslmode=disable`, PGSSLMODE: 'no-verify' }).db.url, `${plain}?sslmode=disable`);
+  t.is(
+    loadConfig({ DATABASE_URL: `${plain}?sslmode=disable`, PGSSLMODE: 'no-verify' }).db.url,
+    `${plain}?sslmode=disable`,
+  );
   // without TLS the server refuses (hostssl only): this is what PGSSLMODE changes
   await t.throwsAsync(sessionUsesTls({ DATABASE_URL: plain }), { message: /no pg_hba\.conf entry .* no encryption/ });
   const migrated = await release(loadConfig({ DATABASE_URL: plain, PGSSLMODE: 'no-verify' }));
@@ -62,10 +74,32 @@ test('PGSSLMODE applies to a DATABASE_URL without sslmode (release and the app);
 
 test('with this pg driver, sslmode=require verifies the certificate like verify-full: a private CA needs sslrootcert, or no-verify', async (t) => {
   // pg 8 treats prefer/require/verify-ca as verify-full (libpq's require does not verify): documented in docs/platforms.md
-  await t.throwsAsync(sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', '?sslmode=require') }), { message: /unable to verify the first certificate|self[- ]signed certificate/ });
-  t.true(await sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', `?sslmode=require&sslrootcert=${encodeURIComponent(t.context.pg.certs.caFile)}`) }));
+  await t.throwsAsync(sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', '?sslmode=require') }), {
+    message: /unable to verify the first certificate|self[- ]signed certificate/,
+  });
+  t.true(
+    await sessionUsesTls({
+      DATABASE_URL: urlOf(
+        t,
+        'postgres',
+        `?sslmode=require&sslrootcert=${encodeURIComponent(t.context.pg.certs.caFile)}`,
+      ),
+    }),
+  );
   t.true(await sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', '?sslmode=no-verify') }));
-  t.true(await sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', '?uselibpqcompat=true&sslmode=require') }), 'libpq semantics on request');
+  t.true(
+    await sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', '?uselibpqcompat=true&sslmode=require') }),
+    'libpq semantics on request',
+  );
   // a CA that did not sign the server's certificate is refused
-  await t.throwsAsync(sessionUsesTls({ DATABASE_URL: urlOf(t, 'postgres', `?sslmode=verify-full&sslrootcert=${encodeURIComponent(t.context.pg.certs.otherCaFile)}`) }), { message: /certificate/ });
+  await t.throwsAsync(
+    sessionUsesTls({
+      DATABASE_URL: urlOf(
+        t,
+        'postgres',
+        `?sslmode=verify-full&sslrootcert=${encodeURIComponent(t.context.pg.certs.otherCaFile)}`,
+      ),
+    }),
+    { message: /certificate/ },
+  );
 });

@@ -13,7 +13,11 @@ test('the first scrape after start says 1 and carries the depths it read', async
   const prefix = uniquePrefix();
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue('inbound', { connection, prefix });
-  t.teardown(async () => { await queue.close(); connection.disconnect(); await dropPrefix(prefix); });
+  t.teardown(async () => {
+    await queue.close();
+    connection.disconnect();
+    await dropPrefix(prefix);
+  });
   await queue.add('deliver', { x: 1 });
   const registry = new Registry();
   registerQueueMetrics(registry, () => [queue], 2_000);
@@ -24,11 +28,21 @@ test('the first scrape after start says 1 and carries the depths it read', async
 
 test('the first scrape with Redis unreachable says 0, carries no depths and answers within the timeout', async (t) => {
   const port = await freePort(); // nothing listens there
-  const connection = new Redis({ port, host: '127.0.0.1', lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const connection = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   connection.on('error', () => undefined);
   const queue = new Queue('inbound', { connection, prefix: uniquePrefix() });
   queue.on('error', () => undefined);
-  t.teardown(async () => { connection.disconnect(); await queue.close().catch(() => undefined); });
+  t.teardown(async () => {
+    connection.disconnect();
+    await queue.close().catch(() => undefined);
+  });
   const registry = new Registry();
   registerQueueMetrics(registry, () => [queue], 500);
   const started = Date.now();

@@ -20,7 +20,9 @@ test.before(async (t) => {
     },
   });
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const rateHeaders = (h: Headers) => ({
   limit: Number(h.get('ratelimit-limit')),
@@ -76,7 +78,10 @@ test('RateLimit-* headers are on every API response, errors included, and not on
     await call(sys, 'GET', '/api/v1/mailboxes/nobody@mw.test'),
     await call(sys, 'GET', '/api/v1/mailboxes?limit=0', { token: (await createTenant(sys)).apiKey }),
   ];
-  t.deepEqual(responses.map((r) => r.status), [404, 401, 404, 400]);
+  t.deepEqual(
+    responses.map((r) => r.status),
+    [404, 401, 404, 400],
+  );
   for (const r of responses) {
     const h = rateHeaders(r.headers);
     t.true(h.limit > 0 && h.remaining >= 0 && h.reset >= 1, JSON.stringify(h));
@@ -107,7 +112,8 @@ test('stream connects (SSE and WebSocket, served ahead of Koa) share the REST bu
   const streams: Array<{ close(): void }> = [];
   try {
     // budget 5: two REST calls, two SSE connects, one WebSocket connect
-    for (let i = 0; i < 2; i++) t.is((await call(sys, 'GET', `/api/v1/mailboxes/${address}`, { token: a.apiKey })).status, 200);
+    for (let i = 0; i < 2; i++)
+      t.is((await call(sys, 'GET', `/api/v1/mailboxes/${address}`, { token: a.apiKey })).status, 200);
     for (let i = 0; i < 2; i++) {
       const sse = await openSse(`${sys.baseUrl}/api/v1/mailboxes/${address}/events`, { token: a.apiKey });
       t.is(sse.status, 200);
@@ -121,11 +127,18 @@ test('stream connects (SSE and WebSocket, served ahead of Koa) share the REST bu
     const retryAfter = Number(sse.headers.get('retry-after'));
     t.true(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
     t.is(sse.headers.get('ratelimit-remaining'), '0');
-    const ws = await openWs(wsUrl(sys.baseUrl, `/api/v1/mailboxes/${address}/ws`), { token: a.apiKey }).then(() => undefined, (err: { status: number; headers: Record<string, string>; body: { error: { code: string } } }) => err);
+    const ws = await openWs(wsUrl(sys.baseUrl, `/api/v1/mailboxes/${address}/ws`), { token: a.apiKey }).then(
+      () => undefined,
+      (err: { status: number; headers: Record<string, string>; body: { error: { code: string } } }) => err,
+    );
     t.is(ws?.status, 429);
     t.is(ws?.body.error.code, 'rate_limited');
     t.true(Number(ws?.headers['retry-after']) >= 1);
-    t.is((await call(sys, 'GET', `/api/v1/mailboxes/${address}`, { token: a.apiKey })).status, 429, 'and REST is refused too: one budget');
+    t.is(
+      (await call(sys, 'GET', `/api/v1/mailboxes/${address}`, { token: a.apiKey })).status,
+      429,
+      'and REST is refused too: one budget',
+    );
   } finally {
     for (const s of streams) s.close();
   }

@@ -10,7 +10,10 @@ async function socketWrites(redis: Redis, fn: () => Promise<unknown>): Promise<n
   const stream = (redis as unknown as { stream: { write: (...a: unknown[]) => boolean } }).stream;
   const original = stream.write;
   let writes = 0;
-  stream.write = function (this: unknown, ...args: unknown[]) { writes++; return original.apply(this, args); };
+  stream.write = function (this: unknown, ...args: unknown[]) {
+    writes++;
+    return original.apply(this, args);
+  };
   try {
     await fn();
   } finally {
@@ -22,7 +25,9 @@ async function socketWrites(redis: Redis, fn: () => Promise<unknown>): Promise<n
 /** Promise.withResolvers is Node 22+ */
 const gate = () => {
   let resolve!: () => void;
-  const promise = new Promise<void>((r) => { resolve = r; });
+  const promise = new Promise<void>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 };
 
@@ -31,14 +36,24 @@ const twentyInOneTurn = (redis: Redis) => Promise.all(Array.from({ length: 20 },
 test('REDIS_AUTO_PIPELINING=on: commands of one event-loop turn leave in one write, with every reply in order', async (t) => {
   const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_AUTO_PIPELINING: 'on' });
   t.is(config.redis.autoPipelining, 'on');
-  t.is(loadConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_AUTO_PIPELINING: 'true' }).redis.autoPipelining, 'on', '"true" (the old boolean) still means on');
+  t.is(
+    loadConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_AUTO_PIPELINING: 'true' }).redis.autoPipelining,
+    'on',
+    '"true" (the old boolean) still means on',
+  );
   for (const role of ['producer', 'worker', 'command'] as const) {
     const redis = await connectRedis(config, role);
     try {
       let replies: string[] = [];
-      const writes = await socketWrites(redis, async () => { replies = await twentyInOneTurn(redis); });
+      const writes = await socketWrites(redis, async () => {
+        replies = await twentyInOneTurn(redis);
+      });
       t.is(writes, 1, role);
-      t.deepEqual(replies, Array.from({ length: 20 }, (_, i) => `m${i}`), role);
+      t.deepEqual(
+        replies,
+        Array.from({ length: 20 }, (_, i) => `m${i}`),
+        role,
+      );
     } finally {
       redis.disconnect();
     }
@@ -51,7 +66,9 @@ test('REDIS_AUTO_PIPELINING=false (off), and the subscriber connection always: o
   try {
     for (const redis of [off, sub]) {
       let replies: string[] = [];
-      const writes = await socketWrites(redis, async () => { replies = await twentyInOneTurn(redis); });
+      const writes = await socketWrites(redis, async () => {
+        replies = await twentyInOneTurn(redis);
+      });
       t.is(writes, 20);
       t.is(replies.length, 20);
     }
@@ -76,8 +93,17 @@ test('REDIS_AUTO_PIPELINING=adaptive (default): one write per command while idle
     const units = gates.map((g) => load.busy(g.promise));
     t.is(load.inFlight(), 4);
     let replies: string[] = [];
-    t.is(await socketWrites(redis, async () => { replies = await twentyInOneTurn(redis); }), 1, 'busy: on');
-    t.deepEqual(replies, Array.from({ length: 20 }, (_, i) => `m${i}`));
+    t.is(
+      await socketWrites(redis, async () => {
+        replies = await twentyInOneTurn(redis);
+      }),
+      1,
+      'busy: on',
+    );
+    t.deepEqual(
+      replies,
+      Array.from({ length: 20 }, (_, i) => `m${i}`),
+    );
 
     // three settle: still on down to one in flight (hysteresis), off at one
     gates[0]!.resolve();

@@ -7,8 +7,12 @@ import { startSystem } from '../helpers/system.js';
 // A managed Redis with TLS and a private CA: rediss:// with REDIS_TLS_CA_FILE, against a redis-server that
 // speaks TLS only (Debian's build supports --tls-port), with a CA generated for this run.
 const test = anyTest as TestFn<{ redis: TlsRedis }>;
-test.before(async (t) => { t.context.redis = await startTlsRedis(); });
-test.after.always(async (t) => { await t.context.redis?.stop(); });
+test.before(async (t) => {
+  t.context.redis = await startTlsRedis();
+});
+test.after.always(async (t) => {
+  await t.context.redis?.stop();
+});
 
 test('rediss:// with REDIS_TLS_CA_FILE: ingress, worker, pub/sub and waits all run over TLS', async (t) => {
   const { redis } = t.context;
@@ -32,8 +36,15 @@ test('rediss:// with REDIS_TLS_CA_FILE: ingress, worker, pub/sub and waits all r
 test('rediss:// without the CA, or with a CA that did not sign the server: start-up fails, naming the URL and the reason', async (t) => {
   const { redis } = t.context;
   for (const env of [{ REDIS_URL: redis.url }, { REDIS_URL: redis.url, REDIS_TLS_CA_FILE: redis.otherCaFile }]) {
-    const config = loadConfig({ ...env, LOG_LEVEL: 'silent', DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    const config = loadConfig({
+      ...env,
+      LOG_LEVEL: 'silent',
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+    });
     const error = await t.throwsAsync(createContainer(config, 'test'));
-    t.regex(error!.message, new RegExp(`^Redis is not answering at ${redis.url.replace(/[.]/g, '\\.')} \\(.*certificate`, 'i'));
+    t.regex(
+      error.message,
+      new RegExp(`^Redis is not answering at ${redis.url.replace(/[.]/g, '\\.')} \\(.*certificate`, 'i'),
+    );
   }
 });

@@ -10,7 +10,11 @@ const test = anyTest as TestFn<{ a: System; b: System }>;
 test.before(async (t) => {
   const a = await startSystem({ env: { WORKER_CONCURRENCY: '4' } });
   await a.deps.db('plans').update({ max_messages_per_mailbox: 10_000 });
-  const b = await startSystem({ database: a.database, prefix: a.config.redis.prefix, env: { WORKER_CONCURRENCY: '4', TOKEN_SECRET: a.config.tokenSecret! } });
+  const b = await startSystem({
+    database: a.database,
+    prefix: a.config.redis.prefix,
+    env: { WORKER_CONCURRENCY: '4', TOKEN_SECRET: a.config.tokenSecret! },
+  });
   t.context = { a, b };
 });
 test.after.always(async (t) => {
@@ -21,18 +25,31 @@ test.after.always(async (t) => {
 test('several smtp, worker and web roles on one database and prefix act as one system', async (t) => {
   const { a, b } = t.context;
   const done = { a: 0, b: 0 };
-  a.worker!.inbound.on('completed', () => { done.a++; });
-  b.worker!.inbound.on('completed', () => { done.b++; });
+  a.worker!.inbound.on('completed', () => {
+    done.a++;
+  });
+  b.worker!.inbound.on('completed', () => {
+    done.b++;
+  });
   const boxA = await a.createMailbox();
   const boxB = await b.createMailbox();
   const total = 200;
   const replies = [];
   for (let i = 0; i < total; i += 20) {
-    replies.push(...(await Promise.all(Array.from({ length: 20 }, (_, k) => {
-      const n = i + k;
-      const port = n % 2 ? a.smtpPort : b.smtpPort; // each SMTP accepts for mailboxes created on either web
-      return RawSmtp.sendOnce(port, 'a@example.org', [n % 3 ? boxA.address : boxB.address], `Subject: scale-${n}\r\n\r\nx\r\n`);
-    }))));
+    replies.push(
+      ...(await Promise.all(
+        Array.from({ length: 20 }, (_, k) => {
+          const n = i + k;
+          const port = n % 2 ? a.smtpPort : b.smtpPort; // each SMTP accepts for mailboxes created on either web
+          return RawSmtp.sendOnce(
+            port,
+            'a@example.org',
+            [n % 3 ? boxA.address : boxB.address],
+            `Subject: scale-${n}\r\n\r\nx\r\n`,
+          );
+        }),
+      )),
+    );
   }
   t.true(replies.every((r) => r.data.startsWith('250')));
   const expectA = Array.from({ length: total }, (_, n) => n).filter((n) => n % 3).length;
@@ -54,7 +71,9 @@ test('several smtp, worker and web roles on one database and prefix act as one s
   t.log(`worker A ran ${done.a} jobs, worker B ${done.b}`);
   const metrics = await a.deps.metrics.registry.metrics();
   for (const stage of ['committed', 'published']) {
-    const n = Number(new RegExp(`mailwright_pipeline_seconds_count\\{[^}]*stage="${stage}"[^}]*\\} (\\d+)`).exec(metrics)?.[1]);
+    const n = Number(
+      new RegExp(`mailwright_pipeline_seconds_count\\{[^}]*stage="${stage}"[^}]*\\} (\\d+)`).exec(metrics)?.[1],
+    );
     t.is(n, done.a, `pipeline latency observed at ${stage} for every message worker A stored`);
   }
 });
@@ -69,7 +88,10 @@ test('a {hash-tagged} QUEUE_PREFIX (Redis Cluster) delivers and keeps every key 
     t.is(m.subject, 'hash tag');
     const keys = await sys.deps.redis.keys(`${tag}:*`);
     t.true(keys.length > 0);
-    t.true(keys.every((k) => k.startsWith(`${tag}:`)), 'every BullMQ key carries the hash tag');
+    t.true(
+      keys.every((k) => k.startsWith(`${tag}:`)),
+      'every BullMQ key carries the hash tag',
+    );
   } finally {
     await sys.stop();
   }

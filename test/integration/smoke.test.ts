@@ -2,8 +2,12 @@ import anyTest, { type TestFn } from 'ava';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem(); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem();
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 test('a mailbox created over HTTP receives mail sent over SMTP', async (t) => {
   const { sys } = t.context;

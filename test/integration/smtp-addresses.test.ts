@@ -4,15 +4,22 @@ import { startSystem, type System } from '../helpers/system.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
 // an internationalised domain, configured in Unicode
-test.before(async (t) => { t.context.sys = await startSystem({ env: { MAIL_DOMAINS: 'mw.test,bücher.test' } }); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem({ env: { MAIL_DOMAINS: 'mw.test,bücher.test' } });
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const mail = (subject: string) => `From: a@example.org\r\nSubject: ${subject}\r\n\r\nbody\r\n`;
 
 /** One transaction with every command written as UTF-8 (RawSmtp's own writes are latin1). */
 async function sendUtf8(port: number, rcpt: string, subject: string, smtputf8: boolean) {
   const { client } = await RawSmtp.open(port);
-  const command = (line: string) => { client.socket.write(Buffer.from(`${line}\r\n`, 'utf8')); return client.reply(); };
+  const command = (line: string) => {
+    client.socket.write(Buffer.from(`${line}\r\n`, 'utf8'));
+    return client.reply();
+  };
   try {
     await command('EHLO test.local');
     const mailFrom = await command(`MAIL FROM:<a@example.org>${smtputf8 ? ' SMTPUTF8' : ''}`);

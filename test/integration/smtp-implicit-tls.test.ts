@@ -9,7 +9,11 @@ import { selfSignedCert, type TlsFiles } from '../helpers/tls-cert.js';
 // SMTP_PORT, with the STARTTLS certificate settings and the same ingress (hooks, limits, enqueue).
 const test = anyTest as TestFn<{ sys: System; cert: TlsFiles }>;
 
-const env = (cert: TlsFiles) => ({ SMTPS_PORT: '0', SMTP_TLS_KEY_FILE: cert.keyFile, SMTP_TLS_CERT_FILE: cert.certFile });
+const env = (cert: TlsFiles) => ({
+  SMTPS_PORT: '0',
+  SMTP_TLS_KEY_FILE: cert.keyFile,
+  SMTP_TLS_CERT_FILE: cert.certFile,
+});
 
 test.before(async (t) => {
   const cert = await selfSignedCert();
@@ -21,28 +25,33 @@ test.after.always(async (t) => {
 });
 
 /** nodemailer over implicit TLS; the test certificate is self-signed, so only this client skips verification. */
-const smtps = (port: number) => nodemailer.createTransport({ host: '127.0.0.1', port, secure: true, tls: { rejectUnauthorized: false } });
+const smtps = (port: number) =>
+  nodemailer.createTransport({ host: '127.0.0.1', port, secure: true, tls: { rejectUnauthorized: false } });
 
 /** The lines a TLS client reads from the SMTPS port: the greeting, then the reply to EHLO. */
 async function greetingAndEhlo(port: number): Promise<{ greeting: string; ehlo: string; encrypted: boolean }> {
   const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
   socket.setEncoding('utf8');
   let buffer = '';
-  const reply = () => new Promise<string>((resolve, reject) => {
-    const check = () => {
-      const end = buffer.match(/^\d{3} .*\r\n/m);
-      if (!end) return;
-      const upTo = buffer.indexOf(end[0]) + end[0].length;
-      const text = buffer.slice(0, upTo);
-      buffer = buffer.slice(upTo);
-      socket.off('data', onData);
-      resolve(text);
-    };
-    const onData = (d: string) => { buffer += d; check(); };
-    socket.on('data', onData);
-    socket.once('error', reject);
-    check();
-  });
+  const reply = () =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const end = buffer.match(/^\d{3} .*\r\n/m);
+        if (!end) return;
+        const upTo = buffer.indexOf(end[0]) + end[0].length;
+        const text = buffer.slice(0, upTo);
+        buffer = buffer.slice(upTo);
+        socket.off('data', onData);
+        resolve(text);
+      };
+      const onData = (d: string) => {
+        buffer += d;
+        check();
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+      check();
+    });
   try {
     const greeting = await reply();
     socket.write('EHLO client.test\r\n');
@@ -68,7 +77,12 @@ test('a message sent with nodemailer secure: true to the SMTPS port is stored en
   const box = await sys.createMailbox();
   const transport = smtps(sys.smtp!.smtpsPort!);
   t.teardown(() => transport.close());
-  const info = await transport.sendMail({ from: 'app@example.org', to: box.address, subject: 'over implicit TLS', text: 'your code is 481516' });
+  const info = await transport.sendMail({
+    from: 'app@example.org',
+    to: box.address,
+    subject: 'over implicit TLS',
+    text: 'your code is 481516',
+  });
   t.regex(info.response, /^250 2\.0\.0 Ok: queued as /);
   const [message] = await sys.waitForMessages(box.address, box.token, 1);
   t.is(message.subject, 'over implicit TLS');
@@ -78,7 +92,9 @@ test('the SMTPS listener applies the same envelope rules: a domain not in MAIL_D
   const { sys } = t.context;
   const transport = smtps(sys.smtp!.smtpsPort!);
   t.teardown(() => transport.close());
-  const err = await t.throwsAsync(transport.sendMail({ from: 'app@example.org', to: 'someone@not-accepted.example', subject: 'x', text: 'x' }));
+  const err = await t.throwsAsync(
+    transport.sendMail({ from: 'app@example.org', to: 'someone@not-accepted.example', subject: 'x', text: 'x' }),
+  );
   const { responseCode, command } = err as Error & { responseCode?: number; command?: string };
   t.is(responseCode, 550);
   t.is(command, 'RCPT TO');
@@ -86,20 +102,20 @@ test('the SMTPS listener applies the same envelope rules: a domain not in MAIL_D
 
 test('closing the smtp role closes the SMTPS listener too; without SMTPS_PORT there is none', async (t) => {
   const sys = await startSystem({ roles: ['smtp'], env: env(t.context.cert) });
-  let plain: System | undefined;
-  t.teardown(async () => {
-    await plain?.stop();
-    await sys.stop();
-  });
+  t.teardown(() => sys.stop());
   const port = sys.smtp!.smtpsPort!;
   t.true((await greetingAndEhlo(port)).encrypted);
   await sys.smtp!.close();
   const refused = await new Promise<string>((resolve) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); resolve('connected'); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve('connected');
+    });
     s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
   t.is(refused, 'ECONNREFUSED');
-  plain = await startSystem({ roles: ['smtp'], database: sys.database });
+  const plain = await startSystem({ roles: ['smtp'], database: sys.database });
+  t.teardown(() => plain.stop()); // ava runs teardowns last-registered first: this one before sys.stop()
   t.is(plain.smtp!.smtpsPort, undefined);
 });

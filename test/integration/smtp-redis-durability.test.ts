@@ -13,7 +13,9 @@ const test = anyTest as TestFn<{ sys: System; logs: LogLine[] }>;
 /** A logger writing parsed JSON lines into `logs` (the test system's own logger is silent). */
 const captureLog = (logs: LogLine[]) => {
   const sink = new PassThrough();
-  sink.on('data', (d: Buffer) => { for (const l of d.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(l) as LogLine); });
+  sink.on('data', (d: Buffer) => {
+    for (const l of d.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(l) as LogLine);
+  });
   return createLogger({ log: { level: 'info', pretty: false } }, 'test', sink);
 };
 
@@ -22,11 +24,17 @@ test.before(async (t) => {
   const sys = await startSystem({ roles: ['web', 'smtp'], overrides: { log: captureLog(logs) } });
   t.context = { sys, logs };
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const aofEnabled = async (url: string) => {
   const r = new Redis(url, { maxRetriesPerRequest: 1 });
-  try { return /aof_enabled:1/.test(await r.info('persistence')); } finally { r.disconnect(); }
+  try {
+    return /aof_enabled:1/.test(await r.info('persistence'));
+  } finally {
+    r.disconnect();
+  }
 };
 
 test('the SMTP role warns at start when Redis has no append-only file (smtp.redis_not_durable)', async (t) => {
@@ -38,7 +46,9 @@ test('the SMTP role warns at start when Redis has no append-only file (smtp.redi
   t.true(['none', 'rdb-only'].includes(String(warned[0]!.persistence)), String(warned[0]!.persistence));
   t.regex(String(warned[0]!.hint), /appendonly yes/);
   // logged before the role listens
-  t.true(logs.findIndex((l) => l.event === 'smtp.redis_not_durable') < logs.findIndex((l) => l.event === 'smtp.listening'));
+  t.true(
+    logs.findIndex((l) => l.event === 'smtp.redis_not_durable') < logs.findIndex((l) => l.event === 'smtp.listening'),
+  );
 });
 
 test('the SMTP role does not warn when Redis writes an append-only file', async (t) => {
@@ -47,7 +57,12 @@ test('the SMTP role does not warn when Redis writes an append-only file', async 
   let sys: System | undefined;
   try {
     t.true(await aofEnabled(redis.url), 'precondition: the private Redis runs with AOF');
-    sys = await startSystem({ roles: ['smtp'], database: t.context.sys.database, env: { REDIS_URL: redis.url }, overrides: { log: captureLog(logs) } });
+    sys = await startSystem({
+      roles: ['smtp'],
+      database: t.context.sys.database,
+      env: { REDIS_URL: redis.url },
+      overrides: { log: captureLog(logs) },
+    });
     t.truthy(logs.find((l) => l.event === 'smtp.listening'));
     t.is(logs.filter((l) => l.event === 'smtp.redis_not_durable').length, 0);
   } finally {

@@ -19,7 +19,7 @@ test.after.always(async (t) => {
 
 const mail = (to: string, subject: string) => `From: a@example.org\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nbody\r\n`;
 
-test('Redis stalls past ENQUEUE_TIMEOUT_MS: 451, and the add Redis runs later is withdrawn, so the sender\'s retry is stored once', async (t) => {
+test("Redis stalls past ENQUEUE_TIMEOUT_MS: 451, and the add Redis runs later is withdrawn, so the sender's retry is stored once", async (t) => {
   const { sys, proxy } = t.context;
   const box = await sys.createMailbox();
   const { client } = await RawSmtp.open(sys.smtpPort);
@@ -37,8 +37,11 @@ test('Redis stalls past ENQUEUE_TIMEOUT_MS: 451, and the add Redis runs later is
   // Redis gets the add (and then the withdrawal) only now
   proxy.release();
   await new Promise((r) => setTimeout(r, 1_000));
-  t.deepEqual(await sys.deps.queues.inbound.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),
-    { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 }, 'no job left from the 451\'d transaction');
+  t.deepEqual(
+    await sys.deps.queues.inbound.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed'),
+    { waiting: 0, active: 0, completed: 0, failed: 0, delayed: 0 },
+    "no job left from the 451'd transaction",
+  );
 
   // the sender retries: one copy, not two
   const retry = await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [box.address], mail(box.address, 'stalled'));

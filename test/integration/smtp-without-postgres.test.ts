@@ -18,7 +18,10 @@ const message = (subject: string) =>
 test('the SMTP ingress never touches Postgres: a real smtp process with an unreachable DATABASE_URL accepts mail (250) into Redis', async (t) => {
   // "Postgres" is a TCP listener that counts and drops connections: unreachable as a database, and it sees any attempt
   const attempts: Socket[] = [];
-  const fakePg = createServer((s) => { attempts.push(s); s.destroy(); });
+  const fakePg = createServer((s) => {
+    attempts.push(s);
+    s.destroy();
+  });
   fakePg.listen(0, '127.0.0.1');
   await once(fakePg, 'listening');
   const pgPort = (fakePg.address() as AddressInfo).port;
@@ -44,13 +47,19 @@ test('the SMTP ingress never touches Postgres: a real smtp process with an unrea
     t.truthy(job, `job ${m![1]} is in Redis under ${prefix}`);
     t.deepEqual(job!.data.envelope, { from: 'sender@example.org', to: [`someone@${TEST_DOMAIN}`] });
     t.is(decodeRaw(job!.data)!.toString('latin1'), raw);
-    t.truthy(await connection.exists(`${prefix}:${QUEUE.inbound}:${m![1]}`), 'the job key carries the role\'s QUEUE_PREFIX');
+    t.truthy(
+      await connection.exists(`${prefix}:${QUEUE.inbound}:${m![1]}`),
+      "the job key carries the role's QUEUE_PREFIX",
+    );
     // the same process also warned about the non-durable Redis, and nothing went wrong
     t.truthy(role.lines.find((l) => l.event === 'smtp.redis_not_durable'));
     role.signal('SIGTERM');
     const exit = await role.exited;
     t.is(exit.code, 0, JSON.stringify(role.lines.slice(-5)));
-    t.deepEqual(role.lines.filter((l) => (l.level ?? 0) >= 50 || String(l.event).startsWith('db.')), []);
+    t.deepEqual(
+      role.lines.filter((l) => (l.level ?? 0) >= 50 || String(l.event).startsWith('db.')),
+      [],
+    );
     t.is(attempts.length, 0, 'no connection to the database, from start to exit');
   } finally {
     await role.stop();

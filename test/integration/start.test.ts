@@ -7,11 +7,18 @@ import { dropPrefix, uniquePrefix } from '../helpers/redis.js';
 import { RawSmtp } from '../helpers/smtp-client.js';
 
 const run = (env: Record<string, string>) => {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/all.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/bin/all.ts'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const waitFor = async (re: RegExp, ms = 30_000) => {
     const until = Date.now() + ms;
@@ -30,17 +37,36 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const prefix = uniquePrefix();
-  const p = run({ DATABASE_URL: url.toString(), QUEUE_PREFIX: prefix, PORT: '0', SMTP_PORT: '0', HOST: '127.0.0.1', SMTP_HOST: '127.0.0.1', ...(tokenSecret ? { TOKEN_SECRET: tokenSecret } : {}), LOG_LEVEL: 'info', WORKER_THREAD: String(workerThread) });
+  const p = run({
+    DATABASE_URL: url.toString(),
+    QUEUE_PREFIX: prefix,
+    PORT: '0',
+    SMTP_PORT: '0',
+    HOST: '127.0.0.1',
+    SMTP_HOST: '127.0.0.1',
+    ...(tokenSecret ? { TOKEN_SECRET: tokenSecret } : {}),
+    LOG_LEVEL: 'info',
+    WORKER_THREAD: String(workerThread),
+  });
   try {
     const api = (await p.waitFor(/HTTP API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/))[1]!;
     const smtpPort = Number((await p.waitFor(/SMTP:\s+127\.0\.0\.1:(\d+)/))[1]);
     const curl = (await p.waitFor(/Try:\s+curl -s -X POST '([^']+)'/))[1]!;
-    t.regex(p.output(), /\n  Admin: +Bull Board off \(set ADMIN_USER and ADMIN_PASSWORD to serve it at http:\/\/127\.0\.0\.1:\d+\/admin\/queues\)\n/);
+    t.regex(
+      p.output(),
+      /\n {2}Admin: +Bull Board off \(set ADMIN_USER and ADMIN_PASSWORD to serve it at http:\/\/127\.0\.0\.1:\d+\/admin\/queues\)\n/,
+    );
     if (tokenSecret) {
-      t.regex(p.output(), /\n  Tokens: +signed with TOKEN_SECRET \(every web process of this deployment needs the same one\)\n/);
+      t.regex(
+        p.output(),
+        /\n {2}Tokens: +signed with TOKEN_SECRET \(every web process of this deployment needs the same one\)\n/,
+      );
       t.notRegex(p.output(), /token_secret\.generated/);
     } else {
-      t.regex(p.output(), /\n  Tokens: +signed with this machine's own secret \(\.data\/token-secret\); set TOKEN_SECRET, the same on every web process/);
+      t.regex(
+        p.output(),
+        /\n {2}Tokens: +signed with this machine's own secret \(\.data\/token-secret\); set TOKEN_SECRET, the same on every web process/,
+      );
       t.regex(p.output(), /"level":40,.*"event":"token_secret\.generated"/);
     }
     const created = await fetch(curl, { method: 'POST' });
@@ -51,15 +77,29 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
     const until = Date.now() + 15_000;
     let list: Array<{ subject: string }> = [];
     while (Date.now() < until && list.length === 0) {
-      list = (await (await fetch(`${api}/api/v1/mailboxes/${box.address}/messages`, { headers: { authorization: `Bearer ${box.token}` } })).json()) as typeof list;
+      list = (await (
+        await fetch(`${api}/api/v1/mailboxes/${box.address}/messages`, {
+          headers: { authorization: `Bearer ${box.token}` },
+        })
+      ).json()) as typeof list;
       if (!list.length) await new Promise((res) => setTimeout(res, 50));
     }
     t.is(list[0]?.subject, 'started');
     // the delivery was counted where it ran (the worker thread, or the main thread), and /metrics shows it
     const metrics = await (await fetch(`${api.replace(/\/api\/v1$/, '')}/metrics`)).text();
-    t.regex(metrics, new RegExp(`^mailwright_messages_delivered_total\\{role="${workerThread ? 'worker' : 'all'}"\\} 1$`, 'm'));
-    t.is((metrics.match(/^process_cpu_seconds_total\{/gm) ?? []).length, 1, 'process metrics once, from the main thread');
-    const stored = p.output().split('\n').find((l) => l.includes('"event":"inbound.stored"'));
+    t.regex(
+      metrics,
+      new RegExp(`^mailwright_messages_delivered_total\\{role="${workerThread ? 'worker' : 'all'}"\\} 1$`, 'm'),
+    );
+    t.is(
+      (metrics.match(/^process_cpu_seconds_total\{/gm) ?? []).length,
+      1,
+      'process metrics once, from the main thread',
+    );
+    const stored = p
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"event":"inbound.stored"'));
     t.regex(stored ?? '', new RegExp(`"role":"${workerThread ? 'worker' : 'all'}"`));
     p.child.kill('SIGTERM');
     t.is(await p.exited, 0, 'clean exit on SIGTERM');
@@ -74,8 +114,18 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
   }
 });
 
-test('npm start on a fresh machine: creates the database, migrates, starts every role (delivery in a worker thread), prints where to reach it, stops on SIGTERM', freshStart, true, 'x'.repeat(40));
-test('npm start with WORKER_THREAD=false and no TOKEN_SECRET: the same, with delivery on the main thread; the banner and a warning say the secret is this machine\'s own', freshStart, false, undefined);
+test(
+  'npm start on a fresh machine: creates the database, migrates, starts every role (delivery in a worker thread), prints where to reach it, stops on SIGTERM',
+  freshStart,
+  true,
+  'x'.repeat(40),
+);
+test(
+  "npm start with WORKER_THREAD=false and no TOKEN_SECRET: the same, with delivery on the main thread; the banner and a warning say the secret is this machine's own",
+  freshStart,
+  false,
+  undefined,
+);
 
 test('invalid configuration stops start-up with a message naming the variable', async (t) => {
   const p = run({ SMTP_PORT: 'twenty-five', MAIL_DOMAINS: '' });

@@ -4,24 +4,40 @@ import { startSystem, type System } from '../helpers/system.js';
 // migrations/20261202000000_lz4_message_compression.ts: large bodies and raw bytes are stored LZ4-compressed
 // (this machine's PostgreSQL has lz4), and read back byte for byte.
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem(); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem();
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 test('a large message is stored with LZ4 compression and its raw bytes come back unchanged', async (t) => {
   const { sys } = t.context;
-  const lz4 = await sys.deps.db.raw(`select 'lz4' = any(enumvals) as ok from pg_settings where name = 'default_toast_compression'`);
+  const lz4 = await sys.deps.db.raw(
+    `select 'lz4' = any(enumvals) as ok from pg_settings where name = 'default_toast_compression'`,
+  );
   t.true(lz4.rows[0].ok, 'the test PostgreSQL supports lz4 (Debian postgresql-15 is built with it)');
   const box = await sys.createMailbox();
   const line = 'Your verification code is 482913. This line repeats to make the body large and compressible.\r\n';
   const text = line.repeat(800); // ~78 KB
   await sys.send({ to: box.address, subject: 'big', text });
   const [summary] = await sys.waitForMessages(box.address, box.token, 1);
-  const row = await sys.deps.db('messages').where({ id: summary.id })
-    .first(sys.deps.db.raw('pg_column_compression(raw) as raw_c, pg_column_compression(text_body) as text_c, octet_length(raw) as bytes, pg_column_size(raw) as stored'));
+  const row = await sys.deps
+    .db('messages')
+    .where({ id: summary.id })
+    .first(
+      sys.deps.db.raw(
+        'pg_column_compression(raw) as raw_c, pg_column_compression(text_body) as text_c, octet_length(raw) as bytes, pg_column_size(raw) as stored',
+      ),
+    );
   t.is(row.raw_c, 'lz4');
   t.is(row.text_c, 'lz4');
   t.true(row.stored < row.bytes / 4, `stored ${row.stored} B for ${row.bytes} B`);
-  const raw = Buffer.from(await (await sys.api(`/api/v1/mailboxes/${box.address}/messages/${summary.id}/raw`, { token: box.token })).arrayBuffer());
+  const raw = Buffer.from(
+    await (
+      await sys.api(`/api/v1/mailboxes/${box.address}/messages/${summary.id}/raw`, { token: box.token })
+    ).arrayBuffer(),
+  );
   t.is(raw.length, Number(row.bytes));
   t.true(raw.toString('latin1').includes('Subject: big'));
   const full = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${summary.id}`, { token: box.token });

@@ -22,22 +22,39 @@ test('a worker started while Postgres is unreachable keeps running and retries; 
 
   // "Postgres" is a listener that drops every connection
   const dropped: Socket[] = [];
-  const fakePg = createServer((s) => { dropped.push(s); s.destroy(); });
+  const fakePg = createServer((s) => {
+    dropped.push(s);
+    s.destroy();
+  });
   fakePg.listen(0, '127.0.0.1');
   await once(fakePg, 'listening');
-  t.teardown(() => { fakePg.close(); });
+  t.teardown(() => {
+    fakePg.close();
+  });
   const pgPort = (fakePg.address() as AddressInfo).port;
 
   const connection = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: null });
   const queue = new Queue(QUEUE.inbound, { connection, prefix: sys.config.redis.prefix });
-  t.teardown(async () => { await queue.close(); connection.disconnect(); });
+  t.teardown(async () => {
+    await queue.close();
+    connection.disconnect();
+  });
 
   // three starts in a row, as a restart policy would do: each one must stay up and leave the job retryable
   for (let start = 1; start <= 3; start++) {
-    const role = spawnRole('worker', envFor(sys.config, { DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/none`, DELIVERY_BACKOFF_MS: '60000' }));
+    const role = spawnRole(
+      'worker',
+      envFor(sys.config, {
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/none`,
+        DELIVERY_BACKOFF_MS: '60000',
+      }),
+    );
     try {
       await role.waitFor('worker.started', 20_000);
-      t.truthy(role.lines.find((l) => l.event === 'worker.plan_check_skipped'), `start ${start}: the plan check was skipped with a warning`);
+      t.truthy(
+        role.lines.find((l) => l.event === 'worker.plan_check_skipped'),
+        `start ${start}: the plan check was skipped with a warning`,
+      );
       if (start === 1) await role.waitFor('inbound.will_retry', 20_000);
       await new Promise((r) => setTimeout(r, 300));
       t.is(role.child.exitCode, null, `start ${start}: the worker is still running`);
@@ -50,7 +67,7 @@ test('a worker started while Postgres is unreachable keeps running and retries; 
     const counts = await queue.getJobCounts('active', 'failed', 'delayed', 'wait');
     t.is(counts.active, 0, `start ${start}: no job left active`);
     t.is(counts.failed, 0, `start ${start}: no job failed`);
-    t.is(counts.delayed + counts.wait, 1, `start ${start}: the job waits for its retry`);
+    t.is((counts.delayed ?? 0) + (counts.wait ?? 0), 1, `start ${start}: the job waits for its retry`);
   }
   t.true(dropped.length > 0, 'the workers did try to reach "Postgres"');
 

@@ -22,7 +22,9 @@ test('tokens: signed with the server secret; another secret or a tampered payloa
   t.deepEqual(await signer.verify(token), { jti, mailboxId: 'mbx-1' });
   t.is(await createTokenSigner('t'.repeat(32)).verify(token), undefined);
   const [h, p, s] = token.split('.');
-  const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), mbx: 'mbx-2' })).toString('base64url');
+  const forged = Buffer.from(
+    JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), mbx: 'mbx-2' }),
+  ).toString('base64url');
   t.is(await signer.verify(`${h}.${forged}.${s}`), undefined);
   const none = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${p}.`;
   t.is(await signer.verify(none), undefined);

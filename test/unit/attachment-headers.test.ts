@@ -10,7 +10,17 @@ const fallback = (header: string) => /filename="([^"]*)"/.exec(header)![1]!;
 // every UTF-16 code unit alone (lone surrogates, controls, quotes included), between letters, and some pairs
 const names = [
   ...Array.from({ length: 0x10000 }, (_, c) => `a${String.fromCharCode(c)}b`),
-  '\ud800', '\udfff', '\udfff\ud800', '😀', 'x\ud83d', '\r\n', '"', '\\', "'()*%", 'rapport €.pdf', ' ',
+  '\ud800',
+  '\udfff',
+  '\udfff\ud800',
+  '😀',
+  'x\ud83d',
+  '\r\n',
+  '"',
+  '\\',
+  "'()*%",
+  'rapport €.pdf',
+  ' ',
 ];
 
 test('Content-Disposition is total: a header Node accepts for any name, filename* decodes to the well-formed name', (t) => {
@@ -18,17 +28,36 @@ test('Content-Disposition is total: a header Node accepts for any name, filename
     const header = contentDisposition(name, MAX);
     t.notThrows(() => validateHeaderValue('Content-Disposition', header), JSON.stringify(name));
     if (filenameStar(header) !== name.toWellFormed()) t.fail(`filename* of ${JSON.stringify(name)}`);
-    if (!/^[\x20-\x7e]*$/.test(fallback(header)) || /["\\%]/.test(fallback(header))) t.fail(`fallback of ${JSON.stringify(name)}`);
+    if (!/^[\x20-\x7e]*$/.test(fallback(header)) || /["\\%]/.test(fallback(header)))
+      t.fail(`fallback of ${JSON.stringify(name)}`);
   }
   t.is(contentDisposition(null, MAX), 'attachment');
   t.is(contentDisposition('', MAX), 'attachment');
-  t.is(contentDisposition('rapport €.pdf', MAX), `attachment; filename="rapport _.pdf"; filename*=UTF-8''rapport%20%E2%82%AC.pdf`);
-  t.is(contentDisposition('a"b\r\n😀\ud800.txt', MAX), `attachment; filename="a_b____.txt"; filename*=UTF-8''a%22b%0D%0A%F0%9F%98%80%EF%BF%BD.txt`);
+  t.is(
+    contentDisposition('rapport €.pdf', MAX),
+    `attachment; filename="rapport _.pdf"; filename*=UTF-8''rapport%20%E2%82%AC.pdf`,
+  );
+  t.is(
+    contentDisposition('a"b\r\n😀\ud800.txt', MAX),
+    `attachment; filename="a_b____.txt"; filename*=UTF-8''a%22b%0D%0A%F0%9F%98%80%EF%BF%BD.txt`,
+  );
 });
 
 test('the media type is kept only when it is a well-formed type/subtype', (t) => {
-  for (const ok of ['application/pdf', 'image/svg+xml', 'application/vnd.ms-excel', 'text/plain']) t.is(attachmentContentType(ok), ok);
-  const bads: Array<string | false | null | undefined> = ['application/x-\u0100', 'application/x-é', 'application/x-a\u0001b', 'a/b c', 'text/plain\u0000', 'text', '', false, null, undefined];
+  for (const ok of ['application/pdf', 'image/svg+xml', 'application/vnd.ms-excel', 'text/plain'])
+    t.is(attachmentContentType(ok), ok);
+  const bads: Array<string | false | null | undefined> = [
+    'application/x-\u0100',
+    'application/x-é',
+    'application/x-a\u0001b',
+    'a/b c',
+    'text/plain\u0000',
+    'text',
+    '',
+    false,
+    null,
+    undefined,
+  ];
   for (const bad of bads) {
     t.is(attachmentContentType(bad), 'application/octet-stream', JSON.stringify(bad));
   }
@@ -60,7 +89,11 @@ test('a very long filename is cut to ATTACHMENT_FILENAME_MAX_CHARS code points i
 test('the extension is kept only when it is a real one: not the whole name, not longer than half the limit', (t) => {
   t.is(filenameStar(contentDisposition('abcdefghij.txt', 8)), 'abcd.txt');
   t.is(filenameStar(contentDisposition('abcdefghij.txt', 14)), 'abcdefghij.txt', 'at the limit: untouched');
-  t.is(filenameStar(contentDisposition('abcdefghij.toolong', 8)), 'abcdefgh', 'an extension over half the limit is cut like the rest');
+  t.is(
+    filenameStar(contentDisposition('abcdefghij.toolong', 8)),
+    'abcdefgh',
+    'an extension over half the limit is cut like the rest',
+  );
   t.is(filenameStar(contentDisposition('.htaccess-and-more', 8)), '.htacces', 'a leading dot is not an extension');
   t.is(filenameStar(contentDisposition('abcdefghij.', 8)), 'abcdefgh', 'a trailing dot is not an extension');
   t.is(filenameStar(contentDisposition('x'.repeat(300), 1)), 'x');
@@ -81,9 +114,10 @@ test('ATTACHMENT_FILENAME_MAX_CHARS is configuration (at least 1)', (t) => {
   t.throws(() => loadConfig({ ATTACHMENT_FILENAME_MAX_CHARS: '0' }), { message: /ATTACHMENT_FILENAME_MAX_CHARS/ });
 });
 
-test('the part\'s charset is added only when it is a well-formed token, and never to application/octet-stream', (t) => {
+test("the part's charset is added only when it is a well-formed token, and never to application/octet-stream", (t) => {
   t.is(attachmentContentType('text/plain', 'iso-8859-1'), 'text/plain; charset=iso-8859-1');
   t.is(attachmentContentType('text/plain', null), 'text/plain');
-  for (const bad of ['utf-8; x=y', 'a b', '', 'x'.repeat(65), 'caf\u00e9', 'u\r\nX-Injected: 1']) t.is(attachmentContentType('text/plain', bad), 'text/plain', JSON.stringify(bad));
+  for (const bad of ['utf-8; x=y', 'a b', '', 'x'.repeat(65), 'caf\u00e9', 'u\r\nX-Injected: 1'])
+    t.is(attachmentContentType('text/plain', bad), 'text/plain', JSON.stringify(bad));
   t.is(attachmentContentType('not a type', 'utf-8'), 'application/octet-stream');
 });

@@ -17,8 +17,8 @@ test('over the limit: drains everything, keeps nothing, rejects with 552', async
   for (let i = 0; i < 100; i++) s.write(Buffer.alloc(1000));
   s.end();
   const err = await t.throwsAsync(p, { instanceOf: MessageTooLarge });
-  t.is(err!.smtp.code, 552);
-  t.regex(err!.smtp.text, /^5\.3\.4 /);
+  t.is(err.smtp.code, 552);
+  t.regex(err.smtp.text, /^5\.3\.4 /);
   t.true(s.readableEnded, 'the stream was read to its end (the SMTP session stays in sync)');
 });
 
@@ -29,8 +29,8 @@ test('an abort (SMTP time limit) rejects at once with 421 4.4.2 without waiting 
   s.write(Buffer.from('partial'));
   abort.abort();
   const err = await t.throwsAsync(p, { instanceOf: SessionTimeLimit });
-  t.is(err!.smtp.code, 421);
-  t.is(err!.smtp.text, '4.4.2 session time limit exceeded, closing connection');
+  t.is(err.smtp.code, 421);
+  t.is(err.smtp.text, '4.4.2 session time limit exceeded, closing connection');
   t.false(s.readableEnded, 'rejected before the stream ended');
   s.end(Buffer.from('rest')); // the rest is discarded; no second settlement, no unhandled error
 });

@@ -14,9 +14,16 @@ test('SMTPS_PORT with the STARTTLS certificate settings: the port (0 = any free 
 });
 
 test('SMTPS_PORT without SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE fails start-up, naming what it needs', (t) => {
-  for (const env of [{ SMTPS_PORT: '465' }, { SMTPS_PORT: '465', SMTP_TLS_KEY_FILE: tls.SMTP_TLS_KEY_FILE }, { SMTPS_PORT: '465', SMTP_TLS_CERT_FILE: tls.SMTP_TLS_CERT_FILE }]) {
+  for (const env of [
+    { SMTPS_PORT: '465' },
+    { SMTPS_PORT: '465', SMTP_TLS_KEY_FILE: tls.SMTP_TLS_KEY_FILE },
+    { SMTPS_PORT: '465', SMTP_TLS_CERT_FILE: tls.SMTP_TLS_CERT_FILE },
+  ]) {
     const err = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
-    t.is(err?.message, 'invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got "465")');
+    t.is(
+      err?.message,
+      'invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got "465")',
+    );
   }
 });
 

@@ -19,8 +19,19 @@ test('MAIL_DOMAINS is a trimmed, lower-cased list; port 0 is allowed', (t) => {
 });
 
 test('invalid values fail at start, naming every bad variable at once', (t) => {
-  const err = t.throws(() => loadConfig({ PORT: 'eighty', SMTP_PORT: '70000', MAX_MESSAGE_BYTES: '-1', MAIL_DOMAINS: 'bad domain!', TOKEN_SECRET: 'short' }), { instanceOf: ConfigError });
-  for (const name of ['PORT', 'SMTP_PORT', 'MAX_MESSAGE_BYTES', 'MAIL_DOMAINS', 'TOKEN_SECRET']) t.regex(err!.message, new RegExp(`\\b${name}\\b`));
+  const err = t.throws(
+    () =>
+      loadConfig({
+        PORT: 'eighty',
+        SMTP_PORT: '70000',
+        MAX_MESSAGE_BYTES: '-1',
+        MAIL_DOMAINS: 'bad domain!',
+        TOKEN_SECRET: 'short',
+      }),
+    { instanceOf: ConfigError },
+  );
+  for (const name of ['PORT', 'SMTP_PORT', 'MAX_MESSAGE_BYTES', 'MAIL_DOMAINS', 'TOKEN_SECRET'])
+    t.regex(err.message, new RegExp(`\\b${name}\\b`));
 });
 
 test('unrelated environment variables are ignored', (t) => {

@@ -14,12 +14,22 @@ test('exitAfterLog: every line logged before the exit reaches stdout, in order, 
   for (const [i, { code, seqs }] of runs.entries()) {
     t.is(code, 3);
     t.is(seqs.length, 202, `run ${i}: every line`);
-    t.deepEqual(seqs.filter((s, n) => s !== n), [], `run ${i}: in order`);
+    t.deepEqual(
+      seqs.filter((s, n) => s !== n),
+      [],
+      `run ${i}: in order`,
+    );
   }
 });
 
 test('LOG_SYNC=true gives a synchronous stdout destination, the default an asynchronous one', (t) => {
-  const destOf = (sync: boolean) => (createLogger({ log: { level: 'info', pretty: false, sync } }, 'unit') as unknown as Record<symbol, { sync: boolean }>)[pino.symbols.streamSym]!;
+  const destOf = (sync: boolean) =>
+    (
+      createLogger({ log: { level: 'info', pretty: false, sync } }, 'unit') as unknown as Record<
+        symbol,
+        { sync: boolean }
+      >
+    )[pino.symbols.streamSym]!;
   t.is(destOf(true).sync, true);
   t.is(destOf(false).sync, false);
 });

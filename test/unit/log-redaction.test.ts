@@ -30,7 +30,10 @@ test('secrets are censored up to three levels down, in child bindings and inside
   const sink = new PassThrough();
   sink.on('data', (c: Buffer) => chunks.push(c.toString()));
   const log = createLogger({ log: { level: 'info', pretty: false } }, 'test', sink);
-  const err = Object.assign(new Error('connect failed'), { code: 'EAUTH', config: { password: secret, host: 'db.example' } });
+  const err = Object.assign(new Error('connect failed'), {
+    code: 'EAUTH',
+    config: { password: secret, host: 'db.example' },
+  });
   const logged = { event: 'y', a: { b: { c: { token: secret } } }, list: [1, 2], n: 3, when: new Date(0), err };
   log.child({ component: 'c', apiKey: secret }).warn(logged);
   log.flush();

@@ -9,26 +9,57 @@ const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'tr
  * This list is the contract; a change to it is a deliberate, visible change.
  */
 const OPERATION_IDS = [
-  'getHealth', 'getReadiness', 'getMetrics', 'getQueueBoard', 'getOpenApiDocument', 'getAsyncApiDocument',
-  'getApiReference', 'getApiReferenceScript', 'getApiReferenceAsset',
-  'createMailbox', 'listMailboxes', 'getMailbox', 'deleteMailbox', 'updateMailbox',
-  'listMessages', 'getMessage', 'deleteMessage', 'getMessageRaw', 'getAttachment',
-  'streamMailboxEvents', 'streamMailboxWebSocket', 'getStreamViewer', 'getStreamViewerScript',
-  'createToken', 'listTokens', 'revokeToken', 'createApiKey', 'listApiKeys', 'revokeApiKey',
+  'getHealth',
+  'getReadiness',
+  'getMetrics',
+  'getQueueBoard',
+  'getOpenApiDocument',
+  'getAsyncApiDocument',
+  'getApiReference',
+  'getApiReferenceScript',
+  'getApiReferenceAsset',
+  'createMailbox',
+  'listMailboxes',
+  'getMailbox',
+  'deleteMailbox',
+  'updateMailbox',
+  'listMessages',
+  'getMessage',
+  'deleteMessage',
+  'getMessageRaw',
+  'getAttachment',
+  'streamMailboxEvents',
+  'streamMailboxWebSocket',
+  'getStreamViewer',
+  'getStreamViewerScript',
+  'createToken',
+  'listTokens',
+  'revokeToken',
+  'createApiKey',
+  'listApiKeys',
+  'revokeApiKey',
   'ingestSesNotification',
 ];
 
 function operations() {
   const doc = openApiDocument('/');
   return Object.entries(doc.paths).flatMap(([path, item]) =>
-    METHODS.filter((m) => item[m]).map((m) => ({ where: `${m.toUpperCase()} ${path}`, id: (item[m] as { operationId?: unknown }).operationId })));
+    METHODS.filter((m) => item[m]).map((m) => ({
+      where: `${m.toUpperCase()} ${path}`,
+      id: (item[m] as { operationId?: unknown }).operationId,
+    })),
+  );
 }
 
 test('every operation has an operationId: camelCase, unique, and exactly the agreed list', (t) => {
   const ops = operations();
   for (const op of ops) t.regex(String(op.id), /^[a-z][a-zA-Z0-9]+$/, `${op.where} needs a camelCase operationId`);
   const ids = ops.map((op) => op.id as string);
-  t.deepEqual(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'duplicated operationIds');
+  t.deepEqual(
+    ids.filter((id, i) => ids.indexOf(id) !== i),
+    [],
+    'duplicated operationIds',
+  );
   t.deepEqual([...ids].sort(), [...OPERATION_IDS].sort());
 });
 
@@ -39,7 +70,11 @@ test('every operation has an operationId: camelCase, unique, and exactly the agr
 const LINT_CONFIG: Parameters<typeof createConfig>[0] = { extends: ['recommended'], rules: { 'info-license': 'off' } };
 /** Findings that are right as they stand, each with its reason; anything else fails the test. */
 const ACCEPTED = [
-  { ruleId: 'operation-2xx-response', pointer: '#/paths/~1api~1v1~1mailboxes~1{address}~1ws/get/responses', why: 'a WebSocket handshake succeeds with 101 Switching Protocols, never a 2xx' },
+  {
+    ruleId: 'operation-2xx-response',
+    pointer: '#/paths/~1api~1v1~1mailboxes~1{address}~1ws/get/responses',
+    why: 'a WebSocket handshake succeeds with 101 Switching Protocols, never a 2xx',
+  },
 ];
 
 async function lint(doc: unknown) {
@@ -52,13 +87,23 @@ async function lint(doc: unknown) {
 
 test('Redocly lint (recommended ruleset): no error and no warning', async (t) => {
   const problems = await lint(openApiDocument('/'));
-  t.deepEqual(problems.map((p) => `${p.severity} ${p.ruleId} ${p.pointer}: ${p.message}`), []);
+  t.deepEqual(
+    problems.map((p) => `${p.severity} ${p.ruleId} ${p.pointer}: ${p.message}`),
+    [],
+  );
 });
 
 test('the lint is not vacuous: a $ref with a sibling and a required property that is not defined are reported', async (t) => {
   const doc = JSON.parse(JSON.stringify(openApiDocument('/'))) as ReturnType<typeof openApiDocument>; // the document shares its parts with the module
-  (doc.components.responses.E429 as { headers: Record<string, unknown> }).headers['RateLimit-Limit'] = { $ref: '#/components/headers/RateLimit-Limit', required: true };
-  doc.components.schemas.Health = { type: 'object', required: ['status', 'uptime'], properties: { status: { type: 'string' } } };
+  (doc.components.responses.E429 as { headers: Record<string, unknown> }).headers['RateLimit-Limit'] = {
+    $ref: '#/components/headers/RateLimit-Limit',
+    required: true,
+  };
+  doc.components.schemas.Health = {
+    type: 'object',
+    required: ['status', 'uptime'],
+    properties: { status: { type: 'string' } },
+  };
   const rules = (await lint(doc)).map((p) => p.ruleId).sort();
   t.deepEqual(rules, ['no-required-schema-properties-undefined', 'spec-ref-siblings']);
 });

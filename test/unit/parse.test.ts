@@ -5,16 +5,23 @@ import { addressInFrom, fallbackParse, parseRaw, splitHeaders } from '../../src/
 const { extract: LIMITS, parse: PARSE } = loadConfig({});
 
 test('splitHeaders keeps order and duplicates, unfolds continuation lines', (t) => {
-  t.deepEqual(splitHeaders('Received: a\r\n b\r\nReceived: c\r\nX-Empty:\r\nnot a header\r\nSubject: Hi: there', PARSE), [
-    { name: 'received', value: 'a b' },
-    { name: 'received', value: 'c' },
-    { name: 'x-empty', value: '' },
-    { name: 'subject', value: 'Hi: there' },
-  ]);
+  t.deepEqual(
+    splitHeaders('Received: a\r\n b\r\nReceived: c\r\nX-Empty:\r\nnot a header\r\nSubject: Hi: there', PARSE),
+    [
+      { name: 'received', value: 'a b' },
+      { name: 'received', value: 'c' },
+      { name: 'x-empty', value: '' },
+      { name: 'subject', value: 'Hi: there' },
+    ],
+  );
 });
 
 test('fallbackParse keeps what the headers say and records why', (t) => {
-  const p = fallbackParse(Buffer.from('From: "X" <X@Example.org>\r\nSubject: s\r\nMessage-ID: <m@x>\r\n\r\nbody'), 'parse failed: boom', PARSE);
+  const p = fallbackParse(
+    Buffer.from('From: "X" <X@Example.org>\r\nSubject: s\r\nMessage-ID: <m@x>\r\n\r\nbody'),
+    'parse failed: boom',
+    PARSE,
+  );
   t.is(p.fromAddress, 'x@example.org');
   t.is(p.subject, 's');
   t.is(p.messageIdHeader, '<m@x>');
@@ -23,13 +30,23 @@ test('fallbackParse keeps what the headers say and records why', (t) => {
 });
 
 test('parseRaw never throws and never returns U+0000 in a field', async (t) => {
-  const p = await parseRaw(Buffer.from('Subject: a\u0000b\r\nFrom: \u0000 <n@x.org>\r\n\r\nx\u0000y\r\n', 'latin1'), 5_000, LIMITS, PARSE);
+  const p = await parseRaw(
+    Buffer.from('Subject: a\u0000b\r\nFrom: \u0000 <n@x.org>\r\n\r\nx\u0000y\r\n', 'latin1'),
+    5_000,
+    LIMITS,
+    PARSE,
+  );
   t.false(JSON.stringify(p).includes('\\u0000'));
   t.is(p.subject, 'a\uFFFDb');
 });
 
 test('U+0000 becomes U+FFFD in the text without touching other characters, also in a long run', async (t) => {
-  const p = await parseRaw(Buffer.from('Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u0000é\u0000😀x\u0000\u0000\r\n'), 5_000, LIMITS, PARSE);
+  const p = await parseRaw(
+    Buffer.from('Subject: s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\u0000é\u0000😀x\u0000\u0000\r\n'),
+    5_000,
+    LIMITS,
+    PARSE,
+  );
   t.is(p.text?.trim(), '\uFFFDé\uFFFD😀x\uFFFD\uFFFD');
   const long = await parseRaw(Buffer.from(`Subject: s\r\n\r\n${'\u0000'.repeat(1_000_000)}\r\n`), 5_000, LIMITS, PARSE);
   t.is(long.text?.trim(), '\uFFFD'.repeat(1_000_000));
@@ -37,11 +54,25 @@ test('U+0000 becomes U+FFFD in the text without touching other characters, also 
 
 test('parseRaw returns well-formed strings: a lone surrogate becomes U+FFFD (Postgres jsonb refuses one)', async (t) => {
   const lone = '=?utf-16be?B?2AA=?=';
-  const raw = Buffer.from([
-    `From: ${lone} <a@x.org>`, `To: ${lone} <b@x.org>`, `Subject: s ${lone}`, 'Content-Type: multipart/mixed; boundary="b"', '',
-    '--b', 'Content-Type: text/plain', '', 'hi',
-    '--b', "Content-Disposition: attachment; filename*=utf-16be''%D8%00%00a", '', 'x', '--b--', '',
-  ].join('\r\n'));
+  const raw = Buffer.from(
+    [
+      `From: ${lone} <a@x.org>`,
+      `To: ${lone} <b@x.org>`,
+      `Subject: s ${lone}`,
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'hi',
+      '--b',
+      "Content-Disposition: attachment; filename*=utf-16be''%D8%00%00a",
+      '',
+      'x',
+      '--b--',
+      '',
+    ].join('\r\n'),
+  );
   const p = await parseRaw(raw, 5_000, LIMITS, PARSE);
   t.is(p.subject, 's \uFFFD');
   t.is(p.fromName, '\uFFFD');
@@ -85,21 +116,54 @@ test('the From address is found in linear time: long runs of "<", one long word,
 });
 
 test('parseRaw reads addresses from groups and decodes encoded words', async (t) => {
-  const p = await parseRaw(Buffer.from('From: =?utf-8?Q?J=C3=BCrgen?= <j@x.org>\r\nTo: team: a@x.org, B <b@x.org>;\r\nSubject: =?utf-8?B?4pyTIGRvbmU=?=\r\n\r\nhi\r\n'), 5_000, LIMITS, PARSE);
+  const p = await parseRaw(
+    Buffer.from(
+      'From: =?utf-8?Q?J=C3=BCrgen?= <j@x.org>\r\nTo: team: a@x.org, B <b@x.org>;\r\nSubject: =?utf-8?B?4pyTIGRvbmU=?=\r\n\r\nhi\r\n',
+    ),
+    5_000,
+    LIMITS,
+    PARSE,
+  );
   t.is(p.fromName, 'Jürgen');
-  t.deepEqual(p.to.map((a) => a.address), ['a@x.org', 'b@x.org']);
+  t.deepEqual(
+    p.to.map((a) => a.address),
+    ['a@x.org', 'b@x.org'],
+  );
   t.is(p.subject, '✓ done');
   t.is(p.parseError, null);
 });
 
 test('the PARSE_* limits are configuration, with the defaults they had as constants', (t) => {
-  t.deepEqual(PARSE, { maxHeaderValueChars: 8_192, maxHeaders: 500, maxHeaderBlockBytes: 256 * 1024, maxHtmlToTextChars: 2 * 1024 * 1024, maxErrorNoteChars: 500 });
-  const small = loadConfig({ PARSE_MAX_HEADER_VALUE_CHARS: '5', PARSE_MAX_HEADERS: '2', PARSE_MAX_HEADER_BLOCK_BYTES: '2048', PARSE_MAX_HTML_TO_TEXT_CHARS: '100', PARSE_ERROR_NOTE_MAX_CHARS: '20' }).parse;
-  t.deepEqual(small, { maxHeaderValueChars: 5, maxHeaders: 2, maxHeaderBlockBytes: 2048, maxHtmlToTextChars: 100, maxErrorNoteChars: 20 });
+  t.deepEqual(PARSE, {
+    maxHeaderValueChars: 8_192,
+    maxHeaders: 500,
+    maxHeaderBlockBytes: 256 * 1024,
+    maxHtmlToTextChars: 2 * 1024 * 1024,
+    maxErrorNoteChars: 500,
+  });
+  const small = loadConfig({
+    PARSE_MAX_HEADER_VALUE_CHARS: '5',
+    PARSE_MAX_HEADERS: '2',
+    PARSE_MAX_HEADER_BLOCK_BYTES: '2048',
+    PARSE_MAX_HTML_TO_TEXT_CHARS: '100',
+    PARSE_ERROR_NOTE_MAX_CHARS: '20',
+  }).parse;
+  t.deepEqual(small, {
+    maxHeaderValueChars: 5,
+    maxHeaders: 2,
+    maxHeaderBlockBytes: 2048,
+    maxHtmlToTextChars: 100,
+    maxErrorNoteChars: 20,
+  });
 });
 
 test('smaller configured parse limits take effect: header count, value length, header block, HTML-to-text size', async (t) => {
-  const small = loadConfig({ PARSE_MAX_HEADER_VALUE_CHARS: '5', PARSE_MAX_HEADERS: '2', PARSE_MAX_HEADER_BLOCK_BYTES: '2048', PARSE_MAX_HTML_TO_TEXT_CHARS: '100' }).parse;
+  const small = loadConfig({
+    PARSE_MAX_HEADER_VALUE_CHARS: '5',
+    PARSE_MAX_HEADERS: '2',
+    PARSE_MAX_HEADER_BLOCK_BYTES: '2048',
+    PARSE_MAX_HTML_TO_TEXT_CHARS: '100',
+  }).parse;
   const head = 'Subject: a long subject\r\nX-A: 1\r\nX-B: 2\r\nContent-Type: text/html\r\n';
   const html = `<p>${'word '.repeat(40)}</p>`; // 206 characters
   const raw = Buffer.from(`${head}\r\n${html}\r\n`);
@@ -110,21 +174,34 @@ test('smaller configured parse limits take effect: header count, value length, h
   t.regex(dflt.text ?? '', /word word/);
 
   const p = await parseRaw(raw, 5_000, LIMITS, small);
-  t.deepEqual(p.headers, [{ name: 'subject', value: 'a lon' }, { name: 'x-a', value: '1' }]);
+  t.deepEqual(p.headers, [
+    { name: 'subject', value: 'a lon' },
+    { name: 'x-a', value: '1' },
+  ]);
   t.is(p.text?.trim(), '', 'HTML over PARSE_MAX_HTML_TO_TEXT_CHARS is not converted');
   t.is(p.html?.trim(), html, 'the HTML itself is kept');
   t.is(p.parseError, null);
 
   // the header block is searched in the first PARSE_MAX_HEADER_BLOCK_BYTES only
   const late = Buffer.from(`X-Pad: ${'p'.repeat(3000)}\r\nX-Late: here\r\n\r\nbody\r\n`);
-  t.deepEqual(fallbackParse(late, 'x', PARSE).headers.map((h) => h.name), ['x-pad', 'x-late']);
-  t.deepEqual(fallbackParse(late, 'x', small).headers.map((h) => h.name), ['x-pad']);
+  t.deepEqual(
+    fallbackParse(late, 'x', PARSE).headers.map((h) => h.name),
+    ['x-pad', 'x-late'],
+  );
+  t.deepEqual(
+    fallbackParse(late, 'x', small).headers.map((h) => h.name),
+    ['x-pad'],
+  );
 });
 
 test('the parse error note is cut at PARSE_ERROR_NOTE_MAX_CHARS characters (code points: a pair is never split)', async (t) => {
   const raw = Buffer.from('Subject: s\r\n\r\nbody\r\n');
   const reason = `parse failed: ${'x'.repeat(10_000)}`;
-  t.is(fallbackParse(raw, reason, PARSE).parseError, reason.slice(0, 500), 'the default keeps 500 characters, as the constant did');
+  t.is(
+    fallbackParse(raw, reason, PARSE).parseError,
+    reason.slice(0, 500),
+    'the default keeps 500 characters, as the constant did',
+  );
   const small = loadConfig({ PARSE_ERROR_NOTE_MAX_CHARS: '20' }).parse;
   t.is(fallbackParse(raw, reason, small).parseError, 'parse failed: xxxxxx');
   t.is(fallbackParse(raw, 'short', small).parseError, 'short');
@@ -144,8 +221,16 @@ test('the parse error note is cut at PARSE_ERROR_NOTE_MAX_CHARS characters (code
 
 // Found by an SMTP/MIME audit (2026-12-02)
 test('raw UTF-8 header values read as UTF-8 in `headers`; 8-bit bytes that are not UTF-8 stay Latin-1', async (t) => {
-  const utf8 = await parseRaw(Buffer.from('Subject: Grüße\r\nFrom: Jörg <j@x.test>\r\n\r\nx\r\n', 'utf8'), 5_000, LIMITS, PARSE);
-  t.deepEqual(utf8.headers, [{ name: 'subject', value: 'Grüße' }, { name: 'from', value: 'Jörg <j@x.test>' }]);
+  const utf8 = await parseRaw(
+    Buffer.from('Subject: Grüße\r\nFrom: Jörg <j@x.test>\r\n\r\nx\r\n', 'utf8'),
+    5_000,
+    LIMITS,
+    PARSE,
+  );
+  t.deepEqual(utf8.headers, [
+    { name: 'subject', value: 'Grüße' },
+    { name: 'from', value: 'Jörg <j@x.test>' },
+  ]);
   t.is(utf8.subject, 'Grüße');
   const latin1 = await parseRaw(Buffer.from('Subject: caf\xe9\r\n\r\nx\r\n', 'latin1'), 5_000, LIMITS, PARSE);
   t.deepEqual(latin1.headers, [{ name: 'subject', value: 'café' }]);
@@ -159,8 +244,17 @@ test('a message the parser gives up on keeps a readable subject: UTF-8 bytes and
 });
 
 test('sent_at is null for a Date header that cannot be read (mailparser would put the time of parsing there)', async (t) => {
-  const parse = (date: string | null) => parseRaw(Buffer.from(`${date === null ? '' : `Date: ${date}\r\n`}Subject: d\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n`), 5_000, LIMITS, PARSE);
-  for (const bad of ['soon', '', '31 Feb 2026 25:61:00 +0000']) t.is((await parse(bad)).sentAt, null, JSON.stringify(bad));
+  const parse = (date: string | null) =>
+    parseRaw(
+      Buffer.from(
+        `${date === null ? '' : `Date: ${date}\r\n`}Subject: d\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nx\r\n--b--\r\n`,
+      ),
+      5_000,
+      LIMITS,
+      PARSE,
+    );
+  for (const bad of ['soon', '', '31 Feb 2026 25:61:00 +0000'])
+    t.is((await parse(bad)).sentAt, null, JSON.stringify(bad));
   t.is((await parse(null)).sentAt, null, 'no Date header');
   t.is((await parse('Wed, 02 Dec 2026 10:30:00 +0000')).sentAt?.toISOString(), '2026-12-02T10:30:00.000Z');
 });

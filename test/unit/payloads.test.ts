@@ -17,7 +17,11 @@ test('7-bit mail travels as rawAscii (no base64), every ASCII byte intact throug
 });
 
 test('any byte above 0x7F makes it base64, byte-exact (8BITMIME UTF-8, Latin-1, invalid UTF-8)', (t) => {
-  for (const raw of [Buffer.from('Subject: héllo ✓\r\n\r\nbody\r\n'), Buffer.from([0x41, 0xe9, 0x0d, 0x0a]), Buffer.from([0xff, 0xfe, 0x00, 0x80])]) {
+  for (const raw of [
+    Buffer.from('Subject: héllo ✓\r\n\r\nbody\r\n'),
+    Buffer.from([0x41, 0xe9, 0x0d, 0x0a]),
+    Buffer.from([0xff, 0xfe, 0x00, 0x80]),
+  ]) {
     const data = viaJson(raw);
     t.is(data.rawAscii, undefined);
     t.is(typeof data.rawBase64, 'string');

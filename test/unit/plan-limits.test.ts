@@ -7,7 +7,9 @@ const plans = [
 ];
 
 test('every plan allowing more than the SMTP SIZE is named', (t) => {
-  t.deepEqual(planSizeProblems(10_000, plans), ['plan "big" allows 50000 bytes per message but SMTP accepts at most MAX_MESSAGE_BYTES=10000']);
+  t.deepEqual(planSizeProblems(10_000, plans), [
+    'plan "big" allows 50000 bytes per message but SMTP accepts at most MAX_MESSAGE_BYTES=10000',
+  ]);
   t.deepEqual(planSizeProblems(50_000, plans), []);
 });
 

@@ -3,8 +3,13 @@ import { existsSync, readFileSync } from 'node:fs';
 
 // Issue 18: foreman gives PORT (5000, then +100 per process type) in the Procfile's order, so with `release`
 // first the web role listened on 5100. web comes first; `release` stays for Heroku's release phase.
-const entries = readFileSync('Procfile', 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('#'))
-  .map((l) => { const [, type, command] = /^([a-z]+):\s*(.+)$/.exec(l) ?? []; return { type, command }; });
+const entries = readFileSync('Procfile', 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() && !l.startsWith('#'))
+  .map((l) => {
+    const [, type, command] = /^([a-z]+):\s*(.+)$/.exec(l) ?? [];
+    return { type, command };
+  });
 
 test('web is the first process type (the one a Procfile runner gives its base PORT)', (t) => {
   t.is(entries[0]?.type, 'web');

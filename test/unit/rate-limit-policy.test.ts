@@ -2,7 +2,14 @@ import test from 'ava';
 import { rateLimitHeaders, tightest, type Decision } from '../../src/access/rate-limit.js';
 import { clientIp } from '../../src/access/request-limits.js';
 
-const d = (over: Partial<Decision>): Decision => ({ allowed: true, limit: 100, remaining: 50, resetS: 30, counted: true, ...over });
+const d = (over: Partial<Decision>): Decision => ({
+  allowed: true,
+  limit: 100,
+  remaining: 50,
+  resetS: 30,
+  counted: true,
+  ...over,
+});
 
 test('the advertised budget is a refusal if any, else the one closest to running out', (t) => {
   const ip = d({ limit: 600, remaining: 590 });
@@ -14,12 +21,17 @@ test('the advertised budget is a refusal if any, else the one closest to running
 });
 
 test('headers: RateLimit-* always, Retry-After only on a refusal', (t) => {
-  t.deepEqual(rateLimitHeaders(d({})), { 'RateLimit-Limit': '100', 'RateLimit-Remaining': '50', 'RateLimit-Reset': '30' });
+  t.deepEqual(rateLimitHeaders(d({})), {
+    'RateLimit-Limit': '100',
+    'RateLimit-Remaining': '50',
+    'RateLimit-Reset': '30',
+  });
   t.is(rateLimitHeaders(d({ allowed: false, remaining: 0, resetS: 7 }))['Retry-After'], '7');
 });
 
 test('client IP: the entry our proxy appended, never one the client wrote', (t) => {
-  const ctx = (xff: string) => ({ get: (h: string) => (h === 'x-forwarded-for' ? xff : ''), socket: { remoteAddress: '10.0.0.1' } }) as never;
+  const ctx = (xff: string) =>
+    ({ get: (h: string) => (h === 'x-forwarded-for' ? xff : ''), socket: { remoteAddress: '10.0.0.1' } }) as never;
   t.is(clientIp(ctx('6.6.6.6, 198.51.100.7'), 1), '198.51.100.7');
   t.is(clientIp(ctx('6.6.6.6, 198.51.100.7, 10.1.1.1'), 2), '198.51.100.7');
   t.is(clientIp(ctx('6.6.6.6'), 0), '10.0.0.1', 'no trusted proxy: the socket');

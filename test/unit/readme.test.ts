@@ -31,14 +31,21 @@ function links(markdown: string): { file: string; fragment: string }[] {
     });
 }
 
-const linkTargets = (markdown: string) => links(markdown).map((l) => l.file).filter(Boolean);
+const linkTargets = (markdown: string) =>
+  links(markdown)
+    .map((l) => l.file)
+    .filter(Boolean);
 
 /** The #fragments a page's headings get, as GitHub makes them (lower case, punctuation dropped, spaces to -). */
 function headingAnchors(markdown: string): Set<string> {
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
   for (const m of markdown.replace(/^```[\s\S]*?^```/gm, '').matchAll(/^#{1,6}\s+(.+)$/gm)) {
-    const slug = m[1]!.trim().toLowerCase().replace(/[^\p{L}\p{N}\p{M}_\- ]/gu, '').replace(/ /g, '-');
+    const slug = m[1]!
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\p{M}_\- ]/gu, '')
+      .replace(/ /g, '-');
     const n = seen.get(slug) ?? 0;
     anchors.add(n === 0 ? slug : `${slug}-${n}`);
     seen.set(slug, n + 1);
@@ -70,7 +77,10 @@ test('every variable named in the tables of docs/configuration.md exists in the 
 
 test('each variable has one row in docs/configuration.md', async (t) => {
   const names = tableVariables(await read('docs/configuration.md'));
-  t.deepEqual(names.filter((name, i) => names.indexOf(name) !== i), []);
+  t.deepEqual(
+    names.filter((name, i) => names.indexOf(name) !== i),
+    [],
+  );
 });
 
 test('the table reader finds a variable in a first column and ignores other columns and code', (t) => {
@@ -91,11 +101,17 @@ test('the README shows the two commands of the quick start and the test command'
 
 test('every page under docs/ is linked from the README or from docs/README.md', async (t) => {
   const linked = new Set<string>();
-  for (const [page, dir] of [['README.md', ''], ['docs/README.md', 'docs']] as const) {
+  for (const [page, dir] of [
+    ['README.md', ''],
+    ['docs/README.md', 'docs'],
+  ] as const) {
     for (const target of linkTargets(await read(page))) linked.add(relative(root, join(root, dir, target)));
   }
   const pages = (await markdownFiles('docs')).filter((path) => path !== join('docs', 'README.md'));
-  t.deepEqual(pages.filter((path) => !linked.has(path)), []);
+  t.deepEqual(
+    pages.filter((path) => !linked.has(path)),
+    [],
+  );
 });
 
 test('every relative link of the README and docs/ points to a file and a heading that exist', async (t) => {
@@ -104,15 +120,22 @@ test('every relative link of the README and docs/ points to a file and a heading
     const dir = join(root, page, '..');
     for (const { file, fragment } of links(await read(page))) {
       const target = file ? join(dir, file) : join(root, page);
-      const text = await readFile(target, 'utf8').catch((err: NodeJS.ErrnoException) => (err.code === 'EISDIR' ? '' : undefined));
+      const text = await readFile(target, 'utf8').catch((err: NodeJS.ErrnoException) =>
+        err.code === 'EISDIR' ? '' : undefined,
+      );
       if (text === undefined) broken.push(`${page} → ${file}`);
-      else if (fragment && target.endsWith('.md') && !headingAnchors(text).has(fragment)) broken.push(`${page} → ${file}#${fragment}`);
+      else if (fragment && target.endsWith('.md') && !headingAnchors(text).has(fragment))
+        broken.push(`${page} → ${file}#${fragment}`);
     }
   }
   t.deepEqual(broken, []);
 });
 
 test('the heading anchors are made as GitHub makes them', (t) => {
-  const page = '# Create a mailbox — `POST /api/v1/mailboxes`\n## Streams (11:20–12:40 UTC)\n## Streams (11:20–12:40 UTC)\n';
-  t.deepEqual([...headingAnchors(page)], ['create-a-mailbox--post-apiv1mailboxes', 'streams-11201240-utc', 'streams-11201240-utc-1']);
+  const page =
+    '# Create a mailbox — `POST /api/v1/mailboxes`\n## Streams (11:20–12:40 UTC)\n## Streams (11:20–12:40 UTC)\n';
+  t.deepEqual(
+    [...headingAnchors(page)],
+    ['create-a-mailbox--post-apiv1mailboxes', 'streams-11201240-utc', 'streams-11201240-utc-1'],
+  );
 });

@@ -6,8 +6,14 @@ function manualTimers() {
   let now = 1_000;
   const pending = new Set<{ at: number; fn: () => void }>();
   const timers: Timers = {
-    set(fn, ms) { const t = { at: now + ms, fn }; pending.add(t); return t; },
-    clear(handle) { pending.delete(handle as { at: number; fn: () => void }); },
+    set(fn, ms) {
+      const t = { at: now + ms, fn };
+      pending.add(t);
+      return t;
+    },
+    clear(handle) {
+      pending.delete(handle as { at: number; fn: () => void });
+    },
     now: () => now,
   };
   const advance = (ms: number) => {
@@ -27,7 +33,12 @@ function manualTimers() {
 function setup(maxSessionMs = 1_000, maxDataMs = 300) {
   const m = manualTimers();
   const limits: Array<{ id: string } & TimeLimitReached> = [];
-  const clocks = createSessionClocks<{ id: string }>({ maxSessionMs, maxDataMs, timers: m.timers, onLimit: (s, r) => limits.push({ id: s.id, ...r }) });
+  const clocks = createSessionClocks<{ id: string }>({
+    maxSessionMs,
+    maxDataMs,
+    timers: m.timers,
+    onLimit: (s, r) => limits.push({ id: s.id, ...r }),
+  });
   return { ...m, limits, clocks };
 }
 
@@ -110,9 +121,15 @@ test('sessions are timed apart', (t) => {
   advance(600);
   clocks.open({ id: 'b' });
   advance(400);
-  t.deepEqual(limits.map((l) => l.id), ['a']);
+  t.deepEqual(
+    limits.map((l) => l.id),
+    ['a'],
+  );
   advance(600);
-  t.deepEqual(limits.map((l) => l.id), ['a', 'b']);
+  t.deepEqual(
+    limits.map((l) => l.id),
+    ['a', 'b'],
+  );
 });
 
 test('DATA on a session the clock does not know has a signal that never aborts', (t) => {

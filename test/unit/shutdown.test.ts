@@ -11,7 +11,7 @@ async function signalDuringStart(env: Record<string, string>, again?: NodeJS.Sig
   });
   const events: string[] = [];
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     const event = (JSON.parse(line) as { event: string }).event;
     events.push(event);
     if (event === 'armed') child.kill('SIGTERM');

@@ -22,7 +22,11 @@ test('a 552 that has an enhanced code, every other reply and multi-line replies 
 
 test('withSizeReplyCode rewrites only what a connection sends as a bare 552, keeping code and context', (t) => {
   const sent: Array<[number, unknown, unknown]> = [];
-  const connection: ReplySender = { send: (code, data, context) => { sent.push([code, data, context]); } };
+  const connection: ReplySender = {
+    send: (code, data, context) => {
+      sent.push([code, data, context]);
+    },
+  };
   withSizeReplyCode(connection);
   connection.send(552, 'Error: message exceeds fixed maximum message size', 'MAIL FROM');
   connection.send(250, 'Accepted');

@@ -10,10 +10,17 @@ async function failedStart(fail: 'start' | 'other') {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
   const [code] = (await once(child, 'close')) as [number | null];
-  const lines = stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; level: number; reason?: string; err?: { stack?: string } });
+  const lines = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string; level: number; reason?: string; err?: { stack?: string } });
   return { code, lines, events: lines.map((l) => l.event), stderr };
 }
 
@@ -22,7 +29,10 @@ test('a StartError: its message as one line on stderr, logged without a stack, t
   t.is(r.code, 1);
   t.is(r.stderr, 'port 2525 (SMTP_PORT) is already in use on 127.0.0.1: stop the other process or set SMTP_PORT\n');
   t.deepEqual(r.events, ['part.started', 'start.failed', 'closed.part', 'closed.shared', 'shutdown.done']);
-  t.like(r.lines[1], { level: 50, reason: 'port 2525 (SMTP_PORT) is already in use on 127.0.0.1: stop the other process or set SMTP_PORT' });
+  t.like(r.lines[1], {
+    level: 50,
+    reason: 'port 2525 (SMTP_PORT) is already in use on 127.0.0.1: stop the other process or set SMTP_PORT',
+  });
   t.false(JSON.stringify(r.lines).includes('"stack"'));
 });
 

@@ -32,6 +32,14 @@ test('expiry: requested TTL, else the default, capped by the mailbox, the parent
   const parent = { permissions: ['read' as const], expiresAt: at(15) };
   t.deepEqual(grantToken({ ...base, ttlMinutes: 30, parent }).expiresAt, at(15), 'never beyond the minting token');
   const connected = { kind: 'connected', expiresAt: null };
-  t.deepEqual(grantToken({ ...base, mailbox: connected }).expiresAt, at(24 * 60), 'default for a mailbox without an end');
-  t.deepEqual(grantToken({ ...base, mailbox: connected, ttlMinutes: 10 ** 7 }).expiresAt, at(30 * 24 * 60), 'the configured maximum');
+  t.deepEqual(
+    grantToken({ ...base, mailbox: connected }).expiresAt,
+    at(24 * 60),
+    'default for a mailbox without an end',
+  );
+  t.deepEqual(
+    grantToken({ ...base, mailbox: connected, ttlMinutes: 10 ** 7 }).expiresAt,
+    at(30 * 24 * 60),
+    'the configured maximum',
+  );
 });

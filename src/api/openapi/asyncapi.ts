@@ -2,19 +2,47 @@ import { FRAME_SCHEMAS, STREAM_FRAME } from './frames.js';
 import type { JsonSchema } from './helpers.js';
 
 /** Where the web role is reached: PUBLIC_URL when set, else the Host the document was asked on. */
-export interface AsyncApiOrigin { host: string; secure: boolean; pathname?: string }
+export interface AsyncApiOrigin {
+  host: string;
+  secure: boolean;
+  pathname?: string;
+}
 
 const MESSAGES: Record<string, { name: string; summary: string; payload: string }> = {
   ready: { name: 'ready', summary: 'the stream is live from this cursor', payload: 'ReadyFrame' },
   newMessage: { name: 'new_message', summary: 'a message was committed to the mailbox', payload: 'NewMessageFrame' },
   mailboxExpired: { name: 'mailbox_expired', summary: 'the mailbox ended; last frame', payload: 'MailboxExpiredFrame' },
   ping: { name: 'ping', summary: 'keep-alive (WebSocket)', payload: 'PingFrame' },
-  tokenRevoked: { name: 'token_revoked', summary: 'the mailbox token was revoked; last event (SSE)', payload: 'TokenRevokedFrame' },
-  tokenExpired: { name: 'token_expired', summary: 'the mailbox token expired; last event (SSE)', payload: 'TokenExpiredFrame' },
-  apiKeyRevoked: { name: 'api_key_revoked', summary: 'the API key was revoked; last event (SSE)', payload: 'ApiKeyRevokedFrame' },
-  reconnect: { name: 'reconnect', summary: 'the server ends the stream: resume with Last-Event-ID (SSE)', payload: 'ReconnectFrame' },
+  tokenRevoked: {
+    name: 'token_revoked',
+    summary: 'the mailbox token was revoked; last event (SSE)',
+    payload: 'TokenRevokedFrame',
+  },
+  tokenExpired: {
+    name: 'token_expired',
+    summary: 'the mailbox token expired; last event (SSE)',
+    payload: 'TokenExpiredFrame',
+  },
+  apiKeyRevoked: {
+    name: 'api_key_revoked',
+    summary: 'the API key was revoked; last event (SSE)',
+    payload: 'ApiKeyRevokedFrame',
+  },
+  reconnect: {
+    name: 'reconnect',
+    summary: 'the server ends the stream: resume with Last-Event-ID (SSE)',
+    payload: 'ReconnectFrame',
+  },
 };
-const SSE_MESSAGES = ['ready', 'newMessage', 'mailboxExpired', 'tokenRevoked', 'tokenExpired', 'apiKeyRevoked', 'reconnect'];
+const SSE_MESSAGES = [
+  'ready',
+  'newMessage',
+  'mailboxExpired',
+  'tokenRevoked',
+  'tokenExpired',
+  'apiKeyRevoked',
+  'reconnect',
+];
 const WS_MESSAGES = ['ready', 'newMessage', 'mailboxExpired', 'ping'];
 
 /** WebSocket close codes and the reason string sent with each (src/stream/frames.ts WS_CLOSE). */
@@ -31,21 +59,39 @@ const QUERY = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    token: { type: 'string', description: 'the credential (mailbox token or API key) for clients that cannot set headers (EventSource, browser WebSocket)' },
-    since: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'replay every message committed after this cursor before going live' },
-    tag: { type: 'string', minLength: 1, maxLength: 64, description: 'only new_message frames of messages with this tag (box+tag@…, compared lower-cased); the cursors of the others are skipped' },
+    token: {
+      type: 'string',
+      description:
+        'the credential (mailbox token or API key) for clients that cannot set headers (EventSource, browser WebSocket)',
+    },
+    since: {
+      type: 'string',
+      pattern: '^[0-9]{1,15}$',
+      description: 'replay every message committed after this cursor before going live',
+    },
+    tag: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 64,
+      description:
+        'only new_message frames of messages with this tag (box+tag@…, compared lower-cased); the cursors of the others are skipped',
+    },
   },
 };
 const ADDRESS = { description: 'the mailbox address, URL-encoded (k3x9%40mailwright.test)' };
-const messageRefs = (channel: string, names: string[]) => names.map((n) => ({ $ref: `#/channels/${channel}/messages/${n}` }));
-const channelMessages = (names: string[]) => Object.fromEntries(names.map((n) => [n, { $ref: `#/components/messages/${n}` }]));
+const messageRefs = (channel: string, names: string[]) =>
+  names.map((n) => ({ $ref: `#/channels/${channel}/messages/${n}` }));
+const channelMessages = (names: string[]) =>
+  Object.fromEntries(names.map((n) => [n, { $ref: `#/components/messages/${n}` }]));
 const SECURITY = ['apiKey', 'mailboxToken', 'tokenQuery'].map((s) => ({ $ref: `#/components/securitySchemes/${s}` }));
 
-const SSE = 'Server-Sent Events (text/event-stream). The response starts with "retry: 2000" and the comment ": connected"; each frame is ' +
+const SSE =
+  'Server-Sent Events (text/event-stream). The response starts with "retry: 2000" and the comment ": connected"; each frame is ' +
   '"id: <cursor>" (absent on mailbox_expired and on the last events token_revoked, token_expired, api_key_revoked, reconnect), "event: <name>", "data: <JSON payload>". ' +
   'A ": ping" comment every STREAM_PING_MS (default 25000). EventSource resumes by itself: it sends Last-Event-ID (which wins over ?since=). ' +
   'The credential and the mailbox are checked before the stream starts; refusals are the HTTP errors of GET /api/v1/mailboxes/{address}/events in the OpenAPI document.';
-const WS = 'WebSocket: one JSON text frame per message. The credential and the mailbox are checked BEFORE the upgrade; refusals are the HTTP errors of ' +
+const WS =
+  'WebSocket: one JSON text frame per message. The credential and the mailbox are checked BEFORE the upgrade; refusals are the HTTP errors of ' +
   'GET /api/v1/mailboxes/{address}/ws in the OpenAPI document. Client messages are ignored (at most 4 KiB). The server ends the stream with a close code ' +
   '(x-close-codes) whose reason is the end reason; resume with ?since=<cursor of the last frame received>.';
 
@@ -58,10 +104,14 @@ export function asyncApiDocument(origin: AsyncApiOrigin): JsonSchema {
     info: {
       title: 'Mailwright streams',
       version: '1',
-      description: 'Real-time delivery of a mailbox: every committed message exactly once, in commit order, resumable from a cursor. ' +
+      description:
+        'Real-time delivery of a mailbox: every committed message exactly once, in commit order, resumable from a cursor. ' +
         'The HTTP API (and the errors a stream can be refused with) is described by /api/v1/openapi.json. Opening a stream counts one request ' +
         'against the per-IP and per-credential rate limits; a credential holds at most STREAM_MAX_PER_CREDENTIAL open streams per web process.',
-      externalDocs: { description: 'the OpenAPI document', url: `${origin.secure ? 'https' : 'http'}://${origin.host}${pathname}/api/v1/openapi.json` },
+      externalDocs: {
+        description: 'the OpenAPI document',
+        url: `${origin.secure ? 'https' : 'http'}://${origin.host}${pathname}/api/v1/openapi.json`,
+      },
     },
     defaultContentType: 'application/json',
     servers: {
@@ -92,7 +142,7 @@ export function asyncApiDocument(origin: AsyncApiOrigin): JsonSchema {
       streamMailboxEvents: {
         action: 'send',
         channel: { $ref: '#/channels/mailboxEvents' },
-        summary: 'The server sends the mailbox\'s events; GET with Accept: text/event-stream (token needs read)',
+        summary: "The server sends the mailbox's events; GET with Accept: text/event-stream (token needs read)",
         security: SECURITY,
         messages: messageRefs('mailboxEvents', SSE_MESSAGES),
         bindings: { http: { method: 'GET', query: QUERY, bindingVersion: '0.3.0' } },
@@ -100,20 +150,43 @@ export function asyncApiDocument(origin: AsyncApiOrigin): JsonSchema {
       streamMailboxWebSocket: {
         action: 'send',
         channel: { $ref: '#/channels/mailboxWebSocket' },
-        summary: 'The server sends the mailbox\'s frames over a WebSocket (token needs read)',
+        summary: "The server sends the mailbox's frames over a WebSocket (token needs read)",
         security: SECURITY,
         messages: messageRefs('mailboxWebSocket', WS_MESSAGES),
       },
     },
     components: {
       schemas: { ...FRAME_SCHEMAS, StreamFrame: STREAM_FRAME },
-      messages: Object.fromEntries(Object.entries(MESSAGES).map(([id, m]) => [id, {
-        name: m.name, title: m.name, summary: m.summary, contentType: 'application/json', payload: { $ref: `#/components/schemas/${m.payload}` },
-      }])),
+      messages: Object.fromEntries(
+        Object.entries(MESSAGES).map(([id, m]) => [
+          id,
+          {
+            name: m.name,
+            title: m.name,
+            summary: m.summary,
+            contentType: 'application/json',
+            payload: { $ref: `#/components/schemas/${m.payload}` },
+          },
+        ]),
+      ),
       securitySchemes: {
-        apiKey: { type: 'http', scheme: 'bearer', description: 'an API key (Authorization: Bearer mw_...): streams of the mailboxes its user owns' },
-        mailboxToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a mailbox token with read on the mailbox' },
-        tokenQuery: { type: 'httpApiKey', name: 'token', in: 'query', description: 'either credential as ?token= (EventSource and browser WebSocket cannot set headers)' },
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'an API key (Authorization: Bearer mw_...): streams of the mailboxes its user owns',
+        },
+        mailboxToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'a mailbox token with read on the mailbox',
+        },
+        tokenQuery: {
+          type: 'httpApiKey',
+          name: 'token',
+          in: 'query',
+          description: 'either credential as ?token= (EventSource and browser WebSocket cannot set headers)',
+        },
       },
     },
   };

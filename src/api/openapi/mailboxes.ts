@@ -1,48 +1,118 @@
-import { ADDRESS, AUTHED, err, errors, json, list, noContent, nullable, obj, ok, q, RATE_HEADERS, ref, SEC, ts, type JsonSchema } from './helpers.js';
+import {
+  ADDRESS,
+  AUTHED,
+  err,
+  errors,
+  json,
+  list,
+  noContent,
+  nullable,
+  obj,
+  ok,
+  q,
+  RATE_HEADERS,
+  ref,
+  SEC,
+  ts,
+  type JsonSchema,
+} from './helpers.js';
 
 /** Mailboxes: create, list, get, change the TTL, delete (src/api/routes/mailboxes.ts, mailbox-ttl.ts, src/api/present.ts). */
 export const MAILBOX_PATHS: Record<string, JsonSchema> = {
   '/api/v1/mailboxes': {
     post: {
       operationId: 'createMailbox',
-      summary: 'Create a mailbox: anonymous (plan "anonymous") or owned with an API key (the key\'s plan); a mailbox token is refused (403 token_cannot_create)', tags: ['mailboxes'], security: SEC.optional,
+      summary:
+        'Create a mailbox: anonymous (plan "anonymous") or owned with an API key (the key\'s plan); a mailbox token is refused (403 token_cannot_create)',
+      tags: ['mailboxes'],
+      security: SEC.optional,
       parameters: [
-        q('ttl_minutes', { type: 'integer', minimum: 1 }, 'lifetime in minutes; default and cap from the plan (capped silently); or in the JSON body'),
-        q('domain', { type: 'string' }, 'one of MAIL_DOMAINS (default: the first); other values are 400 invalid_domain; or in the JSON body'),
-        q('local_part', { type: 'string', maxLength: 64 }, 'API key only: the local part to use instead of a random one; or in the JSON body (see MailboxCreate)'),
+        q(
+          'ttl_minutes',
+          { type: 'integer', minimum: 1 },
+          'lifetime in minutes; default and cap from the plan (capped silently); or in the JSON body',
+        ),
+        q(
+          'domain',
+          { type: 'string' },
+          'one of MAIL_DOMAINS (default: the first); other values are 400 invalid_domain; or in the JSON body',
+        ),
+        q(
+          'local_part',
+          { type: 'string', maxLength: 64 },
+          'API key only: the local part to use instead of a random one; or in the JSON body (see MailboxCreate)',
+        ),
       ],
       requestBody: { required: false, content: json(ref('MailboxCreate')) },
-      description: 'The fields may be query parameters or a JSON body (read whatever the Content-Type, at most 64 KiB; invalid JSON is 400 invalid_json, ' +
+      description:
+        'The fields may be query parameters or a JSON body (read whatever the Content-Type, at most 64 KiB; invalid JSON is 400 invalid_json, ' +
         'an unknown field or a wrong type 400 invalid_body naming it); a field given both ways with different values is 400 conflicting_parameters. ' +
         'Creation budgets come from the plan row (create_budget_points per create_budget_window_s): per API key for keyed creation, per client IP for anonymous creation (plan "anonymous"); RATE_LIMIT_CREATE_* override them when set.',
       responses: {
-        201: ok('created; the mailbox token is shown only here', ref('MailboxCreated'), { ...RATE_HEADERS, Location: { description: '/api/v1/mailboxes/{address}', required: true, schema: { type: 'string' } } }),
-        409: err('local_part: the address is taken, by a mailbox or by one that ended and is not purged yet (address_taken)'),
+        201: ok('created; the mailbox token is shown only here', ref('MailboxCreated'), {
+          ...RATE_HEADERS,
+          Location: { description: '/api/v1/mailboxes/{address}', required: true, schema: { type: 'string' } },
+        }),
+        409: err(
+          'local_part: the address is taken, by a mailbox or by one that ended and is not purged yet (address_taken)',
+        ),
         ...errors(400, 403, 413, ...AUTHED),
       },
     },
     get: {
       operationId: 'listMailboxes',
-      summary: 'List mailboxes: an API key lists its user\'s (newest first), a mailbox token lists its own mailbox only; anonymous is 401', tags: ['mailboxes'], security: SEC.anyCredential,
-      parameters: [q('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'API key only'), q('include_inactive', { type: 'string', enum: ['true', 'false'], default: 'false' }, 'API key only: include expired/deleted mailboxes')],
+      summary:
+        "List mailboxes: an API key lists its user's (newest first), a mailbox token lists its own mailbox only; anonymous is 401",
+      tags: ['mailboxes'],
+      security: SEC.anyCredential,
+      parameters: [
+        q('limit', { type: 'integer', minimum: 1, maximum: 1000, default: 100 }, 'API key only'),
+        q(
+          'include_inactive',
+          { type: 'string', enum: ['true', 'false'], default: 'false' },
+          'API key only: include expired/deleted mailboxes',
+        ),
+      ],
       responses: { 200: ok('mailboxes', list('Mailbox')), ...errors(400, ...AUTHED) },
     },
   },
   '/api/v1/mailboxes/{address}': {
     parameters: [ADDRESS],
-    get: { operationId: 'getMailbox', summary: 'Get a mailbox (token needs read)', tags: ['mailboxes'], security: SEC.anyCredential, responses: { 200: ok('mailbox', ref('Mailbox')), ...errors(403, 404, ...AUTHED) } },
+    get: {
+      operationId: 'getMailbox',
+      summary: 'Get a mailbox (token needs read)',
+      tags: ['mailboxes'],
+      security: SEC.anyCredential,
+      responses: { 200: ok('mailbox', ref('Mailbox')), ...errors(403, 404, ...AUTHED) },
+    },
     delete: {
       operationId: 'deleteMailbox',
-      summary: 'Deactivate a mailbox at once (token needs manage); open streams get mailbox_expired {reason: deleted}; deleting an ended mailbox is a 204 too', tags: ['mailboxes'], security: SEC.anyCredential,
+      summary:
+        'Deactivate a mailbox at once (token needs manage); open streams get mailbox_expired {reason: deleted}; deleting an ended mailbox is a 204 too',
+      tags: ['mailboxes'],
+      security: SEC.anyCredential,
       responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) },
     },
     patch: {
       operationId: 'updateMailbox',
-      summary: 'Set the TTL (token needs manage): expires_at = created_at + min(ttl_minutes, plan max); an already elapsed TTL expires the mailbox at once. Agent tokens tied to the mailbox\'s life follow.', tags: ['mailboxes'], security: SEC.anyCredential,
-      parameters: [q('ttl_minutes', { type: 'integer', minimum: 1 }, 'the new lifetime, measured from created_at; or in the JSON body (given neither way: 400 invalid_ttl_minutes)')],
+      summary:
+        "Set the TTL (token needs manage): expires_at = created_at + min(ttl_minutes, plan max); an already elapsed TTL expires the mailbox at once. Agent tokens tied to the mailbox's life follow.",
+      tags: ['mailboxes'],
+      security: SEC.anyCredential,
+      parameters: [
+        q(
+          'ttl_minutes',
+          { type: 'integer', minimum: 1 },
+          'the new lifetime, measured from created_at; or in the JSON body (given neither way: 400 invalid_ttl_minutes)',
+        ),
+      ],
       requestBody: { required: false, content: json(ref('MailboxTtlChange')) },
-      description: 'ttl_minutes as a query parameter or in a JSON body (as POST /api/v1/mailboxes: invalid_json, invalid_body, conflicting_parameters).',
-      responses: { 200: ok('the mailbox with its new expires_at and the effective ttl_minutes', ref('MailboxTtlChanged')), ...errors(400, 403, 404, 413, ...AUTHED) },
+      description:
+        'ttl_minutes as a query parameter or in a JSON body (as POST /api/v1/mailboxes: invalid_json, invalid_body, conflicting_parameters).',
+      responses: {
+        200: ok('the mailbox with its new expires_at and the effective ttl_minutes', ref('MailboxTtlChanged')),
+        ...errors(400, 403, 404, 413, ...AUTHED),
+      },
     },
   },
 };
@@ -70,19 +140,43 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
     token: { type: 'string', description: 'mailbox token (JWT) with read/send/manage on this mailbox; shown once' },
   }),
   MailboxCreate: {
-    type: 'object', additionalProperties: false,
+    type: 'object',
+    additionalProperties: false,
     description: 'The body of POST /api/v1/mailboxes (every field optional; the same names work as query parameters)',
     properties: {
-      ttl_minutes: { type: 'integer', minimum: 1, description: 'lifetime in minutes; default and cap from the plan (capped silently)' },
+      ttl_minutes: {
+        type: 'integer',
+        minimum: 1,
+        description: 'lifetime in minutes; default and cap from the plan (capped silently)',
+      },
       domain: { type: 'string', description: 'one of MAIL_DOMAINS (default: the first)' },
       local_part: {
-        type: 'string', maxLength: 64, pattern: "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$",
-        description: 'API key only (else 403 api_key_required): an RFC 5321 dot-atom of at most 64 octets, stored lower-case, without the tag separator (ADDRESS_TAG_SEPARATOR), else 400 invalid_local_part; ' +
+        type: 'string',
+        maxLength: 64,
+        pattern: "^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$",
+        description:
+          'API key only (else 403 api_key_required): an RFC 5321 dot-atom of at most 64 octets, stored lower-case, without the tag separator (ADDRESS_TAG_SEPARATOR), else 400 invalid_local_part; ' +
           'postmaster, abuse, admin, hostmaster, webmaster, root, noreply, no-reply, mailer-daemon, bounce and bounces are 400 reserved_local_part; a taken address is 409 address_taken',
       },
     },
   },
-  MailboxTtlChange: obj({ ttl_minutes: { type: 'integer', minimum: 1, description: 'the new lifetime in minutes, measured from created_at (capped by the plan)' } }, []),
+  MailboxTtlChange: obj(
+    {
+      ttl_minutes: {
+        type: 'integer',
+        minimum: 1,
+        description: 'the new lifetime in minutes, measured from created_at (capped by the plan)',
+      },
+    },
+    [],
+  ),
   Mailbox: obj(MAILBOX),
-  MailboxTtlChanged: obj({ ...MAILBOX, ttl_minutes: { type: 'integer', minimum: 1, description: 'the TTL in effect, measured from created_at (capped by the plan)' } }),
+  MailboxTtlChanged: obj({
+    ...MAILBOX,
+    ttl_minutes: {
+      type: 'integer',
+      minimum: 1,
+      description: 'the TTL in effect, measured from created_at (capped by the plan)',
+    },
+  }),
 };

@@ -1,4 +1,20 @@
-import { ADDRESS, AUTHED, errors, list, MESSAGE_ID, noContent, nullable, obj, ok, q, RATE_HEADERS, ref, SEC, ts, type JsonSchema } from './helpers.js';
+import {
+  ADDRESS,
+  AUTHED,
+  errors,
+  list,
+  MESSAGE_ID,
+  noContent,
+  nullable,
+  obj,
+  ok,
+  q,
+  RATE_HEADERS,
+  ref,
+  SEC,
+  ts,
+  type JsonSchema,
+} from './helpers.js';
 
 const WAIT_ONLY = 'only with the blocking wait (any of wait/subject/from/since turns the wait mode on)';
 
@@ -8,28 +24,70 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
     parameters: [ADDRESS],
     get: {
       operationId: 'listMessages',
-      summary: 'List messages, newest first. With wait/subject/from/since: a filtered search that blocks up to wait seconds until something matches.', tags: ['messages'], security: SEC.anyCredential,
-      description: 'Plain list: parameters limit, cursor, unread, tag; pages continue through X-Next-Cursor / Link. ' +
+      summary:
+        'List messages, newest first. With wait/subject/from/since: a filtered search that blocks up to wait seconds until something matches.',
+      tags: ['messages'],
+      security: SEC.anyCredential,
+      description:
+        'Plain list: parameters limit, cursor, unread, tag; pages continue through X-Next-Cursor / Link. ' +
         'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit, tag (cursor is then 400 unknown_parameter). ' +
         'Returns at once when something matches, else when an event for the mailbox arrives, else an empty array after wait seconds. ' +
         'Filters: case-insensitive substring, or /regex/ (flags ignored, matched case-insensitively, in Postgres with WAIT_REGEX_TIMEOUT_MS). ' +
         'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read.',
       parameters: [
-        q('limit', { type: 'integer', minimum: 1, default: 50 }, 'page size; at most MESSAGE_PAGE_MAX (default 200), else 400 invalid_limit'),
-        q('cursor', { type: 'string', pattern: '^[0-9]{1,15}\\.[0-9]{1,15}$' }, 'plain list only: the X-Next-Cursor of the previous page (opaque)'),
+        q(
+          'limit',
+          { type: 'integer', minimum: 1, default: 50 },
+          'page size; at most MESSAGE_PAGE_MAX (default 200), else 400 invalid_limit',
+        ),
+        q(
+          'cursor',
+          { type: 'string', pattern: '^[0-9]{1,15}\\.[0-9]{1,15}$' },
+          'plain list only: the X-Next-Cursor of the previous page (opaque)',
+        ),
         q('unread', { type: 'string', enum: ['true', 'false'] }, 'only unread messages'),
-        q('tag', { type: 'string', minLength: 1, maxLength: 64 }, 'only messages whose recipient carried this tag (box+tag@…, compared lower-cased); plain list and wait mode; else 400 invalid_tag'),
-        q('wait', { type: 'integer', minimum: 0 }, `seconds to block for a match; at most WAIT_MAX_SECONDS (default 300), else 400 invalid_wait; ${WAIT_ONLY}`),
-        q('subject', { type: 'string', minLength: 1 }, `subject filter: substring or /regex/; at most WAIT_FILTER_MAX_LENGTH (default 200) characters; ${WAIT_ONLY}`),
-        q('from', { type: 'string', minLength: 1 }, `filter on from_address: substring or /regex/; same limit; ${WAIT_ONLY}`),
-        q('since', { type: 'string', pattern: '^[0-9]{1,15}$' }, `only messages committed after this cursor (a stream cursor or X-Cursor); ${WAIT_ONLY}`),
+        q(
+          'tag',
+          { type: 'string', minLength: 1, maxLength: 64 },
+          'only messages whose recipient carried this tag (box+tag@…, compared lower-cased); plain list and wait mode; else 400 invalid_tag',
+        ),
+        q(
+          'wait',
+          { type: 'integer', minimum: 0 },
+          `seconds to block for a match; at most WAIT_MAX_SECONDS (default 300), else 400 invalid_wait; ${WAIT_ONLY}`,
+        ),
+        q(
+          'subject',
+          { type: 'string', minLength: 1 },
+          `subject filter: substring or /regex/; at most WAIT_FILTER_MAX_LENGTH (default 200) characters; ${WAIT_ONLY}`,
+        ),
+        q(
+          'from',
+          { type: 'string', minLength: 1 },
+          `filter on from_address: substring or /regex/; same limit; ${WAIT_ONLY}`,
+        ),
+        q(
+          'since',
+          { type: 'string', pattern: '^[0-9]{1,15}$' },
+          `only messages committed after this cursor (a stream cursor or X-Cursor); ${WAIT_ONLY}`,
+        ),
       ],
       responses: {
         200: ok('messages (wait mode: the matches, or [] when the wait ran out)', list('MessageSummary'), {
           ...RATE_HEADERS,
-          'X-Next-Cursor': { schema: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' }, description: 'plain list: present when the page is full; pass as cursor' },
-          Link: { schema: { type: 'string' }, description: 'plain list, with X-Next-Cursor: <path?(the request filters)&limit=N&cursor=C>; rel="next"' },
-          'X-Cursor': { schema: { type: 'string', pattern: '^[0-9]+$' }, description: 'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one' },
+          'X-Next-Cursor': {
+            schema: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' },
+            description: 'plain list: present when the page is full; pass as cursor',
+          },
+          Link: {
+            schema: { type: 'string' },
+            description: 'plain list, with X-Next-Cursor: <path?(the request filters)&limit=N&cursor=C>; rel="next"',
+          },
+          'X-Cursor': {
+            schema: { type: 'string', pattern: '^[0-9]+$' },
+            description:
+              'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one',
+          },
         }),
         ...errors(400, 403, 404, ...AUTHED),
       },
@@ -37,26 +95,68 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
   },
   '/api/v1/mailboxes/{address}/messages/{id}': {
     parameters: [ADDRESS, MESSAGE_ID],
-    get: { operationId: 'getMessage', summary: 'Get a parsed message with extracted codes and links (marks it read; token needs read)', tags: ['messages'], security: SEC.anyCredential, responses: { 200: ok('message', ref('Message')), ...errors(403, 404, ...AUTHED) } },
-    delete: { operationId: 'deleteMessage', summary: 'Delete a message, freeing its quota (token needs manage)', tags: ['messages'], security: SEC.anyCredential, responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) } },
+    get: {
+      operationId: 'getMessage',
+      summary: 'Get a parsed message with extracted codes and links (marks it read; token needs read)',
+      tags: ['messages'],
+      security: SEC.anyCredential,
+      responses: { 200: ok('message', ref('Message')), ...errors(403, 404, ...AUTHED) },
+    },
+    delete: {
+      operationId: 'deleteMessage',
+      summary: 'Delete a message, freeing its quota (token needs manage)',
+      tags: ['messages'],
+      security: SEC.anyCredential,
+      responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) },
+    },
   },
   '/api/v1/mailboxes/{address}/messages/{id}/raw': {
     parameters: [ADDRESS, MESSAGE_ID],
     get: {
       operationId: 'getMessageRaw',
-      summary: 'The message exactly as received (token needs read)', tags: ['messages'], security: SEC.anyCredential,
-      responses: { 200: { description: 'RFC 5322 bytes', headers: RATE_HEADERS, content: { 'message/rfc822': { schema: { type: 'string' } } } }, ...errors(403, 404, ...AUTHED) },
+      summary: 'The message exactly as received (token needs read)',
+      tags: ['messages'],
+      security: SEC.anyCredential,
+      responses: {
+        200: {
+          description: 'RFC 5322 bytes',
+          headers: RATE_HEADERS,
+          content: { 'message/rfc822': { schema: { type: 'string' } } },
+        },
+        ...errors(403, 404, ...AUTHED),
+      },
     },
   },
   '/api/v1/mailboxes/{address}/messages/{id}/attachments/{n}': {
-    parameters: [ADDRESS, MESSAGE_ID, { name: 'n', in: 'path', required: true, schema: { type: 'integer', minimum: 0, maximum: 9999 }, description: 'attachments[].index; anything else is 404 attachment_not_found' }],
+    parameters: [
+      ADDRESS,
+      MESSAGE_ID,
+      {
+        name: 'n',
+        in: 'path',
+        required: true,
+        schema: { type: 'integer', minimum: 0, maximum: 9999 },
+        description: 'attachments[].index; anything else is 404 attachment_not_found',
+      },
+    ],
     get: {
       operationId: 'getAttachment',
-      summary: 'Download one attachment, decoded (token needs read)', tags: ['messages'], security: SEC.anyCredential,
+      summary: 'Download one attachment, decoded (token needs read)',
+      tags: ['messages'],
+      security: SEC.anyCredential,
       responses: {
         200: {
           description: 'the attachment bytes with their own Content-Type (application/octet-stream when unknown)',
-          headers: { ...RATE_HEADERS, 'Content-Disposition': { required: true, schema: { type: 'string' }, description: 'attachment; filename="ascii"; filename*=UTF-8\'\'... (a name over ATTACHMENT_FILENAME_MAX_CHARS, default 255, characters is cut to that many, keeping its extension)' }, 'X-Content-Type-Options': { schema: { const: 'nosniff' } } },
+          headers: {
+            ...RATE_HEADERS,
+            'Content-Disposition': {
+              required: true,
+              schema: { type: 'string' },
+              description:
+                'attachment; filename="ascii"; filename*=UTF-8\'\'... (a name over ATTACHMENT_FILENAME_MAX_CHARS, default 255, characters is cut to that many, keeping its extension)',
+            },
+            'X-Content-Type-Options': { schema: { const: 'nosniff' } },
+          },
           content: { '*/*': { schema: { type: 'string', contentEncoding: 'binary' } } },
         },
         ...errors(403, 404, ...AUTHED),
@@ -65,7 +165,8 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
   },
 };
 
-export const TAG = 'the recipient\'s tag: mail to box+signup@domain is stored in box@domain with tag "signup" (ADDRESS_TAG_SEPARATOR); null: none';
+export const TAG =
+  'the recipient\'s tag: mail to box+signup@domain is stored in box@domain with tag "signup" (ADDRESS_TAG_SEPARATOR); null: none';
 const FOUND_IN = { type: 'string', enum: ['subject', 'text', 'html'] };
 
 /** JSON Schema 2020-12 objects for the message wire shapes in src/api/present.ts (snake_case). */
@@ -79,7 +180,10 @@ export const MESSAGE_SCHEMAS: Record<string, JsonSchema> = {
     has_attachments: { type: 'boolean' },
     tag: nullable({ type: 'string', description: TAG }),
   }),
-  AddressEntry: obj({ address: { type: 'string' }, name: { type: ['string', 'null'], description: 'the display name; null when the header gives none (as from_name)' } }),
+  AddressEntry: obj({
+    address: { type: 'string' },
+    name: { type: ['string', 'null'], description: 'the display name; null when the header gives none (as from_name)' },
+  }),
   Attachment: obj({
     index: { type: 'integer', minimum: 0, description: 'use in /attachments/{n}' },
     filename: nullable({ type: 'string' }),
@@ -91,7 +195,11 @@ export const MESSAGE_SCHEMAS: Record<string, JsonSchema> = {
   Message: obj({
     id: { type: 'string', pattern: '^[0-9A-HJKMNP-TV-Z]{26}$' },
     mailbox: { type: 'string', format: 'email' },
-    cursor: { type: 'string', pattern: '^[0-9]+$', description: 'per-mailbox commit sequence; resume point for streams' },
+    cursor: {
+      type: 'string',
+      pattern: '^[0-9]+$',
+      description: 'per-mailbox commit sequence; resume point for streams',
+    },
     tag: nullable({ type: 'string', description: TAG }),
     message_id: nullable({ type: 'string' }),
     from_address: nullable({ type: 'string' }),
@@ -112,11 +220,19 @@ export const MESSAGE_SCHEMAS: Record<string, JsonSchema> = {
     source: { type: 'string', enum: ['smtp', 'ses'] },
     envelope_from: nullable({ type: 'string' }),
     parse_error: nullable({ type: 'string' }),
-    codes: { type: 'array', items: ref('FoundCode'), description: 'one-time codes extracted at delivery, most likely first' },
+    codes: {
+      type: 'array',
+      items: ref('FoundCode'),
+      description: 'one-time codes extracted at delivery, most likely first',
+    },
     links: { type: 'array', items: ref('FoundLink'), description: 'links extracted at delivery' },
   }),
   FoundCode: obj({
-    code: { type: 'string', description: 'a likely one-time code (4-8 digits, also split as "123 456", or an upper-case token near a code word)' },
+    code: {
+      type: 'string',
+      description:
+        'a likely one-time code (4-8 digits, also split as "123 456", or an upper-case token near a code word)',
+    },
     found_in: { type: 'array', items: FOUND_IN, minItems: 1 },
     context: { type: 'string', description: 'the text around the code' },
   }),

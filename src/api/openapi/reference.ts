@@ -52,8 +52,15 @@ const SCRIPT = `(() => {
 export function referencePolicy(publicUrl?: string): string {
   const api = publicUrl ? ` ${new URL(publicUrl).origin}` : '';
   return [
-    "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "font-src 'self' data:",
-    `connect-src 'self'${api}`, "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    `connect-src 'self'${api}`,
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
   ].join('; ');
 }
 
@@ -61,7 +68,11 @@ export function apiReferenceRoutes(publicUrl?: string): Router {
   const router = newRouter();
   const version = encodeURIComponent((JSON.parse(readFileSync(MANIFEST, 'utf8')) as { version: string }).version);
   const html = page(version);
-  const headers = { 'Content-Security-Policy': referencePolicy(publicUrl), 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+  const headers = {
+    'Content-Security-Policy': referencePolicy(publicUrl),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  };
 
   router.get('/docs', (ctx: Context) => {
     if (ctx.path.endsWith('/')) return ctx.redirect('../docs'); // the page's relative URLs assume no trailing slash
@@ -75,9 +86,12 @@ export function apiReferenceRoutes(publicUrl?: string): Router {
     ctx.body = SCRIPT;
   });
   router.get('/docs/:asset', async (ctx: Context, next) => {
-    const type = Object.hasOwn(ASSETS, ctx.params.asset!) ? ASSETS[ctx.params.asset!] : undefined;
-    if (!type) return next(); // 404 not_found, like any unknown path
-    const file = join(DIST, ctx.params.asset!);
+    const type = Object.hasOwn(ASSETS, ctx.params.asset) ? ASSETS[ctx.params.asset] : undefined;
+    if (!type) {
+      await next(); // 404 not_found, like any unknown path
+      return;
+    }
+    const file = join(DIST, ctx.params.asset);
     ctx.set({ ...headers, 'Cache-Control': 'public, max-age=86400' });
     ctx.type = type;
     ctx.length = (await stat(file)).size;

@@ -15,7 +15,14 @@ import { principalOf } from '../auth.js';
 import { expectNoBody, readJson } from '../body.js';
 import { onlyParams } from '../../core/params.js';
 
-export interface KeyRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; publisher: Publisher; log: Logger }
+export interface KeyRouteDeps {
+  config: Config;
+  db: Knex;
+  stores: Stores;
+  plans: PlanStore;
+  publisher: Publisher;
+  log: Logger;
+}
 
 /** Strict: `user_id`, `plan`, `prefix`, `revoked_at` ... are unknown fields, hence a 400. */
 const CreateKey = z.strictObject({ name: z.string().trim().min(1).max(100).optional() });
@@ -35,7 +42,8 @@ export const presentKey = (k: ApiKeyRecord) => ({
 function userOf(ctx: Context): string {
   const p = principalOf(ctx);
   if (p.kind === 'anonymous') throw new Unauthorized('managing API keys needs an API key');
-  if (p.kind === 'token') throw new Forbidden('a mailbox token cannot manage API keys; use an API key', 'api_key_required');
+  if (p.kind === 'token')
+    throw new Forbidden('a mailbox token cannot manage API keys; use an API key', 'api_key_required');
   return p.userId;
 }
 
@@ -52,13 +60,22 @@ export function keyRoutes(deps: KeyRouteDeps): Router {
       await trx('users').where({ id: userId }).forUpdate().first('id');
       const tx = createStores(trx, { plans: deps.plans });
       if ((await tx.apiKeys.countActive(userId)) >= config.access.apiKeysPerUserMax) {
-        throw new QuotaExceeded(`at most ${config.access.apiKeysPerUserMax} active API keys; revoke one first`, 'key_limit_reached');
+        throw new QuotaExceeded(
+          `at most ${config.access.apiKeysPerUserMax} active API keys; revoke one first`,
+          'key_limit_reached',
+        );
       }
       // a prefix already taken is retried with a fresh key (store); attempts > 1 is logged
       return tx.apiKeys.create({ userId, name: body.name ?? null });
     });
     const { record, key, attempts } = created;
-    deps.log.info({ event: 'api_key.created', userId, keyId: record.id, prefix: record.prefix, ...(attempts > 1 ? { attempts } : {}) });
+    deps.log.info({
+      event: 'api_key.created',
+      userId,
+      keyId: record.id,
+      prefix: record.prefix,
+      ...(attempts > 1 ? { attempts } : {}),
+    });
     ctx.status = 201;
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { ...presentKey(record), key };

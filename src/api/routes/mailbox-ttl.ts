@@ -24,9 +24,13 @@ export function mailboxTtlRoutes(deps: MailboxTtlRouteDeps): Router {
 
   router.patch('/:address', async (ctx) => {
     onlyParams(ctx.query, ['ttl_minutes']);
-    const params = mergeParams({ ttl_minutes: positiveInt(ctx.query.ttl_minutes, 'ttl_minutes') }, await readJson(ctx, ChangeTtl));
+    const params = mergeParams(
+      { ttl_minutes: positiveInt(ctx.query.ttl_minutes, 'ttl_minutes') },
+      await readJson(ctx, ChangeTtl),
+    );
     const ttlMinutes = params.ttl_minutes;
-    if (ttlMinutes === undefined) throw new BadRequest('ttl_minutes is required (query parameter or JSON body)', 'invalid_ttl_minutes');
+    if (ttlMinutes === undefined)
+      throw new BadRequest('ttl_minutes is required (query parameter or JSON body)', 'invalid_ttl_minutes');
     const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage');
     const changed = await changeTtl(deps, m, ttlMinutes);
     const after = (await deps.stores.mailboxes.findById(m.id)) ?? m;

@@ -32,11 +32,16 @@ export interface MailboxRouteDeps {
 }
 
 /** The creation fields as a JSON body (strict: any other field is a 400 naming it); the same as query parameters. */
-const CreateMailbox = z.strictObject({ ttl_minutes: jsonPositiveInt.optional(), domain: z.string().optional(), local_part: z.string().optional() });
+const CreateMailbox = z.strictObject({
+  ttl_minutes: jsonPositiveInt.optional(),
+  domain: z.string().optional(),
+  local_part: z.string().optional(),
+});
 
 /** A query parameter that is a string given once (a repeated one is an array: 400 invalid_<name>). */
 const onceParam = (value: unknown, name: string) => {
-  if (value !== undefined && typeof value !== 'string') throw new BadRequest(`${name} must be given once`, `invalid_${name}`);
+  if (value !== undefined && typeof value !== 'string')
+    throw new BadRequest(`${name} must be given once`, `invalid_${name}`);
   return value;
 };
 
@@ -52,7 +57,11 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
     };
     const params = mergeParams(fromQuery, await readJson(ctx, CreateMailbox));
     const p = principalOf(ctx);
-    if (p.kind === 'token') throw new Forbidden('a mailbox token cannot create mailboxes; use an API key or no credential', 'token_cannot_create');
+    if (p.kind === 'token')
+      throw new Forbidden(
+        'a mailbox token cannot create mailboxes; use an API key or no credential',
+        'token_cannot_create',
+      );
     if (params.local_part !== undefined && p.kind !== 'user') {
       throw new Forbidden('choosing local_part needs an API key', 'api_key_required');
     }
@@ -61,9 +70,15 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
       planId: p.kind === 'user' ? p.planId : 'anonymous',
       ttlMinutes: params.ttl_minutes,
       domain: params.domain,
-      localPart: params.local_part === undefined ? undefined : chosenLocalPart(params.local_part, deps.config.mail.tagSeparator),
+      localPart:
+        params.local_part === undefined ? undefined : chosenLocalPart(params.local_part, deps.config.mail.tagSeparator),
     });
-    deps.log.info({ event: 'mailbox.created', mailboxId: created.mailbox.id, plan: created.mailbox.planId, ttlMinutes: created.ttlMinutes });
+    deps.log.info({
+      event: 'mailbox.created',
+      mailboxId: created.mailbox.id,
+      plan: created.mailbox.planId,
+      ttlMinutes: created.ttlMinutes,
+    });
     ctx.status = 201;
     ctx.set('Location', `/api/v1/mailboxes/${encodeURIComponent(created.mailbox.address)}`);
     // the body carries the mailbox token, shown once (as the token and key creation responses)
@@ -86,7 +101,8 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
     const includeInactive = booleanParam(ctx.query.include_inactive, 'include_inactive') ?? false;
     if (p.kind === 'token') {
       // the same permission as GET /mailboxes/{address}: a token without `read` does not see the mailbox's state
-      if (!p.permissions.includes('read')) throw new Forbidden('this token lacks the "read" permission', 'insufficient_permission');
+      if (!p.permissions.includes('read'))
+        throw new Forbidden('this token lacks the "read" permission', 'insufficient_permission');
       const m = await deps.stores.mailboxes.findById(p.mailboxId);
       ctx.body = m ? [presentMailbox(m)] : [];
       return;

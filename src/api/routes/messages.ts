@@ -17,7 +17,13 @@ import { booleanParam, listCursor, listCursorParam, onlyParams, positiveInt } fr
 import { presentMessage, presentSummary } from '../present.js';
 import { tagParam } from '../../core/tag-param.js';
 
-export interface MessageRouteDeps { config: Config; db: Knex; stores: Stores; plans: PlanStore; log: Logger }
+export interface MessageRouteDeps {
+  config: Config;
+  db: Knex;
+  stores: Stores;
+  plans: PlanStore;
+  log: Logger;
+}
 
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
@@ -40,10 +46,14 @@ const nextPageLink = (address: string, query: ParsedUrlQuery, limit: number, cur
   }
   params.set('limit', String(limit));
   params.set('cursor', cursor);
-  return `</api/v1/mailboxes/${encodeURIComponent(address)}/messages?${params}>; rel="next"`;
+  return `</api/v1/mailboxes/${encodeURIComponent(address)}/messages?${params.toString()}>; rel="next"`;
 };
 
-interface AttachmentRequest { mailboxId: string; messageId: string; index: number }
+interface AttachmentRequest {
+  mailboxId: string;
+  messageId: string;
+  index: number;
+}
 
 /**
  * Attachment `index` of a stored message, or undefined (a 404). The index must exist in what the delivery
@@ -81,7 +91,12 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'read');
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const before = listCursorParam(ctx.query.cursor);
-    const items = await stores.messages.list(mailbox.id, { limit, before, unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false, tag: tagParam(ctx.query.tag) });
+    const items = await stores.messages.list(mailbox.id, {
+      limit,
+      before,
+      unreadOnly: booleanParam(ctx.query.unread, 'unread') ?? false,
+      tag: tagParam(ctx.query.tag),
+    });
     if (items.length === limit) {
       const next = listCursor(items[items.length - 1]!);
       ctx.set('X-Next-Cursor', next);

@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import { newRouter } from '../router.js';
-import type { Context } from 'koa';
 import type { Config } from '../../core/config.js';
 import { NotFound } from '../../core/errors.js';
 import { readText } from '../body.js';
@@ -39,7 +38,8 @@ export function sesIngestRoutes(deps: SesIngestDeps): Router {
   });
 
   router.post('/api/v1/ingest/ses', async (ctx) => {
-    if (verifier.topics.size === 0) throw new NotFound('SES ingestion is disabled: SES_TOPIC_ARNS is empty', 'ses_disabled');
+    if (verifier.topics.size === 0)
+      throw new NotFound('SES ingestion is disabled: SES_TOPIC_ARNS is empty', 'ses_disabled');
     const body = await readText(ctx, config.ses.maxBodyBytes);
     const reply = await handle(body, ctx.get('x-amz-sns-message-type') || undefined);
     ctx.status = reply.status;

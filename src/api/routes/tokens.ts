@@ -30,9 +30,17 @@ export interface TokenRouteDeps {
 /** Strict: `mailbox_id`, `expires_at`, `user_id`, `is_revoked` ... are unknown fields, hence a 400. */
 const CreateToken = z.strictObject({
   name: z.string().trim().min(1).max(100).optional(),
-  permissions: z.array(z.enum(['read', 'send', 'manage'])).min(1).max(3),
+  permissions: z
+    .array(z.enum(['read', 'send', 'manage']))
+    .min(1)
+    .max(3),
   // any whole number, capped like a mailbox TTL (zod's int() refuses integers beyond 2^53, e.g. 1e300)
-  ttl_minutes: z.number().positive().refine(Number.isInteger, { message: 'expected an integer' }).transform((n) => Math.min(n, Number.MAX_SAFE_INTEGER)).optional(),
+  ttl_minutes: z
+    .number()
+    .positive()
+    .refine(Number.isInteger, { message: 'expected an integer' })
+    .transform((n) => Math.min(n, Number.MAX_SAFE_INTEGER))
+    .optional(),
 });
 
 const JTI = /^[A-Za-z0-9_-]{1,64}$/;
@@ -65,7 +73,11 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
       ttlMinutes: body.ttl_minutes,
       parent: parentRow && { permissions: parentRow.permissions, expiresAt: parentRow.expiresAt },
       mailbox,
-      limits: { defaultTtlMinutes: config.access.tokenDefaultTtlMinutes, maxTtlMinutes: config.access.tokenMaxTtlMinutes, unitMs: config.plans.ttlUnitMs },
+      limits: {
+        defaultTtlMinutes: config.access.tokenDefaultTtlMinutes,
+        maxTtlMinutes: config.access.tokenMaxTtlMinutes,
+        unitMs: config.plans.ttlUnitMs,
+      },
       now: new Date(),
     });
     const userId = p.kind === 'anonymous' ? null : p.userId;
@@ -73,10 +85,20 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
       await trx('mailboxes').where({ id: mailbox.id }).forUpdate().first('id');
       const tx = createStores(trx, { plans: deps.plans });
       if ((await tx.tokens.countActive(mailbox.id)) >= config.access.tokensPerMailboxMax) {
-        throw new QuotaExceeded(`a mailbox may have at most ${config.access.tokensPerMailboxMax} active tokens; revoke some first`, 'token_limit_reached');
+        throw new QuotaExceeded(
+          `a mailbox may have at most ${config.access.tokensPerMailboxMax} active tokens; revoke some first`,
+          'token_limit_reached',
+        );
       }
       const signed = await deps.signer.sign(mailbox.id, grant.permissions);
-      const inserted = await tx.tokens.insert({ jti: signed.jti, mailboxId: mailbox.id, userId, name: body.name ?? null, permissions: grant.permissions, expiresAt: grant.expiresAt });
+      const inserted = await tx.tokens.insert({
+        jti: signed.jti,
+        mailboxId: mailbox.id,
+        userId,
+        name: body.name ?? null,
+        permissions: grant.permissions,
+        expiresAt: grant.expiresAt,
+      });
       return { token: signed.token, row: inserted };
     });
     deps.log.info({ event: 'token.created', mailboxId: mailbox.id, jti: row.jti, permissions: row.permissions });

@@ -12,7 +12,14 @@ import { principalOf } from '../auth.js';
 import { presentSummary } from '../present.js';
 import { newRouter } from '../router.js';
 
-export type WaitRouteDeps = StreamDeps & AuthDeps & { db: Knex; config: StreamDeps['config'] & { wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number }; api: { messagePageMax: number } } };
+export type WaitRouteDeps = StreamDeps &
+  AuthDeps & {
+    db: Knex;
+    config: StreamDeps['config'] & {
+      wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number };
+      api: { messagePageMax: number };
+    };
+  };
 
 /**
  * The blocking wait on the message list (only when `wait` or a filter is given; the plain
@@ -25,11 +32,20 @@ export function waitRoutes(deps: WaitRouteDeps): Router {
   const { wait } = deps.config;
 
   router.get('/api/v1/mailboxes/:address/messages', async (ctx, next) => {
-    if (!isWaitRequest(ctx.query)) return next();
-    const req = parseWaitRequest(ctx.query, { maxSeconds: wait.maxSeconds, filterMaxLength: wait.filterMaxLength, pageMax: deps.config.api.messagePageMax });
+    if (!isWaitRequest(ctx.query)) {
+      await next();
+      return;
+    }
+    const req = parseWaitRequest(ctx.query, {
+      maxSeconds: wait.maxSeconds,
+      filterMaxLength: wait.filterMaxLength,
+      pageMax: deps.config.api.messagePageMax,
+    });
     const mailbox = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read');
     const aborted = new AbortController();
-    const onClose = () => { if (!ctx.res.writableEnded) aborted.abort(); };
+    const onClose = () => {
+      if (!ctx.res.writableEnded) aborted.abort();
+    };
     ctx.res.once('close', onClose);
     // a client that left while the credential and the mailbox were looked up: 'close' has fired already (the
     // wait would have held its listener and its Redis channel for its whole time, then the linger)

@@ -1,7 +1,10 @@
 import type { SnsFetch } from './sns-verifier.js';
 
 export class HttpStatusError extends Error {
-  constructor(readonly status: number, host: string) {
+  constructor(
+    readonly status: number,
+    host: string,
+  ) {
     super(`GET https://${host}/… answered ${status}`);
     this.name = 'HttpStatusError';
   }

@@ -8,7 +8,10 @@ import { precheck, publicKeyOf, signatureMatches, SnsRejected, type SnsMessage }
  */
 export type SnsFetch = (url: URL) => Promise<string>;
 
-interface Entry { key: KeyObject; notAfter: Date }
+interface Entry {
+  key: KeyObject;
+  notAfter: Date;
+}
 
 /**
  * Verifies SNS messages: topic allow-list, signature version and URL rules first (no network), then the
@@ -16,7 +19,12 @@ interface Entry { key: KeyObject; notAfter: Date }
  * then the RSA signature. Throws SnsRejected (403) for anything that is not provably from SNS, and
  * Unavailable (503, SNS retries) when Amazon's certificate host could not be reached.
  */
-export function createSnsVerifier(opts: { topicArns: readonly string[]; fetch: SnsFetch; cacheSize: number; now?: () => Date }) {
+export function createSnsVerifier(opts: {
+  topicArns: readonly string[];
+  fetch: SnsFetch;
+  cacheSize: number;
+  now?: () => Date;
+}) {
   const topics = new Set(opts.topicArns);
   const now = opts.now ?? (() => new Date());
   const cache = new Map<string, Promise<Entry>>();
@@ -34,12 +42,15 @@ export function createSnsVerifier(opts: { topicArns: readonly string[]; fetch: S
       (err: unknown) => {
         // the SNS host said the certificate does not exist: forged. Anything else (network, 5xx): retry later.
         const status = (err as { status?: unknown }).status;
-        if (typeof status === 'number' && status >= 400 && status < 500) throw new SnsRejected('certificate_not_found', `signing certificate answered ${status}`);
+        if (typeof status === 'number' && status >= 400 && status < 500)
+          throw new SnsRejected('certificate_not_found', `signing certificate answered ${status}`);
         throw new Unavailable('could not fetch the SNS signing certificate', { cause: err });
       },
     );
     cache.set(key, loading);
-    loading.catch(() => { if (cache.get(key) === loading) cache.delete(key); });
+    loading.catch(() => {
+      if (cache.get(key) === loading) cache.delete(key);
+    });
     while (cache.size > opts.cacheSize) cache.delete(cache.keys().next().value as string);
     return loading;
   };
@@ -53,7 +64,8 @@ export function createSnsVerifier(opts: { topicArns: readonly string[]; fetch: S
         cache.delete(certUrl.href);
         throw new SnsRejected('bad_certificate', 'signing certificate has expired');
       }
-      if (!signatureMatches(m, digest, entry.key)) throw new SnsRejected('bad_signature', 'signature does not match the message');
+      if (!signatureMatches(m, digest, entry.key))
+        throw new SnsRejected('bad_signature', 'signature does not match the message');
     },
     cachedCertificates: () => cache.size,
   };

@@ -7,7 +7,11 @@ import { MessageTooLarge, SessionTimeLimit } from '../../core/errors.js';
  * aborts (the session's time limit) what was collected is dropped at once, the rest of the stream is
  * discarded, and the promise rejects with SessionTimeLimit (421) without waiting for the end.
  */
-export function collectMessage(stream: Readable & { sizeExceeded?: boolean }, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+export function collectMessage(
+  stream: Readable & { sizeExceeded?: boolean },
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -31,7 +35,10 @@ export function collectMessage(stream: Readable & { sizeExceeded?: boolean }, ma
       }
       chunks.push(chunk);
     });
-    stream.once('error', (err) => { settled(); reject(err); });
+    stream.once('error', (err) => {
+      settled();
+      reject(err);
+    });
     stream.once('end', () => {
       settled();
       if (aborted) return;

@@ -9,10 +9,15 @@ import { TooManyRequests } from '../../core/errors.js';
  * allowed (fail open, logged by the limiter).
  */
 export function smtpConnectionLimit(config: Config, deps: Omit<LimiterDeps, 'prefix' | 'timeoutMs'>) {
-  const limiter = createLimiter({ ...deps, prefix: config.redis.prefix, timeoutMs: config.rateLimit.timeoutMs }, 'smtp-connect', config.rateLimit.smtpConnections);
+  const limiter = createLimiter(
+    { ...deps, prefix: config.redis.prefix, timeoutMs: config.rateLimit.timeoutMs },
+    'smtp-connect',
+    config.rateLimit.smtpConnections,
+  );
   return async (session: SMTPServerSession): Promise<void> => {
     if (!config.rateLimit.enabled) return;
     const d = await limiter.consume(session.remoteAddress || 'unknown');
-    if (!d.allowed) throw new TooManyRequests(`too many SMTP connections from ${session.remoteAddress}; retry after ${d.resetS} s`);
+    if (!d.allowed)
+      throw new TooManyRequests(`too many SMTP connections from ${session.remoteAddress}; retry after ${d.resetS} s`);
   };
 }

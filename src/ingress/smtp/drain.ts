@@ -1,7 +1,8 @@
 import type { SMTPServer } from 'smtp-server';
 
 /** A session is busy between MAIL FROM and the reply to its DATA (smtp-server resets the envelope then). */
-const busy = (server: SMTPServer) => [...server.connections].filter((c) => Boolean(c.session?.envelope?.mailFrom)).length;
+const busy = (server: SMTPServer) =>
+  [...server.connections].filter((c) => Boolean(c.session?.envelope?.mailFrom)).length;
 
 /**
  * Graceful SMTP stop. The listener stays open while draining so a new session gets a clean 421 (the
@@ -9,7 +10,11 @@ const busy = (server: SMTPServer) => [...server.connections].filter((c) => Boole
  * (a DATA being received or enqueued) get up to `waitMs` to finish; then every remaining session is
  * sent 421 and closed, and the listener is closed.
  */
-export async function drainSmtp(server: SMTPServer, waitMs: number, pollMs = 25): Promise<{ waitedMs: number; cut: number }> {
+export async function drainSmtp(
+  server: SMTPServer,
+  waitMs: number,
+  pollMs = 25,
+): Promise<{ waitedMs: number; cut: number }> {
   const started = Date.now();
   while (busy(server) > 0 && Date.now() - started < waitMs) {
     await new Promise((resolve) => setTimeout(resolve, pollMs));

@@ -8,19 +8,23 @@ import type { Step, Stored } from '../context.js';
  * Postgres with their cursor.
  */
 export const publishEvent: Step<Stored, Stored & { published: boolean }> = async (d, { publisher, log, metrics }) => {
-  const published = await publishSafely(publisher, {
-    type: 'new_message',
-    mailboxId: d.mailbox.id,
-    cursor: String(d.seq),
-    message: {
-      id: d.messageId,
-      from_address: d.parsed.fromAddress,
-      subject: d.parsed.subject,
-      received_at: toIso(d.job.receivedAt),
-      has_attachments: d.parsed.attachments.length > 0,
-      tag: d.tag,
+  const published = await publishSafely(
+    publisher,
+    {
+      type: 'new_message',
+      mailboxId: d.mailbox.id,
+      cursor: String(d.seq),
+      message: {
+        id: d.messageId,
+        from_address: d.parsed.fromAddress,
+        subject: d.parsed.subject,
+        received_at: toIso(d.job.receivedAt),
+        has_attachments: d.parsed.attachments.length > 0,
+        tag: d.tag,
+      },
     },
-  }, log);
+    log,
+  );
   if (!published) metrics.publishFailures.inc();
   return { ...d, published };
 };

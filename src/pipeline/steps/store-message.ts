@@ -17,18 +17,22 @@ const dataException = (err: unknown): err is Error & { code: string } =>
  * is never lost to a value the parser let through.
  */
 export const storeMessage: Step<WithParsed, Stored> = async (d, { stores, log, config }) => {
-  const write = (parsed: ParsedMessage) => stores.messages.deliver({
-    id: ulid(),
-    mailboxId: d.mailbox.id,
-    ingressId: deliveryKey(d),
-    tag: d.tag,
-    source: d.job.source,
-    envelopeFrom: d.job.envelope.from,
-    envelopeTo: d.job.envelope.to,
-    ...parsed,
-    raw: d.raw,
-    receivedAt: new Date(d.job.receivedAt),
-  }, { maxMessages: d.plan.maxMessagesPerMailbox });
+  const write = (parsed: ParsedMessage) =>
+    stores.messages.deliver(
+      {
+        id: ulid(),
+        mailboxId: d.mailbox.id,
+        ingressId: deliveryKey(d),
+        tag: d.tag,
+        source: d.job.source,
+        envelopeFrom: d.job.envelope.from,
+        envelopeTo: d.job.envelope.to,
+        ...parsed,
+        raw: d.raw,
+        receivedAt: new Date(d.job.receivedAt),
+      },
+      { maxMessages: d.plan.maxMessagesPerMailbox },
+    );
   let parsed = d.parsed;
   let r;
   try {
@@ -36,7 +40,11 @@ export const storeMessage: Step<WithParsed, Stored> = async (d, { stores, log, c
   } catch (err) {
     if (!dataException(err)) throw err;
     log.warn({ event: 'inbound.fields_refused', recipient: d.recipient, sqlstate: err.code, reason: err.message });
-    parsed = fallbackParse(d.raw, `stored without parsed fields: the database refused one (${err.code}: ${err.message})`, config.parse);
+    parsed = fallbackParse(
+      d.raw,
+      `stored without parsed fields: the database refused one (${err.code}: ${err.message})`,
+      config.parse,
+    );
     r = await write(parsed);
   }
   if (r.status === 'refused') throw new Dropped(r.reason, d.mailbox.id, `not stored: ${r.reason}`);

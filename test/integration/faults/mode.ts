@@ -3,7 +3,12 @@ export const FULL = process.env.FAULTS === 'full';
 export const size = <T>(reduced: T, full: T): T => (FULL ? full : reduced);
 
 /** Poll `fn` until it returns true or the deadline passes; returns the elapsed ms. */
-export async function until(fn: () => Promise<boolean>, timeoutMs: number, what: string, everyMs = 100): Promise<number> {
+export async function until(
+  fn: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  everyMs = 100,
+): Promise<number> {
   const started = Date.now();
   for (;;) {
     if (await fn()) return Date.now() - started;

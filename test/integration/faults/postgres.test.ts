@@ -26,7 +26,10 @@ test.before(async (t) => {
   await db('plans').update({ max_messages_per_mailbox: 100_000 });
   await db.destroy();
   const database = { name: 'mw_faults', url: url.toString(), drop: async () => undefined };
-  const sys = await startSystem({ database, env: { DATABASE_QUERY_TIMEOUT_MS: '1000', DATABASE_POOL_MAX: '6', DELIVERY_BACKOFF_MS: '250' } });
+  const sys = await startSystem({
+    database,
+    env: { DATABASE_QUERY_TIMEOUT_MS: '1000', DATABASE_POOL_MAX: '6', DELIVERY_BACKOFF_MS: '250' },
+  });
   t.context = { pgs, sys };
 });
 test.after.always(async (t) => {
@@ -49,18 +52,24 @@ test('Postgres paused (SIGSTOP): SMTP keeps accepting, the API answers 503 inste
   const retriedBefore = (await sys.deps.metrics.retried.get()).values.reduce((s, v) => s + v.value, 0);
 
   const result = await flood({
-    port: () => sys.smtpPort, to: () => box.address, ledger, count, concurrency: 4,
+    port: () => sys.smtpPort,
+    to: () => box.address,
+    ledger,
+    count,
+    concurrency: 4,
     onSent: async (n) => {
       if (n !== Math.floor(count / 3)) return;
       pgs.pause();
       pausedAt = Date.now();
       outage = (async () => {
-        await Promise.all([list, '/readyz', `/api/v1/mailboxes/${box.address}`].map(async (path) => {
-          const started = Date.now();
-          const r = await sys.api(path, { token: box.token });
-          await r.text();
-          during.push({ status: r.status, ms: Date.now() - started, path });
-        }));
+        await Promise.all(
+          [list, '/readyz', `/api/v1/mailboxes/${box.address}`].map(async (path) => {
+            const started = Date.now();
+            const r = await sys.api(path, { token: box.token });
+            await r.text();
+            during.push({ status: r.status, ms: Date.now() - started, path });
+          }),
+        );
         await pause(Math.max(0, pauseMs - (Date.now() - pausedAt)));
         pgs.resume();
         resumedAt = Date.now();
@@ -74,12 +83,33 @@ test('Postgres paused (SIGSTOP): SMTP keeps accepting, the API answers 503 inste
     t.true(d.ms < 5_000, `${d.path} answered in ${d.ms} ms`);
   }
 
-  const apiBack = await until(async () => (await sys.api(list, { token: box.token }).then(async (r) => { await r.text(); return r.status; })) === 200, 30_000, 'API answers again');
-  const drained = await until(async () => (await ledger.reconcile(sys.deps.db)).lost.length === 0, size(60_000, 180_000), 'every acknowledged message stored', 250);
+  const apiBack = await until(
+    async () =>
+      (await sys.api(list, { token: box.token }).then(async (r) => {
+        await r.text();
+        return r.status;
+      })) === 200,
+    30_000,
+    'API answers again',
+  );
+  const drained = await until(
+    async () => (await ledger.reconcile(sys.deps.db)).lost.length === 0,
+    size(60_000, 180_000),
+    'every acknowledged message stored',
+    250,
+  );
   const report = await ledger.reconcile(sys.deps.db);
   const retried = (await sys.deps.metrics.retried.get()).values.reduce((s, v) => s + v.value, 0) - retriedBefore;
   const counts = await sys.deps.queues.inbound.getJobCounts('failed', 'active', 'waiting', 'delayed');
-  t.log(formatLedger('postgres SIGSTOP', report, { pausedMs: resumedAt - pausedAt, apiRecoveryMs: apiBack, allStoredAfterResumeMs: drained, jobRetries: retried, during: JSON.stringify(during) }));
+  t.log(
+    formatLedger('postgres SIGSTOP', report, {
+      pausedMs: resumedAt - pausedAt,
+      apiRecoveryMs: apiBack,
+      allStoredAfterResumeMs: drained,
+      jobRetries: retried,
+      during: JSON.stringify(during),
+    }),
+  );
   t.deepEqual(report.lost, []);
   t.deepEqual(report.duplicated, []);
   t.true(retried > 0, 'jobs hit the outage and were retried');

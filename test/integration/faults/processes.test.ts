@@ -38,7 +38,11 @@ test.serial('worker SIGKILLed repeatedly during the flow: 0 lost, 0 duplicates',
   while (killed < kills) {
     const w = spawn(t, 'worker');
     const seen = await storedCount(sys, ledger.run);
-    await until(async () => (await storedCount(sys, ledger.run)) >= seen + Math.ceil(count / (kills + 2) / 2), 60_000, 'the worker makes progress');
+    await until(
+      async () => (await storedCount(sys, ledger.run)) >= seen + Math.ceil(count / (kills + 2) / 2),
+      60_000,
+      'the worker makes progress',
+    );
     w.signal('SIGKILL');
     await w.exited;
     killed++;
@@ -46,10 +50,21 @@ test.serial('worker SIGKILLed repeatedly during the flow: 0 lost, 0 duplicates',
   }
   const final = spawn(t, 'worker');
   const result = await sending;
-  const drainMs = await until(async () => (await ledger.reconcile(sys.deps.db)).stored === ledger.acked.size, size(60_000, 180_000), 'all acknowledged messages stored', 200);
+  const drainMs = await until(
+    async () => (await ledger.reconcile(sys.deps.db)).stored === ledger.acked.size,
+    size(60_000, 180_000),
+    'all acknowledged messages stored',
+    200,
+  );
   const report = await ledger.reconcile(sys.deps.db);
   const counts = await sys.deps.queues.inbound.getJobCounts('failed', 'active');
-  t.log(formatLedger('worker SIGKILL x' + kills, report, { replies: JSON.stringify(result.replies), recoveryAfterLastKillMs: Date.now() - lastKillAt, drainMs }));
+  t.log(
+    formatLedger('worker SIGKILL x' + kills, report, {
+      replies: JSON.stringify(result.replies),
+      recoveryAfterLastKillMs: Date.now() - lastKillAt,
+      drainMs,
+    }),
+  );
   t.is(result.replies['250'], count);
   t.deepEqual(report.lost, []);
   t.deepEqual(report.duplicated, []);
@@ -60,7 +75,12 @@ test.serial('worker SIGKILLed repeatedly during the flow: 0 lost, 0 duplicates',
   // a killed worker's job whose message it had committed stays active until its lock expires; the last worker
   // finds it stalled, re-runs it (a duplicate, not stored again) and completes it. Waiting for that here also
   // keeps those stalls out of the next scenario's logs.
-  await until(async () => (await sys.deps.queues.inbound.getJobCounts('active')).active === 0, 20_000, 'no job left active', 200);
+  await until(
+    async () => (await sys.deps.queues.inbound.getJobCounts('active')).active === 0,
+    20_000,
+    'no job left active',
+    200,
+  );
   t.is((await sys.deps.queues.inbound.getJobCounts('failed')).failed, 0, 'no job failed after the recovery');
   final.signal('SIGTERM');
   t.is((await final.exited).code, 0);
@@ -78,27 +98,49 @@ test.serial('worker and smtp SIGTERM during load: 0 lost, 0 stalled jobs', async
   await worker1.waitFor('worker.started');
   let terminated = false;
   const result = await flood({
-    port: () => (terminated ? ports[1]! : ports[0]!), to: () => box.address, ledger, count, concurrency: 6,
+    port: () => (terminated ? ports[1]! : ports[0]!),
+    to: () => box.address,
+    ledger,
+    count,
+    concurrency: 6,
     onSent: (n) => {
       if (n !== Math.floor(count / 3)) return;
       smtp1.signal('SIGTERM');
       worker1.signal('SIGTERM');
       spawn(t, 'worker');
-      void smtp1.waitFor('smtp.draining').then(() => { terminated = true; }, () => { terminated = true; });
+      void smtp1.waitFor('smtp.draining').then(
+        () => {
+          terminated = true;
+        },
+        () => {
+          terminated = true;
+        },
+      );
     },
   });
   const [e1, e2] = await Promise.all([smtp1.exited, worker1.exited]);
   t.is(e1.code, 0, 'smtp exit code');
   t.is(e2.code, 0, 'worker exit code');
-  const drainMs = await until(async () => (await ledger.reconcile(sys.deps.db)).stored >= ledger.acked.size, size(60_000, 180_000), 'all acknowledged messages stored', 200);
+  const drainMs = await until(
+    async () => (await ledger.reconcile(sys.deps.db)).stored >= ledger.acked.size,
+    size(60_000, 180_000),
+    'all acknowledged messages stored',
+    200,
+  );
   const report = await ledger.reconcile(sys.deps.db);
   // a message is stored (committed) a moment before its job is marked completed: the new worker may still be
   // completing the last ones. A job left active by the stopped worker would stay so until its lock expired
   // (WORKER_LOCK_MS, longer than this wait), so it still fails the count below.
-  const settled = async () => { const c = await sys.deps.queues.inbound.getJobCounts('active', 'waiting'); return c.active === 0 && c.waiting === 0; };
+  const settled = async () => {
+    const c = await sys.deps.queues.inbound.getJobCounts('active', 'waiting');
+    return c.active === 0 && c.waiting === 0;
+  };
   await until(settled, 5_000, 'no job active or waiting', 100).catch(() => undefined);
   const counts = await sys.deps.queues.inbound.getJobCounts('failed', 'active', 'waiting');
-  const stalledLines = t.context.procs.slice(ours).flatMap((p) => p.lines).filter((l) => /stalled/i.test(JSON.stringify(l)));
+  const stalledLines = t.context.procs
+    .slice(ours)
+    .flatMap((p) => p.lines)
+    .filter((l) => /stalled/i.test(JSON.stringify(l)));
   t.log(formatLedger('smtp+worker SIGTERM', report, { replies: JSON.stringify(result.replies), drainMs }));
   t.deepEqual(report.lost, []);
   t.deepEqual(report.duplicated, []);

@@ -6,9 +6,14 @@ import { pause } from './mode.js';
 // SMTP_MAX_CLIENTS and SMTP_SOCKET_TIMEOUT_MS against idle, slow and too many clients.
 const test = anyTest as TestFn<{ sys: System }>;
 test.before(async (t) => {
-  t.context.sys = await startSystem({ roles: ['web', 'smtp', 'worker'], env: { SMTP_MAX_CLIENTS: '4', SMTP_SOCKET_TIMEOUT_MS: '1500' } });
+  t.context.sys = await startSystem({
+    roles: ['web', 'smtp', 'worker'],
+    env: { SMTP_MAX_CLIENTS: '4', SMTP_SOCKET_TIMEOUT_MS: '1500' },
+  });
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 test('idle, slow and excess SMTP clients are bounded and a normal client is still served', async (t) => {
   const { sys } = t.context;
@@ -29,16 +34,32 @@ test('idle, slow and excess SMTP clients are bounded and a normal client is stil
       slow.push(client);
     }
     let dripping = true;
-    const drip = (async () => { while (dripping) { for (const c of slow) c.socket.write('x'); await pause(400); } })();
+    const drip = (async () => {
+      while (dripping) {
+        for (const c of slow) c.socket.write('x');
+        await pause(400);
+      }
+    })();
 
     // the fourth slot: a normal client is served while the slow ones hold theirs
-    const normal = await RawSmtp.sendOnce(sys.smtpPort, 'n@example.org', [box.address], 'Subject: normal-1\r\n\r\nhello\r\n');
+    const normal = await RawSmtp.sendOnce(
+      sys.smtpPort,
+      'n@example.org',
+      [box.address],
+      'Subject: normal-1\r\n\r\nhello\r\n',
+    );
     t.regex(normal.data, /^250/);
 
     // over the limit: 421 at once
     const { client: fourth } = await RawSmtp.open(sys.smtpPort);
     opened.push(fourth);
-    const excess = await RawSmtp.open(sys.smtpPort).then((r) => { opened.push(r.client); return r.greeting; }, (e: Error) => e.message);
+    const excess = await RawSmtp.open(sys.smtpPort).then(
+      (r) => {
+        opened.push(r.client);
+        return r.greeting;
+      },
+      (e: Error) => e.message,
+    );
     t.regex(excess, /421/, 'a client over SMTP_MAX_CLIENTS is refused with 421');
 
     // the idle client is dropped by the socket timeout; its slot serves a normal client again
@@ -47,7 +68,12 @@ test('idle, slow and excess SMTP clients are bounded and a normal client is stil
     t.regex(last, /^421|closed/, `idle client dropped (${last})`);
     t.true(Date.now() - idleGone < 5_000);
     fourth.socket.destroy();
-    const again = await RawSmtp.sendOnce(sys.smtpPort, 'n@example.org', [box.address], 'Subject: normal-2\r\n\r\nhello\r\n');
+    const again = await RawSmtp.sendOnce(
+      sys.smtpPort,
+      'n@example.org',
+      [box.address],
+      'Subject: normal-2\r\n\r\nhello\r\n',
+    );
     t.regex(again.data, /^250/);
 
     dripping = false;

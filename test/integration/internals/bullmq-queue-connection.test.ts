@@ -25,10 +25,10 @@ test('Queue.add and Queue.remove are sent on the ioredis instance passed as conn
   let phase = 'add';
   const jobId = `probe-${prefix}`;
   const original = redis.sendCommand.bind(redis);
-  redis.sendCommand = ((command: { name: string; args: unknown[] }, stream?: unknown) => {
+  redis.sendCommand = (command: Parameters<typeof original>[0], stream?: Parameters<typeof original>[1]) => {
     if (command.args.some((a) => String(a).includes(jobId))) sent.push(phase);
-    return original(command as Parameters<typeof original>[0], stream as Parameters<typeof original>[1]);
-  }) as typeof redis.sendCommand;
+    return original(command, stream);
+  };
 
   const added = await queue.add('probe', { n: 1 }, { jobId });
   t.is(added.id, jobId);

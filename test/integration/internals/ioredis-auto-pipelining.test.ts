@@ -20,7 +20,11 @@ test('assigning options.enableAutoPipelining on a connected client takes effect 
 
   redis.options.enableAutoPipelining = true;
   const on = [redis.echo('c'), redis.echo('d')];
-  t.is(redis.autoPipelineQueueSize, 2, `${ROW}: setting the option on a live client did not auto-pipeline the next commands`);
+  t.is(
+    redis.autoPipelineQueueSize,
+    2,
+    `${ROW}: setting the option on a live client did not auto-pipeline the next commands`,
+  );
   t.deepEqual(await Promise.all(on), ['c', 'd'], ROW);
   t.is(redis.autoPipelineQueueSize, 0, ROW);
 

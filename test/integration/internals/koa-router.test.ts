@@ -18,14 +18,21 @@ test('after the router ran, an outer middleware reads the matched pattern (with 
     seen.push((ctx as { _matchedRoute?: unknown })._matchedRoute);
   });
   const router = new Router({ sensitive: true, prefix: '/api/v1' });
-  router.get('/mailboxes/:address/messages/:id', (ctx) => { ctx.body = 'ok'; });
+  router.get('/mailboxes/:address/messages/:id', (ctx) => {
+    ctx.body = 'ok';
+  });
   app.use(router.routes());
-  const server = createServer(app.callback());
+  const koa = app.callback();
+  const server = createServer((req, res) => void koa(req, res));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   t.is((await fetch(`${base}/api/v1/mailboxes/a@b.test/messages/7`)).status, 200);
   t.is((await fetch(`${base}/nowhere`)).status, 404);
-  t.deepEqual(seen, ['/api/v1/mailboxes/:address/messages/:id', undefined], `${ROW}: ctx._matchedRoute no longer holds the matched pattern`);
+  t.deepEqual(
+    seen,
+    ['/api/v1/mailboxes/:address/messages/:id', undefined],
+    `${ROW}: ctx._matchedRoute no longer holds the matched pattern`,
+  );
 });

@@ -44,12 +44,18 @@ test('the declared-SIZE refusal goes through connection.send(552, text), which a
   const { client } = await RawSmtp.open(port);
   t.teardown(() => client.socket.destroy());
   await client.command('EHLO test.local');
-  t.is(await client.command('MAIL FROM:<a@example.org> SIZE=99999'), '552 5.3.4 rewritten', `${ROW}: smtp-server no longer answers a declared SIZE through connection.send`);
+  t.is(
+    await client.command('MAIL FROM:<a@example.org> SIZE=99999'),
+    '552 5.3.4 rewritten',
+    `${ROW}: smtp-server no longer answers a declared SIZE through connection.send`,
+  );
 });
 
 test('session.envelope.mailFrom marks a transaction in progress; connection.send(421) answers and closes', async (t) => {
   let conn: Connection | undefined;
-  const { server, port } = await start(t, (c) => { conn = c; });
+  const { server, port } = await start(t, (c) => {
+    conn = c;
+  });
   const { client } = await RawSmtp.open(port);
   t.teardown(() => client.socket.destroy());
   await client.command('EHLO test.local');
@@ -61,7 +67,10 @@ test('session.envelope.mailFrom marks a transaction in progress; connection.send
 
   conn!.send(421, 'Service shutting down');
   t.is(await client.reply(), '421 Service shutting down', ROW);
-  const closed = await Promise.race([once(client.socket, 'close').then(() => true), new Promise((r) => setTimeout(() => r(false), 5_000))]);
+  const closed = await Promise.race([
+    once(client.socket, 'close').then(() => true),
+    new Promise((r) => setTimeout(() => r(false), 5_000)),
+  ]);
   t.true(closed, `${ROW}: send(421) did not close the connection`);
   const until = Date.now() + 5_000;
   while (server.connections.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));

@@ -8,7 +8,15 @@ test.before(async (t) => {
   t.context.sys = await startSystem();
   t.context.browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 });
 test.after.always(async (t) => {
@@ -22,12 +30,22 @@ test('headless Chromium: the viewer page served by the app opens an EventSource 
   const page = await browser.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(`${sys.baseUrl}/streams/viewer#address=${encodeURIComponent(box.address)}&token=${encodeURIComponent(box.token)}`);
+  await page.goto(
+    `${sys.baseUrl}/streams/viewer#address=${encodeURIComponent(box.address)}&token=${encodeURIComponent(box.token)}`,
+  );
   // these functions run in the page (the page's CSP forbids string eval; this tsconfig has no DOM types)
-  await page.waitForFunction(() => (globalThis as any).document.getElementById('status').textContent.startsWith('live from cursor'), undefined, { timeout: 10_000 });
+  await page.waitForFunction(
+    () => (globalThis as any).document.getElementById('status').textContent.startsWith('live from cursor'),
+    undefined,
+    { timeout: 10_000 },
+  );
   await sys.send({ to: box.address, subject: 'hello browser', text: 'x' });
   await page.waitForFunction(() => (globalThis as any).mailwrightEvents.length > 0, undefined, { timeout: 10_000 });
-  const events = (await page.evaluate(() => (globalThis as any).mailwrightEvents)) as Array<{ type: string; cursor: string; message: { subject: string } }>;
+  const events = (await page.evaluate(() => (globalThis as any).mailwrightEvents)) as Array<{
+    type: string;
+    cursor: string;
+    message: { subject: string };
+  }>;
   t.is(events[0]!.type, 'new_message');
   t.is(events[0]!.cursor, '1');
   t.is(events[0]!.message.subject, 'hello browser');

@@ -23,7 +23,9 @@ async function deliveredOnlyToItsOwn(t: ExecutionContext, own: System, other: Sy
   await stream.next((e) => e.event === 'ready');
   const heard: StreamEvent[] = [];
   let sentinel!: () => void;
-  const sentinelHeard = new Promise<void>((resolve) => { sentinel = resolve; });
+  const sentinelHeard = new Promise<void>((resolve) => {
+    sentinel = resolve;
+  });
   const off = other.web!.streams.hub.subscribe(id, (e) => {
     heard.push(e);
     if (e.type === 'new_message' && e.message.id === 'sentinel') sentinel();
@@ -34,11 +36,17 @@ async function deliveredOnlyToItsOwn(t: ExecutionContext, own: System, other: Sy
     const got = await stream.next((e) => e.event === 'new_message');
     t.is(got.data.message.subject, 'for its own deployment only', 'its own stream gets the message');
     await other.deps.publisher.publish({
-      type: 'new_message', mailboxId: id, cursor: '1',
+      type: 'new_message',
+      mailboxId: id,
+      cursor: '1',
       message: { id: 'sentinel', from_address: null, subject: null, received_at: null, has_attachments: false },
     });
     await sentinelHeard;
-    t.deepEqual(heard.map((e) => (e.type === 'new_message' ? e.message.id : e.type)), ['sentinel'], 'the other deployment heard nothing of it');
+    t.deepEqual(
+      heard.map((e) => (e.type === 'new_message' ? e.message.id : e.type)),
+      ['sentinel'],
+      'the other deployment heard nothing of it',
+    );
   } finally {
     off();
     stream.close();

@@ -9,7 +9,11 @@ const test = anyTest as TestFn<{ core: System; webA: System; webB: System }>;
 test.before(async (t) => {
   const TOKEN_SECRET = randomBytes(32).toString('hex');
   t.context.core = await startSystem({ roles: ['smtp', 'worker'], env: { TOKEN_SECRET } });
-  const shared = { database: t.context.core.database, prefix: t.context.core.config.redis.prefix, env: { TOKEN_SECRET } };
+  const shared = {
+    database: t.context.core.database,
+    prefix: t.context.core.config.redis.prefix,
+    env: { TOKEN_SECRET },
+  };
   t.context.webA = await startSystem({ ...shared, roles: ['web'] });
   t.context.webB = await startSystem({ ...shared, roles: ['web'] });
 });
@@ -27,7 +31,11 @@ test.serial('a message delivered by the worker reaches subscribers on both web p
   const onA = await openWs(wsUrl(webA.baseUrl, `/api/v1/mailboxes/${box.address}/ws`), { token: box.token });
   const onB = await openSse(`${webB.baseUrl}/api/v1/mailboxes/${box.address}/events?token=${box.token}`);
   const onB2 = await openWs(wsUrl(webB.baseUrl, `/api/v1/mailboxes/${box.address}/ws`), { token: box.token });
-  await Promise.all([onA.next((f) => f.type === 'ready'), onB.next((e) => e.event === 'ready'), onB2.next((f) => f.type === 'ready')]);
+  await Promise.all([
+    onA.next((f) => f.type === 'ready'),
+    onB.next((e) => e.event === 'ready'),
+    onB2.next((f) => f.type === 'ready'),
+  ]);
   await core.send({ to: box.address, subject: 'fan out', text: 'x' });
   const [a, b, b2] = await Promise.all([
     onA.next((f) => f.type === 'new_message'),
@@ -58,7 +66,7 @@ test('a blocking wait on one web process is woken by a delivery from the worker'
 });
 
 // streams on web A only: the tests above count the streams and waits on web B's hub
-test('revoking an API key on one web process closes that key\'s streams on the other', async (t) => {
+test("revoking an API key on one web process closes that key's streams on the other", async (t) => {
   const { webA, webB } = t.context;
   const { apiKey, keyId } = await createUserWithKey(webA.deps.stores);
   const box = await webA.createMailbox('?ttl_minutes=30', apiKey);

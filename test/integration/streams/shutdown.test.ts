@@ -3,8 +3,12 @@ import { openSse, openWs, wsUrl } from '../../helpers/stream-clients.js';
 import { startSystem, type System } from '../../helpers/system.js';
 
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem(); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem();
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 test('closing the web role ends open streams promptly, telling clients to reconnect', async (t) => {
   const { sys } = t.context;

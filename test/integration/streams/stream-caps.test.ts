@@ -10,8 +10,12 @@ import { createUserWithKey } from '../../helpers/users.js';
 
 // STREAM_MAX_PER_CREDENTIAL=2: the third stream of one credential (on this process) is refused
 const test = anyTest as TestFn<{ sys: System }>;
-test.before(async (t) => { t.context.sys = await startSystem({ env: { STREAM_MAX_PER_CREDENTIAL: '2' } }); });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.before(async (t) => {
+  t.context.sys = await startSystem({ env: { STREAM_MAX_PER_CREDENTIAL: '2' } });
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 const ws = (sys: System, address: string) => wsUrl(sys.baseUrl, `/api/v1/mailboxes/${address}/ws`);
 const sse = (sys: System, address: string) => `${sys.baseUrl}/api/v1/mailboxes/${address}/events`;
@@ -30,12 +34,17 @@ async function refusedWs(url: string, token: string): Promise<{ status?: number;
 async function slotsFreed(sys: System, credential: CredentialKey, held: number) {
   const until = Date.now() + 5_000;
   while (sys.web!.streams.registry.heldBy(credential) !== held) {
-    if (Date.now() > until) throw new Error(`${credential} still holds ${sys.web!.streams.registry.heldBy(credential)} slots`);
+    if (Date.now() > until)
+      throw new Error(`${credential} still holds ${sys.web!.streams.registry.heldBy(credential)} slots`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
-function expectTooMany(t: { is(a: unknown, b: unknown, m?: string): void; deepEqual(a: unknown, b: unknown, m?: string): void }, r: { status?: number; body?: any }, what: string) {
+function expectTooMany(
+  t: { is(a: unknown, b: unknown, m?: string): void; deepEqual(a: unknown, b: unknown, m?: string): void },
+  r: { status?: number; body?: any },
+  what: string,
+) {
   t.is(r.status, 429, what);
   t.is(r.body?.error?.code, 'too_many_streams', what);
   t.is(typeof r.body?.error?.message, 'string', what);
@@ -46,7 +55,12 @@ test('an API key at STREAM_MAX_PER_CREDENTIAL is refused with 429 too_many_strea
   const { sys } = t.context;
   const { apiKey } = await createUserWithKey(sys.deps.stores);
   const box = await sys.createMailbox('?ttl_minutes=60', apiKey);
-  const other = await sys.json('/api/v1/keys', { method: 'POST', token: apiKey, headers: { 'content-type': 'application/json' }, body: '{}' });
+  const other = await sys.json('/api/v1/keys', {
+    method: 'POST',
+    token: apiKey,
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   t.is(other.status, 201);
   const keyId = (await sys.deps.stores.apiKeys.findByPrefix(apiKey.slice(0, 11)))!.id;
 
@@ -85,7 +99,10 @@ test('a mailbox token is capped the same way; another token of the same mailbox 
   const { sys } = t.context;
   const box = await sys.createMailbox('?ttl_minutes=60');
   const minted = await sys.json(`/api/v1/mailboxes/${box.address}/tokens`, {
-    method: 'POST', token: box.token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ permissions: ['read'] }),
+    method: 'POST',
+    token: box.token,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ permissions: ['read'] }),
   });
   t.is(minted.status, 201);
   const a = await openSse(sse(sys, box.address), { token: box.token });
@@ -103,12 +120,17 @@ test('a mailbox token is capped the same way; another token of the same mailbox 
   b.close();
 });
 
-test('revoking an API key closes its SSE and WS streams (api_key_revoked, WS 1008) and frees their slots; another key\'s stream stays open', async (t) => {
+test("revoking an API key closes its SSE and WS streams (api_key_revoked, WS 1008) and frees their slots; another key's stream stays open", async (t) => {
   const { sys } = t.context;
   const { apiKey } = await createUserWithKey(sys.deps.stores);
   const box = await sys.createMailbox('?ttl_minutes=60', apiKey);
   const otherBox = await sys.createMailbox('?ttl_minutes=60', apiKey);
-  const created = await sys.json('/api/v1/keys', { method: 'POST', token: apiKey, headers: { 'content-type': 'application/json' }, body: '{}' });
+  const created = await sys.json('/api/v1/keys', {
+    method: 'POST',
+    token: apiKey,
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   const survivorKey: string = created.body.key;
   const keyId = (await sys.deps.stores.apiKeys.findByPrefix(apiKey.slice(0, 11)))!.id;
 
@@ -124,8 +146,10 @@ test('revoking an API key closes its SSE and WS streams (api_key_revoked, WS 100
   const survivor = await openWs(ws(sys, box.address), { token: survivorKey });
   const survivorSse = await openSse(sse(sys, box.address), { token: box.token });
   await Promise.all([
-    revokedWs.next((f) => f.type === 'ready'), revokedSse.next((e) => e.event === 'ready'),
-    survivor.next((f) => f.type === 'ready'), survivorSse.next((e) => e.event === 'ready'),
+    revokedWs.next((f) => f.type === 'ready'),
+    revokedSse.next((e) => e.event === 'ready'),
+    survivor.next((f) => f.type === 'ready'),
+    survivorSse.next((e) => e.event === 'ready'),
   ]);
 
   const started = Date.now();
@@ -138,7 +162,10 @@ test('revoking an API key closes its SSE and WS streams (api_key_revoked, WS 100
   t.deepEqual(revokedSse.inbox.all.at(-1), { event: 'api_key_revoked', data: { type: 'api_key_revoked' } });
   t.is(sys.web!.streams.registry.heldBy(`key:${keyId}`), 0);
 
-  t.deepEqual(published.map((p) => JSON.parse(p)), [{ type: 'api_key_revoked', keyId }]);
+  t.deepEqual(
+    published.map((p) => JSON.parse(p)),
+    [{ type: 'api_key_revoked', keyId }],
+  );
   t.false(published.join('').includes(apiKey.slice(12)));
 
   await sys.send({ to: box.address, subject: 'still here', text: 'x' });
@@ -178,13 +205,19 @@ async function heldInProcess(sys: System, held: number) {
 // and the process cap was once checked before the token's expiry was read, which let racing opens with
 // mailbox tokens through (20 opens of one token with room for 2 gave 3; 40 over 8 tokens, cap 5, gave 8 to 12)
 test('a burst of concurrent SSE and WS opens never exceeds STREAM_MAX_PER_PROCESS or STREAM_MAX_PER_CREDENTIAL; the rest get 503 / 429; every slot comes back', async (t) => {
-  const sys = await startSystem({ roles: ['web'], env: { STREAM_MAX_PER_PROCESS: '5', STREAM_MAX_PER_CREDENTIAL: '3' } });
+  const sys = await startSystem({
+    roles: ['web'],
+    env: { STREAM_MAX_PER_PROCESS: '5', STREAM_MAX_PER_CREDENTIAL: '3' },
+  });
   t.teardown(() => sys.stop());
   const box = await sys.createMailbox('?ttl_minutes=60');
   const tokens: string[] = [box.token];
   for (let i = 0; i < 7; i += 1) {
     const minted = await sys.json(`/api/v1/mailboxes/${box.address}/tokens`, {
-      method: 'POST', token: box.token, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ permissions: ['read'] }),
+      method: 'POST',
+      token: box.token,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ permissions: ['read'] }),
     });
     t.is(minted.status, 201);
     tokens.push(minted.body.token);
@@ -217,7 +250,8 @@ test('a burst of concurrent SSE and WS opens never exceeds STREAM_MAX_PER_PROCES
   t.is(opened(mixed).length, 5);
   t.is(registry.held(), 5);
   for (const token of tokens) t.true(registry.heldBy(`token:${jtiOf(token)}`) <= 3);
-  for (const refusal of refusals(mixed)) t.true(['429 too_many_streams', '503 service_unavailable'].includes(refusal), refusal);
+  for (const refusal of refusals(mixed))
+    t.true(['429 too_many_streams', '503 service_unavailable'].includes(refusal), refusal);
   t.true(refusals(mixed).includes('503 service_unavailable'));
   for (const r of mixed) r.close?.();
   await heldInProcess(sys, 0);

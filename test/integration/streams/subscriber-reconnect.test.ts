@@ -30,44 +30,57 @@ test.after.always(async (t) => {
   await t.context.core?.stop();
 });
 
-const subscribers = (t: { context: { core: System; redis: Redis } }, address: string) => channelListeners(t.context.redis, t.context.core, address);
+const subscribers = (t: { context: { core: System; redis: Redis } }, address: string) =>
+  channelListeners(t.context.redis, t.context.core, address);
 const until = (what: () => Promise<boolean>, ms = 15_000) => eventually(what, ms);
 
-test.serial('after the subscriber connection drops and comes back, its mailbox channels are subscribed again and events flow', async (t) => {
-  const { core, web, proxy } = t.context;
-  const box = await web.createMailbox('?ttl_minutes=30');
-  const ws = await openWs(wsUrl(web.baseUrl, `/api/v1/mailboxes/${box.address}/ws`), { token: box.token });
-  await ws.next((f) => f.type === 'ready');
-  t.is(await subscribers(t, box.address), 1);
-
-  proxy.break(); // every connection of the web role is dropped, new ones too
-  t.true(await until(async () => (await subscribers(t, box.address)) === 0), 'the subscription went with the connection');
-  await new Promise((r) => setTimeout(r, 300));
-  await proxy.restore();
-  t.true(await until(async () => (await subscribers(t, box.address)) === 1), 'ioredis subscribed the channel again');
-
-  await core.send({ to: box.address, subject: 'after reconnect', text: 'x' });
-  const frame = await ws.next((f) => f.type === 'new_message');
-  t.is(frame.message.subject, 'after reconnect');
-  ws.close();
-});
-
-test.serial('a stream opened while Redis is unreachable starts after STREAM_SUBSCRIBE_WAIT_MS and goes live once Redis is back', async (t) => {
-  const { core, web, proxy } = t.context;
-  const box = await web.createMailbox('?ttl_minutes=30');
-  await proxy.cut();
-  try {
-    const opened = Date.now();
+test.serial(
+  'after the subscriber connection drops and comes back, its mailbox channels are subscribed again and events flow',
+  async (t) => {
+    const { core, web, proxy } = t.context;
+    const box = await web.createMailbox('?ttl_minutes=30');
     const ws = await openWs(wsUrl(web.baseUrl, `/api/v1/mailboxes/${box.address}/ws`), { token: box.token });
-    const ready = await ws.next((f) => f.type === 'ready');
-    t.is(ready.cursor, '0');
-    t.true(Date.now() - opened >= 250, 'it waited for the subscription first');
+    await ws.next((f) => f.type === 'ready');
+    t.is(await subscribers(t, box.address), 1);
+
+    proxy.break(); // every connection of the web role is dropped, new ones too
+    t.true(
+      await until(async () => (await subscribers(t, box.address)) === 0),
+      'the subscription went with the connection',
+    );
+    await new Promise((r) => setTimeout(r, 300));
     await proxy.restore();
-    t.true(await until(async () => (await subscribers(t, box.address)) === 1), 'the queued SUBSCRIBE went out on reconnect');
-    await core.send({ to: box.address, subject: 'live again', text: 'x' });
-    t.is((await ws.next((f) => f.type === 'new_message')).message.subject, 'live again');
+    t.true(await until(async () => (await subscribers(t, box.address)) === 1), 'ioredis subscribed the channel again');
+
+    await core.send({ to: box.address, subject: 'after reconnect', text: 'x' });
+    const frame = await ws.next((f) => f.type === 'new_message');
+    t.is(frame.message.subject, 'after reconnect');
     ws.close();
-  } finally {
-    await proxy.restore();
-  }
-});
+  },
+);
+
+test.serial(
+  'a stream opened while Redis is unreachable starts after STREAM_SUBSCRIBE_WAIT_MS and goes live once Redis is back',
+  async (t) => {
+    const { core, web, proxy } = t.context;
+    const box = await web.createMailbox('?ttl_minutes=30');
+    await proxy.cut();
+    try {
+      const opened = Date.now();
+      const ws = await openWs(wsUrl(web.baseUrl, `/api/v1/mailboxes/${box.address}/ws`), { token: box.token });
+      const ready = await ws.next((f) => f.type === 'ready');
+      t.is(ready.cursor, '0');
+      t.true(Date.now() - opened >= 250, 'it waited for the subscription first');
+      await proxy.restore();
+      t.true(
+        await until(async () => (await subscribers(t, box.address)) === 1),
+        'the queued SUBSCRIBE went out on reconnect',
+      );
+      await core.send({ to: box.address, subject: 'live again', text: 'x' });
+      t.is((await ws.next((f) => f.type === 'new_message')).message.subject, 'live again');
+      ws.close();
+    } finally {
+      await proxy.restore();
+    }
+  },
+);

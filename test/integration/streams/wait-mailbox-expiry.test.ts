@@ -10,7 +10,9 @@ const test = anyTest as TestFn<{ noWorker: System }>;
 test.before(async (t) => {
   t.context.noWorker = await startSystem({ roles: ['web', 'smtp'], env: { TTL_UNIT_MS: '1000' } });
 });
-test.after.always(async (t) => { await t.context.noWorker?.stop(); });
+test.after.always(async (t) => {
+  await t.context.noWorker?.stop();
+});
 
 test('a wait ends with 410 when its mailbox expires, even with no expiry event (no worker ran the expiry job)', async (t) => {
   const { noWorker: sys } = t.context;
@@ -27,7 +29,10 @@ test('a wait goes on when its mailbox TTL is extended while it waits', async (t)
   const box = await sys.createMailbox('?ttl_minutes=2');
   const waiting = sys.json(`/api/v1/mailboxes/${box.address}/messages?wait=4&subject=never`, { token: box.token });
   await new Promise((r) => setTimeout(r, 300));
-  const patched = await sys.json(`/api/v1/mailboxes/${box.address}?ttl_minutes=60`, { method: 'PATCH', token: box.token });
+  const patched = await sys.json(`/api/v1/mailboxes/${box.address}?ttl_minutes=60`, {
+    method: 'PATCH',
+    token: box.token,
+  });
   t.is(patched.status, 200, JSON.stringify(patched.body));
   const r = await waiting;
   t.is(r.status, 200);

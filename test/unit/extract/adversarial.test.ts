@@ -59,15 +59,23 @@ test('code scoring stays linear at four times the input cap: a keyword-like word
   const codes = extractCodes({ subject: null, text: s, html: null }, limits);
   const ms = performance.now() - started;
   t.true(ms < BOUND_MS, `took ${ms.toFixed(0)} ms`);
-  t.deepEqual(codes.map((c) => c.code), ['1234']);
+  t.deepEqual(
+    codes.map((c) => c.code),
+    ['1234'],
+  );
 });
 
 test('a message whose text is one 300 KB word is parsed and stored in the ordinary way, codes still found in the subject', async (t) => {
-  const raw = Buffer.from(`From: a@example.org\r\nSubject: Your code is 739201\r\nContent-Type: text/plain\r\n\r\n${'q'.repeat(300_000)}\r\n`);
+  const raw = Buffer.from(
+    `From: a@example.org\r\nSubject: Your code is 739201\r\nContent-Type: text/plain\r\n\r\n${'q'.repeat(300_000)}\r\n`,
+  );
   const started = performance.now();
   const parsed = await parseRaw(raw, 10_000, limits, parseLimits);
   t.true(performance.now() - started < BOUND_MS);
   t.is(parsed.parseError, null);
   t.is(parsed.text?.trim().length, 300_000);
-  t.deepEqual(parsed.codes.map((c) => c.code), ['739201']);
+  t.deepEqual(
+    parsed.codes.map((c) => c.code),
+    ['739201'],
+  );
 });

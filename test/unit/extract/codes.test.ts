@@ -24,7 +24,10 @@ GitHub, Inc. 88 Colin P Kelly Jr Street San Francisco, CA 94107`;
   t.is(found[0]?.code, '482913');
   t.deepEqual(found[0]?.foundIn, ['text']);
   t.regex(found[0]!.context, /Verification code: 482913/);
-  t.false(found.some((c) => c.code === '94107'), 'a postcode far from any keyword is not a code');
+  t.false(
+    found.some((c) => c.code === '94107'),
+    'a postcode far from any keyword is not a code',
+  );
 });
 
 test('Slack-style code split as "123-456" in a big HTML cell, digits in separate spans', (t) => {
@@ -46,11 +49,15 @@ test('Google-style "G-123456" in the subject and text', (t) => {
   });
   t.is(found[0]?.code, '730142');
   t.deepEqual(found[0]?.foundIn, ['subject', 'text']);
-  t.false(found.some((c) => c.code === '2026'), 'a copyright year is not a code');
+  t.false(
+    found.some((c) => c.code === '2026'),
+    'a copyright year is not a code',
+  );
 });
 
 test('alphanumeric code and a PIN in a plain-text notice; prices, dates and phone numbers are not codes', (t) => {
-  const text = 'Your one-time passcode is X7K9P2. It expires at 14:30 on 2026-11-23.\n' +
+  const text =
+    'Your one-time passcode is X7K9P2. It expires at 14:30 on 2026-11-23.\n' +
     'Order total: $1499.00 (order 2026-4411). Questions? Call +1 415 555 0199.\nYour card PIN 5521 was changed.';
   const found = codes({ text });
   const values = found.map((c) => c.code);
@@ -59,26 +66,43 @@ test('alphanumeric code and a PIN in a plain-text notice; prices, dates and phon
 });
 
 test('a message with numbers but no code words yields no codes', (t) => {
-  t.deepEqual(codes({ subject: 'Invoice 88231', text: 'Thanks for your order #77120 of 3 items, shipped 2026-11-20 to 94107.' }), []);
+  t.deepEqual(
+    codes({ subject: 'Invoice 88231', text: 'Thanks for your order #77120 of 3 items, shipped 2026-11-20 to 94107.' }),
+    [],
+  );
 });
 
 test('tokens inside URLs are not codes; the code next to them is', (t) => {
   const text = 'Use code 660912 or click https://app.example.com/verify?code=123456&u=ABC123 to verify.';
-  t.deepEqual(codes({ text }).map((c) => c.code), ['660912']);
+  t.deepEqual(
+    codes({ text }).map((c) => c.code),
+    ['660912'],
+  );
 });
 
 // Found by a README check (2026-12-02): the README says dates and prices are never codes
 test('a date near "code" is not a code, in ISO or day/month form; the real code still is', (t) => {
   t.deepEqual(codes({ subject: 'Welcome', text: 'Your code expires on 2026-11-23.' }), []);
   t.deepEqual(codes({ text: 'Verification code sent 23.11.2026, valid until 11/24/26.' }), []);
-  t.deepEqual(codes({ text: 'Your verification code is 481516. It expires on 2026-11-23.' }).map((c) => c.code), ['481516']);
+  t.deepEqual(
+    codes({ text: 'Your verification code is 481516. It expires on 2026-11-23.' }).map((c) => c.code),
+    ['481516'],
+  );
 });
 
 test('a number with a currency named before or after it is a price, not a code', (t) => {
-  for (const text of ['Enter the code. Total: 4999 USD', 'Your code order: EUR 1234', 'Code: 2500 euros per seat', 'Verification fee 1999 dollars']) {
+  for (const text of [
+    'Enter the code. Total: 4999 USD',
+    'Your code order: EUR 1234',
+    'Code: 2500 euros per seat',
+    'Verification fee 1999 dollars',
+  ]) {
     t.deepEqual(codes({ text }), [], text);
   }
-  t.deepEqual(codes({ text: 'Your code is 7391. Total: 4999 USD' }).map((c) => c.code), ['7391']);
+  t.deepEqual(
+    codes({ text: 'Your code is 7391. Total: 4999 USD' }).map((c) => c.code),
+    ['7391'],
+  );
 });
 
 // Found by an audit of streams and extraction (2026-12-02): common non-English one-time-code mails gave nothing
@@ -93,14 +117,27 @@ test('one-time codes in German, Spanish, Portuguese, Russian, Japanese, Chinese 
     ['您的验证码是 306118，5分钟内有效。', '306118'],
     ['인증번호 [482913]를 입력하세요', '482913'],
   ] as const) {
-    t.deepEqual(codes({ text }).map((c) => c.code), [code], text);
+    t.deepEqual(
+      codes({ text }).map((c) => c.code),
+      [code],
+      text,
+    );
   }
   t.deepEqual(codes({ text: 'Unicode 1234 and a barcode 5678 are not keywords' }), [], 'only the listed compounds');
 });
 
 test('a code-announcing subject makes the one number of the body its code; two numbers are left alone', (t) => {
-  t.deepEqual(codes({ subject: 'Your verification code', text: '928374' }).map((c) => [c.code, c.foundIn]), [['928374', ['text']]]);
-  t.deepEqual(codes({ subject: 'Your verification code', html: '<p>Hello,</p><p><b>928374</b></p>' }).map((c) => [c.code, c.foundIn]), [['928374', ['html']]]);
+  t.deepEqual(
+    codes({ subject: 'Your verification code', text: '928374' }).map((c) => [c.code, c.foundIn]),
+    [['928374', ['text']]],
+  );
+  t.deepEqual(
+    codes({ subject: 'Your verification code', html: '<p>Hello,</p><p><b>928374</b></p>' }).map((c) => [
+      c.code,
+      c.foundIn,
+    ]),
+    [['928374', ['html']]],
+  );
   t.deepEqual(codes({ subject: 'Your verification code', text: '928374\n\nOrder 5512, 1 Main St 94107' }), []);
   t.deepEqual(codes({ subject: 'Welcome aboard', text: '928374' }), [], 'no keyword in the subject');
 });
@@ -114,5 +151,8 @@ test('the context of a code found in HTML has its entities decoded', (t) => {
 
 test('a quoted attribute holding ">" does not leak its markup into the text codes are read from', (t) => {
   const html = '<p>Your verification code is <span title="a > b" data-ref="778899">551203</span></p>';
-  t.deepEqual(codes({ html }).map((c) => [c.code, c.context]), [['551203', 'Your verification code is 551203']]);
+  t.deepEqual(
+    codes({ html }).map((c) => [c.code, c.context]),
+    [['551203', 'Your verification code is 551203']],
+  );
 });

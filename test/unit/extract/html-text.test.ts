@@ -9,12 +9,18 @@ test('visible text: blocks break lines, inline tags vanish, invisible elements a
 });
 
 test('a head left open ends where the body starts', (t) => {
-  t.is(htmlToText('<html><head><meta charset="utf-8"><body><p>Your code is 730112</p></body></html>'), 'Your code is 730112');
+  t.is(
+    htmlToText('<html><head><meta charset="utf-8"><body><p>Your code is 730112</p></body></html>'),
+    'Your code is 730112',
+  );
   t.is(htmlToText('<head><style>x{}</style><p>never shown'), '', 'no body: the rest stays in the head');
 });
 
 test('entities are decoded as a browser decodes them: in text, and in attributes without eating "&name=" parameters', (t) => {
-  t.is(htmlToText('<p>&eacute;&#233;&#xE9; &copy 2026 &amp;amp; AT&T &notanentity;</p>'), 'ééé © 2026 &amp; AT&T ¬anentity;');
+  t.is(
+    htmlToText('<p>&eacute;&#233;&#xE9; &copy 2026 &amp;amp; AT&T &notanentity;</p>'),
+    'ééé © 2026 &amp; AT&T ¬anentity;',
+  );
   const [a] = anchorsOf('<a href="https://x.example/p?a=1&copy=2&amp;b=3&lt=4">x</a>');
   t.is(a?.href, 'https://x.example/p?a=1&copy=2&b=3&lt=4');
 });
@@ -27,21 +33,28 @@ test('anchors do not nest: the next <a> ends the open one, and both are kept', (
 });
 
 test('only the href attribute is the link: not data-href, and the first of two href attributes', (t) => {
-  t.deepEqual(anchorsOf('<a data-href="https://tracker.example/" HREF="https://x.example/a" href="https://x.example/b">A</a>'), [
-    { href: 'https://x.example/a', text: 'A' },
-  ]);
+  t.deepEqual(
+    anchorsOf('<a data-href="https://tracker.example/" HREF="https://x.example/a" href="https://x.example/b">A</a>'),
+    [{ href: 'https://x.example/a', text: 'A' }],
+  );
   t.deepEqual(anchorsOf('<a name="top">no link</a>'), []);
 });
 
 test('anchor text: blocks inside become spaces; an anchor never closed takes the text of 2,000 characters of HTML after its tag', (t) => {
-  t.deepEqual(anchorsOf('<a href="https://x.example/">  <div>Sign</div><div>in</div> </a>'), [{ href: 'https://x.example/', text: 'Sign in' }]);
+  t.deepEqual(anchorsOf('<a href="https://x.example/">  <div>Sign</div><div>in</div> </a>'), [
+    { href: 'https://x.example/', text: 'Sign in' },
+  ]);
   const html = `<a href="https://x.example/open">start ${'<i>pad</i> '.repeat(190)}<p>${'far '.repeat(500)}</p>`;
   const [a] = anchorsOf(html);
   t.true(a!.text.startsWith('start pad pad'));
-  t.false(a!.text.includes('far'), 'text past the span is not the anchor\'s');
+  t.false(a!.text.includes('far'), "text past the span is not the anchor's");
 });
 
 test('anchors inside comments, scripts and the head are not links', (t) => {
-  const html = '<head><link href="https://x.example/css"><a href="https://x.example/head">h</a></head><body><!-- <a href="https://x.example/c">c</a> --><script>"<a href=\'https://x.example/s\'>s</a>"</script><a href="https://x.example/ok">ok</a></body>';
-  t.deepEqual(anchorsOf(html).map((a) => a.href), ['https://x.example/ok']);
+  const html =
+    '<head><link href="https://x.example/css"><a href="https://x.example/head">h</a></head><body><!-- <a href="https://x.example/c">c</a> --><script>"<a href=\'https://x.example/s\'>s</a>"</script><a href="https://x.example/ok">ok</a></body>';
+  t.deepEqual(
+    anchorsOf(html).map((a) => a.href),
+    ['https://x.example/ok'],
+  );
 });

@@ -30,11 +30,27 @@ test('the Tokenizer reports tags, attributes and text by offsets, raw text for s
   const tokenizer = new Tokenizer({ decodeEntities: false }, cbs);
   tokenizer.write(html);
   tokenizer.end();
-  t.deepEqual(seen, [
-    'open A', 'attr title', 'data x > y', 'attrend', 'attr HREF', 'data /a?b=1&amp;c', 'attrend', 'opentagend >',
-    'text Caf&eacute;', 'close a',
-    'open script', 'opentagend >', 'text "<a href=s>"', 'close script',
-    'open br', 'selfclosing >',
-    'end',
-  ], ROW);
+  t.deepEqual(
+    seen,
+    [
+      'open A',
+      'attr title',
+      'data x > y',
+      'attrend',
+      'attr HREF',
+      'data /a?b=1&amp;c',
+      'attrend',
+      'opentagend >',
+      'text Caf&eacute;',
+      'close a',
+      'open script',
+      'opentagend >',
+      'text "<a href=s>"',
+      'close script',
+      'open br',
+      'selfclosing >',
+      'end',
+    ],
+    ROW,
+  );
 });

@@ -30,7 +30,10 @@ test('an asynchronous pino destination is reachable by streamSym and exposes its
 
   const written = new Promise<void>((resolve) => dest.once('write', () => resolve()));
   log.info({ event: 'internals.probe' }, 'x'.repeat(100));
-  t.true(typeof boom._len === 'number' && boom._len > 100, `${BOOM_ROW}: a line just logged is not counted in _len (${String(boom._len)})`);
+  t.true(
+    typeof boom._len === 'number' && boom._len > 100,
+    `${BOOM_ROW}: a line just logged is not counted in _len (${String(boom._len)})`,
+  );
   t.is(boom._writing, true, `${BOOM_ROW}: a write in flight does not show in _writing`);
   await written;
   await new Promise((resolve) => process.nextTick(resolve));

@@ -11,10 +11,16 @@ function fakeLifecycle(mailboxes: Map<string, number>, opts: { undeletable?: Set
   const calls: string[] = [];
   const store: LifecycleStore = {
     expireOne: async () => undefined,
-    sweepExpired: async () => { calls.push('sweep'); return []; },
+    sweepExpired: async () => {
+      calls.push('sweep');
+      return [];
+    },
     expiryOf: async () => undefined,
     setTtlFromCreation: async () => undefined,
-    async purgeCandidates(_retention, limit) { calls.push('candidates'); return [...mailboxes.keys()].slice(0, limit); },
+    async purgeCandidates(_retention, limit) {
+      calls.push('candidates');
+      return [...mailboxes.keys()].slice(0, limit);
+    },
     async deleteMessagesOf(ids, limit) {
       calls.push('messages');
       let left = limit;
@@ -36,7 +42,16 @@ function fakeLifecycle(mailboxes: Map<string, number>, opts: { undeletable?: Set
 }
 
 const depsWith = (lifecycle: LifecycleStore, batch: number): MaintenanceDeps => ({
-  config: { lifecycle: { sweepIntervalMs: 1000, purgeIntervalMs: 1000, retentionMs: 0, purgeBatchSize: batch, maintenanceConcurrency: 1, maintenanceWorker: true } },
+  config: {
+    lifecycle: {
+      sweepIntervalMs: 1000,
+      purgeIntervalMs: 1000,
+      retentionMs: 0,
+      purgeBatchSize: batch,
+      maintenanceConcurrency: 1,
+      maintenanceWorker: true,
+    },
+  },
   log: pino({ level: 'silent' }),
   lifecycle,
   publisher: { publish: async () => undefined },

@@ -6,8 +6,13 @@ import { createHub, untilListening } from '../../../src/stream/hub.js';
 function channelsLog(confirm: (mailboxId: string) => Promise<void>) {
   const calls: string[] = [];
   const channels: MailboxChannels = {
-    want: (id) => { calls.push(`want ${id}`); return confirm(id); },
-    drop: (id) => { calls.push(`drop ${id}`); },
+    want: (id) => {
+      calls.push(`want ${id}`);
+      return confirm(id);
+    },
+    drop: (id) => {
+      calls.push(`drop ${id}`);
+    },
   };
   return { calls, channels };
 }
@@ -30,7 +35,15 @@ test('the hub wants a mailbox channel at its first listener and drops it after i
 
 test('listening resolves when the subscriber confirmed; untilListening gives up after its bound', async (t) => {
   let confirmA!: () => void;
-  const { channels } = channelsLog((id) => (id === 'a' ? new Promise<void>((r) => { confirmA = r; }) : id === 'dead' ? Promise.reject(new Error('closed')) : new Promise<void>(() => undefined)));
+  const { channels } = channelsLog((id) =>
+    id === 'a'
+      ? new Promise<void>((r) => {
+          confirmA = r;
+        })
+      : id === 'dead'
+        ? Promise.reject(new Error('closed'))
+        : new Promise<void>(() => undefined),
+  );
   const hub = createHub(undefined, channels);
   hub.subscribe('a', () => undefined);
   hub.subscribe('stuck', () => undefined);

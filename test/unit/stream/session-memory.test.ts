@@ -17,24 +17,64 @@ const settle = () => new Promise((r) => setImmediate(r));
 // state in ~16 named closures held ~6 KB here; as a class with a sink object it holds about 1 KB.
 test('an idle stream (session, hub entry, registry entry) holds little JS heap', async (t) => {
   const n = 5_000;
-  const mailbox = { id: 'mb-1', lastSeq: 0, isActive: true, expiresAt: new Date(Date.now() + 3_600_000), deactivatedReason: null } as unknown as Mailbox;
+  const mailbox = {
+    id: 'mb-1',
+    lastSeq: 0,
+    isActive: true,
+    expiresAt: new Date(Date.now() + 3_600_000),
+    deactivatedReason: null,
+  } as unknown as Mailbox;
   const deps: StreamDeps = {
-    config: { streams: { pingMs: 60_000, replayPage: 100, maxPendingEvents: 100, maxBufferedBytes: 1 << 20, maxPerProcess: n, maxPerCredential: n, subscribeWaitMs: 1_000, unsubscribeLingerMs: 0 } },
+    config: {
+      streams: {
+        pingMs: 60_000,
+        replayPage: 100,
+        maxPendingEvents: 100,
+        maxBufferedBytes: 1 << 20,
+        maxPerProcess: n,
+        maxPerCredential: n,
+        subscribeWaitMs: 1_000,
+        unsubscribeLingerMs: 0,
+      },
+    },
     log: pino({ level: 'silent' }),
     hub: createHub(),
-    registry: createStreamRegistry({ pingMs: 60_000, metrics: { openStreams: { inc: () => undefined, dec: () => undefined } as never } }),
+    registry: createStreamRegistry({
+      pingMs: 60_000,
+      metrics: { openStreams: { inc: () => undefined, dec: () => undefined } as never },
+    }),
     stores: {
       mailboxes: { findById: async () => mailbox } as never,
       messages: { list: async () => [] } as never,
     },
   };
   const expiresAt = new Date(Date.now() + 3_600_000);
-  const principal: StreamPrincipal = { kind: 'token', jti: 'j1', mailboxId: mailbox.id, permissions: ['read'], userId: null, expiresAt };
-  const sink = { transport: 'ws' as const, send: () => undefined, ping: () => undefined, buffered: () => 0, end: () => undefined };
+  const principal: StreamPrincipal = {
+    kind: 'token',
+    jti: 'j1',
+    mailboxId: mailbox.id,
+    permissions: ['read'],
+    userId: null,
+    expiresAt,
+  };
+  const sink = {
+    transport: 'ws' as const,
+    send: () => undefined,
+    ping: () => undefined,
+    buffered: () => 0,
+    end: () => undefined,
+  };
   const closers: Array<() => void> = [];
-  const heap = async () => { for (let i = 0; i < 3; i++) { await settle(); gc(); } return process.memoryUsage().heapUsed; };
+  const heap = async () => {
+    for (let i = 0; i < 3; i++) {
+      await settle();
+      gc();
+    }
+    return process.memoryUsage().heapUsed;
+  };
   const before = await heap();
-  for (let i = 0; i < n; i++) closers.push(openStream(deps, { mailbox, principal, since: undefined, credentialExpiresAt: expiresAt, sink }));
+  for (let i = 0; i < n; i++)
+    closers.push(openStream(deps, { mailbox, principal, since: undefined, credentialExpiresAt: expiresAt, sink }));
   const after = await heap();
   t.is(deps.hub.size(), n);
   const perStream = (after - before) / n;

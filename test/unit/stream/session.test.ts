@@ -9,24 +9,58 @@ import type { Mailbox } from '../../../src/store/mailboxes.js';
 import type { MessageSummary } from '../../../src/store/messages.js';
 
 const MAILBOX = 'mb-1';
-const msg = (seq: number): MessageSummary => ({ id: `M${seq}`, seq, mailboxId: MAILBOX, fromAddress: 'a@b.c', subject: `s${seq}`, receivedAt: new Date(0), isRead: false, hasAttachments: false, tag: null });
-const event = (seq: number): MailEvent => ({ type: 'new_message', mailboxId: MAILBOX, cursor: String(seq), message: { id: `M${seq}`, from_address: 'a@b.c', subject: `s${seq}`, received_at: null, has_attachments: false } });
+const msg = (seq: number): MessageSummary => ({
+  id: `M${seq}`,
+  seq,
+  mailboxId: MAILBOX,
+  fromAddress: 'a@b.c',
+  subject: `s${seq}`,
+  receivedAt: new Date(0),
+  isRead: false,
+  hasAttachments: false,
+  tag: null,
+});
+const event = (seq: number): MailEvent => ({
+  type: 'new_message',
+  mailboxId: MAILBOX,
+  cursor: String(seq),
+  message: { id: `M${seq}`, from_address: 'a@b.c', subject: `s${seq}`, received_at: null, has_attachments: false },
+});
 
 /** In-memory stores; `gate` holds every list() until released, to interleave live events with a replay. */
 function fixture(opts: { stored: number; maxPendingEvents?: number }) {
   const rows = Array.from({ length: opts.stored }, (_, i) => msg(i + 1));
   let release: (() => void) | undefined;
   let gate: Promise<void> | undefined;
-  const mailbox = { id: MAILBOX, lastSeq: opts.stored, isActive: true, expiresAt: null, deactivatedReason: null } as unknown as Mailbox;
+  const mailbox = {
+    id: MAILBOX,
+    lastSeq: opts.stored,
+    isActive: true,
+    expiresAt: null,
+    deactivatedReason: null,
+  } as unknown as Mailbox;
   const hub = createHub();
   const gauge = { inc: () => undefined, dec: () => undefined };
   const deps: StreamDeps = {
-    config: { streams: { pingMs: 60_000, replayPage: 2, maxPendingEvents: opts.maxPendingEvents ?? 100, maxBufferedBytes: 1 << 20, maxPerProcess: 10, maxPerCredential: 10, subscribeWaitMs: 1_000, unsubscribeLingerMs: 0 } },
+    config: {
+      streams: {
+        pingMs: 60_000,
+        replayPage: 2,
+        maxPendingEvents: opts.maxPendingEvents ?? 100,
+        maxBufferedBytes: 1 << 20,
+        maxPerProcess: 10,
+        maxPerCredential: 10,
+        subscribeWaitMs: 1_000,
+        unsubscribeLingerMs: 0,
+      },
+    },
     log: pino({ level: 'silent' }),
     hub,
     registry: createStreamRegistry({ pingMs: 60_000, metrics: { openStreams: gauge as never } }),
     stores: {
-      mailboxes: { findById: async () => ({ ...mailbox, lastSeq: rows.length ? rows[rows.length - 1]!.seq : 0 }) } as never,
+      mailboxes: {
+        findById: async () => ({ ...mailbox, lastSeq: rows.length ? rows[rows.length - 1]!.seq : 0 }),
+      } as never,
       messages: {
         list: async (_id: string, q: { afterSeq?: number; limit: number }) => {
           if (gate) await gate;
@@ -37,13 +71,41 @@ function fixture(opts: { stored: number; maxPendingEvents?: number }) {
   };
   const frames: StreamFrame[] = [];
   const ended: EndReason[] = [];
-  const open = (since: number | undefined, principal = { kind: 'token', jti: 'j1', mailboxId: MAILBOX, permissions: ['read'], userId: null } as const) =>
-    openStream(deps, { mailbox, principal: principal as never, since, sink: { transport: 'ws', send: (f) => frames.push(f), ping: () => undefined, buffered: () => 0, end: (r) => ended.push(r) } });
+  const open = (
+    since: number | undefined,
+    principal = { kind: 'token', jti: 'j1', mailboxId: MAILBOX, permissions: ['read'], userId: null } as const,
+  ) =>
+    openStream(deps, {
+      mailbox,
+      principal: principal as never,
+      since,
+      sink: {
+        transport: 'ws',
+        send: (f) => frames.push(f),
+        ping: () => undefined,
+        buffered: () => 0,
+        end: (r) => ended.push(r),
+      },
+    });
   return {
-    rows, hub, deps, frames, ended, open,
-    hold() { gate = new Promise((r) => { release = () => { gate = undefined; r(); }; }); },
+    rows,
+    hub,
+    deps,
+    frames,
+    ended,
+    open,
+    hold() {
+      gate = new Promise((r) => {
+        release = () => {
+          gate = undefined;
+          r();
+        };
+      });
+    },
     release: () => release?.(),
-    commit(seq: number) { rows.push(msg(seq)); },
+    commit(seq: number) {
+      rows.push(msg(seq));
+    },
     cursors: () => frames.filter((f) => f.type === 'new_message').map((f) => Number((f as { cursor: string }).cursor)),
   };
 }
@@ -110,7 +172,10 @@ test('mailbox_expired is sent after pending messages, then the stream ends', asy
   f.hub.dispatch(event(1));
   f.hub.dispatch({ type: 'mailbox_expired', mailboxId: MAILBOX, reason: 'expired' });
   await settle(() => f.ended.length === 1);
-  t.deepEqual(f.frames.slice(1).map((x) => x.type), ['new_message', 'mailbox_expired']);
+  t.deepEqual(
+    f.frames.slice(1).map((x) => x.type),
+    ['new_message', 'mailbox_expired'],
+  );
   t.deepEqual(f.ended, ['mailbox_expired']);
   t.is(f.hub.size(), 0);
   t.is(f.deps.registry.size(), 0);

@@ -10,14 +10,24 @@ test('a plain list is not a wait request; wait or any filter makes one', (t) => 
 });
 
 test('filters parse into substring or regex matches, with bounds', (t) => {
-  const r = parseWaitRequest({ wait: '30', subject: 'Your code', from: '/^no-?reply@/i', since: '7', unread: 'true', limit: '3' }, limits);
+  const r = parseWaitRequest(
+    { wait: '30', subject: 'Your code', from: '/^no-?reply@/i', since: '7', unread: 'true', limit: '3' },
+    limits,
+  );
   t.is(r.waitSeconds, 30);
-  t.deepEqual(r.filter, { subject: { kind: 'substring', value: 'Your code' }, from: { kind: 'regex', source: '^no-?reply@' }, afterSeq: 7, unreadOnly: true, limit: 3 });
+  t.deepEqual(r.filter, {
+    subject: { kind: 'substring', value: 'Your code' },
+    from: { kind: 'regex', source: '^no-?reply@' },
+    afterSeq: 7,
+    unreadOnly: true,
+    limit: 3,
+  });
   t.is(parseWaitRequest({ subject: 'x' }, limits).waitSeconds, 0);
 });
 
 test('bad filters are rejected with codes', (t) => {
-  const code = (q: Record<string, unknown>) => (t.throws(() => parseWaitRequest(q, limits)) as Error & { code: string }).code;
+  const code = (q: Record<string, unknown>) =>
+    t.throws<Error & { code: string }>(() => parseWaitRequest(q, limits)).code;
   t.is(code({ wait: '61' }), 'invalid_wait');
   t.is(code({ wait: '1.5' }), 'invalid_wait');
   t.is(code({ subject: 'x'.repeat(21) }), 'invalid_subject');
@@ -35,6 +45,9 @@ test('published payloads are validated before reaching the hub', (t) => {
   t.is(parseMailEvent(JSON.stringify({ ...ok, cursor: 'x' })), undefined);
   t.is(parseMailEvent(JSON.stringify({ type: 'other', mailboxId: 'm' })), undefined);
   t.is(parseMailEvent(JSON.stringify({ type: 'token_revoked', mailboxId: 'm' })), undefined);
-  t.deepEqual(parseMailEvent(JSON.stringify({ type: 'api_key_revoked', keyId: 'k' })), { type: 'api_key_revoked', keyId: 'k' });
+  t.deepEqual(parseMailEvent(JSON.stringify({ type: 'api_key_revoked', keyId: 'k' })), {
+    type: 'api_key_revoked',
+    keyId: 'k',
+  });
   t.is(parseMailEvent(JSON.stringify({ type: 'api_key_revoked', mailboxId: 'm' })), undefined);
 });

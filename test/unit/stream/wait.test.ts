@@ -5,10 +5,20 @@ import type { StreamPrincipal } from '../../../src/stream/credential.js';
 import { createHub, type Hub } from '../../../src/stream/hub.js';
 import { waitForMatch } from '../../../src/stream/wait.js';
 
-const token = (expiresInMs = 3_600_000): StreamPrincipal =>
-  ({ kind: 'token', jti: 'j1', mailboxId: 'm1', permissions: ['read'], userId: null, expiresAt: new Date(Date.now() + expiresInMs) });
-const message = (cursor: string): StreamEvent =>
-  ({ type: 'new_message', mailboxId: 'm1', cursor, message: { id: cursor, from_address: null, subject: null, received_at: '', has_attachments: false } });
+const token = (expiresInMs = 3_600_000): StreamPrincipal => ({
+  kind: 'token',
+  jti: 'j1',
+  mailboxId: 'm1',
+  permissions: ['read'],
+  userId: null,
+  expiresAt: new Date(Date.now() + expiresInMs),
+});
+const message = (cursor: string): StreamEvent => ({
+  type: 'new_message',
+  mailboxId: 'm1',
+  cursor,
+  message: { id: cursor, from_address: null, subject: null, received_at: '', has_attachments: false },
+});
 
 /** A wait on mailbox m1 over an in-process hub; `search` answers from `found` and counts its calls. */
 function setUp(seconds: number, extra: Partial<Parameters<typeof waitForMatch>[0]> = {}) {
@@ -18,8 +28,17 @@ function setUp(seconds: number, extra: Partial<Parameters<typeof waitForMatch>[0
   const aborted = new AbortController();
   const events: StreamEvent[] = [];
   const run = waitForMatch({
-    hub, mailboxId: 'm1', seconds, listenWaitMs: 100, signal: aborted.signal, principal: token(),
-    search: async () => { searches += 1; for (const e of events.splice(0)) hub.dispatch(e); return [...found]; },
+    hub,
+    mailboxId: 'm1',
+    seconds,
+    listenWaitMs: 100,
+    signal: aborted.signal,
+    principal: token(),
+    search: async () => {
+      searches += 1;
+      for (const e of events.splice(0)) hub.dispatch(e);
+      return [...found];
+    },
     ...extra,
   });
   return { hub, found, run, aborted, searches: () => searches, duringNextSearch: (e: StreamEvent) => events.push(e) };
@@ -69,7 +88,13 @@ test('a credential revoked while a search runs outranks what that search found, 
 test('a mailbox whose expires_at passes ends the wait with 410 after the database confirms it; an extended TTL waits on', async (t) => {
   const states = [{ expiresAt: new Date(Date.now() + 100) }, { gone: 'expired' as const }];
   let reads = 0;
-  const w = setUp(10, { mailboxExpiresAt: new Date(Date.now() + 50), mailboxState: async () => { reads += 1; return states.shift()!; } });
+  const w = setUp(10, {
+    mailboxExpiresAt: new Date(Date.now() + 50),
+    mailboxState: async () => {
+      reads += 1;
+      return states.shift()!;
+    },
+  });
   const err = await t.throwsAsync(w.run, { instanceOf: MailboxGone });
   t.is(err?.code, 'mailbox_expired');
   t.is(reads, 2);
