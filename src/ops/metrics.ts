@@ -12,6 +12,7 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
     smtpSessions: new Counter({ name: 'mailwright_smtp_sessions_total', help: 'SMTP sessions opened', registers: r }),
     smtpOpenSessions: new Gauge({ name: 'mailwright_smtp_open_sessions', help: 'SMTP sessions open (each holds a session deadline timer)', registers: r }),
     smtpReplies: new Counter({ name: 'mailwright_smtp_replies_total', help: 'SMTP replies to DATA/RCPT by code', labelNames: ['code'], registers: r }),
+    smtpClientDisconnects: new Counter({ name: 'mailwright_smtp_client_disconnects_total', help: 'SMTP connections closed by the client (or its idle timeout) in the middle of a transaction, by stage; no reply was sent', labelNames: ['stage'], registers: r }),
     enqueued: new Counter({ name: 'mailwright_messages_enqueued_total', help: 'Raw messages accepted and enqueued', labelNames: ['source'], registers: r }),
     delivered: new Counter({ name: 'mailwright_messages_delivered_total', help: 'Messages stored in a mailbox (per recipient)', registers: r }),
     duplicates: new Counter({ name: 'mailwright_messages_duplicate_total', help: 'Deliveries found already stored (job re-run)', registers: r }),

@@ -7,7 +7,7 @@ import { domainOf } from '../../core/address.js';
 import { StartError } from '../../core/shutdown.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
-import { collectMessage } from './collect-message.js';
+import { ClientGone, collectMessage } from './collect-message.js';
 import { createSessionClocks } from './session-clock.js';
 import { withSizeReplyCode } from './size-reply.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -78,6 +78,12 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     metrics?.smtpReplies.inc({ code: String(e.smtp.code) });
     log[e.retryable ? 'warn' : 'info']({ event: 'smtp.rejected', stage, session: session.id, code: e.code, reply: e.smtp.code, err: e.retryable ? err : undefined });
     return toSmtpError(e);
+  };
+  // the client closed the connection mid-DATA: no reply reaches it and our side did not fail (not a 451)
+  const clientGone = (session: SMTPServerSession, stage: string) => {
+    metrics?.smtpClientDisconnects.inc({ stage });
+    log.info({ event: 'smtp.client_gone', session: session.id, stage });
+    return Object.assign(new Error('connection closed by the client'), { responseCode: 421 });
   };
 
   // session time limits (SMTP_MAX_SESSION_MS, SMTP_MAX_DATA_MS): see session-clock.ts
@@ -156,7 +162,11 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
           reply(null, `2.0.0 Ok: queued as ${ingressId}`);
         })
         // after a time limit the 421 is already out (and counted); the socket is closing
-        .catch((err: unknown) => reply(clock.signal.aborted ? toSmtpError(timeLimit) : reject(err, session, 'data')));
+        .catch((err: unknown) => {
+          if (clock.signal.aborted) reply(toSmtpError(timeLimit));
+          else if (err instanceof ClientGone) reply(clientGone(session, 'data'));
+          else reply(reject(err, session, 'data'));
+        });
     },
   });
   return server;
