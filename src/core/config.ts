@@ -8,15 +8,32 @@ import { asciiDomain } from './address.js';
  * `1.0`, `+5`). An unset variable takes the setting's default.
  */
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.string().trim().regex(/^[0-9]+$/, 'expected a whole number in decimal digits').transform(Number).pipe(z.number().int().min(min).max(max));
+  z
+    .string()
+    .trim()
+    .regex(/^[0-9]+$/, 'expected a whole number in decimal digits')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
 /** `int` that may be unset (or set empty): undefined then. */
-const optionalInt = (min: number) => z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(min).optional());
+const optionalInt = (min: number) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(min).optional());
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const optionalString = z.preprocess((v) => (v === '' ? undefined : v), z.string().optional());
 /** A URL that `new URL` reads, with one of these schemes (a typo such as port `54x32` fails start-up, naming the variable). */
-const url = (schemes: string[]) => z.string().min(1).refine((v) => {
-  try { return schemes.includes(new URL(v).protocol); } catch { return false; }
-}, `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`);
+const url = (schemes: string[]) =>
+  z
+    .string()
+    .min(1)
+    .refine(
+      (v) => {
+        try {
+          return schemes.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`,
+    );
 
 /**
  * The database index of a Redis URL as ioredis reads it: the path (`redis://host:6379/2`), else `?db=`, else 0;
@@ -24,7 +41,7 @@ const url = (schemes: string[]) => z.string().min(1).refine((v) => {
  */
 export function redisDb(value: string): number | undefined {
   const u = new URL(value);
-  const given = u.pathname.length > 1 ? u.pathname.slice(1) : u.searchParams.get('db') ?? '0';
+  const given = u.pathname.length > 1 ? u.pathname.slice(1) : (u.searchParams.get('db') ?? '0');
   return /^[0-9]{1,5}$/.test(given) ? Number(given) : undefined;
 }
 
@@ -47,14 +64,20 @@ function withSslMode(url: string, mode: string | undefined): string {
  */
 function redisTlsCa(file: string | undefined, url: string): string | undefined {
   if (file === undefined) return undefined;
-  if (!url.startsWith('rediss:')) throw new ConfigError('invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS)');
+  if (!url.startsWith('rediss:'))
+    throw new ConfigError('invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS)');
   let pem: string;
   try {
     pem = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw new ConfigError(
+      `invalid configuration:\n  REDIS_TLS_CA_FILE: cannot read ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+    );
   }
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`invalid configuration:\n  REDIS_TLS_CA_FILE: ${JSON.stringify(file)} holds no PEM certificate`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new ConfigError(
+      `invalid configuration:\n  REDIS_TLS_CA_FILE: ${JSON.stringify(file)} holds no PEM certificate`,
+    );
   return pem;
 }
 
@@ -66,16 +89,30 @@ export const ENV = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).default('postgres://postgres@127.0.0.1:5432/mailwright'),
   DATABASE_POOL_MAX: int(1).default(10),
-  PGSSLMODE: z.preprocess((v) => (v === '' ? undefined : v), z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']).optional()),
+  PGSSLMODE: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']).optional(),
+  ),
   REDIS_URL: url(['redis:', 'rediss:'])
     // not a URL at all is reported by url() above
-    .refine((v) => { try { return redisDb(v) !== undefined; } catch { return true; } }, 'the database index (the path, or ?db=) must be a whole number')
+    .refine((v) => {
+      try {
+        return redisDb(v) !== undefined;
+      } catch {
+        return true;
+      }
+    }, 'the database index (the path, or ?db=) must be a whole number')
     .default('redis://127.0.0.1:6379'),
   REDIS_TLS_CA_FILE: optionalString,
-  REDIS_AUTO_PIPELINING: z.enum(['adaptive', 'on', 'off', 'true', 'false']).default('adaptive')
+  REDIS_AUTO_PIPELINING: z
+    .enum(['adaptive', 'on', 'off', 'true', 'false'])
+    .default('adaptive')
     .transform((v) => (v === 'true' ? 'on' : v === 'false' ? 'off' : v)),
   REDIS_AUTO_PIPELINING_BUSY: int(2).default(4),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only').default('mw'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only')
+    .default('mw'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),
   PUBLIC_URL: optionalString,
@@ -99,11 +136,20 @@ export const ENV = z.object({
     .string()
     .default('mailwright.test')
     // an internationalised domain may be given in Unicode; it is kept (and matched) as punycode
-    .transform((s) => s.split(',').map((d) => asciiDomain(d)).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((d) => asciiDomain(d))
+        .filter(Boolean),
+    )
     .pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/, 'not a domain name')).min(1, 'at least one domain')),
   // `box+tag@domain` is delivered to `box@domain` with the tag stored; one atext character that is not a letter,
   // digit or dot; empty turns tags off (the whole local part is the mailbox's)
-  ADDRESS_TAG_SEPARATOR: z.string().trim().regex(/^[!#$%&'*+/=?^_`{|}~-]?$/, "one of ! # $ % & ' * + / = ? ^ _ ` { | } ~ - or empty (off)").default('+'),
+  ADDRESS_TAG_SEPARATOR: z
+    .string()
+    .trim()
+    .regex(/^[!#$%&'*+/=?^_`{|}~-]?$/, "one of ! # $ % & ' * + / = ? ^ _ ` { | } ~ - or empty (off)")
+    .default('+'),
   MAX_MESSAGE_BYTES: int(1024).default(25 * 1024 * 1024),
   ENQUEUE_TIMEOUT_MS: int(100).default(3_000),
   WORKER_CONCURRENCY: int(1).default(64),
@@ -164,8 +210,17 @@ export const ENV = z.object({
   SES_TOPIC_ARNS: z
     .string()
     .default('')
-    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
-    .pipe(z.array(z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'))),
+    .transform((s) =>
+      s
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^arn:aws(-[a-z]+)*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/, 'not an SNS topic ARN'),
+      ),
+    ),
   // SNS Message <= 256 KiB; JSON escaping in the body at most doubles it; plus the envelope (docs/configuration.md)
   SES_MAX_BODY_BYTES: int(1024).default(528 * 1024),
   SES_CERT_CACHE_SIZE: int(1).default(16),
@@ -216,17 +271,33 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   for (const key of Object.keys(ENV.shape)) if (env[key] !== undefined) known[key] = env[key];
   const parsed = ENV.safeParse(known);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message} (got ${shownValue(String(i.path[0]), known[String(i.path[0])])})`);
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.join('.')}: ${i.message} (got ${shownValue(String(i.path[0]), known[String(i.path[0])])})`,
+    );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
   if (e.SMTPS_PORT !== undefined && !(e.SMTP_TLS_KEY_FILE && e.SMTP_TLS_CERT_FILE)) {
-    throw new ConfigError(`invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got ${shownValue('SMTPS_PORT', known.SMTPS_PORT)})`);
+    throw new ConfigError(
+      `invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got ${shownValue('SMTPS_PORT', known.SMTPS_PORT)})`,
+    );
   }
   return Object.freeze({
     env: e.NODE_ENV,
-    db: { url: withSslMode(e.DATABASE_URL, e.PGSSLMODE), poolMax: e.DATABASE_POOL_MAX, queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS },
-    redis: { url: e.REDIS_URL, db: redisDb(e.REDIS_URL) ?? 0, tlsCa: redisTlsCa(e.REDIS_TLS_CA_FILE, e.REDIS_URL), prefix: e.QUEUE_PREFIX, enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS, autoPipelining: e.REDIS_AUTO_PIPELINING, autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY },
+    db: {
+      url: withSslMode(e.DATABASE_URL, e.PGSSLMODE),
+      poolMax: e.DATABASE_POOL_MAX,
+      queryTimeoutMs: e.DATABASE_QUERY_TIMEOUT_MS,
+    },
+    redis: {
+      url: e.REDIS_URL,
+      db: redisDb(e.REDIS_URL) ?? 0,
+      tlsCa: redisTlsCa(e.REDIS_TLS_CA_FILE, e.REDIS_URL),
+      prefix: e.QUEUE_PREFIX,
+      enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS,
+      autoPipelining: e.REDIS_AUTO_PIPELINING,
+      autoPipeliningBusy: e.REDIS_AUTO_PIPELINING_BUSY,
+    },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.PUBLIC_URL },
     smtp: {
       host: e.SMTP_HOST,
@@ -245,7 +316,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       /** the implicit TLS listener's port (same host, certificate and hooks as SMTP_PORT), or undefined: none */
       smtpsPort: e.SMTPS_PORT,
     },
-    mail: { domains: e.MAIL_DOMAINS, maxMessageBytes: e.MAX_MESSAGE_BYTES, tagSeparator: e.ADDRESS_TAG_SEPARATOR || null },
+    mail: {
+      domains: e.MAIL_DOMAINS,
+      maxMessageBytes: e.MAX_MESSAGE_BYTES,
+      tagSeparator: e.ADDRESS_TAG_SEPARATOR || null,
+    },
     worker: {
       concurrency: e.WORKER_CONCURRENCY,
       largeMessageBytes: e.WORKER_LARGE_MESSAGE_BYTES,
@@ -258,7 +333,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
       lockMs: e.WORKER_LOCK_MS,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
-      batch: { maxItems: e.DELIVERY_BATCH_MAX, maxWaitMs: e.DELIVERY_BATCH_WAIT_MS, maxInFlight: e.DELIVERY_BATCH_IN_FLIGHT, maxItemBytes: e.DELIVERY_BATCH_ITEM_MAX_BYTES },
+      batch: {
+        maxItems: e.DELIVERY_BATCH_MAX,
+        maxWaitMs: e.DELIVERY_BATCH_WAIT_MS,
+        maxInFlight: e.DELIVERY_BATCH_IN_FLIGHT,
+        maxItemBytes: e.DELIVERY_BATCH_ITEM_MAX_BYTES,
+      },
       mailboxCache: { ttlMs: e.MAILBOX_CACHE_MS, maxEntries: e.MAILBOX_CACHE_MAX },
     },
     plans: { cacheMs: e.PLAN_CACHE_MS, ttlUnitMs: e.TTL_UNIT_MS },
@@ -287,10 +367,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       /** operator overrides of the `anonymous` plan's creation budget (per client IP); unset: the plan row decides */
       createIp: { points: e.RATE_LIMIT_CREATE_IP_POINTS, windowS: e.RATE_LIMIT_CREATE_IP_WINDOW_S },
       /** operator overrides of every other plan's creation budget (per API key); unset: the plan row decides */
-      createCredential: { points: e.RATE_LIMIT_CREATE_CREDENTIAL_POINTS, windowS: e.RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S },
+      createCredential: {
+        points: e.RATE_LIMIT_CREATE_CREDENTIAL_POINTS,
+        windowS: e.RATE_LIMIT_CREATE_CREDENTIAL_WINDOW_S,
+      },
       smtpConnections: { points: e.SMTP_CONNECTIONS_PER_IP, windowS: e.SMTP_CONNECTIONS_WINDOW_S },
     },
-    log: { level: e.LOG_LEVEL, pretty: e.LOG_PRETTY ?? false, sync: e.LOG_SYNC, bufferMaxBytes: e.LOG_BUFFER_MAX_BYTES, writeBufferBytes: e.LOG_WRITE_BUFFER_BYTES, flushMs: e.LOG_FLUSH_MS },
+    log: {
+      level: e.LOG_LEVEL,
+      pretty: e.LOG_PRETTY ?? false,
+      sync: e.LOG_SYNC,
+      bufferMaxBytes: e.LOG_BUFFER_MAX_BYTES,
+      writeBufferBytes: e.LOG_WRITE_BUFFER_BYTES,
+      flushMs: e.LOG_FLUSH_MS,
+    },
     shutdownBudgetMs: e.SHUTDOWN_BUDGET_MS,
     ses: {
       topicArns: e.SES_TOPIC_ARNS,
@@ -327,8 +417,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxHtmlToTextChars: e.PARSE_MAX_HTML_TO_TEXT_CHARS,
       maxErrorNoteChars: e.PARSE_ERROR_NOTE_MAX_CHARS,
     },
-    extract: { maxCodes: e.EXTRACT_MAX_CODES, maxLinks: e.EXTRACT_MAX_LINKS, maxUrlLength: e.EXTRACT_MAX_URL_LENGTH, maxInputChars: e.EXTRACT_MAX_INPUT_CHARS },
-    wait: { maxSeconds: e.WAIT_MAX_SECONDS, filterMaxLength: e.WAIT_FILTER_MAX_LENGTH, regexTimeoutMs: e.WAIT_REGEX_TIMEOUT_MS },
+    extract: {
+      maxCodes: e.EXTRACT_MAX_CODES,
+      maxLinks: e.EXTRACT_MAX_LINKS,
+      maxUrlLength: e.EXTRACT_MAX_URL_LENGTH,
+      maxInputChars: e.EXTRACT_MAX_INPUT_CHARS,
+    },
+    wait: {
+      maxSeconds: e.WAIT_MAX_SECONDS,
+      filterMaxLength: e.WAIT_FILTER_MAX_LENGTH,
+      regexTimeoutMs: e.WAIT_REGEX_TIMEOUT_MS,
+    },
   });
 }
 

@@ -10,16 +10,62 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
   return {
     registry,
     smtpSessions: new Counter({ name: 'mailwright_smtp_sessions_total', help: 'SMTP sessions opened', registers: r }),
-    smtpOpenSessions: new Gauge({ name: 'mailwright_smtp_open_sessions', help: 'SMTP sessions open (each holds a session deadline timer)', registers: r }),
-    smtpReplies: new Counter({ name: 'mailwright_smtp_replies_total', help: 'SMTP replies to DATA/RCPT by code', labelNames: ['code'], registers: r }),
-    smtpClientDisconnects: new Counter({ name: 'mailwright_smtp_client_disconnects_total', help: 'SMTP connections closed by the client (or its idle timeout) in the middle of a transaction, by stage; no reply was sent', labelNames: ['stage'], registers: r }),
-    enqueued: new Counter({ name: 'mailwright_messages_enqueued_total', help: 'Raw messages accepted and enqueued', labelNames: ['source'], registers: r }),
-    delivered: new Counter({ name: 'mailwright_messages_delivered_total', help: 'Messages stored in a mailbox (per recipient)', registers: r }),
-    duplicates: new Counter({ name: 'mailwright_messages_duplicate_total', help: 'Deliveries found already stored (job re-run)', registers: r }),
-    dropped: new Counter({ name: 'mailwright_messages_dropped_total', help: 'Deliveries dropped, by reason', labelNames: ['reason'], registers: r }),
-    retried: new Counter({ name: 'mailwright_jobs_retried_total', help: 'Jobs that failed and will be retried', labelNames: ['queue'], registers: r }),
-    failed: new Counter({ name: 'mailwright_jobs_failed_total', help: 'Jobs that failed for good', labelNames: ['queue'], registers: r }),
-    publishFailures: new Counter({ name: 'mailwright_publish_failures_total', help: 'Events that could not be published', registers: r }),
+    smtpOpenSessions: new Gauge({
+      name: 'mailwright_smtp_open_sessions',
+      help: 'SMTP sessions open (each holds a session deadline timer)',
+      registers: r,
+    }),
+    smtpReplies: new Counter({
+      name: 'mailwright_smtp_replies_total',
+      help: 'SMTP replies to DATA/RCPT by code',
+      labelNames: ['code'],
+      registers: r,
+    }),
+    smtpClientDisconnects: new Counter({
+      name: 'mailwright_smtp_client_disconnects_total',
+      help: 'SMTP connections closed by the client (or its idle timeout) in the middle of a transaction, by stage; no reply was sent',
+      labelNames: ['stage'],
+      registers: r,
+    }),
+    enqueued: new Counter({
+      name: 'mailwright_messages_enqueued_total',
+      help: 'Raw messages accepted and enqueued',
+      labelNames: ['source'],
+      registers: r,
+    }),
+    delivered: new Counter({
+      name: 'mailwright_messages_delivered_total',
+      help: 'Messages stored in a mailbox (per recipient)',
+      registers: r,
+    }),
+    duplicates: new Counter({
+      name: 'mailwright_messages_duplicate_total',
+      help: 'Deliveries found already stored (job re-run)',
+      registers: r,
+    }),
+    dropped: new Counter({
+      name: 'mailwright_messages_dropped_total',
+      help: 'Deliveries dropped, by reason',
+      labelNames: ['reason'],
+      registers: r,
+    }),
+    retried: new Counter({
+      name: 'mailwright_jobs_retried_total',
+      help: 'Jobs that failed and will be retried',
+      labelNames: ['queue'],
+      registers: r,
+    }),
+    failed: new Counter({
+      name: 'mailwright_jobs_failed_total',
+      help: 'Jobs that failed for good',
+      labelNames: ['queue'],
+      registers: r,
+    }),
+    publishFailures: new Counter({
+      name: 'mailwright_publish_failures_total',
+      help: 'Events that could not be published',
+      registers: r,
+    }),
     pipelineSeconds: new Histogram({
       name: 'mailwright_pipeline_seconds',
       help: 'Time from ingress acknowledgement to a pipeline stage',
@@ -34,9 +80,23 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 30],
       registers: r,
     }),
-    sesNotifications: new Counter({ name: 'mailwright_ses_notifications_total', help: 'SNS deliveries on the SES ingest endpoint, by outcome', labelNames: ['outcome'], registers: r }),
-    openStreams: new Gauge({ name: 'mailwright_open_streams', help: 'Open SSE and WebSocket streams', labelNames: ['transport'], registers: r }),
-    mailboxChannels: new Gauge({ name: 'mailwright_subscribed_mailbox_channels', help: 'Mailbox pub/sub channels this web process is subscribed to (mailboxes with a stream or wait here, and lingering ones)', registers: r }),
+    sesNotifications: new Counter({
+      name: 'mailwright_ses_notifications_total',
+      help: 'SNS deliveries on the SES ingest endpoint, by outcome',
+      labelNames: ['outcome'],
+      registers: r,
+    }),
+    openStreams: new Gauge({
+      name: 'mailwright_open_streams',
+      help: 'Open SSE and WebSocket streams',
+      labelNames: ['transport'],
+      registers: r,
+    }),
+    mailboxChannels: new Gauge({
+      name: 'mailwright_subscribed_mailbox_channels',
+      help: 'Mailbox pub/sub channels this web process is subscribed to (mailboxes with a stream or wait here, and lingering ones)',
+      registers: r,
+    }),
   };
 }
 

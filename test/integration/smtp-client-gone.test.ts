@@ -13,7 +13,9 @@ const test = anyTest as TestFn<{ sys: System; logs: LogLine[] }>;
 /** A logger writing parsed JSON lines into `logs` (the test system's own logger is silent). */
 const captureLog = (logs: LogLine[]) => {
   const sink = new PassThrough();
-  sink.on('data', (d: Buffer) => { for (const l of d.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(l) as LogLine); });
+  sink.on('data', (d: Buffer) => {
+    for (const l of d.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(l) as LogLine);
+  });
   return createLogger({ log: { level: 'info', pretty: false } }, 'test', sink);
 };
 
@@ -37,7 +39,9 @@ test.before(async (t) => {
   const logs: LogLine[] = [];
   t.context = { logs, sys: await startSystem({ roles: ['smtp'], overrides: { log: captureLog(logs) } }) };
 });
-test.after.always(async (t) => { await t.context.sys?.stop(); });
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+});
 
 test('a client that hangs up mid-DATA is counted and logged as client_gone (info, no stack), not as a 451', async (t) => {
   const { sys, logs } = t.context;
@@ -61,18 +65,33 @@ test('a client that hangs up mid-DATA is counted and logged as client_gone (info
   t.is(line.err, undefined, 'no error object, no stack');
   t.false(JSON.stringify(line).includes('stack'));
   t.is(await counter(metrics, 'mailwright_smtp_client_disconnects_total', { stage: 'data' }), gone + 1);
-  t.is(await counter(metrics, 'mailwright_smtp_replies_total', { code: '451' }), replies451, 'no 451 was sent, none counted');
-  const sessionWarnings = logs.filter((l) => String(l.event).startsWith('smtp.') && l.event !== 'smtp.redis_not_durable' && (l.level ?? 0) >= 40);
+  t.is(
+    await counter(metrics, 'mailwright_smtp_replies_total', { code: '451' }),
+    replies451,
+    'no 451 was sent, none counted',
+  );
+  const sessionWarnings = logs.filter(
+    (l) => String(l.event).startsWith('smtp.') && l.event !== 'smtp.redis_not_durable' && (l.level ?? 0) >= 40,
+  );
   t.deepEqual(sessionWarnings, [], 'no warning for the session');
   t.false(logs.some((l) => l.code === 'service_unavailable'));
 });
 
 test('a real Redis failure is still a 451, counted and warned as service_unavailable, and no client_gone', async (t) => {
   const logs: LogLine[] = [];
-  const sys = await startSystem({ roles: ['smtp'], database: t.context.sys.database, overrides: { log: captureLog(logs) } });
+  const sys = await startSystem({
+    roles: ['smtp'],
+    database: t.context.sys.database,
+    overrides: { log: captureLog(logs) },
+  });
   try {
     sys.deps.redis.disconnect();
-    const r = await RawSmtp.sendOnce(sys.smtpPort, 'a@example.org', [`down@${TEST_DOMAIN}`], 'Subject: down\r\n\r\nbody\r\n');
+    const r = await RawSmtp.sendOnce(
+      sys.smtpPort,
+      'a@example.org',
+      [`down@${TEST_DOMAIN}`],
+      'Subject: down\r\n\r\nbody\r\n',
+    );
     t.regex(r.data, /^451 4\.3\.0 /);
     t.is(await counter(sys.deps.metrics, 'mailwright_smtp_replies_total', { code: '451' }), 1);
     t.is(await counter(sys.deps.metrics, 'mailwright_smtp_client_disconnects_total', { stage: 'data' }), 0);

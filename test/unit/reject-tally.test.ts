@@ -8,9 +8,20 @@ const busy: RejectKind = { stage: 'data', reply: 451, code: 'service_unavailable
 test('the first refusals of each kind are logged in full, the rest counted into the summary', (t) => {
   const tally = createRejectTally(2);
   tally.open('s1');
-  t.deepEqual([1, 2, 3, 4].map(() => tally.admit('s1', relay)), [true, true, false, false]);
+  t.deepEqual(
+    [1, 2, 3, 4].map(() => tally.admit('s1', relay)),
+    [true, true, false, false],
+  );
   t.true(tally.admit('s1', busy), 'another kind has its own budget');
-  t.deepEqual(tally.close('s1'), { total: 5, suppressed: 2, level: 'info', kinds: [{ ...relay, count: 4, logged: 2 }, { ...busy, count: 1, logged: 1 }] });
+  t.deepEqual(tally.close('s1'), {
+    total: 5,
+    suppressed: 2,
+    level: 'info',
+    kinds: [
+      { ...relay, count: 4, logged: 2 },
+      { ...busy, count: 1, logged: 1 },
+    ],
+  });
   t.is(tally.close('s1'), undefined, 'a session is summarized once');
 });
 

@@ -20,7 +20,11 @@ export class ClientGone extends Error {
  * discarded, and the promise rejects with SessionTimeLimit (421) without waiting for the end. When the connection
  * closes mid-message it rejects with ClientGone.
  */
-export function collectMessage(stream: Readable & { sizeExceeded?: boolean }, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+export function collectMessage(
+  stream: Readable & { sizeExceeded?: boolean },
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

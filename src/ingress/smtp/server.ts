@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../../core/config.js';
-import { asAppError, RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients, type AppError } from '../../core/errors.js';
+import {
+  asAppError,
+  RecipientRejected,
+  SessionTimeLimit,
+  ShuttingDown,
+  TooManyRecipients,
+  type AppError,
+} from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { domainOf } from '../../core/address.js';
 import { StartError } from '../../core/shutdown.js';
@@ -35,15 +42,22 @@ function readPem(file: string, variable: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new StartError(`${variable} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): set ${variable} to a readable PEM file`, { cause: err });
+    throw new StartError(
+      `${variable} ${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): set ${variable} to a readable PEM file`,
+      { cause: err },
+    );
   }
 }
 
 /** What the SMTP ingress says and allows before any hook: name, banner, SIZE, AUTH, STARTTLS, connection limits. */
 function listenerOptions(config: Config): SMTPServerOptions {
-  const tls = config.smtp.tlsKeyFile && config.smtp.tlsCertFile
-    ? { key: readPem(config.smtp.tlsKeyFile, 'SMTP_TLS_KEY_FILE'), cert: readPem(config.smtp.tlsCertFile, 'SMTP_TLS_CERT_FILE') }
-    : undefined;
+  const tls =
+    config.smtp.tlsKeyFile && config.smtp.tlsCertFile
+      ? {
+          key: readPem(config.smtp.tlsKeyFile, 'SMTP_TLS_KEY_FILE'),
+          cert: readPem(config.smtp.tlsCertFile, 'SMTP_TLS_CERT_FILE'),
+        }
+      : undefined;
   return {
     name: config.smtp.hostname,
     banner: 'Mailwright ESMTP',
@@ -81,15 +95,34 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     metrics?.smtpReplies.inc({ code: String(e.smtp.code) });
     const level = e.retryable ? 'warn' : 'info';
     if (tally.admit(session.id, { stage, reply: e.smtp.code, code: e.code, level })) {
-      log[level]({ event: 'smtp.rejected', stage, session: session.id, code: e.code, reply: e.smtp.code, err: e.retryable ? err : undefined });
+      log[level]({
+        event: 'smtp.rejected',
+        stage,
+        session: session.id,
+        code: e.code,
+        reply: e.smtp.code,
+        err: e.retryable ? err : undefined,
+      });
     }
     return toSmtpError(e);
   };
   const summarize = (session: SMTPServerSession) => {
     const summary = tally.close(session.id);
     if (!summary) return;
-    const rejected = summary.kinds.map(({ stage, reply, code, count, logged }) => ({ stage, reply, code, count, logged }));
-    log[summary.level]({ event: 'smtp.rejected_summary', session: session.id, total: summary.total, suppressed: summary.suppressed, rejected });
+    const rejected = summary.kinds.map(({ stage, reply, code, count, logged }) => ({
+      stage,
+      reply,
+      code,
+      count,
+      logged,
+    }));
+    log[summary.level]({
+      event: 'smtp.rejected_summary',
+      session: session.id,
+      total: summary.total,
+      suppressed: summary.suppressed,
+      rejected,
+    });
   };
   // the client closed the connection mid-DATA: no reply reaches it and our side did not fail (not a 451)
   const clientGone = (session: SMTPServerSession, stage: string) => {
@@ -127,9 +160,13 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
       // started before any await: onClose may come while deps.onConnect is still pending
       clocks.open(session);
       metrics?.smtpOpenSessions.inc();
-      if (deps.accepting && !deps.accepting()) return callback(reject(new ShuttingDown('draining'), session, 'connect'));
+      if (deps.accepting && !deps.accepting())
+        return callback(reject(new ShuttingDown('draining'), session, 'connect'));
       if (!deps.onConnect) return callback();
-      deps.onConnect(session).then(() => callback(), (err: unknown) => callback(reject(err, session, 'connect')));
+      deps.onConnect(session).then(
+        () => callback(),
+        (err: unknown) => callback(reject(err, session, 'connect')),
+      );
     },
     onClose(session) {
       if (clocks.close(session)) metrics?.smtpOpenSessions.dec();
@@ -156,17 +193,24 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
         clock.replied();
       };
       let endOfData = Date.now();
-      const received = collectMessage(stream, config.mail.maxMessageBytes, clock.signal)
-        .then((raw) => {
-          if (clock.signal.aborted) throw timeLimit;
-          endOfData = Date.now();
-          return enqueueInbound(inbound, {
+      const received = collectMessage(stream, config.mail.maxMessageBytes, clock.signal).then((raw) => {
+        if (clock.signal.aborted) throw timeLimit;
+        endOfData = Date.now();
+        return enqueueInbound(
+          inbound,
+          {
             source: 'smtp',
-            envelope: { from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null, to: session.envelope.rcptTo.map((r) => r.address) },
+            envelope: {
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null,
+              to: session.envelope.rcptTo.map((r) => r.address),
+            },
             raw,
             remoteAddress: session.remoteAddress,
-          }, config.redis.enqueueTimeoutMs, log);
-        });
+          },
+          config.redis.enqueueTimeoutMs,
+          log,
+        );
+      });
       // from DATA to the enqueue's answer, a message counts as work in flight (adaptive auto-pipelining)
       (deps.busy ? deps.busy(received) : received)
         .then((ingressId) => {
