@@ -125,6 +125,8 @@ export const ENV = z.object({
   SMTP_CLOSE_TIMEOUT_MS: int(0).default(10_000),
   SMTP_MAX_SESSION_MS: int(100).default(600_000),
   SMTP_MAX_DATA_MS: int(100).default(300_000),
+  /** refusals of one kind logged in full per session; the rest are counted into one smtp.rejected_summary line */
+  SMTP_LOG_REJECTS_PER_SESSION: int(0, 10_000).default(5),
   SMTP_AUTH_ACCEPT_ANY: bool.default(true),
   SMTP_TLS_KEY_FILE: optionalString,
   SMTP_TLS_CERT_FILE: optionalString,
@@ -307,6 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       closeTimeoutMs: e.SMTP_CLOSE_TIMEOUT_MS,
       maxSessionMs: e.SMTP_MAX_SESSION_MS,
       maxDataMs: e.SMTP_MAX_DATA_MS,
+      logRejectsPerSession: e.SMTP_LOG_REJECTS_PER_SESSION,
       authAcceptAny: e.SMTP_AUTH_ACCEPT_ANY,
       tlsKeyFile: e.SMTP_TLS_KEY_FILE,
       tlsCertFile: e.SMTP_TLS_CERT_FILE,

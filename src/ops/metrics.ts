@@ -21,6 +21,12 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
       labelNames: ['code'],
       registers: r,
     }),
+    smtpClientDisconnects: new Counter({
+      name: 'mailwright_smtp_client_disconnects_total',
+      help: 'SMTP connections closed by the client (or its idle timeout) in the middle of a transaction, by stage; no reply was sent',
+      labelNames: ['stage'],
+      registers: r,
+    }),
     enqueued: new Counter({
       name: 'mailwright_messages_enqueued_total',
       help: 'Raw messages accepted and enqueued',

@@ -14,7 +14,8 @@ import { domainOf } from '../../core/address.js';
 import { StartError } from '../../core/shutdown.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
-import { collectMessage } from './collect-message.js';
+import { ClientGone, collectMessage } from './collect-message.js';
+import { createRejectTally } from './reject-tally.js';
 import { createSessionClocks } from './session-clock.js';
 import { withSizeReplyCode } from './size-reply.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -87,18 +88,47 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
   const { config, log, inbound, metrics } = deps;
   const domains = new Set(config.mail.domains);
 
+  // every refusal is counted; the first SMTP_LOG_REJECTS_PER_SESSION of a kind per session are logged (reject-tally.ts)
+  const tally = createRejectTally(config.smtp.logRejectsPerSession);
   const reject = (err: unknown, session: SMTPServerSession, stage: string) => {
     const e = asAppError(err);
     metrics?.smtpReplies.inc({ code: String(e.smtp.code) });
-    log[e.retryable ? 'warn' : 'info']({
-      event: 'smtp.rejected',
-      stage,
-      session: session.id,
-      code: e.code,
-      reply: e.smtp.code,
-      err: e.retryable ? err : undefined,
-    });
+    const level = e.retryable ? 'warn' : 'info';
+    if (tally.admit(session.id, { stage, reply: e.smtp.code, code: e.code, level })) {
+      log[level]({
+        event: 'smtp.rejected',
+        stage,
+        session: session.id,
+        code: e.code,
+        reply: e.smtp.code,
+        err: e.retryable ? err : undefined,
+      });
+    }
     return toSmtpError(e);
+  };
+  const summarize = (session: SMTPServerSession) => {
+    const summary = tally.close(session.id);
+    if (!summary) return;
+    const rejected = summary.kinds.map(({ stage, reply, code, count, logged }) => ({
+      stage,
+      reply,
+      code,
+      count,
+      logged,
+    }));
+    log[summary.level]({
+      event: 'smtp.rejected_summary',
+      session: session.id,
+      total: summary.total,
+      suppressed: summary.suppressed,
+      rejected,
+    });
+  };
+  // the client closed the connection mid-DATA: no reply reaches it and our side did not fail (not a 451)
+  const clientGone = (session: SMTPServerSession, stage: string) => {
+    metrics?.smtpClientDisconnects.inc({ stage });
+    log.info({ event: 'smtp.client_gone', session: session.id, stage });
+    return Object.assign(new Error('connection closed by the client'), { responseCode: 421 });
   };
 
   // session time limits (SMTP_MAX_SESSION_MS, SMTP_MAX_DATA_MS): see session-clock.ts
@@ -124,6 +154,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     ...extra,
     onConnect(session, callback) {
       metrics?.smtpSessions.inc();
+      tally.open(session.id);
       const connection = connectionOf(session);
       if (connection) withSizeReplyCode(connection);
       // started before any await: onClose may come while deps.onConnect is still pending
@@ -139,6 +170,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     },
     onClose(session) {
       if (clocks.close(session)) metrics?.smtpOpenSessions.dec();
+      summarize(session);
     },
     onMailFrom(_address, session, callback) {
       if (deps.accepting && !deps.accepting()) return callback(reject(new ShuttingDown('draining'), session, 'mail'));
@@ -188,7 +220,11 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
           reply(null, `2.0.0 Ok: queued as ${ingressId}`);
         })
         // after a time limit the 421 is already out (and counted); the socket is closing
-        .catch((err: unknown) => reply(clock.signal.aborted ? toSmtpError(timeLimit) : reject(err, session, 'data')));
+        .catch((err: unknown) => {
+          if (clock.signal.aborted) reply(toSmtpError(timeLimit));
+          else if (err instanceof ClientGone) reply(clientGone(session, 'data'));
+          else reply(reject(err, session, 'data'));
+        });
     },
   });
   return server;
