@@ -73,7 +73,10 @@ function decodeKey(value: string, name: string): RingKey {
   if (value === '') throw new SecretBoxError('invalid_key', `${name}: is empty; ${hint}`);
   if (typeof value !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
     const length = typeof value === 'string' ? `${value.length} characters` : typeof value;
-    throw new SecretBoxError('invalid_key', `${name}: not standard padded base64 (A-Z a-z 0-9 + /, = padding; a value of ${length}); ${hint}`);
+    throw new SecretBoxError(
+      'invalid_key',
+      `${name}: not standard padded base64 (A-Z a-z 0-9 + /, = padding; a value of ${length}); ${hint}`,
+    );
   }
   if (!BASE64_KEY.test(value)) {
     const bytes = Buffer.from(value, 'base64').length;
@@ -139,7 +142,10 @@ export function open(ring: KeyRing, sealed: Buffer, aad: string): string {
     bytes = Buffer.concat([decipher.update(sealed.subarray(SEALED_OVERHEAD)), decipher.final()]);
   } catch {
     // node's message says nothing useful ("unable to authenticate data"); no cause is kept on purpose
-    throw new SecretBoxError('auth_failed', 'sealed value did not authenticate (tampered, or sealed for another row or column)');
+    throw new SecretBoxError(
+      'auth_failed',
+      'sealed value did not authenticate (tampered, or sealed for another row or column)',
+    );
   }
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -172,10 +178,16 @@ function keyFor(ring: KeyRing, sealed: Buffer): RingKey {
     throw new SecretBoxError('bad_format', 'sealed value must be a non-empty Buffer');
   }
   if (sealed[0] !== SECRET_BOX_VERSION) {
-    throw new SecretBoxError('unsupported_version', `sealed value has version ${sealed[0]!}, this code reads ${SECRET_BOX_VERSION}`);
+    throw new SecretBoxError(
+      'unsupported_version',
+      `sealed value has version ${sealed[0]!}, this code reads ${SECRET_BOX_VERSION}`,
+    );
   }
   if (sealed.length < SEALED_OVERHEAD) {
-    throw new SecretBoxError('bad_format', `sealed value is ${sealed.length} bytes, shorter than its ${SEALED_OVERHEAD}-byte header`);
+    throw new SecretBoxError(
+      'bad_format',
+      `sealed value is ${sealed.length} bytes, shorter than its ${SEALED_OVERHEAD}-byte header`,
+    );
   }
   const id = sealed[1]!;
   if (id === current.id) return current;
@@ -189,7 +201,10 @@ function keyFor(ring: KeyRing, sealed: Buffer): RingKey {
 
 function checkAad(aad: string): void {
   if (typeof aad !== 'string' || aad.length === 0 || !aad.isWellFormed()) {
-    throw new SecretBoxError('invalid_input', 'additional data must be a non-empty well-formed string ("<table>.<column>:<row id>")');
+    throw new SecretBoxError(
+      'invalid_input',
+      'additional data must be a non-empty well-formed string ("<table>.<column>:<row id>")',
+    );
   }
 }
 

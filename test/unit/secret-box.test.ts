@@ -40,11 +40,17 @@ function assertClean(t: ExecutionContext, err: Error, secrets: string[]): void {
   const shown = [err.message, JSON.stringify(err), inspect(err, { showHidden: true, depth: null })];
   for (const text of shown) for (const s of secrets) t.false(text.includes(s), `error shows ${s.slice(0, 4)}…`);
 }
-const keyForms = (...keys: string[]): string[] => keys.flatMap((k) => [k, raw(k).toString('hex'), raw(k).toString('base64url')]);
+const keyForms = (...keys: string[]): string[] =>
+  keys.flatMap((k) => [k, raw(k).toString('hex'), raw(k).toString('base64url')]);
 
 test('round trip: ASCII, UTF-8, empty string and 64 KB, each of the documented length', (t) => {
   const ring = createKeyRing({ current: A });
-  const values = ['correct horse battery staple', 'pässwörd 🔑 密码 \u0000 tab\t', '', 'é🔑x'.repeat(Math.ceil((64 * 1024) / 7))];
+  const values = [
+    'correct horse battery staple',
+    'pässwörd 🔑 密码 \u0000 tab\t',
+    '',
+    'é🔑x'.repeat(Math.ceil((64 * 1024) / 7)),
+  ];
   for (const value of values) {
     const sealed = seal(ring, value, AAD);
     t.is(sealed.length, SEALED_OVERHEAD + Buffer.byteLength(value, 'utf8'));
@@ -203,10 +209,19 @@ test('bad keys are refused, naming the variable, never echoing the value', (t) =
     t.true(cur.message.startsWith('CREDENTIALS_KEY: '), `${label}: ${cur.message}`);
     const prev = throwsCode(t, () => createKeyRing({ current: A, previous: value }), 'invalid_key');
     t.true(prev.message.startsWith('CREDENTIALS_KEY_PREVIOUS: '), `${label}: ${prev.message}`);
-    const named = throwsCode(t, () => createKeyRing({ current: value }, { current: 'K1', previous: 'K2' }), 'invalid_key');
+    const named = throwsCode(
+      t,
+      () => createKeyRing({ current: value }, { current: 'K1', previous: 'K2' }),
+      'invalid_key',
+    );
     t.true(named.message.startsWith('K1: '));
     const forms = value.length >= 8 ? [value.trim(), Buffer.from(value, 'base64').toString('hex')] : [];
-    for (const err of [cur, prev, named]) assertClean(t, err, [...forms, ...keyForms(A)].filter((f) => f.length >= 8));
+    for (const err of [cur, prev, named])
+      assertClean(
+        t,
+        err,
+        [...forms, ...keyForms(A)].filter((f) => f.length >= 8),
+      );
   }
 });
 
@@ -233,7 +248,9 @@ test('the ring shows key ids only: JSON and inspect never reveal a key', (t) => 
   t.deepEqual(JSON.parse(JSON.stringify(ring)), { currentKeyId: idOf(raw(A)), previousKeyId: idOf(raw(B)) });
   const shown = [JSON.stringify(ring), inspect(ring, { showHidden: true, depth: null }), String(ring)];
   for (const text of shown) for (const s of keyForms(A, B)) t.false(text.includes(s));
-  t.throws(() => seal({ currentKeyId: ring.currentKeyId, previousKeyId: null }, SECRET, AAD), { instanceOf: TypeError });
+  t.throws(() => seal({ currentKeyId: ring.currentKeyId, previousKeyId: null }, SECRET, AAD), {
+    instanceOf: TypeError,
+  });
 });
 
 test('seal refuses an empty AAD and a string that would not round-trip; open refuses an empty AAD', (t) => {
