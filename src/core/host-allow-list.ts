@@ -56,7 +56,8 @@ function parseEntry(entry: string): Entry {
   const ip = parseIp(unbracketed);
   if (ip) return { ip: effectiveAddress(ip).ip };
   if (entry.includes('*')) return { reason: 'is a wildcard; list each host name' };
-  if (entry.includes(':') || entry.includes('[')) return { reason: 'is neither an IP address nor a host name (no ports)' };
+  if (entry.includes(':') || entry.includes('['))
+    return { reason: 'is neither an IP address nor a host name (no ports)' };
   if (/^[0-9.]+$|^0x/i.test(entry) || NUMERIC_LABEL.test(entry.replace(/\.$/, '').split('.').pop()!.toLowerCase())) {
     return { reason: 'is not a dotted-decimal IPv4 address nor a host name' };
   }

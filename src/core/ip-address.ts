@@ -69,7 +69,8 @@ export function parseIpv6(text: string): IpAddress | null {
 }
 
 /** An IPv4 or IPv6 address in text (no brackets, no port), else null. */
-export const parseIp = (text: string): IpAddress | null => parseIpv4(text) ?? (text.includes(':') ? parseIpv6(text) : null);
+export const parseIp = (text: string): IpAddress | null =>
+  parseIpv4(text) ?? (text.includes(':') ? parseIpv6(text) : null);
 
 /** `a.b.c.d/n` or `x::/n` with the host bits zero, else a reason. */
 export function parseCidr(text: string): Cidr | string {

@@ -116,7 +116,11 @@ export interface Verdict {
   readonly address: string;
   readonly family: 4 | 6;
   /** The range that refused it; null when the policy allows it. */
-  readonly denied: { readonly name: RangeName; readonly cidr: string; readonly via: 'ipv4-mapped' | 'nat64' | null } | null;
+  readonly denied: {
+    readonly name: RangeName;
+    readonly cidr: string;
+    readonly via: 'ipv4-mapped' | 'nat64' | null;
+  } | null;
 }
 
 /** The denied range of `policy` containing `ip` (judging mapped and NAT64 addresses by their IPv4), or null. */

@@ -33,7 +33,8 @@ export function parseWebhookUrl(raw: string): WebhookUrl {
     throw new WebhookUrlInvalid('url is not an absolute URL');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new WebhookUrlInvalid('url must use http or https');
-  if (url.username !== '' || url.password !== '') throw new WebhookUrlInvalid('url must not contain a user name or password');
+  if (url.username !== '' || url.password !== '')
+    throw new WebhookUrlInvalid('url must not contain a user name or password');
   if (url.href.length > WEBHOOK_URL_MAX_LENGTH) {
     throw new WebhookUrlInvalid(`url is longer than ${WEBHOOK_URL_MAX_LENGTH} characters`);
   }

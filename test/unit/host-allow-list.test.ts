@@ -18,13 +18,33 @@ test('entries: host names, IPs (bracketed or not) and CIDRs, separated by commas
 });
 
 test('invalid entries fail with one error naming every bad entry and the variable', (t) => {
-  const bad = ['10.0.0.1/8', '10.0.0.0/33', '0177.0.0.1', '127.1', '2130706434', '0x7f000001', '*.example.test',
-    'mail.example.test:993', 'fe80::1%eth0', 'bad_host!', 'a..b', '-lead.test', 'x.123'];
+  const bad = [
+    '10.0.0.1/8',
+    '10.0.0.0/33',
+    '0177.0.0.1',
+    '127.1',
+    '2130706434',
+    '0x7f000001',
+    '*.example.test',
+    'mail.example.test:993',
+    'fe80::1%eth0',
+    'bad_host!',
+    'a..b',
+    '-lead.test',
+    'x.123',
+  ];
   const err = t.throws(() => parseAllowList(['ok.test', ...bad].join(','), 'CONNECTED_ALLOW_HOSTS'), {
     instanceOf: AllowListError,
   });
-  t.deepEqual(err.problems.map((p) => p.entry), bad);
-  t.true(err.message.startsWith('CONNECTED_ALLOW_HOSTS: "10.0.0.1/8" is not a valid CIDR: host bits are set (did you mean 10.0.0.0/8?)'));
+  t.deepEqual(
+    err.problems.map((p) => p.entry),
+    bad,
+  );
+  t.true(
+    err.message.startsWith(
+      'CONNECTED_ALLOW_HOSTS: "10.0.0.1/8" is not a valid CIDR: host bits are set (did you mean 10.0.0.0/8?)',
+    ),
+  );
   for (const entry of bad) t.true(err.message.includes(JSON.stringify(entry)), entry);
   t.is(err.problems.find((p) => p.entry === '*.example.test')?.reason, 'is a wildcard; list each host name');
   t.is(err.problems.find((p) => p.entry === '127.1')?.reason, 'is not a dotted-decimal IPv4 address nor a host name');

@@ -43,7 +43,11 @@ const imapGuard = (allow: string, resolver: Resolver): HostGuard => ({
 });
 
 /** Calls a lookup function the way net.connect does and reports what it called back with. */
-function callLookup(lookup: ReturnType<typeof guardedLookup>, host: string, options: { all?: boolean; family?: number }) {
+function callLookup(
+  lookup: ReturnType<typeof guardedLookup>,
+  host: string,
+  options: { all?: boolean; family?: number },
+) {
   return new Promise<{ err: NodeJS.ErrnoException | null; address: string | LookupAddress[]; family?: number }>(
     (resolve) => lookup(host, options, (err, address, family) => resolve({ err, address, family })),
   );
@@ -83,12 +87,19 @@ test('IP literal hosts (bracketed or not) are judged without asking the resolver
     instanceOf: HostForbidden,
     message: '::1 is loopback (::1/128); not allowed',
   });
-  await t.throwsAsync(resolveChecked(guard, '0.0.0.0'), { message: '0.0.0.0 is this-network (0.0.0.0/8); not allowed' });
+  await t.throwsAsync(resolveChecked(guard, '0.0.0.0'), {
+    message: '0.0.0.0 is this-network (0.0.0.0/8); not allowed',
+  });
 });
 
 test('no address, a DNS failure or a non-address answer: unresolvable (retryable when DNS said try again)', async (t) => {
-  const dnsError = (code: string): Resolver => () => Promise.reject(Object.assign(new Error(code), { code }));
-  const empty = await t.throwsAsync(resolveChecked(imapGuard('', answering()), 'gone.test'), { instanceOf: HostUnresolvable });
+  const dnsError =
+    (code: string): Resolver =>
+    () =>
+      Promise.reject(Object.assign(new Error(code), { code }));
+  const empty = await t.throwsAsync(resolveChecked(imapGuard('', answering()), 'gone.test'), {
+    instanceOf: HostUnresolvable,
+  });
   t.is(empty?.code, 'imap_host_unresolvable');
   t.is(empty?.message, 'gone.test does not resolve to any address');
   const notFound = await t.throwsAsync(resolveChecked(imapGuard('', dnsError('ENOTFOUND')), 'gone.test'), {
@@ -136,7 +147,11 @@ test('the lookup hands back only checked addresses, in the form net asks for (si
     ],
     family: undefined,
   });
-  t.deepEqual(await callLookup(dual, 'hooks.example.test', { family: 4 }), { err: null, address: '8.8.4.4', family: 4 });
+  t.deepEqual(await callLookup(dual, 'hooks.example.test', { family: 4 }), {
+    err: null,
+    address: '8.8.4.4',
+    family: 4,
+  });
   const v4Only = guardedLookup(webhookGuard(parseAllowList(''), answering('8.8.4.4')));
   const none = await callLookup(v4Only, 'hooks.example.test', { family: 6 });
   t.true(none.err instanceof HostUnresolvable);

@@ -173,15 +173,39 @@ test('connected policy: loopback, private, link-local, CGNAT, metadata refused; 
 
 test('a refusal reads as address, range name and CIDR, with the unwrapping named', (t) => {
   t.is(describeDenial(classify('127.0.0.2', 'webhook')), '127.0.0.2 is loopback (127.0.0.0/8)');
-  t.is(describeDenial(classify('::ffff:127.0.0.2', 'connected')), '::ffff:7f00:2 is loopback (127.0.0.0/8, IPv4-mapped)');
-  t.is(describeDenial(classify('64:ff9b::a9fe:a9fe', 'webhook')), '64:ff9b::a9fe:a9fe is metadata (169.254.169.254/32, NAT64)');
+  t.is(
+    describeDenial(classify('::ffff:127.0.0.2', 'connected')),
+    '::ffff:7f00:2 is loopback (127.0.0.0/8, IPv4-mapped)',
+  );
+  t.is(
+    describeDenial(classify('64:ff9b::a9fe:a9fe', 'webhook')),
+    '64:ff9b::a9fe:a9fe is metadata (169.254.169.254/32, NAT64)',
+  );
   t.is(describeDenial(classify('8.8.8.8', 'webhook')), '8.8.8.8 is allowed');
   t.throws(() => classify('localhost', 'webhook'), { instanceOf: TypeError });
 });
 
 test('parseIp: strict text forms only (URL normalisation happens before)', (t) => {
-  for (const bad of ['0177.0.0.1', '127.1', '2130706434', '0x7f000001', '1.2.3', '1.2.3.4.5', '256.0.0.0', '01.2.3.4',
-    ':::', '1::2::3', '1.2.3.4::', '::1.2.3.4:5', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '12345::', 'fe80::1%', 'g::1', '']) {
+  for (const bad of [
+    '0177.0.0.1',
+    '127.1',
+    '2130706434',
+    '0x7f000001',
+    '1.2.3',
+    '1.2.3.4.5',
+    '256.0.0.0',
+    '01.2.3.4',
+    ':::',
+    '1::2::3',
+    '1.2.3.4::',
+    '::1.2.3.4:5',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7',
+    '12345::',
+    'fe80::1%',
+    'g::1',
+    '',
+  ]) {
     t.is(parseIp(bad), null, bad);
   }
   t.deepEqual(parseIp('127.0.0.2'), { family: 4, value: 0x7f000002n });

@@ -34,7 +34,11 @@ test('issue 22 loopback spellings are refused with an allow-list of 127.0.0.1 on
   ];
   for (const [url, address, range] of cases) {
     if (range === '') {
-      t.is((await checkWebhookUrl(url, onlyLocalhost, noDns)).checked.address, address, `${url} is the listed 127.0.0.1`);
+      t.is(
+        (await checkWebhookUrl(url, onlyLocalhost, noDns)).checked.address,
+        address,
+        `${url} is the listed 127.0.0.1`,
+      );
       continue;
     }
     const err = await t.throwsAsync(checkWebhookUrl(url, onlyLocalhost, noDns), { instanceOf: HostForbidden }, url);
@@ -86,9 +90,12 @@ test('a host name is resolved: every address must pass; none → webhook_url_unr
       { address: '2606:4700:4700::1111', family: 6 },
     ],
   });
-  const mixed = await t.throwsAsync(checkWebhookUrl('https://hooks.example.com/', none, answering('8.8.8.8', '10.1.2.3')), {
-    instanceOf: HostForbidden,
-  });
+  const mixed = await t.throwsAsync(
+    checkWebhookUrl('https://hooks.example.com/', none, answering('8.8.8.8', '10.1.2.3')),
+    {
+      instanceOf: HostForbidden,
+    },
+  );
   t.is(mixed?.message, 'hooks.example.com resolves to 10.1.2.3, which is private (10.0.0.0/8); not allowed');
   const empty = await t.throwsAsync(checkWebhookUrl('https://nothing.example.com/', none, answering()), {
     instanceOf: HostUnresolvable,
