@@ -44,7 +44,13 @@ export function dovecotIdentity(): DovecotIdentity {
     };
   }
   const me = id('-un');
-  return { internalUser: me, internalGroup: id('-gn'), loginUser: me, mailUid: Number(id('-u')), mailGid: Number(id('-g')) };
+  return {
+    internalUser: me,
+    internalGroup: id('-gn'),
+    loginUser: me,
+    mailUid: Number(id('-u')),
+    mailGid: Number(id('-g')),
+  };
 }
 
 /** `{SSHA256}` hash Dovecot verifies natively: base64(sha256(password + salt) + salt). */

@@ -32,7 +32,13 @@ export function countSessions(log: string): LogCounts {
 }
 
 /** Maildir system flag letters (maildir.org), in the ASCII order the `:2,` info requires. */
-const FLAG_LETTERS: Record<string, string> = { '\\Draft': 'D', '\\Flagged': 'F', '\\Answered': 'R', '\\Seen': 'S', '\\Deleted': 'T' };
+const FLAG_LETTERS: Record<string, string> = {
+  '\\Draft': 'D',
+  '\\Flagged': 'F',
+  '\\Answered': 'R',
+  '\\Seen': 'S',
+  '\\Deleted': 'T',
+};
 
 let seq = 0;
 
@@ -41,7 +47,13 @@ let seq = 0;
  * mail uid. File names carry increasing timestamps, so Dovecot assigns UIDs in the order given.
  * Folder `INBOX` is the user's Maildir root; `A/B` is the Maildir++ folder `.A.B`.
  */
-export function seedMaildirFiles(root: string, user: string, folder: string, messages: SeedMessage[], who: DovecotIdentity): void {
+export function seedMaildirFiles(
+  root: string,
+  user: string,
+  folder: string,
+  messages: SeedMessage[],
+  who: DovecotIdentity,
+): void {
   const home = join(root, user);
   const box = folder.toUpperCase() === 'INBOX' ? home : join(home, `.${folder.split('/').join('.')}`);
   for (const d of [home, box, join(box, 'tmp'), join(box, 'new'), join(box, 'cur')]) {

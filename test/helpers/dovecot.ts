@@ -1,6 +1,16 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -26,7 +36,12 @@ export interface Dovecot {
   /** imapflow options for `user` (password from `startDovecot`, or `password` for a wrong one), no logging. */
   imapOptions(user: string, password?: string): ImapFlowOptions;
   /** APPEND through IMAP as `user` (one login and logout, counted in the log). */
-  append(user: string, folder: string, raw: string | Buffer, flags?: string[]): Promise<{ uid: number; uidValidity: number }>;
+  append(
+    user: string,
+    folder: string,
+    raw: string | Buffer,
+    flags?: string[],
+  ): Promise<{ uid: number; uidValidity: number }>;
   /** Bulk seeding: write Maildir files directly (no IMAP session), in order; creates the folder if needed. */
   seedMaildir(user: string, folder: string, messages: SeedMessage[]): void;
   /** What the log says so far (Dovecot writes it asynchronously: poll with `waitForLog`). */
@@ -40,12 +55,17 @@ export interface Dovecot {
 }
 
 /** `dovecot` from PATH, else Debian's /usr/sbin (often not in an unprivileged user's PATH). */
-const DOVECOT_BIN = (process.env.PATH ?? '').split(':').map((p) => join(p, 'dovecot')).find((p) => p.startsWith('/') && existsSync(p)) ?? '/usr/sbin/dovecot';
+const DOVECOT_BIN =
+  (process.env.PATH ?? '')
+    .split(':')
+    .map((p) => join(p, 'dovecot'))
+    .find((p) => p.startsWith('/') && existsSync(p)) ?? '/usr/sbin/dovecot';
 const READY_MS = 30_000;
 const STOP_MS = 10_000;
 const PORT_ATTEMPTS = 5;
 
 export async function startDovecot({ users }: { users: DovecotUser[] }): Promise<Dovecot> {
+  if (!existsSync(DOVECOT_BIN)) throw new Error('dovecot is not installed: run .ci/apt-deps (Debian dovecot-imapd)');
   const passwords = new Map(users.map((u) => [u.user, u.password]));
   const who = dovecotIdentity();
   const dir = mkdtempSync(join(tmpdir(), 'mw-dovecot-'));
@@ -60,7 +80,11 @@ export async function startDovecot({ users }: { users: DovecotUser[] }): Promise
       const port = await freePort();
       const greeting = `Mailwright test Dovecot ${basename(dir)} on ${port} ready.`;
       writeFileSync(join(dir, 'dovecot.conf'), dovecotConf(dir, port, who, greeting));
-      const child = spawn(DOVECOT_BIN, ['-F', '-c', join(dir, 'dovecot.conf')], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+      rmSync(logFile, { force: true }); // a failed attempt's errors must not decide about this one
+      const child = spawn(DOVECOT_BIN, ['-F', '-c', join(dir, 'dovecot.conf')], {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
       const outcome = await waitForGreeting(child, port, greeting, READY_MS);
@@ -81,13 +105,21 @@ export async function startDovecot({ users }: { users: DovecotUser[] }): Promise
   const pid = child.pid!;
 
   const imapOptions = (user: string, password?: string): ImapFlowOptions => ({
-    host: '127.0.0.1', port, secure: false, logger: false,
+    host: '127.0.0.1',
+    port,
+    secure: false,
+    logger: false,
     auth: { user, pass: password ?? passwords.get(user) ?? '' },
   });
   const logCounts = () => countSessions(readTail(logFile, Infinity));
   let stopped: Promise<void> | undefined;
   return {
-    host: '127.0.0.1', port, pid, dir, imapOptions, logCounts,
+    host: '127.0.0.1',
+    port,
+    pid,
+    dir,
+    imapOptions,
+    logCounts,
     async append(user, folder, raw, flags) {
       const client = new ImapFlow(imapOptions(user));
       await client.connect();
@@ -118,14 +150,22 @@ export async function startDovecot({ users }: { users: DovecotUser[] }): Promise
 }
 
 /** Connect until this instance's IMAP greeting arrives; 'exited' as soon as the master dies (bad config, port taken). */
-async function waitForGreeting(child: ChildProcess, port: number, greeting: string, ms: number): Promise<'ready' | 'exited' | 'timeout'> {
+async function waitForGreeting(
+  child: ChildProcess,
+  port: number,
+  greeting: string,
+  ms: number,
+): Promise<'ready' | 'exited' | 'timeout'> {
   const until = Date.now() + ms;
   let exited = child.exitCode !== null || child.signalCode !== null;
   child.once('exit', () => (exited = true));
   while (!exited) {
     const ok = await new Promise<boolean>((resolve) => {
       const c = connect(port, '127.0.0.1');
-      const done = (v: boolean) => { c.destroy(); resolve(v); };
+      const done = (v: boolean) => {
+        c.destroy();
+        resolve(v);
+      };
       c.setTimeout(2_000, () => done(false));
       c.once('error', () => done(false));
       let text = '';
@@ -162,7 +202,11 @@ export function groupPids(pgid: number): number[] {
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     let stat: string;
-    try { stat = readFileSync(`/proc/${name}/stat`, 'utf8'); } catch { continue; }
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
     // pid (comm) state ppid pgrp ...: comm may contain spaces, so parse after the last ')'
     const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (Number(pgrp) === pgid && state !== 'Z') pids.push(Number(name));

@@ -75,13 +75,24 @@ test.serial('folders created over IMAP and by Maildir seeding are listed', async
 
 test.serial("a wrong password or an unknown user is refused with imapflow's authenticationFailed", async (t) => {
   const before = d.logCounts();
-  for (const [user, password] of [[A.user, 'not-the-password'], [B.user, B.password.toUpperCase()], ['nobody@harness.test', 'x']]) {
+  const started = Date.now();
+  for (const [user, password] of [
+    [A.user, 'not-the-password'],
+    [B.user, B.password.toUpperCase()],
+    ['nobody@harness.test', 'x'],
+  ]) {
     const client = new ImapFlow(d.imapOptions(user, password));
     const err = await t.throwsAsync(client.connect());
     t.is((err as Error & { authenticationFailed?: boolean }).authenticationFailed, true, user);
     client.close();
   }
   t.is(d.logCounts().logins, before.logins, 'no refused attempt is logged as a login');
+  // Dovecot's per-IP auth penalty would hold the next attempts, good ones included, for 4, 8 then 15 s
+  await session(A.user, undefined, async (c) => void (await c.noop()));
+  t.true(
+    Date.now() - started < 8_000,
+    `auth penalty is off: three refusals and a login took ${Date.now() - started} ms`,
+  );
 });
 
 test.serial("user A cannot see user B's mail", async (t) => {
@@ -90,7 +101,7 @@ test.serial("user A cannot see user B's mail", async (t) => {
   await session(B.user, undefined, async (c) => {
     await c.mailboxCreate('BobOnly');
     await c.mailboxOpen('INBOX');
-    t.is((await c.search({ header: { 'message-id': '<bob-private@harness.test>' } }, { uid: true }) || []).length, 1);
+    t.is(((await c.search({ header: { 'message-id': '<bob-private@harness.test>' } }, { uid: true })) || []).length, 1);
   });
   await session(A.user, undefined, async (c) => {
     await c.mailboxOpen('INBOX');
@@ -100,24 +111,27 @@ test.serial("user A cannot see user B's mail", async (t) => {
   });
 });
 
-test.serial('200 messages seeded as Maildir files are all visible to SEARCH ALL, in order, with their flags', async (t) => {
-  const messages = Array.from({ length: 200 }, (_, i) => ({
-    raw: rawMessage(`bulk-${i}`, `bulk ${i}`),
-    flags: i % 4 === 0 ? ['\\Seen', '\\Flagged'] : [],
-  }));
-  d.seedMaildir(A.user, 'Bulk', messages);
-  await session(A.user, undefined, async (c) => {
-    await c.mailboxOpen('Bulk');
-    const all = (await c.search({ all: true }, { uid: true })) || [];
-    t.is(all.length, 200);
-    t.is((await c.search({ seen: true, flagged: true }, { uid: true }) || []).length, 50);
-    const first = await c.fetchOne(String(all[0]), { envelope: true, source: true }, { uid: true });
-    const last = await c.fetchOne(String(all[199]), { envelope: true }, { uid: true });
-    t.is(first && first.envelope?.subject, 'bulk 0');
-    t.is(last && last.envelope?.subject, 'bulk 199');
-    t.is(sha256((first && first.source) || ''), sha256(messages[0].raw));
-  });
-});
+test.serial(
+  '200 messages seeded as Maildir files are all visible to SEARCH ALL, in order, with their flags',
+  async (t) => {
+    const messages = Array.from({ length: 200 }, (_, i) => ({
+      raw: rawMessage(`bulk-${i}`, `bulk ${i}`),
+      flags: i % 4 === 0 ? ['\\Seen', '\\Flagged'] : [],
+    }));
+    d.seedMaildir(A.user, 'Bulk', messages);
+    await session(A.user, undefined, async (c) => {
+      await c.mailboxOpen('Bulk');
+      const all = (await c.search({ all: true }, { uid: true })) || [];
+      t.is(all.length, 200);
+      t.is(((await c.search({ seen: true, flagged: true }, { uid: true })) || []).length, 50);
+      const first = await c.fetchOne(String(all[0]), { envelope: true, source: true }, { uid: true });
+      const last = await c.fetchOne(String(all[199]), { envelope: true }, { uid: true });
+      t.is(first && first.envelope?.subject, 'bulk 0');
+      t.is(last && last.envelope?.subject, 'bulk 199');
+      t.is(sha256((first && first.source) || ''), sha256(messages[0].raw));
+    });
+  },
+);
 
 test.serial("Dovecot's log counts LOGINs and LOGOUTs, and tells a LOGOUT from a dropped connection", async (t) => {
   const settled = await d.waitForLog((c) => c.logouts === c.logins);
@@ -162,7 +176,15 @@ function listeners(port: number): string[] {
       const [, local, , state] = line.trim().split(/\s+/);
       if (state !== '0A' || !local?.endsWith(`:${hexPort}`)) continue;
       const ip = local.split(':')[0];
-      found.push(ip.length === 8 ? ip.match(/../g)!.reverse().map((h) => parseInt(h, 16)).join('.') : `ipv6:${ip}`);
+      found.push(
+        ip.length === 8
+          ? ip
+              .match(/../g)!
+              .reverse()
+              .map((h) => parseInt(h, 16))
+              .join('.')
+          : `ipv6:${ip}`,
+      );
     }
   }
   return found;
