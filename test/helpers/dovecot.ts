@@ -86,7 +86,7 @@ export async function startDovecot({ users }: { users: DovecotUser[] }): Promise
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       let stderr = '';
-      child.stderr!.on('data', (d) => (stderr += d));
+      child.stderr.on('data', (d) => (stderr += d));
       const outcome = await waitForGreeting(child, port, greeting, READY_MS);
       if (outcome === 'ready') started = { child, port };
       else {
@@ -169,8 +169,8 @@ async function waitForGreeting(
       c.setTimeout(2_000, () => done(false));
       c.once('error', () => done(false));
       let text = '';
-      c.on('data', (d) => {
-        text += d;
+      c.on('data', (d: Buffer) => {
+        text += d.toString('latin1');
         if (text.includes('\r\n')) done(text.startsWith('* OK') && text.includes(greeting));
       });
     });

@@ -80,7 +80,7 @@ test.serial("a wrong password or an unknown user is refused with imapflow's auth
     [A.user, 'not-the-password'],
     [B.user, B.password.toUpperCase()],
     ['nobody@harness.test', 'x'],
-  ]) {
+  ] as Array<[string, string]>) {
     const client = new ImapFlow(d.imapOptions(user, password));
     const err = await t.throwsAsync(client.connect());
     t.is((err as Error & { authenticationFailed?: boolean }).authenticationFailed, true, user);
@@ -128,7 +128,7 @@ test.serial(
       const last = await c.fetchOne(String(all[199]), { envelope: true }, { uid: true });
       t.is(first && first.envelope?.subject, 'bulk 0');
       t.is(last && last.envelope?.subject, 'bulk 199');
-      t.is(sha256((first && first.source) || ''), sha256(messages[0].raw));
+      t.is(sha256((first && first.source) || ''), sha256(messages[0]?.raw ?? ''));
     });
   },
 );
@@ -175,7 +175,7 @@ function listeners(port: number): string[] {
     for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
       const [, local, , state] = line.trim().split(/\s+/);
       if (state !== '0A' || !local?.endsWith(`:${hexPort}`)) continue;
-      const ip = local.split(':')[0];
+      const ip = local.split(':')[0] ?? '';
       found.push(
         ip.length === 8
           ? ip

@@ -50,6 +50,6 @@ test('SMTP_LOG_REJECTS_PER_SESSION: default 5, 0 allowed, negative or non-numeri
   t.is(loadConfig({ SMTP_LOG_REJECTS_PER_SESSION: '0' }).smtp.logRejectsPerSession, 0);
   for (const bad of ['-1', 'many', '1.5', '10001']) {
     const err = t.throws(() => loadConfig({ SMTP_LOG_REJECTS_PER_SESSION: bad }), { instanceOf: ConfigError }, bad);
-    t.regex(err!.message, /SMTP_LOG_REJECTS_PER_SESSION/);
+    t.regex(err.message, /SMTP_LOG_REJECTS_PER_SESSION/);
   }
 });
