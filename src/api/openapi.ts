@@ -27,11 +27,15 @@ export interface OpenApiDocument {
   };
 }
 
+export const OAS_31_DIALECT = 'https://spec.openapis.org/oas/3.1/dialect/base';
+
 /** The OpenAPI 3.1 description of every public endpoint; test/integration/openapi.test.ts keeps it true. */
 export function openApiDocument(serverUrl = '/'): OpenApiDocument {
   return {
     openapi: '3.1.0',
-    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    // OpenAPI 3.1's own default dialect (JSON Schema 2020-12 with the OAS vocabulary). Swagger UI (/docs) shows a
+    // "not supported" warning above the reference for any other value, such as the bare 2020-12 meta-schema.
+    jsonSchemaDialect: OAS_31_DIALECT,
     info: {
       title: 'Mailwright API',
       version: '1',

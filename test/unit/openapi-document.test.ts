@@ -63,6 +63,10 @@ test('every operation has an operationId: camelCase, unique, and exactly the agr
   t.deepEqual([...ids].sort(), [...OPERATION_IDS].sort());
 });
 
+test("jsonSchemaDialect is OpenAPI 3.1's default dialect, the only one Swagger UI renders without a warning", (t) => {
+  t.is(openApiDocument('/').jsonSchemaDialect, 'https://spec.openapis.org/oas/3.1/dialect/base');
+});
+
 /**
  * Redocly's recommended ruleset, with one rule off: `info-license` asks for a license, and the project has not
  * declared one (package.json, no LICENSE file); choosing it is the owner's decision, not the document's.
