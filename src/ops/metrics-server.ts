@@ -7,6 +7,7 @@ import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoute } from './metrics-route.js';
+import { errorJson } from '../core/error-body.js';
 
 export interface MetricsServer {
   port: number;
@@ -32,7 +33,7 @@ export async function startMetricsServer(
       return;
     }
     ctx.status = 404;
-    ctx.body = { error: { code: 'not_found', message: 'no such route' } };
+    ctx.body = errorJson('not_found', 'no such route');
   });
   const koa = app.callback();
   // Koa's handler settles every request itself (errors go to app.on('error')): it never rejects
