@@ -70,7 +70,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
       await (deps.pipelining ? deps.pipelining.busy(next()) : next());
     } finally {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
       deps.metrics.httpSeconds.observe({ method: ctx.method, route, status: String(ctx.status) }, seconds);
       deps.log.debug({
         event: 'http.request',

@@ -27,7 +27,7 @@ const CENSOR = '[redacted]';
 /**
  * Copy-on-write censoring: an object without secrets is returned as is (no allocation, which matters on
  * the per-message hot path: pino's path-based `redact` with wildcard paths cloned every value of every line,
- * tens of KB of garbage per delivered message in the worker; see docs/benchmarks/README.md), otherwise a copy
+ * garbage on every delivered message in the worker; figures: docs/benchmarks/2026-12-02.md), otherwise a copy
  * with each secret replaced.
  * Errors keep their prototype, message and stack. Arrays are left alone (no secret is logged in one).
  */

@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { MaintenanceDeps } from './context.js';
 import type { ExpireMailboxJob } from '../queue/maintenance-jobs.js';
 import { publishExpired } from '../pubsub/publish-expired.js';
+import { mailboxEnded } from '../store/mailboxes.js';
 
 export type ExpireOutcome = 'expired' | 'redelayed' | 'nothing_to_do';
 
@@ -31,7 +32,8 @@ export async function expireMailbox(
     return 'expired';
   }
   const state = await deps.lifecycle.expiryOf(mailboxId);
-  if (state?.isActive && state.expiresAt && state.expiresAt.getTime() > Date.now()) {
+  // still live (mailboxEnded), with an expiry still ahead: its TTL was extended, wait for the new time
+  if (state && !mailboxEnded(state) && state.expiresAt) {
     await job.moveToDelayed(state.expiresAt.getTime(), token);
     throw new DelayedError();
   }

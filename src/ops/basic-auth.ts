@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
+import { errorJson } from '../core/error-body.js';
 
 export interface BasicCredentials {
   user: string;
@@ -30,9 +31,7 @@ export const basicAuth =
     if (!given || !userOk || !passOk) {
       ctx.status = 401;
       ctx.set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
-      ctx.body = {
-        error: { code: 'unauthorized', message: 'admin credentials required', request_id: ctx.state.requestId },
-      };
+      ctx.body = errorJson('unauthorized', 'admin credentials required', ctx.state.requestId);
       return;
     }
     await next();

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 import { safeEqual } from './basic-auth.js';
+import { errorJson } from '../core/error-body.js';
 
 /** metrics kept elsewhere in the process (the delivery worker's thread in `npm start`), merged into the scrape */
 export type MoreMetrics = () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
@@ -19,13 +20,7 @@ export const metricsRoute =
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') {
       ctx.status = 405;
       ctx.set('Allow', 'GET, HEAD');
-      ctx.body = {
-        error: {
-          code: 'method_not_allowed',
-          message: `${ctx.method} is not allowed here`,
-          request_id: ctx.state.requestId,
-        },
-      };
+      ctx.body = errorJson('method_not_allowed', `${ctx.method} is not allowed here`, ctx.state.requestId);
       return;
     }
     if (token !== undefined) {
@@ -33,9 +28,7 @@ export const metricsRoute =
       if (!m || !safeEqual(m[1]!, token)) {
         ctx.status = 401;
         ctx.set('WWW-Authenticate', 'Bearer realm="metrics"');
-        ctx.body = {
-          error: { code: 'unauthorized', message: 'metrics token required', request_id: ctx.state.requestId },
-        };
+        ctx.body = errorJson('unauthorized', 'metrics token required', ctx.state.requestId);
         return;
       }
     }

@@ -7,6 +7,7 @@ import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
 import type { Metrics } from './metrics.js';
 import { metricsRoute } from './metrics-route.js';
+import { errorBody, errorJson } from '../core/error-body.js';
 
 export interface MetricsServer {
   port: number;
@@ -25,6 +26,18 @@ export async function startMetricsServer(
   if (opts.port === undefined && !port) return undefined;
   const app = new Koa();
   app.on('error', (err: Error) => deps.log.debug({ event: 'metrics.http_error', err }));
+  // a failure answers as on every other edge (core/error-body.ts): JSON, 500 for the unexpected, and logged
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const answer = errorBody(err);
+      if (answer.status >= 500) deps.log.error({ event: 'metrics.failed', err, path: ctx.path });
+      ctx.set(answer.headers);
+      ctx.status = answer.status;
+      ctx.body = answer.body;
+    }
+  });
   app.use(metricsRoute(deps.metrics.registry, deps.config.ops.metricsToken));
   app.use((ctx) => {
     if (ctx.path === '/healthz') {
@@ -32,7 +45,7 @@ export async function startMetricsServer(
       return;
     }
     ctx.status = 404;
-    ctx.body = { error: { code: 'not_found', message: 'no such route' } };
+    ctx.body = errorJson('not_found', 'no such route');
   });
   const koa = app.callback();
   // Koa's handler settles every request itself (errors go to app.on('error')): it never rejects

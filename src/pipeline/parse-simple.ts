@@ -5,9 +5,9 @@ import { MailParser, type AddressObject, type ParsedMail } from 'mailparser';
  * A fast path of the parse for the simplest mail there is: one ASCII text/plain part, no transfer
  * encoding, no attachment. mailparser runs every message through two stream transforms (mailsplit and
  * its own), a hashing stream per part and many small async steps: a large share of the worker's CPU per
- * small message at full load (figures: docs/benchmarks/README.md). For the messages this path accepts it gives exactly what mailparser gives (the
- * differential test in test/unit/parse-simple.test.ts checks field by field, on generated variants and
- * on random input), because it reuses mailparser's own header decoding: header lines are split as
+ * small message at full load (figures: docs/benchmarks/README.md). For the messages this path accepts it
+ * gives exactly what mailparser gives (the differential test in test/unit/parse-simple.test.ts checks field
+ * by field, on generated variants and on random input), because it reuses mailparser's own header decoding: header lines are split as
  * mailsplit splits them and decoded by MailParser#processHeaders (encoded words, addresses, dates,
  * Message-ID, duplicates: first wins), and the body is decoded as mailparser decodes a binary text part
  * (CRLF and LF become LF). Anything else returns undefined and goes through mailparser.

@@ -16,7 +16,8 @@ export type Outcome =
  * retries the job with backoff (recipients already stored are idempotent).
  */
 export function createInboundProcessor(deps: PipelineDeps) {
-  return async (job: Job<InboundJob>): Promise<Outcome[]> => {
+  // only the job's id and data are read: a test hands it a plain { id, data } (no BullMQ Job cast into shape)
+  return async (job: Pick<Job<InboundJob>, 'id' | 'data'>): Promise<Outcome[]> => {
     const data = job.data;
     if (data.v !== INBOUND_JOB_VERSION) throw new UnrecoverableError(`unknown inbound job version ${String(data.v)}`);
     const log = deps.log.child({ component: 'pipeline', jobId: job.id, ingressId: data.ingressId });

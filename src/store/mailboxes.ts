@@ -1,4 +1,5 @@
 import { normalizeAddress } from '../core/address.js';
+import type { Knex } from 'knex';
 import type { Db } from './db.js';
 import { preparedQuery } from './prepared.js';
 
@@ -24,13 +25,16 @@ export interface Mailbox {
 /** How a mailbox ended: deleted by its owner, or expired (its TTL ran out). */
 export type MailboxEnd = 'expired' | 'deleted';
 
+/** What the live rule reads of a mailbox (a full `Mailbox`, or the few columns a store read). */
+export type MailboxLiveness = Pick<Mailbox, 'isActive' | 'expiresAt'> & { deactivatedReason?: string | null };
+
 /**
  * The one rule for "is this mailbox still live": it is active and its expires_at (if any) is still ahead. Once
  * not, why it no longer serves: `deleted`, or `expired` (also when its expires_at has passed before any job
  * deactivated it, or its row is gone); undefined while it is live. The API (410), streams, waits, the delivery
  * pipeline and its mailbox cache all decide with this function.
  */
-export const mailboxEnded = (m: Mailbox | undefined, now = Date.now()): MailboxEnd | undefined =>
+export const mailboxEnded = (m: MailboxLiveness | undefined, now = Date.now()): MailboxEnd | undefined =>
   !m || !m.isActive || (m.expiresAt !== null && m.expiresAt.getTime() <= now)
     ? m?.deactivatedReason === 'deleted'
       ? 'deleted'
@@ -96,6 +100,10 @@ export interface MailboxStore {
   recordDrop(id: string): Promise<void>;
 }
 
+/** mailboxEnded's expiry half as a where clause: no expires_at (the mailbox does not expire), or one still ahead. */
+const liveExpiry = (db: Db) => (w: Knex.QueryBuilder) =>
+  void w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now());
+
 export function mailboxStore(db: Db): MailboxStore {
   return {
     async create(m) {
@@ -123,13 +131,14 @@ export function mailboxStore(db: Db): MailboxStore {
     },
     async listByOwner(userId, { limit, includeInactive }) {
       const q = db('mailboxes').where({ owner_user_id: userId }).orderBy('created_at', 'desc').limit(limit);
-      if (!includeInactive) q.andWhere('is_active', true).andWhere('expires_at', '>', db.fn.now());
+      // live as mailboxEnded says: active, and its expires_at (if any) still ahead
+      if (!includeInactive) q.andWhere('is_active', true).andWhere(liveExpiry(db));
       return (await q).map(toMailbox);
     },
     async countActiveByOwner(userId) {
       const [row] = await db('mailboxes')
         .where({ owner_user_id: userId, is_active: true })
-        .andWhere((w) => void w.whereNull('expires_at').orWhere('expires_at', '>', db.fn.now()))
+        .andWhere(liveExpiry(db))
         .count<{ n: string }[]>({ n: '*' });
       return Number(row?.n ?? 0);
     },

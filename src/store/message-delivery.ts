@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
+import { mailboxEnded } from './mailboxes.js';
 import { messageRow, type NewMessage } from './message-row.js';
 import { preparedQuery } from './prepared.js';
 
@@ -62,10 +63,11 @@ export const messageColumnTypes = (db: Db): Promise<Map<string, string>> =>
 export async function whyRefused(db: Db, mailboxId: string): Promise<DeliveryOutcome> {
   const row = await db('mailboxes').where({ id: mailboxId }).first('is_active', 'expires_at');
   if (!row) return { status: 'refused', reason: 'unknown_mailbox' };
-  if (!row.is_active) return { status: 'refused', reason: 'mailbox_inactive' };
-  if (row.expires_at && (row.expires_at as Date).getTime() <= Date.now())
-    return { status: 'refused', reason: 'mailbox_expired' };
-  return { status: 'refused', reason: 'mailbox_full' };
+  const isActive = row.is_active as boolean;
+  if (!mailboxEnded({ isActive, expiresAt: row.expires_at as Date | null }))
+    return { status: 'refused', reason: 'mailbox_full' };
+  // deactivated (deleted, or expired by a job) vs. past its expires_at with no job run yet
+  return { status: 'refused', reason: isActive ? 'mailbox_expired' : 'mailbox_inactive' };
 }
 
 /**

@@ -19,18 +19,17 @@ test.after.always(async (t) => {
 
 const raw = (subject: string, to: string) =>
   `From: s@example.org\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`;
-const jobOf = (to: string[], body: string, ingressId = ulid()) =>
-  ({
-    id: ingressId,
-    data: {
-      v: 1,
-      ingressId,
-      source: 'smtp',
-      receivedAt: new Date().toISOString(),
-      envelope: { from: 's@example.org', to },
-      rawBase64: Buffer.from(body).toString('base64'),
-    },
-  }) as unknown as Job<InboundJob>;
+const jobOf = (to: string[], body: string, ingressId = ulid()): Pick<Job<InboundJob>, 'id' | 'data'> => ({
+  id: ingressId,
+  data: {
+    v: 1,
+    ingressId,
+    source: 'smtp',
+    receivedAt: new Date().toISOString(),
+    envelope: { from: 's@example.org', to },
+    rawBase64: Buffer.from(body).toString('base64'),
+  },
+});
 
 const usage = async (sys: System, address: string) =>
   sys.deps.db('mailboxes').where({ address }).first('message_count', 'used_bytes', 'dropped_count', 'last_seq');

@@ -15,7 +15,7 @@ test.after.always(async (t) => {
   await t.context.sys?.stop();
 });
 
-const jobOf = (to: string, subject: string, receivedAt: Date) => {
+const jobOf = (to: string, subject: string, receivedAt: Date): Pick<Job<InboundJob>, 'id' | 'data'> => {
   const ingressId = ulid();
   const raw = `From: s@example.org\r\nTo: ${to}\r\nSubject: ${subject}\r\n\r\nbody\r\n`;
   return {
@@ -28,7 +28,7 @@ const jobOf = (to: string, subject: string, receivedAt: Date) => {
       envelope: { from: 's@example.org', to: [to] },
       rawBase64: Buffer.from(raw).toString('base64'),
     },
-  } as unknown as Job<InboundJob>;
+  };
 };
 
 /** Three messages received a, b, c (a second apart) that commit in the order c, a, b (c's delivery was quicker, say). */

@@ -117,6 +117,26 @@ test('API key users list their own mailboxes only; anonymous listing is refused'
   );
 });
 
+test('the list of live mailboxes keeps one without expires_at (it does not expire), as is_active says', async (t) => {
+  const { sys } = t.context;
+  const owner = await createUserWithKey(sys.deps.stores, 'free');
+  const ttl = await sys.createMailbox('', owner.key);
+  const lasting = await sys.createMailbox('', owner.key);
+  const ended = await sys.createMailbox('', owner.key);
+  // null expires_at: a mailbox that does not expire (the column allows it for connected mailboxes)
+  await sys.deps.db('mailboxes').where({ address: lasting.address }).update({ expires_at: null });
+  await sys.deps
+    .db('mailboxes')
+    .where({ address: ended.address })
+    .update({ expires_at: sys.deps.db.raw(`now() - interval '1 second'`) });
+  const list = await sys.json('/api/v1/mailboxes', { token: owner.key });
+  t.is(list.status, 200);
+  t.deepEqual(list.body.map((m: { address: string }) => m.address).sort(), [ttl.address, lasting.address].sort());
+  t.true(list.body.every((m: { is_active: boolean }) => m.is_active));
+  const all = await sys.json('/api/v1/mailboxes?include_inactive=true', { token: owner.key });
+  t.is(all.body.length, 3);
+});
+
 test('DELETE deactivates at once: later reads answer 410 mailbox_deleted', async (t) => {
   const { sys } = t.context;
   const box = await sys.createMailbox();

@@ -1,4 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
+import { pino } from 'pino';
+import { Gauge, Registry } from 'prom-client';
 import { startMetricsServer } from '../../src/ops/metrics-server.js';
 import { startSystem, type System } from '../helpers/system.js';
 
@@ -117,3 +119,36 @@ test.serial('the metrics listener of the smtp and worker roles serves /metrics a
     await server!.close();
   }
 });
+
+test.serial(
+  'a failure on the metrics listener is the JSON error of every edge (500 internal_error), logged',
+  async (t) => {
+    const { open } = t.context;
+    const registry = new Registry();
+    new Gauge({
+      name: 'mailwright_test_broken',
+      help: 'a collector that fails',
+      registers: [registry],
+      collect() {
+        throw new Error('collector broke: secret detail');
+      },
+    });
+    const lines: string[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+    const server = await startMetricsServer(
+      { ...open.deps, log, metrics: { ...open.deps.metrics, registry } },
+      { port: 0 },
+    );
+    try {
+      const r = await fetch(`http://127.0.0.1:${server!.port}/metrics`);
+      t.is(r.status, 500);
+      t.regex(r.headers.get('content-type') ?? '', /application\/json/);
+      t.deepEqual(await r.json(), { error: { code: 'internal_error', message: 'internal error' } });
+      const failed = lines.map((l) => JSON.parse(l)).filter((l) => l.event === 'metrics.failed');
+      t.is(failed.length, 1);
+      t.is(failed[0].level, 50, 'an unexpected failure is logged at error level');
+    } finally {
+      await server!.close();
+    }
+  },
+);

@@ -26,7 +26,7 @@ export function httpsGet(opts: { timeoutMs: number; maxBytes: number }): SnsFetc
     const chunks: Uint8Array[] = [];
     let size = 0;
     if (res.body) {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
         size += chunk.length;
         if (size > opts.maxBytes) throw new Error(`response from ${url.host} exceeds ${opts.maxBytes} bytes`);
         chunks.push(chunk);

@@ -1,21 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../../core/config.js';
-import {
-  asAppError,
-  RecipientRejected,
-  SessionTimeLimit,
-  ShuttingDown,
-  TooManyRecipients,
-  type AppError,
-} from '../../core/errors.js';
+import { RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { domainOf } from '../../core/address.js';
 import { StartError } from '../../core/shutdown.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
 import { ClientGone, collectMessage } from './collect-message.js';
-import { createRejectTally } from './reject-tally.js';
+import { createRefusals, toSmtpError } from './refusals.js';
 import { createSessionClocks } from './session-clock.js';
 import { withSizeReplyCode } from './size-reply.js';
 import type { Metrics } from '../../ops/metrics.js';
@@ -32,10 +25,6 @@ export interface SmtpIngressDeps {
   /** counts each message from DATA to its enqueue's answer as work in flight (adaptive Redis auto-pipelining) */
   busy?: <T>(work: Promise<T>) => Promise<T>;
 }
-
-/** smtp-server reads `responseCode`; enhanced status codes are part of our text. */
-export const toSmtpError = (err: AppError): Error & { responseCode: number } =>
-  Object.assign(new Error(err.smtp.text), { responseCode: err.smtp.code });
 
 /** A key or certificate file, or a StartError naming its variable (the entrypoint prints one line, exit 1). */
 function readPem(file: string, variable: string): Buffer {
@@ -88,48 +77,9 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
   const { config, log, inbound, metrics } = deps;
   const domains = new Set(config.mail.domains);
 
-  // every refusal is counted; the first SMTP_LOG_REJECTS_PER_SESSION of a kind per session are logged (reject-tally.ts)
-  const tally = createRejectTally(config.smtp.logRejectsPerSession);
-  const reject = (err: unknown, session: SMTPServerSession, stage: string) => {
-    const e = asAppError(err);
-    metrics?.smtpReplies.inc({ code: String(e.smtp.code) });
-    const level = e.retryable ? 'warn' : 'info';
-    if (tally.admit(session.id, { stage, reply: e.smtp.code, code: e.code, level })) {
-      log[level]({
-        event: 'smtp.rejected',
-        stage,
-        session: session.id,
-        code: e.code,
-        reply: e.smtp.code,
-        err: e.retryable ? err : undefined,
-      });
-    }
-    return toSmtpError(e);
-  };
-  const summarize = (session: SMTPServerSession) => {
-    const summary = tally.close(session.id);
-    if (!summary) return;
-    const rejected = summary.kinds.map(({ stage, reply, code, count, logged }) => ({
-      stage,
-      reply,
-      code,
-      count,
-      logged,
-    }));
-    log[summary.level]({
-      event: 'smtp.rejected_summary',
-      session: session.id,
-      total: summary.total,
-      suppressed: summary.suppressed,
-      rejected,
-    });
-  };
-  // the client closed the connection mid-DATA: no reply reaches it and our side did not fail (not a 451)
-  const clientGone = (session: SMTPServerSession, stage: string) => {
-    metrics?.smtpClientDisconnects.inc({ stage });
-    log.info({ event: 'smtp.client_gone', session: session.id, stage });
-    return Object.assign(new Error('connection closed by the client'), { responseCode: 421 });
-  };
+  // every refusal is counted, the first few of a kind per session logged (refusals.ts)
+  const refusals = createRefusals({ log, metrics, logRejectsPerSession: config.smtp.logRejectsPerSession });
+  const reject = refusals.reject;
 
   // session time limits (SMTP_MAX_SESSION_MS, SMTP_MAX_DATA_MS): see session-clock.ts
   const timeLimit = new SessionTimeLimit('SMTP time limit reached');
@@ -154,7 +104,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     ...extra,
     onConnect(session, callback) {
       metrics?.smtpSessions.inc();
-      tally.open(session.id);
+      refusals.open(session);
       const connection = connectionOf(session);
       if (connection) withSizeReplyCode(connection);
       // started before any await: onClose may come while deps.onConnect is still pending
@@ -170,7 +120,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     },
     onClose(session) {
       if (clocks.close(session)) metrics?.smtpOpenSessions.dec();
-      summarize(session);
+      refusals.close(session);
     },
     onMailFrom(_address, session, callback) {
       if (deps.accepting && !deps.accepting()) return callback(reject(new ShuttingDown('draining'), session, 'mail'));
@@ -222,7 +172,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
         // after a time limit the 421 is already out (and counted); the socket is closing
         .catch((err: unknown) => {
           if (clock.signal.aborted) reply(toSmtpError(timeLimit));
-          else if (err instanceof ClientGone) reply(clientGone(session, 'data'));
+          else if (err instanceof ClientGone) reply(refusals.clientGone(session, 'data'));
           else reply(reject(err, session, 'data'));
         });
     },
