@@ -1,3 +1,4 @@
+import type { KeyRing } from '../core/secret-box.js';
 import Koa, { type Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
@@ -42,6 +43,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** producers: SMTP-less ingress (SES) and expiry scheduling */
   queues: Queues;
+  /** seals connected mailboxes' passwords; undefined: connected mailboxes are off (501 connected_disabled) */
+  credentials?: KeyRing;
   /** SNS certificate / SubscribeURL fetcher; default https GET (tests inject a local certificate) */
   snsFetch?: SnsFetch;
   /** real-time streams and the blocking wait (mounted only when given) */
