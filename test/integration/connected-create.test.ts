@@ -6,6 +6,8 @@ import { open } from '../../src/core/secret-box.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { jsonBody, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
+import { openApiDocument } from '../../src/api/openapi.js';
 
 const PASSWORD = 'alice-Secret-pw-7f3c';
 const BOB_PASSWORD = 'bob-Secret-pw-91aa';
@@ -265,4 +267,25 @@ test.serial('no log line, even at trace level, holds a password', async (t) => {
       lines.some((l) => l.includes(secret)),
       'a password in the log',
     );
+});
+
+test.serial('the answers match the OpenAPI document', async (t) => {
+  const { dv, sys, owner } = t.context;
+  const check = openApiValidator(openApiDocument('/'));
+  const call = (template: string, path: string, init: RequestInit & { token?: string }) =>
+    validatedCall(sys, check, template, path, { token: owner.apiKey, ...init });
+  const body = { kind: 'connected', address: 'doc@example.org', imap: imap(dv) };
+  const rows = [
+    await call('/api/v1/mailboxes', '/api/v1/mailboxes', jsonBody('POST', body)),
+    await call('/api/v1/mailboxes', '/api/v1/mailboxes', jsonBody('POST', body)),
+    await call('/api/v1/mailboxes', '/api/v1/mailboxes', jsonBody('POST', { ...body, address: 'doc@mw.test' })),
+    await call('/api/v1/mailboxes', '/api/v1/mailboxes', jsonBody('POST', { ...body, imap: { port: 1 } })),
+    await call('/api/v1/mailboxes/{address}', '/api/v1/mailboxes/doc@example.org', {}),
+    await call('/api/v1/mailboxes', '/api/v1/mailboxes', {}),
+  ];
+  t.deepEqual(
+    rows.map((r) => r.status),
+    [201, 409, 422, 400, 200, 200],
+  );
+  for (const r of rows) t.deepEqual(r.problems, []);
 });
