@@ -18,6 +18,7 @@ import { openApiRoutes } from './openapi.js';
 import { apiReferenceRoutes } from './openapi/reference.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
+import { connectedReadRoutes } from './routes/connected-reads.js';
 import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
 import { messageRoutes } from './routes/messages.js';
 import { sesIngestRoutes } from './routes/ses-ingest.js';
@@ -103,6 +104,8 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
     mailboxRoutes(deps),
     mailboxTtlRoutes(deps),
     ...streams,
+    // before the hosted message routes: a connected mailbox's reads, else on to them
+    connectedReadRoutes(deps),
     messageRoutes(deps),
     tokenRoutes(deps),
     keyRoutes(deps),

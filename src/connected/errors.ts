@@ -18,3 +18,23 @@ export class ConnectedDisabled extends AppError {
     super('connected mailboxes are disabled on this server: the operator has not set CREDENTIALS_KEY');
   }
 }
+
+/** The IMAP server did not answer within IMAP_TIMEOUT_MS (connect, greeting or a command): 504. */
+export class ImapTimeout extends AppError {
+  readonly code = 'imap_timeout';
+  override readonly status = 504;
+  override readonly retryable = true;
+}
+
+/** The IMAP server refused the connection, dropped it or cannot be reached: 502. */
+export class ImapUnavailable extends AppError {
+  readonly code = 'imap_unavailable';
+  override readonly status = 502;
+  override readonly retryable = true;
+}
+
+/** The IMAP server refused the stored credentials: 502 (the account's problem, never the caller's 401). */
+export class ImapAuthFailed extends AppError {
+  readonly code = 'imap_auth_failed';
+  override readonly status = 502;
+}
