@@ -120,9 +120,9 @@ test.serial('unique per owner (409 mailbox_exists, no connection); another tenan
     t.is(r.status, 404, method);
     t.is(r.body.error.code, 'mailbox_not_found');
   }
-  // hosted routes do not serve a connected mailbox (its reads come from IMAP)
-  const msgs = await call(sys, 'GET', '/api/v1/mailboxes/shared@example.org/messages', { token: owner.apiKey });
-  t.is(msgs.status, 404);
+  // hosted-only routes (tokens) do not serve a connected mailbox yet
+  const tokens = await call(sys, 'GET', '/api/v1/mailboxes/shared@example.org/tokens', { token: owner.apiKey });
+  t.is(tokens.status, 404);
 });
 
 test.serial('refused credentials: 422 imap_login_failed, nothing stored, the password never echoed', async (t) => {
