@@ -116,16 +116,22 @@ export function canSee(p: Principal, m: Mailbox): boolean {
  * Load a mailbox for a caller, by address. A mailbox they may not see is a 404 exactly like one that does not
  * exist (404 mailbox_not_found: "not yours" is never told apart from "no such mailbox"); a token without
  * `permission` is a 403 insufficient_permission; one that has ended is a 410 mailbox_deleted / mailbox_expired,
- * unless `allowInactive` (reading or deleting what is left of an ended mailbox).
+ * unless `allowInactive` (reading or deleting what is left of an ended mailbox). Only hosted mailboxes unless
+ * `connected` (a route that serves connected ones too; an API key's own connected mailboxes).
  */
 export async function mailboxFor(
   principal: Principal,
   stores: Pick<Stores, 'mailboxes'>,
   address: string,
   permission: Permission,
-  opts: { allowInactive?: boolean } = {},
+  opts: { allowInactive?: boolean; connected?: boolean } = {},
 ): Promise<Mailbox> {
-  const m = await stores.mailboxes.findByAddress(address);
+  // `connected`: the route also serves connected mailboxes (found by owner: their address is unique per owner)
+  const m =
+    (await stores.mailboxes.findByAddress(address)) ??
+    (opts.connected && principal.kind === 'user'
+      ? await stores.mailboxes.findConnected(principal.userId, address)
+      : undefined);
   if (!m || !canSee(principal, m)) throw new NotFound('mailbox not found', 'mailbox_not_found');
   if (principal.kind === 'token' && !principal.permissions.includes(permission)) {
     throw new Forbidden(`this token lacks the "${permission}" permission`, 'insufficient_permission');

@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ConfigError, type Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
+import { createKeyRing, generateKey, type KeyRing } from '../core/secret-box.js';
 
 export const LOCAL_SECRET_FILE = '.data/token-secret';
 
@@ -17,16 +18,71 @@ export function resolveTokenSecret(config: Config, file = LOCAL_SECRET_FILE): st
     throw new ConfigError(
       'invalid configuration:\n  TOKEN_SECRET: must be set in production (32+ characters, the same on every web process)',
     );
+  return readOrCreateLocalSecret(file, {
+    create: () => randomBytes(32).toString('base64url'),
+    valid: (s) => s.length >= 32,
+  });
+}
+
+/**
+ * A secret of this machine kept in `file` (mode 0600): the file's trimmed content when `valid`, else a new one
+ * from `create`, written there first.
+ */
+export function readOrCreateLocalSecret(
+  file: string,
+  rule: { create: () => string; valid: (secret: string) => boolean },
+): string {
   try {
     const existing = readFileSync(file, 'utf8').trim();
-    if (existing.length >= 32) return existing;
+    if (rule.valid(existing)) return existing;
   } catch {
     /* create it */
   }
-  const secret = randomBytes(32).toString('base64url');
+  const secret = rule.create();
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, secret, { mode: 0o600 });
   return secret;
+}
+
+export const LOCAL_CREDENTIALS_KEY_FILE = '.data/credentials-key';
+
+const validKey = (s: string) => {
+  try {
+    createKeyRing({ current: s });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * The key ring that seals connected mailboxes' passwords: CREDENTIALS_KEY (and _PREVIOUS) when set. Outside
+ * production, a key generated once into `.data/credentials-key` (mode 0600). In production without
+ * CREDENTIALS_KEY: undefined, and connected mailboxes answer `501 connected_disabled`.
+ */
+export function resolveCredentialsRing(config: Config, file = LOCAL_CREDENTIALS_KEY_FILE): KeyRing | undefined {
+  if (config.connected.keyRing) return config.connected.keyRing;
+  if (config.env === 'production') return undefined;
+  return createKeyRing({ current: readOrCreateLocalSecret(file, { create: generateKey, valid: validKey }) });
+}
+
+/** A warning at start when CREDENTIALS_KEY is not set: connected mailboxes are off, or rely on a local file. */
+export function warnIfNoCredentialsKey(config: Config, log: Logger): boolean {
+  if (config.connected.keyRing) return false;
+  if (config.env === 'production')
+    log.warn({
+      event: 'credentials_key.missing',
+      hint: 'CREDENTIALS_KEY is not set: connected mailboxes are disabled (501 connected_disabled). Set it to `openssl rand -base64 32`.',
+    });
+  else
+    log.warn({
+      event: 'credentials_key.generated',
+      file: LOCAL_CREDENTIALS_KEY_FILE,
+      hint:
+        `CREDENTIALS_KEY is not set: connected mailboxes' passwords are sealed with this machine's key (${LOCAL_CREDENTIALS_KEY_FILE}). ` +
+        'Losing that file loses every stored credential: back it up, or set CREDENTIALS_KEY.',
+    });
+  return true;
 }
 
 /** Why a generated secret matters: said at start (log and banner) and in the operations manual. */

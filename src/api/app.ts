@@ -1,3 +1,4 @@
+import type { KeyRing } from '../core/secret-box.js';
 import Koa, { type Middleware } from 'koa';
 import type { Knex } from 'knex';
 import type { Redis } from 'ioredis';
@@ -17,6 +18,7 @@ import { openApiRoutes } from './openapi.js';
 import { apiReferenceRoutes } from './openapi/reference.js';
 import { healthRoutes } from './routes/health.js';
 import { mailboxRoutes } from './routes/mailboxes.js';
+import { connectedReadRoutes } from './routes/connected-reads.js';
 import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
 import { messageRoutes } from './routes/messages.js';
 import { sesIngestRoutes } from './routes/ses-ingest.js';
@@ -42,6 +44,8 @@ export interface ApiDeps {
   metrics: Metrics;
   /** producers: SMTP-less ingress (SES) and expiry scheduling */
   queues: Queues;
+  /** seals connected mailboxes' passwords; undefined: connected mailboxes are off (501 connected_disabled) */
+  credentials?: KeyRing;
   /** SNS certificate / SubscribeURL fetcher; default https GET (tests inject a local certificate) */
   snsFetch?: SnsFetch;
   /** real-time streams and the blocking wait (mounted only when given) */
@@ -100,6 +104,8 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
     mailboxRoutes(deps),
     mailboxTtlRoutes(deps),
     ...streams,
+    // before the hosted message routes: a connected mailbox's reads, else on to them
+    connectedReadRoutes(deps),
     messageRoutes(deps),
     tokenRoutes(deps),
     keyRoutes(deps),

@@ -40,6 +40,11 @@ function hasNul(root: unknown): boolean {
  * server-owned field. An absent body is `{}`.
  */
 export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Promise<z.infer<S>> {
+  return parseBody(await readJsonValue(ctx), schema);
+}
+
+/** The JSON body as a value, not yet checked against a schema (400 invalid_json, NUL → 400); absent: `{}`. */
+export async function readJsonValue(ctx: Context): Promise<unknown> {
   const text = (await readText(ctx, MAX_JSON_BODY_BYTES)).trim();
   let value: unknown = {};
   if (text) {
@@ -56,6 +61,11 @@ export async function readJson<S extends z.ZodType>(ctx: Context, schema: S): Pr
     if (hasNul(value))
       throw new BadRequest('invalid request body: NUL characters (\\u0000) are not allowed', 'invalid_body');
   }
+  return value;
+}
+
+/** A body value checked against a strict schema: 400 invalid_body naming each problem. */
+export function parseBody<S extends z.ZodType>(value: unknown, schema: S): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const detail = parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');

@@ -8,6 +8,7 @@ import type { JsonSchema } from './openapi/helpers.js';
 import { INGRESS_PATHS, INGRESS_SCHEMAS } from './openapi/ingress.js';
 import { MAILBOX_PATHS, MAILBOX_SCHEMAS } from './openapi/mailboxes.js';
 import { MESSAGE_PATHS, MESSAGE_SCHEMAS } from './openapi/messages.js';
+import { CONNECTED_PATHS, CONNECTED_SCHEMAS } from './openapi/connected.js';
 import { OPERATION_PATHS, OPERATION_SCHEMAS } from './openapi/operations.js';
 import { STREAM_PATHS } from './openapi/streams.js';
 
@@ -61,6 +62,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       ...OPERATION_PATHS,
       ...MAILBOX_PATHS,
       ...MESSAGE_PATHS,
+      ...CONNECTED_PATHS,
       ...STREAM_PATHS,
       ...ACCESS_PATHS,
       ...INGRESS_PATHS,
@@ -70,6 +72,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
         ...ERROR_SCHEMAS,
         ...MAILBOX_SCHEMAS,
         ...MESSAGE_SCHEMAS,
+        ...CONNECTED_SCHEMAS,
         ...OPERATION_SCHEMAS,
         ...ACCESS_SCHEMAS,
         ...INGRESS_SCHEMAS,

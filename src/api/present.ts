@@ -1,5 +1,5 @@
 import { toIso } from '../core/time.js';
-import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
+import { mailboxEnded, type AccountSettings, type Mailbox } from '../store/mailboxes.js';
 import type { AddressEntry, AttachmentMeta } from '../store/message-row.js';
 import type { MessageFull, MessageSummary } from '../store/messages.js';
 import type { Plan } from '../store/plans.js';
@@ -16,6 +16,23 @@ export const presentMailbox = (m: Mailbox) => ({
   message_count: m.messageCount,
   used_bytes: m.usedBytes,
   dropped_count: m.droppedCount,
+  // a connected mailbox's accounts, never their passwords (null once DELETE forgot them)
+  ...(m.kind === 'connected' ? { imap: presentAccount(m.imap), smtp: presentAccount(m.smtp) } : {}),
+});
+
+/** An account of a connected mailbox without its password. */
+const presentAccount = (a: AccountSettings | null) =>
+  a && { host: a.host, port: a.port, tls: a.tls, username: a.username };
+
+/** The answer to creating a connected mailbox: no password, no token, no expiry. */
+export const presentConnected = (m: Mailbox) => ({
+  address: m.address,
+  kind: m.kind,
+  created_at: toIso(m.createdAt),
+  expires_at: toIso(m.expiresAt),
+  is_active: !mailboxEnded(m),
+  imap: presentAccount(m.imap),
+  smtp: presentAccount(m.smtp),
 });
 
 /** A plan as its row names it (the CLI prints these; the API's snake_case). */

@@ -1,5 +1,11 @@
 // `npm start`: every role in one process, for a single machine. Needs no configuration.
-import { LOCAL_SECRET_FILE, resolveTokenSecret, warnIfGeneratedSecret } from '../access/secret.js';
+import {
+  LOCAL_SECRET_FILE,
+  resolveCredentialsRing,
+  resolveTokenSecret,
+  warnIfGeneratedSecret,
+  warnIfNoCredentialsKey,
+} from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfigOrExit, orExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
@@ -23,6 +29,8 @@ const migrated = await release(config);
 const deps = await createContainer(config, 'all');
 deps.log.info({ event: 'release.done', ...migrated });
 const generatedSecret = warnIfGeneratedSecret(config, deps.log);
+warnIfNoCredentialsKey(config, deps.log);
+const credentials = resolveCredentialsRing(config);
 // closers run last registered first: web and smtp (the ingress), then the worker, then shared connections
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
@@ -33,7 +41,7 @@ const thread = config.worker.thread
 shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
 const smtp = await shutdown.start(startSmtp(deps));
 shutdown.add(smtp.close);
-const web = await shutdown.start(startWeb(deps, { tokenSecret, moreMetrics: thread?.metrics }));
+const web = await shutdown.start(startWeb(deps, { tokenSecret, credentials, moreMetrics: thread?.metrics }));
 shutdown.add(web.close);
 shutdown.ready();
 

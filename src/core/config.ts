@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { asciiDomain } from './address.js';
+import { AllowListError, parseAllowList, type AllowList } from './host-allow-list.js';
+import { createKeyRing, SecretBoxError, type KeyRing } from './secret-box.js';
 
 /**
  * A whole number written in decimal digits; surrounding whitespace is trimmed. Anything else fails start-up,
@@ -182,6 +184,10 @@ export const ENV = z.object({
   MAINTENANCE_CONCURRENCY: int(1).default(8),
   MAINTENANCE_WORKER: bool.default(true),
   TOKEN_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+  CREDENTIALS_KEY: optionalString,
+  CREDENTIALS_KEY_PREVIOUS: optionalString,
+  CONNECTED_ALLOW_HOSTS: z.string().default(''),
+  IMAP_TIMEOUT_MS: int(100).default(15_000),
   TOKEN_DEFAULT_TTL_MINUTES: int(1).default(24 * 60),
   TOKEN_MAX_TTL_MINUTES: int(1).default(30 * 24 * 60),
   TOKENS_PER_MAILBOX_MAX: int(1).default(100),
@@ -256,7 +262,42 @@ export const ENV = z.object({
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
 
 /** Variables whose values are secrets: an error message gives their length only. */
-const SECRET_VARIABLES = new Set(['TOKEN_SECRET', 'ADMIN_PASSWORD', 'METRICS_TOKEN']);
+const SECRET_VARIABLES = new Set([
+  'TOKEN_SECRET',
+  'ADMIN_PASSWORD',
+  'METRICS_TOKEN',
+  'CREDENTIALS_KEY',
+  'CREDENTIALS_KEY_PREVIOUS',
+]);
+
+/**
+ * CREDENTIALS_KEY (and CREDENTIALS_KEY_PREVIOUS) as a key ring, checked at start: a bad key is a configuration
+ * error naming the variable and a length, never the value. Unset: undefined (access/secret.ts then uses this
+ * machine's generated key, or, in production, connected mailboxes are off).
+ */
+function credentialsRing(current: string | undefined, previous: string | undefined): KeyRing | undefined {
+  if (current === undefined && previous !== undefined)
+    throw new ConfigError(
+      'invalid configuration:\n  CREDENTIALS_KEY_PREVIOUS: needs CREDENTIALS_KEY (the key to encrypt with)',
+    );
+  if (current === undefined) return undefined;
+  try {
+    return createKeyRing({ current, previous });
+  } catch (err) {
+    if (err instanceof SecretBoxError) throw new ConfigError(`invalid configuration:\n  ${err.message}`);
+    throw err;
+  }
+}
+
+/** CONNECTED_ALLOW_HOSTS as an allow-list; a bad entry is a configuration error naming it. */
+function allowList(value: string, variable: string): AllowList {
+  try {
+    return parseAllowList(value, variable);
+  } catch (err) {
+    if (err instanceof AllowListError) throw new ConfigError(`invalid configuration:\n  ${err.message}`);
+    throw err;
+  }
+}
 
 /** How a bad value appears in the error: secrets by their length, URLs without a password. */
 function shownValue(name: string, value: string | undefined): string {
@@ -352,6 +393,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maintenanceWorker: e.MAINTENANCE_WORKER,
     },
     tokenSecret: e.TOKEN_SECRET,
+    connected: {
+      /** the key ring of CREDENTIALS_KEY(_PREVIOUS); undefined: not set (see access/secret.ts) */
+      keyRing: credentialsRing(e.CREDENTIALS_KEY, e.CREDENTIALS_KEY_PREVIOUS),
+      allowHosts: allowList(e.CONNECTED_ALLOW_HOSTS, 'CONNECTED_ALLOW_HOSTS'),
+      imapTimeoutMs: e.IMAP_TIMEOUT_MS,
+    },
     access: {
       tokenDefaultTtlMinutes: e.TOKEN_DEFAULT_TTL_MINUTES,
       tokenMaxTtlMinutes: e.TOKEN_MAX_TTL_MINUTES,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from '../api/app.js';
 import { answerClientError } from '../api/client-error.js';
 import { createTokenSigner } from '../access/tokens.js';
+import type { KeyRing } from '../core/secret-box.js';
 import type { RoleDeps } from './deps.js';
 import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
@@ -27,7 +28,13 @@ export interface WebRole {
 /** HTTP API on config.http (port 0 = any free port, for tests). */
 export async function startWeb(
   deps: RoleDeps,
-  opts: { tokenSecret: string; snsFetch?: SnsFetch; moreMetrics?: MoreMetrics },
+  opts: {
+    tokenSecret: string;
+    /** seals connected mailboxes' passwords; undefined: connected mailboxes are off (501 connected_disabled) */
+    credentials?: KeyRing;
+    snsFetch?: SnsFetch;
+    moreMetrics?: MoreMetrics;
+  },
 ): Promise<WebRole> {
   const signer = createTokenSigner(opts.tokenSecret);
   // ONE Redis subscriber connection per web process, shared by every stream and wait; it subscribes the
@@ -53,7 +60,7 @@ export async function startWeb(
   const registry = createStreamRegistry({ pingMs: deps.config.streams.pingMs, metrics: deps.metrics });
   const streams = { hub, registry };
   const app = createApp(
-    { ...deps, plans: deps.stores.plans, signer, snsFetch: opts.snsFetch, streams },
+    { ...deps, plans: deps.stores.plans, signer, credentials: opts.credentials, snsFetch: opts.snsFetch, streams },
     operatorMounts(deps, opts.moreMetrics),
   );
   const koa = app.callback();

@@ -4,6 +4,15 @@ import type { Db } from './db.js';
 import { preparedQuery } from './prepared.js';
 
 export type MailboxKind = 'hosted' | 'connected';
+export type TlsMode = 'implicit' | 'starttls' | 'none';
+
+/** The settings of one account of a connected mailbox, without its password (that stays sealed in its column). */
+export interface AccountSettings {
+  host: string;
+  port: number;
+  tls: TlsMode;
+  username: string;
+}
 
 export interface Mailbox {
   id: string;
@@ -20,6 +29,9 @@ export interface Mailbox {
   usedBytes: number;
   droppedCount: number;
   createdAt: Date;
+  /** connected mailboxes: the IMAP account (null once deleted: DELETE forgets it) and the optional SMTP account */
+  imap: AccountSettings | null;
+  smtp: AccountSettings | null;
 }
 
 /** How a mailbox ended: deleted by its owner, or expired (its TTL ran out). */
@@ -41,7 +53,7 @@ export const mailboxEnded = (m: MailboxLiveness | undefined, now = Date.now()): 
       : 'expired'
     : undefined;
 
-interface MailboxRow {
+export interface MailboxRow {
   id: string;
   address: string;
   kind: MailboxKind;
@@ -56,9 +68,25 @@ interface MailboxRow {
   used_bytes: number;
   dropped_count: number;
   created_at: Date;
+  imap_host: string | null;
+  imap_port: number | null;
+  imap_tls_mode: TlsMode | null;
+  imap_username: string | null;
+  smtp_host: string | null;
+  smtp_port: number | null;
+  smtp_tls_mode: TlsMode | null;
+  smtp_username: string | null;
 }
 
-const toMailbox = (r: MailboxRow): Mailbox => ({
+const account = (
+  host: string | null,
+  port: number | null,
+  tls: TlsMode | null,
+  username: string | null,
+): AccountSettings | null =>
+  host !== null && port !== null && tls !== null && username !== null ? { host, port, tls, username } : null;
+
+export const toMailbox = (r: MailboxRow): Mailbox => ({
   id: r.id,
   address: r.address,
   kind: r.kind,
@@ -73,13 +101,19 @@ const toMailbox = (r: MailboxRow): Mailbox => ({
   usedBytes: r.used_bytes,
   droppedCount: r.dropped_count,
   createdAt: r.created_at,
+  imap: account(r.imap_host, r.imap_port, r.imap_tls_mode, r.imap_username),
+  smtp: account(r.smtp_host, r.smtp_port, r.smtp_tls_mode, r.smtp_username),
 });
 
 /** The columns toMailbox reads, named (a prepared `select *` would break when a migration adds one). */
-const MAILBOX_COLUMNS =
-  'id, address, kind, owner_user_id, plan_id, is_active, expires_at, deactivated_at, deactivated_reason, last_seq, message_count, used_bytes, dropped_count, created_at';
-// the lookups every authenticated request and stream connect makes: prepared, no query builder per call
-const BY_ADDRESS = `select ${MAILBOX_COLUMNS} from mailboxes where lower(address) = $1 limit 1`;
+export const MAILBOX_COLUMNS =
+  'id, address, kind, owner_user_id, plan_id, is_active, expires_at, deactivated_at, deactivated_reason, last_seq, message_count, used_bytes, dropped_count, created_at, ' +
+  'imap_host, imap_port, imap_tls_mode, imap_username, smtp_host, smtp_port, smtp_tls_mode, smtp_username';
+// the lookups every authenticated request and stream connect makes: prepared, no query builder per call.
+// By address: hosted mailboxes only (the SMTP pipeline and its cache use it; a connected mailbox never receives
+// hosted mail, and its address is unique per owner only: store/connected-mailboxes.ts finds it by owner)
+const BY_ADDRESS = `select ${MAILBOX_COLUMNS} from mailboxes where lower(address) = $1 and kind = 'hosted' limit 1`;
+const CONNECTED_BY_OWNER = `select ${MAILBOX_COLUMNS} from mailboxes where owner_user_id = $1 and lower(address) = $2 and kind = 'connected' limit 1`;
 const BY_ID = `select ${MAILBOX_COLUMNS} from mailboxes where id = $1 limit 1`;
 
 export interface NewMailbox {
@@ -93,6 +127,8 @@ export interface MailboxStore {
   create(m: NewMailbox): Promise<Mailbox>;
   findByAddress(address: string): Promise<Mailbox | undefined>;
   findById(id: string): Promise<Mailbox | undefined>;
+  /** a connected mailbox of this owner (unique per owner: another tenant may connect the same address) */
+  findConnected(ownerUserId: string, address: string): Promise<Mailbox | undefined>;
   listByOwner(userId: string, opts: { limit: number; includeInactive: boolean }): Promise<Mailbox[]>;
   countActiveByOwner(userId: string): Promise<number>;
   deactivate(id: string, reason: 'expired' | 'deleted'): Promise<boolean>;
@@ -120,7 +156,7 @@ export function mailboxStore(db: Db): MailboxStore {
     async findByAddress(address) {
       // PostgreSQL text cannot hold NUL (the query would fail): no mailbox has such an address
       if (address.includes('\u0000')) return undefined;
-      const [row] = await preparedQuery<MailboxRow>(db, 'mw_mailbox_by_address', BY_ADDRESS, [
+      const [row] = await preparedQuery<MailboxRow>(db, 'mw_hosted_mailbox_by_address', BY_ADDRESS, [
         normalizeAddress(address),
       ]);
       return row ? toMailbox(row) : undefined;
@@ -129,15 +165,28 @@ export function mailboxStore(db: Db): MailboxStore {
       const [row] = await preparedQuery<MailboxRow>(db, 'mw_mailbox_by_id', BY_ID, [id]);
       return row ? toMailbox(row) : undefined;
     },
+    async findConnected(ownerUserId, address) {
+      if (address.includes('\u0000')) return undefined;
+      const [row] = await preparedQuery<MailboxRow>(db, 'mw_connected_mailbox_by_owner', CONNECTED_BY_OWNER, [
+        ownerUserId,
+        normalizeAddress(address),
+      ]);
+      return row ? toMailbox(row) : undefined;
+    },
     async listByOwner(userId, { limit, includeInactive }) {
-      const q = db('mailboxes').where({ owner_user_id: userId }).orderBy('created_at', 'desc').limit(limit);
-      // live as mailboxEnded says: active, and its expires_at (if any) still ahead
+      const q = db('mailboxes')
+        .select(MAILBOX_COLUMNS.split(', '))
+        .where({ owner_user_id: userId })
+        .orderBy('created_at', 'desc')
+        .limit(limit);
+      // live as mailboxEnded says: active, and its expires_at (if any) still ahead; a connected mailbox never expires
       if (!includeInactive) q.andWhere('is_active', true).andWhere(liveExpiry(db));
-      return (await q).map(toMailbox);
+      return (await q).map((r) => toMailbox(r as MailboxRow));
     },
     async countActiveByOwner(userId) {
+      // hosted mailboxes: the plan's max_active_mailboxes (connected ones have their own limit)
       const [row] = await db('mailboxes')
-        .where({ owner_user_id: userId, is_active: true })
+        .where({ owner_user_id: userId, is_active: true, kind: 'hosted' })
         .andWhere(liveExpiry(db))
         .count<{ n: string }[]>({ n: '*' });
       return Number(row?.n ?? 0);

@@ -8,6 +8,8 @@ export interface Plan {
   maxMessagesPerMailbox: number;
   maxMessageBytes: number;
   maxActiveMailboxes: number | null;
+  /** connected mailboxes one user of the plan may hold (null = unlimited) */
+  maxConnectedMailboxes: number | null;
   /** mailbox creations per window: per API key of the plan (the `anonymous` plan: per client IP) */
   createBudget: { points: number; windowS: number };
 }
@@ -20,6 +22,7 @@ interface PlanRow {
   max_messages_per_mailbox: number;
   max_message_bytes: number;
   max_active_mailboxes: number | null;
+  max_connected_mailboxes: number | null;
   create_budget_points: number;
   create_budget_window_s: number;
 }
@@ -32,6 +35,7 @@ const toPlan = (r: PlanRow): Plan => ({
   maxMessagesPerMailbox: r.max_messages_per_mailbox,
   maxMessageBytes: r.max_message_bytes,
   maxActiveMailboxes: r.max_active_mailboxes,
+  maxConnectedMailboxes: r.max_connected_mailboxes,
   createBudget: { points: r.create_budget_points, windowS: r.create_budget_window_s },
 });
 

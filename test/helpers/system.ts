@@ -3,6 +3,7 @@ import nodemailer from 'nodemailer';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { createContainer, type Container, type Deps } from '../../src/container.js';
 import { loadConfig, type Config } from '../../src/core/config.js';
+import { generateKey, type KeyRing } from '../../src/core/secret-box.js';
 import { startSmtp, type SmtpRole } from '../../src/roles/smtp.js';
 import { startWeb, type WebRole } from '../../src/roles/web.js';
 import { startWorker, type WorkerRole } from '../../src/roles/worker.js';
@@ -45,7 +46,7 @@ export interface SystemOptions {
   database?: TestDatabase;
   prefix?: string;
   /** options for the web role (e.g. a local SNS certificate fetcher) */
-  web?: { snsFetch?: SnsFetch };
+  web?: { snsFetch?: SnsFetch; credentials?: KeyRing };
   /** container overrides (e.g. a publisher that fails) */
   overrides?: Partial<Deps>;
 }
@@ -66,6 +67,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     SMTP_PORT: '0',
     MAIL_DOMAINS: `${TEST_DOMAIN},other.test`,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
+    CREDENTIALS_KEY: generateKey(),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DELIVERY_BACKOFF_MS: '200',
     PLAN_CACHE_MS: '0',
@@ -82,7 +84,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
   const worker = roles.includes('worker') ? await startWorker(deps) : undefined;
   const smtp = roles.includes('smtp') ? await startSmtp(deps) : undefined;
   const web = roles.includes('web')
-    ? await startWeb(deps, { tokenSecret: config.tokenSecret!, ...opts.web })
+    ? await startWeb(deps, { tokenSecret: config.tokenSecret!, credentials: config.connected.keyRing, ...opts.web })
     : undefined;
   const baseUrl = web ? `http://127.0.0.1:${web.port}` : '';
   const smtpPort = smtp?.port ?? 0;

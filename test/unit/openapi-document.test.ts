@@ -37,6 +37,7 @@ const OPERATION_IDS = [
   'revokeToken',
   'createApiKey',
   'listApiKeys',
+  'listFolders',
   'revokeApiKey',
   'ingestSesNotification',
 ];

@@ -61,7 +61,8 @@ export const MESSAGE_ID = {
   in: 'path',
   required: true,
   schema: { type: 'string' },
-  description: 'message id (ULID); anything else is a 404 message_not_found',
+  description:
+    'message id (ULID; a connected mailbox: the opaque id its list gives); anything else is a 404 message_not_found',
 };
 
 /** Who may call what (components.securitySchemes names). */

@@ -43,18 +43,33 @@ export const MAILBOX_PATHS: Record<string, JsonSchema> = {
           'API key only: the local part to use instead of a random one; or in the JSON body (see MailboxCreate)',
         ),
       ],
-      requestBody: { required: false, content: json(ref('MailboxCreate')) },
+      requestBody: {
+        required: false,
+        content: json({ oneOf: [ref('MailboxCreate'), ref('ConnectedMailboxCreate')] }),
+      },
       description:
+        'A body with "kind": "connected" connects the caller\'s own IMAP account instead (API key only; see ConnectedMailboxCreate and docs/connected.md). ' +
         'The fields may be query parameters or a JSON body (read whatever the Content-Type, at most 64 KiB; invalid JSON is 400 invalid_json, ' +
         'an unknown field or a wrong type 400 invalid_body naming it); a field given both ways with different values is 400 conflicting_parameters. ' +
         'Creation budgets come from the plan row (create_budget_points per create_budget_window_s): per API key for keyed creation, per client IP for anonymous creation (plan "anonymous"); RATE_LIMIT_CREATE_* override them when set.',
       responses: {
-        201: ok('created; the mailbox token is shown only here', ref('MailboxCreated'), {
-          ...RATE_HEADERS,
-          Location: { description: '/api/v1/mailboxes/{address}', required: true, schema: { type: 'string' } },
-        }),
+        201: ok(
+          "created; a hosted mailbox's token is shown only here (a connected mailbox comes without token or password)",
+          { oneOf: [ref('MailboxCreated'), ref('ConnectedMailboxCreated')] },
+          {
+            ...RATE_HEADERS,
+            Location: { description: '/api/v1/mailboxes/{address}', required: true, schema: { type: 'string' } },
+          },
+        ),
         409: err(
-          'local_part: the address is taken, by a mailbox or by one that ended and is not purged yet (address_taken)',
+          'local_part: the address is taken, by a mailbox or by one that ended and is not purged yet (address_taken); ' +
+            'connected: you already connected this address (mailbox_exists)',
+        ),
+        422: err(
+          'connected: address_reserved (at one of MAIL_DOMAINS), imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable',
+        ),
+        501: err(
+          'connected: connected mailboxes are disabled (production without CREDENTIALS_KEY): connected_disabled',
         ),
         ...errors(400, 403, 413, ...AUTHED),
       },
@@ -170,7 +185,49 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
     },
     [],
   ),
-  Mailbox: obj(MAILBOX),
+  Mailbox: obj(
+    {
+      ...MAILBOX,
+      imap: { oneOf: [ref('ConnectedAccount'), { type: 'null' }] },
+      smtp: { oneOf: [ref('ConnectedAccount'), { type: 'null' }] },
+    },
+    Object.keys(MAILBOX),
+  ),
+  ConnectedAccount: obj({
+    host: { type: 'string' },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    tls: { type: 'string', enum: ['implicit', 'starttls', 'none'] },
+    username: { type: 'string' },
+  }),
+  ConnectedAccountLogin: obj({
+    host: { type: 'string', minLength: 1, maxLength: 253, description: 'no CR, LF or NUL (any string of the body)' },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    tls: {
+      type: 'string',
+      enum: ['implicit', 'starttls', 'none'],
+      description: 'none: only to a host on CONNECTED_ALLOW_HOSTS (else 422 imap_tls_required)',
+    },
+    username: { type: 'string', minLength: 1, maxLength: 320 },
+    password: { type: 'string', minLength: 1, maxLength: 1024, writeOnly: true },
+  }),
+  ConnectedMailboxCreate: {
+    ...obj({
+      kind: { type: 'string', const: 'connected' },
+      address: { type: 'string', maxLength: 254, description: 'unique per owner; not at one of MAIL_DOMAINS' },
+      imap: ref('ConnectedAccountLogin'),
+    }),
+    description:
+      'Connect your own IMAP account (API key only): verified by LOGIN/LOGOUT before anything is stored; the password is stored encrypted',
+  },
+  ConnectedMailboxCreated: obj({
+    address: { type: 'string' },
+    kind: { type: 'string', const: 'connected' },
+    created_at: ts,
+    expires_at: { type: 'null', description: 'a connected mailbox never expires' },
+    is_active: { type: 'boolean' },
+    imap: ref('ConnectedAccount'),
+    smtp: { oneOf: [ref('ConnectedAccount'), { type: 'null' }] },
+  }),
   MailboxTtlChanged: obj({
     ...MAILBOX,
     ttl_minutes: {

@@ -2,7 +2,6 @@ import {
   ADDRESS,
   AUTHED,
   errors,
-  list,
   MESSAGE_ID,
   noContent,
   nullable,
@@ -15,6 +14,7 @@ import {
   ts,
   type JsonSchema,
 } from './helpers.js';
+import { FOLDER_PARAM, IMAP_ERRORS, PEEK_PARAM } from './connected.js';
 
 const WAIT_ONLY = 'only with the blocking wait (any of wait/subject/from/since turns the wait mode on)';
 
@@ -35,6 +35,7 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
         'Filters: case-insensitive substring, or /regex/ (flags ignored, matched case-insensitively, in Postgres with WAIT_REGEX_TIMEOUT_MS). ' +
         'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read.',
       parameters: [
+        FOLDER_PARAM,
         q(
           'limit',
           { type: 'integer', minimum: 1, default: 50 },
@@ -73,22 +74,27 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
         ),
       ],
       responses: {
-        200: ok('messages (wait mode: the matches, or [] when the wait ran out)', list('MessageSummary'), {
-          ...RATE_HEADERS,
-          'X-Next-Cursor': {
-            schema: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' },
-            description: 'plain list: present when the page is full; pass as cursor',
+        200: ok(
+          'messages (wait mode: the matches, or [] when the wait ran out); a connected mailbox: ConnectedMessageSummary items, highest UID first, cursor <uidvalidity>.<uid>',
+          { type: 'array', items: { oneOf: [ref('MessageSummary'), ref('ConnectedMessageSummary')] } },
+          {
+            ...RATE_HEADERS,
+            'X-Next-Cursor': {
+              schema: { type: 'string', pattern: '^[0-9]+\\.[0-9]+$' },
+              description: 'plain list: present when the page is full; pass as cursor',
+            },
+            Link: {
+              schema: { type: 'string' },
+              description: 'plain list, with X-Next-Cursor: <path?(the request filters)&limit=N&cursor=C>; rel="next"',
+            },
+            'X-Cursor': {
+              schema: { type: 'string', pattern: '^[0-9]+$' },
+              description:
+                'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one',
+            },
           },
-          Link: {
-            schema: { type: 'string' },
-            description: 'plain list, with X-Next-Cursor: <path?(the request filters)&limit=N&cursor=C>; rel="next"',
-          },
-          'X-Cursor': {
-            schema: { type: 'string', pattern: '^[0-9]+$' },
-            description:
-              'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one',
-          },
-        }),
+        ),
+        ...IMAP_ERRORS,
         ...errors(400, 403, 404, ...AUTHED),
       },
     },
@@ -100,7 +106,14 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
       summary: 'Get a parsed message with extracted codes and links (marks it read; token needs read)',
       tags: ['messages'],
       security: SEC.anyCredential,
-      responses: { 200: ok('message', ref('Message')), ...errors(403, 404, ...AUTHED) },
+      parameters: [PEEK_PARAM],
+      responses: {
+        200: ok('message (a connected mailbox: ConnectedMessage)', {
+          oneOf: [ref('Message'), ref('ConnectedMessage')],
+        }),
+        ...IMAP_ERRORS,
+        ...errors(400, 403, 404, ...AUTHED),
+      },
     },
     delete: {
       operationId: 'deleteMessage',
@@ -123,6 +136,7 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
           headers: RATE_HEADERS,
           content: { 'message/rfc822': { schema: { type: 'string' } } },
         },
+        ...IMAP_ERRORS,
         ...errors(403, 404, ...AUTHED),
       },
     },

@@ -16,7 +16,10 @@ import type { PlanStore } from '../../store/plans.js';
 import { mailboxFor } from '../../access/principal.js';
 import { principalOf } from '../auth.js';
 import { chosenLocalPart } from '../../core/local-part.js';
-import { jsonPositiveInt, mergeParams, readJson } from '../body.js';
+import { jsonPositiveInt, mergeParams, parseBody, readJsonValue } from '../body.js';
+import { createConnected, wantsConnected } from './connected-create.js';
+import { forgetCredentials } from '../../store/connected-mailboxes.js';
+import type { KeyRing } from '../../core/secret-box.js';
 import { booleanParam, onlyParams, positiveInt } from '../../core/params.js';
 import { presentMailbox } from '../present.js';
 
@@ -29,6 +32,7 @@ export interface MailboxRouteDeps {
   publisher: Publisher;
   log: Logger;
   queues: Pick<Queues, 'maintenance'>;
+  credentials?: KeyRing;
 }
 
 /** The creation fields as a JSON body (strict: any other field is a 400 naming it); the same as query parameters. */
@@ -55,8 +59,13 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
       domain: onceParam(ctx.query.domain, 'domain'),
       local_part: onceParam(ctx.query.local_part, 'local_part'),
     };
-    const params = mergeParams(fromQuery, await readJson(ctx, CreateMailbox));
+    const body = await readJsonValue(ctx);
     const p = principalOf(ctx);
+    if (wantsConnected(body)) {
+      await createConnected(ctx, deps, p, body);
+      return;
+    }
+    const params = mergeParams(fromQuery, parseBody(body, CreateMailbox));
     if (p.kind === 'token')
       throw new Forbidden(
         'a mailbox token cannot create mailboxes; use an API key or no credential',
@@ -112,13 +121,18 @@ export function mailboxRoutes(deps: MailboxRouteDeps): Router {
 
   router.get('/:address', async (ctx) => {
     onlyParams(ctx.query, []);
-    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read');
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read', { connected: true });
     ctx.body = presentMailbox(m);
   });
 
   router.delete('/:address', async (ctx) => {
     onlyParams(ctx.query, []);
-    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage', { allowInactive: true });
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage', {
+      allowInactive: true,
+      connected: true,
+    });
+    // a connected mailbox's credentials are forgotten at once (also on a repeated DELETE: nothing to keep)
+    if (m.kind === 'connected') await forgetCredentials(deps.db, m.id);
     if (await deps.stores.mailboxes.deactivate(m.id, 'deleted')) {
       deps.log.info({ event: 'mailbox.deleted', mailboxId: m.id });
       await cancelExpirySafely(deps.queues.maintenance, m.id, deps.log, deps.config.redis.enqueueTimeoutMs);

@@ -1,0 +1,102 @@
+import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import { mailboxFor, mailboxGone } from '../../access/principal.js';
+import { decodeMessageRef, folderParam, listCursorParam } from '../../connected/message-ref.js';
+import { listFolders, listMessages, rawMessage, readMessage } from '../../connected/reads.js';
+import { openImapSession, withImap, type BridgeDeps } from '../../connected/session.js';
+import { booleanParam, onlyParams, positiveInt } from '../../core/params.js';
+import { mailboxEnded, type Mailbox } from '../../store/mailboxes.js';
+import type { Stores } from '../../store/index.js';
+import { principalOf } from '../auth.js';
+import { newRouter } from '../router.js';
+
+/** The one folder of a hosted mailbox, as GET …/folders lists it. */
+const HOSTED_INBOX = { path: 'INBOX', name: 'INBOX', delimiter: null, special_use: '\\Inbox' };
+
+export type ConnectedReadDeps = BridgeDeps & { stores: Stores };
+
+/**
+ * The caller's own connected mailbox at this address, else undefined (the hosted routes mounted after these answer:
+ * a hosted mailbox, a 404, a 410). Connected mailboxes are owned by an API key's user; tokens are not minted for
+ * them yet.
+ */
+async function connectedOf(ctx: Context, deps: ConnectedReadDeps): Promise<Mailbox | undefined> {
+  const p = principalOf(ctx);
+  if (p.kind !== 'user') return undefined;
+  const m = await deps.stores.mailboxes.findConnected(p.userId, ctx.params.address);
+  if (!m) return undefined;
+  const ended = mailboxEnded(m);
+  if (ended) throw mailboxGone(ended);
+  return m;
+}
+
+/**
+ * Reads of a connected mailbox, straight from its IMAP account through the stateless bridge (src/connected): one
+ * IMAP session per request, ended with LOGOUT on every path. Bad input (folder, message id, cursor) is refused
+ * before any connection.
+ */
+export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
+  const router = newRouter('/api/v1/mailboxes/:address');
+
+  router.get('/folders', async (ctx) => {
+    onlyParams(ctx.query, []);
+    const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read', { connected: true });
+    // a hosted mailbox has one folder
+    ctx.body = m.kind === 'connected' ? await withImap(deps, m, listFolders) : [HOSTED_INBOX];
+  });
+
+  router.get('/messages', async (ctx: Context, next: Next) => {
+    const m = await connectedOf(ctx, deps);
+    if (!m) {
+      await next();
+      return;
+    }
+    onlyParams(ctx.query, ['folder', 'limit', 'cursor']);
+    const folder = folderParam(ctx.query.folder);
+    const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
+    const cursor = listCursorParam(ctx.query.cursor);
+    const page = await withImap(deps, m, (client) => listMessages(client, folder, { limit, cursor }));
+    if (page.next) {
+      ctx.set('X-Next-Cursor', page.next);
+      const q = new URLSearchParams({ folder, limit: String(limit), cursor: page.next });
+      ctx.set('Link', `</api/v1/mailboxes/${encodeURIComponent(m.address)}/messages?${q.toString()}>; rel="next"`);
+    }
+    ctx.body = page.items;
+  });
+
+  router.get('/messages/:id', async (ctx: Context, next: Next) => {
+    const m = await connectedOf(ctx, deps);
+    if (!m) {
+      await next();
+      return;
+    }
+    onlyParams(ctx.query, ['peek']);
+    const peek = booleanParam(ctx.query.peek, 'peek') ?? false;
+    const ref = decodeMessageRef(ctx.params.id);
+    // the router answers HEAD with this handler too: only a GET (someone reading it) sets \Seen
+    ctx.body = await withImap(deps, m, (client) => readMessage(client, ref, peek || ctx.method !== 'GET'));
+  });
+
+  router.get('/messages/:id/raw', async (ctx: Context, next: Next) => {
+    const m = await connectedOf(ctx, deps);
+    if (!m) {
+      await next();
+      return;
+    }
+    onlyParams(ctx.query, []);
+    const ref = decodeMessageRef(ctx.params.id);
+    const session = await openImapSession(deps, m);
+    try {
+      const stream = await session.run((client) => rawMessage(client, ref));
+      // the session ends (LOGOUT) when the body is done, read to its end or abandoned by the client
+      stream.once('close', () => void session.end());
+      ctx.type = 'message/rfc822';
+      ctx.body = stream;
+    } catch (err) {
+      await session.end();
+      throw err;
+    }
+  });
+
+  return router;
+}

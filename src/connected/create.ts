@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { Knex } from 'knex';
+import { domainOf } from '../core/address.js';
+import type { Config } from '../core/config.js';
+import { Conflict, QuotaExceeded, Unavailable } from '../core/errors.js';
+import { seal, type KeyRing } from '../core/secret-box.js';
+import { connectedExists, countConnected, insertConnected, passwordAad } from '../store/connected-mailboxes.js';
+import type { Mailbox } from '../store/mailboxes.js';
+import type { PlanStore } from '../store/plans.js';
+import { connectedGuard, type AccountLogin } from './account.js';
+import { AccountRejected, ConnectedDisabled } from './errors.js';
+import { verifyImapLogin } from './verify.js';
+
+export interface ConnectedMailboxInput {
+  ownerUserId: string;
+  planId: string;
+  address: string;
+  imap: AccountLogin;
+}
+
+const mailboxExists = (address: string) =>
+  new Conflict(`you already have a connected mailbox for ${address}`, 'mailbox_exists');
+
+const connectedUnique = (err: unknown) => {
+  const e = err as { code?: string; constraint?: string };
+  return e.code === '23505' && e.constraint === 'mailboxes_connected_address_key';
+};
+
+/**
+ * Connect a user's own IMAP account as a mailbox. In order: CREDENTIALS_KEY present (else 501), the address not
+ * at one of MAIL_DOMAINS (422 address_reserved: those are hosted), the plan's limit and the owner's uniqueness
+ * (cheap checks before any connection), the host guard and a LOGIN/LOGOUT, then one transaction that locks the
+ * user's row, counts again (race-free limit) and inserts the row with the password sealed for that row's id.
+ * A failure stores nothing.
+ */
+export async function createConnectedMailbox(
+  deps: { db: Knex; plans: PlanStore; config: Config; credentials?: KeyRing },
+  input: ConnectedMailboxInput,
+): Promise<Mailbox> {
+  const ring = deps.credentials;
+  if (!ring) throw new ConnectedDisabled();
+  if (deps.config.mail.domains.includes(domainOf(input.address)))
+    throw new AccountRejected(
+      'address_reserved',
+      `${domainOf(input.address)} is one of this server's own mail domains: create a hosted mailbox instead`,
+    );
+  const plan = await deps.plans.get(input.planId);
+  if (!plan) throw new Unavailable(`plan ${input.planId} is missing; run the release step`);
+  const limit = plan.maxConnectedMailboxes;
+  const overLimit = (n: number) => limit !== null && n >= limit;
+  const limitReached = () =>
+    new QuotaExceeded(`your plan allows ${limit ?? 0} connected mailboxes`, 'connected_limit_reached');
+  if (overLimit(await countConnected(deps.db, input.ownerUserId))) throw limitReached();
+  if (await connectedExists(deps.db, input.ownerUserId, input.address)) throw mailboxExists(input.address);
+
+  await verifyImapLogin(
+    connectedGuard(deps.config.connected.allowHosts, 'imap'),
+    input.imap,
+    deps.config.connected.imapTimeoutMs,
+  );
+
+  return deps.db.transaction(async (trx) => {
+    await trx('users').where({ id: input.ownerUserId }).forUpdate().first('id');
+    if (overLimit(await countConnected(trx, input.ownerUserId))) throw limitReached();
+    const id = randomUUID();
+    const { password, ...imap } = input.imap;
+    return insertConnected(trx, {
+      id,
+      address: input.address,
+      ownerUserId: input.ownerUserId,
+      planId: plan.id,
+      imap: { ...imap, sealedPassword: seal(ring, password, passwordAad('imap', id)) },
+      smtp: null,
+    }).catch((err: unknown) => {
+      if (connectedUnique(err)) throw mailboxExists(input.address);
+      throw err;
+    });
+  });
+}

@@ -1,0 +1,40 @@
+import { AppError } from '../core/errors.js';
+
+/** A refusal of a connected mailbox's settings at creation: 422 with the caller's code (`imap_login_failed`, ...). */
+export class AccountRejected extends AppError {
+  readonly code: string;
+  override readonly status = 422;
+  constructor(code: string, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Connected mailboxes need CREDENTIALS_KEY in production: without it, every connected route is a 501. */
+export class ConnectedDisabled extends AppError {
+  readonly code = 'connected_disabled';
+  override readonly status = 501;
+  constructor() {
+    super('connected mailboxes are disabled on this server: the operator has not set CREDENTIALS_KEY');
+  }
+}
+
+/** The IMAP server did not answer within IMAP_TIMEOUT_MS (connect, greeting or a command): 504. */
+export class ImapTimeout extends AppError {
+  readonly code = 'imap_timeout';
+  override readonly status = 504;
+  override readonly retryable = true;
+}
+
+/** The IMAP server refused the connection, dropped it or cannot be reached: 502. */
+export class ImapUnavailable extends AppError {
+  readonly code = 'imap_unavailable';
+  override readonly status = 502;
+  override readonly retryable = true;
+}
+
+/** The IMAP server refused the stored credentials: 502 (the account's problem, never the caller's 401). */
+export class ImapAuthFailed extends AppError {
+  readonly code = 'imap_auth_failed';
+  override readonly status = 502;
+}

@@ -1,0 +1,133 @@
+import { ImapFlow, type ImapFlowError } from 'imapflow';
+import type { Knex } from 'knex';
+import type { Config } from '../core/config.js';
+import { AppError, Unavailable } from '../core/errors.js';
+import { open, type KeyRing } from '../core/secret-box.js';
+import { passwordAad, sealedPassword } from '../store/connected-mailboxes.js';
+import type { Mailbox } from '../store/mailboxes.js';
+import { checkedHost, connectedGuard } from './account.js';
+import { ConnectedDisabled, ImapAuthFailed, ImapTimeout, ImapUnavailable } from './errors.js';
+import { imapOptions } from './imap-options.js';
+import { serverText } from './server-text.js';
+
+export interface BridgeDeps {
+  db: Knex;
+  config: Config;
+  credentials?: KeyRing;
+}
+
+/** One IMAP session of one request: `run` bounds each step by IMAP_TIMEOUT_MS, `end` always ends it with LOGOUT. */
+export interface ImapSession {
+  run<T>(work: (client: ImapFlow) => Promise<T>): Promise<T>;
+  end(): Promise<void>;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `work` within `ms`, or TIMED_OUT (the timer never keeps the process alive). */
+async function bounded<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      work,
+      new Promise<typeof TIMED_OUT>((r) => (timer = setTimeout(() => r(TIMED_OUT), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Log in to a connected mailbox's IMAP account: its password opened from the database (AAD bound to the row), the
+ * host checked again by the guard (DNS may have changed since creation), one imapflow connection without logger.
+ * 504 imap_timeout past IMAP_TIMEOUT_MS, 502 imap_auth_failed when the stored credentials are refused, 502
+ * imap_unavailable for anything else on the way.
+ */
+export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promise<ImapSession> {
+  const ring = deps.credentials;
+  if (!ring) throw new ConnectedDisabled();
+  const sealed = await sealedPassword(deps.db, mailbox.id, 'imap');
+  if (!mailbox.imap || !sealed) throw new Unavailable('this connected mailbox has no IMAP credentials');
+  const password = open(ring, sealed, passwordAad('imap', mailbox.id));
+  const login = { ...mailbox.imap, password };
+  const ms = deps.config.connected.imapTimeoutMs;
+  const checked = await checkedHost(connectedGuard(deps.config.connected.allowHosts, 'imap'), login, 'imap');
+  const client = new ImapFlow(imapOptions(login, checked, ms));
+  client.on('error', () => undefined);
+  let stuck = false;
+
+  let endPromise: Promise<void> | undefined;
+  const end = () =>
+    (endPromise ??= (async () => {
+      if (!client.usable) return client.close();
+      if (stuck) return forceLogout(client);
+      // a command still queued would hold logout() back: bounded, then forced
+      if ((await bounded(client.logout(), ms).catch(() => TIMED_OUT)) === TIMED_OUT) forceLogout(client);
+    })());
+
+  try {
+    const connected = await bounded(client.connect(), ms);
+    if (connected === TIMED_OUT) throw new ImapTimeout(`the IMAP server did not answer within ${ms} ms`);
+  } catch (err) {
+    client.close();
+    throw mapImapError(err, password);
+  }
+  return {
+    async run(work) {
+      try {
+        const result = await bounded(work(client), ms);
+        if (result === TIMED_OUT) {
+          stuck = true;
+          throw new ImapTimeout(`the IMAP server did not answer within ${ms} ms`);
+        }
+        return result;
+      } catch (err) {
+        throw mapImapError(err, password);
+      }
+    },
+    end,
+  };
+}
+
+/**
+ * After a timed-out command imapflow's logout() would queue behind it and never reach the wire: write LOGOUT on the
+ * socket ourselves (`unbind()`, imapflow's documented way to take the socket over), then close.
+ */
+function forceLogout(client: ImapFlow): void {
+  try {
+    const { writeSocket, socket } = client.unbind();
+    writeSocket.write('MWLOGOUT LOGOUT\r\n');
+    setTimeout(() => socket.destroy(), 200).unref();
+  } catch {
+    /* the socket is already gone */
+  }
+  client.close();
+}
+
+/** What an IMAP failure is for the API: ours (AppError) as it is; refused credentials; else unavailable. */
+function mapImapError(err: unknown, password: string): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as ImapFlowError;
+  if (e.authenticationFailed)
+    return new ImapAuthFailed(
+      `the IMAP server refused the stored credentials: ${serverText(e.responseText ?? e.message, password)}`,
+    );
+  if (e.code === 'CONNECT_TIMEOUT' || e.code === 'GREETING_TIMEOUT' || e.code === 'ETIMEOUT')
+    return new ImapTimeout(`the IMAP server did not answer in time (${e.code})`);
+  const text = serverText([e.code, e.responseText ?? e.message].filter(Boolean).join(': '), password);
+  return new ImapUnavailable(`the IMAP server is unavailable: ${text}`);
+}
+
+/** One session around `work`: connect, run, and LOGOUT on every path. */
+export async function withImap<T>(
+  deps: BridgeDeps,
+  mailbox: Mailbox,
+  work: (client: ImapFlow) => Promise<T>,
+): Promise<T> {
+  const session = await openImapSession(deps, mailbox);
+  try {
+    return await session.run(work);
+  } finally {
+    await session.end();
+  }
+}

@@ -1,0 +1,81 @@
+import { normalizeAddress } from '../core/address.js';
+import type { Db } from './db.js';
+import { MAILBOX_COLUMNS, toMailbox, type AccountSettings, type Mailbox, type MailboxRow } from './mailboxes.js';
+
+/** The accounts of a connected mailbox, each with its own columns `<account>_host`, `_port`, ... */
+export type Account = 'imap' | 'smtp';
+
+/** The column a sealed password lives in, and the additional data it is sealed with (core/secret-box.ts). */
+export const passwordColumn = (account: Account) => `${account}_password_encrypted` as const;
+export const passwordAad = (account: Account, mailboxId: string) => `mailboxes.${passwordColumn(account)}:${mailboxId}`;
+
+export interface NewConnectedMailbox {
+  id: string;
+  address: string;
+  ownerUserId: string;
+  planId: string;
+  imap: AccountSettings & { sealedPassword: Buffer };
+  smtp: (AccountSettings & { sealedPassword: Buffer }) | null;
+}
+
+const accountColumns = (account: Account, a: (AccountSettings & { sealedPassword: Buffer }) | null) => ({
+  [`${account}_host`]: a?.host ?? null,
+  [`${account}_port`]: a?.port ?? null,
+  [`${account}_tls_mode`]: a?.tls ?? null,
+  [`${account}_username`]: a?.username ?? null,
+  [passwordColumn(account)]: a?.sealedPassword ?? null,
+});
+
+/** Connected mailboxes of one owner that are active (they never expire): the plan's max_connected_mailboxes. */
+export async function countConnected(db: Db, ownerUserId: string): Promise<number> {
+  const [row] = await db('mailboxes')
+    .where({ owner_user_id: ownerUserId, kind: 'connected', is_active: true })
+    .count<{ n: string }[]>({ n: '*' });
+  return Number(row?.n ?? 0);
+}
+
+/** Insert a connected mailbox whose passwords are already sealed for its `id`. */
+export async function insertConnected(db: Db, m: NewConnectedMailbox): Promise<Mailbox> {
+  const [row] = await db('mailboxes')
+    .insert({
+      id: m.id,
+      address: normalizeAddress(m.address),
+      kind: 'connected',
+      owner_user_id: m.ownerUserId,
+      plan_id: m.planId,
+      expires_at: null,
+      ...accountColumns('imap', m.imap),
+      ...accountColumns('smtp', m.smtp),
+    })
+    .returning(MAILBOX_COLUMNS.split(', '));
+  return toMailbox(row as MailboxRow);
+}
+
+/** The sealed password of one account of a connected mailbox (null: none stored, or forgotten). */
+export async function sealedPassword(db: Db, mailboxId: string, account: Account): Promise<Buffer | null> {
+  const row = await db('mailboxes')
+    .where({ id: mailboxId, kind: 'connected' })
+    .first<Record<string, Buffer | null> | undefined>(passwordColumn(account));
+  return row?.[passwordColumn(account)] ?? null;
+}
+
+/** Forget every account of a connected mailbox at once (DELETE): settings and sealed passwords become null. */
+export async function forgetCredentials(db: Db, mailboxId: string): Promise<void> {
+  await db('mailboxes')
+    .where({ id: mailboxId, kind: 'connected' })
+    .update({
+      ...accountColumns('imap', null),
+      ...accountColumns('smtp', null),
+      ...Object.fromEntries(
+        ['host', 'port', 'tls_mode', 'username', 'password_encrypted', 'folder'].map((c) => [`bounce_imap_${c}`, null]),
+      ),
+      bounce_verp_domain: null,
+    });
+}
+
+/** Whether this owner already has a connected mailbox at this address (any state: the unique index covers all). */
+export const connectedExists = async (db: Db, ownerUserId: string, address: string): Promise<boolean> =>
+  (await db('mailboxes')
+    .where({ owner_user_id: ownerUserId, kind: 'connected' })
+    .andWhereRaw('lower(address) = ?', [normalizeAddress(address)])
+    .first('id')) !== undefined;
