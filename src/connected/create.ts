@@ -10,16 +10,23 @@ import type { PlanStore } from '../store/plans.js';
 import { connectedGuard, type AccountLogin } from './account.js';
 import { AccountRejected, ConnectedDisabled } from './errors.js';
 import { verifyImapLogin } from './verify.js';
+import { verifySmtpLogin } from './verify-smtp.js';
 
 export interface ConnectedMailboxInput {
   ownerUserId: string;
   planId: string;
   address: string;
   imap: AccountLogin;
+  smtp?: AccountLogin | null;
 }
 
 const mailboxExists = (address: string) =>
   new Conflict(`you already have a connected mailbox for ${address}`, 'mailbox_exists');
+
+const sealAccount = (ring: KeyRing, { password, ...settings }: AccountLogin, aad: string) => ({
+  ...settings,
+  sealedPassword: seal(ring, password, aad),
+});
 
 const connectedUnique = (err: unknown) => {
   const e = err as { code?: string; constraint?: string };
@@ -29,8 +36,8 @@ const connectedUnique = (err: unknown) => {
 /**
  * Connect a user's own IMAP account as a mailbox. In order: CREDENTIALS_KEY present (else 501), the address not
  * at one of MAIL_DOMAINS (422 address_reserved: those are hosted), the plan's limit and the owner's uniqueness
- * (cheap checks before any connection), the host guard and a LOGIN/LOGOUT, then one transaction that locks the
- * user's row, counts again (race-free limit) and inserts the row with the password sealed for that row's id.
+ * (cheap checks before any connection), the host guard and a LOGIN/LOGOUT (and, with `smtp`, EHLO/AUTH/QUIT), then one transaction that locks the
+ * user's row, counts again (race-free limit) and inserts the row with each password sealed for that row's id and column.
  * A failure stores nothing.
  */
 export async function createConnectedMailbox(
@@ -58,19 +65,24 @@ export async function createConnectedMailbox(
     input.imap,
     deps.config.connected.imapTimeoutMs,
   );
+  if (input.smtp)
+    await verifySmtpLogin(
+      connectedGuard(deps.config.connected.allowHosts, 'smtp'),
+      input.smtp,
+      deps.config.connected.imapTimeoutMs,
+    );
 
   return deps.db.transaction(async (trx) => {
     await trx('users').where({ id: input.ownerUserId }).forUpdate().first('id');
     if (overLimit(await countConnected(trx, input.ownerUserId))) throw limitReached();
     const id = randomUUID();
-    const { password, ...imap } = input.imap;
     return insertConnected(trx, {
       id,
       address: input.address,
       ownerUserId: input.ownerUserId,
       planId: plan.id,
-      imap: { ...imap, sealedPassword: seal(ring, password, passwordAad('imap', id)) },
-      smtp: null,
+      imap: sealAccount(ring, input.imap, passwordAad('imap', id)),
+      smtp: input.smtp ? sealAccount(ring, input.smtp, passwordAad('smtp', id)) : null,
     }).catch((err: unknown) => {
       if (connectedUnique(err)) throw mailboxExists(input.address);
       throw err;

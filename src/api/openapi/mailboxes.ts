@@ -66,7 +66,7 @@ export const MAILBOX_PATHS: Record<string, JsonSchema> = {
             'connected: you already connected this address (mailbox_exists)',
         ),
         422: err(
-          'connected: address_reserved (at one of MAIL_DOMAINS), imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable',
+          'connected: address_reserved (at one of MAIL_DOMAINS), imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable, smtp_host_forbidden, smtp_tls_required, smtp_login_failed, smtp_unreachable',
         ),
         501: err(
           'connected: connected mailboxes are disabled (production without CREDENTIALS_KEY): connected_disabled',
@@ -211,13 +211,21 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
     password: { type: 'string', minLength: 1, maxLength: 1024, writeOnly: true },
   }),
   ConnectedMailboxCreate: {
-    ...obj({
-      kind: { type: 'string', const: 'connected' },
-      address: { type: 'string', maxLength: 254, description: 'unique per owner; not at one of MAIL_DOMAINS' },
-      imap: ref('ConnectedAccountLogin'),
-    }),
+    ...obj(
+      {
+        kind: { type: 'string', const: 'connected' },
+        address: { type: 'string', maxLength: 254, description: 'unique per owner; not at one of MAIL_DOMAINS' },
+        imap: ref('ConnectedAccountLogin'),
+        smtp: {
+          oneOf: [ref('ConnectedAccountLogin'), { type: 'null' }],
+          description:
+            'optional: verified by EHLO/AUTH/QUIT (422 smtp_login_failed, smtp_unreachable, smtp_host_forbidden, smtp_tls_required)',
+        },
+      },
+      ['kind', 'address', 'imap'],
+    ),
     description:
-      'Connect your own IMAP account (API key only): verified by LOGIN/LOGOUT before anything is stored; the password is stored encrypted',
+      'Connect your own IMAP (and optionally SMTP) account (API key only): verified by LOGIN/LOGOUT before anything is stored; passwords are stored encrypted',
   },
   ConnectedMailboxCreated: obj({
     address: { type: 'string' },

@@ -40,6 +40,7 @@ const CreateConnected = z.strictObject({
   kind: z.literal('connected'),
   address: line(254).refine((a) => /^[^\s@]{1,64}@[^\s@]+$/.test(a), 'expected an email address (local@domain)'),
   imap: Account,
+  smtp: Account.nullable().optional(),
 });
 
 /** Whether a parsed JSON body asks for a connected mailbox. */
@@ -66,6 +67,7 @@ export async function createConnected(ctx: Context, deps: ConnectedCreateDeps, p
     planId: principal.planId,
     address: input.address,
     imap: input.imap,
+    smtp: input.smtp ?? null,
   });
   deps.log.info({ event: 'mailbox.connected', mailboxId: mailbox.id, plan: mailbox.planId });
   ctx.status = 201;
