@@ -79,3 +79,22 @@ export const connectedExists = async (db: Db, ownerUserId: string, address: stri
     .where({ owner_user_id: ownerUserId, kind: 'connected' })
     .andWhereRaw('lower(address) = ?', [normalizeAddress(address)])
     .first('id')) !== undefined;
+
+/**
+ * Replace accounts of an active connected mailbox (each already verified and its password sealed for this row):
+ * an account left undefined is kept, `null` forgets it. Undefined when the mailbox is gone meanwhile.
+ */
+export async function updateConnectedAccounts(
+  db: Db,
+  mailboxId: string,
+  accounts: { [A in Account]?: (AccountSettings & { sealedPassword: Buffer }) | null },
+): Promise<Mailbox | undefined> {
+  const [row] = await db('mailboxes')
+    .where({ id: mailboxId, kind: 'connected', is_active: true })
+    .update({
+      ...(accounts.imap !== undefined ? accountColumns('imap', accounts.imap) : {}),
+      ...(accounts.smtp !== undefined ? accountColumns('smtp', accounts.smtp) : {}),
+    })
+    .returning(MAILBOX_COLUMNS.split(', '));
+  return row ? toMailbox(row as MailboxRow) : undefined;
+}

@@ -1,45 +1,20 @@
 import anyTest, { type TestFn } from 'ava';
 import { createServer, type AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { open } from '../../src/core/secret-box.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { startSmtpAuthServer, type SmtpAuthServer } from '../helpers/smtp-auth-server.js';
 
 const PASSWORD = 'alice-Secret-pw-7f3c';
 const SMTP_PASSWORD = 'smtp-Secret-pw-5b20';
 const WRONG = 'wrong-Smtp-pw-0c9e';
 
-interface Smtp {
-  port: number;
-  auths: { username: string; ok: boolean }[];
-  server: SMTPServer;
-}
-
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant; smtp: Smtp }>;
-
-/** A local SMTP server requiring AUTH: accepts alice with SMTP_PASSWORD, refuses anything else. */
-async function startSmtp(): Promise<Smtp> {
-  const state: Omit<Smtp, 'server' | 'port'> = { auths: [] };
-  const server = new SMTPServer({
-    authOptional: false,
-    allowInsecureAuth: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onAuth(auth, _session, cb) {
-      const ok = auth.username === 'alice' && auth.password === SMTP_PASSWORD;
-      state.auths.push({ username: auth.username ?? '', ok });
-      if (ok) cb(null, { user: auth.username });
-      else cb(new Error(`bad password ${auth.password ?? ''} for ${auth.username ?? ''}`));
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { ...state, server, port: (server.server.address() as AddressInfo).port };
-}
+const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant; smtp: SmtpAuthServer }>;
 
 test.before(async (t) => {
   t.context.dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.smtp = await startSmtp();
+  t.context.smtp = await startSmtpAuthServer('alice', SMTP_PASSWORD);
   t.context.sys = await startSystem({
     roles: ['web'],
     env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000' },
@@ -49,7 +24,7 @@ test.before(async (t) => {
 test.after.always(async (t) => {
   await t.context.sys?.stop();
   await t.context.dv?.stop();
-  await new Promise<void>((resolve) => (t.context.smtp ? t.context.smtp.server.close(resolve) : resolve()));
+  await t.context.smtp?.stop();
 });
 
 const imap = (dv: Dovecot) => ({

@@ -121,11 +121,27 @@ export const MAILBOX_PATHS: Record<string, JsonSchema> = {
           'the new lifetime, measured from created_at; or in the JSON body (given neither way: 400 invalid_ttl_minutes)',
         ),
       ],
-      requestBody: { required: false, content: json(ref('MailboxTtlChange')) },
+      requestBody: {
+        required: false,
+        content: json({ oneOf: [ref('MailboxTtlChange'), ref('ConnectedMailboxUpdate')] }),
+      },
       description:
-        'ttl_minutes as a query parameter or in a JSON body (as POST /api/v1/mailboxes: invalid_json, invalid_body, conflicting_parameters).',
+        'Hosted: ttl_minutes as a query parameter or in a JSON body (as POST /api/v1/mailboxes: invalid_json, invalid_body, conflicting_parameters). ' +
+        "Connected (a body with imap or smtp; the owner's API key): given fields replace stored ones and the result is verified again before it is saved (422 as on create, the old settings kept); " +
+        'changing host, port, tls or username without the password: 422 password_required; ttl_minutes: 400 ttl_not_applicable; imap or smtp on a hosted mailbox: 400 not_connected.',
       responses: {
-        200: ok('the mailbox with its new expires_at and the effective ttl_minutes', ref('MailboxTtlChanged')),
+        200: ok(
+          'the mailbox with its new expires_at and the effective ttl_minutes, or the connected mailbox with its accounts',
+          {
+            oneOf: [ref('MailboxTtlChanged'), ref('ConnectedMailboxCreated')],
+          },
+        ),
+        422: err(
+          'connected: password_required, imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable, smtp_host_forbidden, smtp_tls_required, smtp_login_failed, smtp_unreachable (the old settings kept)',
+        ),
+        501: err(
+          'connected: connected mailboxes are disabled (production without CREDENTIALS_KEY): connected_disabled',
+        ),
         ...errors(400, 403, 404, 413, ...AUTHED),
       },
     },
@@ -143,6 +159,18 @@ const MAILBOX: Record<string, JsonSchema> = {
   message_count: { type: 'integer', minimum: 0 },
   used_bytes: { type: 'integer', minimum: 0 },
   dropped_count: { type: 'integer', minimum: 0 },
+};
+
+const ACCOUNT_LOGIN: Record<string, JsonSchema> = {
+  host: { type: 'string', minLength: 1, maxLength: 253, description: 'no CR, LF or NUL (any string of the body)' },
+  port: { type: 'integer', minimum: 1, maximum: 65535 },
+  tls: {
+    type: 'string',
+    enum: ['implicit', 'starttls', 'none'],
+    description: 'none: only to a host on CONNECTED_ALLOW_HOSTS (else 422 imap_tls_required)',
+  },
+  username: { type: 'string', minLength: 1, maxLength: 320 },
+  password: { type: 'string', minLength: 1, maxLength: 1024, writeOnly: true },
 };
 
 /** JSON Schema 2020-12 objects for the mailbox wire shapes (snake_case). */
@@ -199,17 +227,12 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
     tls: { type: 'string', enum: ['implicit', 'starttls', 'none'] },
     username: { type: 'string' },
   }),
-  ConnectedAccountLogin: obj({
-    host: { type: 'string', minLength: 1, maxLength: 253, description: 'no CR, LF or NUL (any string of the body)' },
-    port: { type: 'integer', minimum: 1, maximum: 65535 },
-    tls: {
-      type: 'string',
-      enum: ['implicit', 'starttls', 'none'],
-      description: 'none: only to a host on CONNECTED_ALLOW_HOSTS (else 422 imap_tls_required)',
-    },
-    username: { type: 'string', minLength: 1, maxLength: 320 },
-    password: { type: 'string', minLength: 1, maxLength: 1024, writeOnly: true },
-  }),
+  ConnectedAccountLogin: obj(ACCOUNT_LOGIN),
+  ConnectedAccountPatch: {
+    ...obj(ACCOUNT_LOGIN, []),
+    description:
+      'any of the fields; host, port, tls or username changed: the password too (else 422 password_required)',
+  },
   ConnectedMailboxCreate: {
     ...obj(
       {
@@ -226,6 +249,17 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
     ),
     description:
       'Connect your own IMAP (and optionally SMTP) account (API key only): verified by LOGIN/LOGOUT before anything is stored; passwords are stored encrypted',
+  },
+  ConnectedMailboxUpdate: {
+    ...obj(
+      {
+        imap: ref('ConnectedAccountPatch'),
+        smtp: { oneOf: [ref('ConnectedAccountPatch'), { type: 'null' }], description: 'null forgets the SMTP account' },
+      },
+      [],
+    ),
+    description:
+      "Change a connected mailbox's accounts: given fields replace stored ones (verified again before saving)",
   },
   ConnectedMailboxCreated: obj({
     address: { type: 'string' },

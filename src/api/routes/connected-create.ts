@@ -27,7 +27,7 @@ const line = (max: number) =>
     .max(max)
     .refine((s) => !/[\r\n\0]/.test(s), 'CR, LF and NUL are not allowed');
 
-const Account = z.strictObject({
+export const Account = z.strictObject({
   host: line(253),
   port: z.number().int().min(1).max(65535),
   tls: z.enum(['implicit', 'starttls', 'none']),
