@@ -44,6 +44,7 @@ export const presentPlan = (p: Plan) => ({
   max_messages_per_mailbox: p.maxMessagesPerMailbox,
   max_message_bytes: p.maxMessageBytes,
   max_active_mailboxes: p.maxActiveMailboxes,
+  max_connected_mailboxes: p.maxConnectedMailboxes,
   create_budget_points: p.createBudget.points,
   create_budget_window_s: p.createBudget.windowS,
 });

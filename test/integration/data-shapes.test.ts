@@ -50,8 +50,18 @@ test("CLI plans:list prints the plans in the API's snake_case", async (t) => {
     default_ttl_minutes: 30,
     max_ttl_minutes: 60,
     max_active_mailboxes: 20,
+    max_connected_mailboxes: 3,
     create_budget_points: 600,
     create_budget_window_s: 60,
   });
+  t.like(
+    plans.find((p) => p.id === 'pro'),
+    { max_connected_mailboxes: null },
+    'unlimited',
+  );
+  t.like(
+    plans.find((p) => p.id === 'anonymous'),
+    { max_connected_mailboxes: 0 },
+  );
   for (const p of plans) for (const k of Object.keys(p)) t.regex(k, /^[a-z0-9_]+$/, `${k} is snake_case`);
 });
