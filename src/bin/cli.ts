@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { presentPlan } from '../api/present.js';
 import { loadConfigOrExit } from '../core/config.js';
+import { rotateCredentials } from '../connected/rotate.js';
 import { createDb } from '../store/db.js';
 import { createStores } from '../store/index.js';
 
@@ -10,7 +11,10 @@ const USAGE = `usage:
       creates a user and an API key; the key is printed alone on the last line
   npm run cli -- keys:create --user <user id> [--name <key name>]
       creates another API key for a user; the key is printed alone on the last line
-  npm run cli -- plans:list`;
+  npm run cli -- plans:list
+  npm run cli -- credentials:rotate
+      re-encrypts every stored credential sealed under CREDENTIALS_KEY_PREVIOUS with CREDENTIALS_KEY; prints
+      {"scanned","rotated","already_current","failed"} on one line (exit 1 when any failed)`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === '--help' || command === '-h' || command === 'help') {
@@ -71,6 +75,12 @@ try {
     console.log(key);
   } else if (command === 'plans:list') {
     for (const p of await stores.plans.all()) console.log(JSON.stringify(presentPlan(p))); // the API's snake_case
+  } else if (command === 'credentials:rotate') {
+    const ring = config.connected.keyRing;
+    if (!ring) throw new Error('CREDENTIALS_KEY is not set (and CREDENTIALS_KEY_PREVIOUS to read the old values)');
+    const counts = await rotateCredentials(db, ring);
+    console.log(JSON.stringify(counts));
+    if (counts.failed > 0) code = 1;
   } else {
     usageError(command ? `unknown command "${command}"` : 'no command given');
   }
