@@ -1,4 +1,4 @@
-import { ADDRESS, AUTHED, err, errors, list, nullable, obj, ok, q, SEC, ts, type JsonSchema } from './helpers.js';
+import { ADDRESS, AUTHED, err, errors, list, nullable, obj, ok, q, ref, SEC, ts, type JsonSchema } from './helpers.js';
 
 /** What a read of a connected mailbox can answer besides the hosted errors (src/connected/session.ts). */
 export const IMAP_ERRORS = {
@@ -69,5 +69,11 @@ export const CONNECTED_SCHEMAS: Record<string, JsonSchema> = {
     size: nullable({ type: 'integer', minimum: 0 }),
     text: nullable({ type: 'string', description: 'the first text/plain part (at most 2 MiB)' }),
     html: nullable({ type: 'string', description: 'the first text/html part (at most 2 MiB)' }),
+    attachments: {
+      type: 'array',
+      items: ref('Attachment'),
+      description:
+        'from BODYSTRUCTURE, in MIME order; size decoded: BINARY.SIZE where the server offers it, else estimated from the encoded size',
+    },
   }),
 };
