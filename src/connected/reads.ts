@@ -51,16 +51,18 @@ const summary = (folder: string, uidValidity: bigint, m: FetchMessageObject) => 
 });
 
 /**
- * One page of a folder, highest UID first, below the cursor's UID (a cursor of another UIDVALIDITY starts over).
+ * One page of a folder (only the unread or the read ones when `unread` is given), highest UID first, below the cursor's UID (a cursor of another UIDVALIDITY starts over).
  * One selective FETCH: UID, FLAGS, INTERNALDATE, BODYSTRUCTURE and the envelope; never a body byte.
  */
 export async function listMessages(
   client: ImapFlow,
   folder: string,
-  page: { limit: number; cursor?: { uidValidity: bigint; uid: number } },
+  page: { limit: number; cursor?: { uidValidity: bigint; uid: number }; unread?: boolean },
 ) {
   const box = await select(client, folder);
-  const all = (await client.search({ all: true }, { uid: true })) || [];
+  // ?unread: SEARCH UNSEEN or SEEN on the server; else ALL
+  const query = page.unread === undefined ? { all: true } : { seen: !page.unread };
+  const all = (await client.search(query, { uid: true })) || [];
   const below = page.cursor && page.cursor.uidValidity === box.uidValidity ? page.cursor.uid : Infinity;
   const uids = all
     .filter((u) => u < below)

@@ -3,7 +3,7 @@ import { ADDRESS, AUTHED, err, errors, list, nullable, obj, ok, q, ref, SEC, ts,
 /** What a read of a connected mailbox can answer besides the hosted errors (src/connected/session.ts). */
 export const IMAP_ERRORS = {
   502: err(
-    'connected mailbox: the IMAP server refused the stored credentials (imap_auth_failed) or is unavailable (imap_unavailable)',
+    'connected mailbox: the IMAP server refused the stored credentials (imap_auth_failed) or is unavailable (imap_unavailable, also a server without UIDPLUS asked to delete one message)',
   ),
   504: err('connected mailbox: the IMAP server did not answer within IMAP_TIMEOUT_MS (imap_timeout)'),
 };

@@ -3,6 +3,7 @@ import type { Context, Next } from 'koa';
 import { mailboxFor, mailboxGone } from '../../access/principal.js';
 import { decodeMessageRef, folderParam, listCursorParam } from '../../connected/message-ref.js';
 import { downloadAttachment, listFolders, listMessages, rawMessage, readMessage } from '../../connected/reads.js';
+import { deleteMessage } from '../../connected/writes.js';
 import { openImapSession, withImap, type BridgeDeps } from '../../connected/session.js';
 import { NotFound } from '../../core/errors.js';
 import { booleanParam, onlyParams, positiveInt } from '../../core/params.js';
@@ -53,14 +54,16 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
       await next();
       return;
     }
-    onlyParams(ctx.query, ['folder', 'limit', 'cursor']);
+    onlyParams(ctx.query, ['folder', 'limit', 'cursor', 'unread']);
+    const unread = booleanParam(ctx.query.unread, 'unread');
     const folder = folderParam(ctx.query.folder);
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const cursor = listCursorParam(ctx.query.cursor);
-    const page = await withImap(deps, m, (client) => listMessages(client, folder, { limit, cursor }));
+    const page = await withImap(deps, m, (client) => listMessages(client, folder, { limit, cursor, unread }));
     if (page.next) {
       ctx.set('X-Next-Cursor', page.next);
       const q = new URLSearchParams({ folder, limit: String(limit), cursor: page.next });
+      if (unread !== undefined) q.set('unread', String(unread));
       ctx.set('Link', `</api/v1/mailboxes/${encodeURIComponent(m.address)}/messages?${q.toString()}>; rel="next"`);
     }
     ctx.body = page.items;
@@ -77,6 +80,18 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
     const ref = decodeMessageRef(ctx.params.id);
     // the router answers HEAD with this handler too: only a GET (someone reading it) sets \Seen
     ctx.body = await withImap(deps, m, (client) => readMessage(client, ref, peek || ctx.method !== 'GET'));
+  });
+
+  router.delete('/messages/:id', async (ctx: Context, next: Next) => {
+    const m = await connectedOf(ctx, deps);
+    if (!m) {
+      await next();
+      return;
+    }
+    onlyParams(ctx.query, []);
+    const ref = decodeMessageRef(ctx.params.id);
+    await withImap(deps, m, (client) => deleteMessage(client, ref));
+    ctx.status = 204;
   });
 
   router.get('/messages/:id/raw', async (ctx: Context, next: Next) => {
