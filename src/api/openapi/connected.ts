@@ -5,6 +5,10 @@ export const IMAP_ERRORS = {
   502: err(
     'connected mailbox: the IMAP server refused the stored credentials (imap_auth_failed) or is unavailable (imap_unavailable, also a server without UIDPLUS asked to delete one message)',
   ),
+  503: err(
+    'connected mailbox: this process already holds IMAP_MAX_CONNECTIONS_PER_MAILBOX sessions of it and IMAP_QUEUE_MAX requests wait (imap_busy); retry after Retry-After seconds',
+    { 'Retry-After': { required: true, schema: { type: 'integer', minimum: 1 }, description: 'seconds' } },
+  ),
   504: err('connected mailbox: the IMAP server did not answer within IMAP_TIMEOUT_MS (imap_timeout)'),
 };
 
