@@ -1,5 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
@@ -59,12 +61,57 @@ const NESTED = [
   '',
 ].join('\r\n');
 
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant; id: string }>;
+const BIG = randomBytes(24 * 1024 * 1024);
+const WITH_BIG = [
+  'Subject: big',
+  'MIME-Version: 1.0',
+  'Content-Type: multipart/mixed; boundary="b"',
+  '',
+  '--b',
+  'Content-Type: text/plain',
+  '',
+  'big one attached',
+  '--b',
+  'Content-Type: application/octet-stream',
+  'Content-Disposition: attachment; filename="big.bin"',
+  'Content-Transfer-Encoding: base64',
+  '',
+  b64(BIG),
+  '--b--',
+  '',
+].join('\r\n');
+
+/** A loopback proxy to Dovecot that counts the bytes the server sent. */
+async function byteCountingProxy(target: number) {
+  const seen = { fromServer: 0 };
+  const server = createServer((client) => {
+    const upstream = connect(target, '127.0.0.1');
+    upstream.on('data', (chunk: Buffer) => (seen.fromServer += chunk.length));
+    client.pipe(upstream).pipe(client);
+    for (const s of [client, upstream]) s.on('error', () => (client.destroy(), upstream.destroy()));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as AddressInfo).port, seen, close: () => server.close() };
+}
+
+const test = anyTest as TestFn<{
+  dv: Dovecot;
+  sys: System;
+  owner: Tenant;
+  id: string;
+  bigId: string;
+  proxy: Awaited<ReturnType<typeof byteCountingProxy>>;
+}>;
 
 test.before(async (t) => {
   const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
   t.context.dv = dv;
   await dv.append('alice', 'INBOX', NESTED);
+  await dv.append('alice', 'INBOX', WITH_BIG);
+  t.context.proxy = await byteCountingProxy(dv.port);
   t.context.sys = await startSystem({ roles: ['web'], env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1' } });
   t.context.owner = await createTenant(t.context.sys, 'pro');
   const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
@@ -72,15 +119,17 @@ test.before(async (t) => {
     body: {
       kind: 'connected',
       address: BOX,
-      imap: { host: '127.0.0.1', port: dv.port, tls: 'none', username: 'alice', password: PASSWORD },
+      imap: { host: '127.0.0.1', port: t.context.proxy.port, tls: 'none', username: 'alice', password: PASSWORD },
     },
   });
   if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
   const list = await call(t.context.sys, 'GET', `${base}/messages`, { token: t.context.owner.apiKey });
-  t.context.id = list.body[0].id;
+  t.context.id = list.body[1].id;
+  t.context.bigId = list.body[0].id;
 });
 test.after.always(async (t) => {
   await t.context.sys?.stop();
+  t.context.proxy?.close();
   await t.context.dv?.stop();
 });
 
@@ -152,4 +201,24 @@ test.serial('a bad attachment index is 404 attachment_not_found', async (t) => {
   const gone = await get(t, `${base}/messages/not-an-id/attachments/0`);
   t.is(gone.status, 404);
   t.is(gone.body.error.code, 'message_not_found');
+});
+
+test.serial('a large attachment is fetched as the client reads it, never whole ahead of it', async (t) => {
+  const { seen } = t.context.proxy;
+  const res = await t.context.sys.api(`${base}/messages/${t.context.bigId}/attachments/0`, {
+    token: t.context.owner.apiKey,
+  });
+  t.is(res.status, 200);
+  const reader = res.body!.getReader();
+  const chunks: Buffer[] = [Buffer.from((await reader.read()).value)];
+  const before = seen.fromServer;
+  // the first bytes reach the client long before the part is fetched whole (nothing buffers it first)
+  t.true(before < WITH_BIG.length / 2, `${before} bytes fetched before the first chunk reached the client`);
+  await new Promise((r) => setTimeout(r, 1_500)); // the client stops reading
+  // the encoded part is about 33 MB: with the reader stopped, the bridge stops fetching once the socket buffers on
+  // the way (kernel loopback buffers of a few MB each) are full, far from the whole part
+  const fetched = seen.fromServer - before;
+  t.true(fetched < WITH_BIG.length / 2, `${fetched} of ${WITH_BIG.length} bytes fetched while the client did not read`);
+  for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(Buffer.from(r.value));
+  t.is(sha(Buffer.concat(chunks)), sha(BIG));
 });
