@@ -38,3 +38,15 @@ export class ImapAuthFailed extends AppError {
   readonly code = 'imap_auth_failed';
   override readonly status = 502;
 }
+
+/** This process already holds IMAP_MAX_CONNECTIONS_PER_MAILBOX sessions of the mailbox and its queue is full: 503. */
+export class ImapBusy extends AppError {
+  readonly code = 'imap_busy';
+  override readonly status = 503;
+  override readonly retryable = true;
+  override readonly headers: Record<string, string>;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
+  }
+}

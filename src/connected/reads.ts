@@ -1,6 +1,7 @@
 import type { FetchMessageObject, ImapFlow, MessageStructureObject } from 'imapflow';
 import type { Readable } from 'node:stream';
 import { NotFound } from '../core/errors.js';
+import { attachmentStream, attachmentsOf, withBinarySizes } from './attachments.js';
 import { encodeMessageRef, type MessageRef } from './message-ref.js';
 
 /** The most bytes of one text part (text/plain or text/html) a message read returns. */
@@ -50,16 +51,18 @@ const summary = (folder: string, uidValidity: bigint, m: FetchMessageObject) => 
 });
 
 /**
- * One page of a folder, highest UID first, below the cursor's UID (a cursor of another UIDVALIDITY starts over).
+ * One page of a folder (only the unread or the read ones when `unread` is given), highest UID first, below the cursor's UID (a cursor of another UIDVALIDITY starts over).
  * One selective FETCH: UID, FLAGS, INTERNALDATE, BODYSTRUCTURE and the envelope; never a body byte.
  */
 export async function listMessages(
   client: ImapFlow,
   folder: string,
-  page: { limit: number; cursor?: { uidValidity: bigint; uid: number } },
+  page: { limit: number; cursor?: { uidValidity: bigint; uid: number }; unread?: boolean },
 ) {
   const box = await select(client, folder);
-  const all = (await client.search({ all: true }, { uid: true })) || [];
+  // ?unread: SEARCH UNSEEN or SEEN on the server; else ALL
+  const query = page.unread === undefined ? { all: true } : { seen: !page.unread };
+  const all = (await client.search(query, { uid: true })) || [];
   const below = page.cursor && page.cursor.uidValidity === box.uidValidity ? page.cursor.uid : Infinity;
   const uids = all
     .filter((u) => u < below)
@@ -109,7 +112,7 @@ async function readText(stream: Readable): Promise<string> {
 const messageNotFound = () => new NotFound('message not found', 'message_not_found');
 
 /** Select the message's folder and check its UIDVALIDITY: another value means another message, so 404. */
-async function locate(client: ImapFlow, ref: MessageRef, write: boolean) {
+export async function locate(client: ImapFlow, ref: MessageRef, write: boolean) {
   const box = await select(client, ref.folder, write).catch((err: unknown) => {
     throw err instanceof NotFound ? messageNotFound() : err;
   });
@@ -136,6 +139,7 @@ export async function readMessage(client: ImapFlow, ref: MessageRef, peek: boole
   };
   const plain = await text(parts.plain);
   const html = await text(parts.html);
+  const attachments = await withBinarySizes(client, ref.uid, attachmentsOf(m.bodyStructure));
   if (!peek && !m.flags?.has('\\Seen')) await client.messageFlagsAdd(String(ref.uid), ['\\Seen'], { uid: true });
   const env = m.envelope;
   const addresses = (list: { name?: string; address?: string }[] | undefined) =>
@@ -152,6 +156,7 @@ export async function readMessage(client: ImapFlow, ref: MessageRef, peek: boole
     size: m.size ?? null,
     text: plain,
     html,
+    attachments: attachments.map(({ part: _part, encodedSize: _encoded, ...shown }) => shown),
   };
 }
 
@@ -161,4 +166,17 @@ export async function rawMessage(client: ImapFlow, ref: MessageRef): Promise<Rea
   const d = await client.download(String(ref.uid), undefined, { uid: true });
   if (!d.content) throw messageNotFound();
   return d.content;
+}
+
+/**
+ * Attachment `n` (its index in the message's attachments) decoded, as a stream, with its metadata; a message that
+ * is gone is 404 message_not_found, an index it does not have 404 attachment_not_found. Only that part is fetched.
+ */
+export async function downloadAttachment(client: ImapFlow, ref: MessageRef, n: number) {
+  await locate(client, ref, false);
+  const m = await client.fetchOne(String(ref.uid), { uid: true, bodyStructure: true }, { uid: true });
+  if (!m) throw messageNotFound();
+  const a = attachmentsOf(m.bodyStructure)[n];
+  if (!a) throw new NotFound('attachment not found', 'attachment_not_found');
+  return { attachment: a, content: await attachmentStream(client, ref.uid, a) };
 }

@@ -9,6 +9,7 @@ import { checkedHost, connectedGuard } from './account.js';
 import { ConnectedDisabled, ImapAuthFailed, ImapTimeout, ImapUnavailable } from './errors.js';
 import { imapOptions } from './imap-options.js';
 import { serverText } from './server-text.js';
+import { SessionLimiter } from './session-limiter.js';
 
 export interface BridgeDeps {
   db: Knex;
@@ -23,6 +24,18 @@ export interface ImapSession {
 }
 
 const TIMED_OUT = Symbol('timed out');
+
+/** One limiter per configuration, that is per web process (a test system has its own). */
+const limiters = new WeakMap<Config, SessionLimiter>();
+function limiterFor(config: Config): SessionLimiter {
+  let limiter = limiters.get(config);
+  if (!limiter) {
+    const c = config.connected;
+    limiter = new SessionLimiter(c.imapMaxConnectionsPerMailbox, c.imapQueueMax, c.imapTimeoutMs);
+    limiters.set(config, limiter);
+  }
+  return limiter;
+}
 
 /** `work` within `ms`, or TIMED_OUT (the timer never keeps the process alive). */
 async function bounded<T>(work: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
@@ -41,7 +54,8 @@ async function bounded<T>(work: Promise<T>, ms: number): Promise<T | typeof TIME
  * Log in to a connected mailbox's IMAP account: its password opened from the database (AAD bound to the row), the
  * host checked again by the guard (DNS may have changed since creation), one imapflow connection without logger.
  * 504 imap_timeout past IMAP_TIMEOUT_MS, 502 imap_auth_failed when the stored credentials are refused, 502
- * imap_unavailable for anything else on the way.
+ * imap_unavailable for anything else on the way. At most IMAP_MAX_CONNECTIONS_PER_MAILBOX sessions of one mailbox
+ * at once in this process, IMAP_QUEUE_MAX more waiting: else 503 imap_busy before any connection.
  */
 export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promise<ImapSession> {
   const ring = deps.credentials;
@@ -51,18 +65,29 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
   const password = open(ring, sealed, passwordAad('imap', mailbox.id));
   const login = { ...mailbox.imap, password };
   const ms = deps.config.connected.imapTimeoutMs;
-  const checked = await checkedHost(connectedGuard(deps.config.connected.allowHosts, 'imap'), login, 'imap');
-  const client = new ImapFlow(imapOptions(login, checked, ms));
+  const release = await limiterFor(deps.config).acquire(mailbox.id);
+  let client: ImapFlow;
+  try {
+    const checked = await checkedHost(connectedGuard(deps.config.connected.allowHosts, 'imap'), login, 'imap');
+    client = new ImapFlow(imapOptions(login, checked, ms));
+  } catch (err) {
+    release();
+    throw err;
+  }
   client.on('error', () => undefined);
   let stuck = false;
 
   let endPromise: Promise<void> | undefined;
   const end = () =>
     (endPromise ??= (async () => {
-      if (!client.usable) return client.close();
-      if (stuck) return forceLogout(client);
-      // a command still queued would hold logout() back: bounded, then forced
-      if ((await bounded(client.logout(), ms).catch(() => TIMED_OUT)) === TIMED_OUT) forceLogout(client);
+      try {
+        if (!client.usable) return client.close();
+        if (stuck) return forceLogout(client);
+        // a command still queued would hold logout() back: bounded, then forced
+        if ((await bounded(client.logout(), ms).catch(() => TIMED_OUT)) === TIMED_OUT) forceLogout(client);
+      } finally {
+        release();
+      }
     })());
 
   try {
@@ -70,6 +95,7 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
     if (connected === TIMED_OUT) throw new ImapTimeout(`the IMAP server did not answer within ${ms} ms`);
   } catch (err) {
     client.close();
+    release();
     throw mapImapError(err, password);
   }
   return {

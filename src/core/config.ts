@@ -188,6 +188,8 @@ export const ENV = z.object({
   CREDENTIALS_KEY_PREVIOUS: optionalString,
   CONNECTED_ALLOW_HOSTS: z.string().default(''),
   IMAP_TIMEOUT_MS: int(100).default(15_000),
+  IMAP_MAX_CONNECTIONS_PER_MAILBOX: int(1, 100).default(2),
+  IMAP_QUEUE_MAX: int(0, 1000).default(8),
   TOKEN_DEFAULT_TTL_MINUTES: int(1).default(24 * 60),
   TOKEN_MAX_TTL_MINUTES: int(1).default(30 * 24 * 60),
   TOKENS_PER_MAILBOX_MAX: int(1).default(100),
@@ -398,6 +400,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       keyRing: credentialsRing(e.CREDENTIALS_KEY, e.CREDENTIALS_KEY_PREVIOUS),
       allowHosts: allowList(e.CONNECTED_ALLOW_HOSTS, 'CONNECTED_ALLOW_HOSTS'),
       imapTimeoutMs: e.IMAP_TIMEOUT_MS,
+      /** IMAP sessions at once per connected mailbox in this process; IMAP_QUEUE_MAX more wait, the rest: 503 */
+      imapMaxConnectionsPerMailbox: e.IMAP_MAX_CONNECTIONS_PER_MAILBOX,
+      imapQueueMax: e.IMAP_QUEUE_MAX,
     },
     access: {
       tokenDefaultTtlMinutes: e.TOKEN_DEFAULT_TTL_MINUTES,

@@ -1,9 +1,13 @@
-import { ADDRESS, AUTHED, err, errors, list, nullable, obj, ok, q, SEC, ts, type JsonSchema } from './helpers.js';
+import { ADDRESS, AUTHED, err, errors, list, nullable, obj, ok, q, ref, SEC, ts, type JsonSchema } from './helpers.js';
 
 /** What a read of a connected mailbox can answer besides the hosted errors (src/connected/session.ts). */
 export const IMAP_ERRORS = {
   502: err(
-    'connected mailbox: the IMAP server refused the stored credentials (imap_auth_failed) or is unavailable (imap_unavailable)',
+    'connected mailbox: the IMAP server refused the stored credentials (imap_auth_failed) or is unavailable (imap_unavailable, also a server without UIDPLUS asked to delete one message)',
+  ),
+  503: err(
+    'connected mailbox: this process already holds IMAP_MAX_CONNECTIONS_PER_MAILBOX sessions of it and IMAP_QUEUE_MAX requests wait (imap_busy); retry after Retry-After seconds',
+    { 'Retry-After': { required: true, schema: { type: 'integer', minimum: 1 }, description: 'seconds' } },
   ),
   504: err('connected mailbox: the IMAP server did not answer within IMAP_TIMEOUT_MS (imap_timeout)'),
 };
@@ -69,5 +73,11 @@ export const CONNECTED_SCHEMAS: Record<string, JsonSchema> = {
     size: nullable({ type: 'integer', minimum: 0 }),
     text: nullable({ type: 'string', description: 'the first text/plain part (at most 2 MiB)' }),
     html: nullable({ type: 'string', description: 'the first text/html part (at most 2 MiB)' }),
+    attachments: {
+      type: 'array',
+      items: ref('Attachment'),
+      description:
+        'from BODYSTRUCTURE, in MIME order; size decoded: BINARY.SIZE where the server offers it, else estimated from the encoded size',
+    },
   }),
 };

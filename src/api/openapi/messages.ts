@@ -117,10 +117,11 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
     },
     delete: {
       operationId: 'deleteMessage',
-      summary: 'Delete a message, freeing its quota (token needs manage)',
+      summary:
+        'Delete a message, freeing its quota (token needs manage); a connected mailbox: UID EXPUNGE of that UID only',
       tags: ['messages'],
       security: SEC.anyCredential,
-      responses: { 204: noContent('deleted'), ...errors(403, 404, ...AUTHED) },
+      responses: { 204: noContent('deleted'), ...IMAP_ERRORS, ...errors(403, 404, ...AUTHED) },
     },
   },
   '/api/v1/mailboxes/{address}/messages/{id}/raw': {
@@ -173,6 +174,7 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
           },
           content: { '*/*': { schema: { type: 'string', contentEncoding: 'binary' } } },
         },
+        ...IMAP_ERRORS,
         ...errors(403, 404, ...AUTHED),
       },
     },

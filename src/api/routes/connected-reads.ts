@@ -2,11 +2,14 @@ import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { mailboxFor, mailboxGone } from '../../access/principal.js';
 import { decodeMessageRef, folderParam, listCursorParam } from '../../connected/message-ref.js';
-import { listFolders, listMessages, rawMessage, readMessage } from '../../connected/reads.js';
+import { downloadAttachment, listFolders, listMessages, rawMessage, readMessage } from '../../connected/reads.js';
+import { deleteMessage } from '../../connected/writes.js';
 import { openImapSession, withImap, type BridgeDeps } from '../../connected/session.js';
+import { NotFound } from '../../core/errors.js';
 import { booleanParam, onlyParams, positiveInt } from '../../core/params.js';
 import { mailboxEnded, type Mailbox } from '../../store/mailboxes.js';
 import type { Stores } from '../../store/index.js';
+import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
 import { principalOf } from '../auth.js';
 import { newRouter } from '../router.js';
 
@@ -51,14 +54,16 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
       await next();
       return;
     }
-    onlyParams(ctx.query, ['folder', 'limit', 'cursor']);
+    onlyParams(ctx.query, ['folder', 'limit', 'cursor', 'unread']);
+    const unread = booleanParam(ctx.query.unread, 'unread');
     const folder = folderParam(ctx.query.folder);
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const cursor = listCursorParam(ctx.query.cursor);
-    const page = await withImap(deps, m, (client) => listMessages(client, folder, { limit, cursor }));
+    const page = await withImap(deps, m, (client) => listMessages(client, folder, { limit, cursor, unread }));
     if (page.next) {
       ctx.set('X-Next-Cursor', page.next);
       const q = new URLSearchParams({ folder, limit: String(limit), cursor: page.next });
+      if (unread !== undefined) q.set('unread', String(unread));
       ctx.set('Link', `</api/v1/mailboxes/${encodeURIComponent(m.address)}/messages?${q.toString()}>; rel="next"`);
     }
     ctx.body = page.items;
@@ -77,6 +82,18 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
     ctx.body = await withImap(deps, m, (client) => readMessage(client, ref, peek || ctx.method !== 'GET'));
   });
 
+  router.delete('/messages/:id', async (ctx: Context, next: Next) => {
+    const m = await connectedOf(ctx, deps);
+    if (!m) {
+      await next();
+      return;
+    }
+    onlyParams(ctx.query, []);
+    const ref = decodeMessageRef(ctx.params.id);
+    await withImap(deps, m, (client) => deleteMessage(client, ref));
+    ctx.status = 204;
+  });
+
   router.get('/messages/:id/raw', async (ctx: Context, next: Next) => {
     const m = await connectedOf(ctx, deps);
     if (!m) {
@@ -92,6 +109,35 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
       stream.once('close', () => void session.end());
       ctx.type = 'message/rfc822';
       ctx.body = stream;
+    } catch (err) {
+      await session.end();
+      throw err;
+    }
+  });
+
+  router.get('/messages/:id/attachments/:n', async (ctx: Context, next: Next) => {
+    const m = await connectedOf(ctx, deps);
+    if (!m) {
+      await next();
+      return;
+    }
+    onlyParams(ctx.query, []);
+    const ref = decodeMessageRef(ctx.params.id);
+    const n = /^[0-9]{1,4}$/.test(ctx.params.n) ? Number(ctx.params.n) : -1;
+    if (n < 0) throw new NotFound('attachment not found', 'attachment_not_found');
+    const session = await openImapSession(deps, m);
+    try {
+      const { attachment, content } = await session.run((client) => downloadAttachment(client, ref, n));
+      // the session ends (LOGOUT) when the body is done, read to its end or abandoned by the client
+      content.once('close', () => void session.end());
+      ctx.body = content;
+      // set as a header, not ctx.type: Koa would add "; charset=utf-8" to a text type
+      ctx.set('Content-Type', attachmentContentType(attachment.content_type));
+      ctx.set(
+        'Content-Disposition',
+        contentDisposition(attachment.filename, deps.config.api.attachmentFilenameMaxChars),
+      );
+      ctx.set('X-Content-Type-Options', 'nosniff');
     } catch (err) {
       await session.end();
       throw err;

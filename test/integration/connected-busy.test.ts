@@ -1,0 +1,101 @@
+import anyTest, { type TestFn } from 'ava';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { startSystem, type System } from '../helpers/system.js';
+import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+
+const PASSWORD = 'alice-Busy-pw-77e1';
+const BOX = 'busy@example.org';
+const base = `/api/v1/mailboxes/${BOX}`;
+
+/** A loopback proxy to Dovecot that counts the IMAP connections open at once (each one is one session). */
+async function countingProxy(target: number) {
+  const counts = { open: 0, max: 0, total: 0 };
+  const server: Server = createServer((client) => {
+    counts.total++;
+    counts.max = Math.max(counts.max, ++counts.open);
+    const upstream = connect(target, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      counts.open--;
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const s of [client, upstream]) {
+      s.on('close', close);
+      s.on('error', close);
+    }
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as AddressInfo).port, counts, close: () => server.close() };
+}
+
+const test = anyTest as TestFn<{
+  dv: Dovecot;
+  sys: System;
+  owner: Tenant;
+  proxy: Awaited<ReturnType<typeof countingProxy>>;
+}>;
+
+test.before(async (t) => {
+  const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
+  t.context.dv = dv;
+  for (let i = 0; i < 5; i++) await dv.append('alice', 'INBOX', `Subject: m${i}\r\n\r\nbody\r\n`);
+  t.context.proxy = await countingProxy(dv.port);
+  t.context.sys = await startSystem({
+    roles: ['web'],
+    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', RATE_LIMIT_ENABLED: 'false' },
+  });
+  t.context.owner = await createTenant(t.context.sys, 'pro');
+  const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
+    token: t.context.owner.apiKey,
+    body: {
+      kind: 'connected',
+      address: BOX,
+      imap: { host: '127.0.0.1', port: t.context.proxy.port, tls: 'none', username: 'alice', password: PASSWORD },
+    },
+  });
+  if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
+});
+test.after.always(async (t) => {
+  await t.context.sys?.stop();
+  t.context.proxy?.close();
+  await t.context.dv?.stop();
+});
+
+test.serial(
+  '20 concurrent lists of one mailbox: never more than 2 IMAP sessions, the excess 503 imap_busy',
+  async (t) => {
+    const { counts } = t.context.proxy;
+    counts.max = 0;
+    counts.total = 0;
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        call(t.context.sys, 'GET', `${base}/messages`, { token: t.context.owner.apiKey }),
+      ),
+    );
+    const ok = replies.filter((r) => r.status === 200);
+    const busy = replies.filter((r) => r.status === 503);
+    t.is(ok.length + busy.length, 20, replies.map((r) => `${r.status} ${r.text}`).join('\n'));
+    t.true(counts.max <= 2, `at most 2 sessions at once, saw ${counts.max}`);
+    t.is(counts.max, 2);
+    // 2 at once and 8 waiting get served; the others are refused without a connection
+    t.true(ok.length >= 10, `${ok.length} served`);
+    t.true(busy.length >= 1, `${busy.length} refused`);
+    t.is(counts.total, ok.length);
+    for (const r of busy) {
+      t.is(r.body.error.code, 'imap_busy');
+      t.regex(r.headers.get('retry-after') ?? '', /^[1-9][0-9]*$/);
+    }
+    const c = await t.context.dv.waitForLog((x) => x.logins === x.loggedOut, 5_000);
+    t.is(c.logins, c.loggedOut);
+    // the slots were all given back: a later request is served
+    const after = await call(t.context.sys, 'GET', `${base}/messages`, { token: t.context.owner.apiKey });
+    t.is(after.status, 200, after.text);
+  },
+);
