@@ -25,6 +25,9 @@ export interface ImapSession {
 
 const TIMED_OUT = Symbol('timed out');
 
+/** How long a closed session's slot stays taken, so its socket is closed at the OS before the next one opens. */
+const SLOT_RELEASE_AFTER_CLOSE_MS = 20;
+
 /** One limiter per configuration, that is per web process (a test system has its own). */
 const limiters = new WeakMap<Config, SessionLimiter>();
 function limiterFor(config: Config): SessionLimiter {
@@ -75,6 +78,15 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
     throw err;
   }
   client.on('error', () => undefined);
+  // the slot is given back when the TCP connection has closed, not when LOGOUT is answered: released earlier, the
+  // next session's connection opened while this one was still closing (3 at once under a cap of 2, seen in CI)
+  // imapflow emits 'close' when it destroys the socket; Node closes the descriptor (sending FIN) on a later turn of
+  // the event loop, so the slot waits SLOT_RELEASE_AFTER_CLOSE_MS more (a loopback proxy in the tests still saw 3)
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  const releaseWhenClosed = () =>
+    void bounded(closed, ms)
+      .then(() => new Promise((resolve) => setTimeout(resolve, SLOT_RELEASE_AFTER_CLOSE_MS)))
+      .finally(release);
   let stuck = false;
 
   let endPromise: Promise<void> | undefined;
@@ -86,7 +98,7 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
         // a command still queued would hold logout() back: bounded, then forced
         if ((await bounded(client.logout(), ms).catch(() => TIMED_OUT)) === TIMED_OUT) forceLogout(client);
       } finally {
-        release();
+        releaseWhenClosed();
       }
     })());
 
@@ -95,7 +107,7 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
     if (connected === TIMED_OUT) throw new ImapTimeout(`the IMAP server did not answer within ${ms} ms`);
   } catch (err) {
     client.close();
-    release();
+    releaseWhenClosed();
     throw mapImapError(err, password);
   }
   return {
