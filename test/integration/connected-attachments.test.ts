@@ -1,7 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { countingProxy } from '../helpers/counting-proxy.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
@@ -81,29 +80,13 @@ const WITH_BIG = [
   '',
 ].join('\r\n');
 
-/** A loopback proxy to Dovecot that counts the bytes the server sent. */
-async function byteCountingProxy(target: number) {
-  const seen = { fromServer: 0 };
-  const server = createServer((client) => {
-    const upstream = connect(target, '127.0.0.1');
-    upstream.on('data', (chunk: Buffer) => (seen.fromServer += chunk.length));
-    client.pipe(upstream).pipe(client);
-    for (const s of [client, upstream]) s.on('error', () => (client.destroy(), upstream.destroy()));
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, seen, close: () => server.close() };
-}
-
 const test = anyTest as TestFn<{
   dv: Dovecot;
   sys: System;
   owner: Tenant;
   id: string;
   bigId: string;
-  proxy: Awaited<ReturnType<typeof byteCountingProxy>>;
+  proxy: Awaited<ReturnType<typeof countingProxy>>;
 }>;
 
 test.before(async (t) => {
@@ -111,7 +94,7 @@ test.before(async (t) => {
   t.context.dv = dv;
   await dv.append('alice', 'INBOX', NESTED);
   await dv.append('alice', 'INBOX', WITH_BIG);
-  t.context.proxy = await byteCountingProxy(dv.port);
+  t.context.proxy = await countingProxy(dv.port);
   t.context.sys = await startSystem({ roles: ['web'], env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1' } });
   t.context.owner = await createTenant(t.context.sys, 'pro');
   const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
@@ -204,7 +187,7 @@ test.serial('a bad attachment index is 404 attachment_not_found', async (t) => {
 });
 
 test.serial('a large attachment is fetched as the client reads it, never whole ahead of it', async (t) => {
-  const { seen } = t.context.proxy;
+  const { counts: seen } = t.context.proxy;
   const res = await t.context.sys.api(`${base}/messages/${t.context.bigId}/attachments/0`, {
     token: t.context.owner.apiKey,
   });

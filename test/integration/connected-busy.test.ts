@@ -1,6 +1,5 @@
 import anyTest, { type TestFn } from 'ava';
-import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server } from 'node:net';
+import { countingProxy } from '../helpers/counting-proxy.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
@@ -8,32 +7,6 @@ import { call, createTenant, type Tenant } from '../helpers/tenants.js';
 const PASSWORD = 'alice-Busy-pw-77e1';
 const BOX = 'busy@example.org';
 const base = `/api/v1/mailboxes/${BOX}`;
-
-/** A loopback proxy to Dovecot that counts the IMAP connections open at once (each one is one session). */
-async function countingProxy(target: number) {
-  const counts = { open: 0, max: 0, total: 0 };
-  const server: Server = createServer((client) => {
-    counts.total++;
-    counts.max = Math.max(counts.max, ++counts.open);
-    const upstream = connect(target, '127.0.0.1');
-    client.pipe(upstream).pipe(client);
-    let closed = false;
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      counts.open--;
-      client.destroy();
-      upstream.destroy();
-    };
-    for (const s of [client, upstream]) {
-      s.on('close', close);
-      s.on('error', close);
-    }
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, counts, close: () => server.close() };
-}
 
 const test = anyTest as TestFn<{
   dv: Dovecot;

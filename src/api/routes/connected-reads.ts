@@ -1,5 +1,7 @@
 import type Router from '@koa/router';
+import type { ImapFlow } from 'imapflow';
 import type { Context, Next } from 'koa';
+import type { Readable } from 'node:stream';
 import { mailboxFor, mailboxGone } from '../../access/principal.js';
 import { decodeMessageRef, folderParam, listCursorParam } from '../../connected/message-ref.js';
 import { downloadAttachment, listFolders, listMessages, rawMessage, readMessage } from '../../connected/reads.js';
@@ -34,6 +36,38 @@ async function connectedOf(ctx: Context, deps: ConnectedReadDeps): Promise<Mailb
 }
 
 /**
+ * A route of a connected mailbox: `handler` runs for the caller's own connected mailbox at the address; for any other
+ * the request falls through to the hosted routes mounted after these (a hosted mailbox, a 404, a 410).
+ */
+const whenConnected =
+  (deps: ConnectedReadDeps, handler: (ctx: Context, m: Mailbox) => Promise<void>) =>
+  async (ctx: Context, next: Next): Promise<void> => {
+    const m = await connectedOf(ctx, deps);
+    if (m) await handler(ctx, m);
+    else await next();
+  };
+
+/**
+ * Answers with a body streamed from IMAP: the session ends (LOGOUT) when the body is done, read to its end or
+ * abandoned by the client, or at once when `work` fails.
+ */
+async function streamFromImap<T extends { body: Readable }>(
+  deps: ConnectedReadDeps,
+  m: Mailbox,
+  work: (client: ImapFlow) => Promise<T>,
+): Promise<T> {
+  const session = await openImapSession(deps, m);
+  try {
+    const result = await session.run(work);
+    result.body.once('close', () => void session.end());
+    return result;
+  } catch (err) {
+    await session.end();
+    throw err;
+  }
+}
+
+/**
  * Reads of a connected mailbox, straight from its IMAP account through the stateless bridge (src/connected): one
  * IMAP session per request, ended with LOGOUT on every path. Bad input (folder, message id, cursor) is refused
  * before any connection.
@@ -48,89 +82,69 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
     ctx.body = m.kind === 'connected' ? await withImap(deps, m, listFolders) : [HOSTED_INBOX];
   });
 
-  router.get('/messages', async (ctx: Context, next: Next) => {
-    const m = await connectedOf(ctx, deps);
-    if (!m) {
-      await next();
-      return;
-    }
-    onlyParams(ctx.query, ['folder', 'limit', 'cursor', 'unread']);
-    const unread = booleanParam(ctx.query.unread, 'unread');
-    const folder = folderParam(ctx.query.folder);
-    const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
-    const cursor = listCursorParam(ctx.query.cursor);
-    const page = await withImap(deps, m, (client) => listMessages(client, folder, { limit, cursor, unread }));
-    if (page.next) {
-      ctx.set('X-Next-Cursor', page.next);
-      const q = new URLSearchParams({ folder, limit: String(limit), cursor: page.next });
-      if (unread !== undefined) q.set('unread', String(unread));
-      ctx.set('Link', `</api/v1/mailboxes/${encodeURIComponent(m.address)}/messages?${q.toString()}>; rel="next"`);
-    }
-    ctx.body = page.items;
-  });
+  router.get(
+    '/messages',
+    whenConnected(deps, async (ctx, m) => {
+      onlyParams(ctx.query, ['folder', 'limit', 'cursor', 'unread']);
+      const unread = booleanParam(ctx.query.unread, 'unread');
+      const folder = folderParam(ctx.query.folder);
+      const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
+      const cursor = listCursorParam(ctx.query.cursor);
+      const page = await withImap(deps, m, (client) => listMessages(client, folder, { limit, cursor, unread }));
+      if (page.next) {
+        ctx.set('X-Next-Cursor', page.next);
+        const q = new URLSearchParams({ folder, limit: String(limit), cursor: page.next });
+        if (unread !== undefined) q.set('unread', String(unread));
+        ctx.set('Link', `</api/v1/mailboxes/${encodeURIComponent(m.address)}/messages?${q.toString()}>; rel="next"`);
+      }
+      ctx.body = page.items;
+    }),
+  );
 
-  router.get('/messages/:id', async (ctx: Context, next: Next) => {
-    const m = await connectedOf(ctx, deps);
-    if (!m) {
-      await next();
-      return;
-    }
-    onlyParams(ctx.query, ['peek']);
-    const peek = booleanParam(ctx.query.peek, 'peek') ?? false;
-    const ref = decodeMessageRef(ctx.params.id);
-    // the router answers HEAD with this handler too: only a GET (someone reading it) sets \Seen
-    ctx.body = await withImap(deps, m, (client) => readMessage(client, ref, peek || ctx.method !== 'GET'));
-  });
+  router.get(
+    '/messages/:id',
+    whenConnected(deps, async (ctx, m) => {
+      onlyParams(ctx.query, ['peek']);
+      const peek = booleanParam(ctx.query.peek, 'peek') ?? false;
+      const ref = decodeMessageRef(ctx.params.id);
+      // the router answers HEAD with this handler too: only a GET (someone reading it) sets \Seen
+      ctx.body = await withImap(deps, m, (client) => readMessage(client, ref, peek || ctx.method !== 'GET'));
+    }),
+  );
 
-  router.delete('/messages/:id', async (ctx: Context, next: Next) => {
-    const m = await connectedOf(ctx, deps);
-    if (!m) {
-      await next();
-      return;
-    }
-    onlyParams(ctx.query, []);
-    const ref = decodeMessageRef(ctx.params.id);
-    await withImap(deps, m, (client) => deleteMessage(client, ref));
-    ctx.status = 204;
-  });
+  router.delete(
+    '/messages/:id',
+    whenConnected(deps, async (ctx, m) => {
+      onlyParams(ctx.query, []);
+      const ref = decodeMessageRef(ctx.params.id);
+      await withImap(deps, m, (client) => deleteMessage(client, ref));
+      ctx.status = 204;
+    }),
+  );
 
-  router.get('/messages/:id/raw', async (ctx: Context, next: Next) => {
-    const m = await connectedOf(ctx, deps);
-    if (!m) {
-      await next();
-      return;
-    }
-    onlyParams(ctx.query, []);
-    const ref = decodeMessageRef(ctx.params.id);
-    const session = await openImapSession(deps, m);
-    try {
-      const stream = await session.run((client) => rawMessage(client, ref));
-      // the session ends (LOGOUT) when the body is done, read to its end or abandoned by the client
-      stream.once('close', () => void session.end());
+  router.get(
+    '/messages/:id/raw',
+    whenConnected(deps, async (ctx, m) => {
+      onlyParams(ctx.query, []);
+      const ref = decodeMessageRef(ctx.params.id);
+      const { body } = await streamFromImap(deps, m, async (client) => ({ body: await rawMessage(client, ref) }));
       ctx.type = 'message/rfc822';
-      ctx.body = stream;
-    } catch (err) {
-      await session.end();
-      throw err;
-    }
-  });
+      ctx.body = body;
+    }),
+  );
 
-  router.get('/messages/:id/attachments/:n', async (ctx: Context, next: Next) => {
-    const m = await connectedOf(ctx, deps);
-    if (!m) {
-      await next();
-      return;
-    }
-    onlyParams(ctx.query, []);
-    const ref = decodeMessageRef(ctx.params.id);
-    const n = /^[0-9]{1,4}$/.test(ctx.params.n) ? Number(ctx.params.n) : -1;
-    if (n < 0) throw new NotFound('attachment not found', 'attachment_not_found');
-    const session = await openImapSession(deps, m);
-    try {
-      const { attachment, content } = await session.run((client) => downloadAttachment(client, ref, n));
-      // the session ends (LOGOUT) when the body is done, read to its end or abandoned by the client
-      content.once('close', () => void session.end());
-      ctx.body = content;
+  router.get(
+    '/messages/:id/attachments/:n',
+    whenConnected(deps, async (ctx, m) => {
+      onlyParams(ctx.query, []);
+      const ref = decodeMessageRef(ctx.params.id);
+      const n = /^[0-9]{1,4}$/.test(ctx.params.n) ? Number(ctx.params.n) : -1;
+      if (n < 0) throw new NotFound('attachment not found', 'attachment_not_found');
+      const { attachment, body } = await streamFromImap(deps, m, async (client) => {
+        const { attachment, content } = await downloadAttachment(client, ref, n);
+        return { attachment, body: content };
+      });
+      ctx.body = body;
       // set as a header, not ctx.type: Koa would add "; charset=utf-8" to a text type
       ctx.set('Content-Type', attachmentContentType(attachment.content_type));
       ctx.set(
@@ -138,11 +152,8 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
         contentDisposition(attachment.filename, deps.config.api.attachmentFilenameMaxChars),
       );
       ctx.set('X-Content-Type-Options', 'nosniff');
-    } catch (err) {
-      await session.end();
-      throw err;
-    }
-  });
+    }),
+  );
 
   return router;
 }
