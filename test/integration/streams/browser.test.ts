@@ -1,23 +1,12 @@
 import anyTest, { type TestFn } from 'ava';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../../helpers/chromium.js';
 import { startSystem, type System } from '../../helpers/system.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const test = anyTest as TestFn<{ sys: System; browser: Browser }>;
 test.before(async (t) => {
   t.context.sys = await startSystem();
-  t.context.browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  t.context.browser = await launchChromium();
 });
 test.after.always(async (t) => {
   await t.context.browser?.close();
