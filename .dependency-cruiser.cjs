@@ -1,7 +1,7 @@
 // The dependency rule (`npm run depcheck`, part of `npm run lint` and `.ci/run`).
 // It encodes the folder order of docs/ARCHITECTURE.md, lowest first:
 //   1 core → 2 extract → 3 store | queue | pubsub → 4 access | ops → 5 mailboxes
-//   → 6 ingress | pipeline | maintenance | connected → 7 stream → 8 api → 9 roles | container.ts → 10 bin
+//   → 6 ingress | pipeline | maintenance | connected | outbound | bounces | webhooks → 7 stream → 8 api → 9 roles | container.ts → 10 bin
 // A folder may import only from folders on a LOWER line: never from a folder on the same line, never from a higher
 // one (a folder may of course import its own files). No import cycle anywhere, file level, inside a folder too.
 // To add a folder: put it on a line of ORDER below (a new line or beside folders it must not import), and update
@@ -15,7 +15,7 @@ const ORDER = [
   ['store', 'queue', 'pubsub'],
   ['access', 'ops'],
   ['mailboxes'],
-  ['ingress', 'pipeline', 'maintenance', 'connected'],
+  ['ingress', 'pipeline', 'maintenance', 'connected', 'outbound', 'bounces', 'webhooks'],
   ['stream'],
   ['api'],
   ['roles', 'container.ts'],
