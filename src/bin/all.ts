@@ -38,7 +38,7 @@ shutdown.add(deps.close);
 const thread = config.worker.thread
   ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url))
   : undefined;
-shutdown.add(thread ? thread.close : (await startWorker(deps)).close);
+shutdown.add(thread ? thread.close : (await startWorker(deps, { credentials })).close);
 const smtp = await shutdown.start(startSmtp(deps));
 shutdown.add(smtp.close);
 const web = await shutdown.start(startWeb(deps, { tokenSecret, credentials, moreMetrics: thread?.metrics }));

@@ -1,6 +1,7 @@
 // Runs inside the worker thread that `npm start` gives the delivery worker (src/roles/worker-thread.ts; loaded by
 // worker-thread.mjs): its own configuration (the same environment), connections, pipeline and metrics registry.
 import { parentPort } from 'node:worker_threads';
+import { resolveCredentialsRing } from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfig } from '../core/config.js';
 import { drainLog } from '../core/log.js';
@@ -14,7 +15,7 @@ const send = (m: FromThread) => port.postMessage(m);
 
 const config = loadConfig();
 const deps = await createContainer(config, 'worker', { metrics: createMetrics('worker', { processMetrics: false }) });
-const role = await startWorker(deps);
+const role = await startWorker(deps, { credentials: resolveCredentialsRing(config) });
 port.on('message', (m: ToThread) => {
   if (m.type === 'metrics') {
     void deps.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: m.id, metrics }));

@@ -1,3 +1,4 @@
+import { resolveCredentialsRing } from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfigOrExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
@@ -11,5 +12,5 @@ shutdown.add(deps.close);
 const metrics = await shutdown.start(startMetricsServer(deps));
 if (metrics) shutdown.add(metrics.close);
 // the worker consumes as soon as it exists: a signal from here on waits for it and then closes it gracefully
-shutdown.add((await startWorker(deps)).close);
+shutdown.add((await startWorker(deps, { credentials: resolveCredentialsRing(config) })).close);
 shutdown.ready();

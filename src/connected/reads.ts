@@ -41,7 +41,8 @@ function hasAttachment(node: MessageStructureObject | undefined): boolean {
   return !node.type.startsWith('text/') && !node.type.startsWith('multipart/');
 }
 
-const summary = (folder: string, uidValidity: bigint, m: FetchMessageObject) => ({
+/** The list item of one message (also the `message` of a connected mailbox's `new_message` event). */
+export const summary = (folder: string, uidValidity: bigint, m: FetchMessageObject) => ({
   id: encodeMessageRef({ folder, uidValidity, uid: m.uid }),
   from_address: m.envelope?.from?.[0]?.address ?? null,
   subject: m.envelope?.subject ?? null,

@@ -190,6 +190,15 @@ export const ENV = z.object({
   IMAP_TIMEOUT_MS: int(100).default(15_000),
   IMAP_MAX_CONNECTIONS_PER_MAILBOX: int(1, 100).default(2),
   IMAP_QUEUE_MAX: int(0, 1000).default(8),
+  // connected mailboxes: the IDLE watchers of the worker role (new mail on the streams)
+  CONNECTED_WATCHERS_MAX: int(0, 100_000).default(500),
+  CONNECTED_WATCH_SCAN_MS: int(50).default(5_000),
+  CONNECTED_WATCH_LEASE_MS: int(500).default(30_000),
+  CONNECTED_WATCH_BACKOFF_MIN_MS: int(10).default(1_000),
+  CONNECTED_WATCH_BACKOFF_MAX_MS: int(10).default(5 * 60_000),
+  CONNECTED_WATCH_REIDLE_MS: int(1_000).default(25 * 60_000),
+  CONNECTED_WATCH_POLL_MS: int(100).default(60_000),
+  CONNECTED_WATCH_QUIET_MS: int(1_000).default(5 * 60_000),
   TOKEN_DEFAULT_TTL_MINUTES: int(1).default(24 * 60),
   TOKEN_MAX_TTL_MINUTES: int(1).default(30 * 24 * 60),
   TOKENS_PER_MAILBOX_MAX: int(1).default(100),
@@ -403,6 +412,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       /** IMAP sessions at once per connected mailbox in this process; IMAP_QUEUE_MAX more wait, the rest: 503 */
       imapMaxConnectionsPerMailbox: e.IMAP_MAX_CONNECTIONS_PER_MAILBOX,
       imapQueueMax: e.IMAP_QUEUE_MAX,
+      /** the worker role's IDLE watchers, one per active connected mailbox across all workers (a Redis lease) */
+      watch: {
+        /** watchers one worker process runs at most (0: this worker runs none) */
+        maxPerWorker: e.CONNECTED_WATCHERS_MAX,
+        /** how often a worker looks for connected mailboxes to watch (and for deleted or changed ones) */
+        scanMs: e.CONNECTED_WATCH_SCAN_MS,
+        /** a watcher's Redis lease; renewed every third of it, lost: the watcher stops */
+        leaseMs: e.CONNECTED_WATCH_LEASE_MS,
+        backoffMinMs: e.CONNECTED_WATCH_BACKOFF_MIN_MS,
+        backoffMaxMs: Math.max(e.CONNECTED_WATCH_BACKOFF_MIN_MS, e.CONNECTED_WATCH_BACKOFF_MAX_MS),
+        /** IDLE is ended and started again this often (RFC 2177: servers may drop an IDLE after 30 min) */
+        reIdleMs: e.CONNECTED_WATCH_REIDLE_MS,
+        /** NOOP period on a server without IDLE */
+        pollMs: e.CONNECTED_WATCH_POLL_MS,
+        /** a watcher's connection quiet this long is probed with NOOP; no answer by the next period: reconnect */
+        quietMs: e.CONNECTED_WATCH_QUIET_MS,
+      },
     },
     access: {
       tokenDefaultTtlMinutes: e.TOKEN_DEFAULT_TTL_MINUTES,

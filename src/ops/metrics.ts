@@ -97,6 +97,19 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
       help: 'Mailbox pub/sub channels this web process is subscribed to (mailboxes with a stream or wait here, and lingering ones)',
       registers: r,
     }),
+    // connected mailboxes: the worker role's IDLE watchers (src/connected/watch-pool.ts)
+    connectedWatchers: new Gauge({
+      name: 'mailwright_connected_watchers',
+      help: 'IDLE watchers of connected mailboxes this worker process runs (each holds the mailbox lease), by state',
+      labelNames: ['state'],
+      registers: r,
+    }),
+    connectedWatchEvents: new Counter({
+      name: 'mailwright_connected_watch_events_total',
+      help: 'What the IDLE watchers of connected mailboxes did: new_message published, reconnect, lease_lost',
+      labelNames: ['event'],
+      registers: r,
+    }),
   };
 }
 

@@ -8,6 +8,8 @@ import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { connectRedis } from '../core/redis.js';
 import { QUEUE } from '../queue/names.js';
 import type { InboundJob } from '../queue/payloads.js';
+import { startWatchPool, type WatchPool } from '../connected/watch-pool.js';
+import type { KeyRing } from '../core/secret-box.js';
 
 export interface WorkerRole {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES, WORKER_CONCURRENCY at a time */
@@ -15,12 +17,18 @@ export interface WorkerRole {
   /** larger messages, WORKER_LARGE_CONCURRENCY at a time */
   inboundLarge: Worker<InboundJob, Outcome[]>;
   maintenance?: MaintenanceWorker;
+  /** IDLE watchers of connected mailboxes (none without a credentials key) */
+  watchers?: WatchPool;
   close: () => Promise<void>;
 }
 
 const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.attempts ?? 1);
 
-export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
+export async function startWorker(
+  deps: RoleDeps,
+  /** opens connected mailboxes' passwords for their IDLE watchers; default: CREDENTIALS_KEY's ring */
+  opts: { credentials?: KeyRing } = {},
+): Promise<WorkerRole> {
   const connection = await connectRedis(deps.config, 'worker');
   const log = deps.log.child({ component: 'worker' });
   deps.pipelining.follow(connection);
@@ -79,6 +87,9 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
     // run() resolves when the worker closes; it rejects only on a bug in BullMQ's loop
     worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue, err }));
   }
+  // connected mailboxes: one IDLE watcher per mailbox across all workers (src/connected/watch-pool.ts)
+  const credentials = opts.credentials ?? deps.config.connected.keyRing;
+  const watchers = credentials ? startWatchPool({ ...deps, credentials }) : undefined;
   log.info({
     event: 'worker.started',
     concurrency: deps.config.worker.concurrency,
@@ -89,7 +100,9 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
     inbound,
     inboundLarge,
     maintenance,
+    watchers,
     close: once(async () => {
+      await watchers?.close();
       await maintenance?.close();
       await Promise.all([inbound.close(), inboundLarge.close()]);
       await batched.batcher.drain();

@@ -98,3 +98,27 @@ export async function updateConnectedAccounts(
     .returning(MAILBOX_COLUMNS.split(', '));
   return row ? toMailbox(row as MailboxRow) : undefined;
 }
+
+/** A connected mailbox an IDLE watcher should follow, and a fingerprint of its IMAP account (changes on PATCH). */
+export interface WatchableMailbox {
+  id: string;
+  fingerprint: string;
+}
+
+/**
+ * Every active connected mailbox with an IMAP account, with an md5 of its settings and sealed password (a PATCH
+ * of the account seals the password again, with a new IV: the fingerprint changes). The password stays sealed;
+ * only its digest leaves the database.
+ */
+export async function watchableConnected(db: Db): Promise<WatchableMailbox[]> {
+  return db('mailboxes')
+    .where({ kind: 'connected', is_active: true })
+    .whereNotNull('imap_host')
+    .whereNotNull(passwordColumn('imap'))
+    .select(
+      'id',
+      db.raw(
+        `md5(concat_ws('|', imap_host, imap_port::text, imap_tls_mode::text, imap_username, encode(${passwordColumn('imap')}, 'base64'))) as fingerprint`,
+      ),
+    );
+}

@@ -1,0 +1,86 @@
+import type { ImapFlow } from 'imapflow';
+import { BadRequest } from '../core/errors.js';
+import { summary } from './reads.js';
+
+/** The one folder the watcher, the streams and `?wait=` follow (IDLE watches one folder per connection). */
+export const WATCHED_FOLDER = 'INBOX';
+
+/** A connected mailbox's list item, as GET …/messages shows it and `new_message` carries it. */
+export type ConnectedItem = ReturnType<typeof summary>;
+
+/** One new message of the INBOX: its UID, its stream cursor `<uidvalidity>.<uid>` and its list item. */
+export interface InboxItem {
+  uid: number;
+  cursor: string;
+  message: ConnectedItem;
+}
+
+/** A position in a connected INBOX: `<uidvalidity>.<uid>` (uid 0: before the first message). */
+export interface InboxCursor {
+  uidValidity: bigint;
+  uid: number;
+}
+
+export const inboxCursor = (c: InboxCursor): string => `${c.uidValidity}.${c.uid}`;
+
+/**
+ * A stream cursor or `since` of a connected mailbox read back: `<uidvalidity>.<uid>` with a UIDVALIDITY of 1 to
+ * 2^32 - 1 and a UID of 0 to 2^32 - 1; anything else is 400 `invalid_<name>` (hyphens as underscores).
+ */
+export function inboxCursorParam(value: unknown, name: string): InboxCursor | undefined {
+  if (value === undefined) return undefined;
+  const m = typeof value === 'string' ? /^([1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,9})$/.exec(value) : null;
+  const uidValidity = m ? BigInt(m[1]!) : 0n;
+  const uid = m ? Number(m[2]) : -1;
+  if (!m || uidValidity > 0xffffffffn || uid > 0xffffffff)
+    throw new BadRequest(
+      `${name} must be a cursor of this mailbox: <uidvalidity>.<uid>`,
+      `invalid_${name.toLowerCase().replace(/-/g, '_')}`,
+    );
+  return { uidValidity, uid };
+}
+
+/** What a list item is fetched with: UID, FLAGS, INTERNALDATE, BODYSTRUCTURE and the envelope (headers): never a body byte. */
+const ITEM_QUERY = { uid: true, flags: true, internalDate: true, bodyStructure: true, envelope: true } as const;
+
+/**
+ * The messages of the selected folder above `afterUid`, lowest UID first, at most `limit` (one SEARCH, then one
+ * FETCH of the items' headers and BODYSTRUCTURE). `search` narrows them further on the server (SUBJECT, FROM, UNSEEN).
+ */
+export async function itemsAbove(
+  client: ImapFlow,
+  folder: string,
+  uidValidity: bigint,
+  afterUid: number,
+  limit: number,
+  search: Record<string, unknown> = {},
+  order: 'ascending' | 'descending' = 'ascending',
+): Promise<InboxItem[]> {
+  const found = (await client.search({ ...search, uid: `${afterUid + 1}:*` }, { uid: true })) || [];
+  // `n:*` also matches the highest message when every UID is below n (RFC 3501 ranges are unordered)
+  const above = found.filter((u) => u > afterUid).sort((a, b) => (order === 'ascending' ? a - b : b - a));
+  const uids = above.slice(0, limit);
+  if (uids.length === 0) return [];
+  const fetched = await client.fetchAll(uids.join(','), ITEM_QUERY, { uid: true });
+  return fetched
+    .sort((a, b) => (order === 'ascending' ? a.uid - b.uid : b.uid - a.uid))
+    .map((m) => ({
+      uid: m.uid,
+      cursor: inboxCursor({ uidValidity, uid: m.uid }),
+      message: summary(folder, uidValidity, m),
+    }));
+}
+
+/**
+ * The INBOX now (EXAMINE: read-only, no flag changes): its UIDVALIDITY, the last UID it has given out (UIDNEXT - 1)
+ * and, after a cursor of the same UIDVALIDITY, up to `limit` messages above it in UID order. A cursor of another
+ * UIDVALIDITY (the folder was recreated) replays nothing: its UIDs name other messages.
+ */
+export async function inboxAfter(client: ImapFlow, after: InboxCursor | undefined, limit: number) {
+  const box = await client.mailboxOpen(WATCHED_FOLDER, { readOnly: true });
+  const uidValidity = box.uidValidity;
+  const lastUid = Math.max(0, Number(box.uidNext ?? 1) - 1);
+  if (!after || after.uidValidity !== uidValidity || after.uid >= lastUid)
+    return { uidValidity, lastUid, items: [] as InboxItem[] };
+  return { uidValidity, lastUid, items: await itemsAbove(client, WATCHED_FOLDER, uidValidity, after.uid, limit) };
+}
