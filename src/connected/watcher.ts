@@ -57,7 +57,7 @@ export class InboxWatcher {
   private wakeSleep: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private catchUp: Promise<void> = Promise.resolve();
-  private failure: unknown;
+  private failure: Error | undefined;
   /** the watcher's state, for the gauge: connected (IDLE or polling) or not (connecting, backing off) */
   connected = false;
 
@@ -183,7 +183,7 @@ export class InboxWatcher {
       // one catch-up at a time; a failed one ends the connection (the next one starts over from `last`)
       const kick = () => {
         this.catchUp = this.catchUp.then(fetchNew).catch((err: unknown) => {
-          this.failure ??= err;
+          this.failure ??= err instanceof Error ? err : new Error(String(err));
           client.close();
         });
       };

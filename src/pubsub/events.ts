@@ -10,9 +10,12 @@ export interface MessageSummaryEvent {
   has_attachments: boolean;
   /** the recipient's tag (`box+tag@…`); null: none. Absent in events of workers older than tags. */
   tag?: string | null;
+  /** connected mailboxes: `\Seen` (the event's message is then exactly the connected list item) */
+  is_read?: boolean;
 }
 
 export type MailEvent =
+  /** cursor: the message's seq (hosted), or `<uidvalidity>.<uid>` of the INBOX (connected) */
   | { type: 'new_message'; mailboxId: string; cursor: string; message: MessageSummaryEvent }
   | { type: 'mailbox_expired'; mailboxId: string; reason: 'expired' | 'deleted' }
   /** an agent token was revoked: streams authenticated with it must close at once */

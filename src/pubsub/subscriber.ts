@@ -29,7 +29,9 @@ export function parseMailEvent(payload: string): StreamEvent | undefined {
     if (typeof e.mailboxId !== 'string') return undefined;
     if (
       e.type === 'new_message' &&
-      (typeof e.cursor !== 'string' || !/^[0-9]{1,15}$/.test(e.cursor) || typeof e.message?.id !== 'string')
+      (typeof e.cursor !== 'string' ||
+        !/^([0-9]{1,15}|[0-9]{1,10}\.[0-9]{1,10})$/.test(e.cursor) ||
+        typeof e.message?.id !== 'string')
     )
       return undefined;
     if (e.type === 'token_revoked' && typeof e.jti !== 'string') return undefined;

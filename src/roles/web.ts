@@ -17,6 +17,7 @@ import { createStreamRegistry, type StreamRegistry } from '../stream/registry.js
 import { sseRequests } from '../stream/sse.js';
 import { attachWebSockets } from '../stream/websocket.js';
 import { streamRateLimits } from '../access/request-limits.js';
+import { connectedInbox } from '../connected/inbox-feed.js';
 
 export interface WebRole {
   server: Server;
@@ -66,13 +67,15 @@ export async function startWeb(
   const koa = app.callback();
   // SSE and WebSocket streams are served ahead of Koa; their connects count against the API's rate limits
   const rateLimits = streamRateLimits(deps);
-  const sse = sseRequests({ ...deps, signer, hub, registry, rateLimits });
+  // streams of connected mailboxes replay from IMAP (src/connected: one bridge session per read)
+  const connected = connectedInbox({ db: deps.db, config: deps.config, credentials: opts.credentials });
+  const sse = sseRequests({ ...deps, signer, hub, registry, rateLimits, connected });
   const server = createServer((req, res) => {
     if (!sse(req, res)) void koa(req, res);
   });
   server.keepAliveTimeout = 5_000;
   server.on('clientError', answerClientError);
-  const sockets = attachWebSockets(server, { ...deps, signer, hub, registry, rateLimits });
+  const sockets = attachWebSockets(server, { ...deps, signer, hub, registry, rateLimits, connected });
   await listen(server, {
     port: deps.config.http.port,
     host: deps.config.http.host,

@@ -2,7 +2,8 @@ import { authenticate, bearerOf, mailboxFor, type AuthDeps, type CredentialReque
 import type { StreamRateLimits } from '../access/request-limits.js';
 import { cursorParam, onlyParams } from '../core/params.js';
 import { tagParam } from '../core/tag-param.js';
-import { TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';
+import { BadRequest, TooManyStreams, Unauthorized, Unavailable } from '../core/errors.js';
+import { inboxCursorParam, type InboxCursor } from '../connected/inbox-feed.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
 import type { StreamRegistry } from './registry.js';
@@ -38,7 +39,7 @@ export async function streamAccess(
 ): Promise<{
   principal: StreamPrincipal;
   mailbox: Mailbox;
-  since: number | undefined;
+  since: number | InboxCursor | undefined;
   tag: string | undefined;
   credentialExpiresAt: Date | undefined;
   release: () => void;
@@ -49,9 +50,14 @@ export async function streamAccess(
   if (principal.kind === 'anonymous')
     throw new Unauthorized('a stream needs a mailbox token or an API key (Authorization header or ?token=)');
   onlyParams(req.query, STREAM_PARAMS);
-  const mailbox = await mailboxFor(principal, deps.stores, req.address, 'read');
+  const mailbox = await mailboxFor(principal, deps.stores, req.address, 'read', { connected: true });
   // EventSource sends Last-Event-ID on its own reconnects while the URL still carries the first ?since=
-  const since = req.lastEventId ? cursorParam(req.lastEventId, 'Last-Event-ID') : cursorParam(req.query.since, 'since');
+  const [sinceName, sinceValue] = req.lastEventId ? ['Last-Event-ID', req.lastEventId] : ['since', req.query.since];
+  // a connected mailbox's cursor is `<uidvalidity>.<uid>` of its INBOX; it has no tags
+  const connected = mailbox.kind === 'connected';
+  const since = connected ? inboxCursorParam(sinceValue, sinceName) : cursorParam(sinceValue, sinceName);
+  if (connected && req.query.tag !== undefined)
+    throw new BadRequest('tag applies to hosted mailboxes only', 'tag_not_applicable');
   const tag = tagParam(req.query.tag);
   // a stream must not outlive the mailbox token it was opened with (its row was read by authenticate)
   const credentialExpiresAt = principal.kind === 'token' ? principal.expiresAt : undefined;

@@ -1,34 +1,14 @@
-import type { StreamRateLimits } from '../access/request-limits.js';
-import type { Config } from '../core/config.js';
-import type { Logger } from '../core/log.js';
 import type { MailEvent, StreamEvent } from '../pubsub/events.js';
-import type { Stores } from '../store/index.js';
 import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
 import { credentialOf, type StreamPrincipal } from './credential.js';
 import { summaryEvent, type EndReason, type StreamFrame } from './frames.js';
-import { untilListening, type Hub } from './hub.js';
-import type { OpenStream, StreamRegistry, Transport } from './registry.js';
+import { untilListening } from './hub.js';
+import type { OpenStream, Transport } from './registry.js';
+import type { InboxCursor } from '../connected/inbox-feed.js';
+import type { StreamDeps, StreamSink } from './stream-deps.js';
+import { ConnectedStreamSession } from './connected-session.js';
 
-/** The transport side of a stream (SSE response or WebSocket). */
-export interface StreamSink {
-  transport: Transport;
-  send(frame: StreamFrame): void;
-  ping(): void;
-  /** bytes queued towards the client and not yet written (slow-client detection) */
-  buffered(): number;
-  /** close the transport; must be idempotent and safe after the client went away */
-  end(reason: EndReason): void;
-}
-
-export interface StreamDeps {
-  config: Pick<Config, 'streams'>;
-  log: Logger;
-  stores: Pick<Stores, 'messages' | 'mailboxes'>;
-  hub: Hub;
-  registry: StreamRegistry;
-  /** REST's rate limits, applied to stream connects (src/access/request-limits.ts); absent: none */
-  rateLimits?: StreamRateLimits;
-}
+export type { StreamDeps, StreamSink } from './stream-deps.js';
 
 /** The longest delay setTimeout accepts; later expiries are left to the mailbox_expired event. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -45,7 +25,8 @@ export function openStream(
   opts: {
     mailbox: Mailbox;
     principal: StreamPrincipal;
-    since: number | undefined;
+    /** hosted: a seq; connected: `<uidvalidity>.<uid>` of the INBOX */
+    since: number | InboxCursor | undefined;
     /** `?tag=`: only new_message frames of messages with this tag are sent (the cursor still moves past the others) */
     tag?: string;
     credentialExpiresAt?: Date;
@@ -54,8 +35,17 @@ export function openStream(
     sink: StreamSink;
   },
 ): () => void {
+  if (opts.mailbox.kind === 'connected') {
+    const connected = new ConnectedStreamSession(deps, opts.mailbox, opts.principal, opts.sink, opts.release);
+    connected.start(typeof opts.since === 'object' ? opts.since : undefined);
+    return () => connected.end('client_gone');
+  }
   const session = new StreamSession(deps, opts.mailbox, opts.principal, opts.sink, opts.release, opts.tag);
-  session.start(opts.since, opts.credentialExpiresAt, opts.mailbox.expiresAt);
+  session.start(
+    typeof opts.since === 'number' ? opts.since : undefined,
+    opts.credentialExpiresAt,
+    opts.mailbox.expiresAt,
+  );
   return () => session.end('client_gone');
 }
 

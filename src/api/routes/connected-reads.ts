@@ -25,7 +25,7 @@ export type ConnectedReadDeps = BridgeDeps & { stores: Stores };
  * a hosted mailbox, a 404, a 410). Connected mailboxes are owned by an API key's user; tokens are not minted for
  * them yet.
  */
-async function connectedOf(ctx: Context, deps: ConnectedReadDeps): Promise<Mailbox | undefined> {
+export async function connectedOf(ctx: Context, deps: Pick<ConnectedReadDeps, 'stores'>): Promise<Mailbox | undefined> {
   const p = principalOf(ctx);
   if (p.kind !== 'user') return undefined;
   const m = await deps.stores.mailboxes.findConnected(p.userId, ctx.params.address);

@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
 import type { Knex } from 'knex';
 import { mailboxFor, type AuthDeps, type Principal } from '../../access/principal.js';
+import type { Config } from '../../core/config.js';
+import type { KeyRing } from '../../core/secret-box.js';
 import { searchMessages } from '../../store/message-search.js';
 import { mailboxEnded } from '../../store/mailboxes.js';
 import type { StreamPrincipal } from '../../stream/credential.js';
@@ -11,14 +13,15 @@ import { isWaitRequest, parseWaitRequest } from '../../stream/wait-filter.js';
 import { principalOf } from '../auth.js';
 import { presentSummary } from '../present.js';
 import { newRouter } from '../router.js';
+import { connectedOf } from './connected-reads.js';
+import { connectedWait } from './connected-wait.js';
 
 export type WaitRouteDeps = StreamDeps &
   AuthDeps & {
     db: Knex;
-    config: StreamDeps['config'] & {
-      wait: { maxSeconds: number; filterMaxLength: number; regexTimeoutMs: number };
-      api: { messagePageMax: number };
-    };
+    config: Config;
+    /** opens connected mailboxes' passwords (their wait searches IMAP) */
+    credentials?: KeyRing;
   };
 
 /**
@@ -36,12 +39,16 @@ export function waitRoutes(deps: WaitRouteDeps): Router {
       await next();
       return;
     }
-    const req = parseWaitRequest(ctx.query, {
-      maxSeconds: wait.maxSeconds,
-      filterMaxLength: wait.filterMaxLength,
-      pageMax: deps.config.api.messagePageMax,
-    });
-    const mailbox = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read');
+    // the caller's own connected mailbox at this address: its INBOX over IMAP (connected-wait.ts)
+    const connected = await connectedOf(ctx, deps);
+    const req = connected
+      ? undefined
+      : parseWaitRequest(ctx.query, {
+          maxSeconds: wait.maxSeconds,
+          filterMaxLength: wait.filterMaxLength,
+          pageMax: deps.config.api.messagePageMax,
+        });
+    const mailbox = connected ?? (await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read'));
     const aborted = new AbortController();
     const onClose = () => {
       if (!ctx.res.writableEnded) aborted.abort();
@@ -50,8 +57,9 @@ export function waitRoutes(deps: WaitRouteDeps): Router {
     // a client that left while the credential and the mailbox were looked up: 'close' has fired already (the
     // wait would have held its listener and its Redis channel for its whole time, then the linger)
     if (ctx.req.socket.destroyed || ctx.res.destroyed) aborted.abort();
-    if (req.waitSeconds > 0) ctx.req.socket.setTimeout(0);
+    if (!req || req.waitSeconds > 0) ctx.req.socket.setTimeout(0);
     try {
+      if (!req) return await connectedWait(ctx, deps, mailbox, waiter(principalOf(ctx)), aborted.signal);
       const items = await waitForMatch({
         hub: deps.hub,
         mailboxId: mailbox.id,
