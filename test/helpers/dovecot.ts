@@ -64,7 +64,14 @@ const READY_MS = 30_000;
 const STOP_MS = 10_000;
 const PORT_ATTEMPTS = 5;
 
-export async function startDovecot({ users }: { users: DovecotUser[] }): Promise<Dovecot> {
+export async function startDovecot({
+  users,
+  extraConf = '',
+}: {
+  users: DovecotUser[];
+  /** more dovecot.conf lines (e.g. `imap_capability = …` for a server without IDLE) */
+  extraConf?: string;
+}): Promise<Dovecot> {
   if (!existsSync(DOVECOT_BIN)) throw new Error('dovecot is not installed: run .ci/apt-deps (Debian dovecot-imapd)');
   const passwords = new Map(users.map((u) => [u.user, u.password]));
   const who = dovecotIdentity();
@@ -79,7 +86,7 @@ export async function startDovecot({ users }: { users: DovecotUser[] }): Promise
     for (let attempt = 1; !started; attempt++) {
       const port = await freePort();
       const greeting = `Mailwright test Dovecot ${basename(dir)} on ${port} ready.`;
-      writeFileSync(join(dir, 'dovecot.conf'), dovecotConf(dir, port, who, greeting));
+      writeFileSync(join(dir, 'dovecot.conf'), dovecotConf(dir, port, who, greeting) + extraConf);
       rmSync(logFile, { force: true }); // a failed attempt's errors must not decide about this one
       const child = spawn(DOVECOT_BIN, ['-F', '-c', join(dir, 'dovecot.conf')], {
         detached: true,
