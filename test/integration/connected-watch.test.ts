@@ -3,6 +3,9 @@ import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { openSse, openWs, wsUrl } from '../helpers/stream-clients.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { frameValidator, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
+import { asyncApiDocument } from '../../src/api/openapi/asyncapi.js';
+import { openApiDocument } from '../../src/api/openapi.js';
 
 // New mail of a connected mailbox on the streams: the worker's IDLE watcher publishes each new UID of the INBOX,
 // and the web role delivers the same SSE/WebSocket frames and ?wait= answers as for hosted mailboxes.
@@ -78,6 +81,11 @@ test.serial(
       t.is(frame.id, `${uidValidity}.${uid}`);
       t.is(frame.data.cursor, `${uidValidity}.${uid}`);
       t.is(frame.data.message.subject, 'sse one');
+      const sseFrames = frameValidator(
+        asyncApiDocument({ host: 'localhost', secure: false }) as never,
+        'mailboxEvents',
+      );
+      t.deepEqual([...sseFrames(ready.data, 'ready'), ...sseFrames(frame.data, 'new_message')], []);
       t.deepEqual(frame.data.message, await listItem(t, frame.data.message.id));
       t.deepEqual(Object.keys(frame.data.message).sort(), [
         'from_address',
@@ -102,6 +110,11 @@ test.serial('APPEND → new_message on a WebSocket', async (t) => {
     t.is(frame.cursor, `${uidValidity}.${uid}`);
     t.not(frame.cursor, ready.cursor);
     t.is(frame.message.subject, 'ws one');
+    const wsFrames = frameValidator(
+      asyncApiDocument({ host: 'localhost', secure: false }) as never,
+      'mailboxWebSocket',
+    );
+    t.deepEqual([...wsFrames(ready), ...wsFrames(frame)], []);
     t.deepEqual(frame.message, await listItem(t, frame.message.id));
   } finally {
     ws.close();
@@ -121,6 +134,16 @@ test.serial('?wait= returns the message appended while it waits, with X-Cursor',
   t.is(r.body[0].subject, 'Waited For it');
   t.is(r.headers.get('x-cursor'), `${uidValidity}.${uid}`);
   t.deepEqual(r.body[0], await listItem(t, r.body[0].id));
+  // the answer and its X-Cursor as the OpenAPI document describes them
+  const checked = await validatedCall(
+    t.context.sys,
+    openApiValidator(openApiDocument('/')),
+    '/api/v1/mailboxes/{address}/messages',
+    `${base}/messages?wait=0&subject=waited&since=${uidValidity}.${uid - 1}`,
+    { token: t.context.owner.apiKey },
+  );
+  t.deepEqual(checked.problems, []);
+  t.deepEqual(checked.body, r.body);
 });
 
 test.serial('?wait= with since: only messages above the cursor; none within the time → []', async (t) => {

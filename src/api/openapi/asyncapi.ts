@@ -66,8 +66,9 @@ const QUERY = {
     },
     since: {
       type: 'string',
-      pattern: '^[0-9]{1,15}$',
-      description: 'replay every message committed after this cursor before going live',
+      pattern: '^([0-9]{1,15}|[1-9][0-9]{0,9}\\.[0-9]{1,10})$',
+      description:
+        'replay every message committed after this cursor before going live (a connected mailbox: <uidvalidity>.<uid>, replayed from IMAP)',
     },
     tag: {
       type: 'string',

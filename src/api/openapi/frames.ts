@@ -7,8 +7,9 @@ import { nullable, obj, ref, ts, ULID, type JsonSchema } from './helpers.js';
  */
 const CURSOR = {
   type: 'string',
-  pattern: '^[0-9]+$',
-  description: 'per-mailbox commit sequence: the resume point (?since=, Last-Event-ID)',
+  pattern: '^[0-9]+(\\.[0-9]+)?$',
+  description:
+    "the resume point (?since=, Last-Event-ID): a hosted mailbox's commit sequence, or <uidvalidity>.<uid> of a connected mailbox's INBOX",
 };
 const frame = (type: string, description: string, more: Record<string, JsonSchema> = {}): JsonSchema => ({
   ...obj({ type: { type: 'string', const: type }, ...more }),
@@ -31,6 +32,18 @@ export const FRAME_SCHEMAS: Record<string, JsonSchema> = {
     },
     ['id', 'from_address', 'subject', 'received_at', 'has_attachments'],
   ),
+  ConnectedStreamMessageSummary: obj({
+    id: {
+      type: 'string',
+      pattern: '^[1-9][0-9]*\\.[1-9][0-9]*\\.[A-Za-z0-9_-]+$',
+      description: 'opaque (folder, UIDVALIDITY and UID): GET /api/v1/mailboxes/{address}/messages/{id}',
+    },
+    from_address: { type: ['string', 'null'] },
+    subject: { type: ['string', 'null'] },
+    received_at: nullable(ts),
+    is_read: { type: 'boolean', description: '\\Seen on the server' },
+    has_attachments: { type: 'boolean' },
+  }),
   ReadyFrame: frame(
     'ready',
     'sent once, first, after the replay of everything committed after ?since= / Last-Event-ID; live frames follow. cursor is where the stream stands',
@@ -38,8 +51,8 @@ export const FRAME_SCHEMAS: Record<string, JsonSchema> = {
   ),
   NewMessageFrame: frame(
     'new_message',
-    'a committed message, in commit order, exactly once per stream; fetch the full message by id',
-    { cursor: CURSOR, message: ref('StreamMessageSummary') },
+    "a committed message, in commit order, exactly once per stream; fetch the full message by id. A connected mailbox: a new UID of its INBOX (found by the worker's IDLE watcher), in UID order, its message exactly the connected list item",
+    { cursor: CURSOR, message: { oneOf: [ref('StreamMessageSummary'), ref('ConnectedStreamMessageSummary')] } },
   ),
   MailboxExpiredFrame: frame(
     'mailbox_expired',

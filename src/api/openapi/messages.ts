@@ -33,7 +33,8 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
         'Wait mode (any of wait, subject, from, since given): parameters wait, subject, from, since, unread, limit, tag (cursor is then 400 unknown_parameter). ' +
         'Returns at once when something matches, else when an event for the mailbox arrives, else an empty array after wait seconds. ' +
         'Filters: case-insensitive substring, or /regex/ (flags ignored, matched case-insensitively, in Postgres with WAIT_REGEX_TIMEOUT_MS). ' +
-        'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read.',
+        'A regex Postgres cannot compile is 400 invalid_regex; one that runs too long is 400 regex_too_expensive. If the mailbox ends during the wait: 410. Token needs read. ' +
+        "A connected mailbox: wait mode on INBOX only (folder other than INBOX: 400 wait_inbox_only), searched over IMAP after subscribing to the mailbox's events (its worker's IDLE watcher publishes each new UID); subject and from are substrings (a regex: 400 regex_not_supported), since is <uidvalidity>.<uid>, tag is 400 tag_not_applicable.",
       parameters: [
         FOLDER_PARAM,
         q(
@@ -69,8 +70,8 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
         ),
         q(
           'since',
-          { type: 'string', pattern: '^[0-9]{1,15}$' },
-          `only messages committed after this cursor (a stream cursor or X-Cursor); ${WAIT_ONLY}`,
+          { type: 'string', pattern: '^([0-9]{1,15}|[1-9][0-9]{0,9}\\.[0-9]{1,10})$' },
+          `only messages committed after this cursor (a stream cursor or X-Cursor; a connected mailbox: <uidvalidity>.<uid>, the UIDs above it); ${WAIT_ONLY}`,
         ),
       ],
       responses: {
@@ -88,9 +89,9 @@ export const MESSAGE_PATHS: Record<string, JsonSchema> = {
               description: 'plain list, with X-Next-Cursor: <path?(the request filters)&limit=N&cursor=C>; rel="next"',
             },
             'X-Cursor': {
-              schema: { type: 'string', pattern: '^[0-9]+$' },
+              schema: { type: 'string', pattern: '^[0-9]+(\\.[0-9]+)?$' },
               description:
-                'wait mode, when something matched: the cursor of the newest match; pass as since to wait for the next one',
+                'wait mode, when something matched: the cursor of the newest match (a connected mailbox: <uidvalidity>.<uid>); pass as since to wait for the next one',
             },
           },
         ),

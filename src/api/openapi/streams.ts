@@ -9,8 +9,8 @@ const STREAM_PARAMS = [
   ),
   q(
     'since',
-    { type: 'string', pattern: '^[0-9]{1,15}$' },
-    'replay every message committed after this cursor before going live (Last-Event-ID wins for SSE)',
+    { type: 'string', pattern: '^([0-9]{1,15}|[1-9][0-9]{0,9}\\.[0-9]{1,10})$' },
+    'replay every message committed after this cursor before going live (Last-Event-ID wins for SSE); a connected mailbox: <uidvalidity>.<uid> of its INBOX, the higher UIDs replayed from IMAP (tag: 400 tag_not_applicable)',
   ),
   q(
     'tag',
@@ -54,8 +54,9 @@ export const STREAM_PATHS: Record<string, JsonSchema> = {
           name: 'Last-Event-ID',
           in: 'header',
           required: false,
-          schema: { type: 'string', pattern: '^[0-9]{1,15}$' },
-          description: 'sent by EventSource on reconnect: resume after this cursor',
+          schema: { type: 'string', pattern: '^([0-9]{1,15}|[1-9][0-9]{0,9}\\.[0-9]{1,10})$' },
+          description:
+            'sent by EventSource on reconnect: resume after this cursor (a connected mailbox: <uidvalidity>.<uid>)',
         },
       ],
       description:
