@@ -36,10 +36,11 @@ const ALT = [
   'Content-Transfer-Encoding: quoted-printable',
   '',
   'caf=C3=A9 text',
+  'Your verification code is 482913',
   '--b1',
   'Content-Type: text/html; charset=utf-8',
   '',
-  '<p>caf\u00e9 html</p>',
+  '<p>caf\u00e9 html <a href="https://example.net/verify?t=abc">verify</a></p>',
   '--b1--',
   '',
 ].join('\r\n');
@@ -156,8 +157,8 @@ test.serial('one message: text and html parts; ?peek=true leaves it unread, a pl
   const alt = list.body[1];
   const peek = await get(t, `${base}/messages/${alt.id}?peek=true`);
   t.is(peek.status, 200, peek.text);
-  t.is(peek.body.text.trim(), 'caf\u00e9 text');
-  t.is(peek.body.html.trim(), '<p>caf\u00e9 html</p>');
+  t.is(peek.body.text.trim(), 'caf\u00e9 text\r\nYour verification code is 482913');
+  t.is(peek.body.html.trim(), '<p>caf\u00e9 html <a href="https://example.net/verify?t=abc">verify</a></p>');
   t.is(peek.body.folder, 'INBOX');
   t.false(peek.body.is_read);
   t.false((await get(t, `${base}/messages`)).body[1].is_read, 'still unread');
@@ -168,6 +169,29 @@ test.serial('one message: text and html parts; ?peek=true leaves it unread, a pl
   t.is(plain.body.text.trim(), 'hello plain');
   t.is(plain.body.html, null);
   t.like(plain.body.to[0], { address: 'ops@example.org' });
+  t.true(await allLoggedOut(t));
+});
+
+test.serial('one message: its headers, codes and links as for a hosted message', async (t) => {
+  const list = await get(t, `${base}/messages`);
+  const alt = await get(t, `${base}/messages/${list.body[1].id}?peek=true`);
+  t.is(alt.status, 200, alt.text);
+  t.deepEqual(alt.body.headers.slice(0, 3), [
+    { name: 'from', value: 'bob@example.net' },
+    { name: 'to', value: 'ops@example.org' },
+    { name: 'subject', value: '=?UTF-8?B?w6l0w6kgYWx0?=' },
+  ]);
+  t.true(alt.body.headers.some((h: { name: string }) => h.name === 'content-type'));
+  t.deepEqual(
+    alt.body.codes.map((c: { code: string }) => c.code),
+    ['482913'],
+  );
+  t.deepEqual(alt.body.codes[0].found_in, ['text']);
+  t.deepEqual(alt.body.links, [{ url: 'https://example.net/verify?t=abc', text: 'verify', found_in: ['html'] }]);
+  const plain = await get(t, `${base}/messages/${list.body[2].id}?peek=true`);
+  t.deepEqual(plain.body.codes, []);
+  t.deepEqual(plain.body.links, []);
+  t.like(plain.body.headers[0], { name: 'from', value: 'Ann <ann@example.net>' });
   t.true(await allLoggedOut(t));
 });
 

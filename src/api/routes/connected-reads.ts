@@ -74,6 +74,7 @@ async function streamFromImap<T extends { body: Readable }>(
  */
 export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
   const router = newRouter('/api/v1/mailboxes/:address');
+  const readLimits = { headers: deps.config.parse, extract: deps.config.extract };
 
   router.get('/folders', async (ctx) => {
     onlyParams(ctx.query, []);
@@ -108,7 +109,9 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
       const peek = booleanParam(ctx.query.peek, 'peek') ?? false;
       const ref = decodeMessageRef(ctx.params.id);
       // the router answers HEAD with this handler too: only a GET (someone reading it) sets \Seen
-      ctx.body = await withImap(deps, m, (client) => readMessage(client, ref, peek || ctx.method !== 'GET'));
+      ctx.body = await withImap(deps, m, (client) =>
+        readMessage(client, ref, peek || ctx.method !== 'GET', readLimits),
+      );
     }),
   );
 
