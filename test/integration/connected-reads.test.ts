@@ -338,5 +338,10 @@ test.serial(
     t.true(Date.now() - started < 5_000);
     proxy.release();
     t.is((await get(t, `${base}/messages`)).status, 200, 'fine again');
+    // the messages say what happened, and every session that logged in ended with LOGOUT
+    t.regex(refused.body.error.message, /refused the stored credentials/);
+    t.regex(gone.body.error.message, /unavailable/);
+    t.regex(stalled.body.error.message, /did not answer/);
+    t.true(await allLoggedOut(t));
   },
 );
