@@ -342,6 +342,10 @@ test.serial(
     t.regex(refused.body.error.message, /refused the stored credentials/);
     t.regex(gone.body.error.message, /unavailable/);
     t.regex(stalled.body.error.message, /did not answer/);
+    const outcomes = Object.fromEntries(
+      (await sys.deps.metrics.imapSessions.get()).values.map((v) => [v.labels.outcome, v.value]),
+    );
+    t.like(outcomes, { auth_failed: 1, unavailable: 1, timeout: 1 });
     t.true(await allLoggedOut(t));
   },
 );
