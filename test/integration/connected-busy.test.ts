@@ -73,7 +73,7 @@ test.serial(
     // a session is recorded when its socket has closed, just after the answer: wait for the last one
     const okSessions = async () =>
       (await metrics.imapSessions.get()).values.find((v) => v.labels.outcome === 'ok')?.value ?? 0;
-    for (const until = Date.now() + 3_000; (await okSessions()) < ok.length && Date.now() < until; )
+    for (const until = Date.now() + 3_000; (await okSessions()) < ok.length && Date.now() < until;)
       await new Promise((r) => setTimeout(r, 20));
     t.is(await okSessions(), ok.length);
     t.true(((await metrics.imapBytesFetched.get()).values[0]?.value ?? 0) > 0);

@@ -72,6 +72,7 @@ const fitForMessage = (
 ) => {
   t.false(text.includes(PASSWORD), 'the password is not in the answer');
   t.true(message.includes('***'), `the password is replaced by ***: ${message}`);
+  // eslint-disable-next-line no-control-regex -- control characters are what must not be there
   t.false(/[\u0000-\u001f]/.test(message), 'no control characters');
 };
 
