@@ -110,6 +110,31 @@ test.serial('folders: INBOX and the others, in UTF-8', async (t) => {
   t.true(await allLoggedOut(t));
 });
 
+test.serial('a folder named with quotes, {5} and non-ASCII: listed in UTF-8, read by name and by id', async (t) => {
+  const { dv } = t.context;
+  const name = 'Re\u00e7us "q" {5}';
+  const client = new ImapFlow(dv.imapOptions('alice'));
+  await client.connect();
+  await client.mailboxCreate(name);
+  await client.append(name, 'Subject: odd folder\r\n\r\nhere\r\n');
+  await client.logout();
+  const folders = await get(t, `${base}/folders`);
+  t.true(
+    folders.body.some((f: { path: string }) => f.path === name),
+    JSON.stringify(folders.body),
+  );
+  const list = await get(t, `${base}/messages?folder=${encodeURIComponent(name)}`);
+  t.is(list.status, 200, list.text);
+  t.deepEqual(
+    list.body.map((m: { subject: string }) => m.subject),
+    ['odd folder'],
+  );
+  const one = await get(t, `${base}/messages/${list.body[0].id}?peek=true`);
+  t.is(one.body.folder, name);
+  t.is(one.body.text.trim(), 'here');
+  t.true(await allLoggedOut(t));
+});
+
 test.serial('messages: highest UID first, exactly the summary fields, paged by cursor', async (t) => {
   const r = await get(t, `${base}/messages`);
   t.is(r.status, 200, r.text);
