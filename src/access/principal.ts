@@ -112,12 +112,35 @@ export function canSee(p: Principal, m: Mailbox): boolean {
   return false;
 }
 
+/** A token without `permission` is a 403 insufficient_permission; an API key (the owner) holds every permission. */
+export function checkPermission(principal: Principal, permission: Permission): void {
+  if (principal.kind === 'token' && !principal.permissions.includes(permission)) {
+    throw new Forbidden(`this token lacks the "${permission}" permission`, 'insufficient_permission');
+  }
+}
+
+/**
+ * The caller's connected mailbox at this address, ended or not, else undefined: an API key's user's own (the
+ * address is unique per owner), or the one a mailbox token was minted for (the same address, in any case). Another
+ * tenant's connected mailbox at the same address is never found.
+ */
+export async function connectedMailboxOf(
+  principal: Principal,
+  stores: Pick<Stores, 'mailboxes'>,
+  address: string,
+): Promise<Mailbox | undefined> {
+  if (principal.kind === 'user') return stores.mailboxes.findConnected(principal.userId, address);
+  if (principal.kind !== 'token') return undefined;
+  const m = await stores.mailboxes.findById(principal.mailboxId);
+  return m?.kind === 'connected' && m.address.toLowerCase() === address.toLowerCase() ? m : undefined;
+}
+
 /**
  * Load a mailbox for a caller, by address. A mailbox they may not see is a 404 exactly like one that does not
  * exist (404 mailbox_not_found: "not yours" is never told apart from "no such mailbox"); a token without
  * `permission` is a 403 insufficient_permission; one that has ended is a 410 mailbox_deleted / mailbox_expired,
  * unless `allowInactive` (reading or deleting what is left of an ended mailbox). Only hosted mailboxes unless
- * `connected` (a route that serves connected ones too; an API key's own connected mailboxes).
+ * `connected` (a route that serves connected ones too: an API key's own, or a token's own, see connectedMailboxOf).
  */
 export async function mailboxFor(
   principal: Principal,
@@ -126,16 +149,12 @@ export async function mailboxFor(
   permission: Permission,
   opts: { allowInactive?: boolean; connected?: boolean } = {},
 ): Promise<Mailbox> {
-  // `connected`: the route also serves connected mailboxes (found by owner: their address is unique per owner)
+  // `connected`: the route also serves connected mailboxes (found by owner or token: their address is unique per owner)
   const m =
     (await stores.mailboxes.findByAddress(address)) ??
-    (opts.connected && principal.kind === 'user'
-      ? await stores.mailboxes.findConnected(principal.userId, address)
-      : undefined);
+    (opts.connected ? await connectedMailboxOf(principal, stores, address) : undefined);
   if (!m || !canSee(principal, m)) throw new NotFound('mailbox not found', 'mailbox_not_found');
-  if (principal.kind === 'token' && !principal.permissions.includes(permission)) {
-    throw new Forbidden(`this token lacks the "${permission}" permission`, 'insufficient_permission');
-  }
+  checkPermission(principal, permission);
   if (!opts.allowInactive) {
     const ended = mailboxEnded(m);
     if (ended) throw mailboxGone(ended);

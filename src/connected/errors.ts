@@ -1,5 +1,7 @@
 import { AppError } from '../core/errors.js';
 
+// The 5xx below show their messages: written for the account's owner, a server's text only through serverText.
+
 /** A refusal of a connected mailbox's settings at creation: 422 with the caller's code (`imap_login_failed`, ...). */
 export class AccountRejected extends AppError {
   readonly code: string;
@@ -14,6 +16,7 @@ export class AccountRejected extends AppError {
 export class ConnectedDisabled extends AppError {
   readonly code = 'connected_disabled';
   override readonly status = 501;
+  override readonly messageIsPublic = true;
   constructor() {
     super('connected mailboxes are disabled on this server: the operator has not set CREDENTIALS_KEY');
   }
@@ -23,6 +26,7 @@ export class ConnectedDisabled extends AppError {
 export class ImapTimeout extends AppError {
   readonly code = 'imap_timeout';
   override readonly status = 504;
+  override readonly messageIsPublic = true;
   override readonly retryable = true;
 }
 
@@ -30,6 +34,7 @@ export class ImapTimeout extends AppError {
 export class ImapUnavailable extends AppError {
   readonly code = 'imap_unavailable';
   override readonly status = 502;
+  override readonly messageIsPublic = true;
   override readonly retryable = true;
 }
 
@@ -37,12 +42,14 @@ export class ImapUnavailable extends AppError {
 export class ImapAuthFailed extends AppError {
   readonly code = 'imap_auth_failed';
   override readonly status = 502;
+  override readonly messageIsPublic = true;
 }
 
 /** This process already holds IMAP_MAX_CONNECTIONS_PER_MAILBOX sessions of the mailbox and its queue is full: 503. */
 export class ImapBusy extends AppError {
   readonly code = 'imap_busy';
   override readonly status = 503;
+  override readonly messageIsPublic = true;
   override readonly retryable = true;
   override readonly headers: Record<string, string>;
   constructor(message: string, retryAfterSeconds: number) {

@@ -1,6 +1,8 @@
 import type { FetchMessageObject, ImapFlow, MessageStructureObject } from 'imapflow';
 import type { Readable } from 'node:stream';
 import { NotFound } from '../core/errors.js';
+import { headerBlock, splitHeaders, type HeaderLimits } from '../extract/headers.js';
+import { extractFromMessage, type ExtractLimits } from '../extract/index.js';
 import { attachmentStream, attachmentsOf, withBinarySizes } from './attachments.js';
 import { encodeMessageRef, type MessageRef } from './message-ref.js';
 
@@ -120,15 +122,22 @@ export async function locate(client: ImapFlow, ref: MessageRef, write: boolean) 
   if (box.uidValidity !== ref.uidValidity) throw messageNotFound();
 }
 
+/** The limits of a message read: its header lines as for hosted messages, its codes and links (src/extract). */
+export interface ReadLimits {
+  headers: HeaderLimits & { maxHeaderBlockBytes: number };
+  extract: ExtractLimits;
+}
+
 /**
- * One message: the structure and envelope first, then only its text/plain and text/html parts by part id (never
- * an attachment's bytes). Sets \Seen unless `peek`.
+ * One message in two passes: the structure, envelope and header block first, then only its text/plain and
+ * text/html parts by part id (never an attachment's bytes). Its `headers`, `codes` and `links` are made as for a
+ * hosted message (src/extract). Sets \Seen unless `peek`.
  */
-export async function readMessage(client: ImapFlow, ref: MessageRef, peek: boolean) {
+export async function readMessage(client: ImapFlow, ref: MessageRef, peek: boolean, limits: ReadLimits) {
   await locate(client, ref, !peek);
   const m = await client.fetchOne(
     String(ref.uid),
-    { uid: true, flags: true, internalDate: true, bodyStructure: true, envelope: true, size: true },
+    { uid: true, flags: true, internalDate: true, bodyStructure: true, envelope: true, size: true, headers: true },
     { uid: true },
   );
   if (!m) throw messageNotFound();
@@ -143,6 +152,10 @@ export async function readMessage(client: ImapFlow, ref: MessageRef, peek: boole
   const attachments = await withBinarySizes(client, ref.uid, attachmentsOf(m.bodyStructure));
   if (!peek && !m.flags?.has('\\Seen')) await client.messageFlagsAdd(String(ref.uid), ['\\Seen'], { uid: true });
   const env = m.envelope;
+  const headers = m.headers
+    ? splitHeaders(headerBlock(m.headers, limits.headers.maxHeaderBlockBytes), limits.headers)
+    : [];
+  const { codes, links } = extractFromMessage({ subject: env?.subject ?? null, text: plain, html }, limits.extract);
   const addresses = (list: { name?: string; address?: string }[] | undefined) =>
     (list ?? []).map((a) => ({ address: a.address ?? null, name: a.name || null }));
   return {
@@ -157,7 +170,10 @@ export async function readMessage(client: ImapFlow, ref: MessageRef, peek: boole
     size: m.size ?? null,
     text: plain,
     html,
+    headers,
     attachments: attachments.map(({ part: _part, encodedSize: _encoded, ...shown }) => shown),
+    codes: codes.map((c) => ({ code: c.code, found_in: c.foundIn, context: c.context })),
+    links: links.map((l) => ({ url: l.url, text: l.text, found_in: l.foundIn })),
   };
 }
 

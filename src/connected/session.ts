@@ -6,15 +6,19 @@ import { open, type KeyRing } from '../core/secret-box.js';
 import { passwordAad, sealedPassword } from '../store/connected-mailboxes.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { checkedHost, connectedGuard } from './account.js';
-import { ConnectedDisabled, ImapAuthFailed, ImapTimeout, ImapUnavailable } from './errors.js';
+import { ConnectedDisabled, ImapAuthFailed, ImapBusy, ImapTimeout, ImapUnavailable } from './errors.js';
 import { imapOptions } from './imap-options.js';
 import { serverText } from './server-text.js';
 import { SessionLimiter } from './session-limiter.js';
+import { bytesReadOf, sessionRecorder, socketOf } from './session-metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 
 export interface BridgeDeps {
   db: Knex;
   config: Config;
   credentials?: KeyRing;
+  /** sessions by outcome, their duration, bytes fetched, imap_busy refusals (absent: not recorded) */
+  metrics?: Metrics;
 }
 
 /** One IMAP session of one request: `run` bounds each step by IMAP_TIMEOUT_MS, `end` always ends it with LOGOUT. */
@@ -68,7 +72,13 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
   const password = open(ring, sealed, passwordAad('imap', mailbox.id));
   const login = { ...mailbox.imap, password };
   const ms = deps.config.connected.imapTimeoutMs;
-  const release = await limiterFor(deps.config).acquire(mailbox.id);
+  const release = await limiterFor(deps.config)
+    .acquire(mailbox.id)
+    .catch((err: unknown) => {
+      if (err instanceof ImapBusy) deps.metrics?.imapBusy.inc();
+      throw err;
+    });
+  const recorder = sessionRecorder(deps.metrics);
   let client: ImapFlow;
   try {
     const checked = await checkedHost(connectedGuard(deps.config.connected.allowHosts, 'imap'), login, 'imap');
@@ -86,8 +96,12 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
   const releaseWhenClosed = () =>
     void bounded(closed, ms)
       .then(() => new Promise((resolve) => setTimeout(resolve, SLOT_RELEASE_AFTER_CLOSE_MS)))
-      .finally(release);
+      .finally(() => {
+        recorder.done(bytesReadOf(socket ?? socketOf(client)));
+        release();
+      });
   let stuck = false;
+  let socket: ReturnType<typeof socketOf>;
 
   let endPromise: Promise<void> | undefined;
   const end = () =>
@@ -105,10 +119,13 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
   try {
     const connected = await bounded(client.connect(), ms);
     if (connected === TIMED_OUT) throw new ImapTimeout(`the IMAP server did not answer within ${ms} ms`);
+    socket = socketOf(client);
   } catch (err) {
+    const mapped = mapImapError(err, password);
+    recorder.failed(mapped);
     client.close();
     releaseWhenClosed();
-    throw mapImapError(err, password);
+    throw mapped;
   }
   return {
     async run(work) {
@@ -120,7 +137,9 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
         }
         return result;
       } catch (err) {
-        throw mapImapError(err, password);
+        const mapped = mapImapError(err, password);
+        recorder.failed(mapped);
+        throw mapped;
       }
     },
     end,

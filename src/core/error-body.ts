@@ -37,7 +37,7 @@ export function isDependencyOutage(err: unknown): boolean {
  * How any failure is answered over HTTP, by every edge (the Koa API, the SSE and WebSocket handlers ahead of
  * Koa): one rule, framework-free.
  * - An AppError keeps its status, code and headers; its message is shown below 500 and replaced by a generic one
- *   from 500 on (internals never leak).
+ *   from 500 on (internals never leak), unless it was written for the caller (`messageIsPublic`).
  * - A client error raised by the HTTP layer itself (an http-errors 4xx, e.g. a body over the parser's limit) is
  *   a 4xx `invalid_request` (`payload_too_large` for an oversized body).
  * - Anything else is unexpected: 503 `service_unavailable` when it is a dependency outage (retry), otherwise
@@ -48,7 +48,11 @@ export function errorBody(err: unknown, requestId?: string): ErrorResponse {
     return {
       status: err.status,
       headers: err.headers,
-      body: errorJson(err.code, err.status < 500 ? err.message : publicMessage(err.status), requestId),
+      body: errorJson(
+        err.code,
+        err.status < 500 || err.messageIsPublic ? err.message : publicMessage(err.status),
+        requestId,
+      ),
     };
   }
   const e = err as { status?: unknown; expose?: boolean; message?: string; type?: string } | null | undefined;

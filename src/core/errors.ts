@@ -15,6 +15,8 @@ export abstract class AppError extends Error {
   readonly retryable: boolean = false;
   readonly smtp: SmtpReply = { code: 451, text: '4.3.0 Temporary failure, try again later' };
   readonly headers: Record<string, string> = {};
+  /** a 5xx whose message was written for the caller (no internals: e.g. a remote server's text, sanitized) */
+  readonly messageIsPublic: boolean = false;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;

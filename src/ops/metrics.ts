@@ -110,6 +110,30 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
       labelNames: ['event'],
       registers: r,
     }),
+    // connected mailboxes (issue 19): the IMAP sessions of the HTTP→IMAP bridge in this web process
+    imapSessions: new Counter({
+      name: 'mailwright_imap_sessions_total',
+      help: 'IMAP sessions of connected mailboxes, by outcome (ok, auth_failed, unavailable, timeout, error)',
+      labelNames: ['outcome'],
+      registers: r,
+    }),
+    imapSessionSeconds: new Histogram({
+      name: 'mailwright_imap_session_seconds',
+      help: 'IMAP session duration, connect to closed socket (a streamed download lasts as long as the client reads)',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15, 60, 300],
+      registers: r,
+    }),
+    imapBytesFetched: new Counter({
+      name: 'mailwright_imap_bytes_fetched_total',
+      help: 'Bytes read from IMAP servers by the sessions of connected mailboxes',
+      registers: r,
+    }),
+    imapBusy: new Counter({
+      name: 'mailwright_imap_busy_total',
+      help: 'Requests refused with 503 imap_busy (IMAP_MAX_CONNECTIONS_PER_MAILBOX sessions open and IMAP_QUEUE_MAX waiting)',
+      registers: r,
+    }),
   };
 }
 

@@ -1,10 +1,12 @@
-import { isAscii, isUtf8 } from 'node:buffer';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { within } from '../core/timeout.js';
 import { headCodePoints } from '../core/text.js';
 import { decodeEncodedWords, parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
+import { headerBlock, splitHeaders } from '../extract/headers.js';
 import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/message-row.js';
+
+export { splitHeaders } from '../extract/headers.js';
 
 export interface ParsedMessage {
   messageIdHeader: string | null;
@@ -93,40 +95,6 @@ const addresses = (a: AddressObject | AddressObject[] | undefined): AddressEntry
   };
   for (const obj of list) walk(obj.value ?? []);
   return out;
-};
-
-type HeaderLimits = Pick<ParseLimits, 'maxHeaders' | 'maxHeaderValueChars'>;
-
-/** Header lines as (name, unfolded value) pairs, in order; tolerant of anything. */
-export function splitHeaders(block: string, limits: HeaderLimits): HeaderEntry[] {
-  const out: HeaderEntry[] = [];
-  for (const line of block.split(/\r?\n(?![ \t])/)) {
-    if (out.length >= limits.maxHeaders) break;
-    const i = line.indexOf(':');
-    if (i <= 0) continue;
-    out.push({
-      name: line.slice(0, i).trim().toLowerCase(),
-      value: line
-        .slice(i + 1)
-        .replace(/\r?\n[ \t]+/g, ' ')
-        .trim()
-        .slice(0, limits.maxHeaderValueChars),
-    });
-  }
-  return out;
-}
-
-/**
- * The header block as text: UTF-8 when its bytes are valid UTF-8 (raw UTF-8 headers, RFC 6532, as SMTPUTF8
- * clients send them, read as sent; they came out as latin-1 mojibake), otherwise byte for byte as latin-1.
- */
-const headerBlock = (raw: Buffer, maxBytes: number) => {
-  const head = raw.subarray(0, maxBytes);
-  const text = head.toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
-  const block = end === -1 ? head : head.subarray(0, end);
-  if (!isAscii(block) && isUtf8(block)) return block.toString('utf8');
-  return end === -1 ? text : text.slice(0, end);
 };
 
 /**

@@ -205,3 +205,36 @@ test.serial('a large attachment is fetched as the client reads it, never whole a
   for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(Buffer.from(r.value));
   t.is(sha(Buffer.concat(chunks)), sha(BIG));
 });
+
+test.serial('a client gone in the middle of a download: the session still ends with LOGOUT', async (t) => {
+  const { dv } = t.context;
+  const before = await dv.waitForLog((x) => x.logins === x.loggedOut, 5_000);
+  for (const path of [`attachments/0`, `raw`]) {
+    const controller = new AbortController();
+    const res = await t.context.sys.api(`${base}/messages/${t.context.bigId}/${path}`, {
+      token: t.context.owner.apiKey,
+      signal: controller.signal,
+    });
+    t.is(res.status, 200);
+    const reader = res.body!.getReader();
+    t.false((await reader.read()).done, 'the first bytes arrived');
+    controller.abort();
+  }
+  const after = await dv.waitForLog((x) => x.logins === before.logins + 2 && x.loggedOut === x.logins, 10_000);
+  t.is(after.loggedOut, after.logins, 'both sessions ended by LOGOUT, not by a dropped connection');
+});
+
+test.serial(
+  'reading a message with a 24 MiB attachment fetches its text part only, never the attachment',
+  async (t) => {
+    const { counts: seen } = t.context.proxy;
+    const before = seen.fromServer;
+    const r = await get(t, `${base}/messages/${t.context.bigId}?peek=true`);
+    t.is(r.status, 200, r.text);
+    t.is(r.body.text.trim(), 'big one attached');
+    t.is(r.body.attachments[0].size, BIG.length);
+    await t.context.dv.waitForLog((x) => x.logins === x.loggedOut, 5_000);
+    const fetched = seen.fromServer - before;
+    t.true(fetched < 64 * 1024, `${fetched} bytes fetched for one message of ${WITH_BIG.length}`);
+  },
+);

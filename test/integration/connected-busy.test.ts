@@ -67,6 +67,18 @@ test.serial(
     }
     const c = await t.context.dv.waitForLog((x) => x.logins === x.loggedOut, 5_000);
     t.is(c.logins, c.loggedOut);
+    // the metrics: each refusal counted, each served session ok with its bytes and duration
+    const { metrics } = t.context.sys.deps;
+    t.is((await metrics.imapBusy.get()).values[0]?.value, busy.length);
+    // a session is recorded when its socket has closed, just after the answer: wait for the last one
+    const okSessions = async () =>
+      (await metrics.imapSessions.get()).values.find((v) => v.labels.outcome === 'ok')?.value ?? 0;
+    for (const until = Date.now() + 3_000; (await okSessions()) < ok.length && Date.now() < until;)
+      await new Promise((r) => setTimeout(r, 20));
+    t.is(await okSessions(), ok.length);
+    t.true(((await metrics.imapBytesFetched.get()).values[0]?.value ?? 0) > 0);
+    const seconds = (await metrics.imapSessionSeconds.get()).values;
+    t.is(seconds.find((v) => v.metricName === 'mailwright_imap_session_seconds_count')?.value, ok.length);
     // the slots were all given back: a later request is served
     const after = await call(t.context.sys, 'GET', `${base}/messages`, { token: t.context.owner.apiKey });
     t.is(after.status, 200, after.text);

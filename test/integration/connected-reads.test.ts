@@ -36,10 +36,11 @@ const ALT = [
   'Content-Transfer-Encoding: quoted-printable',
   '',
   'caf=C3=A9 text',
+  'Your verification code is 482913',
   '--b1',
   'Content-Type: text/html; charset=utf-8',
   '',
-  '<p>caf\u00e9 html</p>',
+  '<p>caf\u00e9 html <a href="https://example.net/verify?t=abc">verify</a></p>',
   '--b1--',
   '',
 ].join('\r\n');
@@ -109,6 +110,31 @@ test.serial('folders: INBOX and the others, in UTF-8', async (t) => {
   t.true(await allLoggedOut(t));
 });
 
+test.serial('a folder named with quotes, {5} and non-ASCII: listed in UTF-8, read by name and by id', async (t) => {
+  const { dv } = t.context;
+  const name = 'Re\u00e7us "q" {5}';
+  const client = new ImapFlow(dv.imapOptions('alice'));
+  await client.connect();
+  await client.mailboxCreate(name);
+  await client.append(name, 'Subject: odd folder\r\n\r\nhere\r\n');
+  await client.logout();
+  const folders = await get(t, `${base}/folders`);
+  t.true(
+    folders.body.some((f: { path: string }) => f.path === name),
+    JSON.stringify(folders.body),
+  );
+  const list = await get(t, `${base}/messages?folder=${encodeURIComponent(name)}`);
+  t.is(list.status, 200, list.text);
+  t.deepEqual(
+    list.body.map((m: { subject: string }) => m.subject),
+    ['odd folder'],
+  );
+  const one = await get(t, `${base}/messages/${list.body[0].id}?peek=true`);
+  t.is(one.body.folder, name);
+  t.is(one.body.text.trim(), 'here');
+  t.true(await allLoggedOut(t));
+});
+
 test.serial('messages: highest UID first, exactly the summary fields, paged by cursor', async (t) => {
   const r = await get(t, `${base}/messages`);
   t.is(r.status, 200, r.text);
@@ -156,8 +182,8 @@ test.serial('one message: text and html parts; ?peek=true leaves it unread, a pl
   const alt = list.body[1];
   const peek = await get(t, `${base}/messages/${alt.id}?peek=true`);
   t.is(peek.status, 200, peek.text);
-  t.is(peek.body.text.trim(), 'caf\u00e9 text');
-  t.is(peek.body.html.trim(), '<p>caf\u00e9 html</p>');
+  t.is(peek.body.text.trim(), 'caf\u00e9 text\r\nYour verification code is 482913');
+  t.is(peek.body.html.trim(), '<p>caf\u00e9 html <a href="https://example.net/verify?t=abc">verify</a></p>');
   t.is(peek.body.folder, 'INBOX');
   t.false(peek.body.is_read);
   t.false((await get(t, `${base}/messages`)).body[1].is_read, 'still unread');
@@ -168,6 +194,29 @@ test.serial('one message: text and html parts; ?peek=true leaves it unread, a pl
   t.is(plain.body.text.trim(), 'hello plain');
   t.is(plain.body.html, null);
   t.like(plain.body.to[0], { address: 'ops@example.org' });
+  t.true(await allLoggedOut(t));
+});
+
+test.serial('one message: its headers, codes and links as for a hosted message', async (t) => {
+  const list = await get(t, `${base}/messages`);
+  const alt = await get(t, `${base}/messages/${list.body[1].id}?peek=true`);
+  t.is(alt.status, 200, alt.text);
+  t.deepEqual(alt.body.headers.slice(0, 3), [
+    { name: 'from', value: 'bob@example.net' },
+    { name: 'to', value: 'ops@example.org' },
+    { name: 'subject', value: '=?UTF-8?B?w6l0w6kgYWx0?=' },
+  ]);
+  t.true(alt.body.headers.some((h: { name: string }) => h.name === 'content-type'));
+  t.deepEqual(
+    alt.body.codes.map((c: { code: string }) => c.code),
+    ['482913'],
+  );
+  t.deepEqual(alt.body.codes[0].found_in, ['text']);
+  t.deepEqual(alt.body.links, [{ url: 'https://example.net/verify?t=abc', text: 'verify', found_in: ['html'] }]);
+  const plain = await get(t, `${base}/messages/${list.body[2].id}?peek=true`);
+  t.deepEqual(plain.body.codes, []);
+  t.deepEqual(plain.body.links, []);
+  t.like(plain.body.headers[0], { name: 'from', value: 'Ann <ann@example.net>' });
   t.true(await allLoggedOut(t));
 });
 
@@ -314,5 +363,14 @@ test.serial(
     t.true(Date.now() - started < 5_000);
     proxy.release();
     t.is((await get(t, `${base}/messages`)).status, 200, 'fine again');
+    // the messages say what happened, and every session that logged in ended with LOGOUT
+    t.regex(refused.body.error.message, /refused the stored credentials/);
+    t.regex(gone.body.error.message, /unavailable/);
+    t.regex(stalled.body.error.message, /did not answer/);
+    const outcomes = Object.fromEntries(
+      (await sys.deps.metrics.imapSessions.get()).values.map((v) => [v.labels.outcome, v.value]),
+    );
+    t.like(outcomes, { auth_failed: 1, unavailable: 1, timeout: 1 });
+    t.true(await allLoggedOut(t));
   },
 );

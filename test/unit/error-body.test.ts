@@ -27,6 +27,20 @@ test('an AppError from 500 on keeps its code but never its message', (t) => {
   t.is(errorBody(new ShuttingDown('bye'), 'r').body.error.code, 'shutting_down');
 });
 
+test('a 5xx AppError whose message was written for the caller (messageIsPublic) shows it', (t) => {
+  class Remote extends Unavailable {
+    override readonly messageIsPublic = true;
+  }
+  t.is(
+    errorBody(new Remote('the IMAP server is unavailable: ECONNREFUSED'), 'r').body.error.message,
+    'the IMAP server is unavailable: ECONNREFUSED',
+  );
+  t.is(
+    errorBody(new Unavailable('internal detail'), 'r').body.error.message,
+    'a dependency is unavailable, retry shortly',
+  );
+});
+
 test('an unexpected error is 500 internal_error; a dependency outage is 503 service_unavailable', (t) => {
   t.deepEqual(errorBody(new TypeError('x is undefined'), 'r'), {
     status: 500,

@@ -73,6 +73,17 @@ export const CONNECTED_SCHEMAS: Record<string, JsonSchema> = {
     size: nullable({ type: 'integer', minimum: 0 }),
     text: nullable({ type: 'string', description: 'the first text/plain part (at most 2 MiB)' }),
     html: nullable({ type: 'string', description: 'the first text/html part (at most 2 MiB)' }),
+    headers: {
+      type: 'array',
+      items: obj({ name: { type: 'string' }, value: { type: 'string' } }),
+      description: 'the header lines in order (BODY.PEEK[HEADER]), names in lower case, values unfolded',
+    },
+    codes: {
+      type: 'array',
+      items: ref('FoundCode'),
+      description: 'one-time codes found in the subject, text and html, most likely first',
+    },
+    links: { type: 'array', items: ref('FoundLink'), description: 'links found in the text and html' },
     attachments: {
       type: 'array',
       items: ref('Attachment'),

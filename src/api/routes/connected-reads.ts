@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { ImapFlow } from 'imapflow';
 import type { Context, Next } from 'koa';
 import type { Readable } from 'node:stream';
-import { mailboxFor, mailboxGone } from '../../access/principal.js';
+import { checkPermission, connectedMailboxOf, mailboxFor, mailboxGone } from '../../access/principal.js';
 import { decodeMessageRef, folderParam, listCursorParam } from '../../connected/message-ref.js';
 import { downloadAttachment, listFolders, listMessages, rawMessage, readMessage } from '../../connected/reads.js';
 import { deleteMessage } from '../../connected/writes.js';
@@ -11,6 +11,7 @@ import { NotFound } from '../../core/errors.js';
 import { booleanParam, onlyParams, positiveInt } from '../../core/params.js';
 import { mailboxEnded, type Mailbox } from '../../store/mailboxes.js';
 import type { Stores } from '../../store/index.js';
+import type { Permission } from '../../store/tokens.js';
 import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
 import { principalOf } from '../auth.js';
 import { newRouter } from '../router.js';
@@ -21,15 +22,19 @@ const HOSTED_INBOX = { path: 'INBOX', name: 'INBOX', delimiter: null, special_us
 export type ConnectedReadDeps = BridgeDeps & { stores: Stores };
 
 /**
- * The caller's own connected mailbox at this address, else undefined (the hosted routes mounted after these answer:
- * a hosted mailbox, a 404, a 410). Connected mailboxes are owned by an API key's user; tokens are not minted for
- * them yet.
+ * The caller's own connected mailbox at this address (an API key's user's, or the one a mailbox token was minted
+ * for), else undefined (the hosted routes mounted after these answer: a hosted mailbox, a 404, a 410). A token
+ * without `permission` is a 403 insufficient_permission, before any connection.
  */
-export async function connectedOf(ctx: Context, deps: Pick<ConnectedReadDeps, 'stores'>): Promise<Mailbox | undefined> {
+export async function connectedOf(
+  ctx: Context,
+  deps: Pick<ConnectedReadDeps, 'stores'>,
+  permission: Permission,
+): Promise<Mailbox | undefined> {
   const p = principalOf(ctx);
-  if (p.kind !== 'user') return undefined;
-  const m = await deps.stores.mailboxes.findConnected(p.userId, ctx.params.address);
+  const m = await connectedMailboxOf(p, deps.stores, ctx.params.address);
   if (!m) return undefined;
+  checkPermission(p, permission);
   const ended = mailboxEnded(m);
   if (ended) throw mailboxGone(ended);
   return m;
@@ -40,9 +45,9 @@ export async function connectedOf(ctx: Context, deps: Pick<ConnectedReadDeps, 's
  * the request falls through to the hosted routes mounted after these (a hosted mailbox, a 404, a 410).
  */
 const whenConnected =
-  (deps: ConnectedReadDeps, handler: (ctx: Context, m: Mailbox) => Promise<void>) =>
+  (deps: ConnectedReadDeps, handler: (ctx: Context, m: Mailbox) => Promise<void>, permission: Permission = 'read') =>
   async (ctx: Context, next: Next): Promise<void> => {
-    const m = await connectedOf(ctx, deps);
+    const m = await connectedOf(ctx, deps, permission);
     if (m) await handler(ctx, m);
     else await next();
   };
@@ -74,6 +79,7 @@ async function streamFromImap<T extends { body: Readable }>(
  */
 export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
   const router = newRouter('/api/v1/mailboxes/:address');
+  const readLimits = { headers: deps.config.parse, extract: deps.config.extract };
 
   router.get('/folders', async (ctx) => {
     onlyParams(ctx.query, []);
@@ -108,18 +114,24 @@ export function connectedReadRoutes(deps: ConnectedReadDeps): Router {
       const peek = booleanParam(ctx.query.peek, 'peek') ?? false;
       const ref = decodeMessageRef(ctx.params.id);
       // the router answers HEAD with this handler too: only a GET (someone reading it) sets \Seen
-      ctx.body = await withImap(deps, m, (client) => readMessage(client, ref, peek || ctx.method !== 'GET'));
+      ctx.body = await withImap(deps, m, (client) =>
+        readMessage(client, ref, peek || ctx.method !== 'GET', readLimits),
+      );
     }),
   );
 
   router.delete(
     '/messages/:id',
-    whenConnected(deps, async (ctx, m) => {
-      onlyParams(ctx.query, []);
-      const ref = decodeMessageRef(ctx.params.id);
-      await withImap(deps, m, (client) => deleteMessage(client, ref));
-      ctx.status = 204;
-    }),
+    whenConnected(
+      deps,
+      async (ctx, m) => {
+        onlyParams(ctx.query, []);
+        const ref = decodeMessageRef(ctx.params.id);
+        await withImap(deps, m, (client) => deleteMessage(client, ref));
+        ctx.status = 204;
+      },
+      'manage',
+    ),
   );
 
   router.get(

@@ -63,7 +63,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
 
   router.post('/', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage');
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage', { connected: true });
     const body = await readJson(ctx, CreateToken);
     const p = principalOf(ctx);
     const parentRow = p.kind === 'token' ? await stores.tokens.findByJti(p.jti) : undefined;
@@ -109,13 +109,19 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
 
   router.get('/', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage', { allowInactive: true });
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage', {
+      allowInactive: true,
+      connected: true,
+    });
     ctx.body = (await stores.tokens.listByMailbox(mailbox.id)).map(presentToken);
   });
 
   router.delete('/:jti', async (ctx) => {
     onlyParams(ctx.query, []);
-    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage', { allowInactive: true });
+    const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'manage', {
+      allowInactive: true,
+      connected: true,
+    });
     await expectNoBody(ctx);
     const jti = ctx.params.jti;
     const row = JTI.test(jti) ? await stores.tokens.findByJti(jti) : undefined;

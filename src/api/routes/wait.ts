@@ -40,7 +40,7 @@ export function waitRoutes(deps: WaitRouteDeps): Router {
       return;
     }
     // the caller's own connected mailbox at this address: its INBOX over IMAP (connected-wait.ts)
-    const connected = await connectedOf(ctx, deps);
+    const connected = await connectedOf(ctx, deps, 'read');
     const req = connected
       ? undefined
       : parseWaitRequest(ctx.query, {
