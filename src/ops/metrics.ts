@@ -27,6 +27,11 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
       labelNames: ['stage'],
       registers: r,
     }),
+    smtpEvictions: new Counter({
+      name: 'mailwright_smtp_evictions_total',
+      help: 'Idle SMTP sessions closed (421 4.4.2) to make room for a new client while every session was taken',
+      registers: r,
+    }),
     enqueued: new Counter({
       name: 'mailwright_messages_enqueued_total',
       help: 'Raw messages accepted and enqueued',
