@@ -172,6 +172,9 @@ export const ENV = z.object({
   DELIVERY_ATTEMPTS: int(1).default(12),
   DELIVERY_BACKOFF_MS: int(10).default(1_000),
   PARSE_TIMEOUT_MS: int(1).default(20_000),
+  // parse retry (issue 24): a parse that timed out is retried once, later, at low concurrency, under this limit
+  PARSE_RETRY_TIMEOUT_MS: int(1).default(60_000),
+  PARSE_RETRY_DELAY_MS: int(0).default(5_000),
   PARSE_MAX_HEADER_VALUE_CHARS: int(1).default(8_192),
   PARSE_MAX_HEADERS: int(1).default(500),
   PARSE_MAX_HEADER_BLOCK_BYTES: int(1024).default(256 * 1024),
@@ -382,6 +385,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
+      /** a timed-out parse is retried in the inbound-large queue after delayMs, under timeoutMs (pipeline/parse-retry.ts) */
+      parseRetry: { timeoutMs: e.PARSE_RETRY_TIMEOUT_MS, delayMs: e.PARSE_RETRY_DELAY_MS },
       lockMs: e.WORKER_LOCK_MS,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
       batch: {

@@ -74,6 +74,6 @@ export function createSessionSlots(
     },
     release: (session: SMTPServerSession) => slots.release(session.id),
     busy: (session: SMTPServerSession, busy: boolean) => slots.busy(session.id, busy),
-    held: slots.held,
+    held: (address?: string) => slots.held(address),
   };
 }
