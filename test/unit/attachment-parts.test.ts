@@ -241,7 +241,7 @@ test.serial(
         const part = parts[i]!;
         const content = await decodePart(raw.subarray(part.start, part.end), part.encoding);
         t.deepEqual(content, old!.content, `${name}: attachment ${i} bytes`);
-        t.is(partChecksum(content), meta.checksum, `${name}: attachment ${i} checksum`);
+        t.is(meta.checksum, partChecksum(content), `${name}: attachment ${i} checksum`);
         t.is(part.charset, old!.charset, `${name}: attachment ${i} charset`);
         t.is(meta.filename, old!.filename, `${name}: attachment ${i} filename`);
         t.is(meta.contentType, old!.contentType, `${name}: attachment ${i} type`);
