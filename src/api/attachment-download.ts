@@ -56,7 +56,12 @@ export async function findAttachment(
 }
 
 /** The attachment from its own bytes, or undefined when they do not give what the delivery parse found. */
-async function fromPart(deps: AttachmentDownloadDeps, req: AttachmentRequest, meta: AttachmentMeta, part: AttachmentPart) {
+async function fromPart(
+  deps: AttachmentDownloadDeps,
+  req: AttachmentRequest,
+  meta: AttachmentMeta,
+  part: AttachmentPart,
+) {
   const body = await deps.messages.getRawRange(req.mailboxId, req.messageId, part.start, part.end);
   if (!body) return undefined;
   const content = await decodePart(body, part.encoding);

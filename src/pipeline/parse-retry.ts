@@ -36,7 +36,11 @@ export function parseRetryQueue(queue: Queue<InboundJob>, config: Pick<Config, '
 }
 
 /** The parse limit of an attempt, and whether its timeout is final (no retry to hand it to, or this is the retry). */
-export function parseAttemptLimits(job: Pick<InboundJob, 'parseAttempt'>, config: Pick<Config, 'worker'>, canRetry: boolean) {
+export function parseAttemptLimits(
+  job: Pick<InboundJob, 'parseAttempt'>,
+  config: Pick<Config, 'worker'>,
+  canRetry: boolean,
+) {
   const attempt = job.parseAttempt ?? 1;
   return {
     timeoutMs: attempt >= FINAL_PARSE_ATTEMPT ? config.worker.parseRetry.timeoutMs : config.worker.parseTimeoutMs,

@@ -70,7 +70,8 @@ async function splitAttachments(raw: Buffer): Promise<Located[] | undefined> {
     splitter.on('data', (chunk: SplitChunk) => {
       if (chunk.type === 'node') {
         offset += chunk.getHeaders().length;
-        const encoding = chunk.encoding === 'base64' || chunk.encoding === 'quoted-printable' ? chunk.encoding : 'binary';
+        const encoding =
+          chunk.encoding === 'base64' || chunk.encoding === 'quoted-printable' ? chunk.encoding : 'binary';
         open = { partId: partIdOf(chunk), start: offset, end: offset, encoding };
         if (isAttachmentNode(chunk)) found.push(open);
         return;

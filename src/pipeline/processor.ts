@@ -62,7 +62,12 @@ export function createInboundProcessor(deps: PipelineDeps & { parseRetry?: Parse
           const rest = recipients.slice(i);
           await deps.parseRetry.defer(data, rest);
           deps.metrics.parseRetries.inc();
-          log.warn({ event: 'inbound.parse_deferred', recipients: rest.length, bytes: raw.length, timeoutMs: err.timeoutMs });
+          log.warn({
+            event: 'inbound.parse_deferred',
+            recipients: rest.length,
+            bytes: raw.length,
+            timeoutMs: err.timeoutMs,
+          });
           for (const r of rest) outcomes.push({ recipient: r, deferred: 'parse_timeout' });
           return outcomes;
         }

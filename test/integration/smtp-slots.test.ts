@@ -46,17 +46,20 @@ const sendFrom = async (t: { context: { sys: System; opened: RawSmtp[] } }, from
   return { greeting, data };
 };
 
-test.serial('one address gets SMTP_MAX_CLIENTS_PER_IP sessions, then 421; another address is still served', async (t) => {
-  const greetings = await Promise.all(Array.from({ length: 10 }, () => open(t, '127.0.0.2').then((o) => o.greeting)));
-  const served = greetings.filter((g) => g.startsWith('220'));
-  const refused = greetings.filter((g) => g.startsWith('421'));
-  t.is(served.length, 4, greetings.join('\n'));
-  t.is(refused.length, 6);
-  t.regex(refused[0]!, /^421 4\.7\.0 Too many concurrent connections from 127\.0\.0\.2 \(4 open, limit 4\)/);
-  const other = await sendFrom(t, '127.0.0.3');
-  t.regex(other.greeting, /^220/);
-  t.regex(other.data, /^250/, 'a normal sender delivers while one address holds its cap');
-});
+test.serial(
+  'one address gets SMTP_MAX_CLIENTS_PER_IP sessions, then 421; another address is still served',
+  async (t) => {
+    const greetings = await Promise.all(Array.from({ length: 10 }, () => open(t, '127.0.0.2').then((o) => o.greeting)));
+    const served = greetings.filter((g) => g.startsWith('220'));
+    const refused = greetings.filter((g) => g.startsWith('421'));
+    t.is(served.length, 4, greetings.join('\n'));
+    t.is(refused.length, 6);
+    t.regex(refused[0]!, /^421 4\.7\.0 Too many concurrent connections from 127\.0\.0\.2 \(4 open, limit 4\)/);
+    const other = await sendFrom(t, '127.0.0.3');
+    t.regex(other.greeting, /^220/);
+    t.regex(other.data, /^250/, 'a normal sender delivers while one address holds its cap');
+  },
+);
 
 test.serial('the reserve goes to new addresses, and a full server closes the idlest session', async (t) => {
   const { sys } = t.context;

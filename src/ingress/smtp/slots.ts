@@ -74,7 +74,8 @@ export function createSlots(opts: SlotOptions): Slots {
     admit(id, address) {
       const mine = held(address);
       if (mine >= opts.maxPerAddress) return { ok: false, reason: 'per_address', held: mine };
-      if (mine > 0 && slots.size >= opts.maxClients - opts.reserved) return { ok: false, reason: 'reserved', held: mine };
+      if (mine > 0 && slots.size >= opts.maxClients - opts.reserved)
+        return { ok: false, reason: 'reserved', held: mine };
       let evicted: { id: string; address: string; idleMs: number } | undefined;
       if (slots.size >= opts.maxClients) {
         const victim = idlest();
