@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { presentPlan } from '../api/present.js';
 import { loadConfigOrExit } from '../core/config.js';
 import { rotateCredentials } from '../connected/rotate.js';
+import { normalizeAddress } from '../core/address.js';
+import { reparseStored } from '../pipeline/reparse.js';
 import { createDb } from '../store/db.js';
 import { createStores } from '../store/index.js';
 
@@ -14,7 +16,11 @@ const USAGE = `usage:
   npm run cli -- plans:list
   npm run cli -- credentials:rotate
       re-encrypts every stored credential sealed under CREDENTIALS_KEY_PREVIOUS with CREDENTIALS_KEY; prints
-      {"scanned","rotated","already_current","failed"} on one line (exit 1 when any failed)`;
+      {"scanned","rotated","already_current","failed"} on one line (exit 1 when any failed)
+  npm run cli -- messages:reparse [--mailbox <address>] [--since <ISO 8601 date or time>]
+      parses again, one at a time under PARSE_RETRY_TIMEOUT_MS, the messages stored with a parse error (all, or
+      of one mailbox, or received since a time); a message that parses now gets its text, HTML, codes, links and
+      attachments; prints {"scanned","reparsed","still_failing","failed"} on one line`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === '--help' || command === '-h' || command === 'help') {
@@ -26,6 +32,8 @@ const OPTIONS = {
   email: { type: 'string' },
   user: { type: 'string' },
   name: { type: 'string' },
+  mailbox: { type: 'string' },
+  since: { type: 'string' },
 } as const;
 /** A wrong argument: what is wrong, then the usage; exit 2. */
 function usageError(message: string): never {
@@ -81,6 +89,16 @@ try {
     const counts = await rotateCredentials(db, ring);
     console.log(JSON.stringify(counts));
     if (counts.failed > 0) code = 1;
+  } else if (command === 'messages:reparse') {
+    const since = values.since === undefined ? undefined : new Date(values.since);
+    if (since && Number.isNaN(since.getTime())) usageError(`--since "${values.since}" is not an ISO 8601 date or time`);
+    let mailboxId: string | undefined;
+    if (values.mailbox !== undefined) {
+      const mailbox = await stores.mailboxes.findByAddress(normalizeAddress(values.mailbox));
+      if (!mailbox) throw new Error(`no mailbox ${values.mailbox}`);
+      mailboxId = mailbox.id;
+    }
+    console.log(JSON.stringify(await reparseStored({ db, config }, { mailboxId, since })));
   } else {
     usageError(command ? `unknown command "${command}"` : 'no command given');
   }

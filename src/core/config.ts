@@ -129,6 +129,10 @@ export const ENV = z.object({
   SMTP_MAX_DATA_MS: int(100).default(300_000),
   /** refusals of one kind logged in full per session; the rest are counted into one smtp.rejected_summary line */
   SMTP_LOG_REJECTS_PER_SESSION: int(0, 10_000).default(5),
+  // SMTP session slots (issue 24): per-address cap, reserved headroom for new addresses, eviction of the idlest
+  SMTP_MAX_CLIENTS_PER_IP: int(1).default(100),
+  SMTP_RESERVED_CLIENTS_PERCENT: int(0, 50).default(10),
+  SMTP_EVICT_IDLE_MS: int(0).default(10_000),
   SMTP_AUTH_ACCEPT_ANY: bool.default(true),
   SMTP_TLS_KEY_FILE: optionalString,
   SMTP_TLS_CERT_FILE: optionalString,
@@ -168,6 +172,9 @@ export const ENV = z.object({
   DELIVERY_ATTEMPTS: int(1).default(12),
   DELIVERY_BACKOFF_MS: int(10).default(1_000),
   PARSE_TIMEOUT_MS: int(1).default(20_000),
+  // parse retry (issue 24): a parse that timed out is retried once, later, at low concurrency, under this limit
+  PARSE_RETRY_TIMEOUT_MS: int(1).default(60_000),
+  PARSE_RETRY_DELAY_MS: int(0).default(5_000),
   PARSE_MAX_HEADER_VALUE_CHARS: int(1).default(8_192),
   PARSE_MAX_HEADERS: int(1).default(500),
   PARSE_MAX_HEADER_BLOCK_BYTES: int(1024).default(256 * 1024),
@@ -363,6 +370,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxDataMs: e.SMTP_MAX_DATA_MS,
       logRejectsPerSession: e.SMTP_LOG_REJECTS_PER_SESSION,
       authAcceptAny: e.SMTP_AUTH_ACCEPT_ANY,
+      // session slots (ingress/smtp/slots.ts): the per-address cap, the sessions kept for addresses holding none, eviction
+      maxClientsPerIp: e.SMTP_MAX_CLIENTS_PER_IP,
+      reservedClients: Math.floor((e.SMTP_MAX_CLIENTS * e.SMTP_RESERVED_CLIENTS_PERCENT) / 100),
+      evictIdleMs: e.SMTP_EVICT_IDLE_MS,
       tlsKeyFile: e.SMTP_TLS_KEY_FILE,
       tlsCertFile: e.SMTP_TLS_CERT_FILE,
       /** the implicit TLS listener's port (same host, certificate and hooks as SMTP_PORT), or undefined: none */
@@ -383,6 +394,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,
       parseTimeoutMs: e.PARSE_TIMEOUT_MS,
+      /** a timed-out parse is retried in the inbound-large queue after delayMs, under timeoutMs (pipeline/parse-retry.ts) */
+      parseRetry: { timeoutMs: e.PARSE_RETRY_TIMEOUT_MS, delayMs: e.PARSE_RETRY_DELAY_MS },
       lockMs: e.WORKER_LOCK_MS,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
       batch: {

@@ -135,5 +135,21 @@ export class SessionTimeLimit extends AppError {
   override readonly smtp = { code: 421, text: '4.4.2 session time limit exceeded, closing connection' };
 }
 
+/**
+ * No SMTP session for this client now (issue 24): its address holds SMTP_MAX_CLIENTS_PER_IP sessions, or the
+ * sessions left are reserved for new addresses, or every one is taken and none is idle enough to close. 421: the
+ * client retries later. Not retryable in the log's sense: the client's doing, logged at info without a stack.
+ */
+export class NoSmtpSession extends AppError {
+  readonly code: string;
+  override readonly status = 503;
+  override readonly smtp: SmtpReply;
+  constructor(code: 'smtp_per_ip_limit' | 'smtp_reserved' | 'smtp_full' | 'smtp_idle_evicted', text: string) {
+    super(text);
+    this.code = code;
+    this.smtp = { code: 421, text };
+  }
+}
+
 export const asAppError = (err: unknown): AppError =>
   err instanceof AppError ? err : new Unavailable('unexpected failure', { cause: err });

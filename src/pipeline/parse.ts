@@ -4,7 +4,8 @@ import { headCodePoints } from '../core/text.js';
 import { decodeEncodedWords, parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
 import { headerBlock, splitHeaders } from '../extract/headers.js';
-import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/message-row.js';
+import type { AddressEntry, AttachmentMeta, AttachmentPart, HeaderEntry } from '../store/message-row.js';
+import { locateAttachments } from './part-locations.js';
 
 export { splitHeaders } from '../extract/headers.js';
 
@@ -20,6 +21,8 @@ export interface ParsedMessage {
   html: string | null;
   headers: HeaderEntry[];
   attachments: AttachmentMeta[];
+  /** where each attachment lies in the raw message (part-locations.ts); null: not recorded, downloads re-parse */
+  attachmentParts: AttachmentPart[] | null;
   sentAt: Date | null;
   parseError: string | null;
   /** likely one-time codes and every http(s) link (src/extract), computed here, once per message */
@@ -142,6 +145,7 @@ const toMessage = (m: ParsedMail, raw: Buffer, limits: ExtractLimits, parse: Par
       disposition: a.contentDisposition ?? null,
       checksum: a.checksum ?? null,
     })),
+    attachmentParts: null,
     sentAt: unreadableDate(headers) ? null : sendTime(m.date),
     parseError: null,
   };
@@ -190,6 +194,7 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
     html: null,
     headers,
     attachments: [],
+    attachmentParts: null,
     sentAt: null,
     parseError: headCodePoints(reason, limits.maxErrorNoteChars),
     codes: [],
@@ -198,16 +203,35 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
 }
 
 /**
+ * The parse ran out of its wall-clock limit (PARSE_TIMEOUT_MS). Unlike an error of the parser, this can be a
+ * matter of load (other parses share the thread), so the delivery retries it in isolation before it keeps the
+ * message as a parse failure (processor.ts, parse-retry.ts).
+ */
+export class ParseTimedOut extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`parser gave up after ${timeoutMs} ms`);
+    this.name = 'ParseTimedOut';
+  }
+}
+
+/**
  * Parse with mailparser under a time limit (or, for one ASCII text/plain part, its fast path with the same
- * result; `simplePath: false` forces mailparser, for the differential test). Never throws: a message the
- * parser cannot handle is kept with what could be read and a parse error note (a permanent outcome, never a retry).
+ * result; `simplePath: false` forces mailparser, for the differential test). A message the parser cannot handle
+ * is kept with what could be read and a parse error note (a permanent outcome, never a retry). A timeout is kept
+ * the same way, unless `timeoutIsFinal: false`: then it rejects with ParseTimedOut, for the caller to retry later.
+ *
+ * The limit is wall-clock time, not CPU time, on purpose: it is what bounds how long a job holds its slot and
+ * its memory, whatever the cause (a pathological message or a busy thread), and one parse's own CPU time cannot
+ * be measured while other parses interleave with it on the same thread (process.cpuUsage counts the thread, GC
+ * included). What would make a wall-clock limit depend on load is handled where the outcome is decided: a timeout
+ * is retried at low concurrency, under PARSE_RETRY_TIMEOUT_MS, before it is stored as a failure.
  */
 export async function parseRaw(
   raw: Buffer,
   timeoutMs: number,
   limits: ExtractLimits,
   parse: ParseLimits,
-  opts: { simplePath?: boolean } = {},
+  opts: { simplePath?: boolean; timeoutIsFinal?: boolean } = {},
 ): Promise<ParsedMessage> {
   try {
     // one ASCII text/plain part: the same fields without mailparser's streams (src/pipeline/parse-simple.ts)
@@ -220,10 +244,15 @@ export async function parseRaw(
           maxHtmlLengthToParse: parse.maxHtmlToTextChars,
         }),
         timeoutMs,
-        `parser gave up after ${timeoutMs} ms`,
+        () => new ParseTimedOut(timeoutMs),
       ));
-    return cleanDeep(toMessage(parsed, raw, limits, parse));
+    const message = toMessage(parsed, raw, limits, parse);
+    // only where there is something to download: mail without attachments costs nothing more
+    if (parsed.attachments.length > 0)
+      message.attachmentParts = await locateAttachments(raw, parsed.attachments, timeoutMs);
+    return cleanDeep(message);
   } catch (err) {
+    if (err instanceof ParseTimedOut && opts.timeoutIsFinal === false) throw err;
     return cleanDeep(fallbackParse(raw, `parse failed: ${(err as Error).message}`, parse));
   }
 }

@@ -5,17 +5,21 @@ import { normalizeAddress } from '../core/address.js';
 import type { PipelineDeps } from './context.js';
 import { deliverOne } from './deliver.js';
 import { Dropped } from './dropped.js';
-import { parseRaw, type ParsedMessage } from './parse.js';
+import { parseRaw, ParseTimedOut, type ParsedMessage } from './parse.js';
+import { parseAttemptLimits, type ParseRetry } from './parse-retry.js';
 
 export type Outcome =
-  { recipient: string; messageId: string; duplicate: boolean } | { recipient: string; dropped: string };
+  | { recipient: string; messageId: string; duplicate: boolean }
+  | { recipient: string; dropped: string }
+  | { recipient: string; deferred: 'parse_timeout' };
 
 /**
  * BullMQ processor for the inbound queue: runs the pipeline once per distinct recipient.
  * A dropped recipient is logged and counted and the loop goes on; a transient error rethrows so BullMQ
- * retries the job with backoff (recipients already stored are idempotent).
+ * retries the job with backoff (recipients already stored are idempotent). A parse that timed out is handed,
+ * with the recipients left, to `parseRetry` (parse-retry.ts) when there is one and this is not the retry already.
  */
-export function createInboundProcessor(deps: PipelineDeps) {
+export function createInboundProcessor(deps: PipelineDeps & { parseRetry?: ParseRetry }) {
   // only the job's id and data are read: a test hands it a plain { id, data } (no BullMQ Job cast into shape)
   return async (job: Pick<Job<InboundJob>, 'id' | 'data'>): Promise<Outcome[]> => {
     const data = job.data;
@@ -24,12 +28,16 @@ export function createInboundProcessor(deps: PipelineDeps) {
     const raw = decodeRaw(data);
     if (!raw) throw new UnrecoverableError('inbound job without raw bytes (neither rawAscii nor rawBase64)');
     let parsed: Promise<ParsedMessage> | undefined;
+    const limits = parseAttemptLimits(data, deps.config, deps.parseRetry !== undefined);
     const parse = () =>
-      (parsed ??= parseRaw(raw, deps.config.worker.parseTimeoutMs, deps.config.extract, deps.config.parse));
+      (parsed ??= parseRaw(raw, limits.timeoutMs, deps.config.extract, deps.config.parse, {
+        timeoutIsFinal: limits.timeoutIsFinal,
+      }));
     const ackedAt = Date.parse(data.receivedAt);
 
     const outcomes: Outcome[] = [];
-    for (const recipient of [...new Set(data.envelope.to.map(normalizeAddress))]) {
+    const recipients = [...new Set(data.envelope.to.map(normalizeAddress))];
+    for (const [i, recipient] of recipients.entries()) {
       try {
         const done = await deliverOne({ job: data, recipient, raw, parse }, { ...deps, log });
         outcomes.push({ recipient, messageId: done.messageId, duplicate: done.duplicate });
@@ -49,6 +57,20 @@ export function createInboundProcessor(deps: PipelineDeps) {
           });
         }
       } catch (err) {
+        if (err instanceof ParseTimedOut && deps.parseRetry) {
+          // nothing of this job was parsed-and-stored yet (the parse comes before the first store): the rest waits
+          const rest = recipients.slice(i);
+          await deps.parseRetry.defer(data, rest);
+          deps.metrics.parseRetries.inc();
+          log.warn({
+            event: 'inbound.parse_deferred',
+            recipients: rest.length,
+            bytes: raw.length,
+            timeoutMs: err.timeoutMs,
+          });
+          for (const r of rest) outcomes.push({ recipient: r, deferred: 'parse_timeout' });
+          return outcomes;
+        }
         if (err instanceof Dropped) {
           deps.metrics.dropped.inc({ reason: err.reason });
           log.info({ event: 'inbound.dropped', recipient, reason: err.reason, mailboxId: err.mailboxId ?? undefined });

@@ -23,6 +23,11 @@ export interface InboundJob {
   rawAscii?: string;
   rawBase64?: string;
   remoteAddress?: string | null;
+  /**
+   * 2: this job is the retry of a parse that ran out of PARSE_TIMEOUT_MS (pipeline/parse-retry.ts): it parses under
+   * PARSE_RETRY_TIMEOUT_MS and a timeout is now final. Absent: the first attempt (jobs of older ingresses too).
+   */
+  parseAttempt?: number;
 }
 
 export const INBOUND_JOB_VERSION = 1;

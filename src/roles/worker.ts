@@ -5,6 +5,7 @@ import { startMaintenance, type MaintenanceWorker } from '../maintenance/worker.
 import { planSizeProblems } from '../ops/plan-limits.js';
 import { workerPipelineDeps } from '../pipeline/worker-deps.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
+import { parseRetryQueue } from '../pipeline/parse-retry.js';
 import { connectRedis } from '../core/redis.js';
 import { QUEUE } from '../queue/names.js';
 import type { InboundJob } from '../queue/payloads.js';
@@ -33,7 +34,11 @@ export async function startWorker(
   const log = deps.log.child({ component: 'worker' });
   deps.pipelining.follow(connection);
   const batched = workerPipelineDeps(deps);
-  const deliver = createInboundProcessor(batched.deps);
+  // a parse that timed out under load is retried in inbound-large, at its low concurrency (pipeline/parse-retry.ts)
+  const deliver = createInboundProcessor({
+    ...batched.deps,
+    parseRetry: parseRetryQueue(deps.queues.inboundLarge, deps.config),
+  });
   const processor = (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.

@@ -53,6 +53,19 @@ export const fromStoredAttachment = (a: StoredAttachment): AttachmentMeta => ({
   checksum: a.checksum,
 });
 
+/**
+ * Where an attachment's body lies in the raw message (`messages.attachment_parts`, one per attachment, same order):
+ * bytes [start, end) of `raw`, decoded by its transfer encoding, give the attachment's content.
+ */
+export interface AttachmentPart {
+  start: number;
+  end: number;
+  /** 'base64', 'quoted-printable', or 'binary' (served as it is) */
+  encoding: string;
+  /** the part's charset parameter (served in the download's Content-Type), or null */
+  charset: string | null;
+}
+
 export interface NewMessage {
   id: string;
   mailboxId: string;
@@ -74,6 +87,8 @@ export interface NewMessage {
   html: string | null;
   headers: HeaderEntry[];
   attachments: AttachmentMeta[];
+  /** where each attachment lies in `raw`; null or absent: not recorded (downloads re-parse) */
+  attachmentParts?: AttachmentPart[] | null;
   parseError: string | null;
   sentAt: Date | null;
   codes: FoundCode[];
@@ -83,6 +98,48 @@ export interface NewMessage {
 }
 
 const jsonText = (v: unknown) => JSON.stringify(v);
+
+/** What the parse of a message gives: the columns a re-parse rewrites (store/message-reparse.ts). */
+export type ParsedFields = Pick<
+  NewMessage,
+  | 'messageIdHeader'
+  | 'fromAddress'
+  | 'fromName'
+  | 'to'
+  | 'cc'
+  | 'replyTo'
+  | 'subject'
+  | 'text'
+  | 'html'
+  | 'headers'
+  | 'attachments'
+  | 'attachmentParts'
+  | 'parseError'
+  | 'codes'
+  | 'links'
+  | 'sentAt'
+>;
+
+/** The parsed columns of a messages row (see messageRow for `encode`). */
+export const parsedRow = (m: ParsedFields, encode: (v: unknown) => unknown = jsonText): Record<string, unknown> => ({
+  message_id_header: m.messageIdHeader,
+  from_address: m.fromAddress,
+  from_name: m.fromName,
+  to_addresses: encode(m.to),
+  cc_addresses: encode(m.cc),
+  reply_to: encode(m.replyTo),
+  subject: m.subject,
+  text_body: m.text,
+  html_body: m.html,
+  headers: encode(m.headers),
+  attachments: encode(m.attachments.map(toStoredAttachment)),
+  has_attachments: m.attachments.length > 0,
+  attachment_parts: m.attachmentParts ? encode(m.attachmentParts) : null,
+  parse_error: m.parseError,
+  codes: encode(m.codes),
+  links: encode(m.links),
+  sent_at: m.sentAt,
+});
 
 /**
  * The messages row for a new message (column -> value), used by the delivery statements. `encode` turns the
@@ -98,22 +155,7 @@ export const messageRow = (m: NewMessage, encode: (v: unknown) => unknown = json
   source: m.source,
   envelope_from: m.envelopeFrom,
   envelope_to: encode(m.envelopeTo),
-  message_id_header: m.messageIdHeader,
-  from_address: m.fromAddress,
-  from_name: m.fromName,
-  to_addresses: encode(m.to),
-  cc_addresses: encode(m.cc),
-  reply_to: encode(m.replyTo),
-  subject: m.subject,
-  text_body: m.text,
-  html_body: m.html,
-  headers: encode(m.headers),
-  attachments: encode(m.attachments.map(toStoredAttachment)),
-  has_attachments: m.attachments.length > 0,
-  parse_error: m.parseError,
-  codes: encode(m.codes),
-  links: encode(m.links),
-  sent_at: m.sentAt,
+  ...parsedRow(m, encode),
   raw: m.raw,
   size_bytes: m.raw.length,
   received_at: m.receivedAt,

@@ -4,6 +4,7 @@ import {
   fromStoredAttachment,
   type AddressEntry,
   type AttachmentMeta,
+  type AttachmentPart,
   type HeaderEntry,
   type NewMessage,
   type StoredAttachment,
@@ -130,11 +131,17 @@ const toFull = (r: Row): MessageFull => ({
   links: r.links ?? [],
 });
 
-/** What an attachment download needs: the raw bytes, and what the delivery parse found in them. */
+/**
+ * What an attachment download needs from the row, without its raw bytes: what the delivery parse found (the
+ * attachment's metadata and, when recorded, where its body lies in `raw`; attachment-parts.ts).
+ */
 export interface AttachmentSource {
-  raw: Buffer;
   attachmentCount: number;
   parseError: string | null;
+  /** the requested attachment's stored metadata; undefined: no such index */
+  attachment?: AttachmentMeta;
+  /** where it lies in `raw`; undefined: not recorded (a message stored before, or one the walk could not match) */
+  part?: AttachmentPart;
 }
 
 export interface MessageStore {
@@ -147,7 +154,9 @@ export interface MessageStore {
   get(mailboxId: string, id: string): Promise<MessageFull | undefined>;
   markRead(mailboxId: string, id: string): Promise<void>;
   getRaw(mailboxId: string, id: string): Promise<Buffer | undefined>;
-  getAttachmentSource(mailboxId: string, id: string): Promise<AttachmentSource | undefined>;
+  getAttachmentSource(mailboxId: string, id: string, index: number): Promise<AttachmentSource | undefined>;
+  /** bytes [start, end) of a message's raw bytes (an attachment's body), read in Postgres, not in Node */
+  getRawRange(mailboxId: string, id: string, start: number, end: number): Promise<Buffer | undefined>;
   /** Delete and return its size (for the quota), or undefined. */
   delete(mailboxId: string, id: string): Promise<number | undefined>;
 }
@@ -190,14 +199,30 @@ export function messageStore(db: Db): MessageStore {
       const row = await db('messages').where({ mailbox_id: mailboxId, id }).first('raw');
       return row ? (row.raw as Buffer) : undefined;
     },
-    async getAttachmentSource(mailboxId, id) {
-      // the count, not the attachments list: a message can list thousands
+    async getAttachmentSource(mailboxId, id, index) {
+      // the count and one element, not the attachments list or the raw bytes: a message can list thousands
       const row = await db('messages')
         .where({ mailbox_id: mailboxId, id })
-        .first('raw', 'parse_error', db.raw('jsonb_array_length(attachments) as attachment_count'));
-      return row
-        ? { raw: row.raw as Buffer, attachmentCount: Number(row.attachment_count), parseError: row.parse_error }
-        : undefined;
+        .first(
+          'parse_error',
+          db.raw('jsonb_array_length(attachments) as attachment_count'),
+          db.raw('attachments -> ?::int as attachment', [index]),
+          db.raw('attachment_parts -> ?::int as part', [index]),
+        );
+      if (!row) return undefined;
+      const attachment = row.attachment as StoredAttachment | null;
+      return {
+        attachmentCount: Number(row.attachment_count),
+        parseError: row.parse_error,
+        attachment: attachment && index >= 0 ? fromStoredAttachment(attachment) : undefined,
+        part: (row.part as AttachmentPart | null) ?? undefined,
+      };
+    },
+    async getRawRange(mailboxId, id, start, end) {
+      const row = await db('messages')
+        .where({ mailbox_id: mailboxId, id })
+        .first(db.raw('substring(raw from ?::int + 1 for ?::int) as bytes', [start, end - start]));
+      return row ? (row.bytes as Buffer) : undefined;
     },
     async delete(mailboxId, id) {
       const rows = await db('messages').where({ mailbox_id: mailboxId, id }).delete().returning('size_bytes');

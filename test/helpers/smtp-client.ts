@@ -21,8 +21,13 @@ export class RawSmtp {
     });
   }
 
-  static async open(port: number, host = '127.0.0.1'): Promise<{ client: RawSmtp; greeting: string }> {
-    const socket = connect(port, host);
+  /** `localAddress`: the client's source address (127.0.0.2, 127.0.0.3, ...: different clients on loopback) */
+  static async open(
+    port: number,
+    host = '127.0.0.1',
+    localAddress?: string,
+  ): Promise<{ client: RawSmtp; greeting: string }> {
+    const socket = connect({ port, host, ...(localAddress ? { localAddress } : {}) });
     const client = new RawSmtp(socket);
     const greeting = await client.reply();
     return { client, greeting };

@@ -5,12 +5,10 @@ import type { ParsedUrlQuery } from 'node:querystring';
 import type { Config } from '../../core/config.js';
 import { NotFound } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { headCodePoints } from '../../core/text.js';
-import { extractAttachment } from '../../pipeline/parse.js';
 import { createStores, type Stores } from '../../store/index.js';
-import type { AttachmentSource } from '../../store/messages.js';
 import type { PlanStore } from '../../store/plans.js';
 import { attachmentContentType, contentDisposition } from '../attachment-headers.js';
+import { findAttachment } from '../attachment-download.js';
 import { mailboxFor } from '../../access/principal.js';
 import { principalOf } from '../auth.js';
 import { booleanParam, listCursor, listCursorParam, onlyParams, positiveInt } from '../../core/params.js';
@@ -48,39 +46,6 @@ const nextPageLink = (address: string, query: ParsedUrlQuery, limit: number, cur
   params.set('cursor', cursor);
   return `</api/v1/mailboxes/${encodeURIComponent(address)}/messages?${params.toString()}>; rel="next"`;
 };
-
-interface AttachmentRequest {
-  mailboxId: string;
-  messageId: string;
-  index: number;
-}
-
-/**
- * Attachment `index` of a stored message, or undefined (a 404). The index must exist in what the delivery
- * parse stored: a message the parser gave up on (`parse_error`) lists none, and is not handed to the parser
- * again on every download, since a re-parse that times out keeps using CPU after we stop waiting for it.
- */
-async function findAttachment(deps: MessageRouteDeps, source: AttachmentSource, req: AttachmentRequest) {
-  if (source.parseError !== null) {
-    deps.log.info({ event: 'attachment.unavailable', ...req, reason: 'stored with a parse error' });
-    return undefined;
-  }
-  return req.index >= 0 && req.index < source.attachmentCount ? reparse(deps, source.raw, req) : undefined;
-}
-
-/**
- * Re-read the attachment under the worker's parse time limit. A failure or a timeout is a 404 like a
- * missing index, never a 500 or a hung request; the log line names the message, never its content.
- */
-async function reparse(deps: MessageRouteDeps, raw: Buffer, req: AttachmentRequest) {
-  try {
-    return await extractAttachment(raw, req.index, deps.config.worker.parseTimeoutMs);
-  } catch (err) {
-    const reason = headCodePoints((err as Error).message, deps.config.parse.maxErrorNoteChars);
-    deps.log.warn({ event: 'attachment.parse_failed', ...req, reason });
-    return undefined;
-  }
-}
 
 export function messageRoutes(deps: MessageRouteDeps): Router {
   const router = newRouter('/api/v1/mailboxes/:address/messages');
@@ -130,10 +95,12 @@ export function messageRoutes(deps: MessageRouteDeps): Router {
     onlyParams(ctx.query, []);
     const mailbox = await mailboxFor(principalOf(ctx), stores, ctx.params.address, 'read');
     const id = messageId(ctx.params.id);
-    const source = await stores.messages.getAttachmentSource(mailbox.id, id);
-    if (!source) throw new NotFound('message not found', 'message_not_found');
     const n = /^[0-9]{1,4}$/.test(ctx.params.n) ? Number(ctx.params.n) : -1;
-    const a = await findAttachment(deps, source, { mailboxId: mailbox.id, messageId: id, index: n });
+    const a = await findAttachment(
+      { config: deps.config, log: deps.log, messages: stores.messages },
+      { mailboxId: mailbox.id, messageId: id, index: n },
+    );
+    if (a === null) throw new NotFound('message not found', 'message_not_found');
     if (!a) throw new NotFound('attachment not found', 'attachment_not_found');
     ctx.body = a.content;
     // set as a header, not ctx.type: Koa would add "; charset=utf-8" to a text type

@@ -10,6 +10,7 @@ import { enqueueInbound } from '../enqueue.js';
 import { ClientGone, collectMessage } from './collect-message.js';
 import { createRefusals, toSmtpError } from './refusals.js';
 import { createSessionClocks } from './session-clock.js';
+import { createSessionSlots } from './session-slots.js';
 import { withSizeReplyCode } from './size-reply.js';
 import type { Metrics } from '../../ops/metrics.js';
 
@@ -61,7 +62,9 @@ function listenerOptions(config: Config): SMTPServerOptions {
       callback(null, { user: 'any' });
     },
     ...(tls ?? {}),
-    maxClients: config.smtp.maxClients,
+    // the sessions themselves are admitted by session-slots.ts (per-address cap, reserve, eviction of the idlest);
+    // smtp-server's own limit only bounds connections still before onConnect (its 100 ms early-talker wait)
+    maxClients: 2 * config.smtp.maxClients,
     socketTimeout: config.smtp.socketTimeoutMs,
     closeTimeout: config.smtp.closeTimeoutMs,
     logger: false,
@@ -99,6 +102,9 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     return undefined;
   };
 
+  // who gets one of the SMTP_MAX_CLIENTS sessions (session-slots.ts)
+  const slots = createSessionSlots(config, { log, metrics, connections: () => server.connections });
+
   const server: SMTPServer = new SMTPServer({
     ...listenerOptions(config),
     ...extra,
@@ -112,6 +118,8 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
       metrics?.smtpOpenSessions.inc();
       if (deps.accepting && !deps.accepting())
         return callback(reject(new ShuttingDown('draining'), session, 'connect'));
+      const refused = slots.admit(session, connection);
+      if (refused) return callback(reject(refused, session, 'connect'));
       if (!deps.onConnect) return callback();
       deps.onConnect(session).then(
         () => callback(),
@@ -120,6 +128,7 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     },
     onClose(session) {
       if (clocks.close(session)) metrics?.smtpOpenSessions.dec();
+      slots.release(session);
       refusals.close(session);
     },
     onMailFrom(_address, session, callback) {
@@ -137,8 +146,10 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     },
     onData(stream, session, callback) {
       const clock = clocks.data(session);
+      slots.busy(session, true);
       stream.once('end', () => clock.received());
       const reply = (err: Error | null, message?: string) => {
+        slots.busy(session, false);
         callback(err, message);
         clock.replied();
       };
