@@ -128,8 +128,9 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
     await waitFor('all nodes known everywhere', async () => {
       for (const n of nodes) {
         const lines = ((await admin(n.port).call('CLUSTER', 'NODES')) as string).trim().split('\n');
-        if (lines.length !== nodes.length || lines.some((l) => /handshake|noaddr|fail/.test(l))) return false;
-        if (replicas && lines.filter((l) => / slave /.test(l)).length !== masters * replicas) return false;
+        const flags = lines.map((l) => l.split(' ')[2]!);
+        if (lines.length !== nodes.length || flags.some((f) => /handshake|noaddr|fail/.test(f))) return false;
+        if (flags.filter((f) => f.includes('slave')).length !== masters * replicas) return false;
       }
       return true;
     });
