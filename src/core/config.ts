@@ -54,12 +54,17 @@ export function redisDb(value: string): number | undefined {
  * value. An sslmode in the URL wins, as in libpq.
  */
 function withSslMode(url: string, mode: string | undefined): string {
-  if (!mode) return url;
   const u = new URL(url);
-  if (u.searchParams.has('sslmode')) return url;
-  u.searchParams.set('sslmode', mode);
-  return u.toString();
+  if (mode && !u.searchParams.has('sslmode')) u.searchParams.set('sslmode', mode);
+  const given = u.searchParams.get('sslmode');
+  // pg 8 treats prefer, require and verify-ca as verify-full and prints a SECURITY WARNING at start saying so (pg 9
+  // will give them libpq's weaker meaning). Mailwright passes what pg does today, verify-full, explicitly: the same
+  // connection, no warning, and no silent downgrade on a driver upgrade. `uselibpqcompat=true` keeps libpq's meaning.
+  if (given && ALIASES_OF_VERIFY_FULL.has(given) && u.searchParams.get('uselibpqcompat') !== 'true')
+    u.searchParams.set('sslmode', 'verify-full');
+  return u.searchParams.get('sslmode') === new URL(url).searchParams.get('sslmode') ? url : u.toString();
 }
+const ALIASES_OF_VERIFY_FULL = new Set(['prefer', 'require', 'verify-ca']);
 
 /**
  * REDIS_TLS_CA_FILE: the PEM certificate(s) of a private CA that signed the Redis server's certificate, read once
@@ -69,7 +74,7 @@ function redisTlsCa(file: string | undefined, url: string): string | undefined {
   if (file === undefined) return undefined;
   if (!/^rediss[:+]/i.test(url))
     throw new ConfigError(
-      'invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// or rediss+cluster:// REDIS_URL (TLS)',
+      'invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS; rediss+cluster:// for a cluster)',
     );
   let pem: string;
   try {
@@ -139,18 +144,19 @@ export const ENV = z.object({
   ),
   // the cluster form (redis+cluster://h1:p1,h2:p2) is checked by clusterTarget() below
   REDIS_URL: z
-    .union([
-      z.string().regex(/^rediss?\+cluster:\/\//i),
-      url(['redis:', 'rediss:'])
-        // not a URL at all is reported by url() above
-        .refine((v) => {
-          try {
-            return redisDb(v) !== undefined;
-          } catch {
-            return true;
-          }
-        }, 'the database index (the path, or ?db=) must be a whole number'),
-    ])
+    .string()
+    .min(1)
+    .refine(
+      (v) => isClusterUrl(v) || url(['redis:', 'rediss:']).safeParse(v).success,
+      'expected a URL starting with redis:// or rediss:// (or redis+cluster://host:port,host:port for a Redis Cluster)',
+    )
+    .refine((v) => {
+      try {
+        return isClusterUrl(v) || redisDb(v) !== undefined;
+      } catch {
+        return true; // not a URL at all: reported above
+      }
+    }, 'the database index (the path, or ?db=) must be a whole number')
     .default('redis://127.0.0.1:6379'),
   REDIS_TLS_CA_FILE: optionalString,
   REDIS_AUTO_PIPELINING: z

@@ -38,7 +38,8 @@ export function parseClusterUrl(value: string): RedisClusterTarget {
     } catch {
       throw new Error(`seed node ${JSON.stringify(hp)} is not host:port`);
     }
-    if (!u.hostname || u.pathname.length > 1 || u.username) throw new Error(`seed node ${JSON.stringify(hp)} is not host:port`);
+    if (!u.hostname || u.pathname.length > 1 || u.username)
+      throw new Error(`seed node ${JSON.stringify(hp)} is not host:port`);
     return { host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: u.port ? Number(u.port) : 6379 };
   });
   const colon = auth.indexOf(':');

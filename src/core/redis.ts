@@ -66,13 +66,7 @@ export async function connectRedis(
  * master for sharded pub/sub (SSUBSCRIBE, src/pubsub/subscriber.ts).
  */
 function clusterClient(target: RedisClusterTarget, opts: RedisOptions, role: RedisRole): Cluster {
-  const {
-    lazyConnect,
-    enableOfflineQueue,
-    enableAutoPipelining,
-    tls,
-    ...nodeOptions
-  } = opts;
+  const { lazyConnect, enableOfflineQueue, enableAutoPipelining, tls, ...nodeOptions } = opts;
   const options: ClusterOptions = {
     lazyConnect,
     enableOfflineQueue: enableOfflineQueue ?? true,

@@ -90,8 +90,9 @@ export async function subscribeToMailEvents(
     channels.delete(mailboxId);
     onChannels(channels.size);
     if (closing) return;
-    unsub(mailboxPrefix + mailboxId)
-      .catch((err: unknown) => log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }));
+    unsub(mailboxPrefix + mailboxId).catch((err: unknown) =>
+      log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }),
+    );
   };
   const mailboxChannels: MailboxChannels = {
     want(mailboxId) {

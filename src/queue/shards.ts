@@ -26,11 +26,7 @@ export function shardOf(recipient: string, shards: number, tagSeparator: string 
 }
 
 /** The recipients of one message grouped by shard (a message to mailboxes of two shards becomes two jobs). */
-export function groupByShard(
-  recipients: string[],
-  shards: number,
-  tagSeparator: string | null,
-): Map<number, string[]> {
+export function groupByShard(recipients: string[], shards: number, tagSeparator: string | null): Map<number, string[]> {
   const groups = new Map<number, string[]>();
   for (const r of recipients) {
     const s = shardOf(r, shards, tagSeparator);

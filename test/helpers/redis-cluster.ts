@@ -22,10 +22,12 @@ async function freePort(): Promise<number> {
   for (;;) {
     const p = await probe(0);
     if (p > 55_000) continue;
-    if (await probe(p + 10_000).then(
-      () => true,
-      () => false,
-    ))
+    if (
+      await probe(p + 10_000).then(
+        () => true,
+        () => false,
+      )
+    )
       return p;
   }
 }
@@ -93,15 +95,24 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
       const proc = spawn(
         'redis-server',
         [
-          '--port', String(port),
-          '--bind', '127.0.0.1',
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', `nodes-${port}.conf`,
-          '--cluster-node-timeout', '2000',
-          '--dir', dir,
-          '--save', '',
-          '--appendonly', 'no',
-          '--loglevel', 'warning',
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          '2000',
+          '--dir',
+          dir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--loglevel',
+          'warning',
         ],
         { stdio: 'ignore' },
       );
@@ -111,9 +122,11 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
     await run(
       'redis-cli',
       [
-        '--cluster', 'create',
+        '--cluster',
+        'create',
         ...nodes.map((n) => `127.0.0.1:${n.port}`),
-        '--cluster-replicas', String(replicas),
+        '--cluster-replicas',
+        String(replicas),
         '--cluster-yes',
       ],
       { timeout: 30_000 },
@@ -160,19 +173,19 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
     }
     throw new Error(`slot ${slot}: no owner`);
   };
+  const mastersNow = async () => (await nodesView()).filter((f) => f[2]!.includes('master')).map((f) => byId(f[0]!));
+  const replicaOf = async (master: ClusterNode) => {
+    const f = (await nodesView()).find((x) => x[2]!.includes('slave') && x[3] === master.id);
+    if (!f) throw new Error(`no replica of ${master.port}`);
+    return byId(f[0]!);
+  };
   return {
     url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
     nodes,
     admin,
     ownerOf,
-    async masters() {
-      return (await nodesView()).filter((f) => f[2]!.includes('master')).map((f) => byId(f[0]!));
-    },
-    async replicaOf(master) {
-      const f = (await nodesView()).find((x) => x[2]!.includes('slave') && x[3] === master.id);
-      if (!f) throw new Error(`no replica of ${master.port}`);
-      return byId(f[0]!);
-    },
+    masters: mastersNow,
+    replicaOf,
     async migrateSlot(slot, to, { pauseMs = 0, batch = 10 } = {}) {
       const from = await ownerOf(slot);
       if (from === to) throw new Error('slot already there');
@@ -191,13 +204,13 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
       // hand over: the target first, then the source, then every other master learns it
       await dst.call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
       await src.call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
-      for (const m of await this.masters())
+      for (const m of await mastersNow())
         if (m !== from && m !== to) await admin(m.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
       return moved;
     },
     async failover(slot) {
       const from = await ownerOf(slot);
-      const to = await this.replicaOf(from);
+      const to = await replicaOf(from);
       await admin(to.port).call('CLUSTER', 'FAILOVER');
       await waitFor(`replica ${to.port} promoted`, async () => (await ownerOf(slot)) === to);
       return { from, to };

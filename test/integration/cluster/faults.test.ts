@@ -1,4 +1,4 @@
-import anyTest, { type TestFn } from 'ava';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { flood } from '../../helpers/flood.js';
 import { formatLedger, Ledger } from '../../helpers/ledger.js';
 import { slotOf, startRedisCluster, type TestCluster } from '../../helpers/redis-cluster.js';
@@ -35,7 +35,7 @@ async function setUp(sys: System, cluster: TestCluster, n = 6) {
   return { boxes, queue, slot, to: () => boxes[i++ % boxes.length]!.address };
 }
 
-async function settle(t: Parameters<Parameters<typeof test>[1]>[0], sys: System, ledger: Ledger, name: string, extra: object) {
+async function settle(t: ExecutionContext, sys: System, ledger: Ledger, name: string, extra: object) {
   await until(async () => (await ledger.reconcile(sys.deps.db)).lost.length === 0, 60_000, 'every 250 stored');
   const report = await ledger.reconcile(sys.deps.db);
   t.log(formatLedger(name, report, extra as Record<string, unknown>));
@@ -44,7 +44,7 @@ async function settle(t: Parameters<Parameters<typeof test>[1]>[0], sys: System,
   return report;
 }
 
-test('a live migration of an inbound shard\'s slot during an SMTP flow: every 250 stored exactly once', async (t) => {
+test("a live migration of an inbound shard's slot during an SMTP flow: every 250 stored exactly once", async (t) => {
   const { sys, cluster } = t.context;
   const { queue, slot, to } = await setUp(sys, cluster);
   const ledger = new Ledger(`cluster-migrate-${Date.now()}`);
@@ -107,7 +107,7 @@ test('a master failover (CLUSTER FAILOVER on its replica) during an SMTP flow: e
   await until(async () => (await sys.json('/readyz')).status === 200, 10_000, 'ready after the failover');
 });
 
-test('/readyz is 503 while a queue\'s slot is half migrated (TRYAGAIN for its keys), 200 once the move completes', async (t) => {
+test("/readyz is 503 while a queue's slot is half migrated (TRYAGAIN for its keys), 200 once the move completes", async (t) => {
   const { sys, cluster } = t.context;
   const { boxes, queue, slot } = await setUp(sys, cluster, 1);
   await sys.send({ to: boxes[0]!.address, subject: 'seed', text: 'x' }); // the queue's `id` and `meta` keys exist
@@ -130,7 +130,8 @@ test('/readyz is 503 while a queue\'s slot is half migrated (TRYAGAIN for its ke
       if (!keys.length) break;
       await src.call('MIGRATE', '127.0.0.1', dest.port, '', 0, 5000, 'REPLACE', 'KEYS', ...keys);
     }
-    for (const m of await cluster.masters()) await cluster.admin(m.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', dest.id);
+    for (const m of await cluster.masters())
+      await cluster.admin(m.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', dest.id);
     return -1;
   });
   t.log(`slot ${slot} completed (${moved})`);

@@ -53,7 +53,9 @@ test('create, SMTP, SSE stream, blocking wait and delete on a cluster; the queue
 
   // every master holds some of the deployment's keys: queues and limiter counters spread
   const perNode = await Promise.all(
-    (await cluster.masters()).map(async (m) => (await cluster.admin(m.port).keys(`*${sys.config.redis.prefix}*`)).length),
+    (await cluster.masters()).map(
+      async (m) => (await cluster.admin(m.port).keys(`*${sys.config.redis.prefix}*`)).length,
+    ),
   );
   t.true(perNode.filter((n) => n > 0).length >= 2, `keys per master: ${perNode.join(', ')}`);
 
@@ -67,7 +69,8 @@ test('create, SMTP, SSE stream, blocking wait and delete on a cluster; the queue
 test('rate limits count on a cluster: the creation budget runs out with 429', async (t) => {
   const { sys } = t.context;
   let status = 0;
-  for (let i = 0; i < 20 && status !== 429; i++) status = (await sys.api('/api/v1/mailboxes', { method: 'POST' })).status;
+  for (let i = 0; i < 20 && status !== 429; i++)
+    status = (await sys.api('/api/v1/mailboxes', { method: 'POST' })).status;
   t.is(status, 429);
 });
 
@@ -76,7 +79,9 @@ test('start-up refuses a standalone REDIS_URL that names a cluster node, and a h
   const node = `redis://127.0.0.1:${cluster.nodes[0]!.port}`;
   const err = await t.throwsAsync(connectRedis(loadConfig({ REDIS_URL: node }), 'producer'));
   t.regex(err!.message, /names a node of a Redis Cluster.*redis\+cluster:\/\//s);
-  t.throws(() => loadConfig({ REDIS_URL: cluster.url, QUEUE_PREFIX: '{mw}' }), { message: /QUEUE_PREFIX.*Set QUEUE_PREFIX=mw/s });
+  t.throws(() => loadConfig({ REDIS_URL: cluster.url, QUEUE_PREFIX: '{mw}' }), {
+    message: /QUEUE_PREFIX.*Set QUEUE_PREFIX=mw/s,
+  });
 });
 
 test(`addresses of ${TEST_DOMAIN} with a tag go to the shard of their mailbox`, (t) => {
