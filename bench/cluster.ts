@@ -126,10 +126,10 @@ async function runOne(kind: 'standalone' | 'cluster', pairs: number) {
       procs.push(startProc(`worker${i}`, [...TSX, 'src/bin/worker.ts'], env, logDir, ROOT));
     }
     for (const p of procs) {
-      if (p.name.startsWith('worker')) await waitFor(p.name, logContains(p, '"worker.started"'), 60_000, p);
-      if (p.name === 'web') await waitFor('web', httpOk(`http://127.0.0.1:${webPort}/healthz`), 60_000, p);
+      if (p.name.startsWith('worker')) await waitFor(p.name, logContains(p, '"worker.started"'), 180_000, p);
+      if (p.name === 'web') await waitFor('web', httpOk(`http://127.0.0.1:${webPort}/healthz`), 180_000, p);
     }
-    for (const port of smtpPorts) await waitFor('smtp', smtpGreets(port), 60_000, procs[0]!);
+    for (const port of smtpPorts) await waitFor('smtp', smtpGreets(port), 180_000, procs[0]);
     const boxes: string[] = [];
     for (let i = 0; i < 24; i++) {
       const r = await fetch(`http://127.0.0.1:${webPort}/api/v1/mailboxes?ttl_minutes=120`, {

@@ -120,7 +120,7 @@ function workerShards(value: string, shards: number): number[] {
   const picked = new Set<number>();
   for (const part of value.split(',')) {
     const [a, b = a] = part.split('-').map(Number) as [number, number?];
-    for (let i = a; i <= b!; i++) picked.add(i);
+    for (let i = a; i <= b; i++) picked.add(i);
   }
   const out = [...picked].sort((x, y) => x - y);
   if (!out.length || out[out.length - 1]! >= shards)

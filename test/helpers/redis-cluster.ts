@@ -168,7 +168,7 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
       for (const r of me.slice(8)) {
         if (r.startsWith('[')) continue;
         const [a, b = a] = r.split('-').map(Number) as [number, number?];
-        if (slot >= a && slot <= b!) return n;
+        if (slot >= a && slot <= b) return n;
       }
     }
     throw new Error(`slot ${slot}: no owner`);

@@ -63,13 +63,12 @@ test("a live migration of an inbound shard's slot during an SMTP flow: every 250
     count,
     concurrency: 6,
     onSent: async (n) => {
-      if (n === Math.floor(count / 2))
-        migration = cluster.migrateSlot(slot, target, { batch: 3, pauseMs: 25 }).finally(() => undefined);
-      if (n === Math.floor((count * 3) / 4)) worker.resume();
+      if (n === Math.floor(count / 2)) migration = cluster.migrateSlot(slot, target, { batch: 3, pauseMs: 25 });
+      if (n === Math.floor((count * 3) / 4)) void worker.resume();
       if (migration) await pause(5);
     },
   });
-  worker.resume();
+  void worker.resume();
   const moved = await migration!;
   t.is(await cluster.ownerOf(slot), target, `slot ${slot} of ${queue.name} moved`);
   const report = await settle(t, sys, ledger, `slot ${slot} (${queue.name}) migrated`, {

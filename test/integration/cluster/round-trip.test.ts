@@ -78,7 +78,7 @@ test('start-up refuses a standalone REDIS_URL that names a cluster node, and a h
   const { cluster } = t.context;
   const node = `redis://127.0.0.1:${cluster.nodes[0]!.port}`;
   const err = await t.throwsAsync(connectRedis(loadConfig({ REDIS_URL: node }), 'producer'));
-  t.regex(err!.message, /names a node of a Redis Cluster.*redis\+cluster:\/\//s);
+  t.regex(err.message, /names a node of a Redis Cluster.*redis\+cluster:\/\//s);
   t.throws(() => loadConfig({ REDIS_URL: cluster.url, QUEUE_PREFIX: '{mw}' }), {
     message: /QUEUE_PREFIX.*Set QUEUE_PREFIX=mw/s,
   });
