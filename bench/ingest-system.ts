@@ -259,7 +259,7 @@ export function cpuPerMessage(
  * CPU ms the Redis server has used since it started (`INFO cpu`, user + system of its main process).
  * Redis may serve others too; on a machine of its own the delta over a phase is the system's share.
  */
-export async function redisCpuMs(redis: Redis): Promise<number> {
+export async function redisCpuMs(redis: Pick<Redis, 'info'>): Promise<number> {
   const info = await redis.info('cpu');
   const read = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
   return (read('used_cpu_sys') + read('used_cpu_user')) * 1000;

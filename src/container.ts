@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './core/redis.js';
 import type { Config } from './core/config.js';
 import { createLogger, type Logger } from './core/log.js';
 import { once } from './core/shutdown.js';
@@ -27,7 +27,7 @@ export interface Deps {
   log: Logger;
   db: Knex;
   /** fail-fast connection for producers and commands (no offline queue) */
-  redis: Redis;
+  redis: RedisClient;
   queues: Queues;
   stores: Stores;
   publisher: Publisher;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../core/log.js';
 
@@ -24,7 +24,7 @@ export interface Limiter {
 }
 
 export interface LimiterDeps {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   timeoutMs: number;
   log: Logger;

@@ -1,5 +1,5 @@
 import type { Context, Middleware } from 'koa';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import { createLimiter, rateLimitHeaders, tightest, type Budget, type Decision, type Limiter } from './rate-limit.js';
 import type { Config } from '../core/config.js';
 import { TooManyRequests } from '../core/errors.js';
@@ -13,7 +13,7 @@ const principalOf = (ctx: Context): Principal => ctx.state.principal;
 
 export interface RateLimitDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
 }
 

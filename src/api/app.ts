@@ -1,7 +1,7 @@
 import type { KeyRing } from '../core/secret-box.js';
 import Koa, { type Middleware } from 'koa';
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import type { TokenSigner } from '../access/tokens.js';
@@ -36,7 +36,7 @@ export interface ApiDeps {
   config: Config;
   log: Logger;
   db: Knex;
-  redis: Redis;
+  redis: RedisClient;
   stores: Stores;
   plans: PlanStore;
   signer: TokenSigner;

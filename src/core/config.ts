@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { asciiDomain } from './address.js';
 import { AllowListError, parseAllowList, type AllowList } from './host-allow-list.js';
+import { isClusterUrl, parseClusterUrl, type RedisClusterTarget } from './redis-url.js';
 import { createKeyRing, SecretBoxError, type KeyRing } from './secret-box.js';
 
 /**
@@ -53,12 +54,17 @@ export function redisDb(value: string): number | undefined {
  * value. An sslmode in the URL wins, as in libpq.
  */
 function withSslMode(url: string, mode: string | undefined): string {
-  if (!mode) return url;
   const u = new URL(url);
-  if (u.searchParams.has('sslmode')) return url;
-  u.searchParams.set('sslmode', mode);
-  return u.toString();
+  if (mode && !u.searchParams.has('sslmode')) u.searchParams.set('sslmode', mode);
+  const given = u.searchParams.get('sslmode');
+  // pg 8 treats prefer, require and verify-ca as verify-full and prints a SECURITY WARNING at start saying so (pg 9
+  // will give them libpq's weaker meaning). Mailwright passes what pg does today, verify-full, explicitly: the same
+  // connection, no warning, and no silent downgrade on a driver upgrade. `uselibpqcompat=true` keeps libpq's meaning.
+  if (given && ALIASES_OF_VERIFY_FULL.has(given) && u.searchParams.get('uselibpqcompat') !== 'true')
+    u.searchParams.set('sslmode', 'verify-full');
+  return u.searchParams.get('sslmode') === new URL(url).searchParams.get('sslmode') ? url : u.toString();
 }
+const ALIASES_OF_VERIFY_FULL = new Set(['prefer', 'require', 'verify-ca']);
 
 /**
  * REDIS_TLS_CA_FILE: the PEM certificate(s) of a private CA that signed the Redis server's certificate, read once
@@ -66,8 +72,10 @@ function withSslMode(url: string, mode: string | undefined): string {
  */
 function redisTlsCa(file: string | undefined, url: string): string | undefined {
   if (file === undefined) return undefined;
-  if (!url.startsWith('rediss:'))
-    throw new ConfigError('invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS)');
+  if (!/^rediss[:+]/i.test(url))
+    throw new ConfigError(
+      'invalid configuration:\n  REDIS_TLS_CA_FILE: needs a rediss:// REDIS_URL (TLS; rediss+cluster:// for a cluster)',
+    );
   let pem: string;
   try {
     pem = readFileSync(file, 'utf8');
@@ -84,6 +92,45 @@ function redisTlsCa(file: string | undefined, url: string): string | undefined {
 }
 
 /**
+ * A redis+cluster:// REDIS_URL as seed nodes; undefined for a standalone URL. On a cluster every queue gets its own
+ * hash tag from the factory (`{<QUEUE_PREFIX>:<queue>}`, src/queue/places.ts): a prefix that already holds a hash
+ * tag would put every queue, lock and limiter key into one slot (one master does all the work, the others idle),
+ * so start-up refuses it and says what to set.
+ */
+function clusterTarget(url: string, prefix: string): RedisClusterTarget | undefined {
+  if (!isClusterUrl(url)) return undefined;
+  let target: RedisClusterTarget;
+  try {
+    target = parseClusterUrl(url);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  REDIS_URL: ${(err as Error).message}`);
+  }
+  if (/[{}]/.test(prefix))
+    throw new ConfigError(
+      `invalid configuration:\n  QUEUE_PREFIX: ${JSON.stringify(prefix)} holds a hash tag; on a Redis Cluster Mailwright gives` +
+        ` every queue its own ({${prefix.replace(/[{}]/g, '')}:inbound}, …) so that they spread over the masters.` +
+        ` Set QUEUE_PREFIX=${prefix.replace(/[{}]/g, '') || 'mw'} (letters, digits, _ and - only)`,
+    );
+  return target;
+}
+
+/** WORKER_INBOUND_SHARDS (`all`, or `0,2,4-7`) as shard numbers below INBOUND_SHARDS. */
+function workerShards(value: string, shards: number): number[] {
+  if (value === 'all') return Array.from({ length: shards }, (_, i) => i);
+  const picked = new Set<number>();
+  for (const part of value.split(',')) {
+    const [a, b = a] = part.split('-').map(Number) as [number, number?];
+    for (let i = a; i <= b; i++) picked.add(i);
+  }
+  const out = [...picked].sort((x, y) => x - y);
+  if (!out.length || out[out.length - 1]! >= shards)
+    throw new ConfigError(
+      `invalid configuration:\n  WORKER_INBOUND_SHARDS: ${JSON.stringify(value)} names a shard outside 0-${shards - 1} (INBOUND_SHARDS=${shards})`,
+    );
+  return out;
+}
+
+/**
  * Every environment variable Mailwright reads, with its default. This is the only place that knows
  * about `process.env`; docs/configuration.md documents each variable (test/unit/readme.test.ts compares them).
  */
@@ -95,13 +142,19 @@ export const ENV = z.object({
     (v) => (v === '' ? undefined : v),
     z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify']).optional(),
   ),
-  REDIS_URL: url(['redis:', 'rediss:'])
-    // not a URL at all is reported by url() above
+  // the cluster form (redis+cluster://h1:p1,h2:p2) is checked by clusterTarget() below
+  REDIS_URL: z
+    .string()
+    .min(1)
+    .refine(
+      (v) => isClusterUrl(v) || url(['redis:', 'rediss:']).safeParse(v).success,
+      'expected a URL starting with redis:// or rediss:// (or redis+cluster://host:port,host:port for a Redis Cluster)',
+    )
     .refine((v) => {
       try {
-        return redisDb(v) !== undefined;
+        return isClusterUrl(v) || redisDb(v) !== undefined;
       } catch {
-        return true;
+        return true; // not a URL at all: reported above
       }
     }, 'the database index (the path, or ?db=) must be a whole number')
     .default('redis://127.0.0.1:6379'),
@@ -115,6 +168,13 @@ export const ENV = z.object({
     .string()
     .regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { } only')
     .default('mw'),
+  // --- Redis Cluster and sharded inbound queues (docs/scaling.md) ---
+  INBOUND_SHARDS: int(1, 1024).default(1),
+  WORKER_INBOUND_SHARDS: z
+    .string()
+    .trim()
+    .regex(/^(all|[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*)$/, 'all, or shard numbers and ranges such as 0,2,4-7')
+    .default('all'),
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),
   PUBLIC_URL: optionalString,
@@ -341,6 +401,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       `invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got ${shownValue('SMTPS_PORT', known.SMTPS_PORT)})`,
     );
   }
+  const cluster = clusterTarget(e.REDIS_URL, e.QUEUE_PREFIX);
   return Object.freeze({
     env: e.NODE_ENV,
     db: {
@@ -350,7 +411,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     redis: {
       url: e.REDIS_URL,
-      db: redisDb(e.REDIS_URL) ?? 0,
+      db: cluster ? 0 : (redisDb(e.REDIS_URL) ?? 0),
+      /** the seed nodes of a redis+cluster:// REDIS_URL; undefined: one standalone Redis */
+      cluster,
+      /** INBOUND_SHARDS: the inbound queue is this many queues, each its own hash tag (src/queue/places.ts) */
+      inboundShards: e.INBOUND_SHARDS,
+      /** WORKER_INBOUND_SHARDS: the shards this worker consumes */
+      workerShards: workerShards(e.WORKER_INBOUND_SHARDS, e.INBOUND_SHARDS),
       tlsCa: redisTlsCa(e.REDIS_TLS_CA_FILE, e.REDIS_URL),
       prefix: e.QUEUE_PREFIX,
       enqueueTimeoutMs: e.ENQUEUE_TIMEOUT_MS,

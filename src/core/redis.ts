@@ -1,5 +1,9 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { Config } from '../core/config.js';
+import type { RedisClusterTarget } from './redis-url.js';
+
+/** A standalone client or a cluster client (REDIS_URL=redis+cluster://…): the same commands, the same BullMQ. */
+export type RedisClient = Redis | Cluster;
 
 export type RedisRole = 'producer' | 'worker' | 'subscriber' | 'command';
 
@@ -17,7 +21,8 @@ export async function connectRedis(
   config: Pick<Config, 'redis'>,
   role: RedisRole,
   extra: RedisOptions = {},
-): Promise<Redis> {
+): Promise<RedisClient> {
+  const failFast = role === 'producer' || role === 'command';
   const common: RedisOptions = {
     lazyConnect: true,
     connectionName: `mailwright-${role}`,
@@ -27,11 +32,11 @@ export async function connectRedis(
     ...(config.redis.tlsCa ? { tls: { ca: config.redis.tlsCa } } : {}),
     ...extra,
   };
-  const opts: RedisOptions =
-    role === 'producer' || role === 'command'
-      ? { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3_000 }
-      : { ...common, maxRetriesPerRequest: null };
-  const redis = new Redis(config.redis.url, opts);
+  const opts: RedisOptions = failFast
+    ? { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 3_000 }
+    : { ...common, maxRetriesPerRequest: null };
+  const target = config.redis.cluster;
+  const redis: RedisClient = target ? clusterClient(target, opts, role) : new Redis(config.redis.url, opts);
   // the socket's own error (a refused connection, a certificate the CA did not sign) is what connect() reports as
   // "Connection is closed": keep it for the start-up message
   let socketError: Error | undefined;
@@ -48,7 +53,55 @@ export async function connectRedis(
         : (err as Error).message;
     throw new Error(`Redis is not answering at ${redactUrl(config.redis.url)} (${reason})`, { cause: err });
   }
+  if (!target) await refuseClusterNode(redis as Redis, config.redis.url);
   return redis;
 }
 
+/**
+ * A cluster client (REDIS_URL=redis+cluster://seed1,seed2): it reads the slot map from a seed, keeps one connection
+ * per master, sends each command to the master owning its key's slot and follows MOVED (slot map refreshed) and
+ * ASK (one command redirected while a slot migrates), retrying TRYAGAIN and CLUSTERDOWN after a short delay: a
+ * live migration or a failover delays commands instead of failing them. Reads go to masters only (a replica may
+ * lag: a job read there could be one the master already moved on). The subscriber role opens one connection per
+ * master for sharded pub/sub (SSUBSCRIBE, src/pubsub/subscriber.ts).
+ */
+function clusterClient(target: RedisClusterTarget, opts: RedisOptions, role: RedisRole): Cluster {
+  const { lazyConnect, enableOfflineQueue, enableAutoPipelining, tls, ...nodeOptions } = opts;
+  const options: ClusterOptions = {
+    lazyConnect,
+    enableOfflineQueue: enableOfflineQueue ?? true,
+    enableAutoPipelining,
+    scaleReads: 'master',
+    shardedSubscribers: role === 'subscriber',
+    // seed nodes are tried in turn; a failover elects a new master within a few seconds
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
+    retryDelayOnTryAgain: 50,
+    retryDelayOnClusterDown: 200,
+    redisOptions: {
+      ...nodeOptions,
+      ...(target.username ? { username: target.username } : {}),
+      ...(target.password ? { password: target.password } : {}),
+      ...(target.tls ? { tls: tls ?? {} } : {}),
+    },
+  };
+  return new Cluster(target.nodes, options);
+}
+
+/**
+ * A standalone REDIS_URL that names one node of a Redis Cluster works until the first key of a slot that node does
+ * not own (MOVED, every queue command failing): refuse it at start, saying what to write instead.
+ */
+async function refuseClusterNode(redis: Redis, url: string): Promise<void> {
+  const info = await redis.info('cluster').catch(() => '');
+  if (!/cluster_enabled:1/.test(info)) return;
+  redis.disconnect();
+  throw new Error(
+    `REDIS_URL ${redactUrl(url)} names a node of a Redis Cluster (cluster_enabled:1): a standalone client would get MOVED` +
+      ' for every key that node does not own. Write REDIS_URL as redis+cluster://host1:port1,host2:port2 (seed nodes;' +
+      ' rediss+cluster:// for TLS), see docs/scaling.md',
+  );
+}
+
 export const redactUrl = (url: string) => url.replace(/\/\/([^@/]*)@/, '//***@');
+
+export const isCluster = (redis: RedisClient): redis is Cluster => redis instanceof Cluster;

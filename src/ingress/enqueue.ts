@@ -16,10 +16,12 @@ export interface Received {
 }
 
 /**
- * The only way mail enters the system, into `inbound` or (above WORKER_LARGE_MESSAGE_BYTES) `inbound-large`.
- * Resolves with the ingress id once Redis has acknowledged the job; rejects with Unavailable (SMTP 451,
- * HTTP 503) when it did not within `timeoutMs`. A job that was not acknowledged in time is withdrawn
- * (`withdrawLate`): the caller was told to try again, so the first copy must not be delivered as well.
+ * The only way mail enters the system, into `inbound` (or its shard, INBOUND_SHARDS) or, above
+ * WORKER_LARGE_MESSAGE_BYTES, `inbound-large`. With shards, a message to mailboxes of several shards is one job
+ * per shard, each with that shard's recipients and the same ingress id (the store is idempotent per ingress id and
+ * mailbox). Resolves with the ingress id once Redis has acknowledged every job; rejects with Unavailable (SMTP 451,
+ * HTTP 503) when it did not within `timeoutMs`. A job that was not acknowledged in time, or whose sibling failed,
+ * is withdrawn (`withdrawLate`): the caller was told to try again, so the first copy must not be delivered as well.
  */
 export async function enqueueInbound(
   queues: InboundQueues,
@@ -27,23 +29,24 @@ export async function enqueueInbound(
   timeoutMs: number,
   log?: Logger,
 ): Promise<string> {
-  const queue = queues.inboundFor(msg.raw.length);
   const ingressId = msg.ingressId ?? ulid();
-  const data: InboundJob = {
-    v: 1,
+  const common = {
+    v: 1 as const,
     ingressId,
     source: msg.source,
     receivedAt: new Date().toISOString(),
-    envelope: msg.envelope,
     ...encodeRaw(msg.raw),
     remoteAddress: msg.remoteAddress ?? null,
   };
-  const adding = queue.add(JOB.deliver, data, { jobId: ingressId });
+  const adds = queues.inboundPlan(msg.raw.length, msg.envelope.to).map(({ queue, to }) => {
+    const data: InboundJob = { ...common, envelope: { from: msg.envelope.from, to } };
+    return { queue, adding: queue.add(JOB.deliver, data, { jobId: ingressId }) };
+  });
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   try {
     await Promise.race([
-      adding,
+      Promise.all(adds.map((a) => a.adding)),
       new Promise((_, reject) => {
         timer = setTimeout(() => {
           timedOut = true;
@@ -53,7 +56,8 @@ export async function enqueueInbound(
     ]);
   } catch (err) {
     // a sender-supplied id (SES) is idempotent on redelivery: nothing to withdraw
-    if (timedOut && !msg.ingressId) withdrawLate(queue, ingressId, adding, log);
+    if ((timedOut || adds.length > 1) && !msg.ingressId)
+      for (const a of adds) withdrawLate(a.queue, ingressId, a.adding, log);
     throw new Unavailable('could not enqueue inbound message', { cause: err });
   } finally {
     clearTimeout(timer);

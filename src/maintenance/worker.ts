@@ -1,4 +1,4 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Knex } from 'knex';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
@@ -7,6 +7,7 @@ import { connectRedis } from '../core/redis.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
 import type { Queues } from '../queue/producers.js';
+import { openWorker } from '../queue/factory.js';
 import { QUEUE } from '../queue/names.js';
 import { lifecycleStore } from '../store/lifecycle.js';
 import { createMaintenanceProcessor } from './processor.js';
@@ -40,9 +41,7 @@ export async function startMaintenance(deps: MaintenanceWorkerDeps): Promise<Mai
     lifecycle: lifecycleStore(deps.db),
     publisher: deps.publisher,
   });
-  const worker = new Worker(QUEUE.maintenance, processor, {
-    connection,
-    prefix: deps.config.redis.prefix,
+  const worker = openWorker(connection, deps.config.redis, QUEUE.maintenance, processor, {
     concurrency: deps.config.lifecycle.maintenanceConcurrency,
   });
   worker.on('failed', (job, err) => {

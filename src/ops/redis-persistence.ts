@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 
 /** 'aof' when Redis logs every write (what the 250 promise needs), 'rdb-only', 'none' or 'unknown'. */
-export async function redisPersistence(redis: Redis): Promise<'aof' | 'rdb-only' | 'none' | 'unknown'> {
+export async function redisPersistence(redis: RedisClient): Promise<'aof' | 'rdb-only' | 'none' | 'unknown'> {
   try {
     const info = await redis.info('persistence');
     const aof = /aof_enabled:(\d)/.exec(info)?.[1];

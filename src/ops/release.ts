@@ -29,30 +29,31 @@ async function repairMigrationLock(db: Knex) {
 
 /**
  * The release step: create the database if missing, apply migrations, seed plans. Idempotent, and safe to run
- * from several machines at once (every `npm start` runs it): migrate and seed run under a session advisory
- * lock, so concurrent releases take turns and the later ones find nothing to do.
+ * from several machines at once (every `npm start` runs it): migrate and seed run under an advisory lock, so
+ * concurrent releases take turns and the later ones find nothing to do.
  */
 export async function release(config: Config) {
-  let created = false;
-  try {
-    created = await ensureDatabase(config.db.url);
-  } catch (err) {
-    // managed databases may refuse CREATE DATABASE / access to `postgres`: the database then exists already
-    if ((err as { code?: string }).code !== '42501' && (err as { code?: string }).code !== '3D000') throw err;
-  }
+  // the target database first; the `postgres` database only to create a missing one (store/bootstrap.ts)
+  const created = await ensureDatabase(config.db.url);
   const db = createDb({ db: { url: config.db.url, poolMax: config.db.poolMax } }); // no query timeout: migrations may be long
-  // the lock lives on one connection of its own, held from before migrate to after seed
+  // The lock is a TRANSACTION advisory lock, in a transaction held open on a connection of its own from before
+  // migrate to after seed. A session lock (pg_advisory_lock) through PgBouncer in transaction mode is taken on
+  // whichever server connection ran that statement, which goes back to the pool still holding it: it outlives
+  // `release` and blocks the next one forever. A transaction keeps its server connection until it ends, and its
+  // lock ends with it (COMMIT, or the rollback when this process dies), directly or through a pooler.
   const lock = new pg.Client({ connectionString: config.db.url, connectionTimeoutMillis: 10_000 });
   try {
     await lock.connect();
-    await lock.query('select pg_advisory_lock($1)', [RELEASE_LOCK_KEY]);
+    await lock.query('begin');
+    await lock.query('select pg_advisory_xact_lock($1)', [RELEASE_LOCK_KEY]);
     const repairedLockRows = await repairMigrationLock(db);
     const { batch, applied } = await migrateLatest(db);
     const seeded = await seed(db);
+    await lock.query('commit');
     return { created, batch, applied, seeded, ...(repairedLockRows ? { repairedLockRows } : {}) };
   } finally {
     await lock.end().catch(() => {
-      /* closing the session releases the lock */
+      /* closing the session ends the transaction and its lock */
     });
     await db.destroy();
   }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from '../core/redis.js';
 import type { Logger } from '../core/log.js';
 
 /** What a stream client is told: the signal, never the body (the client fetches by id). */
@@ -53,14 +53,16 @@ export interface Publisher {
   publish(e: StreamEvent): Promise<void>;
 }
 
-/** Publishes on the channels of `namespace` (channelNamespace(config.redis)). */
-export function redisPublisher(redis: Redis, namespace: string): Publisher {
+/**
+ * Publishes on the channels of `namespace` (channelNamespace(config.redis)). On a Redis Cluster with sharded pub/sub
+ * (SPUBLISH, Redis 7): the event goes to the master owning the channel's slot and its replicas only, instead of
+ * being broadcast over the cluster bus to every node; mailbox channels spread over the masters like keys.
+ */
+export function redisPublisher(redis: RedisClient, namespace: string, sharded = isCluster(redis)): Publisher {
   return {
     async publish(e) {
-      await redis.publish(
-        isAccessEvent(e) ? accessChannel(namespace) : mailboxChannel(namespace, e.mailboxId),
-        JSON.stringify(e),
-      );
+      const channel = isAccessEvent(e) ? accessChannel(namespace) : mailboxChannel(namespace, e.mailboxId);
+      await (sharded ? redis.spublish(channel, JSON.stringify(e)) : redis.publish(channel, JSON.stringify(e)));
     },
   };
 }

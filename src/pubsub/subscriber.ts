@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
-import { connectRedis } from '../core/redis.js';
+import { connectRedis, isCluster } from '../core/redis.js';
 import { accessChannel, channelNamespace, isAccessEvent, mailboxChannel, type StreamEvent } from './events.js';
 
 /** Which mailbox channels this web process listens to: the hub asks for one while it has a listener for it. */
@@ -13,7 +13,7 @@ export interface MailboxChannels {
 }
 
 export interface MailEventSubscription {
-  redis: Redis;
+  redis: RedisClient;
   channels: MailboxChannels;
   close(): Promise<void>;
 }
@@ -65,12 +65,16 @@ export async function subscribeToMailEvents(
   onChannels: (n: number) => void = () => undefined,
 ): Promise<MailEventSubscription> {
   const redis = await connectRedis(config, 'subscriber');
+  // a cluster uses sharded pub/sub (SSUBSCRIBE on the master owning each channel's slot; the publisher SPUBLISHes)
+  const sharded = isCluster(redis);
+  const sub = (channel: string) => (sharded ? redis.ssubscribe(channel) : redis.subscribe(channel));
+  const unsub = (channel: string) => (sharded ? redis.sunsubscribe(channel) : redis.unsubscribe(channel));
   const namespace = channelNamespace(config.redis);
   const access = accessChannel(namespace);
   const mailboxPrefix = mailboxChannel(namespace, '');
   const channels = new Map<string, Channel>();
   let closing = false;
-  redis.on('message', (channel: string, payload: string) => {
+  redis.on(sharded ? 'smessage' : 'message', (channel: string, payload: string) => {
     const e = parseMailEvent(payload);
     const ok =
       e && (channel === access ? isAccessEvent(e) : !isAccessEvent(e) && channel === mailboxPrefix + e.mailboxId);
@@ -80,7 +84,7 @@ export async function subscribeToMailEvents(
     }
     dispatch(e);
   });
-  await redis.subscribe(access);
+  await sub(access);
   log.info({ event: 'pubsub.subscribed', channel: access, mailboxChannels: 'per mailbox with a listener' });
 
   const lingerMs = config.streams.unsubscribeLingerMs;
@@ -88,9 +92,9 @@ export async function subscribeToMailEvents(
     channels.delete(mailboxId);
     onChannels(channels.size);
     if (closing) return;
-    redis
-      .unsubscribe(mailboxPrefix + mailboxId)
-      .catch((err: unknown) => log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }));
+    unsub(mailboxPrefix + mailboxId).catch((err: unknown) =>
+      log.warn({ event: 'pubsub.unsubscribe_failed', mailboxId, err }),
+    );
   };
   const mailboxChannels: MailboxChannels = {
     want(mailboxId) {
@@ -100,7 +104,7 @@ export async function subscribeToMailEvents(
         known.linger = undefined;
         return known.ready;
       }
-      const ready = redis.subscribe(mailboxPrefix + mailboxId).then(() => undefined);
+      const ready = sub(mailboxPrefix + mailboxId).then(() => undefined);
       ready.catch((err: unknown) => {
         log.warn({ event: 'pubsub.subscribe_failed', mailboxId, err });
         // forget it, so that the next listener tries again

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import type { Config } from '../core/config.js';
 
 /**
@@ -17,7 +17,7 @@ import type { Config } from '../core/config.js';
  */
 export interface LoadPipelining {
   /** A client whose auto-pipelining follows the load (only in adaptive mode; otherwise left as configured). */
-  follow(redis: Redis): void;
+  follow(redis: RedisClient): void;
   /** Count `work` as in flight until it settles. */
   busy<T>(work: Promise<T>): Promise<T>;
   /** units in flight now */
@@ -27,7 +27,7 @@ export interface LoadPipelining {
 export function loadPipelining(config: Pick<Config, 'redis'>): LoadPipelining {
   const adaptive = config.redis.autoPipelining === 'adaptive';
   const busyAt = config.redis.autoPipeliningBusy;
-  const clients: Redis[] = [];
+  const clients: RedisClient[] = [];
   let inFlight = 0;
   let on = false;
 

@@ -1,30 +1,36 @@
-import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
+import type { RedisClient } from '../core/redis.js';
+import { openQueue } from './factory.js';
 import { QUEUE } from './names.js';
 import type { InboundJob } from './payloads.js';
+import { groupByShard, inboundShardName } from './shards.js';
 
 export interface Queues {
-  /** messages up to WORKER_LARGE_MESSAGE_BYTES */
+  /** messages up to WORKER_LARGE_MESSAGE_BYTES: the first inbound shard (the only one with INBOUND_SHARDS=1) */
   inbound: Queue<InboundJob>;
+  /** every inbound shard, by shard number (src/queue/shards.ts) */
+  inboundShards: Array<Queue<InboundJob>>;
   /** messages above WORKER_LARGE_MESSAGE_BYTES */
   inboundLarge: Queue<InboundJob>;
-  /** the inbound queue for a raw message of this many bytes */
+  /** the inbound queue for a raw message of this many bytes (the first shard when sharded: see inboundPlan) */
   inboundFor(bytes: number): Queue<InboundJob>;
+  /** where a message of this size to these recipients is queued: one queue and its recipients per shard */
+  inboundPlan(bytes: number, recipients: string[]): Array<{ queue: Queue<InboundJob>; to: string[] }>;
   maintenance: Queue;
   all(): Queue[];
   close(): Promise<void>;
 }
 
 /** Where a message is queued: ingress needs nothing else. */
-export type InboundQueues = Pick<Queues, 'inboundFor'>;
+export type InboundQueues = Pick<Queues, 'inboundFor' | 'inboundPlan'>;
 
-export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worker'>): Queues {
-  const prefix = config.redis.prefix;
+export function createQueues(
+  redis: RedisClient,
+  config: Pick<Config, 'redis' | 'worker'> & { mail: Pick<Config['mail'], 'tagSeparator'> },
+): Queues {
   const inboundQueue = (name: string) =>
-    new Queue<InboundJob>(name, {
-      connection: redis,
-      prefix,
+    openQueue<InboundJob>(redis, config.redis, name, {
       defaultJobOptions: {
         attempts: config.worker.attempts,
         backoff: { type: 'exponential', delay: config.worker.backoffMs },
@@ -35,11 +41,11 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
         removeOnFail: { age: 7 * 24 * 3600 },
       },
     });
-  const inbound = inboundQueue(QUEUE.inbound);
+  const shards = config.redis.inboundShards;
+  const inboundShards = Array.from({ length: shards }, (_, i) => inboundQueue(inboundShardName(i, shards)));
+  const inbound = inboundShards[0]!;
   const inboundLarge = inboundQueue(QUEUE.inboundLarge);
-  const maintenance = new Queue(QUEUE.maintenance, {
-    connection: redis,
-    prefix,
+  const maintenance = openQueue(redis, config.redis, QUEUE.maintenance, {
     defaultJobOptions: {
       attempts: 5,
       backoff: { type: 'exponential', delay: 1000 },
@@ -47,14 +53,23 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
       removeOnFail: { count: 1000 },
     },
   });
+  const all = [...inboundShards, inboundLarge, maintenance];
+  const separator = config.mail.tagSeparator;
   return {
     inbound,
+    inboundShards,
     inboundLarge,
     inboundFor: (bytes) => (bytes > config.worker.largeMessageBytes ? inboundLarge : inbound),
+    inboundPlan(bytes, to) {
+      // large messages are rare: one queue, no shards
+      if (bytes > config.worker.largeMessageBytes) return [{ queue: inboundLarge, to }];
+      if (shards === 1 || to.length === 0) return [{ queue: inbound, to }];
+      return [...groupByShard(to, shards, separator)].map(([s, group]) => ({ queue: inboundShards[s]!, to: group }));
+    },
     maintenance,
-    all: () => [inbound, inboundLarge, maintenance],
+    all: () => all,
     async close() {
-      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close()]);
+      await Promise.all(all.map((q) => q.close()));
     },
   };
 }

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { RoleDeps } from './deps.js';
 import { once } from '../core/shutdown.js';
 import { startMaintenance, type MaintenanceWorker } from '../maintenance/worker.js';
@@ -7,14 +7,18 @@ import { workerPipelineDeps } from '../pipeline/worker-deps.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { parseRetryQueue } from '../pipeline/parse-retry.js';
 import { connectRedis } from '../core/redis.js';
+import { openWorker } from '../queue/factory.js';
 import { QUEUE } from '../queue/names.js';
+import { inboundShardName } from '../queue/shards.js';
 import type { InboundJob } from '../queue/payloads.js';
 import { startWatchPool, type WatchPool } from '../connected/watch-pool.js';
 import type { KeyRing } from '../core/secret-box.js';
 
 export interface WorkerRole {
-  /** messages up to WORKER_LARGE_MESSAGE_BYTES, WORKER_CONCURRENCY at a time */
+  /** messages up to WORKER_LARGE_MESSAGE_BYTES: the first inbound shard this worker consumes */
   inbound: Worker<InboundJob, Outcome[]>;
+  /** one Worker per inbound shard consumed (WORKER_INBOUND_SHARDS), WORKER_CONCURRENCY at a time between them */
+  inboundShards: Array<Worker<InboundJob, Outcome[]>>;
   /** larger messages, WORKER_LARGE_CONCURRENCY at a time */
   inboundLarge: Worker<InboundJob, Outcome[]>;
   maintenance?: MaintenanceWorker;
@@ -43,9 +47,7 @@ export async function startWorker(
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
   const consume = (queue: string, concurrency: number) => {
-    const worker = new Worker<InboundJob, Outcome[]>(queue, processor, {
-      connection,
-      prefix: deps.config.redis.prefix,
+    const worker = openWorker<InboundJob, Outcome[]>(connection, deps.config.redis, queue, processor, {
       concurrency,
       // a SIGKILLed worker's jobs go back to waiting after this long (re-run idempotently)
       lockDuration: deps.config.worker.lockMs,
@@ -71,9 +73,15 @@ export async function startWorker(
     worker.on('stalled', (jobId) => log.warn({ event: 'inbound.stalled', queue, jobId }));
     return worker;
   };
-  const inbound = consume(QUEUE.inbound, deps.config.worker.concurrency);
+  // INBOUND_SHARDS: one Worker per shard consumed; WORKER_CONCURRENCY is shared between them (rounded up per shard)
+  // so that the raw bytes in flight stay bounded however many shards there are
+  const { inboundShards: shards, workerShards } = deps.config.redis;
+  const perShard = Math.ceil(deps.config.worker.concurrency / workerShards.length);
+  const inboundShards = workerShards.map((s) => consume(inboundShardName(s, shards), perShard));
+  const inbound = inboundShards[0]!;
   const inboundLarge = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
-  await Promise.all([inbound.waitUntilReady(), inboundLarge.waitUntilReady()]);
+  const consumers = [...inboundShards, inboundLarge];
+  await Promise.all(consumers.map((w) => w.waitUntilReady()));
   const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
   // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
@@ -85,12 +93,9 @@ export async function startWorker(
     },
     (err: unknown) => log.warn({ event: 'worker.plan_check_skipped', err }),
   );
-  for (const [queue, worker] of [
-    [QUEUE.inbound, inbound],
-    [QUEUE.inboundLarge, inboundLarge],
-  ] as const) {
+  for (const worker of consumers) {
     // run() resolves when the worker closes; it rejects only on a bug in BullMQ's loop
-    worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue, err }));
+    worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue: worker.name, err }));
   }
   // connected mailboxes: one IDLE watcher per mailbox across all workers (src/connected/watch-pool.ts)
   const credentials = opts.credentials ?? deps.config.connected.keyRing;
@@ -100,16 +105,18 @@ export async function startWorker(
     concurrency: deps.config.worker.concurrency,
     largeConcurrency: deps.config.worker.largeConcurrency,
     largeMessageBytes: deps.config.worker.largeMessageBytes,
+    ...(shards > 1 ? { inboundShards: workerShards.join(','), of: shards, concurrencyPerShard: perShard } : {}),
   });
   return {
     inbound,
+    inboundShards,
     inboundLarge,
     maintenance,
     watchers,
     close: once(async () => {
       await watchers?.close();
       await maintenance?.close();
-      await Promise.all([inbound.close(), inboundLarge.close()]);
+      await Promise.all(consumers.map((w) => w.close()));
       await batched.batcher.drain();
       connection.disconnect();
     }),

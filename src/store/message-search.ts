@@ -52,9 +52,15 @@ export async function searchMessages(
   where(q, 'subject', f.subject);
   where(q, 'from_address', f.from);
   const regex = f.subject?.kind === 'regex' || f.from?.kind === 'regex';
-  if (regex) q.timeout(opts.regexTimeoutMs, { cancel: true });
   try {
-    return (await q).map(toSummary);
+    if (!regex) return (await q).map(toSummary);
+    // A regex search runs under statement_timeout (SET LOCAL, in a transaction of its own): Postgres stops the query
+    // itself (57014) on its own connection. Cancelling by backend pid from another connection is wrong behind
+    // PgBouncer, where that pid is a server connection the pooler may already have given to another client.
+    return await db.transaction(async (trx) => {
+      await trx.raw(`select set_config('statement_timeout', ?, true)`, [String(Math.ceil(opts.regexTimeoutMs))]);
+      return (await q.transacting(trx)).map(toSummary);
+    });
   } catch (err) {
     const e = err as { code?: string; name?: string };
     if (e.code === '2201B')

@@ -1,6 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import type { Knex } from 'knex';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../../src/core/redis.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/log.js';
 import type { MaintenanceDeps } from '../../src/maintenance/context.js';

@@ -42,7 +42,7 @@ test('REDIS_AUTO_PIPELINING=on: commands of one event-loop turn leave in one wri
     '"true" (the old boolean) still means on',
   );
   for (const role of ['producer', 'worker', 'command'] as const) {
-    const redis = await connectRedis(config, role);
+    const redis = (await connectRedis(config, role)) as Redis;
     try {
       let replies: string[] = [];
       const writes = await socketWrites(redis, async () => {
@@ -61,8 +61,11 @@ test('REDIS_AUTO_PIPELINING=on: commands of one event-loop turn leave in one wri
 });
 
 test('REDIS_AUTO_PIPELINING=false (off), and the subscriber connection always: one write per command', async (t) => {
-  const off = await connectRedis(loadConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_AUTO_PIPELINING: 'false' }), 'worker');
-  const sub = await connectRedis(loadConfig({ REDIS_URL: TEST_REDIS_URL }), 'subscriber');
+  const off = (await connectRedis(
+    loadConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_AUTO_PIPELINING: 'false' }),
+    'worker',
+  )) as Redis;
+  const sub = (await connectRedis(loadConfig({ REDIS_URL: TEST_REDIS_URL }), 'subscriber')) as Redis;
   try {
     for (const redis of [off, sub]) {
       let replies: string[] = [];
@@ -82,7 +85,7 @@ test('REDIS_AUTO_PIPELINING=adaptive (default): one write per command while idle
   const config = loadConfig({ REDIS_URL: TEST_REDIS_URL });
   t.is(config.redis.autoPipelining, 'adaptive');
   t.is(config.redis.autoPipeliningBusy, 4);
-  const redis = await connectRedis(config, 'worker');
+  const redis = (await connectRedis(config, 'worker')) as Redis;
   const load = loadPipelining(config);
   load.follow(redis);
   try {
@@ -123,7 +126,7 @@ test('REDIS_AUTO_PIPELINING=adaptive (default): one write per command while idle
 
 test('adaptive: it is not switched off while commands wait in an auto-pipeline, so no command overtakes another', async (t) => {
   const config = loadConfig({ REDIS_URL: TEST_REDIS_URL, REDIS_AUTO_PIPELINING_BUSY: '2' });
-  const redis = await connectRedis(config, 'worker');
+  const redis = (await connectRedis(config, 'worker')) as Redis;
   const load = loadPipelining(config);
   load.follow(redis);
   try {

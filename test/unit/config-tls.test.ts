@@ -61,11 +61,22 @@ test('PGSSLMODE becomes the sslmode of a DATABASE_URL that has none (app and rel
     `${url}?sslrootcert=%2Fca.pem&sslmode=no-verify`,
   );
   t.is(
-    loadConfig({ DATABASE_URL: `${url}?sslmode=require`, PGSSLMODE: 'disable' }).db.url,
-    `${url}?sslmode=require`,
+    loadConfig({ DATABASE_URL: `${url}?sslmode=no-verify`, PGSSLMODE: 'disable' }).db.url,
+    `${url}?sslmode=no-verify`,
     'the URL wins',
   );
   t.is(loadConfig({ DATABASE_URL: url, PGSSLMODE: '' }).db.url, url, 'empty means unset');
   const error = t.throws(() => loadConfig({ DATABASE_URL: url, PGSSLMODE: 'always' }), { instanceOf: ConfigError });
   t.regex(error.message, /PGSSLMODE: .*"always"/);
+});
+
+test('sslmode prefer, require and verify-ca are passed as verify-full (what pg 8 does with them, without its start-up SECURITY WARNING); uselibpqcompat keeps them', (t) => {
+  const url = 'postgres://u:pw@db.example:5432/mw';
+  for (const mode of ['prefer', 'require', 'verify-ca']) {
+    t.is(loadConfig({ DATABASE_URL: `${url}?sslmode=${mode}` }).db.url, `${url}?sslmode=verify-full`, mode);
+    t.is(loadConfig({ DATABASE_URL: url, PGSSLMODE: mode }).db.url, `${url}?sslmode=verify-full`, `PGSSLMODE=${mode}`);
+  }
+  const compat = `${url}?uselibpqcompat=true&sslmode=require`;
+  t.is(loadConfig({ DATABASE_URL: compat }).db.url, compat);
+  t.is(loadConfig({ DATABASE_URL: `${url}?sslmode=disable` }).db.url, `${url}?sslmode=disable`);
 });

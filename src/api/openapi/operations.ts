@@ -17,14 +17,15 @@ export const OPERATION_PATHS: Record<string, JsonSchema> = {
   '/readyz': {
     get: {
       operationId: 'getReadiness',
-      summary: 'Readiness: Postgres and Redis answer within 2 s',
+      summary: 'Readiness: Postgres, and Redis for every queue, answer within 2 s',
       tags: ['operations'],
       security: SEC.none,
       responses: {
         200: { description: 'ready', content: { 'application/json': { schema: ref('Readiness') } } },
         ...UNREADABLE,
         503: {
-          description: 'a dependency failed: checks.<name> is "failed: <reason>"',
+          description:
+            'a dependency failed: checks.<name> is "failed: <reason>"; for Redis, "failed: <queue>: <error>" when a queue\'s slot answers errors (TRYAGAIN, CLUSTERDOWN, MOVED, CROSSSLOT)',
           content: { 'application/json': { schema: ref('Readiness') } },
         },
       },

@@ -8,13 +8,13 @@ import { createSnsHandler } from '../../ingress/ses/handle-sns.js';
 import { httpsGet } from '../../ingress/ses/https-get.js';
 import { createSnsVerifier, type SnsFetch } from '../../ingress/ses/sns-verifier.js';
 import type { Metrics } from '../../ops/metrics.js';
-import type { Queues } from '../../queue/producers.js';
+import type { InboundQueues } from '../../queue/producers.js';
 
 export interface SesIngestDeps {
   config: Config;
   log: Logger;
   metrics: Metrics;
-  queues: Pick<Queues, 'inboundFor'>;
+  queues: InboundQueues;
   /** where certificates and SubscribeURLs are fetched from; default: https GET (tests inject their own) */
   snsFetch?: SnsFetch;
 }
