@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 
 /** Extend the lease only while it is still ours (another worker may hold it after an expiry). */
 const RENEW = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -13,7 +13,7 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  */
 export class WatchLeases {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     /** `<QUEUE_PREFIX>:connected` */
     private readonly keyPrefix: string,
     private readonly owner: string,

@@ -1,5 +1,5 @@
 import { ImapFlow, type ImapFlowError } from 'imapflow';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../core/redis.js';
 import type { Config } from '../core/config.js';
 import type { Logger } from '../core/log.js';
 import { open, type KeyRing } from '../core/secret-box.js';
@@ -21,7 +21,7 @@ export interface WatcherDeps {
   log: Logger;
   publisher: Publisher;
   /** where the last published cursor is kept (a position, never a secret) */
-  redis: Redis;
+  redis: RedisClient;
   metrics: Pick<Metrics, 'connectedWatchEvents'>;
   /** the mailbox as it is now (settings re-read at every connect) */
   findMailbox(id: string): Promise<Mailbox | undefined>;
