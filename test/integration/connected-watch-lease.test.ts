@@ -1,5 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
 import { Redis } from 'ioredis';
+import { PassThrough } from 'node:stream';
+import { createLogger } from '../../src/core/log.js';
 import { generateKey } from '../../src/core/secret-box.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
@@ -24,6 +26,8 @@ const test = anyTest as TestFn<{
   mailboxId: string;
   redis: Redis;
   prefix: string;
+  /** the workers' log lines, at trace level */
+  lines: string[];
 }>;
 
 const mail = (subject: string) =>
@@ -76,9 +80,16 @@ test.before(async (t) => {
   };
   t.context.web = await startSystem({ roles: ['web'], env, prefix });
   const database = t.context.web.database;
+  const lines: string[] = [];
+  t.context.lines = lines;
+  const traced = () => {
+    const sink = new PassThrough();
+    sink.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+    return createLogger({ log: { level: 'trace', pretty: false } }, 'worker', sink);
+  };
   t.context.workers = [
-    await startSystem({ roles: ['worker'], env, prefix, database }),
-    await startSystem({ roles: ['worker'], env, prefix, database }),
+    await startSystem({ roles: ['worker'], env, prefix, database, overrides: { log: traced() } }),
+    await startSystem({ roles: ['worker'], env, prefix, database, overrides: { log: traced() } }),
   ];
   t.context.redis = new Redis(TEST_REDIS_URL);
   t.context.owner = await createTenant(t.context.web, 'pro');
@@ -199,3 +210,22 @@ test.serial(
     }
   },
 );
+
+test.serial("no secret in the workers' log (trace level) or in Redis", async (t) => {
+  const { lines } = t.context;
+  t.true(lines.some((l) => l.includes('"event":"connected.watch_started"')));
+  t.true(
+    lines.some((l) => l.includes('"event":"connected.watch_failed"')),
+    'the dropped connection was logged',
+  );
+  t.deepEqual(
+    lines.filter((l) => l.includes(PASSWORD)),
+    [],
+  );
+  const keys = await t.context.redis.keys(`${t.context.prefix}:*`);
+  t.true(keys.some((k) => k.includes(':connected:')));
+  for (const key of keys) {
+    if ((await t.context.redis.type(key)) !== 'string') continue;
+    t.false((await t.context.redis.get(key))!.includes(PASSWORD), key);
+  }
+});
