@@ -120,9 +120,12 @@ test.serial('unique per owner (409 mailbox_exists, no connection); another tenan
     t.is(r.status, 404, method);
     t.is(r.body.error.code, 'mailbox_not_found');
   }
-  // hosted-only routes (tokens) do not serve a connected mailbox yet
+  // tokens: each owner lists its own mailbox's (none yet), a stranger gets the 404 of nothing
   const tokens = await call(sys, 'GET', '/api/v1/mailboxes/shared@example.org/tokens', { token: owner.apiKey });
-  t.is(tokens.status, 404);
+  t.is(tokens.status, 200);
+  t.deepEqual(tokens.body, []);
+  const strangers = await call(sys, 'GET', '/api/v1/mailboxes/shared@example.org/tokens', { token: stranger.apiKey });
+  t.is(strangers.status, 404);
 });
 
 test.serial('refused credentials: 422 imap_login_failed, nothing stored, the password never echoed', async (t) => {
