@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
 import { QUEUE } from './names.js';
-import type { InboundJob } from './payloads.js';
+import type { InboundJob, OutboundJob } from './payloads.js';
 
 export interface Queues {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES */
@@ -12,6 +12,8 @@ export interface Queues {
   /** the inbound queue for a raw message of this many bytes */
   inboundFor(bytes: number): Queue<InboundJob>;
   maintenance: Queue;
+  /** outbound messages (job id = row id) and the outbound sweeper */
+  outbound: Queue<OutboundJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -47,14 +49,28 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
       removeOnFail: { count: 1000 },
     },
   });
+  const outbound = new Queue<OutboundJob>(QUEUE.outbound, {
+    connection: redis,
+    prefix,
+    defaultJobOptions: {
+      // retries of a send are the row's (next_retry_at, OUTBOUND_MAX_ATTEMPTS), scheduled by moving the same job to
+      // delayed; BullMQ's own attempts only cover an unexpected failure (Postgres down) of the processor
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      // removed at once: the sweeper re-adds a row whose job is gone, and a kept failed job would block its id
+      removeOnFail: true,
+    },
+  });
   return {
     inbound,
     inboundLarge,
     inboundFor: (bytes) => (bytes > config.worker.largeMessageBytes ? inboundLarge : inbound),
     maintenance,
-    all: () => [inbound, inboundLarge, maintenance],
+    outbound,
+    all: () => [inbound, inboundLarge, maintenance, outbound],
     async close() {
-      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close()]);
+      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close(), outbound.close()]);
     },
   };
 }
