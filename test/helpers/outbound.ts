@@ -50,10 +50,10 @@ export const eventTypes = async (sys: System, id: string): Promise<string[]> =>
     (e: { type: string }) => e.type,
   );
 
-/** Row counts of the outbound tables: "nothing stored" is these staying equal. */
+/** Row counts of the tables a request writes: "nothing stored" is these staying equal (the worker adds events). */
 export async function outboundCounts(sys: System): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const table of ['outbound_sends', 'outbound_messages', 'outbound_message_events', 'idempotency_keys']) {
+  for (const table of ['outbound_sends', 'outbound_messages', 'suppressions', 'idempotency_keys']) {
     const [r] = await sys.deps.db(table).count<{ n: string }[]>({ n: '*' });
     out[table] = Number(r?.n ?? 0);
   }
