@@ -51,9 +51,9 @@ export const eventTypes = async (sys: System, id: string): Promise<string[]> =>
   );
 
 /** Row counts of the tables a request writes: "nothing stored" is these staying equal (the worker adds events). */
-export async function outboundCounts(sys: System): Promise<Record<string, number>> {
-  const out: Record<string, number> = {};
-  for (const table of ['outbound_sends', 'outbound_messages', 'suppressions', 'idempotency_keys']) {
+export async function outboundCounts(sys: System) {
+  const out = { outbound_sends: 0, outbound_messages: 0, suppressions: 0, idempotency_keys: 0 };
+  for (const table of Object.keys(out) as Array<keyof typeof out>) {
     const [r] = await sys.deps.db(table).count<{ n: string }[]>({ n: '*' });
     out[table] = Number(r?.n ?? 0);
   }

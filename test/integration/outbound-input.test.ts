@@ -5,7 +5,7 @@ import { createTokenSigner } from '../../src/access/tokens.js';
 import { createApp } from '../../src/api/app.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { call, type Tenant } from '../helpers/tenants.js';
 import { outboundCounts, outboundEnv, postSend, senderMailbox, sendPath } from '../helpers/outbound.js';
 
 const test = anyTest as TestFn<{ sys: System; sink: SmtpSink; owner: Tenant; address: string }>;
@@ -27,7 +27,7 @@ test.after.always(async (t) => {
 
 const ok = { to: 'ann@example.org', subject: 'hello', text: 'hi' };
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const many = (n: number, f: (i: number) => unknown) => Array.from({ length: n }, (_, i) => f(i));
+const many = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
 const BAD: Array<[string, unknown, number, string]> = [
   ['not JSON', '{"to":', 400, 'invalid_body'],
@@ -256,14 +256,12 @@ test.serial(
     t.is(a.status, 403);
     t.is(a.body.error.code, 'sending_not_allowed');
 
-    await sys.deps
-      .db('plans')
-      .insert({
-        ...(await sys.deps.db('plans').where({ id: 'free' }).first()),
-        id: 'tiny',
-        name: 'Tiny',
-        max_sends_per_day: 5,
-      });
+    await sys.deps.db('plans').insert({
+      ...(await sys.deps.db('plans').where({ id: 'free' }).first()),
+      id: 'tiny',
+      name: 'Tiny',
+      max_sends_per_day: 5,
+    });
     const tiny = await senderMailbox(sys, 'tiny');
     const before = await outboundCounts(sys);
     const answers = await Promise.all(
