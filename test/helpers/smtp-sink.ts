@@ -39,9 +39,13 @@ export interface SmtpSink {
 const smtpError = (code: number, text: string) => Object.assign(new Error(text), { responseCode: code });
 
 /** A local SMTP relay on 127.0.0.1:0 answering per recipient as `behave` says (default: accept everything). */
-export async function startSmtpSink(): Promise<SmtpSink> {
+export async function startSmtpSink(
+  opts: { auth?: { username: string; password: string } } = {},
+): Promise<SmtpSink & { logins: string[] }> {
+  const logins: string[] = [];
   const tries = new Map<string, number>();
-  const sink: SmtpSink = {
+  const sink: SmtpSink & { logins: string[] } = {
+    logins,
     port: 0,
     url: '',
     messages: [],
@@ -58,9 +62,16 @@ export async function startSmtpSink(): Promise<SmtpSink> {
     stop: async () => undefined,
   };
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS', 'AUTH'],
+    authOptional: !opts.auth,
+    allowInsecureAuth: true,
+    disabledCommands: opts.auth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
     logger: false,
+    onAuth(auth, _session, cb) {
+      const ok = auth.username === opts.auth?.username && auth.password === opts.auth?.password;
+      logins.push(`${auth.username ?? ''}:${ok ? 'ok' : 'refused'}`);
+      if (ok) cb(null, { user: auth.username });
+      else cb(smtpError(535, '5.7.8 Authentication failed'));
+    },
     size: 50 * 1024 * 1024,
     onConnect(_session, cb) {
       sink.connections++;
