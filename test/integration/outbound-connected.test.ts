@@ -1,4 +1,7 @@
 import anyTest, { type TestFn } from 'ava';
+import { parseAllowList } from '../../src/core/host-allow-list.js';
+import { createTransportPool } from '../../src/outbound/transport.js';
+import { loadOutboundToSend } from '../../src/store/outbound-delivery.js';
 import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
 import { eventTypes, outboundEnv, postSend, waitForStatus } from '../helpers/outbound.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
@@ -87,3 +90,26 @@ test.serial('a connected mailbox without an SMTP account: 422 sending_not_config
   t.is(r.body.error.code, 'sending_not_configured');
   t.deepEqual(await sys.deps.db('outbound_messages').count<{ n: string }[]>({ n: '*' }), before);
 });
+
+test.serial(
+  'the worker checks the SMTP host with the host guard: loopback off the allow-list is refused, no connection',
+  async (t) => {
+    const { sys, own } = t.context;
+    const pool = createTransportPool({
+      db: sys.deps.db,
+      relay: undefined,
+      credentials: sys.config.connected.keyRing,
+      allowHosts: parseAllowList('', 'CONNECTED_ALLOW_HOSTS'),
+      timeoutMs: 2000,
+      maxConnections: 1,
+    });
+    const row = await sys.deps.db('outbound_messages').where({ recipient_email: 'ann@example.org' }).first('id');
+    const loaded = await loadOutboundToSend(sys.deps.db, row.id);
+    const connections = own.connections;
+    const err = await t.throwsAsync(() => pool.forMailbox(loaded!.mailbox));
+    t.is((err as { code?: string }).code, 'smtp_host_forbidden');
+    t.regex(err!.message, /loopback/);
+    t.is(own.connections, connections);
+    pool.close();
+  },
+);
