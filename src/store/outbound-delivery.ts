@@ -212,15 +212,10 @@ export async function overdueOutbound(
   q: { overdueMs: number; staleMs: number; limit: number },
 ): Promise<Array<{ id: string; stream: Stream }>> {
   return db('outbound_messages')
-    .where((w) =>
-      w
-        .where('status', 'queued')
-        .andWhereRaw(`coalesce(next_retry_at, created_at) < now() - ? * interval '1 millisecond'`, [q.overdueMs]),
-    )
-    .orWhere((w) =>
-      w
-        .where('status', 'sending')
-        .andWhereRaw(`processing_started_at < now() - ? * interval '1 millisecond'`, [q.staleMs]),
+    .whereRaw(
+      `(status = 'queued' and coalesce(next_retry_at, created_at) < now() - ? * interval '1 millisecond')
+        or (status = 'sending' and processing_started_at < now() - ? * interval '1 millisecond')`,
+      [q.overdueMs, q.staleMs],
     )
     .orderByRaw('coalesce(next_retry_at, created_at)')
     .limit(q.limit)

@@ -321,7 +321,8 @@ test.serial('no relay configured: a hosted mailbox gets 422 sending_not_configur
     plans: sys.deps.stores.plans,
     signer: createTokenSigner(sys.config.tokenSecret!),
   });
-  const server: Server = createServer(app.callback());
+  const koa = app.callback();
+  const server: Server = createServer((req, res) => void koa(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const before = await outboundCounts(sys);
