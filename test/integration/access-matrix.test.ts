@@ -143,6 +143,7 @@ test.serial(
       messageId: ulid(),
       jti: 'nosuchjti',
       keyId: randomUUID(),
+      outboundId: randomUUID(),
     };
     const credentials = [
       ['API key', a.apiKey],

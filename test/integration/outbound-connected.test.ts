@@ -108,7 +108,7 @@ test.serial(
     const connections = own.connections;
     const err = await t.throwsAsync(() => pool.forMailbox(loaded!.mailbox));
     t.is((err as { code?: string }).code, 'smtp_host_forbidden');
-    t.regex(err!.message, /loopback/);
+    t.regex(err.message, /loopback/);
     t.is(own.connections, connections);
     pool.close();
   },

@@ -53,7 +53,7 @@ test.serial('a job lost from Redis: the sweeper re-adds it; a job that exists is
     t.truthy(await sys.deps.queues.outbound.getJob(id));
     await sys.deps.queues.outbound.remove(id);
   } finally {
-    worker.resume();
+    await worker.resume();
   }
   const row = await waitForStatus(sys, r.body.messages[0].id, ['sent', 'failed'], 20_000);
   t.is(row.status, 'sent');
