@@ -43,7 +43,7 @@ test.serial(
   async (t) => {
     const { sys, sink, key, address } = t.context;
     const w1 = worker(t);
-    await w1.waitFor('outbound.started');
+    await w1.waitFor('outbound.started', 90_000);
     const pid = w1.child.pid!;
     let stopped = false;
     sink.onFinalDot = (_msg, reply) => {
@@ -65,9 +65,9 @@ test.serial(
 
     const w2 = worker(t);
     const t0 = Date.now();
-    await w2.waitFor('outbound.started', 30_000);
+    await w2.waitFor('outbound.started', 90_000);
     t.log(`second worker started in ${Date.now() - t0} ms`);
-    const row = await waitForStatus(sys, id, ['sent', 'failed'], 30_000);
+    const row = await waitForStatus(sys, id, ['sent', 'failed'], 60_000);
     t.log(`recovered ${Date.now() - t0} ms after the second worker was spawned`);
     t.is(row.status, 'sent');
     t.is(row.attempts, 2);
@@ -81,7 +81,7 @@ test.serial(
     t.is(sink.messages[0]!.messageId, r.body.message_id);
     t.is(sink.messages[1]!.messageId, r.body.message_id, 'the copy keeps the Message-ID');
     t.true(sink.messages[0]!.raw.equals(sink.messages[1]!.raw), 'the same bytes');
-    await w2.waitFor('outbound.recovered');
+    await w2.waitFor('outbound.recovered', 30_000);
     sink.onFinalDot = undefined;
     await w2.stop();
   },
@@ -94,7 +94,7 @@ test.serial(
     const start = sink.messages.length;
     sink.onFinalDot = (_msg, reply) => setTimeout(reply, 5); // slow enough to be killed mid-flow
     const w1 = worker(t);
-    await w1.waitFor('outbound.started');
+    await w1.waitFor('outbound.started', 90_000);
     const ids: string[] = [];
     const recipients: string[] = [];
     for (let b = 0; b < 4; b++) {
@@ -110,7 +110,7 @@ test.serial(
     const atKill = sink.messages.length - start;
     t.true(atKill < 200, `killed mid-flow (${atKill} delivered)`);
     const w2 = worker(t);
-    for (const id of ids) t.is((await waitForStatus(sys, id, ['sent', 'failed'], 60_000)).status, 'sent');
+    for (const id of ids) t.is((await waitForStatus(sys, id, ['sent', 'failed'], 120_000)).status, 'sent');
     const copies = new Map<string, number>();
     for (const m of sink.messages.slice(start)) for (const to of m.to) copies.set(to, (copies.get(to) ?? 0) + 1);
     t.deepEqual(
@@ -137,7 +137,7 @@ test.serial(
 test.serial('SIGTERM with a send in flight: the worker finishes it (sent, attempts 1) before it exits', async (t) => {
   const { sys, sink, key, address } = t.context;
   const w = worker(t);
-  await w.waitFor('outbound.started');
+  await w.waitFor('outbound.started', 90_000);
   let release: (() => void) | undefined;
   sink.onFinalDot = (_msg, reply) => {
     release = reply;
