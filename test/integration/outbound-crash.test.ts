@@ -24,6 +24,11 @@ test.after.always(async (t) => {
 });
 
 const credentialsKey = generateKey();
+/** what a test hands to the next one (they run serially) */
+const state: {
+  crash?: { id: string; messageId: string };
+  flow?: { start: number; ids: string[]; recipients: string[]; atKill: number };
+} = {};
 function worker(t: { context: { sys: System; sink: SmtpSink; workers: RoleProcess[] } }): RoleProcess {
   const w = spawnRole(
     'worker',
@@ -39,7 +44,7 @@ function worker(t: { context: { sys: System; sink: SmtpSink; workers: RoleProces
 }
 
 test.serial(
-  'killed between the relay’s 250 and the commit: a new worker sends the copy, same Message-ID; sent, attempts 2',
+  'killed between the relay’s 250 and the commit: the row stays sending, the relay has the first copy',
   async (t) => {
     const { sys, sink, key, address } = t.context;
     const w1 = worker(t);
@@ -63,6 +68,16 @@ test.serial(
     t.is(stuck.attempts, 1);
     t.is(sink.messages.length, 1, 'the relay has the first copy');
 
+    state.crash = { id, messageId: r.body.message_id };
+  },
+);
+
+// separate tests: ava's inactivity timeout (60 s) would otherwise span two worker start-ups on a loaded machine
+test.serial(
+  '… and a new worker recovers it: the copy has the same Message-ID and bytes; sent, attempts 2',
+  async (t) => {
+    const { sys, sink } = t.context;
+    const { id, messageId } = state.crash!;
     const w2 = worker(t);
     const t0 = Date.now();
     await w2.waitFor('outbound.started', 90_000);
@@ -78,8 +93,8 @@ test.serial(
       .orderBy('id');
     t.deepEqual(sending[1].payload, { attempt: 2, recovered: true });
     t.is(sink.messages.length, 2);
-    t.is(sink.messages[0]!.messageId, r.body.message_id);
-    t.is(sink.messages[1]!.messageId, r.body.message_id, 'the copy keeps the Message-ID');
+    t.is(sink.messages[0]!.messageId, messageId);
+    t.is(sink.messages[1]!.messageId, messageId, 'the copy keeps the Message-ID');
     t.true(sink.messages[0]!.raw.equals(sink.messages[1]!.raw), 'the same bytes');
     await w2.waitFor('outbound.recovered', 30_000);
     sink.onFinalDot = undefined;
@@ -88,7 +103,7 @@ test.serial(
 );
 
 test.serial(
-  'SIGKILL in a 200-message flow: none lost; a second copy only for a row recovered from the window',
+  'SIGKILL in a 200-message flow, part one: the worker is killed mid-flow',
   async (t) => {
     const { sys, sink, key, address } = t.context;
     const start = sink.messages.length;
@@ -109,6 +124,16 @@ test.serial(
     await w1.exited;
     const atKill = sink.messages.length - start;
     t.true(atKill < 200, `killed mid-flow (${atKill} delivered)`);
+    state.flow = { start, ids, recipients, atKill };
+  },
+);
+
+// separate tests: ava's inactivity timeout (60 s) would otherwise span two worker start-ups on a loaded machine
+test.serial(
+  '… a new worker finishes the 200-message flow: none lost; a second copy only for a row recovered from the window',
+  async (t) => {
+    const { sys, sink } = t.context;
+    const { start, ids, recipients, atKill } = state.flow!;
     const w2 = worker(t);
     for (const id of ids) t.is((await waitForStatus(sys, id, ['sent', 'failed'], 120_000)).status, 'sent');
     const copies = new Map<string, number>();
