@@ -102,31 +102,28 @@ test.serial(
   },
 );
 
-test.serial(
-  'SIGKILL in a 200-message flow, part one: the worker is killed mid-flow',
-  async (t) => {
-    const { sys, sink, key, address } = t.context;
-    const start = sink.messages.length;
-    sink.onFinalDot = (_msg, reply) => setTimeout(reply, 5); // slow enough to be killed mid-flow
-    const w1 = worker(t);
-    await w1.waitFor('outbound.started', 90_000);
-    const ids: string[] = [];
-    const recipients: string[] = [];
-    for (let b = 0; b < 4; b++) {
-      const to = Array.from({ length: 50 }, (_, i) => `flow${b * 50 + i}@example.org`);
-      recipients.push(...to);
-      const r = await postSend(sys, address, key, { to, subject: `flow ${b}`, text: 't' });
-      t.is(r.status, 202);
-      ids.push(...r.body.messages.map((m: any) => m.id));
-    }
-    await sink.waitFor(() => sink.messages.length - start >= 40, 30_000, '40 deliveries');
-    w1.signal('SIGKILL');
-    await w1.exited;
-    const atKill = sink.messages.length - start;
-    t.true(atKill < 200, `killed mid-flow (${atKill} delivered)`);
-    state.flow = { start, ids, recipients, atKill };
-  },
-);
+test.serial('SIGKILL in a 200-message flow, part one: the worker is killed mid-flow', async (t) => {
+  const { sys, sink, key, address } = t.context;
+  const start = sink.messages.length;
+  sink.onFinalDot = (_msg, reply) => setTimeout(reply, 5); // slow enough to be killed mid-flow
+  const w1 = worker(t);
+  await w1.waitFor('outbound.started', 90_000);
+  const ids: string[] = [];
+  const recipients: string[] = [];
+  for (let b = 0; b < 4; b++) {
+    const to = Array.from({ length: 50 }, (_, i) => `flow${b * 50 + i}@example.org`);
+    recipients.push(...to);
+    const r = await postSend(sys, address, key, { to, subject: `flow ${b}`, text: 't' });
+    t.is(r.status, 202);
+    ids.push(...r.body.messages.map((m: any) => m.id));
+  }
+  await sink.waitFor(() => sink.messages.length - start >= 40, 30_000, '40 deliveries');
+  w1.signal('SIGKILL');
+  await w1.exited;
+  const atKill = sink.messages.length - start;
+  t.true(atKill < 200, `killed mid-flow (${atKill} delivered)`);
+  state.flow = { start, ids, recipients, atKill };
+});
 
 // separate tests: ava's inactivity timeout (60 s) would otherwise span two worker start-ups on a loaded machine
 test.serial(
