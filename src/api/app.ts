@@ -28,6 +28,9 @@ import type { LoadPipelining } from '../queue/pipelining.js';
 import { keyRoutes } from './routes/keys.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { waitRoutes } from './routes/wait.js';
+import { outboundSendRoutes } from './routes/outbound.js';
+import { outboundReadRoutes } from './routes/outbound-reads.js';
+import { suppressionRoutes } from './routes/suppressions.js';
 import { apiRateLimits } from '../access/request-limits.js';
 
 export interface ApiDeps {
@@ -109,6 +112,9 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
     messageRoutes(deps),
     tokenRoutes(deps),
     keyRoutes(deps),
+    outboundSendRoutes(deps),
+    outboundReadRoutes(deps),
+    suppressionRoutes(deps),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

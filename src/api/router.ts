@@ -12,6 +12,7 @@ export type PathParams = {
   readonly id: string;
   readonly jti: string;
   readonly n: string;
+  readonly recipient: string;
 };
 
 declare module 'koa' {

@@ -335,6 +335,20 @@ export const ENV = z.object({
   EXTRACT_MAX_LINKS: int(0).default(200),
   EXTRACT_MAX_URL_LENGTH: int(16).default(2_048),
   EXTRACT_MAX_INPUT_CHARS: int(1024).default(512 * 1024),
+  // outbound sending (issue 20): docs/outbound.md
+  OUTBOUND_RELAY_URL: optionalString.pipe(url(['smtp:', 'smtps:']).optional()),
+  OUTBOUND_CONCURRENCY: int(1).default(16),
+  OUTBOUND_MAX_ATTEMPTS: int(1).default(8),
+  OUTBOUND_BACKOFF_MS: int(100).default(30_000),
+  OUTBOUND_BACKOFF_MAX_MS: int(100).default(3_600_000),
+  OUTBOUND_LOCK_MS: int(1000).default(30_000),
+  OUTBOUND_SMTP_TIMEOUT_MS: int(100).default(60_000),
+  OUTBOUND_MAX_RECIPIENTS: int(1, 1000).default(50),
+  OUTBOUND_MAX_MESSAGE_BYTES: int(1024).default(10 * 1024 * 1024),
+  OUTBOUND_MAX_REQUEST_BYTES: optionalInt(1024),
+  OUTBOUND_SWEEP_EVERY_MS: int(100).default(60_000),
+  OUTBOUND_POOL_CONNECTIONS: int(1).default(5),
+  IDEMPOTENCY_IN_PROGRESS_MS: int(1000).default(60_000),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -377,6 +391,33 @@ function allowList(value: string, variable: string): AllowList {
   }
 }
 
+/** OUTBOUND_RELAY_URL as connection settings: `smtps://` is implicit TLS, `smtp://` upgrades with STARTTLS when offered. */
+export interface RelaySettings {
+  host: string;
+  port: number;
+  secure: boolean;
+  user?: string;
+  pass?: string;
+  /** the URL with its password as *** (logs, start notices) */
+  shown: string;
+}
+
+function relaySettings(value: string): RelaySettings {
+  const u = new URL(value);
+  const secure = u.protocol === 'smtps:';
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  if (!host)
+    throw new ConfigError('invalid configuration:\n  OUTBOUND_RELAY_URL: needs a host (got a URL without one)');
+  return {
+    host,
+    port: u.port ? Number(u.port) : secure ? 465 : 587,
+    secure,
+    user: u.username ? decodeURIComponent(u.username) : undefined,
+    pass: u.password ? decodeURIComponent(u.password) : undefined,
+    shown: value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@'),
+  };
+}
+
 /** How a bad value appears in the error: secrets by their length, URLs without a password. */
 function shownValue(name: string, value: string | undefined): string {
   if (value === undefined) return 'nothing';
@@ -396,6 +437,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  if (e.OUTBOUND_BACKOFF_MAX_MS < e.OUTBOUND_BACKOFF_MS)
+    throw new ConfigError(
+      `invalid configuration:\n  OUTBOUND_BACKOFF_MAX_MS: must be at least OUTBOUND_BACKOFF_MS (${e.OUTBOUND_BACKOFF_MS}) (got ${shownValue('OUTBOUND_BACKOFF_MAX_MS', known.OUTBOUND_BACKOFF_MAX_MS)})`,
+    );
   if (e.SMTPS_PORT !== undefined && !(e.SMTP_TLS_KEY_FILE && e.SMTP_TLS_CERT_FILE)) {
     throw new ConfigError(
       `invalid configuration:\n  SMTPS_PORT: needs SMTP_TLS_KEY_FILE and SMTP_TLS_CERT_FILE, the certificate STARTTLS uses (got ${shownValue('SMTPS_PORT', known.SMTPS_PORT)})`,
@@ -585,6 +630,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSeconds: e.WAIT_MAX_SECONDS,
       filterMaxLength: e.WAIT_FILTER_MAX_LENGTH,
       regexTimeoutMs: e.WAIT_REGEX_TIMEOUT_MS,
+    },
+    outbound: {
+      /** the relay hosted mailboxes send through (undefined: hosted mailboxes cannot send) */
+      relay: e.OUTBOUND_RELAY_URL === undefined ? undefined : relaySettings(e.OUTBOUND_RELAY_URL),
+      concurrency: e.OUTBOUND_CONCURRENCY,
+      maxAttempts: e.OUTBOUND_MAX_ATTEMPTS,
+      backoffMs: e.OUTBOUND_BACKOFF_MS,
+      backoffMaxMs: e.OUTBOUND_BACKOFF_MAX_MS,
+      lockMs: e.OUTBOUND_LOCK_MS,
+      smtpTimeoutMs: e.OUTBOUND_SMTP_TIMEOUT_MS,
+      maxRecipients: e.OUTBOUND_MAX_RECIPIENTS,
+      maxMessageBytes: e.OUTBOUND_MAX_MESSAGE_BYTES,
+      /** default: the message limit as base64 (4/3) plus 64 KiB of JSON around it */
+      maxRequestBytes: e.OUTBOUND_MAX_REQUEST_BYTES ?? Math.ceil((e.OUTBOUND_MAX_MESSAGE_BYTES * 4) / 3) + 64 * 1024,
+      sweepEveryMs: e.OUTBOUND_SWEEP_EVERY_MS,
+      poolConnections: e.OUTBOUND_POOL_CONNECTIONS,
+      idempotencyInProgressMs: e.IDEMPOTENCY_IN_PROGRESS_MS,
     },
   });
 }

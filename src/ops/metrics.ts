@@ -83,6 +83,24 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     }),
+    outboundOutcomes: new Counter({
+      name: 'mailwright_outbound_outcomes_total',
+      help: 'Outbound send attempts by outcome (sent, deferred, failed, suppressed, recovered)',
+      labelNames: ['outcome'],
+      registers: r,
+    }),
+    outboundAccepted: new Counter({
+      name: 'mailwright_outbound_accepted_total',
+      help: 'Outbound messages accepted by the API, by first status (queued, suppressed)',
+      labelNames: ['status'],
+      registers: r,
+    }),
+    outboundSendSeconds: new Histogram({
+      name: 'mailwright_outbound_smtp_seconds',
+      help: 'Time of one SMTP transaction of an outbound message (connection from the pool to the final reply)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: r,
+    }),
     httpSeconds: new Histogram({
       name: 'mailwright_http_request_seconds',
       help: 'HTTP request latency by route',

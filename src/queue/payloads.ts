@@ -43,3 +43,9 @@ export function decodeRaw(data: Pick<InboundJob, 'rawAscii' | 'rawBase64'>): Buf
   if (typeof data.rawBase64 === 'string') return Buffer.from(data.rawBase64, 'base64');
   return undefined;
 }
+
+/** One outbound message to send: only its row id (the content and credentials stay in Postgres). */
+export interface OutboundJob {
+  v: 1;
+  id: string;
+}

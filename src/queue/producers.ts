@@ -3,7 +3,7 @@ import type { Config } from '../core/config.js';
 import type { RedisClient } from '../core/redis.js';
 import { openQueue } from './factory.js';
 import { QUEUE } from './names.js';
-import type { InboundJob } from './payloads.js';
+import type { InboundJob, OutboundJob } from './payloads.js';
 import { groupByShard, inboundShardName } from './shards.js';
 
 export interface Queues {
@@ -18,6 +18,8 @@ export interface Queues {
   /** where a message of this size to these recipients is queued: one queue and its recipients per shard */
   inboundPlan(bytes: number, recipients: string[]): Array<{ queue: Queue<InboundJob>; to: string[] }>;
   maintenance: Queue;
+  /** outbound messages (job id = row id) and the outbound sweeper */
+  outbound: Queue<OutboundJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -53,7 +55,18 @@ export function createQueues(
       removeOnFail: { count: 1000 },
     },
   });
-  const all = [...inboundShards, inboundLarge, maintenance];
+  const outbound = openQueue<OutboundJob>(redis, config.redis, QUEUE.outbound, {
+    defaultJobOptions: {
+      // retries of a send are the row's (next_retry_at, OUTBOUND_MAX_ATTEMPTS), scheduled by moving the same job to
+      // delayed; BullMQ's own attempts only cover an unexpected failure (Postgres down) of the processor
+      attempts: 20,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      // removed at once: the sweeper re-adds a row whose job is gone, and a kept failed job would block its id
+      removeOnFail: true,
+    },
+  });
+  const all = [...inboundShards, inboundLarge, maintenance, outbound];
   const separator = config.mail.tagSeparator;
   return {
     inbound,
@@ -67,6 +80,7 @@ export function createQueues(
       return [...groupByShard(to, shards, separator)].map(([s, group]) => ({ queue: inboundShards[s]!, to: group }));
     },
     maintenance,
+    outbound,
     all: () => all,
     async close() {
       await Promise.all(all.map((q) => q.close()));

@@ -13,6 +13,8 @@ import { inboundShardName } from '../queue/shards.js';
 import type { InboundJob } from '../queue/payloads.js';
 import { startWatchPool, type WatchPool } from '../connected/watch-pool.js';
 import type { KeyRing } from '../core/secret-box.js';
+import { resolveCredentialsRing } from '../access/secret.js';
+import { startOutbound, type OutboundWorker } from '../outbound/worker.js';
 
 export interface WorkerRole {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES: the first inbound shard this worker consumes */
@@ -24,6 +26,8 @@ export interface WorkerRole {
   maintenance?: MaintenanceWorker;
   /** IDLE watchers of connected mailboxes (none without a credentials key) */
   watchers?: WatchPool;
+  /** outbound sends (OUTBOUND_CONCURRENCY) and the outbound sweeper */
+  outbound: OutboundWorker;
   close: () => Promise<void>;
 }
 
@@ -83,6 +87,10 @@ export async function startWorker(
   const consumers = [...inboundShards, inboundLarge];
   await Promise.all(consumers.map((w) => w.waitUntilReady()));
   const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
+  const outbound = await startOutbound({
+    ...deps,
+    credentials: opts.credentials ?? resolveCredentialsRing(deps.config),
+  });
   // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
   // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
@@ -113,9 +121,11 @@ export async function startWorker(
     inboundLarge,
     maintenance,
     watchers,
+    outbound,
     close: once(async () => {
       await watchers?.close();
       await maintenance?.close();
+      await outbound.close();
       await Promise.all(consumers.map((w) => w.close()));
       await batched.batcher.drain();
       connection.disconnect();

@@ -12,6 +12,8 @@ export interface Plan {
   maxConnectedMailboxes: number | null;
   /** mailbox creations per window: per API key of the plan (the `anonymous` plan: per client IP) */
   createBudget: { points: number; windowS: number };
+  /** outbound recipients accepted per rolling 24 h, per owner (null = unlimited, 0 = sending not allowed) */
+  maxSendsPerDay: number | null;
 }
 
 interface PlanRow {
@@ -25,6 +27,7 @@ interface PlanRow {
   max_connected_mailboxes: number | null;
   create_budget_points: number;
   create_budget_window_s: number;
+  max_sends_per_day: number | null;
 }
 
 const toPlan = (r: PlanRow): Plan => ({
@@ -37,6 +40,7 @@ const toPlan = (r: PlanRow): Plan => ({
   maxActiveMailboxes: r.max_active_mailboxes,
   maxConnectedMailboxes: r.max_connected_mailboxes,
   createBudget: { points: r.create_budget_points, windowS: r.create_budget_window_s },
+  maxSendsPerDay: r.max_sends_per_day ?? null,
 });
 
 export interface PlanStore {

@@ -16,6 +16,8 @@ export const DEFAULT_PLANS = [
     max_connected_mailboxes: 0,
     create_budget_points: 20,
     create_budget_window_s: 3600,
+    // outbound recipients per rolling 24 h, per owner (0: no sending)
+    max_sends_per_day: 0,
   },
   {
     id: 'free',
@@ -28,6 +30,8 @@ export const DEFAULT_PLANS = [
     max_connected_mailboxes: 3,
     create_budget_points: 600,
     create_budget_window_s: 60,
+    // outbound recipients per rolling 24 h, per owner (0: no sending)
+    max_sends_per_day: 200,
   },
   {
     id: 'pro',
@@ -40,6 +44,8 @@ export const DEFAULT_PLANS = [
     max_connected_mailboxes: null,
     create_budget_points: 3000,
     create_budget_window_s: 60,
+    // outbound recipients per rolling 24 h, per owner (0: no sending)
+    max_sends_per_day: 20_000,
   },
 ] as const;
 

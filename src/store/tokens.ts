@@ -46,6 +46,8 @@ export interface TokenStore {
     name: string | null;
     permissions: Permission[];
     expiresAt: Date;
+    /** the token's own daily send cap (outbound); null/undefined: only the plan's */
+    maxSendsPerDay?: number | null;
   }): Promise<AgentToken>;
   findByJti(jti: string): Promise<AgentToken | undefined>;
   listByMailbox(mailboxId: string): Promise<AgentToken[]>;
@@ -67,6 +69,7 @@ export function tokenStore(db: Db): TokenStore {
           name: t.name,
           permissions: JSON.stringify(t.permissions),
           expires_at: t.expiresAt,
+          max_sends_per_day: t.maxSendsPerDay ?? null,
         })
         .returning('*');
       return toToken(row);

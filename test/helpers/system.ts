@@ -153,7 +153,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
       await step('web.close', () => web?.close());
       await step('smtp.close', () => smtp?.close());
       await step('worker.close', () => worker?.close());
-      for (const q of [...deps.queues.inboundShards, deps.queues.inboundLarge])
+      for (const q of [...deps.queues.inboundShards, deps.queues.inboundLarge, deps.queues.outbound])
         await step(`obliterate ${q.name}`, () => q.obliterate({ force: true }).catch(() => undefined));
       await step('deps.close', () => deps.close());
       await step('dropPrefix', () => dropPrefix(prefix));

@@ -2,6 +2,7 @@ import anyTest, { type TestFn } from 'ava';
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
 import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
+import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
 import {
   apiRoutes,
   call,
@@ -23,8 +24,11 @@ interface Objects {
   messageId: string;
   jti: string;
   keyId: string;
+  /** an outbound message of the mailbox (outbound routes' `:id`) */
+  outboundId: string;
 }
 interface Ctx {
+  sink: SmtpSink;
   sys: System;
   a: Tenant;
   b: Tenant;
@@ -59,7 +63,15 @@ const url = (r: RouteSpec, params: Record<string, string>) =>
 
 const isKeyRoute = (path: string) => path.startsWith('/api/v1/keys');
 const paramsFor = (path: string, o: Objects): Record<string, string> =>
-  isKeyRoute(path) ? { id: o.keyId } : { address: o.address, id: o.messageId, n: '0', jti: o.jti };
+  isKeyRoute(path)
+    ? { id: o.keyId }
+    : {
+        address: o.address,
+        id: path.includes('/outbound/') ? o.outboundId : o.messageId,
+        n: '0',
+        jti: o.jti,
+        recipient: 'suppressed@example.org',
+      };
 const bodyFor = (method: string, path: string) =>
   method === 'POST' && path.endsWith('/tokens') ? { permissions: ['read'] } : undefined;
 const objectRoutes = (routes: RouteSpec[]) => routes.filter((r) => r.path.includes(':'));
@@ -88,24 +100,32 @@ async function mailboxWithMail(sys: System, tenant: Tenant) {
 }
 
 test.before(async (t) => {
-  const sys = await startSystem();
+  const sink = await startSmtpSink();
+  const sys = await startSystem({ env: { OUTBOUND_RELAY_URL: sink.url } });
   const a = await createTenant(sys);
   const b = await createTenant(sys);
   const { box: aBox } = await mailboxWithMail(sys, a);
   const { box: bBox, messageId } = await mailboxWithMail(sys, b);
   const { jti } = await mintToken(sys, bBox.address, b.apiKey, ['read']);
+  const sent = await call(sys, 'POST', `/api/v1/mailboxes/${bBox.address}/outbound`, {
+    token: b.apiKey,
+    body: { to: 'someone@example.org', subject: 'private', text: 'private body' },
+  });
+  if (sent.status !== 202) throw new Error(`send: ${sent.status} ${sent.text}`);
   t.context = {
+    sink,
     sys,
     a,
     b,
     aBox,
     bBox,
-    bObjects: { address: bBox.address, messageId, jti, keyId: b.keyId },
+    bObjects: { address: bBox.address, messageId, jti, keyId: b.keyId, outboundId: sent.body.messages[0].id },
     routes: apiRoutes(sys),
   };
 });
 test.after.always(async (t) => {
   await t.context.sys?.stop();
+  await t.context.sink?.stop();
 });
 
 test.serial('the generated matrix covers mailboxes, messages, raw, attachments, tokens and keys', (t) => {
@@ -123,6 +143,7 @@ test.serial(
       messageId: ulid(),
       jti: 'nosuchjti',
       keyId: randomUUID(),
+      outboundId: randomUUID(),
     };
     const credentials = [
       ['API key', a.apiKey],

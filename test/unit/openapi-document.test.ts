@@ -40,6 +40,12 @@ const OPERATION_IDS = [
   'listFolders',
   'revokeApiKey',
   'ingestSesNotification',
+  'sendOutbound',
+  'listOutbound',
+  'getOutbound',
+  'listSuppressions',
+  'addSuppression',
+  'removeSuppression',
 ];
 
 function operations() {

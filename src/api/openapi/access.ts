@@ -145,6 +145,13 @@ export const ACCESS_SCHEMAS: Record<string, JsonSchema> = {
           description:
             "default TOKEN_DEFAULT_TTL_MINUTES (1440), capped by TOKEN_MAX_TTL_MINUTES (43200), by the mailbox's expiry and by the parent token's expiry",
         },
+        max_sends_per_day: {
+          type: 'integer',
+          minimum: 0,
+          maximum: 2147483647,
+          description:
+            "outbound: this token's own cap of accepted recipients per rolling 24 h, counted by the token (0: it may not send); the plan's quota applies too",
+        },
       },
       ['permissions'],
     ),

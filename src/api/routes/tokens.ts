@@ -41,6 +41,8 @@ const CreateToken = z.strictObject({
     .refine(Number.isInteger, { message: 'expected an integer' })
     .transform((n) => Math.min(n, Number.MAX_SAFE_INTEGER))
     .optional(),
+  // outbound: this token's own rolling 24 h cap of accepted recipients (0: it may not send)
+  max_sends_per_day: z.number().int().min(0).max(2_147_483_647).optional(),
 });
 
 const JTI = /^[A-Za-z0-9_-]{1,64}$/;
@@ -98,6 +100,7 @@ export function tokenRoutes(deps: TokenRouteDeps): Router {
         name: body.name ?? null,
         permissions: grant.permissions,
         expiresAt: grant.expiresAt,
+        maxSendsPerDay: body.max_sends_per_day,
       });
       return { token: signed.token, row: inserted };
     });

@@ -1,0 +1,223 @@
+import type { Db } from './db.js';
+import { appendOutboundEvent } from './outbound-events.js';
+import type { AccountSettings, MailboxKind, TlsMode } from './mailboxes.js';
+import type { NamedAddress, OutboundStatus, Stream } from './outbound.js';
+
+/** What the worker reads of an outbound message before claiming it. */
+export interface OutboundToSend {
+  id: string;
+  sendId: string;
+  status: OutboundStatus;
+  nextRetryAt: Date | null;
+  recipient: string;
+  stream: Stream;
+  trackOpens: boolean;
+  trackClicks: boolean;
+  mailbox: {
+    id: string;
+    address: string;
+    kind: MailboxKind;
+    smtp: AccountSettings | null;
+    /** connected mailboxes with a bounce inbox (issue 21): the VERP domain */
+    bounceVerpDomain: string | null;
+  };
+}
+
+export async function loadOutboundToSend(db: Db, id: string): Promise<OutboundToSend | undefined> {
+  const r = await db('outbound_messages as m')
+    .join('mailboxes as b', 'b.id', 'm.mailbox_id')
+    .where('m.id', id)
+    .first(
+      'm.id',
+      'm.send_id',
+      'm.status',
+      'm.next_retry_at',
+      'm.recipient_email',
+      'm.stream',
+      'm.track_opens',
+      'm.track_clicks',
+      'b.id as mailbox_id',
+      'b.address',
+      'b.kind',
+      'b.smtp_host',
+      'b.smtp_port',
+      'b.smtp_tls_mode',
+      'b.smtp_username',
+      'b.bounce_verp_domain',
+    );
+  if (!r) return undefined;
+  const smtp =
+    r.smtp_host && r.smtp_port && r.smtp_tls_mode && r.smtp_username
+      ? { host: r.smtp_host, port: r.smtp_port, tls: r.smtp_tls_mode as TlsMode, username: r.smtp_username }
+      : null;
+  return {
+    id: r.id,
+    sendId: r.send_id,
+    status: r.status,
+    nextRetryAt: r.next_retry_at,
+    recipient: r.recipient_email,
+    stream: r.stream,
+    trackOpens: r.track_opens,
+    trackClicks: r.track_clicks,
+    mailbox: { id: r.mailbox_id, address: r.address, kind: r.kind, smtp, bounceVerpDomain: r.bounce_verp_domain },
+  };
+}
+
+/** The stored parts of a send: what the renderer builds the MIME from (the same bytes for every copy). */
+export interface StoredSend {
+  id: string;
+  messageId: string;
+  date: Date;
+  fromName: string | null;
+  replyTo: string | null;
+  to: NamedAddress[];
+  cc: NamedAddress[];
+  subject: string;
+  text: string | null;
+  html: string | null;
+  headers: Record<string, string>;
+  attachments: Array<{ filename: string | null; contentType: string; content: Buffer }>;
+}
+
+export async function loadSend(db: Db, sendId: string): Promise<StoredSend | undefined> {
+  const s = await db('outbound_sends').where({ id: sendId }).first();
+  if (!s) return undefined;
+  const attachments = await db('outbound_attachments')
+    .where({ send_id: sendId })
+    .orderBy('index')
+    .select('filename', 'content_type', 'content');
+  return {
+    id: s.id,
+    messageId: s.message_id,
+    date: s.date,
+    fromName: s.from_name,
+    replyTo: s.reply_to,
+    to: s.to_addresses,
+    cc: s.cc_addresses,
+    subject: s.subject,
+    text: s.text_body,
+    html: s.html_body,
+    headers: s.headers,
+    attachments: attachments.map((a) => ({ filename: a.filename, contentType: a.content_type, content: a.content })),
+  };
+}
+
+export type Claim =
+  | { kind: 'claimed'; attempt: number; recovered: boolean }
+  | { kind: 'suppressed' }
+  | { kind: 'not_due'; nextRetryAt: Date }
+  | { kind: 'busy'; staleAt: Date }
+  | { kind: 'skip'; status: OutboundStatus | 'missing' };
+
+/**
+ * Claim a message for one attempt, in one transaction: `queued` and due, or `sending` with a
+ * processing_started_at older than `lockMs` (its worker died: `recovered`). The claim sets `sending`,
+ * attempts + 1, processing_started_at and envelope_from, and appends the `sending` event. A recipient suppressed
+ * meanwhile becomes `suppressed` instead (no SMTP traffic). Anything else (sent, failed, someone else's live
+ * claim) is skipped.
+ */
+export async function claimOutbound(db: Db, id: string, envelopeFrom: string, lockMs: number): Promise<Claim> {
+  return db.transaction(async (trx) => {
+    const row = await trx('outbound_messages')
+      .where({ id })
+      .forUpdate()
+      .first(
+        'status',
+        'mailbox_id',
+        'recipient_email',
+        'next_retry_at',
+        trx.raw("processing_started_at < now() - ? * interval '1 millisecond' as stale", [lockMs]),
+        trx.raw('(next_retry_at is null or next_retry_at <= now()) as due'),
+        trx.raw(`processing_started_at + ? * interval '1 millisecond' as stale_at`, [lockMs]),
+      );
+    if (!row) return { kind: 'skip', status: 'missing' } as const;
+    const recovered = row.status === 'sending' && row.stale === true;
+    if (row.status === 'queued' && !row.due) return { kind: 'not_due', nextRetryAt: row.next_retry_at } as const;
+    if (row.status === 'sending' && !recovered) return { kind: 'busy', staleAt: row.stale_at } as const;
+    if (row.status !== 'queued' && !recovered) return { kind: 'skip', status: row.status } as const;
+    const suppressed = await trx('suppressions')
+      .where({ mailbox_id: row.mailbox_id, recipient_email: row.recipient_email })
+      .first('reason');
+    if (suppressed) {
+      await trx('outbound_messages')
+        .where({ id })
+        .update({ status: 'suppressed', next_retry_at: null, updated_at: trx.fn.now() });
+      await appendOutboundEvent(trx, {
+        outboundMessageId: id,
+        type: 'suppressed',
+        payload: { reason: 'suppressed_recipient', suppression_reason: suppressed.reason },
+      });
+      return { kind: 'suppressed' } as const;
+    }
+    const [claimed] = await trx('outbound_messages')
+      .where({ id })
+      .update({
+        status: 'sending',
+        attempts: trx.raw('attempts + 1'),
+        processing_started_at: trx.fn.now(),
+        next_retry_at: null,
+        envelope_from: envelopeFrom,
+        updated_at: trx.fn.now(),
+      })
+      .returning('attempts');
+    const attempt = Number(claimed.attempts);
+    await appendOutboundEvent(trx, {
+      outboundMessageId: id,
+      type: 'sending',
+      payload: recovered ? { attempt, recovered: true } : { attempt },
+    });
+    return { kind: 'claimed', attempt, recovered } as const;
+  });
+}
+
+export type Outcome =
+  | { kind: 'sent'; response: string }
+  | { kind: 'failed'; response: string | null; reason: string }
+  | { kind: 'deferred'; response: string | null; nextRetryAt: Date };
+
+/**
+ * Record the outcome of attempt `attempt`: status, columns and event in one transaction, only while the row is
+ * still this attempt's `sending` (a claim that was taken over by a recovering worker does not overwrite it).
+ * False when nothing was written.
+ */
+export async function recordOutcome(db: Db, id: string, attempt: number, outcome: Outcome): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    const columns =
+      outcome.kind === 'sent'
+        ? { status: 'sent', sent_at: trx.fn.now(), smtp_response: outcome.response, error: null }
+        : outcome.kind === 'failed'
+          ? { status: 'failed', failed_at: trx.fn.now(), smtp_response: outcome.response, error: outcome.reason }
+          : { status: 'queued', next_retry_at: outcome.nextRetryAt, smtp_response: outcome.response };
+    const n = await trx('outbound_messages')
+      .where({ id, status: 'sending', attempts: attempt })
+      .update({ ...columns, processing_started_at: null, updated_at: trx.fn.now() });
+    if (n === 0) return false;
+    const payload =
+      outcome.kind === 'sent'
+        ? { response: outcome.response }
+        : outcome.kind === 'failed'
+          ? { response: outcome.response, reason: outcome.reason, attempt }
+          : { attempt, response: outcome.response, next_retry_at: outcome.nextRetryAt.toISOString() };
+    await appendOutboundEvent(trx, { outboundMessageId: id, type: outcome.kind, payload });
+    return true;
+  });
+}
+
+/**
+ * Rows whose job may be lost: `queued` and due for longer than `overdueMs`, or `sending` with a
+ * processing_started_at older than `staleMs` (the sweeper re-adds their jobs; an existing job id makes that a no-op).
+ */
+export async function overdueOutbound(
+  db: Db,
+  q: { overdueMs: number; staleMs: number; limit: number },
+): Promise<Array<{ id: string; stream: Stream }>> {
+  return db('outbound_messages')
+    .whereRaw(
+      `(status = 'queued' and coalesce(next_retry_at, created_at) < now() - ? * interval '1 millisecond')
+        or (status = 'sending' and processing_started_at < now() - ? * interval '1 millisecond')`,
+      [q.overdueMs, q.staleMs],
+    )
+    .orderByRaw('coalesce(next_retry_at, created_at)')
+    .limit(q.limit)
+    .select('id', 'stream');
+}
