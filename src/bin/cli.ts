@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { presentPlan } from '../api/present.js';
 import { loadConfigOrExit } from '../core/config.js';
 import { rotateCredentials } from '../connected/rotate.js';
+import { pollBouncesOnce } from './cli-bounces.js';
 import { createDb } from '../store/db.js';
 import { createStores } from '../store/index.js';
 
@@ -14,7 +15,11 @@ const USAGE = `usage:
   npm run cli -- plans:list
   npm run cli -- credentials:rotate
       re-encrypts every stored credential sealed under CREDENTIALS_KEY_PREVIOUS with CREDENTIALS_KEY; prints
-      {"scanned","rotated","already_current","failed"} on one line (exit 1 when any failed)`;
+      {"scanned","rotated","already_current","failed"} on one line (exit 1 when any failed)
+  npm run cli -- bounces:poll-once [--mailbox <address>]
+      polls the bounce inbox of every connected mailbox that has one (or of one) in this process, as the worker
+      does; one JSON line per mailbox {"mailbox","fetched","matched","rejected","errors","ms"}; exit 0 when every
+      poll ran, 1 when one could not (IMAP or database unreachable), 2 on a usage error`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === '--help' || command === '-h' || command === 'help') {
@@ -26,6 +31,7 @@ const OPTIONS = {
   email: { type: 'string' },
   user: { type: 'string' },
   name: { type: 'string' },
+  mailbox: { type: 'string' },
 } as const;
 /** A wrong argument: what is wrong, then the usage; exit 2. */
 function usageError(message: string): never {
@@ -81,6 +87,8 @@ try {
     const counts = await rotateCredentials(db, ring);
     console.log(JSON.stringify(counts));
     if (counts.failed > 0) code = 1;
+  } else if (command === 'bounces:poll-once') {
+    code = await pollBouncesOnce(config, db, stores, values.mailbox, usageError);
   } else {
     usageError(command ? `unknown command "${command}"` : 'no command given');
   }

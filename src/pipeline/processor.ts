@@ -4,11 +4,13 @@ import { decodeRaw, INBOUND_JOB_VERSION, type InboundJob } from '../queue/payloa
 import { normalizeAddress } from '../core/address.js';
 import type { PipelineDeps } from './context.js';
 import { deliverOne } from './deliver.js';
-import { Dropped } from './dropped.js';
+import { Dropped, HandedToBounces } from './dropped.js';
 import { parseRaw, type ParsedMessage } from './parse.js';
 
 export type Outcome =
-  { recipient: string; messageId: string; duplicate: boolean } | { recipient: string; dropped: string };
+  | { recipient: string; messageId: string; duplicate: boolean }
+  | { recipient: string; dropped: string }
+  | { recipient: string; bounce: string };
 
 /**
  * BullMQ processor for the inbound queue: runs the pipeline once per distinct recipient.
@@ -49,6 +51,11 @@ export function createInboundProcessor(deps: PipelineDeps) {
           });
         }
       } catch (err) {
+        if (err instanceof HandedToBounces) {
+          log.info({ event: 'inbound.bounce', recipient, detail: err.detail });
+          outcomes.push({ recipient, bounce: err.detail });
+          continue;
+        }
         if (err instanceof Dropped) {
           deps.metrics.dropped.inc({ reason: err.reason });
           log.info({ event: 'inbound.dropped', recipient, reason: err.reason, mailboxId: err.mailboxId ?? undefined });

@@ -12,6 +12,8 @@ export interface Queues {
   /** the inbound queue for a raw message of this many bytes */
   inboundFor(bytes: number): Queue<InboundJob>;
   maintenance: Queue;
+  /** bounce inbox polls (bounce-jobs.ts) */
+  bounces: Queue;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -47,14 +49,21 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
       removeOnFail: { count: 1000 },
     },
   });
+  // one attempt per poll: the next scheduled poll is the retry; finished jobs removed so a mailbox's job id frees
+  const bounces = new Queue(QUEUE.bounces, {
+    connection: redis,
+    prefix,
+    defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+  });
   return {
     inbound,
     inboundLarge,
     inboundFor: (bytes) => (bytes > config.worker.largeMessageBytes ? inboundLarge : inbound),
     maintenance,
-    all: () => [inbound, inboundLarge, maintenance],
+    bounces,
+    all: () => [inbound, inboundLarge, maintenance, bounces],
     async close() {
-      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close()]);
+      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close(), bounces.close()]);
     },
   };
 }

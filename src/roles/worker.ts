@@ -7,6 +7,9 @@ import { workerPipelineDeps } from '../pipeline/worker-deps.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { connectRedis } from '../core/redis.js';
 import { QUEUE } from '../queue/names.js';
+import { startBounceWorker, type BounceWorker } from '../bounces/worker.js';
+import { smtpBounceHandler } from '../bounces/smtp-handler.js';
+import { bounceProcessorDeps } from './bounce-deps.js';
 import type { InboundJob } from '../queue/payloads.js';
 
 export interface WorkerRole {
@@ -15,6 +18,7 @@ export interface WorkerRole {
   /** larger messages, WORKER_LARGE_CONCURRENCY at a time */
   inboundLarge: Worker<InboundJob, Outcome[]>;
   maintenance?: MaintenanceWorker;
+  bounces: BounceWorker;
   close: () => Promise<void>;
 }
 
@@ -25,7 +29,9 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
   const log = deps.log.child({ component: 'worker' });
   deps.pipelining.follow(connection);
   const batched = workerPipelineDeps(deps);
-  const deliver = createInboundProcessor(batched.deps);
+  // VERP bounces (issue 21): DSNs through our SMTP go to the bounce processor; bounce inboxes are polled
+  const bounceDeps = bounceProcessorDeps(deps);
+  const deliver = createInboundProcessor({ ...batched.deps, bounces: smtpBounceHandler(bounceDeps) });
   const processor = (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
@@ -62,6 +68,7 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
   const inboundLarge = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
   await Promise.all([inbound.waitUntilReady(), inboundLarge.waitUntilReady()]);
   const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
+  const bounces = await startBounceWorker({ ...bounceDeps, queues: deps.queues });
   // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
   // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
@@ -89,8 +96,10 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
     inbound,
     inboundLarge,
     maintenance,
+    bounces,
     close: once(async () => {
       await maintenance?.close();
+      await bounces.close();
       await Promise.all([inbound.close(), inboundLarge.close()]);
       await batched.batcher.drain();
       connection.disconnect();
