@@ -49,7 +49,7 @@ export function bounceRoutes(deps: BounceRouteDeps): Router {
   const router = newRouter('/api/v1/mailboxes/:address/bounces');
   router.get('/', async (ctx) => {
     onlyParams(ctx.query, ['limit', 'cursor']);
-    const mailbox = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read');
+    const mailbox = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'read', { connected: true });
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? 50;
     const items = await listBounceReports(deps.db, mailbox.id, { limit, before: bounceCursor(ctx.query.cursor) });
     if (items.length === limit) {
