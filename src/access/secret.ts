@@ -121,7 +121,7 @@ export function resolveBounceSecrets(config: Config, file = LOCAL_BOUNCE_SECRET_
   ];
 }
 
-/** A warning at start when BOUNCE_HMAC_SECRET is not set: in production VERP is off. */
+/** At start without BOUNCE_HMAC_SECRET: a warning in production (VERP is off), a notice elsewhere (a generated secret). */
 export function warnIfNoBounceSecret(config: Config, log: Logger): boolean {
   if (config.bounces.hmacSecret) return false;
   if (config.env === 'production')
@@ -130,7 +130,7 @@ export function warnIfNoBounceSecret(config: Config, log: Logger): boolean {
       hint: 'BOUNCE_HMAC_SECRET is not set: outbound mail keeps the mailbox address as envelope sender (no VERP) and no bounce can change a message. Set it to 32+ random characters, the same on every process.',
     });
   else
-    log.warn({
+    log.info({
       event: 'bounce_secret.generated',
       file: LOCAL_BOUNCE_SECRET_FILE,
       hint: `BOUNCE_HMAC_SECRET is not set: VERP return paths are signed with this machine's secret (${LOCAL_BOUNCE_SECRET_FILE}). Set it before running processes on a second machine.`,
