@@ -100,3 +100,40 @@ export function warnIfGeneratedSecret(config: Pick<Config, 'tokenSecret'>, log: 
   log.warn({ event: 'token_secret.generated', file: LOCAL_SECRET_FILE, hint: GENERATED_SECRET_HINT });
   return true;
 }
+
+export const LOCAL_BOUNCE_SECRET_FILE = '.data/bounce-hmac-secret';
+
+/**
+ * The secrets that sign and verify VERP return paths (issue 21), current first: BOUNCE_HMAC_SECRET (and
+ * BOUNCE_HMAC_SECRET_PREVIOUS during a rotation). Outside production without it, one generated once into
+ * `.data/bounce-hmac-secret` (mode 0600). In production without it: none, so no message gets a VERP return path
+ * and every `bounce+` address fails verification.
+ */
+export function resolveBounceSecrets(config: Config, file = LOCAL_BOUNCE_SECRET_FILE): string[] {
+  const { hmacSecret, hmacSecretPrevious } = config.bounces;
+  if (hmacSecret) return hmacSecretPrevious ? [hmacSecret, hmacSecretPrevious] : [hmacSecret];
+  if (config.env === 'production') return [];
+  return [
+    readOrCreateLocalSecret(file, {
+      create: () => randomBytes(32).toString('base64url'),
+      valid: (s) => s.length >= 32,
+    }),
+  ];
+}
+
+/** At start without BOUNCE_HMAC_SECRET: a warning in production (VERP is off), a notice elsewhere (a generated secret). */
+export function warnIfNoBounceSecret(config: Config, log: Logger): boolean {
+  if (config.bounces.hmacSecret) return false;
+  if (config.env === 'production')
+    log.warn({
+      event: 'bounce_secret.missing',
+      hint: 'BOUNCE_HMAC_SECRET is not set: outbound mail keeps the mailbox address as envelope sender (no VERP) and no bounce can change a message. Set it to 32+ random characters, the same on every process.',
+    });
+  else
+    log.info({
+      event: 'bounce_secret.generated',
+      file: LOCAL_BOUNCE_SECRET_FILE,
+      hint: `BOUNCE_HMAC_SECRET is not set: VERP return paths are signed with this machine's secret (${LOCAL_BOUNCE_SECRET_FILE}). Set it before running processes on a second machine.`,
+    });
+  return true;
+}

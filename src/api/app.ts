@@ -21,6 +21,7 @@ import { mailboxRoutes } from './routes/mailboxes.js';
 import { connectedReadRoutes } from './routes/connected-reads.js';
 import { mailboxTtlRoutes } from './routes/mailbox-ttl.js';
 import { messageRoutes } from './routes/messages.js';
+import { bounceRoutes } from './routes/bounces.js';
 import { sesIngestRoutes } from './routes/ses-ingest.js';
 import type { SnsFetch } from '../ingress/ses/sns-verifier.js';
 import type { Queues } from '../queue/producers.js';
@@ -110,6 +111,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
     // before the hosted message routes: a connected mailbox's reads, else on to them
     connectedReadRoutes(deps),
     messageRoutes(deps),
+    bounceRoutes(deps),
     tokenRoutes(deps),
     keyRoutes(deps),
     outboundSendRoutes(deps),

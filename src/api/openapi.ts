@@ -9,6 +9,7 @@ import { INGRESS_PATHS, INGRESS_SCHEMAS } from './openapi/ingress.js';
 import { MAILBOX_PATHS, MAILBOX_SCHEMAS } from './openapi/mailboxes.js';
 import { MESSAGE_PATHS, MESSAGE_SCHEMAS } from './openapi/messages.js';
 import { CONNECTED_PATHS, CONNECTED_SCHEMAS } from './openapi/connected.js';
+import { BOUNCE_PATHS, BOUNCE_SCHEMAS } from './openapi/bounces.js';
 import { OPERATION_PATHS, OPERATION_SCHEMAS } from './openapi/operations.js';
 import { STREAM_PATHS } from './openapi/streams.js';
 import { OUTBOUND_PATHS, OUTBOUND_SCHEMAS } from './openapi/outbound.js';
@@ -65,6 +66,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       ...MAILBOX_PATHS,
       ...MESSAGE_PATHS,
       ...CONNECTED_PATHS,
+      ...BOUNCE_PATHS,
       ...STREAM_PATHS,
       ...ACCESS_PATHS,
       ...INGRESS_PATHS,
@@ -76,6 +78,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
         ...MAILBOX_SCHEMAS,
         ...MESSAGE_SCHEMAS,
         ...CONNECTED_SCHEMAS,
+        ...BOUNCE_SCHEMAS,
         ...OPERATION_SCHEMAS,
         ...ACCESS_SCHEMAS,
         ...INGRESS_SCHEMAS,

@@ -1,5 +1,5 @@
 import { toIso } from '../core/time.js';
-import { mailboxEnded, type AccountSettings, type Mailbox } from '../store/mailboxes.js';
+import { mailboxEnded, type AccountSettings, type BounceInbox, type Mailbox } from '../store/mailboxes.js';
 import type { AddressEntry, AttachmentMeta } from '../store/message-row.js';
 import type { MessageFull, MessageSummary } from '../store/messages.js';
 import type { Plan } from '../store/plans.js';
@@ -17,8 +17,20 @@ export const presentMailbox = (m: Mailbox) => ({
   used_bytes: m.usedBytes,
   dropped_count: m.droppedCount,
   // a connected mailbox's accounts, never their passwords (null once DELETE forgot them)
-  ...(m.kind === 'connected' ? { imap: presentAccount(m.imap), smtp: presentAccount(m.smtp) } : {}),
+  ...(m.kind === 'connected'
+    ? { imap: presentAccount(m.imap), smtp: presentAccount(m.smtp), bounce_imap: presentBounceInbox(m.bounceImap) }
+    : {}),
 });
+
+/** A bounce inbox without its password, with the last poll (issue 21). */
+const presentBounceInbox = (b: BounceInbox | null) =>
+  b && {
+    ...presentAccount(b),
+    folder: b.folder,
+    verp_domain: b.verpDomain,
+    last_poll_at: toIso(b.lastPollAt),
+    last_poll_result: b.lastPollResult,
+  };
 
 /** An account of a connected mailbox without its password. */
 const presentAccount = (a: AccountSettings | null) =>
@@ -33,6 +45,7 @@ export const presentConnected = (m: Mailbox) => ({
   is_active: !mailboxEnded(m),
   imap: presentAccount(m.imap),
   smtp: presentAccount(m.smtp),
+  bounce_imap: presentBounceInbox(m.bounceImap),
 });
 
 /** A plan as its row names it (the CLI prints these; the API's snake_case). */

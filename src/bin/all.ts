@@ -4,6 +4,7 @@ import {
   resolveCredentialsRing,
   resolveTokenSecret,
   warnIfGeneratedSecret,
+  warnIfNoBounceSecret,
   warnIfNoCredentialsKey,
 } from '../access/secret.js';
 import { createContainer } from '../container.js';
@@ -30,6 +31,7 @@ const deps = await createContainer(config, 'all');
 deps.log.info({ event: 'release.done', ...migrated });
 const generatedSecret = warnIfGeneratedSecret(config, deps.log);
 warnIfNoCredentialsKey(config, deps.log);
+warnIfNoBounceSecret(config, deps.log);
 const credentials = resolveCredentialsRing(config);
 // closers run last registered first: web and smtp (the ingress), then the worker, then shared connections
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);

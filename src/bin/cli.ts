@@ -5,6 +5,7 @@ import { loadConfigOrExit } from '../core/config.js';
 import { rotateCredentials } from '../connected/rotate.js';
 import { normalizeAddress } from '../core/address.js';
 import { reparseStored } from '../pipeline/reparse.js';
+import { pollBouncesOnce } from './cli-bounces.js';
 import { createDb } from '../store/db.js';
 import { createStores } from '../store/index.js';
 
@@ -20,7 +21,11 @@ const USAGE = `usage:
   npm run cli -- messages:reparse [--mailbox <address>] [--since <ISO 8601 date or time>]
       parses again, one at a time under PARSE_RETRY_TIMEOUT_MS, the messages stored with a parse error (all, or
       of one mailbox, or received since a time); a message that parses now gets its text, HTML, codes, links and
-      attachments; prints {"scanned","reparsed","still_failing","failed"} on one line`;
+      attachments; prints {"scanned","reparsed","still_failing","failed"} on one line
+  npm run cli -- bounces:poll-once [--mailbox <address>]
+      polls the bounce inbox of every connected mailbox that has one (or of one) in this process, as the worker
+      does; one JSON line per mailbox {"mailbox","fetched","matched","rejected","errors","ms"}; exit 0 when every
+      poll ran, 1 when one could not (IMAP or database unreachable), 2 on a usage error`;
 
 const [command, ...rest] = process.argv.slice(2);
 if (command === '--help' || command === '-h' || command === 'help') {
@@ -99,6 +104,8 @@ try {
       mailboxId = mailbox.id;
     }
     console.log(JSON.stringify(await reparseStored({ db, config }, { mailboxId, since })));
+  } else if (command === 'bounces:poll-once') {
+    code = await pollBouncesOnce(config, db, stores, values.mailbox, usageError);
   } else {
     usageError(command ? `unknown command "${command}"` : 'no command given');
   }

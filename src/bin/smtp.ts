@@ -1,3 +1,4 @@
+import { warnIfNoBounceSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfigOrExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
@@ -6,6 +7,7 @@ import { startSmtp } from '../roles/smtp.js';
 
 const config = loadConfigOrExit();
 const deps = await createContainer(config, 'smtp');
+warnIfNoBounceSecret(config, deps.log);
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
 const metrics = await shutdown.start(startMetricsServer(deps));

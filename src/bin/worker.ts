@@ -1,4 +1,4 @@
-import { resolveCredentialsRing } from '../access/secret.js';
+import { resolveCredentialsRing, warnIfNoBounceSecret } from '../access/secret.js';
 import { createContainer } from '../container.js';
 import { loadConfigOrExit } from '../core/config.js';
 import { exitOnSignals } from '../core/shutdown.js';
@@ -7,6 +7,7 @@ import { startWorker } from '../roles/worker.js';
 
 const config = loadConfigOrExit();
 const deps = await createContainer(config, 'worker');
+warnIfNoBounceSecret(config, deps.log);
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
 const metrics = await shutdown.start(startMetricsServer(deps));

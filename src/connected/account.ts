@@ -10,7 +10,7 @@ export interface AccountLogin extends AccountSettings {
 }
 
 /** The host guard of connected accounts: the `connected` policy with CONNECTED_ALLOW_HOSTS. */
-export const connectedGuard = (allow: AllowList, account: 'imap' | 'smtp'): HostGuard => ({
+export const connectedGuard = (allow: AllowList, account: 'imap' | 'smtp' | 'bounce_imap'): HostGuard => ({
   policy: 'connected',
   allow,
   codes: { forbidden: `${account}_host_forbidden`, unresolvable: `${account}_unreachable` },
@@ -35,7 +35,7 @@ function listed(allow: AllowList, host: string): boolean {
 export async function checkedHost(
   guard: HostGuard,
   settings: AccountSettings,
-  account: 'imap' | 'smtp',
+  account: 'imap' | 'smtp' | 'bounce_imap',
 ): Promise<CheckedHost> {
   if (settings.tls === 'none' && !listed(guard.allow, settings.host))
     throw new AccountRejected(

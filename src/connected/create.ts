@@ -11,6 +11,7 @@ import { connectedGuard, type AccountLogin } from './account.js';
 import { AccountRejected, ConnectedDisabled } from './errors.js';
 import { verifyImapLogin } from './verify.js';
 import { verifySmtpLogin } from './verify-smtp.js';
+import { sealBounceInbox, verifyBounceInbox, type BounceInboxLogin } from './bounce-inbox.js';
 
 export interface ConnectedMailboxInput {
   ownerUserId: string;
@@ -18,6 +19,8 @@ export interface ConnectedMailboxInput {
   address: string;
   imap: AccountLogin;
   smtp?: AccountLogin | null;
+  /** the bounce inbox polled for DSNs (issue 21); folder and VERP domain already defaulted */
+  bounceImap?: BounceInboxLogin | null;
 }
 
 const mailboxExists = (address: string) =>
@@ -71,6 +74,7 @@ export async function createConnectedMailbox(
       input.smtp,
       deps.config.connected.imapTimeoutMs,
     );
+  if (input.bounceImap) await verifyBounceInbox(deps.config, input.bounceImap);
 
   return deps.db.transaction(async (trx) => {
     await trx('users').where({ id: input.ownerUserId }).forUpdate().first('id');
@@ -83,6 +87,7 @@ export async function createConnectedMailbox(
       planId: plan.id,
       imap: sealAccount(ring, input.imap, passwordAad('imap', id)),
       smtp: input.smtp ? sealAccount(ring, input.smtp, passwordAad('smtp', id)) : null,
+      bounceImap: input.bounceImap ? sealBounceInbox(ring, id, input.bounceImap) : null,
     }).catch((err: unknown) => {
       if (connectedUnique(err)) throw mailboxExists(input.address);
       throw err;

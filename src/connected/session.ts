@@ -64,16 +64,23 @@ async function bounded<T>(work: Promise<T>, ms: number): Promise<T | typeof TIME
  * imap_unavailable for anything else on the way. At most IMAP_MAX_CONNECTIONS_PER_MAILBOX sessions of one mailbox
  * at once in this process, IMAP_QUEUE_MAX more waiting: else 503 imap_busy before any connection.
  */
-export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promise<ImapSession> {
+export async function openImapSession(
+  deps: BridgeDeps,
+  mailbox: Mailbox,
+  /** `bounce_imap`: the bounce inbox the poll reads (issue 21), with its own limiter slots */
+  account: 'imap' | 'bounce_imap' = 'imap',
+): Promise<ImapSession> {
   const ring = deps.credentials;
   if (!ring) throw new ConnectedDisabled();
-  const sealed = await sealedPassword(deps.db, mailbox.id, 'imap');
-  if (!mailbox.imap || !sealed) throw new Unavailable('this connected mailbox has no IMAP credentials');
-  const password = open(ring, sealed, passwordAad('imap', mailbox.id));
-  const login = { ...mailbox.imap, password };
+  const sealed = await sealedPassword(deps.db, mailbox.id, account);
+  const settings = account === 'imap' ? mailbox.imap : mailbox.bounceImap;
+  if (!settings || !sealed) throw new Unavailable(`this connected mailbox has no ${account} credentials`);
+  const password = open(ring, sealed, passwordAad(account, mailbox.id));
+  const { host, port, tls, username } = settings;
+  const login = { host, port, tls, username, password };
   const ms = deps.config.connected.imapTimeoutMs;
   const release = await limiterFor(deps.config)
-    .acquire(mailbox.id)
+    .acquire(account === 'imap' ? mailbox.id : `${mailbox.id}:${account}`)
     .catch((err: unknown) => {
       if (err instanceof ImapBusy) deps.metrics?.imapBusy.inc();
       throw err;
@@ -81,7 +88,7 @@ export async function openImapSession(deps: BridgeDeps, mailbox: Mailbox): Promi
   const recorder = sessionRecorder(deps.metrics);
   let client: ImapFlow;
   try {
-    const checked = await checkedHost(connectedGuard(deps.config.connected.allowHosts, 'imap'), login, 'imap');
+    const checked = await checkedHost(connectedGuard(deps.config.connected.allowHosts, account), login, account);
     client = new ImapFlow(imapOptions(login, checked, ms));
   } catch (err) {
     release();

@@ -8,6 +8,8 @@ import { connectedGuard, type AccountLogin } from './account.js';
 import { AccountRejected, ConnectedDisabled } from './errors.js';
 import { verifyImapLogin } from './verify.js';
 import { verifySmtpLogin } from './verify-smtp.js';
+import { DEFAULT_BOUNCE_FOLDER, sealBounceInbox, verifyBounceInbox, type BounceInboxLogin } from './bounce-inbox.js';
+import { domainOf } from '../core/address.js';
 
 /** Fields of one account to replace; the others keep their stored values. */
 export type AccountPatch = Partial<AccountLogin>;
@@ -15,6 +17,8 @@ export type AccountPatch = Partial<AccountLogin>;
 export interface ConnectedPatch {
   imap?: AccountPatch;
   smtp?: AccountPatch | null;
+  /** the bounce inbox (issue 21): null forgets it (the mailbox is no longer polled) */
+  bounceImap?: (AccountPatch & { folder?: string; verpDomain?: string }) | null;
 }
 
 type Deps = { db: Knex; config: Config; credentials?: KeyRing };
@@ -26,7 +30,7 @@ const SETTINGS = ['host', 'port', 'tls', 'username'] as const;
  * username) needs the password again (422 password_required): a stored password never goes to a new server.
  */
 async function mergedLogin(deps: Deps & { credentials: KeyRing }, m: Mailbox, account: Account, patch: AccountPatch) {
-  const stored = m[account];
+  const stored = account === 'bounce_imap' ? m.bounceImap : m[account];
   const changed = SETTINGS.filter((k) => patch[k] !== undefined && patch[k] !== stored?.[k]);
   const settings = {
     ...stored,
@@ -50,7 +54,22 @@ async function mergedLogin(deps: Deps & { credentials: KeyRing }, m: Mailbox, ac
       );
     password = open(deps.credentials, sealed, passwordAad(account, m.id));
   }
-  return { ...(settings as AccountSettings), password };
+  const { host, port, tls, username } = settings as AccountSettings;
+  return { host, port, tls, username, password };
+}
+
+/** The bounce inbox after the patch: its login merged like the others, folder and VERP domain kept unless given. */
+async function mergedBounceInbox(
+  deps: Deps & { credentials: KeyRing },
+  m: Mailbox,
+  patch: NonNullable<ConnectedPatch['bounceImap']>,
+): Promise<BounceInboxLogin> {
+  const { folder, verpDomain, ...login } = patch;
+  return {
+    ...(await mergedLogin(deps, m, 'bounce_imap', login)),
+    folder: folder ?? m.bounceImap?.folder ?? DEFAULT_BOUNCE_FOLDER,
+    verpDomain: verpDomain ?? m.bounceImap?.verpDomain ?? domainOf(m.address),
+  };
 }
 
 /**
@@ -66,8 +85,10 @@ export async function updateConnectedMailbox(deps: Deps, m: Mailbox, patch: Conn
   const ringDeps = { ...deps, credentials: ring };
   const imap = patch.imap ? await mergedLogin(ringDeps, m, 'imap', patch.imap) : undefined;
   const smtp = patch.smtp ? await mergedLogin(ringDeps, m, 'smtp', patch.smtp) : patch.smtp;
+  const bounce = patch.bounceImap ? await mergedBounceInbox(ringDeps, m, patch.bounceImap) : patch.bounceImap;
   if (imap) await verifyImapLogin(connectedGuard(allowHosts, 'imap'), imap, imapTimeoutMs);
   if (smtp) await verifySmtpLogin(connectedGuard(allowHosts, 'smtp'), smtp, imapTimeoutMs);
+  if (bounce) await verifyBounceInbox(deps.config, bounce);
   const sealAccount = (account: Account, { password, ...settings }: AccountLogin) => ({
     ...settings,
     sealedPassword: seal(ring, password, passwordAad(account, m.id)),
@@ -75,6 +96,7 @@ export async function updateConnectedMailbox(deps: Deps, m: Mailbox, patch: Conn
   const updated = await updateConnectedAccounts(deps.db, m.id, {
     ...(imap ? { imap: sealAccount('imap', imap) } : {}),
     ...(smtp ? { smtp: sealAccount('smtp', smtp) } : smtp === null ? { smtp: null } : {}),
+    ...(bounce ? { bounceImap: sealBounceInbox(ring, m.id, bounce) } : bounce === null ? { bounceImap: null } : {}),
   });
   if (!updated) throw new NotFound('mailbox not found', 'mailbox_not_found');
   return updated;

@@ -16,7 +16,7 @@ export async function verifyImapLogin(
   guard: HostGuard,
   login: AccountLogin,
   timeoutMs: number,
-  prefix: 'imap' = 'imap',
+  prefix: 'imap' | 'bounce_imap' = 'imap',
 ): Promise<void> {
   const checked = await checkedHost(guard, login, prefix);
   const client = new ImapFlow({ ...imapOptions(login, checked, timeoutMs), verifyOnly: true });

@@ -266,6 +266,16 @@ export const ENV = z.object({
   CONNECTED_WATCH_REIDLE_MS: int(1_000).default(25 * 60_000),
   CONNECTED_WATCH_POLL_MS: int(100).default(60_000),
   CONNECTED_WATCH_QUIET_MS: int(1_000).default(5 * 60_000),
+  // VERP bounces (issue 21, docs/bounces.md)
+  BOUNCE_HMAC_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+  BOUNCE_HMAC_SECRET_PREVIOUS: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+  BOUNCE_POLL_EVERY_MS: int(1000).default(300_000),
+  BOUNCE_POLL_CONCURRENCY: int(1).default(2),
+  BOUNCE_POLL_BATCH: int(1, 1000).default(50),
+  BOUNCE_POLL_MAX_MESSAGES: int(1).default(1000),
+  BOUNCE_MAX_BYTES: int(1024).default(1024 * 1024),
+  BOUNCE_MAX_AGE_DAYS: int(1).default(30),
+  BOUNCE_POLL_LOCK_MS: int(1000).default(60_000),
   TOKEN_DEFAULT_TTL_MINUTES: int(1).default(24 * 60),
   TOKEN_MAX_TTL_MINUTES: int(1).default(30 * 24 * 60),
   TOKENS_PER_MAILBOX_MAX: int(1).default(100),
@@ -360,6 +370,8 @@ const SECRET_VARIABLES = new Set([
   'METRICS_TOKEN',
   'CREDENTIALS_KEY',
   'CREDENTIALS_KEY_PREVIOUS',
+  'BOUNCE_HMAC_SECRET',
+  'BOUNCE_HMAC_SECRET_PREVIOUS',
 ]);
 
 /**
@@ -554,6 +566,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         /** a watcher's connection quiet this long is probed with NOOP; no answer by the next period: reconnect */
         quietMs: e.CONNECTED_WATCH_QUIET_MS,
       },
+    },
+    bounces: {
+      /** signs VERP return paths; undefined: access/secret.ts generates one outside production, none in production */
+      hmacSecret: e.BOUNCE_HMAC_SECRET,
+      hmacSecretPrevious: e.BOUNCE_HMAC_SECRET_PREVIOUS,
+      pollEveryMs: e.BOUNCE_POLL_EVERY_MS,
+      pollConcurrency: e.BOUNCE_POLL_CONCURRENCY,
+      pollBatch: e.BOUNCE_POLL_BATCH,
+      pollMaxMessages: e.BOUNCE_POLL_MAX_MESSAGES,
+      maxBytes: e.BOUNCE_MAX_BYTES,
+      maxAgeDays: e.BOUNCE_MAX_AGE_DAYS,
+      /** the per-mailbox poll lock in Redis: renewed every third of it while a poll runs */
+      lockMs: e.BOUNCE_POLL_LOCK_MS,
     },
     access: {
       tokenDefaultTtlMinutes: e.TOKEN_DEFAULT_TTL_MINUTES,

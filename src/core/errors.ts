@@ -84,6 +84,12 @@ export class RecipientRejected extends AppError {
   override readonly status = 400;
   override readonly smtp = { code: 550, text: '5.7.1 Relaying denied: recipient domain not accepted here' };
 }
+/** A `bounce+` RCPT whose VERP signature does not verify (issue 21): refused before DATA, no database read. */
+export class VerpRecipientRejected extends AppError {
+  readonly code = 'verp_rejected';
+  override readonly status = 400;
+  override readonly smtp = { code: 550, text: '5.1.1 Bad destination mailbox address' };
+}
 export class TooManyRecipients extends AppError {
   readonly code = 'too_many_recipients';
   override readonly status = 400;

@@ -14,7 +14,16 @@ export interface PipelineDeps {
   stores: Stores;
   publisher: Publisher;
   metrics: Metrics;
+  /** hands a message for a VERP recipient (`bounce+…@`) to the bounce processor (issue 21; wired by roles/worker) */
+  bounces?: BounceHandler;
 }
+
+/** The bounce processor as the pipeline sees it: `matched` (processed, also when seen before) or `rejected`. */
+export type BounceHandler = (input: {
+  raw: Buffer;
+  rcpt: string;
+  ingressId: string;
+}) => Promise<{ result: 'matched' | 'rejected'; detail: string }>;
 
 /** One recipient of one inbound job. `parse` is memoized per job: the message is parsed at most once. */
 export interface Delivery {

@@ -4,14 +4,15 @@ import { decodeRaw, INBOUND_JOB_VERSION, type InboundJob } from '../queue/payloa
 import { normalizeAddress } from '../core/address.js';
 import type { PipelineDeps } from './context.js';
 import { deliverOne } from './deliver.js';
-import { Dropped } from './dropped.js';
+import { Dropped, HandedToBounces } from './dropped.js';
 import { parseRaw, ParseTimedOut, type ParsedMessage } from './parse.js';
 import { parseAttemptLimits, type ParseRetry } from './parse-retry.js';
 
 export type Outcome =
   | { recipient: string; messageId: string; duplicate: boolean }
   | { recipient: string; dropped: string }
-  | { recipient: string; deferred: 'parse_timeout' };
+  | { recipient: string; deferred: 'parse_timeout' }
+  | { recipient: string; bounce: string };
 
 /**
  * BullMQ processor for the inbound queue: runs the pipeline once per distinct recipient.
@@ -57,6 +58,11 @@ export function createInboundProcessor(deps: PipelineDeps & { parseRetry?: Parse
           });
         }
       } catch (err) {
+        if (err instanceof HandedToBounces) {
+          log.info({ event: 'inbound.bounce', recipient, detail: err.detail });
+          outcomes.push({ recipient, bounce: err.detail });
+          continue;
+        }
         if (err instanceof ParseTimedOut && deps.parseRetry) {
           // nothing of this job was parsed-and-stored yet (the parse comes before the first store): the rest waits
           const rest = recipients.slice(i);

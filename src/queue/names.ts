@@ -9,5 +9,7 @@ export const QUEUE = {
   maintenance: 'maintenance',
   /** one job per outbound message (job id = its row id), priority by stream; plus the sweeper's repeatable job */
   outbound: 'outbound',
+  /** bounce inbox polls: one job per mailbox (issue 21) */
+  bounces: 'bounces',
 } as const;
 export const JOB = { deliver: 'deliver', send: 'send', outboundSweep: 'outbound-sweep' } as const;

@@ -20,6 +20,8 @@ export interface Queues {
   maintenance: Queue;
   /** outbound messages (job id = row id) and the outbound sweeper */
   outbound: Queue<OutboundJob>;
+  /** bounce inbox polls (bounce-jobs.ts) */
+  bounces: Queue;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -66,7 +68,11 @@ export function createQueues(
       removeOnFail: true,
     },
   });
-  const all = [...inboundShards, inboundLarge, maintenance, outbound];
+  // one attempt per poll: the next scheduled poll is the retry; finished jobs removed so a mailbox's job id frees
+  const bounces = openQueue(redis, config.redis, QUEUE.bounces, {
+    defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
+  });
+  const all = [...inboundShards, inboundLarge, maintenance, outbound, bounces];
   const separator = config.mail.tagSeparator;
   return {
     inbound,
@@ -81,6 +87,7 @@ export function createQueues(
     },
     maintenance,
     outbound,
+    bounces,
     all: () => all,
     async close() {
       await Promise.all(all.map((q) => q.close()));

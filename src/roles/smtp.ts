@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { SMTPServer } from 'smtp-server';
 import type { RoleDeps } from './deps.js';
+import { resolveBounceSecrets } from '../access/secret.js';
 import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
 import { drainSmtp } from '../ingress/smtp/drain.js';
@@ -59,6 +60,7 @@ export async function startSmtp(deps: RoleDeps): Promise<SmtpRole> {
     onConnect,
     accepting: () => accepting,
     busy: (w) => deps.pipelining.busy(w),
+    bounceSecrets: resolveBounceSecrets(deps.config),
   };
   const smtp = await openListener(deps, ingress, deps.config.smtp.port, 'SMTP_PORT', false);
   // implicit TLS (SMTPS): the same hooks, limits and enqueue; if its port cannot be opened, neither listens

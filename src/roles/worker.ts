@@ -10,6 +10,9 @@ import { connectRedis } from '../core/redis.js';
 import { openWorker } from '../queue/factory.js';
 import { QUEUE } from '../queue/names.js';
 import { inboundShardName } from '../queue/shards.js';
+import { startBounceWorker, type BounceWorker } from '../bounces/worker.js';
+import { smtpBounceHandler } from '../bounces/smtp-handler.js';
+import { bounceProcessorDeps } from './bounce-deps.js';
 import type { InboundJob } from '../queue/payloads.js';
 import { startWatchPool, type WatchPool } from '../connected/watch-pool.js';
 import type { KeyRing } from '../core/secret-box.js';
@@ -28,6 +31,7 @@ export interface WorkerRole {
   watchers?: WatchPool;
   /** outbound sends (OUTBOUND_CONCURRENCY) and the outbound sweeper */
   outbound: OutboundWorker;
+  bounces: BounceWorker;
   close: () => Promise<void>;
 }
 
@@ -42,10 +46,14 @@ export async function startWorker(
   const log = deps.log.child({ component: 'worker' });
   deps.pipelining.follow(connection);
   const batched = workerPipelineDeps(deps);
+  // VERP bounces (issue 21): DSNs through our SMTP go to the bounce processor; bounce inboxes are polled
+  const bounceDeps = bounceProcessorDeps(deps);
+
   // a parse that timed out under load is retried in inbound-large, at its low concurrency (pipeline/parse-retry.ts)
   const deliver = createInboundProcessor({
     ...batched.deps,
     parseRetry: parseRetryQueue(deps.queues.inboundLarge, deps.config),
+    bounces: smtpBounceHandler(bounceDeps),
   });
   const processor = (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
@@ -91,6 +99,7 @@ export async function startWorker(
     ...deps,
     credentials: opts.credentials ?? resolveCredentialsRing(deps.config),
   });
+  const bounces = await startBounceWorker({ ...bounceDeps, queues: deps.queues });
   // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
   // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
@@ -122,11 +131,13 @@ export async function startWorker(
     maintenance,
     watchers,
     outbound,
+    bounces,
     close: once(async () => {
       await watchers?.close();
       await maintenance?.close();
       await outbound.close();
       await Promise.all(consumers.map((w) => w.close()));
+      await bounces.close();
       await batched.batcher.drain();
       connection.disconnect();
     }),

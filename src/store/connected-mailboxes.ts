@@ -3,7 +3,10 @@ import type { Db } from './db.js';
 import { MAILBOX_COLUMNS, toMailbox, type AccountSettings, type Mailbox, type MailboxRow } from './mailboxes.js';
 
 /** The accounts of a connected mailbox, each with its own columns `<account>_host`, `_port`, ... */
-export type Account = 'imap' | 'smtp';
+export type Account = 'imap' | 'smtp' | 'bounce_imap';
+
+/** A bounce inbox as stored: its account (password sealed), the folder polled and the VERP domain. */
+export type SealedBounceInbox = AccountSettings & { sealedPassword: Buffer; folder: string; verpDomain: string };
 
 /** The column a sealed password lives in, and the additional data it is sealed with (core/secret-box.ts). */
 export const passwordColumn = (account: Account) => `${account}_password_encrypted` as const;
@@ -16,7 +19,17 @@ export interface NewConnectedMailbox {
   planId: string;
   imap: AccountSettings & { sealedPassword: Buffer };
   smtp: (AccountSettings & { sealedPassword: Buffer }) | null;
+  bounceImap?: SealedBounceInbox | null;
 }
+
+const bounceColumns = (b: SealedBounceInbox | null) => ({
+  ...accountColumns('bounce_imap', b),
+  bounce_imap_folder: b?.folder ?? null,
+  bounce_verp_domain: b?.verpDomain ?? null,
+  // a new or forgotten inbox has not been polled
+  bounce_last_poll_at: null,
+  bounce_last_poll_result: null,
+});
 
 const accountColumns = (account: Account, a: (AccountSettings & { sealedPassword: Buffer }) | null) => ({
   [`${account}_host`]: a?.host ?? null,
@@ -46,6 +59,7 @@ export async function insertConnected(db: Db, m: NewConnectedMailbox): Promise<M
       expires_at: null,
       ...accountColumns('imap', m.imap),
       ...accountColumns('smtp', m.smtp),
+      ...bounceColumns(m.bounceImap ?? null),
     })
     .returning(MAILBOX_COLUMNS.split(', '));
   return toMailbox(row as MailboxRow);
@@ -87,13 +101,18 @@ export const connectedExists = async (db: Db, ownerUserId: string, address: stri
 export async function updateConnectedAccounts(
   db: Db,
   mailboxId: string,
-  accounts: { [A in Account]?: (AccountSettings & { sealedPassword: Buffer }) | null },
+  accounts: {
+    imap?: AccountSettings & { sealedPassword: Buffer };
+    smtp?: (AccountSettings & { sealedPassword: Buffer }) | null;
+    bounceImap?: SealedBounceInbox | null;
+  },
 ): Promise<Mailbox | undefined> {
   const [row] = await db('mailboxes')
     .where({ id: mailboxId, kind: 'connected', is_active: true })
     .update({
       ...(accounts.imap !== undefined ? accountColumns('imap', accounts.imap) : {}),
       ...(accounts.smtp !== undefined ? accountColumns('smtp', accounts.smtp) : {}),
+      ...(accounts.bounceImap !== undefined ? bounceColumns(accounts.bounceImap) : {}),
     })
     .returning(MAILBOX_COLUMNS.split(', '));
   return row ? toMailbox(row as MailboxRow) : undefined;

@@ -32,6 +32,16 @@ export interface Mailbox {
   /** connected mailboxes: the IMAP account (null once deleted: DELETE forgets it) and the optional SMTP account */
   imap: AccountSettings | null;
   smtp: AccountSettings | null;
+  /** connected mailboxes: the bounce inbox polled for DSNs (issue 21); null: none (the mailbox is never polled) */
+  bounceImap: BounceInbox | null;
+}
+
+/** A connected mailbox's bounce inbox: its IMAP account, the folder polled, the VERP domain, the last poll. */
+export interface BounceInbox extends AccountSettings {
+  folder: string;
+  verpDomain: string;
+  lastPollAt: Date | null;
+  lastPollResult: Record<string, unknown> | null;
 }
 
 /** How a mailbox ended: deleted by its owner, or expired (its TTL ran out). */
@@ -76,7 +86,28 @@ export interface MailboxRow {
   smtp_port: number | null;
   smtp_tls_mode: TlsMode | null;
   smtp_username: string | null;
+  bounce_imap_host: string | null;
+  bounce_imap_port: number | null;
+  bounce_imap_tls_mode: TlsMode | null;
+  bounce_imap_username: string | null;
+  bounce_imap_folder: string | null;
+  bounce_verp_domain: string | null;
+  bounce_last_poll_at: Date | null;
+  bounce_last_poll_result: Record<string, unknown> | null;
 }
+
+const bounceInbox = (r: MailboxRow): BounceInbox | null => {
+  const a = account(r.bounce_imap_host, r.bounce_imap_port, r.bounce_imap_tls_mode, r.bounce_imap_username);
+  return (
+    a && {
+      ...a,
+      folder: r.bounce_imap_folder ?? 'INBOX',
+      verpDomain: r.bounce_verp_domain ?? r.address.slice(r.address.lastIndexOf('@') + 1),
+      lastPollAt: r.bounce_last_poll_at,
+      lastPollResult: r.bounce_last_poll_result,
+    }
+  );
+};
 
 const account = (
   host: string | null,
@@ -103,12 +134,15 @@ export const toMailbox = (r: MailboxRow): Mailbox => ({
   createdAt: r.created_at,
   imap: account(r.imap_host, r.imap_port, r.imap_tls_mode, r.imap_username),
   smtp: account(r.smtp_host, r.smtp_port, r.smtp_tls_mode, r.smtp_username),
+  bounceImap: bounceInbox(r),
 });
 
 /** The columns toMailbox reads, named (a prepared `select *` would break when a migration adds one). */
 export const MAILBOX_COLUMNS =
   'id, address, kind, owner_user_id, plan_id, is_active, expires_at, deactivated_at, deactivated_reason, last_seq, message_count, used_bytes, dropped_count, created_at, ' +
-  'imap_host, imap_port, imap_tls_mode, imap_username, smtp_host, smtp_port, smtp_tls_mode, smtp_username';
+  'imap_host, imap_port, imap_tls_mode, imap_username, smtp_host, smtp_port, smtp_tls_mode, smtp_username, ' +
+  'bounce_imap_host, bounce_imap_port, bounce_imap_tls_mode, bounce_imap_username, bounce_imap_folder, bounce_verp_domain, ' +
+  'bounce_last_poll_at, bounce_last_poll_result';
 // the lookups every authenticated request and stream connect makes: prepared, no query builder per call.
 // By address: hosted mailboxes only (the SMTP pipeline and its cache use it; a connected mailbox never receives
 // hosted mail, and its address is unique per owner only: store/connected-mailboxes.ts finds it by owner)

@@ -68,6 +68,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<System> {
     MAIL_DOMAINS: `${TEST_DOMAIN},other.test`,
     TOKEN_SECRET: randomBytes(32).toString('hex'),
     CREDENTIALS_KEY: generateKey(),
+    BOUNCE_HMAC_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DELIVERY_BACKOFF_MS: '200',
     PLAN_CACHE_MS: '0',

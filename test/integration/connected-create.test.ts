@@ -60,8 +60,24 @@ test.serial('an API key connects an IMAP account: LOGIN/LOGOUT first, 201 withou
   const before = dv.logCounts();
   const r = await connect(t, owner.apiKey, { kind: 'connected', address: 'Ops@Example.org', imap: imap(dv) });
   t.is(r.status, 201, JSON.stringify(r.body));
-  t.deepEqual(Object.keys(r.body).sort(), ['address', 'created_at', 'expires_at', 'imap', 'is_active', 'kind', 'smtp']);
-  t.like(r.body, { address: 'ops@example.org', kind: 'connected', expires_at: null, is_active: true, smtp: null });
+  t.deepEqual(Object.keys(r.body).sort(), [
+    'address',
+    'bounce_imap',
+    'created_at',
+    'expires_at',
+    'imap',
+    'is_active',
+    'kind',
+    'smtp',
+  ]);
+  t.like(r.body, {
+    address: 'ops@example.org',
+    kind: 'connected',
+    expires_at: null,
+    is_active: true,
+    smtp: null,
+    bounce_imap: null,
+  });
   t.deepEqual(r.body.imap, { host: '127.0.0.1', port: dv.port, tls: 'none', username: 'alice' });
   t.false(r.text.includes(PASSWORD));
   t.is(r.headers.get('location'), '/api/v1/mailboxes/ops%40example.org');

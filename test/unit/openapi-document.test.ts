@@ -38,6 +38,7 @@ const OPERATION_IDS = [
   'createApiKey',
   'listApiKeys',
   'listFolders',
+  'listBounces',
   'revokeApiKey',
   'ingestSesNotification',
   'sendOutbound',

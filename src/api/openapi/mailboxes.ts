@@ -1,3 +1,4 @@
+import { BOUNCE_INBOX_PROPERTY } from './bounces.js';
 import {
   ADDRESS,
   AUTHED,
@@ -66,7 +67,7 @@ export const MAILBOX_PATHS: Record<string, JsonSchema> = {
             'connected: you already connected this address (mailbox_exists)',
         ),
         422: err(
-          'connected: address_reserved (at one of MAIL_DOMAINS), imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable, smtp_host_forbidden, smtp_tls_required, smtp_login_failed, smtp_unreachable',
+          'connected: address_reserved (at one of MAIL_DOMAINS), imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable, smtp_host_forbidden, smtp_tls_required, smtp_login_failed, smtp_unreachable, bounce_imap_login_failed, bounce_imap_unreachable, bounce_imap_host_forbidden, bounce_imap_tls_required',
         ),
         501: err(
           'connected: connected mailboxes are disabled (production without CREDENTIALS_KEY): connected_disabled',
@@ -137,7 +138,7 @@ export const MAILBOX_PATHS: Record<string, JsonSchema> = {
           },
         ),
         422: err(
-          'connected: password_required, imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable, smtp_host_forbidden, smtp_tls_required, smtp_login_failed, smtp_unreachable (the old settings kept)',
+          'connected: password_required, imap_host_forbidden, imap_tls_required, imap_login_failed, imap_unreachable, smtp_host_forbidden, smtp_tls_required, smtp_login_failed, smtp_unreachable, bounce_imap_login_failed, bounce_imap_unreachable (the old settings kept)',
         ),
         501: err(
           'connected: connected mailboxes are disabled (production without CREDENTIALS_KEY): connected_disabled',
@@ -218,6 +219,7 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
       ...MAILBOX,
       imap: { oneOf: [ref('ConnectedAccount'), { type: 'null' }] },
       smtp: { oneOf: [ref('ConnectedAccount'), { type: 'null' }] },
+      bounce_imap: BOUNCE_INBOX_PROPERTY,
     },
     Object.keys(MAILBOX),
   ),
@@ -244,6 +246,10 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
           description:
             'optional: verified by EHLO/AUTH/QUIT (422 smtp_login_failed, smtp_unreachable, smtp_host_forbidden, smtp_tls_required)',
         },
+        bounce_imap: {
+          oneOf: [ref('BounceInboxLogin'), { type: 'null' }],
+          description: 'optional: the bounce inbox polled for DSNs (docs/bounces.md)',
+        },
       },
       ['kind', 'address', 'imap'],
     ),
@@ -255,6 +261,10 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
       {
         imap: ref('ConnectedAccountPatch'),
         smtp: { oneOf: [ref('ConnectedAccountPatch'), { type: 'null' }], description: 'null forgets the SMTP account' },
+        bounce_imap: {
+          oneOf: [ref('BounceInboxPatch'), { type: 'null' }],
+          description: 'null forgets the bounce inbox (no more polls)',
+        },
       },
       [],
     ),
@@ -269,6 +279,7 @@ export const MAILBOX_SCHEMAS: Record<string, JsonSchema> = {
     is_active: { type: 'boolean' },
     imap: ref('ConnectedAccount'),
     smtp: { oneOf: [ref('ConnectedAccount'), { type: 'null' }] },
+    bounce_imap: BOUNCE_INBOX_PROPERTY,
   }),
   MailboxTtlChanged: obj({
     ...MAILBOX,

@@ -2,7 +2,9 @@ import type { Context } from 'koa';
 import type { Knex } from 'knex';
 import { z } from 'zod';
 import type { Principal } from '../../access/principal.js';
+import { checkBounceFolder, DEFAULT_BOUNCE_FOLDER } from '../../connected/bounce-inbox.js';
 import { createConnectedMailbox } from '../../connected/create.js';
+import { domainOf } from '../../core/address.js';
 import type { Config } from '../../core/config.js';
 import { BadRequest, Forbidden, Unauthorized } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -35,12 +37,22 @@ export const Account = z.strictObject({
   password: line(1024),
 });
 
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/i;
+
+/** The bounce inbox (issue 21): an IMAP account plus the folder polled and the VERP domain (a host name). */
+export const BounceImap = Account.extend({
+  // checked by checkBounceFolder (400 invalid_folder), not here (400 invalid_body)
+  folder: z.string().optional(),
+  verp_domain: z.string().regex(HOST_NAME, 'expected a host name (e.g. bounces.example.org)').optional(),
+});
+
 /** The body of `POST /api/v1/mailboxes` with `kind: "connected"` (strict: any other field is a 400 naming it). */
 const CreateConnected = z.strictObject({
   kind: z.literal('connected'),
   address: line(254).refine((a) => /^[^\s@]{1,64}@[^\s@]+$/.test(a), 'expected an email address (local@domain)'),
   imap: Account,
   smtp: Account.nullable().optional(),
+  bounce_imap: BounceImap.nullable().optional(),
 });
 
 /** Whether a parsed JSON body asks for a connected mailbox. */
@@ -62,12 +74,21 @@ export async function createConnected(ctx: Context, deps: ConnectedCreateDeps, p
   if (names.length > 0)
     throw new BadRequest(`unknown parameter ${names[0]} (a connected mailbox takes a JSON body)`, 'unknown_parameter');
   const input = parseBody(body, CreateConnected);
+  const { folder, verp_domain: verpDomain, ...bounceLogin } = input.bounce_imap ?? {};
+  checkBounceFolder(folder);
   const mailbox = await createConnectedMailbox(deps, {
     ownerUserId: principal.userId,
     planId: principal.planId,
     address: input.address,
     imap: input.imap,
     smtp: input.smtp ?? null,
+    bounceImap: input.bounce_imap
+      ? {
+          ...(bounceLogin as z.infer<typeof Account>),
+          folder: folder ?? DEFAULT_BOUNCE_FOLDER,
+          verpDomain: verpDomain ?? domainOf(input.address),
+        }
+      : null,
   });
   deps.log.info({ event: 'mailbox.connected', mailboxId: mailbox.id, plan: mailbox.planId });
   ctx.status = 201;

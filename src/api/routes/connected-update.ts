@@ -11,7 +11,8 @@ import type { Stores } from '../../store/index.js';
 import { principalOf } from '../auth.js';
 import { parseBody } from '../body.js';
 import { presentConnected } from '../present.js';
-import { Account } from './connected-create.js';
+import { checkBounceFolder } from '../../connected/bounce-inbox.js';
+import { Account, BounceImap } from './connected-create.js';
 
 export interface ConnectedUpdateDeps {
   config: Config;
@@ -25,11 +26,12 @@ export interface ConnectedUpdateDeps {
 const UpdateConnected = z.strictObject({
   imap: Account.partial().optional(),
   smtp: Account.partial().nullable().optional(),
+  bounce_imap: BounceImap.partial().nullable().optional(),
 });
 
 /** Whether a parsed PATCH body changes a connected mailbox's accounts (else it is the hosted TTL change). */
 export const wantsAccountPatch = (body: unknown): boolean =>
-  typeof body === 'object' && body !== null && ('imap' in body || 'smtp' in body);
+  typeof body === 'object' && body !== null && ('imap' in body || 'smtp' in body || 'bounce_imap' in body);
 
 /** A connected mailbox's TTL cannot change: a connected mailbox never expires. */
 export const ttlNotApplicable = () =>
@@ -48,12 +50,21 @@ export async function updateConnected(ctx: Context, deps: ConnectedUpdateDeps, b
       `unknown parameter ${names[0]} (the accounts are changed by a JSON body)`,
       'unknown_parameter',
     );
-  const input = parseBody(body, UpdateConnected);
+  const { bounce_imap: bounce, ...input } = parseBody(body, UpdateConnected);
+  checkBounceFolder(bounce?.folder);
   const m = await mailboxFor(principalOf(ctx), deps.stores, ctx.params.address, 'manage', {
     connected: true,
   });
   if (m.kind !== 'connected') throw new BadRequest('imap and smtp apply to connected mailboxes only', 'not_connected');
-  const updated = await updateConnectedMailbox(deps, m, input);
-  deps.log.info({ event: 'mailbox.connected_updated', mailboxId: m.id, accounts: Object.keys(input) });
+  const bounceImap = bounce && (({ verp_domain, ...rest }) => ({ ...rest, verpDomain: verp_domain }))(bounce);
+  const updated = await updateConnectedMailbox(deps, m, {
+    ...input,
+    ...(bounce !== undefined ? { bounceImap: bounceImap ?? null } : {}),
+  });
+  deps.log.info({
+    event: 'mailbox.connected_updated',
+    mailboxId: m.id,
+    accounts: Object.keys(input).concat(bounce !== undefined ? ['bounce_imap'] : []),
+  });
   ctx.body = presentConnected(updated);
 }

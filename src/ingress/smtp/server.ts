@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import type { Config } from '../../core/config.js';
-import { RecipientRejected, SessionTimeLimit, ShuttingDown, TooManyRecipients } from '../../core/errors.js';
+import {
+  RecipientRejected,
+  SessionTimeLimit,
+  ShuttingDown,
+  TooManyRecipients,
+  VerpRecipientRejected,
+} from '../../core/errors.js';
+import { isVerpLocalPart, verifyVerpAddress } from '../../core/verp.js';
 import type { Logger } from '../../core/log.js';
 import { domainOf } from '../../core/address.js';
 import { StartError } from '../../core/shutdown.js';
@@ -23,6 +30,8 @@ export interface SmtpIngressDeps {
   onConnect?: (session: SMTPServerSession) => Promise<void>;
   /** false while the role drains for shutdown: new sessions and new transactions get 421 */
   accepting?: () => boolean;
+  /** the VERP secrets (access/secret.ts): a `bounce+` RCPT that does not verify against them is a 550 5.1.1 */
+  bounceSecrets?: readonly string[];
   /** counts each message from DATA to its enqueue's answer as work in flight (adaptive Redis auto-pipelining) */
   busy?: <T>(work: Promise<T>) => Promise<T>;
 }
@@ -138,6 +147,11 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
     onRcptTo(address, session, callback) {
       if (!domains.has(domainOf(address.address))) {
         return callback(reject(new RecipientRejected(`domain of ${address.address} is not accepted`), session, 'rcpt'));
+      }
+      if (deps.bounceSecrets && isVerpLocalPart(address.address.slice(0, address.address.lastIndexOf('@')))) {
+        const check = verifyVerpAddress(address.address, deps.bounceSecrets);
+        if (!check.ok)
+          return callback(reject(new VerpRecipientRejected(`VERP address ${check.reason}`), session, 'rcpt'));
       }
       if (session.envelope.rcptTo.length >= config.smtp.maxRecipients) {
         return callback(reject(new TooManyRecipients('too many recipients'), session, 'rcpt'));

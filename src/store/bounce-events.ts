@@ -1,0 +1,14 @@
+import type { Db } from './db.js';
+
+/**
+ * The one place bounces write an `outbound_message_events` row (append-only: a trigger refuses UPDATE). Kept as
+ * its own function so it can point at the outbound store's event writer once both exist (issue 20 and 21).
+ */
+export async function appendBounceEvent(
+  db: Db,
+  outboundMessageId: string,
+  type: 'bounced' | 'delivery_delayed' | 'complained',
+  payload: Record<string, unknown>,
+): Promise<void> {
+  await db('outbound_message_events').insert({ outbound_message_id: outboundMessageId, type, payload });
+}
