@@ -39,6 +39,7 @@ export async function startMaintenance(deps: MaintenanceWorkerDeps): Promise<Mai
     log,
     lifecycle: lifecycleStore(deps.db),
     publisher: deps.publisher,
+    queues: deps.queues,
   });
   const worker = new Worker(QUEUE.maintenance, processor, {
     connection,

@@ -3,5 +3,11 @@
  * `inbound-large` the larger ones, WORKER_LARGE_CONCURRENCY at a time (a worker's memory stays bounded
  * while small mail, nearly all of it, gets a high concurrency).
  */
-export const QUEUE = { inbound: 'inbound', inboundLarge: 'inbound-large', maintenance: 'maintenance' } as const;
+export const QUEUE = {
+  inbound: 'inbound',
+  inboundLarge: 'inbound-large',
+  maintenance: 'maintenance',
+  /** operator webhooks: one job per delivery (job id = delivery id), worked WEBHOOK_CONCURRENCY at a time */
+  webhooks: 'webhooks',
+} as const;
 export const JOB = { deliver: 'deliver' } as const;

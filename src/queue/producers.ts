@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../core/config.js';
 import { QUEUE } from './names.js';
 import type { InboundJob } from './payloads.js';
+import type { WebhookJob } from './webhook-jobs.js';
 
 export interface Queues {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES */
@@ -12,6 +13,8 @@ export interface Queues {
   /** the inbound queue for a raw message of this many bytes */
   inboundFor(bytes: number): Queue<InboundJob>;
   maintenance: Queue;
+  /** webhook deliveries (src/webhooks/) */
+  webhooks: Queue<WebhookJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -47,14 +50,28 @@ export function createQueues(redis: Redis, config: Pick<Config, 'redis' | 'worke
       removeOnFail: { count: 1000 },
     },
   });
+  // the retry schedule lives in Postgres (next_attempt_at): a job re-runs by delaying itself, never by BullMQ's
+  // attempts; these attempts only cover a failure of the processor itself (Postgres down), and the webhooks
+  // scheduler re-adds whatever is overdue
+  const webhooks = new Queue<WebhookJob>(QUEUE.webhooks, {
+    connection: redis,
+    prefix,
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  });
   return {
     inbound,
     inboundLarge,
     inboundFor: (bytes) => (bytes > config.worker.largeMessageBytes ? inboundLarge : inbound),
     maintenance,
-    all: () => [inbound, inboundLarge, maintenance],
+    webhooks,
+    all: () => [inbound, inboundLarge, maintenance, webhooks],
     async close() {
-      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close()]);
+      await Promise.all([inbound.close(), inboundLarge.close(), maintenance.close(), webhooks.close()]);
     },
   };
 }

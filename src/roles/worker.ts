@@ -8,6 +8,7 @@ import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { connectRedis } from '../core/redis.js';
 import { QUEUE } from '../queue/names.js';
 import type { InboundJob } from '../queue/payloads.js';
+import { startWebhooks, type WebhookWorker } from '../webhooks/worker.js';
 
 export interface WorkerRole {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES, WORKER_CONCURRENCY at a time */
@@ -15,6 +16,8 @@ export interface WorkerRole {
   /** larger messages, WORKER_LARGE_CONCURRENCY at a time */
   inboundLarge: Worker<InboundJob, Outcome[]>;
   maintenance?: MaintenanceWorker;
+  /** webhook deliveries (undefined: no credentials key, so no webhook can exist) */
+  webhooks?: WebhookWorker;
   close: () => Promise<void>;
 }
 
@@ -62,6 +65,7 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
   const inboundLarge = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
   await Promise.all([inbound.waitUntilReady(), inboundLarge.waitUntilReady()]);
   const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
+  const webhooks = await startWebhooks(deps);
   // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
   // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
@@ -89,8 +93,10 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
     inbound,
     inboundLarge,
     maintenance,
+    webhooks,
     close: once(async () => {
       await maintenance?.close();
+      await webhooks?.close();
       await Promise.all([inbound.close(), inboundLarge.close()]);
       await batched.batcher.drain();
       connection.disconnect();
