@@ -29,6 +29,8 @@ import { keyRoutes } from './routes/keys.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { waitRoutes } from './routes/wait.js';
 import { apiRateLimits } from '../access/request-limits.js';
+import { trackingRoutes } from './routes/tracking.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface ApiDeps {
   /** each request counts as work in flight (adaptive Redis auto-pipelining); optional for apps built in tests */
@@ -48,6 +50,8 @@ export interface ApiDeps {
   credentials?: KeyRing;
   /** SNS certificate / SubscribeURL fetcher; default https GET (tests inject a local certificate) */
   snsFetch?: SnsFetch;
+  /** open/click tracking key (TRACKING_HMAC_SECRET or generated); undefined: /t/… answers 404 */
+  trackingSecret?: string;
   /** real-time streams and the blocking wait (mounted only when given) */
   streams?: { hub: Hub; registry: StreamRegistry };
 }
@@ -95,6 +99,8 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   for (const m of mounts) app.use(m); // operator endpoints: not rate-limited, own credentials
   const ses = sesIngestRoutes(deps); // before authentication and rate limits: SNS signs, it sends no bearer
   app.use(ses.routes()).use(ses.allowedMethods());
+  const tracking = trackingRoutes(deps); // public: a mail client fetches the pixel and follows links, no bearer
+  app.use(tracking.routes()).use(tracking.allowedMethods());
   const limits = apiRateLimits(deps);
   app.use(limits.byIp);
   app.use(authentication(deps));
@@ -109,6 +115,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
     messageRoutes(deps),
     tokenRoutes(deps),
     keyRoutes(deps),
+    webhookRoutes(deps),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

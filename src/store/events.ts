@@ -65,7 +65,7 @@ export const DELIVERIES_FOR_EVENTS_SQL = `
   hook as (
     select w.id as webhook_id, w.status, ev.id as event_id, ev.mailbox_id
     from ev join mailbox_webhooks w on w.mailbox_id = ev.mailbox_id
-    where w.event_types is null or ev.type = any(w.event_types)
+    where w.event_types is null or ev.type = any(w.event_types) or ev.type = 'webhook.test'
   ), del as (
     insert into webhook_deliveries (event_id, webhook_id, mailbox_id, status, next_attempt_at, last_error)
     select event_id, webhook_id, mailbox_id,
