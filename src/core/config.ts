@@ -265,7 +265,14 @@ export const ENV = z.object({
     .string()
     .default('5000,300000,1800000,7200000,18000000,36000000,36000000')
     .transform((s) => s.split(',').map((v) => v.trim()))
-    .pipe(z.array(z.string().regex(/^[0-9]+$/, 'comma-separated whole numbers of ms, each >= 0').transform(Number))),
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[0-9]+$/, 'comma-separated whole numbers of ms, each >= 0')
+          .transform(Number),
+      ),
+    ),
   WEBHOOK_CONCURRENCY: int(1).default(50),
   WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: int(1).default(4),
   WEBHOOK_DISABLE_AFTER_MS: int(0).default(5 * 24 * 3600_000),

@@ -12,7 +12,10 @@ export type TrackingKind = 'open' | 'click';
 
 const TAG_BYTES = 16;
 const ID_BYTES = 16;
-const PREFIX: Record<TrackingKind, string> = { open: 'mailwright/track/open/v1\0', click: 'mailwright/track/click/v1\0' };
+const PREFIX: Record<TrackingKind, string> = {
+  open: 'mailwright/track/open/v1\0',
+  click: 'mailwright/track/click/v1\0',
+};
 /** A click token's destination is at most this long (longer links are left untracked by the caller). */
 export const TRACKING_URL_MAX_BYTES = 4096;
 
@@ -32,7 +35,8 @@ const tag = (secret: string, kind: TrackingKind, body: Buffer) =>
 export function signTrackingToken(secret: string, kind: 'open', messageId: string): string;
 export function signTrackingToken(secret: string, kind: 'click', messageId: string, url: string): string;
 export function signTrackingToken(secret: string, kind: TrackingKind, messageId: string, url?: string): string {
-  const body = kind === 'click' ? Buffer.concat([uuidBytes(messageId), Buffer.from(url ?? '', 'utf8')]) : uuidBytes(messageId);
+  const body =
+    kind === 'click' ? Buffer.concat([uuidBytes(messageId), Buffer.from(url ?? '', 'utf8')]) : uuidBytes(messageId);
   return Buffer.concat([body, tag(secret, kind, body)]).toString('base64url');
 }
 

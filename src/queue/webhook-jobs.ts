@@ -18,7 +18,11 @@ export const WEBHOOK_SCHEDULER_ID = 'webhooks-sweep';
 export async function enqueueWebhookDeliveries(queue: Queue, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await queue.addBulk(
-    ids.map((deliveryId) => ({ name: WEBHOOK_JOB.deliver, data: { v: 1, deliveryId } satisfies WebhookJob, opts: { jobId: deliveryId } })),
+    ids.map((deliveryId) => ({
+      name: WEBHOOK_JOB.deliver,
+      data: { v: 1, deliveryId } satisfies WebhookJob,
+      opts: { jobId: deliveryId },
+    })),
   );
 }
 
@@ -48,7 +52,12 @@ export async function enqueueWebhookDeliveriesSafely(
     await within(enqueueWebhookDeliveries(queue, ids), timeoutMs, `Redis did not answer within ${timeoutMs} ms`);
     return true;
   } catch (err) {
-    log.warn({ event: 'webhook.enqueue_failed', deliveries: ids.length, err, hint: 'the webhooks scheduler re-adds them' });
+    log.warn({
+      event: 'webhook.enqueue_failed',
+      deliveries: ids.length,
+      err,
+      hint: 'the webhooks scheduler re-adds them',
+    });
     return false;
   }
 }

@@ -94,7 +94,7 @@ export async function recordEvents(db: Db, inputs: EventInput[]): Promise<Record
     outbound_message_event_id: e.outboundMessageEventId === undefined ? null : String(e.outboundMessageEventId),
     message_id: e.messageId ?? null,
   }));
-  const { rows: out } = (await db.raw(
+  const { rows: out }: { rows: Row[] } = await db.raw(
     `with input as (
        select * from json_to_recordset(?::json) as x(id text, mailbox_id uuid, mailbox_address text,
          type text, occurred_at timestamptz, data jsonb, outbound_message_event_id bigint, message_id text, ord bigint)
@@ -109,7 +109,7 @@ export async function recordEvents(db: Db, inputs: EventInput[]): Promise<Record
      from ev left join del on del.event_id = ev.id join input on input.id = ev.id
      order by input.ord`,
     [JSON.stringify(rows)],
-  )) as { rows: Row[] };
+  );
   return out.map((r) => ({
     eventId: r.id,
     seq: Number(r.seq),

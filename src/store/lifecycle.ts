@@ -71,22 +71,22 @@ const olderThan = (db: Db, ms: number) => db.raw(`now() - (? * interval '1 milli
 export function lifecycleStore(db: Db): LifecycleStore {
   const sweepExpiredWithEvents = () =>
     db.transaction(async (trx) => {
-      const rows = (await trx('mailboxes')
+      const rows: ExpiredRow[] = await trx('mailboxes')
         .where('is_active', true)
         .andWhere('expires_at', '<=', trx.raw('clock_timestamp()'))
         .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') })
-        .returning(['id', 'address', 'expires_at'])) as ExpiredRow[];
+        .returning(['id', 'address', 'expires_at']);
       const webhookDeliveries = rows.length ? await recordExpired(trx, rows) : [];
       return { ids: rows.map((r) => r.id), webhookDeliveries };
     });
   return {
     async expireOne(id) {
       return db.transaction(async (trx) => {
-        const rows = (await trx('mailboxes')
+        const rows: ExpiredRow[] = await trx('mailboxes')
           .where({ id, is_active: true })
           .andWhere('expires_at', '<=', trx.raw('clock_timestamp()'))
           .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') })
-          .returning(['id', 'address', 'expires_at'])) as ExpiredRow[];
+          .returning(['id', 'address', 'expires_at']);
         if (rows.length !== 1) return undefined;
         return { expiresAt: rows[0]!.expires_at, webhookDeliveries: await recordExpired(trx, rows) };
       });
@@ -122,10 +122,10 @@ export function lifecycleStore(db: Db): LifecycleStore {
         const expiredNow = row.elapsed === true;
         let webhookDeliveries: string[] = [];
         if (expiredNow) {
-          const ended = (await trx('mailboxes')
+          const ended: ExpiredRow[] = await trx('mailboxes')
             .where({ id })
             .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') })
-            .returning(['id', 'address', 'expires_at'])) as ExpiredRow[];
+            .returning(['id', 'address', 'expires_at']);
           webhookDeliveries = await recordExpired(trx, ended);
         }
         return { expiresAt, previousExpiresAt: before.expires_at ?? null, expiredNow, tokensMoved, webhookDeliveries };

@@ -85,7 +85,7 @@ export function outboundWebhookEvent(row: OutboundEventRow, m: OutboundMessageRe
  * its webhook event and delivery. Undefined when the type is not webhook-able or the event exists already.
  */
 export async function recordOutboundWebhookEvent(trx: Db, id: string | number): Promise<RecordedEvent | undefined> {
-  const row = (await trx('outbound_message_events as e')
+  const row: (OutboundEventRow & Omit<OutboundMessageRef, 'id'>) | undefined = await trx('outbound_message_events as e')
     .join('outbound_messages as m', 'm.id', 'e.outbound_message_id')
     .join('mailboxes as b', 'b.id', 'm.mailbox_id')
     .where('e.id', id)
@@ -101,7 +101,7 @@ export async function recordOutboundWebhookEvent(trx: Db, id: string | number): 
       'm.subject',
       'm.message_id',
       'm.status',
-    )) as (OutboundEventRow & Omit<OutboundMessageRef, 'id'>) | undefined;
+    );
   if (!row) return undefined;
   const input = outboundWebhookEvent(row, { ...row, id: row.outbound_message_id });
   return input ? recordEvent(trx, input) : undefined;

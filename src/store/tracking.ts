@@ -24,23 +24,22 @@ export async function recordTrackingHit(
 ): Promise<TrackingHit> {
   const none: TrackingHit = { recorded: false, first: false, webhookDeliveries: [] };
   return db.transaction(async (trx) => {
-    const m = (await trx('outbound_messages').where({ id: hit.messageId }).forUpdate().first('opened_at', 'clicked_at')) as
-      { opened_at: Date | null; clicked_at: Date | null } | undefined;
+    const m: { opened_at: Date | null; clicked_at: Date | null } | undefined = await trx('outbound_messages')
+      .where({ id: hit.messageId })
+      .forUpdate()
+      .first('opened_at', 'clicked_at');
     if (!m) return none;
-    const counts = (await trx('outbound_message_events')
+    const counts: { n: number; last_open: Date | null } = await trx('outbound_message_events')
       .where({ outbound_message_id: hit.messageId })
       .whereIn('type', ['opened', 'clicked'])
-      .select(
-        trx.raw('count(*)::int as n'),
-        trx.raw(`max(occurred_at) filter (where type = 'opened') as last_open`),
-      )
-      .first()) as { n: number; last_open: Date | null };
+      .select(trx.raw('count(*)::int as n'), trx.raw(`max(occurred_at) filter (where type = 'opened') as last_open`))
+      .first();
     if (counts.n >= TRACKING_EVENTS_MAX) return none;
     if (hit.kind === 'opened' && counts.last_open && Date.now() - counts.last_open.getTime() < OPEN_EVENT_INTERVAL_MS)
       return none;
     const column = hit.kind === 'opened' ? 'opened_at' : 'clicked_at';
     const first = m[column] === null;
-    const [row] = (await trx('outbound_message_events')
+    const [row]: Array<{ id: string }> = await trx('outbound_message_events')
       .insert({
         outbound_message_id: hit.messageId,
         type: hit.kind,
@@ -50,7 +49,7 @@ export async function recordTrackingHit(
           ...(hit.kind === 'clicked' ? { url: hit.url } : {}),
         }),
       })
-      .returning('id')) as Array<{ id: string }>;
+      .returning('id');
     if (first)
       await trx('outbound_messages')
         .where({ id: hit.messageId })

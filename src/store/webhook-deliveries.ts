@@ -62,14 +62,15 @@ const ms = (n: number) => `${Math.max(0, Math.round(n))} milliseconds`;
  */
 export async function claimDelivery(db: Db, id: string, p: { maxInFlight: number; staleMs: number }): Promise<Claim> {
   return db.transaction(async (trx) => {
-    const ref = (await trx('webhook_deliveries').where({ id }).first('webhook_id')) as
-      { webhook_id: string } | undefined;
+    const ref: { webhook_id: string } | undefined = await trx('webhook_deliveries').where({ id }).first('webhook_id');
     if (!ref) return { kind: 'nothing' };
     const w = await trx('mailbox_webhooks').where({ id: ref.webhook_id }).forUpdate().first();
     if (!w) return { kind: 'nothing' };
-    const d = (await trx('webhook_deliveries').where({ id }).forUpdate().first()) as DeliveryRow | undefined;
+    const d: DeliveryRow | undefined = await trx('webhook_deliveries').where({ id }).forUpdate().first();
     if (!d) return { kind: 'nothing' };
-    const stale = d.status === 'sending' && d.processing_started_at !== null &&
+    const stale =
+      d.status === 'sending' &&
+      d.processing_started_at !== null &&
       d.processing_started_at.getTime() <= Date.now() - p.staleMs;
     if (d.status !== 'pending' && !stale) return { kind: 'nothing' };
     if (w.status !== 'enabled') {
@@ -78,18 +79,19 @@ export async function claimDelivery(db: Db, id: string, p: { maxInFlight: number
         .update({ status: 'failed', next_attempt_at: null, last_error: 'webhook disabled' });
       return { kind: 'nothing' };
     }
-    if (d.next_attempt_at && d.next_attempt_at.getTime() > Date.now() + 50) return { kind: 'not_due', at: d.next_attempt_at };
-    const [{ n }] = (await trx('webhook_deliveries')
+    if (d.next_attempt_at && d.next_attempt_at.getTime() > Date.now() + 50)
+      return { kind: 'not_due', at: d.next_attempt_at };
+    const counted: Array<{ n: string }> = await trx('webhook_deliveries')
       .where({ webhook_id: w.id, status: 'sending' })
       .andWhere('processing_started_at', '>', trx.raw(`now() - ?::interval`, [ms(p.staleMs)]))
       .whereNot({ id })
-      .count({ n: '*' })) as [{ n: string }];
-    if (Number(n) >= p.maxInFlight) return { kind: 'busy' };
-    const [claimed] = (await trx('webhook_deliveries')
+      .count({ n: '*' });
+    if (Number(counted[0]?.n ?? 0) >= p.maxInFlight) return { kind: 'busy' };
+    const [claimed]: DeliveryRow[] = await trx('webhook_deliveries')
       .where({ id })
       .update({ status: 'sending', processing_started_at: trx.raw('clock_timestamp()') })
-      .returning('*')) as DeliveryRow[];
-    const event = (await trx('events').where({ id: d.event_id }).first()) as EventRow;
+      .returning('*');
+    const event: EventRow = await trx('events').where({ id: d.event_id }).first();
     return { kind: 'claimed', delivery: claimed!, event, webhook: toWebhook(w) };
   });
 }
@@ -147,17 +149,20 @@ export async function recordAttempt(
       ],
     );
     if (r.outcome === 'delivered') {
-      await trx('mailbox_webhooks').where({ id: d.webhook_id }).whereNotNull('failing_since').update({ failing_since: null });
+      await trx('mailbox_webhooks')
+        .where({ id: d.webhook_id })
+        .whereNotNull('failing_since')
+        .update({ failing_since: null });
       return {};
     }
     if (r.gone) return (await disableIn(trx, d.webhook_id, 'gone')) ? { disabled: 'gone' } : {};
     const {
       rows: [w],
-    } = (await trx.raw(
+    }: { rows: Array<{ overdue: boolean }> } = await trx.raw(
       `update mailbox_webhooks set failing_since = coalesce(failing_since, clock_timestamp()) where id = ?
        returning failing_since <= clock_timestamp() - ?::interval as overdue`,
       [d.webhook_id, ms(disableAfterMs)],
-    )) as { rows: Array<{ overdue: boolean }> };
+    );
     if (w?.overdue) return (await disableIn(trx, d.webhook_id, 'failing')) ? { disabled: 'failing' } : {};
     return {};
   });
@@ -202,7 +207,9 @@ export async function listDeliveries(
     .select('d.*', 'e.type as event_type');
   if (q.status?.length) query.whereIn('d.status', q.status);
   if (q.cursor)
-    query.andWhereRaw('(d.created_at, d.id) < (select created_at, id from webhook_deliveries where id = ?)', [q.cursor]);
+    query.andWhereRaw('(d.created_at, d.id) < (select created_at, id from webhook_deliveries where id = ?)', [
+      q.cursor,
+    ]);
   return (await query) as DeliveryListItem[];
 }
 
@@ -211,12 +218,12 @@ export async function findDelivery(
   webhookId: string,
   id: string,
 ): Promise<(DeliveryListItem & { event: EventRow }) | undefined> {
-  const d = (await db('webhook_deliveries as d')
+  const d: DeliveryListItem | undefined = await db('webhook_deliveries as d')
     .join('events as e', 'e.id', 'd.event_id')
     .where({ 'd.webhook_id': webhookId, 'd.id': id })
-    .first('d.*', 'e.type as event_type')) as DeliveryListItem | undefined;
+    .first('d.*', 'e.type as event_type');
   if (!d) return undefined;
-  const event = (await db('events').where({ id: d.event_id }).first()) as EventRow;
+  const event: EventRow = await db('events').where({ id: d.event_id }).first();
   return { ...d, event };
 }
 
@@ -231,7 +238,7 @@ export async function requeueDelivery(db: Db, webhookId: string, id: string): Pr
 
 /** `recover`: every failed delivery of the webhook created since `since` is pending again; their ids. */
 export async function recoverFailed(db: Db, webhookId: string, since: Date, limit: number): Promise<string[]> {
-  const rows = (await db('webhook_deliveries')
+  const rows: Array<{ id: string }> = await db('webhook_deliveries')
     .whereIn(
       'id',
       db('webhook_deliveries')
@@ -242,7 +249,7 @@ export async function recoverFailed(db: Db, webhookId: string, since: Date, limi
         .select('id'),
     )
     .update({ status: 'pending', next_attempt_at: db.raw('clock_timestamp()') })
-    .returning('id')) as Array<{ id: string }>;
+    .returning('id');
   return rows.map((r) => r.id);
 }
 
@@ -251,31 +258,31 @@ export async function recoverFailed(db: Db, webhookId: string, since: Date, limi
  * `staleMs` (a worker died). Up to `limit`, oldest first.
  */
 export async function overdueDeliveries(db: Db, overdueMs: number, staleMs: number, limit: number): Promise<string[]> {
-  const rows = (await db('webhook_deliveries')
-    .where((w) =>
-      w
+  const rows: Array<{ id: string }> = await db('webhook_deliveries')
+    .where((w) => {
+      void w
         .where('status', 'pending')
-        .andWhere('next_attempt_at', '<=', db.raw(`now() - ?::interval`, [ms(overdueMs)])),
-    )
-    .orWhere((w) =>
-      w
+        .andWhere('next_attempt_at', '<=', db.raw(`now() - ?::interval`, [ms(overdueMs)]));
+    })
+    .orWhere((w) => {
+      void w
         .where('status', 'sending')
-        .andWhere('processing_started_at', '<=', db.raw(`now() - ?::interval`, [ms(staleMs)])),
-    )
+        .andWhere('processing_started_at', '<=', db.raw(`now() - ?::interval`, [ms(staleMs)]));
+    })
     .orderBy('next_attempt_at', 'asc')
     .limit(limit)
-    .select('id')) as Array<{ id: string }>;
+    .select('id');
   return rows.map((r) => r.id);
 }
 
 /** Retention: events older than `days` (their deliveries cascade), except those still to be delivered. */
 export async function purgeOldEvents(db: Db, days: number, batch: number): Promise<number> {
-  const { rowCount } = (await db.raw(
+  const { rowCount }: { rowCount: number } = await db.raw(
     `delete from events where id in (
        select e.id from events e where e.created_at < now() - (? * interval '1 day')
          and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status in ('pending', 'sending'))
        limit ?)`,
     [days, batch],
-  )) as { rowCount: number };
+  );
   return rowCount;
 }

@@ -58,12 +58,12 @@ export const toWebhook = (r: WebhookRow): Webhook => ({
 });
 
 export async function findWebhook(db: Db, mailboxId: string): Promise<Webhook | undefined> {
-  const row = (await db('mailbox_webhooks').where({ mailbox_id: mailboxId }).first()) as WebhookRow | undefined;
+  const row: WebhookRow | undefined = await db('mailbox_webhooks').where({ mailbox_id: mailboxId }).first();
   return row && toWebhook(row);
 }
 
 export async function findWebhookById(db: Db, id: string): Promise<Webhook | undefined> {
-  const row = (await db('mailbox_webhooks').where({ id }).first()) as WebhookRow | undefined;
+  const row: WebhookRow | undefined = await db('mailbox_webhooks').where({ id }).first();
   return row && toWebhook(row);
 }
 
@@ -76,14 +76,14 @@ export async function putWebhook(
   p: { mailboxId: string; url: string; eventTypes: string[] | null; seal: (webhookId: string) => Buffer },
 ): Promise<{ webhook: Webhook; created: boolean }> {
   const id = randomUUID();
-  const { rows } = (await db.raw(
+  const { rows }: { rows: Array<WebhookRow & { created: boolean }> } = await db.raw(
     `insert into mailbox_webhooks (id, mailbox_id, url, event_types, secret_encrypted)
      values (?, ?, ?, ?::text[], ?)
      on conflict (mailbox_id) do update set url = excluded.url, event_types = excluded.event_types,
        status = 'enabled', disabled_reason = null, disabled_at = null, failing_since = null, updated_at = now()
      returning *, (xmax = 0) as created`,
     [id, p.mailboxId, p.url, p.eventTypes, p.seal(id)],
-  )) as { rows: Array<WebhookRow & { created: boolean }> };
+  );
   const row = rows[0]!;
   return { webhook: toWebhook(row), created: row.created };
 }
@@ -99,7 +99,7 @@ export async function rotateWebhookSecret(
   id: string,
   p: { secret: Buffer; previous: Buffer; previousExpiresAt: Date },
 ): Promise<Webhook | undefined> {
-  const [row] = (await db('mailbox_webhooks')
+  const [row]: WebhookRow[] = await db('mailbox_webhooks')
     .where({ id })
     .update({
       secret_encrypted: p.secret,
@@ -107,7 +107,7 @@ export async function rotateWebhookSecret(
       previous_secret_expires_at: p.previousExpiresAt,
       updated_at: db.fn.now(),
     })
-    .returning('*')) as WebhookRow[];
+    .returning('*');
   return row && toWebhook(row);
 }
 
@@ -116,7 +116,7 @@ export async function rotateWebhookSecret(
  * True when this call disabled it.
  */
 export async function disableWebhook(db: Db, id: string, reason: 'gone' | 'failing'): Promise<boolean> {
-  const { rows } = (await db.raw(
+  const { rows }: { rows: Array<{ n: number }> } = await db.raw(
     `with w as (
        update mailbox_webhooks set status = 'disabled', disabled_reason = ?, disabled_at = now(), updated_at = now()
        where id = ? and status = 'enabled' returning id
@@ -126,6 +126,6 @@ export async function disableWebhook(db: Db, id: string, reason: 'gone' | 'faili
        returning id
      ) select (select count(*) from w)::int as n`,
     [reason, id],
-  )) as { rows: Array<{ n: number }> };
+  );
   return rows[0]!.n === 1;
 }

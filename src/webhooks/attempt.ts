@@ -21,7 +21,11 @@ export interface AttemptDeps {
 }
 
 /** The secrets an attempt is signed with: the current one, and the previous one until it expires. */
-export function secretsOf(ring: KeyRing, w: Extract<Claim, { kind: 'claimed' }>['webhook'], now = Date.now()): string[] {
+export function secretsOf(
+  ring: KeyRing,
+  w: Extract<Claim, { kind: 'claimed' }>['webhook'],
+  now = Date.now(),
+): string[] {
   const secrets = [open(ring, w.secretSealed, webhookSecretAad('secret_encrypted', w.id))];
   if (w.previousSecretSealed && w.previousSecretExpiresAt && w.previousSecretExpiresAt.getTime() > now)
     secrets.push(open(ring, w.previousSecretSealed, webhookSecretAad('previous_secret_encrypted', w.id)));
@@ -96,7 +100,12 @@ export async function attemptDelivery(
   }
   if (disabled) {
     deps.metrics.disabled.inc({ reason: disabled });
-    deps.log.warn({ event: 'webhook.disabled', webhookId: webhook.id, mailboxId: delivery.mailbox_id, reason: disabled });
+    deps.log.warn({
+      event: 'webhook.disabled',
+      webhookId: webhook.id,
+      mailboxId: delivery.mailbox_id,
+      reason: disabled,
+    });
   }
   return result;
 }

@@ -55,7 +55,9 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
 }
 
 /** The scheduler's run: jobs for deliveries overdue by WEBHOOK_OVERDUE_MS (lost jobs, dead workers); retention. */
-export async function sweepWebhooks(deps: Pick<WebhookProcessorDeps, 'config' | 'db' | 'log' | 'queue'>): Promise<string> {
+export async function sweepWebhooks(
+  deps: Pick<WebhookProcessorDeps, 'config' | 'db' | 'log' | 'queue'>,
+): Promise<string> {
   const ids = await overdueDeliveries(deps.db, deps.config.webhooks.overdueMs, staleMs(deps.config), SWEEP_BATCH);
   await enqueueWebhookDeliveries(deps.queue, ids);
   let purged = 0;

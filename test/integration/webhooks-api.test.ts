@@ -43,7 +43,14 @@ test('PUT creates (201, secret once, no-store), GET never shows it, a replace ke
   t.is(read.status, 200);
   t.false('secret' in read.body);
   t.deepEqual(Object.keys(read.body).sort(), [
-    'created_at', 'disabled_at', 'disabled_reason', 'events', 'previous_secret_expires_at', 'status', 'updated_at', 'url',
+    'created_at',
+    'disabled_at',
+    'disabled_reason',
+    'events',
+    'previous_secret_expires_at',
+    'status',
+    'updated_at',
+    'url',
   ]);
   const replaced = await put(sys, box.address, box.token, { url: rx.url('/b') });
   t.is(replaced.status, 200);
@@ -73,7 +80,13 @@ test('message.received: one signed POST with the list-item fields and size, neve
   t.regex(payload.timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$/);
   t.true(Number.isInteger(payload.sequence));
   t.deepEqual(Object.keys(payload.data.message).sort(), [
-    'from_address', 'has_attachments', 'id', 'received_at', 'size', 'subject', 'tag',
+    'from_address',
+    'has_attachments',
+    'id',
+    'received_at',
+    'size',
+    'subject',
+    'tag',
   ]);
   t.is(payload.data.message.subject, 'Hello hook');
   t.false(got.body.includes('SECRET-BODY-TEXT'));
@@ -116,7 +129,10 @@ test('types filter: an unsubscribed type writes no delivery; test always goes; r
   t.notThrows(() => new Webhook(rotated.body.secret).verify(second.body, second.headers as Record<string, string>));
   t.notThrows(() => new Webhook(body.secret).verify(second.body, second.headers as Record<string, string>));
   const deliveries = (await sys.json(`/api/v1/mailboxes/${box.address}/webhook/deliveries`, { token: box.token })).body;
-  t.deepEqual(deliveries.map((d: any) => d.event_type), ['webhook.test', 'webhook.test']);
+  t.deepEqual(
+    deliveries.map((d: any) => d.event_type),
+    ['webhook.test', 'webhook.test'],
+  );
   const got = await sys.json(`/api/v1/mailboxes/${box.address}/webhook`, { token: box.token });
   t.is(got.body.previous_secret_expires_at, rotated.body.previous_secret_expires_at);
 });
@@ -129,8 +145,8 @@ test('a manual retry sends the same webhook-id again, freshly signed, counted as
   const first = await eventually(async () => rx.received.find((r) => r.path === '/retry'));
   const [d] = (await sys.json(`/api/v1/mailboxes/${box.address}/webhook/deliveries`, { token: box.token })).body;
   await eventually(async () =>
-    (await sys.json(`/api/v1/mailboxes/${box.address}/webhook/deliveries/${d.id}`, { token: box.token })).body.status ===
-    'delivered'
+    (await sys.json(`/api/v1/mailboxes/${box.address}/webhook/deliveries/${d.id}`, { token: box.token })).body
+      .status === 'delivered'
       ? true
       : undefined,
   );
@@ -174,7 +190,10 @@ test('bad input: 400 invalid_body, 422 webhook_url_invalid / forbidden, 404 webh
     t.is(r.status, status, JSON.stringify(body).slice(0, 80));
     t.is(r.body.error.code, code, JSON.stringify(body).slice(0, 80));
   }
-  t.is((await sys.json(`/api/v1/mailboxes/${box.address}/webhook`, { token: box.token })).body.error.code, 'webhook_not_found');
+  t.is(
+    (await sys.json(`/api/v1/mailboxes/${box.address}/webhook`, { token: box.token })).body.error.code,
+    'webhook_not_found',
+  );
   const other = await sys.createMailbox();
   const foreign = await put(sys, other.address, box.token, { url: rx.url() });
   t.is(foreign.status, 404);
@@ -188,10 +207,7 @@ test('bad input: 400 invalid_body, 422 webhook_url_invalid / forbidden, 404 webh
   const ro = await put(sys, box.address, tok.body.token, { url: rx.url() });
   t.is(ro.status, 403);
   t.is(ro.body.error.code, 'insufficient_permission');
-  t.is(
-    (await sys.json(`/api/v1/mailboxes/nobody@${TEST_DOMAIN}/webhook`, { token: box.token })).status,
-    404,
-  );
+  t.is((await sys.json(`/api/v1/mailboxes/nobody@${TEST_DOMAIN}/webhook`, { token: box.token })).status, 404);
 });
 
 test('DELETE removes the webhook and its deliveries (204), then 404', async (t) => {

@@ -169,10 +169,20 @@ test('failing for WEBHOOK_DISABLE_AFTER_MS disables the webhook (failing) and fa
   const r = await fire(sys, box);
   const d = { id: r.body.delivery_id as string, webhook_id: w.id as string };
   const fail = { statusCode: 500, error: 'HTTP 500', excerpt: null, ms: 1 } as const;
-  t.deepEqual(await recordAttempt(sys.deps.db, d, { ...fail, outcome: 'retry', nextAttemptAt: new Date(Date.now() + 60_000) }, 3_600_000), {});
+  t.deepEqual(
+    await recordAttempt(
+      sys.deps.db,
+      d,
+      { ...fail, outcome: 'retry', nextAttemptAt: new Date(Date.now() + 60_000) },
+      3_600_000,
+    ),
+    {},
+  );
   const row = await sys.deps.db('mailbox_webhooks').where({ id: w.id }).first();
   t.truthy(row.failing_since);
-  t.deepEqual(await recordAttempt(sys.deps.db, d, { ...fail, outcome: 'retry', nextAttemptAt: new Date() }, 0), { disabled: 'failing' });
+  t.deepEqual(await recordAttempt(sys.deps.db, d, { ...fail, outcome: 'retry', nextAttemptAt: new Date() }, 0), {
+    disabled: 'failing',
+  });
   const after = await sys.json(`/api/v1/mailboxes/${box.address}/webhook`, { token: box.token });
   t.like(after.body, { status: 'disabled', disabled_reason: 'failing' });
   // the worker's own attempt of it may still be in flight: it ends failed either way

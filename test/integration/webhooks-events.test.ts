@@ -77,7 +77,10 @@ test('a re-run inbound job writes one message.received event and one delivery', 
 test.serial('mailbox.expired: one event whether the job or the sweep sees the expiry, delivered once', async (t) => {
   const { sys, rx } = t.context;
   const box = await hooked(sys, rx, '/expired');
-  await sys.deps.db('mailboxes').where({ id: box.id }).update({ expires_at: sys.deps.db.raw(`now() - interval '1 second'`) });
+  await sys.deps
+    .db('mailboxes')
+    .where({ id: box.id })
+    .update({ expires_at: sys.deps.db.raw(`now() - interval '1 second'`) });
   const lifecycle = lifecycleStore(sys.deps.db);
   const byJob = await lifecycle.expireOne(box.id);
   t.truthy(byJob);
@@ -102,28 +105,43 @@ test.serial('mailbox.expired: one event whether the job or the sweep sees the ex
   t.deepEqual(Object.keys(payload.data).sort(), ['expires_at', 'reason']);
 });
 
-test.serial('the sweep alone records mailbox.expired for every overdue mailbox and enqueues its delivery', async (t) => {
-  const { sys, rx } = t.context;
-  const box = await hooked(sys, rx, '/swept');
-  await sys.deps.db('mailboxes').where({ id: box.id }).update({ expires_at: sys.deps.db.raw(`now() - interval '1 second'`) });
-  const swept = await sweepExpired({
-    config: sys.config,
-    log: createLogger(sys.config, 'test'),
-    lifecycle: lifecycleStore(sys.deps.db),
-    publisher: sys.deps.publisher,
-    queues: sys.deps.queues,
-  });
-  t.true(swept.expired >= 1);
-  t.is((await eventsOf(sys, box.id, 'mailbox.expired')).length, 1);
-  const got = await eventually(async () => rx.received.find((r) => r.path === '/swept'));
-  t.is(JSON.parse(got.body).type, 'mailbox.expired');
-});
+test.serial(
+  'the sweep alone records mailbox.expired for every overdue mailbox and enqueues its delivery',
+  async (t) => {
+    const { sys, rx } = t.context;
+    const box = await hooked(sys, rx, '/swept');
+    await sys.deps
+      .db('mailboxes')
+      .where({ id: box.id })
+      .update({ expires_at: sys.deps.db.raw(`now() - interval '1 second'`) });
+    const swept = await sweepExpired({
+      config: sys.config,
+      log: createLogger(sys.config, 'test'),
+      lifecycle: lifecycleStore(sys.deps.db),
+      publisher: sys.deps.publisher,
+      queues: sys.deps.queues,
+    });
+    t.true(swept.expired >= 1);
+    t.is((await eventsOf(sys, box.id, 'mailbox.expired')).length, 1);
+    const got = await eventually(async () => rx.received.find((r) => r.path === '/swept'));
+    t.is(JSON.parse(got.body).type, 'mailbox.expired');
+  },
+);
 
 async function outboundMessage(sys: System, mailboxId: string, recipient = 'ann@example.org') {
-  const [send] = await sys.deps.db('outbound_sends')
-    .insert({ mailbox_id: mailboxId, message_id: '<s1@mw.test>', subject: 'Build 42 passed', text_body: 'x', track_opens: true, track_clicks: true })
+  const [send] = await sys.deps
+    .db('outbound_sends')
+    .insert({
+      mailbox_id: mailboxId,
+      message_id: '<s1@mw.test>',
+      subject: 'Build 42 passed',
+      text_body: 'x',
+      track_opens: true,
+      track_clicks: true,
+    })
     .returning('id');
-  const [m] = await sys.deps.db('outbound_messages')
+  const [m] = await sys.deps
+    .db('outbound_messages')
     .insert({
       send_id: send.id,
       mailbox_id: mailboxId,
@@ -144,10 +162,12 @@ test('outbound rows: one outbound.* event each (re-recording is a no-op), delive
   const { sys, rx } = t.context;
   const box = await hooked(sys, rx, '/outbound');
   const messageId = await outboundMessage(sys, box.id);
-  const [sent] = await sys.deps.db('outbound_message_events')
+  const [sent] = await sys.deps
+    .db('outbound_message_events')
     .insert({ outbound_message_id: messageId, type: 'sent', payload: JSON.stringify({ response: '250 2.0.0 OK' }) })
     .returning('id');
-  const [sending] = await sys.deps.db('outbound_message_events')
+  const [sending] = await sys.deps
+    .db('outbound_message_events')
     .insert({ outbound_message_id: messageId, type: 'sending', payload: '{}' })
     .returning('id');
   const recorded = await sys.deps.db.transaction((trx) => recordOutboundWebhookEvent(trx, sent.id));
@@ -158,7 +178,13 @@ test('outbound rows: one outbound.* event each (re-recording is a no-op), delive
   await enqueueWebhookDeliveries(sys.deps.queues.webhooks, [recorded!.deliveryId!]);
   const got = await eventually(async () => rx.received.find((r) => r.path === '/outbound'));
   t.deepEqual(JSON.parse(got.body).data, {
-    outbound: { id: messageId, recipient: 'ann@example.org', subject: 'Build 42 passed', message_id: '<s1@mw.test>', status: 'sent' },
+    outbound: {
+      id: messageId,
+      recipient: 'ann@example.org',
+      subject: 'Build 42 passed',
+      message_id: '<s1@mw.test>',
+      status: 'sent',
+    },
   });
 });
 
@@ -169,13 +195,21 @@ test('tracking: the pixel records opened (first sets opened_at, one a minute), a
   const open = signTrackingToken(SECRET, 'open', messageId);
   const head = await sys.api(`/t/o/${open}`, { method: 'HEAD' });
   t.is(head.status, 200);
-  t.is((await sys.deps.db('outbound_message_events').where({ outbound_message_id: messageId, type: 'opened' })).length, 0);
+  t.is(
+    (await sys.deps.db('outbound_message_events').where({ outbound_message_id: messageId, type: 'opened' })).length,
+    0,
+  );
 
   const pixel = await sys.api(`/t/o/${open}`, { headers: { 'user-agent': 'Mozilla/5.0 TestMail' } });
   t.is(pixel.status, 200);
   t.is(pixel.headers.get('content-type'), 'image/gif');
   t.regex(pixel.headers.get('cache-control') ?? '', /no-store/);
-  t.is(Buffer.from(await pixel.arrayBuffer()).subarray(0, 6).toString(), 'GIF89a');
+  t.is(
+    Buffer.from(await pixel.arrayBuffer())
+      .subarray(0, 6)
+      .toString(),
+    'GIF89a',
+  );
   await sys.api(`/t/o/${open}`);
   const opened = await sys.deps.db('outbound_message_events').where({ outbound_message_id: messageId, type: 'opened' });
   t.is(opened.length, 1, 'one opened a minute');
@@ -189,7 +223,9 @@ test('tracking: the pixel records opened (first sets opened_at, one a minute), a
   t.is(r.headers.get('location'), dest);
   const clickedHead = await sys.api(`/t/c/${click}`, { method: 'HEAD', redirect: 'manual' });
   t.is(clickedHead.status, 302);
-  const clicked = await sys.deps.db('outbound_message_events').where({ outbound_message_id: messageId, type: 'clicked' });
+  const clicked = await sys.deps
+    .db('outbound_message_events')
+    .where({ outbound_message_id: messageId, type: 'clicked' });
   t.is(clicked.length, 1, 'HEAD recorded nothing');
   t.deepEqual(clicked[0].payload, { user_agent: 'node', first: true, url: dest });
 
@@ -206,11 +242,16 @@ test('tracking: a tampered or foreign token is a 404 without Location', async (t
   const id = '0b0e5c3e-5a43-4c8f-9b62-2a4e1f6f0c11';
   const click = signTrackingToken(SECRET, 'click', id, 'https://example.org/');
   const tampered = click.slice(0, 5) + (click[5] === 'A' ? 'B' : 'A') + click.slice(6);
-  for (const path of [`/t/c/${tampered}`, `/t/c/${signTrackingToken('o'.repeat(40), 'click', id, 'https://evil.example/')}`, `/t/o/${click}`, '/t/c/x']) {
+  for (const path of [
+    `/t/c/${tampered}`,
+    `/t/c/${signTrackingToken('o'.repeat(40), 'click', id, 'https://evil.example/')}`,
+    `/t/o/${click}`,
+    '/t/c/x',
+  ]) {
     const r = await sys.api(path, { redirect: 'manual' });
     t.is(r.status, 404, path);
     t.is(r.headers.get('location'), null, path);
-    t.is((await r.json()).error.code, 'not_found');
+    t.is(((await r.json()) as { error: { code: string } }).error.code, 'not_found');
   }
 });
 

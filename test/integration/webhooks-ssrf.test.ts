@@ -11,7 +11,7 @@ const test = anyTest as TestFn<{ allowed: Receiver; refused: Receiver }>;
 
 test.before(async (t) => {
   const big = 'y'.repeat(1024 * 1024);
-  const allowed = await startReceiver((n, r) =>
+  const allowed = await startReceiver((_n, r) =>
     r.path === '/redirect'
       ? { status: 302, headers: { location: 'http://127.0.0.1/elsewhere' } }
       : r.path === '/big'
@@ -26,7 +26,13 @@ test.after.always(async (t) => {
 });
 
 const post = (url: string, resolver?: Resolver) =>
-  postWebhook({ url, body: '{}', headers: { 'webhook-id': 'evt_1' }, timeoutMs: 2_000, guard: webhookGuard(allow, resolver) });
+  postWebhook({
+    url,
+    body: '{}',
+    headers: { 'webhook-id': 'evt_1' },
+    timeoutMs: 2_000,
+    guard: webhookGuard(allow, resolver),
+  });
 
 test('a host name is resolved, checked, and connected to at the checked address with Host unchanged', async (t) => {
   const { allowed } = t.context;

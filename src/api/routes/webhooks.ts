@@ -162,7 +162,10 @@ export function webhookRoutes(deps: WebhookRouteDeps): Router {
     const limit = positiveInt(ctx.query.limit, 'limit', { max: deps.config.api.messagePageMax }) ?? DEFAULT_PAGE;
     const cursor = ctx.query.cursor;
     if (cursor !== undefined && (typeof cursor !== 'string' || !UUID.test(cursor)))
-      throw new BadRequest('cursor is not a valid cursor (pass the X-Next-Cursor of the previous page)', 'invalid_cursor');
+      throw new BadRequest(
+        'cursor is not a valid cursor (pass the X-Next-Cursor of the previous page)',
+        'invalid_cursor',
+      );
     const w = await webhookOf(await mailbox(ctx, 'read'));
     const rows = await listDeliveries(deps.db, w.id, { status, limit, cursor });
     if (rows.length === limit) ctx.set('X-Next-Cursor', rows[rows.length - 1]!.id);

@@ -18,7 +18,13 @@ const row = (type: string, payload: Record<string, unknown> = {}) => ({
   occurred_at: at,
   payload,
 });
-const outbound = { id: 'om-1', recipient: 'ann@example.org', subject: 'Build 42 passed', message_id: '<s1@mw.test>', status: 'failed' };
+const outbound = {
+  id: 'om-1',
+  recipient: 'ann@example.org',
+  subject: 'Build 42 passed',
+  message_id: '<s1@mw.test>',
+  status: 'failed',
+};
 
 test('outbound rows map to outbound.* events with the fields that apply', (t) => {
   t.deepEqual(outboundWebhookEvent(row('failed', { response: '550 5.1.1 no such user', reason: 'rejected' }), m), {
@@ -46,9 +52,10 @@ test('outbound rows map to outbound.* events with the fields that apply', (t) =>
     first: false,
   });
   for (const type of ['queued', 'sent', 'suppressed', 'delivery_delayed'])
-    t.is(outboundWebhookEvent(row(type), m)?.type, `outbound.${type}`);
+    t.is<string | undefined, string | undefined>(outboundWebhookEvent(row(type), m)?.type, `outbound.${type}`);
 });
 
 test('sending, deferred and complained are not webhook events', (t) => {
-  for (const type of ['sending', 'deferred', 'complained', 'nonsense']) t.is(outboundWebhookEvent(row(type), m), undefined);
+  for (const type of ['sending', 'deferred', 'complained', 'nonsense'])
+    t.is(outboundWebhookEvent(row(type), m), undefined);
 });

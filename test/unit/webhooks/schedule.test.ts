@@ -16,7 +16,10 @@ test('the n-th failed attempt waits the n-th entry, ±20 %; after the last entry
 test('Retry-After is honoured on 429 and 503 only, capped at an hour', (t) => {
   t.is(nextAttemptDelay({ attempts: 1, scheduleMs: schedule, statusCode: 429, retryAfterMs: 120_000 }), 120_000);
   t.is(nextAttemptDelay({ attempts: 1, scheduleMs: schedule, statusCode: 503, retryAfterMs: 9e9 }), RETRY_AFTER_MAX_MS);
-  t.is(nextAttemptDelay({ attempts: 1, scheduleMs: schedule, statusCode: 500, retryAfterMs: 120_000, random: () => 0.5 }), 5_000);
+  t.is(
+    nextAttemptDelay({ attempts: 1, scheduleMs: schedule, statusCode: 500, retryAfterMs: 120_000, random: () => 0.5 }),
+    5_000,
+  );
   t.is(nextAttemptDelay({ attempts: 4, scheduleMs: schedule, statusCode: 429, retryAfterMs: 1 }), null);
 });
 

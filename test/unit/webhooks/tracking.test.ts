@@ -22,7 +22,11 @@ test('tampered, truncated, foreign or cross-kind tokens do not verify', (t) => {
   for (const i of [0, 10, 20, click.length - 5]) t.is(verifyTrackingToken(SECRET, 'click', flip(click, i)), undefined);
   // another destination under the same tag: the open redirect the tag prevents
   const other = Buffer.from(click, 'base64url');
-  const evil = Buffer.concat([other.subarray(0, 16), Buffer.from('https://evil.example/'), other.subarray(other.length - 16)]);
+  const evil = Buffer.concat([
+    other.subarray(0, 16),
+    Buffer.from('https://evil.example/'),
+    other.subarray(other.length - 16),
+  ]);
   t.is(verifyTrackingToken(SECRET, 'click', evil.toString('base64url')), undefined);
   t.is(verifyTrackingToken(SECRET, 'click', click.slice(0, -2)), undefined);
   t.is(verifyTrackingToken(`${SECRET}x`, 'click', click), undefined);
@@ -37,23 +41,51 @@ const urls = trackingUrls('https://mw.example/');
 const click = (dest: string) => urls.click(`T(${dest})`);
 
 const table: Array<[string, string, string]> = [
-  ['http link', '<a href="http://example.org/x">x</a>', `<a href="https://mw.example/t/c/T(http://example.org/x)">x</a>`],
-  ['https, query, fragment, percent-encoding kept', '<a href="https://e.org/a%2Fb?q=%C3%BC&amp;r=2#top">x</a>',
-    `<a href="https://mw.example/t/c/T(https://e.org/a%2Fb?q=%C3%BC&amp;r=2#top)">x</a>`],
-  ['&amp;amp; decoded once only', '<a href="https://e.org/?a=1&amp;amp;b=2">x</a>',
-    `<a href="https://mw.example/t/c/T(https://e.org/?a=1&amp;amp;b=2)">x</a>`],
-  ['single quotes', "<a class=c href='https://e.org/'>x</a>", `<a class=c href='https://mw.example/t/c/T(https://e.org/)'>x</a>`],
+  [
+    'http link',
+    '<a href="http://example.org/x">x</a>',
+    `<a href="https://mw.example/t/c/T(http://example.org/x)">x</a>`,
+  ],
+  [
+    'https, query, fragment, percent-encoding kept',
+    '<a href="https://e.org/a%2Fb?q=%C3%BC&amp;r=2#top">x</a>',
+    `<a href="https://mw.example/t/c/T(https://e.org/a%2Fb?q=%C3%BC&amp;r=2#top)">x</a>`,
+  ],
+  [
+    '&amp;amp; decoded once only',
+    '<a href="https://e.org/?a=1&amp;amp;b=2">x</a>',
+    `<a href="https://mw.example/t/c/T(https://e.org/?a=1&amp;amp;b=2)">x</a>`,
+  ],
+  [
+    'single quotes',
+    "<a class=c href='https://e.org/'>x</a>",
+    `<a class=c href='https://mw.example/t/c/T(https://e.org/)'>x</a>`,
+  ],
   ['unquoted', '<a href=https://e.org/>x</a>', `<a href="https://mw.example/t/c/T(https://e.org/)">x</a>`],
-  ['upper-case tag and attribute', '<A HREF="HTTPS://E.org/">x</A>', `<A HREF="https://mw.example/t/c/T(HTTPS://E.org/)">x</A>`],
+  [
+    'upper-case tag and attribute',
+    '<A HREF="HTTPS://E.org/">x</A>',
+    `<A HREF="https://mw.example/t/c/T(HTTPS://E.org/)">x</A>`,
+  ],
   ['mailto untouched', '<a href="mailto:a@b.org">m</a>', '<a href="mailto:a@b.org">m</a>'],
   ['fragment untouched', '<a href="#top">t</a>', '<a href="#top">t</a>'],
   ['relative untouched', '<a href="/path?x=1">r</a>', '<a href="/path?x=1">r</a>'],
   ['javascript untouched', '<a href="javascript:alert(1)">j</a>', '<a href="javascript:alert(1)">j</a>'],
-  ['only the first href counts', '<a href="#a" href="https://e.org/">x</a>', '<a href="#a" href="https://e.org/">x</a>'],
-  ['img src and link href untouched', '<img src="https://e.org/i.png"><link href="https://e.org/s.css">',
-    '<img src="https://e.org/i.png"><link href="https://e.org/s.css">'],
-  ['href in text or comment untouched', '<!-- <a href="https://e.org/"> --><p>href="https://e.org/"</p>',
-    '<!-- <a href="https://e.org/"> --><p>href="https://e.org/"</p>'],
+  [
+    'only the first href counts',
+    '<a href="#a" href="https://e.org/">x</a>',
+    '<a href="#a" href="https://e.org/">x</a>',
+  ],
+  [
+    'img src and link href untouched',
+    '<img src="https://e.org/i.png"><link href="https://e.org/s.css">',
+    '<img src="https://e.org/i.png"><link href="https://e.org/s.css">',
+  ],
+  [
+    'href in text or comment untouched',
+    '<!-- <a href="https://e.org/"> --><p>href="https://e.org/"</p>',
+    '<!-- <a href="https://e.org/"> --><p>href="https://e.org/"</p>',
+  ],
 ];
 
 for (const [name, input, output] of table)
@@ -78,7 +110,9 @@ test('the pixel goes before the last </body>, or at the end; nothing else change
   const out = rewriteTrackedHtml(withBody, { openUrl: open });
   t.true(out.startsWith('<html><body><p>hi</p><img src="https://mw.example/t/o/TOKEN"'));
   t.true(out.endsWith('</body></html>'));
-  t.true(rewriteTrackedHtml('<p>hi</p>', { openUrl: open }).startsWith('<p>hi</p><img src="https://mw.example/t/o/TOKEN"'));
+  t.true(
+    rewriteTrackedHtml('<p>hi</p>', { openUrl: open }).startsWith('<p>hi</p><img src="https://mw.example/t/o/TOKEN"'),
+  );
   t.is(rewriteTrackedHtml(withBody, {}), withBody);
 });
 
