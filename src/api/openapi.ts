@@ -11,6 +11,7 @@ import { MESSAGE_PATHS, MESSAGE_SCHEMAS } from './openapi/messages.js';
 import { CONNECTED_PATHS, CONNECTED_SCHEMAS } from './openapi/connected.js';
 import { OPERATION_PATHS, OPERATION_SCHEMAS } from './openapi/operations.js';
 import { STREAM_PATHS } from './openapi/streams.js';
+import { WEBHOOK_PATHS, WEBHOOK_SCHEMAS } from './openapi/webhooks.js';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -56,6 +57,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       { name: 'streams', description: 'real-time delivery' },
       { name: 'access', description: 'API keys and mailbox tokens' },
       { name: 'ingress', description: 'mail entering over HTTP' },
+      { name: 'webhooks', description: 'operator webhooks (Standard Webhooks) and open/click tracking' },
       { name: 'operations', description: 'health, readiness, metrics, the API documents and the reference page' },
     ],
     paths: {
@@ -66,6 +68,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       ...STREAM_PATHS,
       ...ACCESS_PATHS,
       ...INGRESS_PATHS,
+      ...WEBHOOK_PATHS,
     },
     components: {
       schemas: {
@@ -76,6 +79,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
         ...OPERATION_SCHEMAS,
         ...ACCESS_SCHEMAS,
         ...INGRESS_SCHEMAS,
+        ...WEBHOOK_SCHEMAS,
       },
       responses: ERROR_RESPONSES,
       headers: HEADERS,
