@@ -1,4 +1,19 @@
-import { ADDRESS, AUTHED, err, errors, json, noContent, nullable, obj, ok, q, ref, SEC, ts, type JsonSchema } from './helpers.js';
+import {
+  ADDRESS,
+  AUTHED,
+  err,
+  errors,
+  json,
+  noContent,
+  nullable,
+  obj,
+  ok,
+  q,
+  ref,
+  SEC,
+  ts,
+  type JsonSchema,
+} from './helpers.js';
 
 const EVENT_TYPES = [
   'message.received',
@@ -19,7 +34,9 @@ const DELIVERY_ID = {
   schema: { type: 'string', format: 'uuid' },
   description: 'delivery id; anything else is a 404 delivery_not_found',
 };
-const E409 = err('the webhook is disabled (webhook_disabled: PUT it again), or the delivery is being sent (delivery_in_progress)');
+const E409 = err(
+  'the webhook is disabled (webhook_disabled: PUT it again), or the delivery is being sent (delivery_in_progress)',
+);
 const E422 = err(
   'the URL is not http(s), has a user name or password, or is longer than 2048 characters (webhook_url_invalid); it or an address it resolves to is not globally routable and not in WEBHOOK_ALLOW_HOSTS (webhook_url_forbidden); it does not resolve (webhook_url_unresolvable)',
 );
@@ -44,7 +61,12 @@ export const WEBHOOK_PATHS: Record<string, JsonSchema> = {
           obj(
             {
               url: { type: 'string', maxLength: 2048, description: 'http(s), no user name or password' },
-              events: { type: 'array', minItems: 1, items: { type: 'string', enum: EVENT_TYPES }, description: 'omitted: every type' },
+              events: {
+                type: 'array',
+                minItems: 1,
+                items: { type: 'string', enum: EVENT_TYPES },
+                description: 'omitted: every type',
+              },
             },
             ['url'],
           ),
@@ -101,7 +123,10 @@ export const WEBHOOK_PATHS: Record<string, JsonSchema> = {
         ),
       },
       responses: {
-        200: ok('the new secret, shown once (Cache-Control: no-store)', obj({ secret: { type: 'string' }, previous_secret_expires_at: ts })),
+        200: ok(
+          'the new secret, shown once (Cache-Control: no-store)',
+          obj({ secret: { type: 'string' }, previous_secret_expires_at: ts }),
+        ),
         501: E501,
         ...errors(400, 403, 404, 413, ...AUTHED),
       },
@@ -129,7 +154,8 @@ export const WEBHOOK_PATHS: Record<string, JsonSchema> = {
     parameters: [ADDRESS, DELIVERY_ID],
     get: {
       operationId: 'getWebhookDelivery',
-      summary: 'One delivery with its payload, the first 1 KB of the last response and the last 20 attempts (token needs read)',
+      summary:
+        'One delivery with its payload, the first 1 KB of the last response and the last 20 attempts (token needs read)',
       tags: ['webhooks'],
       security: SEC.anyCredential,
       responses: { 200: ok('the delivery', ref('WebhookDeliveryFull')), ...errors(400, 403, 404, ...AUTHED) },
@@ -168,7 +194,8 @@ export const WEBHOOK_PATHS: Record<string, JsonSchema> = {
     parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
     get: {
       operationId: 'trackOpen',
-      summary: 'Open-tracking pixel of an outbound message: a 1×1 GIF (no-store); a GET records outbound.opened, HEAD nothing',
+      summary:
+        'Open-tracking pixel of an outbound message: a 1×1 GIF (no-store); a GET records outbound.opened, HEAD nothing',
       tags: ['webhooks'],
       security: SEC.none,
       responses: {
@@ -185,7 +212,10 @@ export const WEBHOOK_PATHS: Record<string, JsonSchema> = {
       tags: ['webhooks'],
       security: SEC.none,
       responses: {
-        302: { description: 'to the destination', headers: { Location: { required: true, schema: { type: 'string' } } } },
+        302: {
+          description: 'to the destination',
+          headers: { Location: { required: true, schema: { type: 'string' } } },
+        },
         404: err('a token that does not verify (changed, truncated, another key): no Location, no open redirect'),
       },
     },
@@ -229,7 +259,12 @@ export const WEBHOOK_SCHEMAS: Record<string, JsonSchema> = {
     response_excerpt: nullable({ type: 'string' }),
     attempt_log: {
       type: 'array',
-      items: obj({ at: ts, status_code: nullable({ type: 'integer' }), error: nullable({ type: 'string' }), ms: { type: 'integer' } }),
+      items: obj({
+        at: ts,
+        status_code: nullable({ type: 'integer' }),
+        error: nullable({ type: 'string' }),
+        ms: { type: 'integer' },
+      }),
     },
   }),
 };
