@@ -34,6 +34,13 @@ const DELIVERY_ID = {
   schema: { type: 'string', format: 'uuid' },
   description: 'delivery id; anything else is a 404 delivery_not_found',
 };
+const TOKEN = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' },
+  description: 'the tracking token (base64url), as the rewritten HTML carries it',
+};
 const E409 = err(
   'the webhook is disabled (webhook_disabled: PUT it again), or the delivery is being sent (delivery_in_progress)',
 );
@@ -190,8 +197,8 @@ export const WEBHOOK_PATHS: Record<string, JsonSchema> = {
       },
     },
   },
-  '/t/o/{token}': {
-    parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+  '/t/o/{id}': {
+    parameters: [TOKEN],
     get: {
       operationId: 'trackOpen',
       summary:
@@ -204,8 +211,8 @@ export const WEBHOOK_PATHS: Record<string, JsonSchema> = {
       },
     },
   },
-  '/t/c/{token}': {
-    parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+  '/t/c/{id}': {
+    parameters: [TOKEN],
     get: {
       operationId: 'trackClick',
       summary: 'A tracked link: 302 to the destination the token carries; a GET records outbound.clicked, HEAD nothing',
