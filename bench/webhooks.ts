@@ -104,7 +104,12 @@ async function smtpRun(sys: System, boxes: Array<{ address: string; token: strin
 const rx = await startReceiver();
 const hanging = await startReceiver(() => 'hang');
 const sys = await startSystem({
-  env: { WEBHOOK_ALLOW_HOSTS: '127.0.0.1', WEBHOOK_TIMEOUT_MS: '10000', LOG_LEVEL: 'silent' },
+  env: {
+    WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+    WEBHOOK_TIMEOUT_MS: '10000',
+    LOG_LEVEL: 'silent',
+    DATABASE_POOL_MAX: '20',
+  },
 });
 try {
   console.log(
