@@ -137,3 +137,19 @@ export function warnIfNoBounceSecret(config: Config, log: Logger): boolean {
     });
   return true;
 }
+
+export const LOCAL_TRACKING_SECRET_FILE = '.data/tracking-secret';
+
+/**
+ * The open/click tracking key: TRACKING_HMAC_SECRET when set. Outside production, a random secret created once in
+ * `.data/tracking-secret` (mode 0600). In production without it: undefined (the tracking routes answer 404 and
+ * sends are not tracked); every web and worker process of a deployment needs the same value.
+ */
+export function resolveTrackingSecret(config: Config, file = LOCAL_TRACKING_SECRET_FILE): string | undefined {
+  if (config.tracking.secret) return config.tracking.secret;
+  if (config.env === 'production') return undefined;
+  return readOrCreateLocalSecret(file, {
+    create: () => randomBytes(32).toString('base64url'),
+    valid: (s) => s.length >= 32,
+  });
+}

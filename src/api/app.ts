@@ -33,6 +33,8 @@ import { outboundSendRoutes } from './routes/outbound.js';
 import { outboundReadRoutes } from './routes/outbound-reads.js';
 import { suppressionRoutes } from './routes/suppressions.js';
 import { apiRateLimits } from '../access/request-limits.js';
+import { trackingRoutes } from './routes/tracking.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface ApiDeps {
   /** each request counts as work in flight (adaptive Redis auto-pipelining); optional for apps built in tests */
@@ -52,6 +54,8 @@ export interface ApiDeps {
   credentials?: KeyRing;
   /** SNS certificate / SubscribeURL fetcher; default https GET (tests inject a local certificate) */
   snsFetch?: SnsFetch;
+  /** open/click tracking key (TRACKING_HMAC_SECRET or generated); undefined: /t/… answers 404 */
+  trackingSecret?: string;
   /** real-time streams and the blocking wait (mounted only when given) */
   streams?: { hub: Hub; registry: StreamRegistry };
 }
@@ -99,6 +103,8 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
   for (const m of mounts) app.use(m); // operator endpoints: not rate-limited, own credentials
   const ses = sesIngestRoutes(deps); // before authentication and rate limits: SNS signs, it sends no bearer
   app.use(ses.routes()).use(ses.allowedMethods());
+  const tracking = trackingRoutes(deps); // public: a mail client fetches the pixel and follows links, no bearer
+  app.use(tracking.routes()).use(tracking.allowedMethods());
   const limits = apiRateLimits(deps);
   app.use(limits.byIp);
   app.use(authentication(deps));
@@ -117,6 +123,7 @@ export function createApp(deps: ApiDeps, mounts: Middleware[] = []): Koa {
     outboundSendRoutes(deps),
     outboundReadRoutes(deps),
     suppressionRoutes(deps),
+    webhookRoutes(deps),
   ]) {
     app.use(router.routes()).use(router.allowedMethods());
   }

@@ -13,6 +13,7 @@ import { BOUNCE_PATHS, BOUNCE_SCHEMAS } from './openapi/bounces.js';
 import { OPERATION_PATHS, OPERATION_SCHEMAS } from './openapi/operations.js';
 import { STREAM_PATHS } from './openapi/streams.js';
 import { OUTBOUND_PATHS, OUTBOUND_SCHEMAS } from './openapi/outbound.js';
+import { WEBHOOK_PATHS, WEBHOOK_SCHEMAS } from './openapi/webhooks.js';
 
 export interface OpenApiDocument {
   openapi: '3.1.0';
@@ -59,6 +60,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       { name: 'access', description: 'API keys and mailbox tokens' },
       { name: 'ingress', description: 'mail entering over HTTP' },
       { name: 'outbound', description: 'sending mail from a mailbox, and its suppressions' },
+      { name: 'webhooks', description: 'operator webhooks (Standard Webhooks) and open/click tracking' },
       { name: 'operations', description: 'health, readiness, metrics, the API documents and the reference page' },
     ],
     paths: {
@@ -71,6 +73,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
       ...ACCESS_PATHS,
       ...INGRESS_PATHS,
       ...OUTBOUND_PATHS,
+      ...WEBHOOK_PATHS,
     },
     components: {
       schemas: {
@@ -83,6 +86,7 @@ export function openApiDocument(serverUrl = '/'): OpenApiDocument {
         ...ACCESS_SCHEMAS,
         ...INGRESS_SCHEMAS,
         ...OUTBOUND_SCHEMAS,
+        ...WEBHOOK_SCHEMAS,
       },
       responses: ERROR_RESPONSES,
       headers: HEADERS,

@@ -359,6 +359,28 @@ export const ENV = z.object({
   OUTBOUND_SWEEP_EVERY_MS: int(100).default(60_000),
   OUTBOUND_POOL_CONNECTIONS: int(1).default(5),
   IDEMPOTENCY_IN_PROGRESS_MS: int(1000).default(60_000),
+  // operator webhooks and open/click tracking (issue 22; docs/webhooks.md)
+  WEBHOOK_TIMEOUT_MS: int(100).default(10_000),
+  WEBHOOK_RETRY_SCHEDULE_MS: z
+    .string()
+    .default('5000,300000,1800000,7200000,18000000,36000000,36000000')
+    .transform((s) => s.split(',').map((v) => v.trim()))
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[0-9]+$/, 'comma-separated whole numbers of ms, each >= 0')
+          .transform(Number),
+      ),
+    ),
+  WEBHOOK_CONCURRENCY: int(1).default(50),
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: int(1).default(4),
+  WEBHOOK_DISABLE_AFTER_MS: int(0).default(5 * 24 * 3600_000),
+  WEBHOOK_ALLOW_HOSTS: z.string().default(''),
+  WEBHOOK_RETENTION_DAYS: int(1).default(30),
+  WEBHOOK_SWEEP_INTERVAL_MS: int(100).default(10_000),
+  WEBHOOK_OVERDUE_MS: int(0).default(30_000),
+  TRACKING_HMAC_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
 });
 
 export type EnvInput = Partial<Record<keyof z.input<typeof ENV>, string>>;
@@ -372,6 +394,7 @@ const SECRET_VARIABLES = new Set([
   'CREDENTIALS_KEY_PREVIOUS',
   'BOUNCE_HMAC_SECRET',
   'BOUNCE_HMAC_SECRET_PREVIOUS',
+  'TRACKING_HMAC_SECRET',
 ]);
 
 /**
@@ -651,6 +674,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxUrlLength: e.EXTRACT_MAX_URL_LENGTH,
       maxInputChars: e.EXTRACT_MAX_INPUT_CHARS,
     },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      /** the delay before each retry: one entry per retry, so attempts = entries + 1 */
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
+      maxInFlightPerEndpoint: e.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
+      disableAfterMs: e.WEBHOOK_DISABLE_AFTER_MS,
+      allowHosts: allowList(e.WEBHOOK_ALLOW_HOSTS, 'WEBHOOK_ALLOW_HOSTS'),
+      retentionDays: e.WEBHOOK_RETENTION_DAYS,
+      /** how often the scheduler re-adds overdue deliveries and purges old events */
+      sweepIntervalMs: e.WEBHOOK_SWEEP_INTERVAL_MS,
+      overdueMs: e.WEBHOOK_OVERDUE_MS,
+    },
+    tracking: { secret: e.TRACKING_HMAC_SECRET },
     wait: {
       maxSeconds: e.WAIT_MAX_SECONDS,
       filterMaxLength: e.WAIT_FILTER_MAX_LENGTH,

@@ -3,6 +3,7 @@ import type { Config } from '../core/config.js';
 import { MailboxGone, Unavailable } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { cancelExpirySafely, scheduleExpirySafely } from '../queue/expiry-jobs.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 import { publishExpired } from '../pubsub/publish-expired.js';
 import type { Publisher } from '../pubsub/events.js';
 import type { Queues } from '../queue/producers.js';
@@ -15,7 +16,7 @@ export interface ChangeTtlDeps {
   db: Knex;
   plans: PlanStore;
   config: Pick<Config, 'plans' | 'redis'>;
-  queues: Pick<Queues, 'maintenance'>;
+  queues: Pick<Queues, 'maintenance'> & Partial<Pick<Queues, 'webhooks'>>;
   publisher: Publisher;
   log: Logger;
 }
@@ -55,6 +56,12 @@ export async function changeTtl(deps: ChangeTtlDeps, mailbox: Mailbox, requested
   if (change.expiredNow) {
     await cancelExpirySafely(deps.queues.maintenance, mailbox.id, log, deps.config.redis.enqueueTimeoutMs);
     await publishExpired([mailbox.id], deps);
+    await enqueueWebhookDeliveriesSafely(
+      deps.queues.webhooks,
+      change.webhookDeliveries,
+      log,
+      deps.config.redis.enqueueTimeoutMs,
+    );
   }
   log.info({
     event: 'mailbox.ttl_changed',

@@ -2,6 +2,7 @@ import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { MaintenanceDeps } from './context.js';
 import type { ExpireMailboxJob } from '../queue/maintenance-jobs.js';
 import { publishExpired } from '../pubsub/publish-expired.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 import { mailboxEnded } from '../store/mailboxes.js';
 
 export type ExpireOutcome = 'expired' | 'redelayed' | 'nothing_to_do';
@@ -29,6 +30,12 @@ export async function expireMailbox(
       lateMs: Math.max(0, Date.now() - expired.expiresAt.getTime()),
     });
     await publishExpired([mailboxId], deps);
+    await enqueueWebhookDeliveriesSafely(
+      deps.queues?.webhooks,
+      expired.webhookDeliveries,
+      deps.log,
+      deps.config.redis?.enqueueTimeoutMs ?? 3_000,
+    );
     return 'expired';
   }
   const state = await deps.lifecycle.expiryOf(mailboxId);

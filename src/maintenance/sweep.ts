@@ -1,5 +1,6 @@
 import type { MaintenanceDeps } from './context.js';
 import { publishExpired } from '../pubsub/publish-expired.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 
 export interface SweepResult {
   expired: number;
@@ -14,8 +15,14 @@ export interface SweepResult {
  */
 export async function sweepExpired(deps: MaintenanceDeps): Promise<SweepResult> {
   const started = Date.now();
-  const ids = await deps.lifecycle.sweepExpired();
+  const { ids, webhookDeliveries } = await deps.lifecycle.sweepExpiredWithEvents();
   const published = ids.length ? await publishExpired(ids, deps) : 0;
+  await enqueueWebhookDeliveriesSafely(
+    deps.queues?.webhooks,
+    webhookDeliveries,
+    deps.log,
+    deps.config.redis?.enqueueTimeoutMs ?? 3_000,
+  );
   const ms = Date.now() - started;
   if (ids.length) deps.log.info({ event: 'lifecycle.swept', expired: ids.length, published, ms });
   return { expired: ids.length, published, ms };

@@ -40,6 +40,7 @@ export async function startMaintenance(deps: MaintenanceWorkerDeps): Promise<Mai
     log,
     lifecycle: lifecycleStore(deps.db),
     publisher: deps.publisher,
+    queues: deps.queues,
   });
   const worker = openWorker(connection, deps.config.redis, QUEUE.maintenance, processor, {
     concurrency: deps.config.lifecycle.maintenanceConcurrency,

@@ -3,6 +3,7 @@ import type { Logger } from '../core/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
 import type { InboundJob } from '../queue/payloads.js';
+import type { Queues } from '../queue/producers.js';
 import type { Stores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import type { Plan } from '../store/plans.js';
@@ -16,6 +17,8 @@ export interface PipelineDeps {
   metrics: Metrics;
   /** hands a message for a VERP recipient (`bounce+…@`) to the bounce processor (issue 21; wired by roles/worker) */
   bounces?: BounceHandler;
+  /** the webhooks queue: a message.received delivery is enqueued after commit (absent: the scheduler adds it) */
+  queues?: Pick<Queues, 'webhooks'>;
 }
 
 /** The bounce processor as the pipeline sees it: `matched` (processed, also when seen before) or `rejected`. */
@@ -47,4 +50,10 @@ export const deliveryKey = (d: Pick<WithMailbox, 'job' | 'tag'>) =>
   d.tag === null ? d.job.ingressId : `${d.job.ingressId}+${d.tag}`;
 export type WithPlan = WithMailbox & { plan: Plan };
 export type WithParsed = WithPlan & { parsed: ParsedMessage };
-export type Stored = WithParsed & { messageId: string; seq: number; duplicate: boolean };
+export type Stored = WithParsed & {
+  messageId: string;
+  seq: number;
+  duplicate: boolean;
+  /** a pending message.received webhook delivery written with the message */
+  webhookDeliveryId?: string;
+};

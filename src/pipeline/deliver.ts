@@ -1,5 +1,6 @@
 import type { Delivery, PipelineDeps } from './context.js';
 import { checkQuota } from './steps/check-quota.js';
+import { enqueueWebhook } from './steps/enqueue-webhook.js';
 import { loadPlan } from './steps/load-plan.js';
 import { lookupMailbox } from './steps/lookup-mailbox.js';
 import { parseMessage } from './steps/parse-message.js';
@@ -15,5 +16,6 @@ export async function deliverOne(d: Delivery, deps: PipelineDeps) {
   const stored = await storeMessage(parsed, deps);
   if (!stored.duplicate)
     deps.metrics.pipelineSeconds.observe({ stage: 'committed' }, (Date.now() - Date.parse(d.job.receivedAt)) / 1000);
+  await enqueueWebhook(stored, deps);
   return publishEvent(stored, deps);
 }

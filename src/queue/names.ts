@@ -11,5 +11,7 @@ export const QUEUE = {
   outbound: 'outbound',
   /** bounce inbox polls: one job per mailbox (issue 21) */
   bounces: 'bounces',
+  /** operator webhooks: one job per delivery (job id = delivery id), worked WEBHOOK_CONCURRENCY at a time */
+  webhooks: 'webhooks',
 } as const;
 export const JOB = { deliver: 'deliver', send: 'send', outboundSweep: 'outbound-sweep' } as const;

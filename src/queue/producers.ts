@@ -5,6 +5,7 @@ import { openQueue } from './factory.js';
 import { QUEUE } from './names.js';
 import type { InboundJob, OutboundJob } from './payloads.js';
 import { groupByShard, inboundShardName } from './shards.js';
+import type { WebhookJob } from './webhook-jobs.js';
 
 export interface Queues {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES: the first inbound shard (the only one with INBOUND_SHARDS=1) */
@@ -22,6 +23,8 @@ export interface Queues {
   outbound: Queue<OutboundJob>;
   /** bounce inbox polls (bounce-jobs.ts) */
   bounces: Queue;
+  /** webhook deliveries (src/webhooks/) */
+  webhooks: Queue<WebhookJob>;
   all(): Queue[];
   close(): Promise<void>;
 }
@@ -72,7 +75,18 @@ export function createQueues(
   const bounces = openQueue(redis, config.redis, QUEUE.bounces, {
     defaultJobOptions: { attempts: 1, removeOnComplete: true, removeOnFail: { count: 100 } },
   });
-  const all = [...inboundShards, inboundLarge, maintenance, outbound, bounces];
+  // the retry schedule lives in Postgres (next_attempt_at): a job re-runs by delaying itself, never by BullMQ's
+  // attempts; these attempts only cover a failure of the processor itself (Postgres down), and the webhooks
+  // scheduler re-adds whatever is overdue
+  const webhooks = openQueue<WebhookJob>(redis, config.redis, QUEUE.webhooks, {
+    defaultJobOptions: {
+      attempts: 5,
+      backoff: { type: 'exponential', delay: 1000 },
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  });
+  const all = [...inboundShards, inboundLarge, maintenance, outbound, bounces, webhooks];
   const separator = config.mail.tagSeparator;
   return {
     inbound,
@@ -88,6 +102,7 @@ export function createQueues(
     maintenance,
     outbound,
     bounces,
+    webhooks,
     all: () => all,
     async close() {
       await Promise.all(all.map((q) => q.close()));

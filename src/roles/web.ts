@@ -18,6 +18,7 @@ import { sseRequests } from '../stream/sse.js';
 import { attachWebSockets } from '../stream/websocket.js';
 import { streamRateLimits } from '../access/request-limits.js';
 import { connectedInbox } from '../connected/inbox-feed.js';
+import { resolveTrackingSecret } from '../access/secret.js';
 
 export interface WebRole {
   server: Server;
@@ -61,7 +62,15 @@ export async function startWeb(
   const registry = createStreamRegistry({ pingMs: deps.config.streams.pingMs, metrics: deps.metrics });
   const streams = { hub, registry };
   const app = createApp(
-    { ...deps, plans: deps.stores.plans, signer, credentials: opts.credentials, snsFetch: opts.snsFetch, streams },
+    {
+      ...deps,
+      plans: deps.stores.plans,
+      signer,
+      credentials: opts.credentials,
+      snsFetch: opts.snsFetch,
+      streams,
+      trackingSecret: resolveTrackingSecret(deps.config),
+    },
     operatorMounts(deps, opts.moreMetrics),
   );
   const koa = app.callback();

@@ -18,6 +18,7 @@ import { startWatchPool, type WatchPool } from '../connected/watch-pool.js';
 import type { KeyRing } from '../core/secret-box.js';
 import { resolveCredentialsRing } from '../access/secret.js';
 import { startOutbound, type OutboundWorker } from '../outbound/worker.js';
+import { startWebhooks, type WebhookWorker } from '../webhooks/worker.js';
 
 export interface WorkerRole {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES: the first inbound shard this worker consumes */
@@ -32,6 +33,8 @@ export interface WorkerRole {
   /** outbound sends (OUTBOUND_CONCURRENCY) and the outbound sweeper */
   outbound: OutboundWorker;
   bounces: BounceWorker;
+  /** webhook deliveries (undefined: no credentials key, so no webhook can exist) */
+  webhooks?: WebhookWorker;
   close: () => Promise<void>;
 }
 
@@ -100,6 +103,7 @@ export async function startWorker(
     credentials: opts.credentials ?? resolveCredentialsRing(deps.config),
   });
   const bounces = await startBounceWorker({ ...bounceDeps, queues: deps.queues });
+  const webhooks = await startWebhooks(deps);
   // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
   // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
@@ -132,12 +136,14 @@ export async function startWorker(
     watchers,
     outbound,
     bounces,
+    webhooks,
     close: once(async () => {
       await watchers?.close();
       await maintenance?.close();
       await outbound.close();
       await Promise.all(consumers.map((w) => w.close()));
       await bounces.close();
+      await webhooks?.close();
       await batched.batcher.drain();
       connection.disconnect();
     }),

@@ -1,4 +1,6 @@
+import { toIso } from '../core/time.js';
 import type { Db } from './db.js';
+import { deliveriesToEnqueue, recordEvents } from './events.js';
 
 /**
  * The SQL of the mailbox lifecycle: expiry (one mailbox, or all overdue ones in one statement),
@@ -8,10 +10,15 @@ import type { Db } from './db.js';
  * `messages (mailbox_id, seq)` for deleting a mailbox's messages.
  */
 export interface LifecycleStore {
-  /** Deactivate one mailbox if it is active and past expires_at; its expires_at when this call did it. */
-  expireOne(id: string): Promise<{ expiresAt: Date } | undefined>;
+  /**
+   * Deactivate one mailbox if it is active and past expires_at, with its `mailbox.expired` event (and webhook
+   * delivery) in the same transaction; its expires_at and the deliveries to enqueue when this call did it.
+   */
+  expireOne(id: string): Promise<{ expiresAt: Date; webhookDeliveries: string[] } | undefined>;
   /** Deactivate every active mailbox past expires_at in one UPDATE; returns only their ids. */
   sweepExpired(): Promise<string[]>;
+  /** sweepExpired, with each mailbox's `mailbox.expired` event in the same transaction, and the deliveries to enqueue. */
+  sweepExpiredWithEvents(): Promise<{ ids: string[]; webhookDeliveries: string[] }>;
   /** Current expiry state (for the expiry job's re-check). */
   expiryOf(id: string): Promise<{ isActive: boolean; expiresAt: Date | null } | undefined>;
   /**
@@ -33,29 +40,61 @@ export interface TtlChange {
   previousExpiresAt: Date | null;
   expiredNow: boolean;
   tokensMoved: number;
+  /** expiredNow: the mailbox.expired deliveries to enqueue after commit */
+  webhookDeliveries: string[];
 }
 
 const EXPIRED = { is_active: false, deactivated_reason: 'expired' };
+
+interface ExpiredRow {
+  id: string;
+  address: string;
+  expires_at: Date;
+}
+
+/** The one `mailbox.expired` event per mailbox (a unique key: the job and the sweep cannot both write one). */
+const recordExpired = async (trx: Db, rows: ExpiredRow[]) =>
+  deliveriesToEnqueue(
+    await recordEvents(
+      trx,
+      rows.map((r) => ({
+        mailboxId: r.id,
+        mailboxAddress: r.address,
+        type: 'mailbox.expired' as const,
+        occurredAt: r.expires_at,
+        data: { expires_at: toIso(r.expires_at), reason: 'expired' },
+      })),
+    ),
+  );
 const olderThan = (db: Db, ms: number) => db.raw(`now() - (? * interval '1 millisecond')`, [ms]);
 
 export function lifecycleStore(db: Db): LifecycleStore {
+  const sweepExpiredWithEvents = () =>
+    db.transaction(async (trx) => {
+      const rows: ExpiredRow[] = await trx('mailboxes')
+        .where('is_active', true)
+        .andWhere('expires_at', '<=', trx.raw('clock_timestamp()'))
+        .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') })
+        .returning(['id', 'address', 'expires_at']);
+      const webhookDeliveries = rows.length ? await recordExpired(trx, rows) : [];
+      return { ids: rows.map((r) => r.id), webhookDeliveries };
+    });
   return {
     async expireOne(id) {
-      const rows = await db('mailboxes')
-        .where({ id, is_active: true })
-        .andWhere('expires_at', '<=', db.raw('clock_timestamp()'))
-        .update({ ...EXPIRED, deactivated_at: db.raw('clock_timestamp()') })
-        .returning(['id', 'expires_at']);
-      return rows.length === 1 ? { expiresAt: (rows[0] as { expires_at: Date }).expires_at } : undefined;
+      return db.transaction(async (trx) => {
+        const rows: ExpiredRow[] = await trx('mailboxes')
+          .where({ id, is_active: true })
+          .andWhere('expires_at', '<=', trx.raw('clock_timestamp()'))
+          .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') })
+          .returning(['id', 'address', 'expires_at']);
+        if (rows.length !== 1) return undefined;
+        return { expiresAt: rows[0]!.expires_at, webhookDeliveries: await recordExpired(trx, rows) };
+      });
     },
     async sweepExpired() {
-      const rows: { id: string }[] = await db('mailboxes')
-        .where('is_active', true)
-        .andWhere('expires_at', '<=', db.raw('clock_timestamp()'))
-        .update({ ...EXPIRED, deactivated_at: db.raw('clock_timestamp()') })
-        .returning('id');
-      return rows.map((r) => r.id);
+      return (await sweepExpiredWithEvents()).ids;
     },
+    sweepExpiredWithEvents,
     async expiryOf(id) {
       const row = await db('mailboxes').where({ id }).first('is_active', 'expires_at');
       return row ? { isActive: row.is_active as boolean, expiresAt: row.expires_at as Date | null } : undefined;
@@ -81,11 +120,15 @@ export function lifecycleStore(db: Db): LifecycleStore {
             .update({ expires_at: expiresAt });
         }
         const expiredNow = row.elapsed === true;
-        if (expiredNow)
-          await trx('mailboxes')
+        let webhookDeliveries: string[] = [];
+        if (expiredNow) {
+          const ended: ExpiredRow[] = await trx('mailboxes')
             .where({ id })
-            .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') });
-        return { expiresAt, previousExpiresAt: before.expires_at ?? null, expiredNow, tokensMoved };
+            .update({ ...EXPIRED, deactivated_at: trx.raw('clock_timestamp()') })
+            .returning(['id', 'address', 'expires_at']);
+          webhookDeliveries = await recordExpired(trx, ended);
+        }
+        return { expiresAt, previousExpiresAt: before.expires_at ?? null, expiredNow, tokensMoved, webhookDeliveries };
       };
       return db.transaction(run);
     },

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Db } from './db.js';
-import { whyRefused, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
+import { DELIVERIES_FOR_EVENTS_SQL, newEventId } from './events.js';
+import { RECEIVED_EVENT_DATA_SQL, whyRefused, type DeliveryLimits, type DeliveryOutcome } from './message-delivery.js';
 import { messageRow, type NewMessage } from './message-row.js';
 import { preparedQuery } from './prepared.js';
 
@@ -16,6 +17,7 @@ interface BatchRow {
   dup_seq: number | null;
   locked: boolean;
   guard: number | null;
+  webhook_delivery_id: string | null;
 }
 
 /**
@@ -34,6 +36,8 @@ interface BatchRow {
  *   is kept only while message_count + n <= its limit (atomic quota on the locked row);
  * - `ins` inserts them (ON CONFLICT DO NOTHING on (mailbox_id, ingress_id)); `upd` moves each mailbox's
  *   counters by what was inserted;
+ * - `sub`, `ev`, `hook`, `del`: for the mailboxes whose webhook subscribes to message.received, each stored
+ *   message's event and delivery ($6: one event id per item), in the same commit (store/events.ts);
  * - `guard`: a twin committed by another transaction after this statement's snapshot would make an
  *   insert a no-op and leave a hole in seq, so the statement then FAILS on purpose (a cast error; the
  *   text is built from a subquery so the planner cannot fold it into an error at prepare time) and
@@ -56,7 +60,7 @@ const batchSql = (columns: string[]) => {
       where not exists (select 1 from dup where dup.ord = i.ord)
       order by i.mailbox_id, i.ingress_id, i.ord
     ), box as materialized (
-      select id, last_seq, message_count from mailboxes
+      select id, address, last_seq, message_count from mailboxes
       where id in (select mailbox_id from cand) and is_active and (expires_at is null or expires_at > clock_timestamp())
       order by id
       for no key update
@@ -69,21 +73,35 @@ const batchSql = (columns: string[]) => {
       insert into messages (seq, ${cols})
       select last_seq + n, ${cols} from planned
       on conflict (mailbox_id, ingress_id) do nothing
-      returning id, mailbox_id, ingress_id, seq, size_bytes
+      returning id, mailbox_id, ingress_id, seq, size_bytes, from_address, subject, received_at, has_attachments, tag
     ), upd as (
       update mailboxes set last_seq = a.top, message_count = mailboxes.message_count + a.n, used_bytes = mailboxes.used_bytes + a.bytes
       from (select mailbox_id, max(seq) as top, count(*) as n, sum(size_bytes) as bytes from ins group by mailbox_id) a
       where mailboxes.id = a.mailbox_id
       returning mailboxes.id
-    )
+    ), sub as (
+      -- mailboxes whose webhook subscribes to message.received (nearly always none: one index probe per mailbox)
+      select w.mailbox_id from mailbox_webhooks w
+      where w.mailbox_id in (select id from box)
+        and (w.event_types is null or 'message.received' = any(w.event_types))
+    ), ev as (
+      insert into events (id, mailbox_id, mailbox_address, type, occurred_at, data, message_id)
+      select ($6::text[])[p.ord], ins.mailbox_id, box.address, 'message.received', ins.received_at, ${RECEIVED_EVENT_DATA_SQL}, ins.id
+      from ins join sub on sub.mailbox_id = ins.mailbox_id join box on box.id = ins.mailbox_id join planned p on p.id = ins.id
+      on conflict do nothing
+      returning id, mailbox_id, type, message_id
+    ), ${DELIVERIES_FOR_EVENTS_SQL}
     select i.ord::int as ord, s.seq as stored_seq, coalesce(d.id, t.id) as dup_id, coalesce(d.seq, t.seq) as dup_seq,
            (i.mailbox_id in (select id from box)) as locked,
            (select case when (select count(*) from ins) <> (select count(*) from planned)
-                        then ('mailwright: concurrent twin inserted during a delivery batch of ' || (select count(*) from input))::int end) as guard
+                        then ('mailwright: concurrent twin inserted during a delivery batch of ' || (select count(*) from input))::int end) as guard,
+           wd.id as webhook_delivery_id
     from input i
     left join ins s on s.id = i.id
     left join dup d on d.ord = i.ord
     left join ins t on t.mailbox_id = i.mailbox_id and t.ingress_id = i.ingress_id and t.id <> i.id
+    left join ev e on e.message_id = s.id
+    left join del wd on wd.event_id = e.id and wd.status = 'pending'
     order by i.ord`;
 };
 
@@ -125,6 +143,7 @@ export function messageDeliveryBatch(db: Db) {
       JSON.stringify(rows),
       offsets,
       raws.map((r) => r.length),
+      items.map(() => newEventId()),
     ];
     const result = await preparedQuery<BatchRow>(db, name, text, values);
     if (result.length !== items.length)
@@ -132,7 +151,13 @@ export function messageDeliveryBatch(db: Db) {
     return Promise.all(
       result.map(async (r, i): Promise<DeliveryOutcome> => {
         const m = items[i]!.message;
-        if (r.stored_seq !== null) return { status: 'stored', id: m.id, seq: Number(r.stored_seq) };
+        if (r.stored_seq !== null)
+          return {
+            status: 'stored',
+            id: m.id,
+            seq: Number(r.stored_seq),
+            ...(r.webhook_delivery_id ? { webhookDeliveryId: r.webhook_delivery_id } : {}),
+          };
         if (r.dup_id !== null) return { status: 'duplicate', id: r.dup_id, seq: Number(r.dup_seq) };
         if (r.locked) return { status: 'refused', reason: 'mailbox_full' };
         return whyRefused(db, m.mailboxId);

