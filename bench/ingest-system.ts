@@ -196,16 +196,17 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   return { env, procs, smtpPort, webUrl, apiKey, db, redis, maildev: { proc: md, smtpPort: mdSmtp, apiUrl } };
 }
 
-/** Mailboxes on the pro plan, created through the API like a CI job would. */
-export async function createMailboxes(sys: BenchSystem, n: number): Promise<string[]> {
-  const out: string[] = [];
+/** Mailboxes on the pro plan, created through the API like a CI job would; each with its mailbox token. */
+export async function createMailboxes(sys: BenchSystem, n: number): Promise<Array<{ address: string; token: string }>> {
+  const out: Array<{ address: string; token: string }> = [];
   for (let i = 0; i < n; i++) {
     const res = await fetch(`${sys.webUrl}/api/v1/mailboxes?ttl_minutes=120`, {
       method: 'POST',
       headers: { authorization: `Bearer ${sys.apiKey}` },
     });
     if (res.status !== 201) throw new Error(`create mailbox: ${res.status} ${await res.text()}`);
-    out.push(((await res.json()) as { address: string }).address);
+    const { address, token } = (await res.json()) as { address: string; token: string };
+    out.push({ address, token });
   }
   return out;
 }

@@ -3,6 +3,7 @@ import type { RoleDeps } from './deps.js';
 import { once } from '../core/shutdown.js';
 import { startMaintenance, type MaintenanceWorker } from '../maintenance/worker.js';
 import { planSizeProblems } from '../ops/plan-limits.js';
+import { workerByteBudget, withinBudget } from '../pipeline/bytes-in-flight.js';
 import { workerPipelineDeps } from '../pipeline/worker-deps.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { connectRedis } from '../core/redis.js';
@@ -26,7 +27,13 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
   deps.pipelining.follow(connection);
   const batched = workerPipelineDeps(deps);
   const deliver = createInboundProcessor(batched.deps);
-  const processor = (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job));
+  // WORKER_MAX_BYTES_IN_FLIGHT: a job waits for room before it is decoded, parsed and stored; while the waiting jobs
+  // hold a budget's worth, the workers fetch nothing more (concurrency 1 holds while a job is active)
+  const throttled: Array<[Worker<InboundJob, Outcome[]>, number]> = [];
+  const budget = workerByteBudget(deps.config.worker.maxBytesInFlight, deps.metrics, (waiting) => {
+    for (const [worker, concurrency] of throttled) worker.concurrency = waiting ? 1 : concurrency;
+  });
+  const processor = withinBudget(budget, (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job)));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
   const consume = (queue: string, concurrency: number) => {
@@ -53,6 +60,7 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
         err,
       });
     });
+    throttled.push([worker, concurrency]);
     worker.on('error', (err) => log.warn({ event: 'worker.error', queue, err }));
     // a job whose worker died (lock expired) goes back to waiting; past WORKER_MAX_STALLED_COUNT BullMQ fails it
     worker.on('stalled', (jobId) => log.warn({ event: 'inbound.stalled', queue, jobId }));
@@ -84,6 +92,7 @@ export async function startWorker(deps: RoleDeps): Promise<WorkerRole> {
     concurrency: deps.config.worker.concurrency,
     largeConcurrency: deps.config.worker.largeConcurrency,
     largeMessageBytes: deps.config.worker.largeMessageBytes,
+    maxBytesInFlight: deps.config.worker.maxBytesInFlight,
   });
   return {
     inbound,
