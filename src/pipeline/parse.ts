@@ -2,6 +2,7 @@ import { isAscii, isUtf8 } from 'node:buffer';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { within } from '../core/timeout.js';
 import { headCodePoints } from '../core/text.js';
+import { parseAlternative } from './parse-alternative.js';
 import { decodeEncodedWords, parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
 import type { AddressEntry, AttachmentMeta, HeaderEntry } from '../store/message-row.js';
@@ -230,8 +231,9 @@ export function fallbackParse(raw: Buffer, reason: string, limits: ParseLimits):
 }
 
 /**
- * Parse with mailparser under a time limit (or, for one ASCII text/plain part, its fast path with the same
- * result; `simplePath: false` forces mailparser, for the differential test). Never throws: a message the
+ * Parse with mailparser under a time limit (or, for one ASCII text/plain part or a text + HTML
+ * multipart/alternative, a fast path with the same result; `simplePath: false` forces mailparser, for the
+ * differential tests). Never throws: a message the
  * parser cannot handle is kept with what could be read and a parse error note (a permanent outcome, never a retry).
  */
 export async function parseRaw(
@@ -242,9 +244,10 @@ export async function parseRaw(
   opts: { simplePath?: boolean } = {},
 ): Promise<ParsedMessage> {
   try {
-    // one ASCII text/plain part: the same fields without mailparser's streams (src/pipeline/parse-simple.ts)
+    // one ASCII text/plain part, or multipart/alternative of text and HTML: the same fields without mailparser's
+    // streams (src/pipeline/parse-simple.ts, parse-alternative.ts)
     const parsed =
-      (opts.simplePath === false ? undefined : parseSimpleText(raw)) ??
+      (opts.simplePath === false ? undefined : (parseSimpleText(raw) ?? parseAlternative(raw))) ??
       (await within(
         simpleParser(raw, {
           skipImageLinks: true,
