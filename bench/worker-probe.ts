@@ -51,9 +51,11 @@ try {
     ),
   );
   const body = 'x'.repeat(76) + '\r\n';
-  for (let i = 0; i < n; i += 100) {
+  // PROBE_ENQUEUE_BATCH: jobs enqueued at once while filling (fewer for large presets on a loaded machine)
+  const fill = Number(process.env.PROBE_ENQUEUE_BATCH ?? 100);
+  for (let i = 0; i < n; i += fill) {
     await Promise.all(
-      Array.from({ length: Math.min(100, n - i) }, (_, j) => {
+      Array.from({ length: Math.min(fill, n - i) }, (_, j) => {
         const to = boxes[(i + j) % boxes.length]!.address;
         const [preset] = process.env.PROBE_PRESET ? parsePresets(process.env.PROBE_PRESET, []) : [];
         const raw = preset
