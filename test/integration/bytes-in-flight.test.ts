@@ -50,47 +50,50 @@ const gauge = async (sys: System, name: string) => {
   return (await metric?.get())?.values[0]?.value;
 };
 
-test.serial('a burst of large messages never holds more than WORKER_MAX_BYTES_IN_FLIGHT; small mail still goes through', async (t) => {
-  const { sys, storing } = t.context;
-  const box = await sys.createMailbox();
-  const enqueue = (subject: string, bytes: number) =>
-    enqueueInbound(
-      sys.deps.queues,
-      {
-        source: 'smtp',
-        envelope: { from: 'a@example.org', to: [box.address] },
-        raw: mail(box.address, subject, bytes),
-      },
-      5_000,
-    );
-  // a burst: the large ones first, then the small ones behind them in the same queue, all waiting when the worker
-  // starts taking them
-  const inbound = t.context.worker.inbound;
-  await inbound.pause(true);
-  for (let i = 0; i < 20; i++) await enqueue(`large-${i}`, LARGE);
-  for (let i = 0; i < 5; i++) await enqueue(`small-${i}`, 500);
-  inbound.resume();
+test.serial(
+  'a burst of large messages never holds more than WORKER_MAX_BYTES_IN_FLIGHT; small mail still goes through',
+  async (t) => {
+    const { sys, storing } = t.context;
+    const box = await sys.createMailbox();
+    const enqueue = (subject: string, bytes: number) =>
+      enqueueInbound(
+        sys.deps.queues,
+        {
+          source: 'smtp',
+          envelope: { from: 'a@example.org', to: [box.address] },
+          raw: mail(box.address, subject, bytes),
+        },
+        5_000,
+      );
+    // a burst: the large ones first, then the small ones behind them in the same queue, all waiting when the worker
+    // starts taking them
+    const inbound = t.context.worker.inbound;
+    await inbound.pause(true);
+    for (let i = 0; i < 20; i++) await enqueue(`large-${i}`, LARGE);
+    for (let i = 0; i < 5; i++) await enqueue(`small-${i}`, 500);
+    void inbound.resume();
 
-  const list = await sys.waitForMessages(box.address, box.token, 25, 60_000);
-  t.is(list.length, 25);
-  t.true(storing.most > 0);
-  t.true(storing.most <= BUDGET, `at most ${BUDGET} raw bytes were being stored at once (saw ${storing.most})`);
-  const peak = await gauge(sys, 'mailwright_worker_bytes_in_flight_peak');
-  t.truthy(peak, 'the peak gauge is exported');
-  t.true(peak! <= BUDGET, `the worker's peak gauge stays within the budget (${peak})`);
-  t.true(peak! > LARGE, 'a large message and small ones ran together');
-  t.is(await gauge(sys, 'mailwright_worker_bytes_in_flight'), 0, 'nothing in flight once the burst is delivered');
-  t.is(await gauge(sys, 'mailwright_worker_jobs_waiting_for_bytes'), 0);
+    const list = await sys.waitForMessages(box.address, box.token, 25, 60_000);
+    t.is(list.length, 25);
+    t.true(storing.most > 0);
+    t.true(storing.most <= BUDGET, `at most ${BUDGET} raw bytes were being stored at once (saw ${storing.most})`);
+    const peak = await gauge(sys, 'mailwright_worker_bytes_in_flight_peak');
+    t.truthy(peak, 'the peak gauge is exported');
+    t.true(peak! <= BUDGET, `the worker's peak gauge stays within the budget (${peak})`);
+    t.true(peak! > LARGE, 'a large message and small ones ran together');
+    t.is(await gauge(sys, 'mailwright_worker_bytes_in_flight'), 0, 'nothing in flight once the burst is delivered');
+    t.is(await gauge(sys, 'mailwright_worker_jobs_waiting_for_bytes'), 0);
 
-  // small mail overtook large mail waiting for room: every small one was stored before the last large one
-  const seqOf = async (prefix: string) => {
-    const rows = await sys.deps.db('messages').where('subject', 'like', `${prefix}%`).select('seq');
-    return rows.map((r: { seq: string | number }) => Number(r.seq));
-  };
-  const [smalls, larges] = [await seqOf('small-'), await seqOf('large-')];
-  t.is(smalls.length, 5);
-  t.true(Math.max(...smalls) < Math.max(...larges), `small seqs ${smalls.join(',')} before the last large`);
-});
+    // small mail overtook large mail waiting for room: every small one was stored before the last large one
+    const seqOf = async (prefix: string) => {
+      const rows = await sys.deps.db('messages').where('subject', 'like', `${prefix}%`).select('seq');
+      return rows.map((r: { seq: string | number }) => Number(r.seq));
+    };
+    const [smalls, larges] = [await seqOf('small-'), await seqOf('large-')];
+    t.is(smalls.length, 5);
+    t.true(Math.max(...smalls) < Math.max(...larges), `small seqs ${smalls.join(',')} before the last large`);
+  },
+);
 
 test.serial('a message larger than the whole budget is delivered alone, not refused', async (t) => {
   const { sys, storing } = t.context;
