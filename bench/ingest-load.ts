@@ -3,6 +3,8 @@ import { writeFileSync } from 'node:fs';
 // argv[2] is a JSON LoadSpec; the result is printed as one JSON line (LoadResult) on stdout.
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
+import { WebSocket } from 'ws';
+import { presetAt, presetMessage, type Preset } from './ingest-mail.js';
 import { bodyOf, LoadSmtpConnection, messageOf, subjectOf } from './ingest-smtp-client.js';
 
 export interface LoadSpec {
@@ -27,6 +29,15 @@ export interface LoadSpec {
   watch?: { redisUrl: string; pattern: string };
   /** how long to wait for the last commit after the last 250 */
   settleMs: number;
+  /** a realistic message preset (bench/ingest-mail.ts) instead of a text/plain body of sizeBytes */
+  preset?: Preset;
+  /**
+   * end to end: subscribe as a client would and time end of DATA -> the push a subscriber receives: Mailwright's
+   * WebSocket stream of each mailbox, or MailDev's Socket.IO `newMail` event
+   */
+  push?: { kind: 'mailwright'; base: string; tokens: string[] } | { kind: 'maildev'; apiUrl: string };
+  /** a Redis list to sample during the measured part (the BullMQ wait list): queue growth */
+  queue?: { redisUrl: string; key: string };
 }
 
 export interface LoadResult {
@@ -47,6 +58,63 @@ export interface LoadResult {
   commitLatencies: number[];
   /** CPU ms the load generator itself used */
   cpuMs: number;
+  /** end of DATA -> push received by a subscriber, ms (with `push`) */
+  pushLatencies: number[];
+  pushed: number;
+  /** ms until the last push (with `push`) */
+  lastPushMs: number | null;
+  /** the sampled queue length: highest, and at the end of sending (with `queue`) */
+  queueMax: number | null;
+  queueAtEnd: number | null;
+}
+
+/** a subscriber's pushes by Subject (the first arrival of each) */
+type OnPush = (subject: string, at: number) => void;
+
+/** one Mailwright WebSocket stream per mailbox; resolves once every stream sent `ready` */
+async function mailwrightPush(base: string, boxes: string[], tokens: string[], onPush: OnPush) {
+  return Promise.all(
+    boxes.map(
+      (address, i) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/api/v1/mailboxes/${address}/ws?token=${tokens[i]}`, {
+            perMessageDeflate: false,
+          });
+          ws.on('message', (d) => {
+            const at = performance.now();
+            const f = JSON.parse((d as Buffer).toString()) as { type: string; message?: { subject?: string } };
+            if (f.type === 'ready') resolve(ws);
+            else if (f.type === 'new_message' && typeof f.message?.subject === 'string') onPush(f.message.subject, at);
+          });
+          ws.once('error', reject);
+        }),
+    ),
+  );
+}
+
+/**
+ * MailDev's web UI listens on Socket.IO for `newMail` (sent after MailDev parsed and stored a message). The
+ * Engine.IO v4 / Socket.IO v5 protocol spoken directly over a WebSocket: "0{...}" open, "40" connect,
+ * "42[event, data]" events, "2" ping answered with "3".
+ */
+function maildevPush(apiUrl: string, onPush: OnPush): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`${apiUrl.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`, {
+      perMessageDeflate: false,
+    });
+    ws.on('message', (d) => {
+      const at = performance.now();
+      const s = (d as Buffer).toString();
+      if (s.startsWith('0')) ws.send('40');
+      else if (s.startsWith('40')) resolve(ws);
+      else if (s === '2') ws.send('3');
+      else if (s.startsWith('42')) {
+        const [event, mail] = JSON.parse(s.slice(2)) as [string, { subject?: string }];
+        if (event === 'newMail' && typeof mail?.subject === 'string') onPush(mail.subject, at);
+      }
+    });
+    ws.once('error', reject);
+  });
 }
 
 const HEADER_ALLOWANCE = 300;
@@ -78,6 +146,28 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     await sub.psubscribe(spec.watch.pattern);
   }
 
+  const pushedAt = new Map<string, number>();
+  let allPushed: (() => void) | undefined;
+  const onPush: OnPush = (subject, at) => {
+    if (!subject.startsWith(`mwbench ${spec.tag} `) || pushedAt.has(subject)) return;
+    pushedAt.set(subject, at);
+    if (pushedAt.size >= offered) allPushed?.();
+  };
+  const sockets: WebSocket[] = [];
+  if (spec.push?.kind === 'mailwright')
+    sockets.push(...(await mailwrightPush(spec.push.base, spec.recipients, spec.push.tokens, onPush)));
+  else if (spec.push?.kind === 'maildev') sockets.push(await maildevPush(spec.push.apiUrl, onPush));
+
+  let queueMax: number | null = null;
+  let queueAtEnd: number | null = null;
+  let sampling: NodeJS.Timeout | undefined;
+  const queueRedis = spec.queue ? new Redis(spec.queue.redisUrl, { maxRetriesPerRequest: 1 }) : undefined;
+  const sampleQueue = async () => {
+    const n = await queueRedis!.llen(spec.queue!.key);
+    queueMax = Math.max(queueMax ?? 0, n);
+    return n;
+  };
+
   const rejected: string[] = [];
   const ackLatencies: number[] = [];
   let accepted = 0;
@@ -89,6 +179,18 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const leadIn = interval ? (spec.leadInPerConnection ?? 0) : 0;
   // figures are relative to the first measured message's due time (the first byte when there is no lead-in)
   const t0 = start + leadIn * spec.connections * interval;
+  const samplingStart = queueRedis
+    ? setTimeout(
+        () => {
+          sampling = setInterval(() => void sampleQueue().catch(() => undefined), 100);
+        },
+        Math.max(0, t0 - performance.now()),
+      )
+    : undefined;
+  const messageAt = (conn: number, i: number, to: string, tag = spec.tag) =>
+    spec.preset
+      ? presetMessage(presetAt(spec.preset, i * spec.connections + conn), tag, conn, i, to)
+      : messageOf(tag, conn, i, to, body);
 
   const connection = async (conn: number) => {
     const to = spec.recipients[conn % spec.recipients.length]!;
@@ -106,7 +208,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
           const { reply } = await c.send(
             'load@load.test',
             to,
-            messageOf(`${spec.tag}lead`, conn, j + leadIn, to, body),
+            messageAt(conn, j + leadIn, to, `${spec.tag}lead`),
             30_000,
           );
           if (reply.startsWith('250')) leadInAccepted++;
@@ -115,12 +217,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
         }
         const i = j;
         const subject = subjectOf(spec.tag, conn, i);
-        const { reply, endOfData: eod } = await c.send(
-          'load@load.test',
-          to,
-          messageOf(spec.tag, conn, i, to, body),
-          30_000,
-        );
+        const { reply, endOfData: eod } = await c.send('load@load.test', to, messageAt(conn, i, to), 30_000);
         if (reply.startsWith('250')) {
           accepted++;
           const now = performance.now();
@@ -136,6 +233,34 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
   const outcomes = await Promise.allSettled(Array.from({ length: spec.connections }, (_, i) => connection(i)));
   for (const o of outcomes)
     if (o.status === 'rejected') rejected.push(`connection failed: ${(o.reason as Error).message}`);
+
+  if (queueRedis) {
+    clearTimeout(samplingStart);
+    clearInterval(sampling);
+    queueAtEnd = await sampleQueue().catch(() => null);
+    queueRedis.disconnect();
+  }
+  let lastPushMs: number | null = null;
+  const pushLatencies: number[] = [];
+  if (spec.push) {
+    if (pushedAt.size < accepted)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, spec.settleMs);
+        allPushed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        if (pushedAt.size >= accepted) allPushed();
+      });
+    for (const ws of sockets) ws.terminate();
+    let last = 0;
+    for (const [subject, at] of pushedAt) {
+      last = Math.max(last, at);
+      const eod = endOfData.get(subject);
+      if (eod !== undefined) pushLatencies.push(at - eod);
+    }
+    lastPushMs = pushedAt.size ? last - t0 : null;
+  }
 
   let lastCommitMs: number | null = null;
   const commitLatencies: number[] = [];
@@ -180,6 +305,11 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     committed: committedAt.size,
     ackLatencies,
     commitLatencies,
+    pushLatencies,
+    pushed: pushedAt.size,
+    lastPushMs,
+    queueMax,
+    queueAtEnd,
   };
 }
 

@@ -16,6 +16,10 @@ export interface PhaseOutcome {
   commit: Latency | null;
   /** end of DATA → 250 */
   ack: Latency;
+  /** end of DATA → push received by a subscriber (WebSocket), when the phase subscribed */
+  push: Latency | null;
+  /** highest and final length of the inbound queue's wait list during the measured part, when sampled */
+  queue: { max: number; atEnd: number } | null;
   problems: string[];
   /** CPU ms per accepted message, by process (load generator included) */
   cpu: Record<string, number>;
@@ -73,7 +77,9 @@ export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseCo
   const { db } = ctx;
   const { r, cpu, calls } = await measured(ctx, spec);
   const problems = [...r.rejected];
-  let endMs = r.lastCommitMs ?? NaN;
+  if (spec.push && r.pushed < r.accepted) problems.push(`${r.accepted - r.pushed} pushes not received`);
+  // end to end to the push when the phase subscribed, else to the commit event
+  let endMs = (spec.push ? r.lastPushMs : r.lastCommitMs) ?? NaN;
   let rows = await storedOf(db, spec.tag);
   if (rows < r.accepted || r.committed < r.accepted) {
     const until = Date.now() + 30_000;
@@ -94,6 +100,8 @@ export async function mailwrightPhase(name: string, spec: LoadSpec, ctx: PhaseCo
     ackRate: (r.accepted / r.lastAckMs) * 1000,
     commit: latencyOf(r.commitLatencies),
     ack: latencyOf(r.ackLatencies),
+    push: spec.push ? latencyOf(r.pushLatencies) : null,
+    queue: queueOf(r),
     problems,
     cpu: cpuOf(cpu, ['all', 'worker', 'smtp', 'web', 'postgres', 'redis', 'load']),
     calls: cpuOf(calls, ['all', 'worker', 'smtp', 'web']),
@@ -112,22 +120,30 @@ export async function maildevPhase(
   const problems = [...r.rejected];
   const res = await fetch(`${apiUrl}/api/email/summary?limit=1`);
   const total = ((await res.json()) as { total: number }).total;
-  if (total - before !== r.accepted) problems.push(`${r.accepted} accepted but MailDev lists ${total - before} new`);
+  const expected = r.accepted + (r.leadInAccepted ?? 0);
+  if (total - before !== expected) problems.push(`${expected} accepted but MailDev lists ${total - before} new`);
+  if (spec.push && r.pushed < r.accepted) problems.push(`${r.accepted - r.pushed} pushes not received`);
   return {
     system: 'maildev',
     name,
     offered: r.offered,
     accepted: r.accepted,
-    rate: (r.accepted / r.lastAckMs) * 1000,
+    // with a subscriber: first byte -> last push; else -> last 250 (MailDev stores before it answers)
+    rate:
+      (r.accepted / (spec.push && r.lastPushMs !== null ? Math.max(r.lastPushMs, r.lastAckMs) : r.lastAckMs)) * 1000,
     ackRate: (r.accepted / r.lastAckMs) * 1000,
     commit: null,
     ack: latencyOf(r.ackLatencies),
+    push: spec.push ? latencyOf(r.pushLatencies) : null,
+    queue: null,
     problems,
     cpu: cpuOf(cpu, ['maildev', 'redis', 'load']),
     calls: cpuOf(calls, ['maildev']),
     total,
   };
 }
+
+const queueOf = (r: LoadResult) => (r.queueMax === null ? null : { max: r.queueMax, atEnd: r.queueAtEnd ?? NaN });
 
 /** the `keep` entries that were measured, in that order (a layout without a role has no entry for it) */
 const cpuOf = (all: Record<string, number>, keep: string[]) =>
@@ -144,6 +160,8 @@ export const showPhase = (p: PhaseOutcome) =>
   `${p.system.padEnd(10)} ${p.name.padEnd(22)} ${String(p.accepted).padStart(5)}/${String(p.offered).padEnd(5)} ` +
   `${fmt(p.rate, 0).padStart(6)} msg/s end to end (250s at ${fmt(p.ackRate, 0)} msg/s)\n` +
   (p.commit ? `           end of DATA -> committed: ${showLatency(p.commit)}\n` : '') +
+  (p.push ? `           end of DATA -> WS push:   ${showLatency(p.push)}\n` : '') +
+  (p.queue ? `           queue (wait list):        max ${p.queue.max}, at the end of sending ${p.queue.atEnd}\n` : '') +
   `           end of DATA -> 250:       ${showLatency(p.ack)}\n` +
   `           CPU per message:          ${showCpu(p)}\n` +
   `           syscalls per message:     ${Object.entries(p.calls)

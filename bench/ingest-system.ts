@@ -21,6 +21,8 @@ import {
 export const BENCH_DOMAIN = 'bench.test';
 const TSX = ['--import', 'tsx'];
 /** bench/heap-probe.mjs: SIGUSR2 -> full GC -> heap in use, logged (plain JS, so its place among the flags does not matter) */
+/** how long a role may take to start (a loaded shared machine took over a minute) */
+const START_MS = 180_000;
 const HEAP_PROBE = ['--import', './bench/heap-probe.mjs'];
 
 export interface BenchSettings {
@@ -160,10 +162,10 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
     const all = startProc('all', [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/all.ts'], env, s.logDir, s.root);
     procs.push(all);
     await Promise.all([
-      waitFor('all', logContains(all, '"worker.started"'), 60_000, all),
-      waitFor('smtp', smtpGreets(smtpPort), 60_000, all),
-      waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, all),
-      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
+      waitFor('all', logContains(all, '"worker.started"'), START_MS, all),
+      waitFor('smtp', smtpGreets(smtpPort), START_MS, all),
+      waitFor('web', httpOk(`${webUrl}/healthz`), START_MS, all),
+      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), START_MS, md),
     ]);
   } else {
     // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
@@ -179,10 +181,10 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
     await Promise.all([
       ...procs
         .filter((p) => p.name.startsWith('worker'))
-        .map((w) => waitFor(w.name, logContains(w, '"worker.started"'), 60_000, w)),
-      waitFor('smtp', smtpGreets(smtpPort), 60_000, smtp),
-      waitFor('web', httpOk(`${webUrl}/healthz`), 60_000, web),
-      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), 60_000, md),
+        .map((w) => waitFor(w.name, logContains(w, '"worker.started"'), START_MS, w)),
+      waitFor('smtp', smtpGreets(smtpPort), START_MS, smtp),
+      waitFor('web', httpOk(`${webUrl}/healthz`), START_MS, web),
+      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), START_MS, md),
     ]);
   }
 
@@ -196,16 +198,17 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   return { env, procs, smtpPort, webUrl, apiKey, db, redis, maildev: { proc: md, smtpPort: mdSmtp, apiUrl } };
 }
 
-/** Mailboxes on the pro plan, created through the API like a CI job would. */
-export async function createMailboxes(sys: BenchSystem, n: number): Promise<string[]> {
-  const out: string[] = [];
+/** Mailboxes on the pro plan, created through the API like a CI job would; each with its mailbox token. */
+export async function createMailboxes(sys: BenchSystem, n: number): Promise<Array<{ address: string; token: string }>> {
+  const out: Array<{ address: string; token: string }> = [];
   for (let i = 0; i < n; i++) {
     const res = await fetch(`${sys.webUrl}/api/v1/mailboxes?ttl_minutes=120`, {
       method: 'POST',
       headers: { authorization: `Bearer ${sys.apiKey}` },
     });
     if (res.status !== 201) throw new Error(`create mailbox: ${res.status} ${await res.text()}`);
-    out.push(((await res.json()) as { address: string }).address);
+    const { address, token } = (await res.json()) as { address: string; token: string };
+    out.push({ address, token });
   }
   return out;
 }

@@ -4,7 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { redisDb } from '../src/core/config.js';
+import { QUEUE } from '../src/queue/names.js';
 import { channelNamespace, mailboxChannelPattern } from '../src/pubsub/events.js';
 import type { LoadSpec } from './ingest-load.js';
 import {
@@ -16,6 +18,8 @@ import {
   storedTotal,
   type PhaseOutcome,
 } from './ingest-phases.js';
+import { PRESETS } from './ingest-mail.js';
+import { parsePresets, presetSummary, runPresets, type PresetRun } from './ingest-presets.js';
 import { heapAfterGc, rssSampler } from './ingest-procs.js';
 import { fmt, mb, median } from './ingest-stats.js';
 import {
@@ -56,11 +60,16 @@ const B = {
   // phase, often ended before its heap had grown back to its plateau, and the halves compared GC timing, not
   // stored mail (the runs that showed it: docs/benchmarks/2026-12-02.md)
   growth: num('BENCH_GROWTH', 10000),
+  // the presets phase (realistic mail, end to end to the WebSocket push, MailDev beside each): bench/ingest-presets.ts
+  presets: parsePresets(process.env.BENCH_PRESETS, PRESETS),
+  presetRepeats: num('BENCH_PRESET_REPEATS', 2),
+  presetPerConnection: process.env.BENCH_PRESET_PER_CONNECTION ? num('BENCH_PRESET_PER_CONNECTION', 100) : undefined,
+  presetLatency: parsePresets(process.env.BENCH_PRESET_LATENCY, ['text', 'html']),
 };
-/** BENCH_PHASES: a subset of `throughput,large,latency,growth` (default: all; the summary shows what ran) */
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,large,latency,growth').split(',').map((s) => s.trim()));
-for (const p of PHASES)
-  if (!['throughput', 'large', 'latency', 'growth'].includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
+const ALL_PHASES = ['throughput', 'large', 'presets', 'latency', 'growth'];
+/** BENCH_PHASES: a subset of `throughput,large,presets,latency,growth` (default: all; the summary shows what ran) */
+const PHASES = new Set((process.env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
+for (const p of PHASES) if (!ALL_PHASES.includes(p)) throw new Error(`BENCH_PHASES: unknown phase ${p}`);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const settings: BenchSettings = {
@@ -103,7 +112,8 @@ async function main() {
   const roles = sys.procs.filter((p) => p.name !== 'maildev');
   const mem = rssSampler(sys.procs);
   cleanup.push(async () => mem.stop());
-  const boxes = await createMailboxes(sys, B.connections);
+  const created = await createMailboxes(sys, B.connections);
+  const boxes = created.map((b) => b.address);
   const watch = {
     redisUrl: settings.redisUrl,
     pattern: mailboxChannelPattern(channelNamespace({ prefix: settings.prefix, db: redisDb(settings.redisUrl) ?? 0 })),
@@ -152,6 +162,32 @@ async function main() {
     log(`\nlarge: ${B.largeSize} B messages, ${B.connections} connections x ${B.largePerConnection}`);
   const mwLarge = await ran('large', async () => show(await mw('large', spec(B.largePerConnection, B.largeSize))));
   const mdLarge = await ran('large', async () => show(await md('large', spec(B.largePerConnection, B.largeSize))));
+
+  const presetRuns: PresetRun[] | undefined = await ran('presets', () =>
+    runPresets(
+      {
+        presets: B.presets,
+        repeats: B.presetRepeats,
+        perConnection: B.presetPerConnection,
+        latency: B.presetLatency,
+        rate: B.rate,
+        rateSeconds: B.rateSeconds,
+        rateLeadInSeconds: B.rateLeadInSeconds,
+        connections: B.connections,
+      },
+      {
+        spec,
+        mw,
+        md,
+        show,
+        mwPush: { kind: 'mailwright', base: sys.webUrl, tokens: created.map((b) => b.token) },
+        mdPush: { kind: 'maildev', apiUrl: sys.maildev.apiUrl },
+        queue: { redisUrl: settings.redisUrl, key: `${settings.prefix}:${QUEUE.inbound}:wait` },
+        windowPeaks: mem.windowPeaks,
+        log,
+      },
+    ),
+  );
 
   const ratePer = Math.ceil((B.rate * B.rateSeconds) / B.connections);
   if (PHASES.has('latency'))
@@ -204,7 +240,12 @@ async function main() {
   // flat: the heap a role keeps after a full GC grows < 20 % while stored mail grows by the second half (RSS where
   // a role has no probe). Peak RSS is printed too, but it mostly tells when V8 last collected.
   const flat = roles.every((p) => (heapGrowth(p.name) ?? growth(p.name)) < 20);
-  const phases = [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate, growthRun?.g1, growthRun?.g2].filter(
+  const presetPhases = (presetRuns ?? []).flatMap((r) => [
+    ...r.mailwright,
+    ...r.maildev,
+    ...(r.latency ? [r.latency.mailwright, r.latency.maildev] : []),
+  ]);
+  const phases = [...mwRuns, ...mdRuns, mwLarge, mdLarge, ...presetPhases, mwRate, growthRun?.g1, growthRun?.g2].filter(
     (p): p is PhaseOutcome => p !== undefined,
   );
   const problems = phases.flatMap((p) => p.problems.map((x) => `${p.system} ${p.name}: ${x}`));
@@ -243,6 +284,7 @@ async function main() {
     log(
       `latency @${B.rate}/s      end of DATA -> committed p50 ${fmt(mwRate.commit?.p50 ?? NaN)} ms, p95 ${fmt(mwRate.commit?.p95 ?? NaN)} ms, p99 ${fmt(p99)} ms   target p99 <= 20 ms: ${p99 <= 20 ? 'MET' : 'NOT MET'}`,
     );
+  if (presetRuns) for (const line of presetSummary(presetRuns, B.rate)) log(`presets             ${line}`);
   log(`peak RSS (VmHWM)    ${sys.procs.map((p) => `${p.name} ${mb(mem.peakKb(p.name))}`).join(', ')}`);
   if (growthRun) {
     const { storedA, storedB, rssA, rssB, heap0, heapA, heapB } = growthRun;
@@ -268,6 +310,25 @@ async function main() {
     );
   }
   log(`problems            ${problems.length ? problems.join('; ') : 'none'}`);
+  // BENCH_JSON=<file>: every phase's figures as JSON (the dated benchmark pages keep one beside them)
+  if (process.env.BENCH_JSON)
+    writeFileSync(
+      process.env.BENCH_JSON,
+      JSON.stringify(
+        {
+          machine,
+          postgres: pgFacts,
+          layout: process.env.BENCH_LAYOUT ?? 'separate',
+          settings: B,
+          phases: [...mwRuns, ...mdRuns, mwLarge, mdLarge, mwRate],
+          presets: presetRuns,
+          peakRssMb: Object.fromEntries(sys.procs.map((p) => [p.name, Math.round(mem.peakKb(p.name) / 1024)])),
+          problems,
+        },
+        null,
+        2,
+      ),
+    );
   log('======================================================================');
   return problems.length ? 1 : 0;
 }

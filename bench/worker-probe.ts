@@ -7,6 +7,7 @@
 // PROBE_HEAP_PROFILE=1 prints where the drain allocates: sampled bytes by function, collected garbage included
 // (PROBE_HEAP_PROFILE=<file.heapprofile> also writes the sampled profile, for Chrome DevTools).
 // PROBE_BODY_LINES (default 24, about 2 KB per message) sets the size: 78-byte lines.
+// PROBE_PRESET=html|related|pdf|mix|text sends the benchmark's preset mail (bench/ingest-mail.ts) instead.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -17,6 +18,8 @@ import { enqueueInbound } from '../src/ingress/enqueue.js';
 import { startWorker } from '../src/roles/worker.js';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
+import { parsePresets } from './ingest-presets.js';
+import { presetAt, presetMessage } from './ingest-mail.js';
 import { cpuMsOfAll } from './ingest-procs.js';
 import { redisCpuMs } from './ingest-system.js';
 
@@ -48,13 +51,18 @@ try {
     ),
   );
   const body = 'x'.repeat(76) + '\r\n';
-  for (let i = 0; i < n; i += 100) {
+  // PROBE_ENQUEUE_BATCH: jobs enqueued at once while filling (fewer for large presets on a loaded machine)
+  const fill = Number(process.env.PROBE_ENQUEUE_BATCH ?? 100);
+  for (let i = 0; i < n; i += fill) {
     await Promise.all(
-      Array.from({ length: Math.min(100, n - i) }, (_, j) => {
+      Array.from({ length: Math.min(fill, n - i) }, (_, j) => {
         const to = boxes[(i + j) % boxes.length]!.address;
-        const raw = Buffer.from(
-          `From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`,
-        );
+        const [preset] = process.env.PROBE_PRESET ? parsePresets(process.env.PROBE_PRESET, []) : [];
+        const raw = preset
+          ? presetMessage(presetAt(preset, i + j), 'probe', 0, i + j, to)
+          : Buffer.from(
+              `From: Probe <probe@example.org>\r\nTo: ${to}\r\nSubject: probe ${i + j}\r\nMessage-ID: <${randomBytes(8).toString('hex')}@example.org>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n${body.repeat(Number(process.env.PROBE_BODY_LINES ?? 24))}`,
+            );
         return enqueueInbound(
           deps.queues,
           { source: 'smtp', envelope: { from: 'probe@example.org', to: [to] }, raw },

@@ -222,6 +222,8 @@ export const ENV = z.object({
   WORKER_LARGE_MESSAGE_BYTES: int(1024).default(1024 * 1024),
   WORKER_LARGE_CONCURRENCY: int(1).default(2),
   WORKER_THREAD: bool.default(true),
+  // bytes in flight (issue 24.6): raw bytes one worker decodes, parses and stores at once
+  WORKER_MAX_BYTES_IN_FLIGHT: int(1024).default(16 * 1024 * 1024),
   QUEUE_KEEP_COMPLETED: int(0).default(0),
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
@@ -537,6 +539,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       largeConcurrency: e.WORKER_LARGE_CONCURRENCY,
       /** npm start (all roles in one process): run the delivery worker in a worker thread of its own */
       thread: e.WORKER_THREAD,
+      /** raw bytes decoded, parsed and stored at once by one worker (a larger message runs alone) */
+      maxBytesInFlight: e.WORKER_MAX_BYTES_IN_FLIGHT,
       keepCompleted: e.QUEUE_KEEP_COMPLETED,
       attempts: e.DELIVERY_ATTEMPTS,
       backoffMs: e.DELIVERY_BACKOFF_MS,

@@ -203,12 +203,14 @@ const contextOf = (s: string, c: Candidate) =>
 export function extractCodes(
   parts: { subject: string | null; text: string | null; html: string | null },
   limits: CodeLimits,
+  /** the HTML's visible text when the caller has it already (htmlToText(parts.html)) */
+  htmlText?: string,
 ): FoundCode[] {
   const found = new Map<string, FoundCode & { score: number }>();
   const sources: Array<[FoundIn, string | null]> = [
     ['subject', parts.subject],
     ['text', parts.text],
-    ['html', parts.html ? htmlToText(parts.html) : null],
+    ['html', parts.html ? (htmlText ?? htmlToText(parts.html)) : null],
   ];
   const blanked = new Map<FoundIn, string>();
   let subjectNamesACode = false;

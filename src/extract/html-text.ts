@@ -1,4 +1,4 @@
-import { walkHtml } from './html-walk.js';
+import { walkHtml, type HtmlVisitor } from './html-walk.js';
 
 /**
  * What extraction reads from HTML: the visible text (block elements become line breaks, inline ones
@@ -15,9 +15,10 @@ const tidy = (s: string) =>
     .replace(/ *\n[\n ]*/g, '\n')
     .trim();
 
-export function htmlToText(html: string): string {
+/** the visible text, collected by a visitor */
+function textReader() {
   let out = '';
-  walkHtml(html, {
+  const visitor: HtmlVisitor = {
     text: (s) => {
       out += s;
     },
@@ -26,8 +27,14 @@ export function htmlToText(html: string): string {
     },
     anchorOpen: () => {},
     anchorClose: () => {},
-  });
-  return tidy(out);
+  };
+  return { visitor, result: () => tidy(out) };
+}
+
+export function htmlToText(html: string): string {
+  const r = textReader();
+  walkHtml(html, r.visitor);
+  return r.result();
 }
 
 export interface Anchor {
@@ -50,6 +57,13 @@ interface OpenAnchor {
  * <a> (anchors do not nest in HTML) or, never closed, UNCLOSED_ANCHOR_SPAN characters after its tag.
  */
 export function anchorsOf(html: string): Anchor[] {
+  const r = anchorReader();
+  walkHtml(html, r.visitor);
+  return r.result();
+}
+
+/** the anchors, collected by a visitor (see anchorsOf) */
+function anchorReader() {
   const out: Anchor[] = [];
   let open: OpenAnchor | null = null;
   const end = (closed: boolean) => {
@@ -58,7 +72,7 @@ export function anchorsOf(html: string): Anchor[] {
     out.push({ href: open.href.trim(), text: tidy(text).replace(/\s+/g, ' ') });
     open = null;
   };
-  walkHtml(html, {
+  const visitor: HtmlVisitor = {
     wantsText: () => open !== null,
     text(s, start) {
       if (!open) return;
@@ -75,7 +89,37 @@ export function anchorsOf(html: string): Anchor[] {
     anchorClose() {
       end(true);
     },
+  };
+  return {
+    visitor,
+    result: () => {
+      end(false);
+      return out;
+    },
+  };
+}
+
+/**
+ * htmlToText and anchorsOf in one walk (extraction needs both of every HTML part: one tokenizer pass instead of
+ * two); the same two visitors, so the same results.
+ */
+export function readHtml(html: string): { text: string; anchors: Anchor[] } {
+  const [t, a] = [textReader(), anchorReader()];
+  walkHtml(html, {
+    text(s, start) {
+      t.visitor.text(s, start);
+      a.visitor.text(s, start);
+    },
+    block() {
+      t.visitor.block();
+      a.visitor.block();
+    },
+    anchorOpen(href, tagEnd) {
+      a.visitor.anchorOpen(href, tagEnd);
+    },
+    anchorClose() {
+      a.visitor.anchorClose();
+    },
   });
-  end(false);
-  return out;
+  return { text: t.result(), anchors: a.result() };
 }

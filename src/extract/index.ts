@@ -1,4 +1,5 @@
 import { extractCodes, type FoundCode } from './codes.js';
+import { readHtml } from './html-text.js';
 import { extractLinks, type FoundLink } from './links.js';
 
 export type { FoundCode } from './codes.js';
@@ -18,5 +19,7 @@ export function extractFromMessage(
 ): { codes: FoundCode[]; links: FoundLink[] } {
   const cap = (s: string | null) => (s === null ? null : s.slice(0, limits.maxInputChars));
   const parts = { subject: cap(m.subject), text: cap(m.text), html: cap(m.html) };
-  return { codes: extractCodes(parts, limits), links: extractLinks(parts, limits) };
+  // one walk over the HTML for both (its visible text for codes, its anchors for links)
+  const html = parts.html ? readHtml(parts.html) : undefined;
+  return { codes: extractCodes(parts, limits, html?.text), links: extractLinks(parts, limits, html?.anchors) };
 }

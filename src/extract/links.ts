@@ -1,4 +1,4 @@
-import { anchorsOf } from './html-text.js';
+import { anchorsOf, type Anchor } from './html-text.js';
 
 export type FoundIn = 'subject' | 'text' | 'html';
 
@@ -46,7 +46,12 @@ function normalize(url: string, maxLength: number): string | undefined {
  * "label <url>" or markdown "[label](url)" when there is one), de-duplicated by normalized URL, in
  * order of first appearance. HTML anchor text wins over a text-part label.
  */
-export function extractLinks(parts: { text: string | null; html: string | null }, limits: LinkLimits): FoundLink[] {
+export function extractLinks(
+  parts: { text: string | null; html: string | null },
+  limits: LinkLimits,
+  /** the HTML's anchors when the caller has them already (anchorsOf(parts.html)) */
+  anchors?: Anchor[],
+): FoundLink[] {
   const byUrl = new Map<string, FoundLink>();
   const add = (raw: string, text: string | null, where: FoundIn) => {
     const url = normalize(raw, limits.maxUrlLength);
@@ -60,7 +65,7 @@ export function extractLinks(parts: { text: string | null; html: string | null }
     if (byUrl.size < limits.maxLinks) byUrl.set(url, { url, text: text || null, foundIn: [where] });
   };
   if (parts.html) {
-    for (const a of anchorsOf(parts.html)) add(a.href, a.text && a.text !== a.href ? a.text : null, 'html');
+    for (const a of anchors ?? anchorsOf(parts.html)) add(a.href, a.text && a.text !== a.href ? a.text : null, 'html');
   }
   if (parts.text) {
     for (const m of parts.text.matchAll(TEXT_URL)) {

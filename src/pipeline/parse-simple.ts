@@ -14,7 +14,7 @@ import { MailParser, type AddressObject, type ParsedMail } from 'mailparser';
  */
 
 // one instance, used only for its header decoding (stateless: it reads `this.libmime` and helpers)
-const headerDecoder = new MailParser() as unknown as {
+export const headerDecoder = new MailParser() as unknown as {
   processHeaders(lines: { key: string; line: string }[]): Map<string, unknown>;
   libmime: { decodeWords(value: string): string };
 };
@@ -22,13 +22,13 @@ const headerDecoder = new MailParser() as unknown as {
 /** RFC 2047 encoded words of a header value decoded as mailparser decodes them (for the fallback parse). */
 export const decodeEncodedWords = (value: string): string => headerDecoder.libmime.decodeWords(value);
 
-interface HeaderLine {
+export interface HeaderLine {
   key: string;
   line: string;
 }
 
 /** Header lines as mailsplit's Headers#getList makes them; undefined for anything mailsplit treats specially. */
-function headerLines(block: string): HeaderLine[] | undefined {
+export function headerLines(block: string): HeaderLine[] | undefined {
   const rawLines = block.split('\r\n');
   const lines: HeaderLine[] = [];
   for (const raw of rawLines) {
@@ -49,13 +49,13 @@ function headerLines(block: string): HeaderLine[] | undefined {
 }
 
 /** A header line's value as libmime's decodeHeader reads it (unfolded, trimmed). */
-const headerValue = (line: string) => {
+export const headerValue = (line: string) => {
   const unfolded = line.replace(/(?:\r?\n|\r)[ \t]*/g, ' ').trim();
   return unfolded.slice(unfolded.indexOf(':') + 1).trim();
 };
 
 /** Only CRLF line breaks and printable ASCII or TAB in the header block (no bare CR or LF, no controls). */
-function plainHeaderBlock(block: string): boolean {
+export function plainHeaderBlock(block: string): boolean {
   for (let i = 0; i < block.length; i++) {
     const c = block.charCodeAt(i);
     if (c === 0x0d) {
@@ -75,7 +75,7 @@ function plainHeaderBlock(block: string): boolean {
  */
 export const SIMPLE_MAX_HEADER_BYTES = 16 * 1024;
 
-const TEXT_PLAIN_CHARSETS = new Set(['us-ascii', 'utf-8', 'utf8']);
+export const TEXT_PLAIN_CHARSETS = new Set(['us-ascii', 'utf-8', 'utf8']);
 
 /** What simpleParser would return for `raw`, when raw is one ASCII text/plain part; else undefined. */
 export function parseSimpleText(raw: Buffer): ParsedMail | undefined {

@@ -1,6 +1,7 @@
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { within } from '../core/timeout.js';
 import { headCodePoints } from '../core/text.js';
+import { parseAlternative } from './parse-alternative.js';
 import { decodeEncodedWords, parseSimpleText } from './parse-simple.js';
 import { extractFromMessage, type ExtractLimits, type FoundCode, type FoundLink } from '../extract/index.js';
 import { headerBlock, splitHeaders } from '../extract/headers.js';
@@ -215,8 +216,8 @@ export class ParseTimedOut extends Error {
 }
 
 /**
- * Parse with mailparser under a time limit (or, for one ASCII text/plain part, its fast path with the same
- * result; `simplePath: false` forces mailparser, for the differential test). A message the parser cannot handle
+ * Parse with mailparser under a time limit (or, for one ASCII text/plain part or a text + HTML multipart/alternative,
+ * a fast path with the same result; `simplePath: false` forces mailparser, for the differential test). A message the parser cannot handle
  * is kept with what could be read and a parse error note (a permanent outcome, never a retry). A timeout is kept
  * the same way, unless `timeoutIsFinal: false`: then it rejects with ParseTimedOut, for the caller to retry later.
  *
@@ -234,9 +235,10 @@ export async function parseRaw(
   opts: { simplePath?: boolean; timeoutIsFinal?: boolean } = {},
 ): Promise<ParsedMessage> {
   try {
-    // one ASCII text/plain part: the same fields without mailparser's streams (src/pipeline/parse-simple.ts)
+    // one ASCII text/plain part, or multipart/alternative of text and HTML: the same fields without mailparser's
+    // streams (src/pipeline/parse-simple.ts, parse-alternative.ts)
     const parsed =
-      (opts.simplePath === false ? undefined : parseSimpleText(raw)) ??
+      (opts.simplePath === false ? undefined : (parseSimpleText(raw) ?? parseAlternative(raw))) ??
       (await within(
         simpleParser(raw, {
           skipImageLinks: true,

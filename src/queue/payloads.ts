@@ -49,3 +49,10 @@ export interface OutboundJob {
   v: 1;
   id: string;
 }
+
+/** The raw size in bytes a job carries, read without decoding it (0 when it carries none). */
+export function rawBytesOf(data: Pick<InboundJob, 'rawAscii' | 'rawBase64'>): number {
+  if (typeof data.rawAscii === 'string') return data.rawAscii.length;
+  if (typeof data.rawBase64 === 'string') return Buffer.byteLength(data.rawBase64, 'base64');
+  return 0;
+}

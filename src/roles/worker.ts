@@ -3,6 +3,7 @@ import type { RoleDeps } from './deps.js';
 import { once } from '../core/shutdown.js';
 import { startMaintenance, type MaintenanceWorker } from '../maintenance/worker.js';
 import { planSizeProblems } from '../ops/plan-limits.js';
+import { workerByteBudget, withinBudget } from '../pipeline/bytes-in-flight.js';
 import { workerPipelineDeps } from '../pipeline/worker-deps.js';
 import { createInboundProcessor, type Outcome } from '../pipeline/processor.js';
 import { parseRetryQueue } from '../pipeline/parse-retry.js';
@@ -58,7 +59,13 @@ export async function startWorker(
     parseRetry: parseRetryQueue(deps.queues.inboundLarge, deps.config),
     bounces: smtpBounceHandler(bounceDeps),
   });
-  const processor = (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job));
+  // WORKER_MAX_BYTES_IN_FLIGHT: a job waits for room before it is decoded, parsed and stored; while the waiting jobs
+  // hold a budget's worth, the workers fetch nothing more (concurrency 1 holds while a job is active)
+  const throttled: Array<[Worker<InboundJob, Outcome[]>, number]> = [];
+  const budget = workerByteBudget(deps.config.worker.maxBytesInFlight, deps.metrics, (waiting) => {
+    for (const [worker, concurrency] of throttled) worker.concurrency = waiting ? 1 : concurrency;
+  });
+  const processor = withinBudget(budget, (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job)));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
   const consume = (queue: string, concurrency: number) => {
@@ -83,6 +90,7 @@ export async function startWorker(
         err,
       });
     });
+    throttled.push([worker, concurrency]);
     worker.on('error', (err) => log.warn({ event: 'worker.error', queue, err }));
     // a job whose worker died (lock expired) goes back to waiting; past WORKER_MAX_STALLED_COUNT BullMQ fails it
     worker.on('stalled', (jobId) => log.warn({ event: 'inbound.stalled', queue, jobId }));
@@ -127,6 +135,7 @@ export async function startWorker(
     largeConcurrency: deps.config.worker.largeConcurrency,
     largeMessageBytes: deps.config.worker.largeMessageBytes,
     ...(shards > 1 ? { inboundShards: workerShards.join(','), of: shards, concurrencyPerShard: perShard } : {}),
+    maxBytesInFlight: deps.config.worker.maxBytesInFlight,
   });
   return {
     inbound,

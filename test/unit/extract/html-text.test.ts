@@ -1,5 +1,5 @@
 import test from 'ava';
-import { anchorsOf, htmlToText } from '../../../src/extract/html-text.js';
+import { anchorsOf, htmlToText, readHtml } from '../../../src/extract/html-text.js';
 
 test('visible text: blocks break lines, inline tags vanish, invisible elements and comments are not text', (t) => {
   const html = `<!doctype html><html><head><title>Sign in</title><style>p{color:red}</style></head>
@@ -57,4 +57,36 @@ test('anchors inside comments, scripts and the head are not links', (t) => {
     anchorsOf(html).map((a) => a.href),
     ['https://x.example/ok'],
   );
+});
+
+test('readHtml (one walk) gives exactly htmlToText and anchorsOf (two walks), on pages and on random tag soup', (t) => {
+  const pages = [
+    '<p>Your code: <b>1234</b></p><a href="https://x.example/a">A <div>b</div></a><a href="https://x.example/b">unclosed',
+    '<head><title>t</title><style>a{}</style></head><body><table><tr><td><a href=x>1</a>2</td></tr></table>',
+    `<a href="https://x.example/long">${'word '.repeat(1_000)}</a><script>var a = "<a href=y>";</script>`,
+  ];
+  let seed = 3;
+  const r = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const bits = [
+    '<a href="https://x.example/',
+    '">',
+    '</a>',
+    '<p>',
+    '</div>',
+    '<br>',
+    '&amp;',
+    ' text ',
+    '123456',
+    '<!--',
+    '-->',
+    '<script>',
+    '</script>',
+    '<a>',
+    '<head>',
+    '<body>',
+  ];
+  for (let i = 0; i < 300; i++)
+    pages.push(Array.from({ length: 40 }, () => bits[Math.floor(r() * bits.length)]).join(''));
+  for (const html of pages)
+    t.deepEqual(readHtml(html), { text: htmlToText(html), anchors: anchorsOf(html) }, html.slice(0, 200));
 });
