@@ -34,7 +34,15 @@ export function createRenderCache(
       const raw = await renderMime(send, {
         from: row.mailbox.address,
         transformHtml: opts.transformHtml,
-        tracking: { enabled: tracked, ctx: { outboundMessageId: row.id, sendId: row.sendId } },
+        tracking: {
+          enabled: tracked,
+          ctx: {
+            outboundMessageId: row.id,
+            sendId: row.sendId,
+            trackOpens: row.trackOpens,
+            trackClicks: row.trackClicks,
+          },
+        },
       });
       if (!tracked && raw.length <= maxEntryBytes) {
         cache.set(key, raw);

@@ -6,6 +6,8 @@ import type { StoredSend } from '../store/outbound-delivery.js';
 export interface HtmlContext {
   outboundMessageId: string;
   sendId: string;
+  trackOpens: boolean;
+  trackClicks: boolean;
 }
 
 export interface RenderOptions {

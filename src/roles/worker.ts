@@ -17,7 +17,9 @@ import { bounceProcessorDeps } from './bounce-deps.js';
 import type { InboundJob } from '../queue/payloads.js';
 import { startWatchPool, type WatchPool } from '../connected/watch-pool.js';
 import type { KeyRing } from '../core/secret-box.js';
-import { resolveCredentialsRing } from '../access/secret.js';
+import { resolveBounceSecrets, resolveCredentialsRing, resolveTrackingSecret } from '../access/secret.js';
+import { trackingTransform } from '../outbound/tracking-transform.js';
+import type { Config } from '../core/config.js';
 import { startOutbound, type OutboundWorker } from '../outbound/worker.js';
 import { startWebhooks, type WebhookWorker } from '../webhooks/worker.js';
 
@@ -109,6 +111,8 @@ export async function startWorker(
   const outbound = await startOutbound({
     ...deps,
     credentials: opts.credentials ?? resolveCredentialsRing(deps.config),
+    bounceSecret: resolveBounceSecrets(deps.config)[0],
+    transformHtml: trackingHtml(deps.config),
   });
   const bounces = await startBounceWorker({ ...bounceDeps, queues: deps.queues });
   const webhooks = await startWebhooks(deps);
@@ -157,4 +161,13 @@ export async function startWorker(
       connection.disconnect();
     }),
   };
+}
+
+/** The outbound renderer's tracking hook: none without a tracking secret (production without TRACKING_HMAC_SECRET). */
+function trackingHtml(config: Config) {
+  const secret = resolveTrackingSecret(config);
+  const base =
+    config.http.publicUrl ??
+    `http://${config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host}:${config.http.port}`;
+  return secret ? trackingTransform(secret, base) : undefined;
 }

@@ -1,3 +1,4 @@
+import { appendOutboundEvent } from './outbound-events.js';
 import type { Db } from './db.js';
 
 /**
@@ -10,5 +11,5 @@ export async function appendBounceEvent(
   type: 'bounced' | 'delivery_delayed' | 'complained',
   payload: Record<string, unknown>,
 ): Promise<void> {
-  await db('outbound_message_events').insert({ outbound_message_id: outboundMessageId, type, payload });
+  await appendOutboundEvent(db, { outboundMessageId, type, payload });
 }

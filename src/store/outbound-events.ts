@@ -1,3 +1,4 @@
+import { recordOutboundWebhookEvent } from './outbound-webhook-events.js';
 import type { Db } from './db.js';
 
 /** The event types of an outbound message (issue 20 writes the first six; bounces and tracking add the rest). */
@@ -49,6 +50,9 @@ export async function appendOutboundEvents(
       })),
     )
     .returning(['id', 'outbound_message_id', 'type', 'occurred_at', 'payload']);
+  // issue 22: each change is also a webhook event (and a delivery when the mailbox's webhook subscribes), in this
+  // transaction; the webhooks scheduler enqueues deliveries that no job was added for
+  for (const r of rows) await recordOutboundWebhookEvent(trx, r.id as string | number);
   return rows.map((r) => ({
     id: String(r.id),
     outboundMessageId: r.outbound_message_id,

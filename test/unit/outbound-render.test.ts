@@ -40,7 +40,7 @@ test('transformHtml (issue 22) applies only to tracked copies, and only to the H
     calls.push(ctx);
     return html.replace('</p>', '<img src="https://t.example/o"></p>');
   };
-  const ctx = { outboundMessageId: 'm1', sendId: send.id };
+  const ctx = { outboundMessageId: 'm1', sendId: send.id, trackOpens: true, trackClicks: true };
   const plain = await renderMime(send, { from: 'box@mw.test', transformHtml, tracking: { enabled: false, ctx } });
   t.deepEqual(calls, []);
   t.true(plain.equals(await renderMime(send, { from: 'box@mw.test' })));
