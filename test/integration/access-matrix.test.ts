@@ -269,6 +269,9 @@ test.serial('a read-only token cannot change anything (403 insufficient_permissi
       } else {
         t.log(`${what}: refused by input validation (400) before the permission check`);
       }
+    } else if (route.path.includes('/webhook')) {
+      // the mailbox has no webhook (404 webhook_not_found): what matters here is that reading is allowed
+      t.false([401, 403].includes(r.status), what);
     } else if (unknownParams(route.path, paramsFor(route.path, objects)).length === 0) {
       t.is(r.status, 200, what);
     } else {
