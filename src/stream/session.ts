@@ -1,12 +1,11 @@
-import type { MailEvent, StreamEvent } from '../pubsub/events.js';
+import type { MailEvent } from '../pubsub/events.js';
 import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
-import { credentialOf, type StreamPrincipal } from './credential.js';
-import { summaryEvent, type EndReason, type StreamFrame } from './frames.js';
-import { untilListening } from './hub.js';
-import type { OpenStream, Transport } from './registry.js';
+import type { StreamPrincipal } from './credential.js';
+import { summaryEvent } from './frames.js';
 import type { InboxCursor } from '../connected/inbox-feed.js';
 import type { StreamDeps, StreamSink } from './stream-deps.js';
 import { ConnectedStreamSession } from './connected-session.js';
+import { StreamSessionBase } from './session-base.js';
 
 export type { StreamDeps, StreamSink } from './stream-deps.js';
 
@@ -14,8 +13,8 @@ export type { StreamDeps, StreamSink } from './stream-deps.js';
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
- * One stream: subscribe to the hub FIRST (buffering), replay every committed message after the cursor
- * from Postgres in order, then drain the buffer. A live event is sent straight away only when it is the
+ * One stream (the common part is {@link StreamSessionBase}): subscribe to the hub FIRST (buffering), replay every
+ * committed message after the cursor from Postgres (IMAP for a connected mailbox) in order, then drain the buffer. A live event is sent straight away only when it is the
  * next cursor; a jump (a publish was lost or two publishes crossed) triggers a Postgres catch-up, so
  * the client sees every message exactly once, in cursor order. Returns the closer the transport calls
  * when the client goes away.
@@ -49,43 +48,22 @@ export function openStream(
   return () => session.end('client_gone');
 }
 
-/**
- * The state of one open stream. A class, not closures made per stream: an idle stream lives for hours,
- * and the role runs under tsx, whose esbuild transform names every named closure with
- * Object.defineProperty (a function in dictionary mode, about 300 bytes more each). Its methods exist
- * once; what a stream holds is this object, its sink and the few anonymous callbacks below.
- */
-class StreamSession implements OpenStream {
-  readonly transport: Transport;
-  private readonly mailboxId: string;
-  private readonly queue: MailEvent[] = [];
+/** A hosted mailbox's stream: cursors are message seqs, the replay reads Postgres, an expiry ends it. */
+class StreamSession extends StreamSessionBase {
   private lastSent = 0;
-  private live = false;
-  private pumping = false;
-  private closed = false;
-  /** `ready` is always the first frame: keepalive pings start once it is out (the cursor read may be slow) */
-  private readySent = false;
+  private since: number | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
   private credentialTimer: NodeJS.Timeout | undefined;
-  private readonly unsubscribe: () => void;
-  private readonly unregister: () => void;
-  /** the revocation this stream ends on: the mailbox token's jti or the API key's id */
-  private readonly revokedBy: { kind: 'token' | 'user'; id: string };
 
   constructor(
-    private readonly deps: StreamDeps,
+    deps: StreamDeps,
     mailbox: Mailbox,
     principal: StreamPrincipal,
-    private readonly sink: StreamSink,
-    private readonly release: (() => void) | undefined,
+    sink: StreamSink,
+    release: (() => void) | undefined,
     private readonly tag: string | undefined,
   ) {
-    this.transport = sink.transport;
-    this.mailboxId = mailbox.id;
-    this.revokedBy =
-      principal.kind === 'token' ? { kind: 'token', id: principal.jti } : { kind: 'user', id: principal.apiKeyId };
-    this.unsubscribe = deps.hub.subscribe(mailbox.id, (e) => this.onEvent(e), credentialOf(principal));
-    this.unregister = deps.registry.add(this);
+    super(deps, mailbox, principal, sink, release);
   }
 
   start(since: number | undefined, credentialExpiresAt: Date | undefined, mailboxExpiresAt: Date | null): void {
@@ -97,85 +75,32 @@ class StreamSession implements OpenStream {
         this.credentialTimer.unref();
       }
     }
-    this.begin(since).catch((err: unknown) => {
-      this.log('warn', { event: 'stream.replay_failed', err });
-      this.end('error');
-    });
+    this.since = since;
+    this.begin();
   }
 
-  ping(): void {
-    if (!this.closed && this.readySent) this.sink.ping();
-  }
-
-  shutdown(): void {
-    this.end('shutdown');
-  }
-
-  end(reason: EndReason): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.unsubscribe();
-    this.unregister();
-    this.release?.();
+  protected override onEnd(): void {
     clearTimeout(this.expiryTimer);
     clearTimeout(this.credentialTimer);
-    this.queue.length = 0;
-    this.log('debug', { event: 'stream.closed', reason });
-    this.sink.end(reason);
   }
 
-  /** no child logger per stream (it costs memory for 10,000 idle subscribers): fields go on each line */
-  private log(level: 'debug' | 'warn', o: object): void {
-    this.deps.log[level]({ component: 'stream', transport: this.transport, mailboxId: this.mailboxId, ...o });
-  }
-
-  private async begin(since: number | undefined): Promise<void> {
-    // read the cursor AFTER subscribing (and Redis confirming it): anything committed later is either replayed or buffered
-    if (!(await untilListening(this.deps.hub, this.mailboxId, this.deps.config.streams.subscribeWaitMs))) {
-      this.log('warn', { event: 'stream.subscribe_unconfirmed', waitedMs: this.deps.config.streams.subscribeWaitMs });
-    }
-    if (this.closed) return;
+  protected async replay(): Promise<boolean> {
     const current = await this.deps.stores.mailboxes.findById(this.mailboxId);
-    if (this.closed) return;
+    if (this.closed) return false;
     if (!current) {
       this.send({ type: 'mailbox_expired', reason: 'deleted' });
       this.end('mailbox_expired');
-      return;
+      return false;
     }
-    this.lastSent = Math.min(since ?? current.lastSeq, current.lastSeq);
+    this.lastSent = Math.min(this.since ?? current.lastSeq, current.lastSeq);
     this.send({ type: 'ready', cursor: String(this.lastSent) });
     this.readySent = true;
     // a client at the mailbox cursor has nothing to replay: a message committed since that read was
     // published after this stream subscribed, so it is buffered (a lost publish is caught up at the
     // next jump in cursors, as on any live stream)
     if (this.lastSent < current.lastSeq) await this.replayAfterLastSent();
-    this.live = true;
     this.scheduleExpiry(current);
-    await this.pump();
-  }
-
-  private onEvent(e: StreamEvent): void {
-    if (this.closed) return;
-    if (e.type === 'token_revoked') {
-      if (this.revokedBy.kind === 'token' && this.revokedBy.id === e.jti) this.end('token_revoked');
-      return;
-    }
-    if (e.type === 'api_key_revoked') {
-      if (this.revokedBy.kind === 'user' && this.revokedBy.id === e.keyId) this.end('api_key_revoked');
-      return;
-    }
-    if (this.queue.length >= this.deps.config.streams.maxPendingEvents) {
-      this.end('overloaded'); // the client resumes from its cursor
-      return;
-    }
-    this.queue.push(e);
-    void this.pump();
-  }
-
-  private send(frame: StreamFrame): void {
-    if (this.closed) return;
-    this.sink.send(frame);
-    if (this.sink.buffered() > this.deps.config.streams.maxBufferedBytes) this.end('overloaded');
+    return true;
   }
 
   /** With `?tag=`, only messages of that tag are sent; without it, every message. */
@@ -200,7 +125,7 @@ class StreamSession implements OpenStream {
     }
   }
 
-  private async handle(e: MailEvent): Promise<void> {
+  protected async handle(e: MailEvent): Promise<void> {
     if (e.type === 'mailbox_expired') {
       this.send({ type: 'mailbox_expired', reason: e.reason });
       this.end('mailbox_expired');
@@ -218,28 +143,11 @@ class StreamSession implements OpenStream {
     }
   }
 
-  private async pump(): Promise<void> {
-    if (this.pumping || !this.live) return;
-    this.pumping = true;
-    try {
-      while (this.queue.length && !this.closed) await this.handle(this.queue.shift()!);
-    } catch (err) {
-      this.log('warn', { event: 'stream.failed', err });
-      this.end('error');
-    } finally {
-      this.pumping = false;
-    }
-  }
-
   private async checkExpiry(): Promise<void> {
     const m = await this.deps.stores.mailboxes.findById(this.mailboxId);
     const ended = mailboxEnded(m);
-    if (ended) {
-      this.queue.push({ type: 'mailbox_expired', mailboxId: this.mailboxId, reason: ended });
-      void this.pump();
-    } else {
-      this.scheduleExpiry(m!);
-    }
+    if (ended) this.enqueue({ type: 'mailbox_expired', mailboxId: this.mailboxId, reason: ended });
+    else this.scheduleExpiry(m!);
   }
 
   private scheduleExpiry(m: Mailbox): void {
