@@ -141,7 +141,12 @@ test("/readyz is 503 while a queue's slot is half migrated (TRYAGAIN for its key
 
 /** One message over SMTP to `to`; the reply to DATA (or to RCPT when refused there). */
 async function sendOne(sys: System, to: string, subject: string): Promise<string> {
-  const r = await RawSmtp.sendOnce(sys.smtpPort, 'probe@example.org', [to], `Subject: ${subject}\r\n\r\n${subject}\r\n`);
+  const r = await RawSmtp.sendOnce(
+    sys.smtpPort,
+    'probe@example.org',
+    [to],
+    `Subject: ${subject}\r\n\r\n${subject}\r\n`,
+  );
   return r.data || r.rcpts.at(-1)!;
 }
 
