@@ -10,6 +10,8 @@ import { bodyOf, LoadSmtpConnection, messageOf, subjectOf } from './ingest-smtp-
 export interface LoadSpec {
   host: string;
   port: number;
+  /** several smtp processes: connection i connects to ports[i % ports.length] (instead of `port`) */
+  ports?: number[];
   connections: number;
   perConnection: number;
   /** approximate total message size in bytes */
@@ -194,7 +196,7 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
 
   const connection = async (conn: number) => {
     const to = spec.recipients[conn % spec.recipients.length]!;
-    const c = await LoadSmtpConnection.open(spec.host, spec.port, 30_000);
+    const c = await LoadSmtpConnection.open(spec.host, spec.ports?.[conn % spec.ports.length] ?? spec.port, 30_000);
     try {
       for (let j = -leadIn; j < spec.perConnection; j++) {
         if (interval) {

@@ -32,19 +32,38 @@ export interface BenchSettings {
   prefix: string;
   root: string;
   logDir: string;
+  /** extra environment for every role (e.g. INBOUND_SHARDS) */
+  env?: Record<string, string>;
+  /** smtp processes, each on a port of its own (default 1; BENCH_LAYOUT=all has one) */
+  smtpProcesses?: number;
+  /** worker processes (default BENCH_WORKERS, else 1) */
+  workers?: number;
+  /** MailDev beside Mailwright (default true: `npm run bench` compares with it) */
+  maildev?: boolean;
+  /**
+   * Redis connections of the bench's own for `INFO` (Redis CPU per message): one per master of a cluster. Default: one
+   * to `redisUrl`. With them, the Redis server is the bench's own (started and stopped by it): no prefix is cleaned.
+   */
+  redisNodes?: Redis[];
 }
 
 /** The system under test: its own database and queue prefix, each role a separate process. */
 export interface BenchSystem {
   env: Record<string, string>;
   procs: Proc[];
+  /** the first smtp process's port */
   smtpPort: number;
+  /** every smtp process's port */
+  smtpPorts: number[];
   webUrl: string;
   apiKey: string;
   db: pg.Client;
-  /** a connection of the bench's own, for `INFO cpu` (Redis CPU per message) */
+  /** a connection of the bench's own, for `INFO cpu` (Redis CPU per message): the first of `redisNodes` */
   redis: Redis;
-  maildev: { proc: Proc; smtpPort: number; apiUrl: string };
+  /** one per Redis server (every master of a cluster) */
+  redisNodes: Redis[];
+  /** absent with `maildev: false` */
+  maildev?: { proc: Proc; smtpPort: number; apiUrl: string };
 }
 
 const withAdmin = async <T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>) => {
@@ -98,9 +117,13 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
       () => undefined,
     ),
   );
-  cleanup.push(() => dropPrefix(s.prefix, s.redisUrl));
+  if (!s.redisNodes) cleanup.push(() => dropPrefix(s.prefix, s.redisUrl));
 
-  const [port, smtpPort, mdSmtp, mdWeb] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const layoutAll = process.env.BENCH_LAYOUT === 'all';
+  const smtpCount = layoutAll ? 1 : Math.max(1, s.smtpProcesses ?? 1);
+  const [port, mdSmtp, mdWeb] = await Promise.all([freePort(), freePort(), freePort()]);
+  const smtpPorts = await Promise.all(Array.from({ length: smtpCount }, () => freePort()));
+  const smtpPort = smtpPorts[0]!;
   const env: Record<string, string> = {
     NODE_ENV: 'production',
     DATABASE_URL: dbUrl(s),
@@ -114,6 +137,7 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
     TOKEN_SECRET: randomBytes(32).toString('hex'),
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     RATE_LIMIT_ENABLED: 'false', // the load generator is one client IP: measure the pipeline, not the limiter
+    ...s.env,
   };
   // the release step creates the database, migrates and seeds (src/ops/release.ts)
   await runToEnd([...TSX, 'src/bin/release.ts'], env, s.root, 120_000);
@@ -136,28 +160,32 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
     ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${s.logDir}`] : []),
     ...(process.env.BENCH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []),
   ];
-  const md = startProc(
-    'maildev',
-    [
-      'node_modules/maildev/dist/bin/maildev.js',
-      '-s',
-      String(mdSmtp),
-      '-w',
-      String(mdWeb),
-      '--ip',
-      '127.0.0.1',
-      '--web-ip',
-      '127.0.0.1',
-      '--silent',
-    ],
-    {},
-    s.logDir,
-    s.root,
-  );
-  procs.push(md);
+  const md =
+    s.maildev === false
+      ? undefined
+      : startProc(
+          'maildev',
+          [
+            'node_modules/maildev/dist/bin/maildev.js',
+            '-s',
+            String(mdSmtp),
+            '-w',
+            String(mdWeb),
+            '--ip',
+            '127.0.0.1',
+            '--web-ip',
+            '127.0.0.1',
+            '--silent',
+          ],
+          {},
+          s.logDir,
+          s.root,
+        );
+  if (md) procs.push(md);
   const webUrl = `http://127.0.0.1:${port}`;
   const apiUrl = `http://127.0.0.1:${mdWeb}`;
-  if (process.env.BENCH_LAYOUT === 'all') {
+  const maildevUp = md ? [waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), START_MS, md)] : [];
+  if (layoutAll) {
     // BENCH_LAYOUT=all: every role in one process (`npm start`, the single-machine layout)
     const all = startProc('all', [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/all.ts'], env, s.logDir, s.root);
     procs.push(all);
@@ -165,37 +193,57 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
       waitFor('all', logContains(all, '"worker.started"'), START_MS, all),
       waitFor('smtp', smtpGreets(smtpPort), START_MS, all),
       waitFor('web', httpOk(`${webUrl}/healthz`), START_MS, all),
-      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), START_MS, md),
+      ...maildevUp,
     ]);
   } else {
-    // BENCH_WORKERS: worker processes (the role scales out: each is one more Procfile `worker`)
-    const workers = Math.max(1, Number(process.env.BENCH_WORKERS ?? 1));
-    for (const role of ['worker', 'smtp', 'web'] as const)
-      procs.push(startProc(role, [...profile, ...TSX, ...HEAP_PROBE, `src/bin/${role}.ts`], env, s.logDir, s.root));
-    for (let i = 2; i <= workers; i++)
+    // BENCH_WORKERS (or `workers`): worker processes (the role scales out: each is one more Procfile `worker`);
+    // `smtpProcesses`: smtp processes likewise, each on its own port
+    const workers = Math.max(1, s.workers ?? Number(process.env.BENCH_WORKERS ?? 1));
+    const start = (name: string, role: string, extra: Record<string, string> = {}) =>
       procs.push(
-        startProc(`worker${i}`, [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/worker.ts'], env, s.logDir, s.root),
+        startProc(
+          name,
+          [...profile, ...TSX, ...HEAP_PROBE, `src/bin/${role}.ts`],
+          { ...env, ...extra },
+          s.logDir,
+          s.root,
+        ),
       );
+    start('worker', 'worker');
+    smtpPorts.forEach((p, i) => start(i ? `smtp${i + 1}` : 'smtp', 'smtp', { SMTP_PORT: String(p) }));
+    start('web', 'web');
+    for (let i = 2; i <= workers; i++) start(`worker${i}`, 'worker');
     const byName = (name: string) => procs.find((p) => p.name === name)!;
-    const [smtp, web] = [byName('smtp'), byName('web')];
     await Promise.all([
       ...procs
         .filter((p) => p.name.startsWith('worker'))
         .map((w) => waitFor(w.name, logContains(w, '"worker.started"'), START_MS, w)),
-      waitFor('smtp', smtpGreets(smtpPort), START_MS, smtp),
-      waitFor('web', httpOk(`${webUrl}/healthz`), START_MS, web),
-      waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), START_MS, md),
+      ...smtpPorts.map((p, i) => waitFor('smtp', smtpGreets(p), START_MS, byName(i ? `smtp${i + 1}` : 'smtp'))),
+      waitFor('web', httpOk(`${webUrl}/healthz`), START_MS, byName('web')),
+      ...maildevUp,
     ]);
   }
 
   const db = new pg.Client({ connectionString: dbUrl(s) });
   await db.connect();
   cleanup.push(() => db.end());
-  const redis = new Redis(s.redisUrl, { maxRetriesPerRequest: 1 });
-  cleanup.push(async () => {
-    redis.disconnect();
-  });
-  return { env, procs, smtpPort, webUrl, apiKey, db, redis, maildev: { proc: md, smtpPort: mdSmtp, apiUrl } };
+  const redisNodes = s.redisNodes ?? [new Redis(s.redisUrl, { maxRetriesPerRequest: 1 })];
+  if (!s.redisNodes)
+    cleanup.push(async () => {
+      redisNodes[0]!.disconnect();
+    });
+  return {
+    env,
+    procs,
+    smtpPort,
+    smtpPorts,
+    webUrl,
+    apiKey,
+    db,
+    redis: redisNodes[0]!,
+    redisNodes,
+    ...(md ? { maildev: { proc: md, smtpPort: mdSmtp, apiUrl } } : {}),
+  };
 }
 
 /** Mailboxes on the pro plan, created through the API like a CI job would; each with its mailbox token. */
@@ -238,12 +286,18 @@ export async function cpuSnapshot(sys: BenchSystem): Promise<Map<string, number>
     'select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
   );
   for (const { pid } of r.rows) out.set(`pg:${pid}`, cpuMsOf(pid) ?? 0);
-  out.set('redis', await redisCpuMs(sys.redis));
+  out.set(
+    'redis',
+    (await Promise.all(sys.redisNodes.map(redisCpuMs))).reduce((a, b) => a + b, 0),
+  );
   for (const p of sys.procs) out.set(`calls:${p.name}`, syscallsOf(p.pid) ?? 0);
   return out;
 }
 
-/** CPU ms per message between two snapshots, by role; `postgres` sums the backends. */
+/** worker2, smtp2, …: processes of one role count as the role */
+const roleOf = (proc: string) => /^(worker|smtp)\d*$/.exec(proc)?.[1] ?? proc;
+
+/** CPU ms per message between two snapshots, by role (its processes summed); `postgres` sums the backends. */
 export function cpuPerMessage(
   before: Map<string, number>,
   after: Map<string, number>,
@@ -252,7 +306,7 @@ export function cpuPerMessage(
   const out: Record<string, number> = {};
   for (const [k, v] of after) {
     if (k.startsWith('calls:')) continue;
-    const name = k.startsWith('pg:') ? 'postgres' : k.startsWith('worker') ? 'worker' : k;
+    const name = k.startsWith('pg:') ? 'postgres' : roleOf(k);
     out[name] = (out[name] ?? 0) + (v - (before.get(k) ?? 0)) / messages;
   }
   return out;
@@ -277,7 +331,7 @@ export function callsPerMessage(
   const out: Record<string, number> = {};
   for (const [k, v] of after) {
     if (!k.startsWith('calls:')) continue;
-    const name = k.slice(6).startsWith('worker') ? 'worker' : k.slice(6);
+    const name = roleOf(k.slice(6));
     out[name] = (out[name] ?? 0) + (v - (before.get(k) ?? 0)) / messages;
   }
   return out;

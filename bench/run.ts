@@ -109,6 +109,8 @@ async function main() {
   log(`logs of every process: ${settings.logDir}`);
 
   const sys = await startBenchSystem(settings, cleanup);
+  const maildev = sys.maildev;
+  if (!maildev) throw new Error('MailDev did not start'); // started by default
   const roles = sys.procs.filter((p) => p.name !== 'maildev');
   const mem = rssSampler(sys.procs);
   cleanup.push(async () => mem.stop());
@@ -134,7 +136,7 @@ async function main() {
   const mw = (name: string, s: LoadSpec) => mailwrightPhase(name, { ...s, watch }, ctx);
   let mdTotal = 0;
   const md = async (name: string, s: LoadSpec) => {
-    const r = await maildevPhase(name, { ...s, port: sys.maildev.smtpPort }, ctx, sys.maildev.apiUrl, mdTotal);
+    const r = await maildevPhase(name, { ...s, port: maildev.smtpPort }, ctx, maildev.apiUrl, mdTotal);
     mdTotal = r.total;
     return r;
   };
@@ -181,7 +183,7 @@ async function main() {
         md,
         show,
         mwPush: { kind: 'mailwright', base: sys.webUrl, tokens: created.map((b) => b.token) },
-        mdPush: { kind: 'maildev', apiUrl: sys.maildev.apiUrl },
+        mdPush: { kind: 'maildev', apiUrl: maildev.apiUrl },
         queue: { redisUrl: settings.redisUrl, key: `${settings.prefix}:${QUEUE.inbound}:wait` },
         windowPeaks: mem.windowPeaks,
         log,

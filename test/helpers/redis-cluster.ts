@@ -36,6 +36,8 @@ export interface ClusterNode {
   port: number;
   id: string;
   proc: ChildProcess;
+  /** false between `kill` and `restart` */
+  up: boolean;
 }
 
 export interface TestCluster {
@@ -51,8 +53,18 @@ export interface TestCluster {
   replicaOf(master: ClusterNode): Promise<ClusterNode>;
   /** start moving a slot (IMPORTING/MIGRATING), move its keys in batches, then hand it over; `pauseMs` between batches */
   migrateSlot(slot: number, to: ClusterNode, opts?: { pauseMs?: number; batch?: number }): Promise<number>;
+  /**
+   * A reshard stopped half-way through its hand-over: every key of `slot` moved to `to` and the source told that `to`
+   * owns the slot, but `to` still importing (it was never told). Each node sends clients to the other: MOVED both ways,
+   * for as long as it lasts (nobody claims the slot, so gossip does not settle it). `finish()` completes the hand-over.
+   */
+  splitSlot(slot: number, to: ClusterNode): Promise<{ from: ClusterNode; finish(): Promise<void> }>;
   /** CLUSTER FAILOVER on the replica of the master owning `slot`: a coordinated failover (no acknowledged write lost) */
   failover(slot: number): Promise<{ from: ClusterNode; to: ClusterNode }>;
+  /** SIGKILL a node (a crash: no failover handshake); the cluster notices after its node timeout (2 s) */
+  kill(node: ClusterNode): Promise<void>;
+  /** start a killed node again on its port with its nodes.conf (memory only: it comes back empty) */
+  restart(node: ClusterNode): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -74,6 +86,35 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
   const replicas = opts.replicas ?? 0;
   const dir = await mkdtemp(join(tmpdir(), 'mw-cluster-'));
   const nodes: ClusterNode[] = [];
+  // its nodes-<port>.conf in `dir` is how a restarted node finds its cluster again (its slots, or its new master)
+  const spawnNode = (port: number) =>
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        `nodes-${port}.conf`,
+        '--cluster-node-timeout',
+        '2000',
+        '--dir',
+        dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        // a replica's first sync starts at once (Redis 7 waits 5 s for more replicas to share a diskless transfer)
+        '--repl-diskless-sync-delay',
+        '0',
+        '--loglevel',
+        'warning',
+      ],
+      { stdio: 'ignore' },
+    );
   const clients = new Map<number, Redis>();
   const admin = (port: number) => {
     let c = clients.get(port);
@@ -92,31 +133,8 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
   try {
     for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await freePort();
-      const proc = spawn(
-        'redis-server',
-        [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--cluster-enabled',
-          'yes',
-          '--cluster-config-file',
-          `nodes-${port}.conf`,
-          '--cluster-node-timeout',
-          '2000',
-          '--dir',
-          dir,
-          '--save',
-          '',
-          '--appendonly',
-          'no',
-          '--loglevel',
-          'warning',
-        ],
-        { stdio: 'ignore' },
-      );
-      nodes.push({ port, id: '', proc });
+      const proc = spawnNode(port);
+      nodes.push({ port, id: '', proc, up: true });
     }
     for (const n of nodes) await waitFor(`node ${n.port} up`, async () => (await admin(n.port).ping()) === 'PONG');
     await run(
@@ -147,18 +165,24 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
       }
       return true;
     });
+    // and every replica holds its master's data (link up): only then can it be elected when its master dies
+    for (const n of nodes)
+      await waitFor(`node ${n.port} in sync`, async () => {
+        const info = await admin(n.port).info('replication');
+        return /role:master/.test(info) || /master_link_status:up/.test(info);
+      });
   } catch (err) {
     await stop();
     throw err;
   }
   const byId = (id: string) => nodes.find((n) => n.id === id)!;
   const nodesView = async () =>
-    ((await admin(nodes[0]!.port).call('CLUSTER', 'NODES')) as string)
+    ((await admin(nodes.find((n) => n.up)!.port).call('CLUSTER', 'NODES')) as string)
       .trim()
       .split('\n')
       .map((l) => l.split(' '));
   const ownerOf = async (slot: number) => {
-    for (const n of nodes) {
+    for (const n of nodes.filter((x) => x.up)) {
       // each node's own view of itself is authoritative for the slots it serves
       const me = ((await admin(n.port).call('CLUSTER', 'NODES')) as string)
         .split('\n')
@@ -173,11 +197,37 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
     }
     throw new Error(`slot ${slot}: no owner`);
   };
-  const mastersNow = async () => (await nodesView()).filter((f) => f[2]!.includes('master')).map((f) => byId(f[0]!));
+  const mastersNow = async () =>
+    (await nodesView())
+      .filter((f) => f[2]!.includes('master'))
+      .map((f) => byId(f[0]!))
+      .filter((n) => n.up);
   const replicaOf = async (master: ClusterNode) => {
     const f = (await nodesView()).find((x) => x[2]!.includes('slave') && x[3] === master.id);
     if (!f) throw new Error(`no replica of ${master.port}`);
     return byId(f[0]!);
+  };
+  const startMigration = async (slot: number, to: ClusterNode) => {
+    const from = await ownerOf(slot);
+    if (from === to) throw new Error('slot already there');
+    await admin(to.port).call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id);
+    await admin(from.port).call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
+    return from;
+  };
+  const moveKeys = async (slot: number, from: ClusterNode, to: ClusterNode, batch: number, pauseMs: number) => {
+    let moved = 0;
+    for (;;) {
+      const keys = (await admin(from.port).call('CLUSTER', 'GETKEYSINSLOT', slot, batch)) as string[];
+      if (!keys.length) return moved;
+      await admin(from.port).call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'REPLACE', 'KEYS', ...keys);
+      moved += keys.length;
+      if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
+    }
+  };
+  /** every other master learns the slot's new owner now (gossip would tell them within a second or two) */
+  const tellOthers = async (slot: number, to: ClusterNode, told: ClusterNode[]) => {
+    for (const m of await mastersNow())
+      if (m !== to && !told.includes(m)) await admin(m.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
   };
   return {
     url: `redis+cluster://${nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}`,
@@ -187,26 +237,26 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
     masters: mastersNow,
     replicaOf,
     async migrateSlot(slot, to, { pauseMs = 0, batch = 10 } = {}) {
-      const from = await ownerOf(slot);
-      if (from === to) throw new Error('slot already there');
-      const src = admin(from.port);
-      const dst = admin(to.port);
-      await dst.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', from.id);
-      await src.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', to.id);
-      let moved = 0;
-      for (;;) {
-        const keys = (await src.call('CLUSTER', 'GETKEYSINSLOT', slot, batch)) as string[];
-        if (!keys.length) break;
-        await src.call('MIGRATE', '127.0.0.1', to.port, '', 0, 5000, 'REPLACE', 'KEYS', ...keys);
-        moved += keys.length;
-        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
-      }
+      const from = await startMigration(slot, to);
+      const moved = await moveKeys(slot, from, to, batch, pauseMs);
       // hand over: the target first, then the source, then every other master learns it
-      await dst.call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
-      await src.call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
-      for (const m of await mastersNow())
-        if (m !== from && m !== to) await admin(m.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+      await admin(to.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+      await admin(from.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+      await tellOthers(slot, to, [from]);
       return moved;
+    },
+    async splitSlot(slot, to) {
+      const from = await startMigration(slot, to);
+      await moveKeys(slot, from, to, 100, 0);
+      // the source can be told once it holds no key of the slot (in MIGRATING state it creates none: ASK)
+      await admin(from.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+      return {
+        from,
+        finish: async () => {
+          await admin(to.port).call('CLUSTER', 'SETSLOT', slot, 'NODE', to.id);
+          await tellOthers(slot, to, [from]);
+        },
+      };
     },
     async failover(slot) {
       const from = await ownerOf(slot);
@@ -214,6 +264,17 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
       await admin(to.port).call('CLUSTER', 'FAILOVER');
       await waitFor(`replica ${to.port} promoted`, async () => (await ownerOf(slot)) === to);
       return { from, to };
+    },
+    async kill(node) {
+      const exited = new Promise((r) => node.proc.once('exit', r));
+      node.up = false;
+      node.proc.kill('SIGKILL');
+      await exited;
+    },
+    async restart(node) {
+      node.proc = spawnNode(node.port);
+      await waitFor(`node ${node.port} up again`, async () => (await admin(node.port).ping()) === 'PONG');
+      node.up = true;
     },
     stop,
   };

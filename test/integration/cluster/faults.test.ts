@@ -2,6 +2,7 @@ import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { flood } from '../../helpers/flood.js';
 import { formatLedger, Ledger } from '../../helpers/ledger.js';
 import { slotOf, startRedisCluster, type TestCluster } from '../../helpers/redis-cluster.js';
+import { RawSmtp } from '../../helpers/smtp-client.js';
 import { startSystem, type System } from '../../helpers/system.js';
 import { pause, size, until } from '../faults/mode.js';
 
@@ -136,4 +137,40 @@ test("/readyz is 503 while a queue's slot is half migrated (TRYAGAIN for its key
   t.log(`slot ${slot} completed (${moved})`);
   await until(async () => (await sys.json('/readyz')).status === 200, 10_000, 'ready once the slot moved');
   t.pass();
+});
+
+/** One message over SMTP to `to`; the reply to DATA (or to RCPT when refused there). */
+async function sendOne(sys: System, to: string, subject: string): Promise<string> {
+  const r = await RawSmtp.sendOnce(
+    sys.smtpPort,
+    'probe@example.org',
+    [to],
+    `Subject: ${subject}\r\n\r\n${subject}\r\n`,
+  );
+  return r.data || r.rcpts.at(-1)!;
+}
+
+test('/readyz is 503 in a MOVED storm (a slot each of two masters says the other owns), 200 once it is settled', async (t) => {
+  const { sys, cluster } = t.context;
+  const { boxes, queue, slot } = await setUp(sys, cluster, 1);
+  const box = boxes[0]!;
+  t.regex(await sendOne(sys, box.address, 'before'), /^250/);
+  t.is((await sys.json('/readyz')).status, 200);
+  const from = await cluster.ownerOf(slot);
+  const dest = (await cluster.masters()).find((m) => m !== from)!;
+  const split = await cluster.splitSlot(slot, dest);
+  // every command on the queue's keys is sent back and forth between the two until the client gives up
+  const r = await sys.json('/readyz');
+  t.is(r.status, 503);
+  t.regex(r.body.checks.redis, new RegExp(`^failed: (${queue.name}: .*(MOVED|redirections)|no answer)`));
+  t.is(r.body.checks.postgres, 'ok');
+  t.log(`slot ${slot} split between ${split.from.port} and ${dest.port}: ${r.body.checks.redis}`);
+  // the ingress does not acknowledge what it could not queue
+  t.regex(await sendOne(sys, box.address, 'during'), /^4\d\d/);
+  t.is((await sys.json('/readyz')).status, 503, 'still not ready: the storm does not settle by itself');
+  await split.finish();
+  await until(async () => (await sys.json('/readyz')).status === 200, 10_000, 'ready once the target owns the slot');
+  t.regex(await sendOne(sys, box.address, 'after'), /^250/);
+  const stored = await sys.waitForMessages(box.address, box.token, 2);
+  t.deepEqual(stored.map((m: { subject: string }) => m.subject).sort(), ['after', 'before']);
 });

@@ -4,6 +4,7 @@ import { connectRedis } from '../../../src/core/redis.js';
 import { startRedisCluster, type TestCluster } from '../../helpers/redis-cluster.js';
 import { openSse } from '../../helpers/stream-clients.js';
 import { startSystem, TEST_DOMAIN, type System } from '../../helpers/system.js';
+import { until } from '../faults/mode.js';
 
 // The whole system on a private 3-master Redis Cluster (REDIS_URL=redis+cluster://…), the inbound queue in 3 shards.
 const test = anyTest.serial as TestFn<{ cluster: TestCluster; sys: System }>;
@@ -34,12 +35,17 @@ test('create, SMTP, SSE stream, blocking wait and delete on a cluster; the queue
   const sse = await openSse(`${sys.baseUrl}/api/v1/mailboxes/${first.address}/events`, { token: first.token });
   t.is(sse.status, 200);
   // sharded pub/sub: the mailbox's channel is a shard channel on the master owning its slot, not a global channel
+  // (the web role subscribes once the stream is open: wait for it)
+  const shardChannels = async () =>
+    (
+      await Promise.all(
+        (await cluster.masters()).map((m) => cluster.admin(m.port).call('PUBSUB', 'SHARDCHANNELS', '*:mailbox:*')),
+      )
+    ).flat();
+  await until(async () => (await shardChannels()).length > 0, 10_000, 'the stream subscribed');
+  t.is((await shardChannels()).length, 1, 'one shard channel: the streamed mailbox');
   const globalChannels = await cluster.admin(cluster.nodes[0]!.port).call('PUBSUB', 'CHANNELS', '*');
   t.deepEqual(globalChannels, []);
-  const anyShard = await Promise.all(
-    (await cluster.masters()).map((m) => cluster.admin(m.port).call('PUBSUB', 'SHARDCHANNELS', '*:mailbox:*')),
-  );
-  t.is(anyShard.flat().length, 1, 'one shard channel: the streamed mailbox');
   const waiting = sys.json(`/api/v1/mailboxes/${first.address}/messages?wait=20&subject=wake`, { token: first.token });
   // one message to every mailbox: one job per shard, each stored once
   const reply = await sys.send({ to: boxes.map((b) => b.address), subject: 'wake', text: 'hello cluster' });
