@@ -224,7 +224,10 @@ export const ENV = z.object({
   WORKER_LARGE_CONCURRENCY: int(1).default(2),
   WORKER_THREAD: bool.default(true),
   // npm start: delivery threads (each a BullMQ worker of its own); unset: one per core (os.availableParallelism())
-  WORKER_THREADS: z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), int(1, 64).optional()),
+  WORKER_THREADS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    int(1, 64).optional(),
+  ),
   // bytes in flight (issue 24.6): raw bytes one worker decodes, parses and stores at once
   WORKER_MAX_BYTES_IN_FLIGHT: int(1024).default(16 * 1024 * 1024),
   QUEUE_KEEP_COMPLETED: int(0).default(0),
