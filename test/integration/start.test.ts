@@ -94,7 +94,11 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
       new RegExp(`^mailwright_messages_delivered_total\\{role="${workerThread ? 'worker' : 'all'}"\\} 1$`, 'm'),
     );
     t.is(
-      (metrics.match(/^mailwright_messages_delivered_total\{role="worker"\}/gm) ?? []).length,
+      (
+        metrics.match(
+          new RegExp(`^mailwright_messages_delivered_total\\{role="${workerThread ? 'worker' : 'all'}"\\}`, 'gm'),
+        ) ?? []
+      ).length,
       1,
       "the threads' counters are summed into one series",
     );
