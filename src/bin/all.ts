@@ -36,8 +36,8 @@ const credentials = resolveCredentialsRing(config);
 // closers run last registered first: web and smtp (the ingress), then the worker, then shared connections
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
-// WORKER_THREAD (default): delivery in worker threads of its own (WORKER_THREADS, default one per core), so it does
-// not share SMTP's and the API's core, and a multi-core machine parses and stores on every core
+// WORKER_THREAD (default): delivery in worker threads of its own (WORKER_THREADS, default one per core but one), so it
+// does not share SMTP's and the API's core, and a machine with more cores parses and stores on them
 const thread = config.worker.thread
   ? await startWorkerThreads(
       deps.log,

@@ -18,7 +18,7 @@ export interface ThreadPlace {
 }
 
 /**
- * `npm start` with WORKER_THREAD=true and WORKER_THREADS=n (default: one per core): n delivery threads, each a
+ * `npm start` with WORKER_THREAD=true and WORKER_THREADS=n (default: one per core but one): n delivery threads, each a
  * BullMQ worker of its own on the inbound queues (delivery is an idempotent insert per job, so which thread takes a
  * job does not matter, as between worker processes). Starts them side by side; their metrics are summed into one
  * scrape, and close() closes them all (each finishes its active jobs). One that fails ends the process.

@@ -39,10 +39,10 @@ test('unrelated environment variables are ignored', (t) => {
   t.notThrows(() => loadConfig({ PATH: '/bin', HOME: '/root', SOMETHING_ELSE: 'x' }));
 });
 
-test('WORKER_THREADS: one per core unless set, 1 to 64', (t) => {
-  t.is(loadConfig({}).worker.threads, Math.max(1, availableParallelism()));
+test('WORKER_THREADS: one per core but one (at least 1) unless set, 1 to 64', (t) => {
+  t.is(loadConfig({}).worker.threads, Math.max(1, availableParallelism() - 1));
   t.is(loadConfig({ WORKER_THREADS: '3' }).worker.threads, 3);
-  t.is(loadConfig({ WORKER_THREADS: '' }).worker.threads, Math.max(1, availableParallelism()));
+  t.is(loadConfig({ WORKER_THREADS: '' }).worker.threads, Math.max(1, availableParallelism() - 1));
   for (const bad of ['0', '65', 'two'])
     t.regex(t.throws(() => loadConfig({ WORKER_THREADS: bad }), { instanceOf: ConfigError }).message, /WORKER_THREADS/);
 });
