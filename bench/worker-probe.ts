@@ -8,6 +8,8 @@
 // (PROBE_HEAP_PROFILE=<file.heapprofile> also writes the sampled profile, for Chrome DevTools).
 // PROBE_BODY_LINES (default 24, about 2 KB per message) sets the size: 78-byte lines.
 // PROBE_PRESET=html|related|pdf|mix|text sends the benchmark's preset mail (bench/ingest-mail.ts) instead.
+// PROBE_THREADS=<n> drains with n delivery threads as `npm start` runs them (src/roles/worker-thread.ts,
+// WORKER_THREADS) instead of the worker role on this thread; CPU is then the whole process's (every thread).
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -16,6 +18,7 @@ import { createContainer } from '../src/container.js';
 import { loadConfig } from '../src/core/config.js';
 import { enqueueInbound } from '../src/ingress/enqueue.js';
 import { startWorker } from '../src/roles/worker.js';
+import { startWorkerThreads } from '../src/roles/worker-thread.js';
 import { createTestDatabase } from '../test/helpers/db.js';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from '../test/helpers/redis.js';
 import { parsePresets } from './ingest-presets.js';
@@ -26,8 +29,7 @@ import { redisCpuMs } from './ingest-system.js';
 const n = Number(process.argv[2] ?? 3000);
 const database = await createTestDatabase();
 const prefix = uniquePrefix();
-const config = loadConfig({
-  ...process.env,
+const probeEnv = {
   NODE_ENV: 'production',
   DATABASE_URL: database.url,
   REDIS_URL: TEST_REDIS_URL,
@@ -35,7 +37,10 @@ const config = loadConfig({
   LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
   MAIL_DOMAINS: 'probe.test',
   MAINTENANCE_WORKER: 'false',
-});
+};
+// delivery threads read their configuration from the environment they inherit
+if (process.env.PROBE_THREADS) Object.assign(process.env, probeEnv);
+const config = loadConfig({ ...process.env, ...probeEnv });
 const deps = await createContainer(config, 'worker');
 const admin = new pg.Client({ connectionString: database.url });
 await admin.connect();
@@ -106,7 +111,14 @@ try {
     });
   }
   const t0 = performance.now();
-  const worker = await startWorker(deps);
+  const worker = process.env.PROBE_THREADS
+    ? await startWorkerThreads(
+        deps.log,
+        5_000,
+        new URL('../src/bin/worker-thread.mjs', import.meta.url),
+        Number(process.env.PROBE_THREADS),
+      )
+    : await startWorker(deps);
   const pg0 = cpuMsOfAll(await backends());
   const stored = () =>
     deps
@@ -144,6 +156,7 @@ try {
       postgresCpuMsPerMsg: +(pgCpu / n).toFixed(3),
       redisCpuMsPerMsg: +(redisCpu / n).toFixed(3),
       commitsPerMsg: +((c1 - c0) / n).toFixed(3),
+      threads: process.env.PROBE_THREADS ? Number(process.env.PROBE_THREADS) : 'none (this thread)',
       concurrency: config.worker.concurrency,
       batch: config.worker.batch,
       rssMbPerTenth: rss,

@@ -16,7 +16,7 @@ import { release } from '../ops/release.js';
 import { startSmtp } from '../roles/smtp.js';
 import { startWeb } from '../roles/web.js';
 import { startWorker } from '../roles/worker.js';
-import { startWorkerThread } from '../roles/worker-thread.js';
+import { startWorkerThreads } from '../roles/worker-thread.js';
 
 const config = loadConfigOrExit();
 // production without TOKEN_SECRET is a configuration error: one message, exit 2
@@ -36,9 +36,15 @@ const credentials = resolveCredentialsRing(config);
 // closers run last registered first: web and smtp (the ingress), then the worker, then shared connections
 const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
-// WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
+// WORKER_THREAD (default): delivery in worker threads of its own (WORKER_THREADS, default one per core but one), so it
+// does not share SMTP's and the API's core, and a machine with more cores parses and stores on them
 const thread = config.worker.thread
-  ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url))
+  ? await startWorkerThreads(
+      deps.log,
+      config.ops.queueMetricsTimeoutMs,
+      new URL('./worker-thread.mjs', import.meta.url),
+      config.worker.threads,
+    )
   : undefined;
 shutdown.add(thread ? thread.close : (await startWorker(deps, { credentials })).close);
 const smtp = await shutdown.start(startSmtp(deps));

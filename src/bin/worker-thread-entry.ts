@@ -1,21 +1,29 @@
 // Runs inside the worker thread that `npm start` gives the delivery worker (src/roles/worker-thread.ts; loaded by
 // worker-thread.mjs): its own configuration (the same environment), connections, pipeline and metrics registry.
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { resolveCredentialsRing } from '../access/secret.js';
 import { createContainer } from '../container.js';
-import { loadConfig } from '../core/config.js';
+import { loadConfig, type Config } from '../core/config.js';
 import { drainLog } from '../core/log.js';
 import { createMetrics } from '../ops/metrics.js';
 import { startWorker } from '../roles/worker.js';
 import type { FromThread, ToThread } from '../roles/worker-thread-messages.js';
+import type { ThreadPlace } from '../roles/worker-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker-thread-entry runs only in a worker thread');
 const send = (m: FromThread) => port.postMessage(m);
 
-const config = loadConfig();
+const place = (workerData as ThreadPlace | undefined) ?? { index: 0, of: 1 };
+const config = shareBetweenThreads(loadConfig(), place.of);
 const deps = await createContainer(config, 'worker', { metrics: createMetrics('worker', { processMetrics: false }) });
-const role = await startWorker(deps, { credentials: resolveCredentialsRing(config) });
+// thread 0 runs the whole worker role; the others only consume the inbound queues (no second maintenance, outbound,
+// bounce or webhook worker, nor IDLE watchers: those are not what keeps a core busy)
+const role = await startWorker(deps, {
+  credentials: resolveCredentialsRing(config),
+  inboundOnly: place.index > 0,
+  thread: place.of > 1 ? place.index : undefined,
+});
 port.on('message', (m: ToThread) => {
   if (m.type === 'metrics') {
     void deps.metrics.registry.getMetricsAsJSON().then((metrics) => send({ type: 'metrics', id: m.id, metrics }));
@@ -32,3 +40,21 @@ port.on('message', (m: ToThread) => {
   }
 });
 send({ type: 'ready' });
+
+/**
+ * WORKER_CONCURRENCY, WORKER_LARGE_CONCURRENCY and WORKER_MAX_BYTES_IN_FLIGHT are the process's: with n threads each
+ * gets its share (rounded up, at least one job; a message larger than a thread's byte share runs alone), so that
+ * the raw bytes in flight of `npm start` stay what the settings say whatever WORKER_THREADS is.
+ */
+function shareBetweenThreads(c: Config, n: number): Config {
+  if (n <= 1) return c;
+  return {
+    ...c,
+    worker: {
+      ...c.worker,
+      concurrency: Math.ceil(c.worker.concurrency / n),
+      largeConcurrency: Math.ceil(c.worker.largeConcurrency / n),
+      maxBytesInFlight: Math.ceil(c.worker.maxBytesInFlight / n),
+    },
+  };
+}

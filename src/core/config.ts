@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { asciiDomain } from './address.js';
 import { AllowListError, parseAllowList, type AllowList } from './host-allow-list.js';
@@ -222,6 +223,12 @@ export const ENV = z.object({
   WORKER_LARGE_MESSAGE_BYTES: int(1024).default(1024 * 1024),
   WORKER_LARGE_CONCURRENCY: int(1).default(2),
   WORKER_THREAD: bool.default(true),
+  // npm start: delivery threads (each a BullMQ worker of its own); unset: one per core but one (the main thread's SMTP,
+  // API and pushes, Postgres and Redis need one), at least 1: docs/benchmarks/2026-12-06-html-mail.md
+  WORKER_THREADS: z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
+    int(1, 64).optional(),
+  ),
   // bytes in flight (issue 24.6): raw bytes one worker decodes, parses and stores at once
   WORKER_MAX_BYTES_IN_FLIGHT: int(1024).default(16 * 1024 * 1024),
   QUEUE_KEEP_COMPLETED: int(0).default(0),
@@ -539,6 +546,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       largeConcurrency: e.WORKER_LARGE_CONCURRENCY,
       /** npm start (all roles in one process): run the delivery worker in a worker thread of its own */
       thread: e.WORKER_THREAD,
+      /** npm start with `thread`: how many delivery threads (WORKER_CONCURRENCY etc. are shared between them) */
+      threads: e.WORKER_THREADS ?? Math.max(1, availableParallelism() - 1),
       /** raw bytes decoded, parsed and stored at once by one worker (a larger message runs alone) */
       maxBytesInFlight: e.WORKER_MAX_BYTES_IN_FLIGHT,
       keepCompleted: e.QUEUE_KEEP_COMPLETED,

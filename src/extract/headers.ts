@@ -39,9 +39,20 @@ export function splitHeaders(block: string, limits: HeaderLimits): HeaderLine[] 
  */
 export function headerBlock(raw: Buffer, maxBytes: number): string {
   const head = raw.subarray(0, maxBytes);
-  const text = head.toString('latin1');
-  const end = text.search(/\r?\n\r?\n/);
+  const end = blankLine(head);
   const block = end === -1 ? head : head.subarray(0, end);
   if (!isAscii(block) && isUtf8(block)) return block.toString('utf8');
-  return end === -1 ? text : text.slice(0, end);
+  return block.toString('latin1');
+}
+
+/**
+ * Where the first empty line (`/\r?\n\r?\n/`) starts in `bytes`, or -1; found on the bytes, so that the body
+ * (most of a message) is not turned into a string to find the end of the headers.
+ */
+export function blankLine(bytes: Buffer): number {
+  for (let lf = bytes.indexOf(0x0a); lf !== -1; lf = bytes.indexOf(0x0a, lf + 1)) {
+    if (bytes[lf + 1] === 0x0a || (bytes[lf + 1] === 0x0d && bytes[lf + 2] === 0x0a))
+      return lf > 0 && bytes[lf - 1] === 0x0d ? lf - 1 : lf;
+  }
+  return -1;
 }

@@ -1,4 +1,3 @@
-import libqp from 'libqp';
 import type { ParsedMail } from 'mailparser';
 import {
   headerDecoder,
@@ -9,6 +8,7 @@ import {
   TEXT_PLAIN_CHARSETS,
   type HeaderLine,
 } from './parse-simple.js';
+import { qpText } from './qp-text.js';
 
 /**
  * A fast path of the parse for the most common shape of real sign-up, reset and notification mail (issue 23):
@@ -16,8 +16,8 @@ import {
  * 7bit, 8bit or quoted-printable, nothing else. mailparser takes such a message through mailsplit's line splitter,
  * a decoder stream per part and a setImmediate per chunk; this path finds the two parts by their boundary and
  * decodes them with the same functions mailparser uses (header decoding: MailParser#processHeaders, as the
- * text/plain path does; quoted-printable: libqp.decode on the part's body, as libqp's Decoder does; the bytes as
- * UTF-8 with CRLF as LF, as mailparser reads a text part). The differential test
+ * text/plain path does; quoted-printable: what libqp.decode gives on the part's body, as libqp's Decoder does, by
+ * qp-text.ts; the bytes as UTF-8 with CRLF as LF, as mailparser reads a text part). The differential test
  * (test/unit/parse-alternative.test.ts) checks field by field against mailparser on generated variants and edge
  * cases. Anything else, or any doubt (a bare CR or LF, a boundary-like line, a parameter it does not know, an empty
  * part, an epilogue), returns undefined and goes through mailparser.
@@ -53,8 +53,11 @@ interface TextPart {
   text: string;
 }
 
-/** one body part: only Content-Type (text/plain or text/html, charset only) and Content-Transfer-Encoding */
-function textPart(part: string): TextPart | undefined {
+/**
+ * one body part: only Content-Type (text/plain or text/html, charset only) and Content-Transfer-Encoding.
+ * `part` is the part as latin1 text, `bytes` the same bytes.
+ */
+function textPart(part: string, bytes: Buffer): TextPart | undefined {
   const end = part.indexOf('\r\n\r\n');
   if (end <= 0) return undefined;
   const h = headersOf(part.slice(0, end));
@@ -69,9 +72,8 @@ function textPart(part: string): TextPart | undefined {
   if (encodingHeader !== undefined && typeof encodingHeader !== 'string') return undefined;
   const encoding = (encodingHeader ?? '7bit').trim().toLowerCase();
   if (!TEXT_ENCODINGS.has(encoding)) return undefined;
-  const body = part.slice(end + 4);
-  const bytes = encoding === 'quoted-printable' ? libqp.decode(body) : Buffer.from(body, 'latin1');
-  const text = bytes.toString().replace(/\r?\n/g, '\n');
+  const body = bytes.subarray(end + 4);
+  const text = encoding === 'quoted-printable' ? qpText(body) : body.toString().replace(/\r?\n/g, '\n');
   // mailparser leaves an empty part out of text and html altogether
   if (text.length === 0) return undefined;
   return { type: value, text };
@@ -129,7 +131,7 @@ function alternative(raw: Buffer): ParsedMail | undefined {
     const from = delimiters[k]!.at + open.length + 2; // after the delimiter's CRLF
     const to = delimiters[k + 1]!.at - 2; // the CRLF before the next delimiter belongs to it
     if (to < from) return undefined;
-    const p = textPart(body.slice(from, to));
+    const p = textPart(body.slice(from, to), raw.subarray(end + 4 + from, end + 4 + to));
     if (!p) return undefined;
     parts.push(p);
   }

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 import { exitAfterLog, type Logger } from '../core/log.js';
 import type { FromThread, ToThread } from './worker-thread-messages.js';
 
@@ -9,6 +9,37 @@ export interface WorkerThread {
   metrics: () => Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   /** a graceful close inside the thread (active jobs finish), then the thread ends */
   close: () => Promise<void>;
+}
+
+/** Thread `index` of `of` delivery threads: thread 0 runs the whole worker role, the others inbound delivery only. */
+export interface ThreadPlace {
+  index: number;
+  of: number;
+}
+
+/**
+ * `npm start` with WORKER_THREAD=true and WORKER_THREADS=n (default: one per core but one): n delivery threads, each a
+ * BullMQ worker of its own on the inbound queues (delivery is an idempotent insert per job, so which thread takes a
+ * job does not matter, as between worker processes). Starts them side by side; their metrics are summed into one
+ * scrape, and close() closes them all (each finishes its active jobs). One that fails ends the process.
+ */
+export async function startWorkerThreads(
+  log: Logger,
+  metricsTimeoutMs: number,
+  entry: URL,
+  count: number,
+): Promise<WorkerThread> {
+  const threads = await Promise.all(
+    Array.from({ length: count }, (_, index) => startWorkerThread(log, metricsTimeoutMs, entry, { index, of: count })),
+  );
+  if (threads.length === 1) return threads[0]!;
+  return {
+    metrics: async () =>
+      AggregatorRegistry.aggregate(await Promise.all(threads.map((t) => t.metrics()))).getMetricsAsJSON(),
+    close: async () => {
+      await Promise.all(threads.map((t) => t.close()));
+    },
+  };
 }
 
 /**
@@ -23,8 +54,10 @@ export async function startWorkerThread(
   metricsTimeoutMs: number,
   /** the thread's entry: src/bin/worker-thread.mjs (tests point it at a fixture) */
   entry: URL,
+  /** which of how many delivery threads this is (the entry reads it as workerData) */
+  place: ThreadPlace = { index: 0, of: 1 },
 ): Promise<WorkerThread> {
-  const thread = new Worker(entry);
+  const thread = new Worker(entry, { workerData: place });
   let closing = false;
   const pending = new Map<number, (m: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextId = 0;

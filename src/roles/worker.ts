@@ -33,9 +33,10 @@ export interface WorkerRole {
   maintenance?: MaintenanceWorker;
   /** IDLE watchers of connected mailboxes (none without a credentials key) */
   watchers?: WatchPool;
-  /** outbound sends (OUTBOUND_CONCURRENCY) and the outbound sweeper */
-  outbound: OutboundWorker;
-  bounces: BounceWorker;
+  /** outbound sends (OUTBOUND_CONCURRENCY) and the outbound sweeper (undefined: inboundOnly) */
+  outbound?: OutboundWorker;
+  /** undefined: inboundOnly */
+  bounces?: BounceWorker;
   /** webhook deliveries (undefined: no credentials key, so no webhook can exist) */
   webhooks?: WebhookWorker;
   close: () => Promise<void>;
@@ -45,8 +46,15 @@ const isFinal = (job: Job | undefined) => !job || job.attemptsMade >= (job.opts.
 
 export async function startWorker(
   deps: RoleDeps,
-  /** opens connected mailboxes' passwords for their IDLE watchers; default: CREDENTIALS_KEY's ring */
-  opts: { credentials?: KeyRing } = {},
+  opts: {
+    /** opens connected mailboxes' passwords for their IDLE watchers; default: CREDENTIALS_KEY's ring */
+    credentials?: KeyRing;
+    /** only the inbound queues (a second delivery thread of `npm start`): no maintenance, outbound, bounce or
+     * webhook workers, no IDLE watchers, no start-up plan check */
+    inboundOnly?: boolean;
+    /** which delivery thread of `npm start` this is (its log lines say so); undefined: the only one */
+    thread?: number;
+  } = {},
 ): Promise<WorkerRole> {
   const connection = await connectRedis(deps.config, 'worker');
   const log = deps.log.child({ component: 'worker' });
@@ -107,34 +115,39 @@ export async function startWorker(
   const inboundLarge = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
   const consumers = [...inboundShards, inboundLarge];
   await Promise.all(consumers.map((w) => w.waitUntilReady()));
-  const maintenance = deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
-  const outbound = await startOutbound({
-    ...deps,
-    credentials: opts.credentials ?? resolveCredentialsRing(deps.config),
-    bounceSecret: resolveBounceSecrets(deps.config)[0],
-    transformHtml: trackingHtml(deps.config),
-  });
-  const bounces = await startBounceWorker({ ...bounceDeps, queues: deps.queues });
-  const webhooks = await startWebhooks(deps);
+  const full = !opts.inboundOnly;
+  const maintenance = full && deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
+  const outbound = full
+    ? await startOutbound({
+        ...deps,
+        credentials: opts.credentials ?? resolveCredentialsRing(deps.config),
+        bounceSecret: resolveBounceSecrets(deps.config)[0],
+        transformHtml: trackingHtml(deps.config),
+      })
+    : undefined;
+  const bounces = full ? await startBounceWorker({ ...bounceDeps, queues: deps.queues }) : undefined;
+  const webhooks = full ? await startWebhooks(deps) : undefined;
   // A warning only, so best effort: with Postgres unreachable at start it used to end the process after the
   // workers had taken jobs, and a worker restarted in a loop during an outage failed them for good (stalled
   // past WORKER_MAX_STALLED_COUNT). Deliveries meanwhile fail and are retried with backoff, as in any outage.
-  await deps.stores.plans.all().then(
-    (plans) => {
-      for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, plans))
-        log.warn({ event: 'worker.plan_size_unreachable', problem });
-    },
-    (err: unknown) => log.warn({ event: 'worker.plan_check_skipped', err }),
-  );
+  if (full)
+    await deps.stores.plans.all().then(
+      (plans) => {
+        for (const problem of planSizeProblems(deps.config.mail.maxMessageBytes, plans))
+          log.warn({ event: 'worker.plan_size_unreachable', problem });
+      },
+      (err: unknown) => log.warn({ event: 'worker.plan_check_skipped', err }),
+    );
   for (const worker of consumers) {
     // run() resolves when the worker closes; it rejects only on a bug in BullMQ's loop
     worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue: worker.name, err }));
   }
   // connected mailboxes: one IDLE watcher per mailbox across all workers (src/connected/watch-pool.ts)
   const credentials = opts.credentials ?? deps.config.connected.keyRing;
-  const watchers = credentials ? startWatchPool({ ...deps, credentials }) : undefined;
+  const watchers = full && credentials ? startWatchPool({ ...deps, credentials }) : undefined;
   log.info({
     event: 'worker.started',
+    ...(opts.thread !== undefined ? { thread: opts.thread, inboundOnly: !full } : {}),
     concurrency: deps.config.worker.concurrency,
     largeConcurrency: deps.config.worker.largeConcurrency,
     largeMessageBytes: deps.config.worker.largeMessageBytes,
@@ -153,9 +166,9 @@ export async function startWorker(
     close: once(async () => {
       await watchers?.close();
       await maintenance?.close();
-      await outbound.close();
+      await outbound?.close();
       await Promise.all(consumers.map((w) => w.close()));
-      await bounces.close();
+      await bounces?.close();
       await webhooks?.close();
       await batched.batcher.drain();
       connection.disconnect();

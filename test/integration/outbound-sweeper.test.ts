@@ -43,7 +43,7 @@ test.serial('Redis refuses the jobs: the 202 stands, and the sweeper adds them o
 
 test.serial('a job lost from Redis: the sweeper re-adds it; a job that exists is not added twice', async (t) => {
   const { sys, sink, key, address } = t.context;
-  const worker = sys.worker!.outbound.worker;
+  const worker = sys.worker!.outbound!.worker;
   await worker.pause();
   let r;
   try {

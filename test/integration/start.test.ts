@@ -20,7 +20,7 @@ const run = (env: Record<string, string>) => {
     err += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = async (re: RegExp, ms = 30_000) => {
+  const waitFor = async (re: RegExp, ms = 60_000) => {
     const until = Date.now() + ms;
     while (!re.test(out)) {
       if (Date.now() > until || child.exitCode !== null) throw new Error(`no ${re} in output:\n${out}\n${err}`);
@@ -47,6 +47,8 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
     ...(tokenSecret ? { TOKEN_SECRET: tokenSecret } : {}),
     LOG_LEVEL: 'info',
     WORKER_THREAD: String(workerThread),
+    // two delivery threads (the default on a 2-core machine, said here so that the test does not depend on it)
+    WORKER_THREADS: '2',
   });
   try {
     const api = (await p.waitFor(/HTTP API:\s+(http:\/\/127\.0\.0\.1:\d+)\/api\/v1/))[1]!;
@@ -92,6 +94,30 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
       new RegExp(`^mailwright_messages_delivered_total\\{role="${workerThread ? 'worker' : 'all'}"\\} 1$`, 'm'),
     );
     t.is(
+      (
+        metrics.match(
+          new RegExp(`^mailwright_messages_delivered_total\\{role="${workerThread ? 'worker' : 'all'}"\\}`, 'gm'),
+        ) ?? []
+      ).length,
+      1,
+      "the threads' counters are summed into one series",
+    );
+    // WORKER_THREADS=2: thread 0 runs the whole worker role, thread 1 only consumes the inbound queues
+    const started = p
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"event":"worker.started"'))
+      .map((l) => JSON.parse(l) as { thread?: number; inboundOnly?: boolean; concurrency: number });
+    t.deepEqual(
+      started.map((l) => [l.thread, l.inboundOnly, l.concurrency]).sort(),
+      workerThread
+        ? [
+            [0, false, 32],
+            [1, true, 32],
+          ]
+        : [[undefined, undefined, 64]],
+    );
+    t.is(
       (metrics.match(/^process_cpu_seconds_total\{/gm) ?? []).length,
       1,
       'process metrics once, from the main thread',
@@ -115,7 +141,7 @@ const freshStart = test.macro(async (t, workerThread: boolean, tokenSecret: stri
 });
 
 test(
-  'npm start on a fresh machine: creates the database, migrates, starts every role (delivery in a worker thread), prints where to reach it, stops on SIGTERM',
+  'npm start on a fresh machine: creates the database, migrates, starts every role (delivery in two worker threads, WORKER_THREADS=2), prints where to reach it, stops on SIGTERM',
   freshStart,
   true,
   'x'.repeat(40),

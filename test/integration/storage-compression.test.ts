@@ -43,3 +43,28 @@ test('a large message is stored with LZ4 compression and its raw bytes come back
   const full = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${summary.id}`, { token: box.token });
   t.is(full.body.text.replace(/\r\n/g, '\n'), text.replace(/\r\n/g, '\n'));
 });
+
+test('the links of a tracked HTML message are stored with LZ4 compression and read back whole', async (t) => {
+  const { sys } = t.context;
+  const box = await sys.createMailbox();
+  // 200 tracked links: ~25 KB of links JSON, compressible (migrations/20261209000000_lz4_extraction_compression.ts)
+  const urls = Array.from({ length: 200 }, (_, i) => `https://app.example.com/track/${i}?utm_source=email&u=42`);
+  const html = `<p>${urls.map((u, i) => `<a href="${u}">link ${i}</a>`).join('<br>')}</p>`;
+  await sys.send({ to: box.address, subject: 'links', html });
+  const [summary] = await sys.waitForMessages(box.address, box.token, 1);
+  const row = await sys.deps
+    .db('messages')
+    .where({ id: summary.id })
+    .first(
+      sys.deps.db.raw(
+        'pg_column_compression(links) as links_c, octet_length(links::text) as bytes, pg_column_size(links) as stored',
+      ),
+    );
+  t.is(row.links_c, 'lz4');
+  t.true(row.stored < row.bytes / 4, `stored ${row.stored} B for ${row.bytes} B`);
+  const full = await sys.json(`/api/v1/mailboxes/${box.address}/messages/${summary.id}`, { token: box.token });
+  t.deepEqual(
+    (full.body.links as Array<{ url: string }>).map((l) => l.url),
+    urls,
+  );
+});

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from '../../src/core/config.js';
 
 test('defaults need no configuration at all', (t) => {
@@ -36,4 +37,12 @@ test('invalid values fail at start, naming every bad variable at once', (t) => {
 
 test('unrelated environment variables are ignored', (t) => {
   t.notThrows(() => loadConfig({ PATH: '/bin', HOME: '/root', SOMETHING_ELSE: 'x' }));
+});
+
+test('WORKER_THREADS: one per core but one (at least 1) unless set, 1 to 64', (t) => {
+  t.is(loadConfig({}).worker.threads, Math.max(1, availableParallelism() - 1));
+  t.is(loadConfig({ WORKER_THREADS: '3' }).worker.threads, 3);
+  t.is(loadConfig({ WORKER_THREADS: '' }).worker.threads, Math.max(1, availableParallelism() - 1));
+  for (const bad of ['0', '65', 'two'])
+    t.regex(t.throws(() => loadConfig({ WORKER_THREADS: bad }), { instanceOf: ConfigError }).message, /WORKER_THREADS/);
 });
