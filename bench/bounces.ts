@@ -1,5 +1,5 @@
 // npm run bench:bounces — VERP bounces (issue 21): one poll of a bounce inbox holding 1,000 DSNs (900 genuine, 100
-// forged), its time, RSS growth and (with --expose-gc, as npm run passes it) the heap it keeps; then 1,000 DSNs
+// forged), its time, RSS growth and (run with node --expose-gc) the heap it keeps; then 1,000 DSNs
 // through our own SMTP, messages per second until every report is committed. Local Dovecot (test harness),
 // Postgres and Redis on loopback. Prints one JSON line per measure.
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -70,8 +70,8 @@ try {
   dv.seedMaildir('bounces', 'INBOX', raws);
   const bytes = raws.reduce((s, b) => s + b.length, 0);
   raws.length = 0; // seeded: the poll reads them from Dovecot
-  // a full GC before the baseline (npm run bench:bounces passes --expose-gc): the growth is the poll's, not the
-  // seeding's garbage collected meanwhile
+  // with --expose-gc only: a full GC before the baselines (npm run bench:bounces runs without it, so its RSS growth
+  // stays comparable with earlier runs; the GC would let the poll's garbage reuse the seeding's freed pages)
   global.gc?.();
   const heap0 = process.memoryUsage().heapUsed;
   const rss0 = process.memoryUsage().rss;
