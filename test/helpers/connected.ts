@@ -19,7 +19,7 @@ export interface ConnectedFixtureOptions<P extends Front | undefined> {
   proxy?: (dovecotPort: number) => Promise<P>;
   /** default ['web'] */
   roles?: SystemOptions['roles'];
-  /** over CONNECTED_ALLOW_HOSTS=127.0.0.1 and IMAP_TIMEOUT_MS=3000 */
+  /** over CONNECTED_ALLOW_HOSTS=127.0.0.1 */
   env?: Record<string, string>;
   overrides?: SystemOptions['overrides'];
   /** how many tenants (plan `pro`) to create; the first is `owner` (default 1) */
@@ -70,7 +70,7 @@ export async function connectedFixture<P extends Front | undefined = undefined>(
     if (proxy) stops.push(() => proxy.close());
     const sys = await startSystem({
       roles: opts.roles ?? ['web'],
-      env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000', ...opts.env },
+      env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', ...opts.env },
       ...(opts.overrides ? { overrides: opts.overrides } : {}),
     });
     stops.push(() => sys.stop());
