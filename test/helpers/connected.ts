@@ -22,6 +22,8 @@ export interface ConnectedFixtureOptions<P extends Front | undefined> {
   /** over CONNECTED_ALLOW_HOSTS=127.0.0.1 */
   env?: Record<string, string>;
   overrides?: SystemOptions['overrides'];
+  /** the system's Redis key prefix (default: a fresh one), for more roles started beside it */
+  prefix?: string;
   /** how many tenants (plan `pro`) to create; the first is `owner` (default 1) */
   tenants?: number;
 }
@@ -72,6 +74,7 @@ export async function connectedFixture<P extends Front | undefined = undefined>(
       roles: opts.roles ?? ['web'],
       env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', ...opts.env },
       ...(opts.overrides ? { overrides: opts.overrides } : {}),
+      ...(opts.prefix ? { prefix: opts.prefix } : {}),
     });
     stops.push(() => sys.stop());
     const tenants: Tenant[] = [];
