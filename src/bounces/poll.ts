@@ -6,7 +6,13 @@ import type { BounceMetrics } from '../ops/bounce-metrics.js';
 import { recordBouncePoll } from '../store/bounce-inboxes.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import { acquireLock } from './lock.js';
-import { processBounce, type BounceProcessorDeps, type RejectReason } from './process.js';
+import {
+  processReadBounces,
+  readBounce,
+  type BounceOutcome,
+  type BounceProcessorDeps,
+  type ReadBounce,
+} from './process.js';
 
 export const PROCESSED_FOLDER = 'Processed-Bounces' as const;
 export const REJECTED_FOLDER = 'Rejected-Bounces' as const;
@@ -44,14 +50,15 @@ export const bounceLockKey = (prefix: string, mailboxId: string) => `${prefix}:b
 
 interface Fetched {
   uid: number;
-  size: number;
-  source?: Buffer;
+  /** undefined: no source, or larger than BOUNCE_MAX_BYTES (rejected unread) */
+  read: ReadBounce | undefined;
 }
 
 /**
  * Poll one mailbox's bounce inbox, holding its lock: SELECT the folder, create Processed-Bounces and
  * Rejected-Bounces when missing, take up to BOUNCE_POLL_MAX_MESSAGES UIDs, fetch them BOUNCE_POLL_BATCH at a time
- * (each at most BOUNCE_MAX_BYTES: a larger one is rejected unread), process each, then UID MOVE the batch to the
+ * (each at most BOUNCE_MAX_BYTES: a larger one is rejected unread; each read as it arrives, its bytes not kept),
+ * decide the batch with one query and write its reports in one transaction, then UID MOVE the batch to the
  * folder of its outcome (imapflow falls back to COPY, \Deleted, UID EXPUNGE without MOVE). A DSN hit by an error
  * (database down) stays where it is for the next poll; a DSN processed before (a poll that died before its move)
  * is recognised by its digest and only moved. LOGOUT in `finally`.
@@ -103,22 +110,37 @@ async function pollInbox(deps: PollDeps, mailbox: Mailbox, folder: string, resul
     const uids = (found || []).sort((a, b) => a - b).slice(0, pollMaxMessages);
     for (let i = 0; i < uids.length && !lost(); i += pollBatch) {
       const batch = uids.slice(i, i + pollBatch);
+      // each DSN is read as it arrives and its bytes let go: the batch holds what the decisions need, at most
+      // BOUNCE_POLL_BATCH messages of at most BOUNCE_MAX_BYTES each in flight, never the inbox
       const fetched = await session.run(async (c) => {
         const out: Fetched[] = [];
         for await (const m of c.fetch(
           batch.join(','),
           { uid: true, size: true, source: { maxLength: maxBytes } },
           { uid: true },
-        ))
-          out.push({ uid: m.uid, size: m.size ?? 0, source: m.source });
+        )) {
+          const size = m.size ?? 0;
+          out.push({
+            uid: m.uid,
+            read:
+              m.source && size <= maxBytes
+                ? readBounce(deps, { raw: m.source, source: 'imap', mailboxId: mailbox.id })
+                : undefined,
+          });
+        }
         return out;
       });
       result.fetched += fetched.length;
       deps.metrics.fetched.inc(fetched.length);
+      const outcomes = await processReadBounces(
+        deps,
+        fetched.flatMap((m) => (m.read ? [m.read] : [])),
+      );
       const moves = { [PROCESSED_FOLDER]: [] as number[], [REJECTED_FOLDER]: [] as number[] };
+      let next = 0;
       for (const m of fetched) {
-        const outcome = await processOne(deps, mailbox, m, result);
-        if (outcome) moves[outcome].push(m.uid);
+        const folder = account(deps, mailbox, m.uid, m.read ? outcomes[next++]! : 'too_large', result);
+        if (folder) moves[folder].push(m.uid);
       }
       for (const [to, list] of Object.entries(moves)) {
         if (list.length === 0) continue;
@@ -132,46 +154,38 @@ async function pollInbox(deps: PollDeps, mailbox: Mailbox, folder: string, resul
   }
 }
 
-/** The folder a fetched message goes to, or undefined: it stays (a transient error). */
-async function processOne(
+/** Count and log one DSN's outcome; the folder it goes to, or undefined: it stays (a database error). */
+function account(
   deps: PollDeps,
   mailbox: Mailbox,
-  m: Fetched,
+  uid: number,
+  outcome: BounceOutcome | Error | 'too_large',
   result: PollResult,
-): Promise<typeof PROCESSED_FOLDER | typeof REJECTED_FOLDER | undefined> {
-  const reject = (reason: RejectReason, outboundMessageId?: string) => {
-    result.rejected += 1;
-    deps.metrics.rejected.inc({ reason, source: 'imap' });
-    deps.log.info({
-      event: 'bounce.rejected',
-      source: 'imap',
-      mailboxId: mailbox.id,
-      uid: m.uid,
-      reason,
-      outboundMessageId,
-    });
-    return REJECTED_FOLDER;
-  };
-  if (!m.source || m.size > deps.config.bounces.maxBytes) return reject('too_large');
-  try {
-    const outcome = await processBounce(deps, { raw: m.source, source: 'imap', mailboxId: mailbox.id });
-    if (outcome.result === 'rejected') return reject(outcome.reason, outcome.outboundMessageId);
-    result.matched += 1;
-    if (!outcome.duplicate) deps.metrics.matched.inc({ class: outcome.class, source: 'imap' });
-    deps.log.info({
-      event: 'bounce.matched',
-      source: 'imap',
-      mailboxId: mailbox.id,
-      uid: m.uid,
-      outboundMessageId: outcome.outboundMessageId,
-      class: outcome.class,
-      duplicate: outcome.duplicate,
-    });
-    return PROCESSED_FOLDER;
-  } catch (err) {
+): typeof PROCESSED_FOLDER | typeof REJECTED_FOLDER | undefined {
+  if (outcome instanceof Error) {
     result.errors += 1;
     deps.metrics.errors.inc({ source: 'imap' });
-    deps.log.warn({ event: 'bounce.error', source: 'imap', mailboxId: mailbox.id, uid: m.uid, err });
+    deps.log.warn({ event: 'bounce.error', source: 'imap', mailboxId: mailbox.id, uid, err: outcome });
     return undefined;
   }
+  if (outcome === 'too_large' || outcome.result === 'rejected') {
+    const reason = outcome === 'too_large' ? outcome : outcome.reason;
+    const outboundMessageId = outcome === 'too_large' ? undefined : outcome.outboundMessageId;
+    result.rejected += 1;
+    deps.metrics.rejected.inc({ reason, source: 'imap' });
+    deps.log.info({ event: 'bounce.rejected', source: 'imap', mailboxId: mailbox.id, uid, reason, outboundMessageId });
+    return REJECTED_FOLDER;
+  }
+  result.matched += 1;
+  if (!outcome.duplicate) deps.metrics.matched.inc({ class: outcome.class, source: 'imap' });
+  deps.log.info({
+    event: 'bounce.matched',
+    source: 'imap',
+    mailboxId: mailbox.id,
+    uid,
+    outboundMessageId: outcome.outboundMessageId,
+    class: outcome.class,
+    duplicate: outcome.duplicate,
+  });
+  return PROCESSED_FOLDER;
 }

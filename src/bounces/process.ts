@@ -1,9 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
-import { applyBounceReport, findBouncedMessage, type ReportClass } from '../store/bounces.js';
+import {
+  applyBounceReport,
+  applyBounceReports,
+  findBouncedMessage,
+  findBouncedMessages,
+  type AppliedBounce,
+  type BouncedMessage,
+  type NewBounceReport,
+  type ReportClass,
+} from '../store/bounces.js';
 import { classifyBounce } from './classify.js';
 import { headerValue } from './mime.js';
-import { parseBounce } from './parse-bounce.js';
+import { parseBounce, type ParsedBounce } from './parse-bounce.js';
 import { checkVerpAddress, findVerp, type VerpFailure } from './verp-find.js';
 
 /** Why a message changed nothing (logged and counted; in a bounce inbox it goes to Rejected-Bounces). */
@@ -72,6 +81,60 @@ export function bounceDigest(raw: Buffer): string {
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * A DSN read and its VERP address checked: everything the database is not needed for (pure). It keeps what the
+ * decision needs, never the raw bytes.
+ */
+export type ReadBounce = { source: BounceInput['source']; mailboxId?: string } & (
+  { ok: true; parsed: ParsedBounce; id: string; address: string; sha256: string } | { ok: false; reason: RejectReason }
+);
+
+export function readBounce(deps: BounceProcessorDeps, input: BounceInput): ReadBounce {
+  const parsed = parseBounce(input.raw);
+  const verp =
+    input.source === 'smtp' && input.rcpt !== undefined
+      ? checkVerpAddress(input.rcpt, deps.secrets)
+      : findVerp(parsed.headers, deps.secrets);
+  const where = { source: input.source, ...(input.mailboxId !== undefined ? { mailboxId: input.mailboxId } : {}) };
+  if (!verp.ok) return { ...where, ok: false, reason: verp.reason === 'not_verp' ? 'no_verp' : verp.reason };
+  return { ...where, ok: true, parsed, id: verp.id, address: verp.address, sha256: bounceDigest(input.raw) };
+}
+
+/** The report a read DSN writes for its outbound message, or why it writes nothing. */
+function decide(
+  deps: BounceProcessorDeps,
+  read: Extract<ReadBounce, { ok: true }>,
+  message: BouncedMessage | undefined,
+): { report: NewBounceReport } | { reject: RejectReason } {
+  if (!message) return { reject: 'unknown_id' };
+  if (message.envelopeFrom?.toLowerCase() !== read.address) return { reject: 'envelope_mismatch' };
+  if (read.mailboxId !== undefined && message.mailboxId !== read.mailboxId) return { reject: 'other_mailbox' };
+  if ((deps.now?.() ?? Date.now()) - message.sentAt.getTime() > deps.maxAgeDays * DAY_MS) return { reject: 'too_old' };
+  const c = classifyBounce(read.parsed, message.recipient);
+  return {
+    report: {
+      mailboxId: message.mailboxId,
+      outboundMessageId: message.id,
+      recipient: message.recipient,
+      source: read.source,
+      dsnMessageId: headerValue(read.parsed.headers, 'message-id')?.slice(0, 998) ?? null,
+      sha256: read.sha256,
+      action: c.action,
+      status: c.status,
+      diagnostic: c.diagnostic,
+      remoteMta: c.remoteMta,
+      class: c.class,
+    },
+  };
+}
+
+const matched = (r: NewBounceReport, applied: AppliedBounce): BounceOutcome => ({
+  result: 'matched',
+  class: r.class,
+  outboundMessageId: r.outboundMessageId,
+  ...applied,
+});
+
+/**
  * The bounce processor shared by the IMAP poll and the SMTP pipeline. A DSN changes state only if its VERP
  * address verifies, its id exists, the address equals the message's envelope_from, the message belongs to the
  * polled mailbox (IMAP), and it was sent within BOUNCE_MAX_AGE_DAYS; then one transaction writes the report and
@@ -79,31 +142,59 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * stays for the next poll, the job is retried).
  */
 export async function processBounce(deps: BounceProcessorDeps, input: BounceInput): Promise<BounceOutcome> {
-  const parsed = parseBounce(input.raw);
-  const verp =
-    input.source === 'smtp' && input.rcpt !== undefined
-      ? checkVerpAddress(input.rcpt, deps.secrets)
-      : findVerp(parsed.headers, deps.secrets);
-  if (!verp.ok) return { result: 'rejected', reason: verp.reason === 'not_verp' ? 'no_verp' : verp.reason };
-  const message = await findBouncedMessage(deps.db, verp.id);
-  if (!message) return { result: 'rejected', reason: 'unknown_id', outboundMessageId: verp.id };
-  const reject = (reason: RejectReason): BounceOutcome => ({ result: 'rejected', reason, outboundMessageId: verp.id });
-  if (message.envelopeFrom?.toLowerCase() !== verp.address) return reject('envelope_mismatch');
-  if (input.mailboxId !== undefined && message.mailboxId !== input.mailboxId) return reject('other_mailbox');
-  if ((deps.now?.() ?? Date.now()) - message.sentAt.getTime() > deps.maxAgeDays * DAY_MS) return reject('too_old');
-  const c = classifyBounce(parsed, message.recipient);
-  const applied = await applyBounceReport(deps.db, {
-    mailboxId: message.mailboxId,
-    outboundMessageId: message.id,
-    recipient: message.recipient,
-    source: input.source,
-    dsnMessageId: headerValue(parsed.headers, 'message-id')?.slice(0, 998) ?? null,
-    sha256: bounceDigest(input.raw),
-    action: c.action,
-    status: c.status,
-    diagnostic: c.diagnostic,
-    remoteMta: c.remoteMta,
-    class: c.class,
-  });
-  return { result: 'matched', class: c.class, outboundMessageId: message.id, ...applied };
+  const read = readBounce(deps, input);
+  if (!read.ok) return { result: 'rejected', reason: read.reason };
+  const d = decide(deps, read, await findBouncedMessage(deps.db, read.id));
+  if ('reject' in d) return { result: 'rejected', reason: d.reject, outboundMessageId: read.id };
+  return matched(d.report, await applyBounceReport(deps.db, d.report));
 }
+
+/**
+ * A poll batch of DSNs already read (`readBounce`, as each was fetched: their bytes are not held), each decided as
+ * `processBounce` decides it, with one query for their outbound messages and one transaction for their reports.
+ * The outcomes are in input order; an `Error` is a DSN hit by a database error (it stays for the next poll). When
+ * the batch's transaction fails, its DSNs are written one transaction each, so one DSN that cannot be written
+ * never holds back the others.
+ */
+export async function processReadBounces(
+  deps: BounceProcessorDeps,
+  reads: readonly ReadBounce[],
+): Promise<Array<BounceOutcome | Error>> {
+  let messages: Map<string, BouncedMessage>;
+  try {
+    messages = await findBouncedMessages(
+      deps.db,
+      reads.flatMap((read) => (read.ok ? [read.id] : [])),
+    );
+  } catch (err) {
+    return reads.map((read) => (read.ok ? asError(err) : { result: 'rejected', reason: read.reason }));
+  }
+  const outcomes: Array<BounceOutcome | Error> = [];
+  const reports: Array<{ index: number; report: NewBounceReport }> = [];
+  for (const read of reads) {
+    if (!read.ok) {
+      outcomes.push({ result: 'rejected', reason: read.reason });
+      continue;
+    }
+    const d = decide(deps, read, messages.get(read.id));
+    if ('reject' in d) outcomes.push({ result: 'rejected', reason: d.reject, outboundMessageId: read.id });
+    else {
+      reports.push({ index: outcomes.length, report: d.report });
+      outcomes.push(NOT_WRITTEN);
+    }
+  }
+  try {
+    const applied = await applyBounceReports(
+      deps.db,
+      reports.map((r) => r.report),
+    );
+    reports.forEach(({ index, report }, i) => (outcomes[index] = matched(report, applied[i]!)));
+  } catch {
+    for (const { index, report } of reports)
+      outcomes[index] = await applyBounceReport(deps.db, report).then((applied) => matched(report, applied), asError);
+  }
+  return outcomes;
+}
+
+const NOT_WRITTEN = new Error('not written');
+const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));

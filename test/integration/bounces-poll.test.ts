@@ -8,11 +8,11 @@ import { processBounce } from '../../src/bounces/process.js';
 import { generateKey } from '../../src/core/secret-box.js';
 import { verpAddress } from '../../src/core/verp.js';
 import { bounceProcessorDeps } from '../../src/roles/bounce-deps.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import type { Dovecot } from '../helpers/dovecot.js';
 import { dsn } from '../helpers/dsn.js';
 import { insertSentMessage, outboundSnapshot } from '../helpers/outbound-rows.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { call } from '../helpers/tenants.js';
 
 const ALICE = 'alice-Secret-pw-7f3c';
 const BOUNCE_PW = 'bounce-Secret-pw-44d0';
@@ -21,57 +21,25 @@ const VERP_DOMAIN = 'bounces.example.org';
 const SECRET = randomBytes(24).toString('hex');
 const CREDENTIALS_KEY = generateKey();
 
-interface Ctx {
-  dv: Dovecot;
-  sys: System;
-  owner: Tenant;
-  mailboxId: string;
-  deps: PollDeps;
-}
+type Ctx = ConnectedFixture & { mailboxId: string; deps: PollDeps };
 const test = anyTest as TestFn<Ctx>;
 let n = 0;
 
 test.before(async (t) => {
-  const dv = await startDovecot({
+  const fx = await connectedFixture({
     users: [
       { user: 'alice', password: ALICE },
       { user: 'bounces', password: BOUNCE_PW },
     ],
+    env: { IMAP_TIMEOUT_MS: '5000', BOUNCE_HMAC_SECRET: SECRET, CREDENTIALS_KEY, BOUNCE_POLL_BATCH: '7' },
   });
-  const sys = await startSystem({
-    roles: ['web'],
-    env: {
-      CONNECTED_ALLOW_HOSTS: '127.0.0.1',
-      IMAP_TIMEOUT_MS: '5000',
-      BOUNCE_HMAC_SECRET: SECRET,
-      CREDENTIALS_KEY,
-      BOUNCE_POLL_BATCH: '7',
-    },
+  t.context = { ...fx, mailboxId: '', deps: bounceProcessorDeps(fx.sys.deps) };
+  t.context.mailboxId = await fx.connect(ADDRESS, 'alice', {
+    extra: { bounce_imap: { ...fx.imap('bounces'), verp_domain: VERP_DOMAIN } },
   });
-  const owner = await createTenant(sys, 'pro');
-  const r = await call(sys, 'POST', '/api/v1/mailboxes', {
-    token: owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: ADDRESS,
-      imap: { host: '127.0.0.1', port: dv.port, tls: 'none', username: 'alice', password: ALICE },
-      bounce_imap: {
-        host: '127.0.0.1',
-        port: dv.port,
-        tls: 'none',
-        username: 'bounces',
-        password: BOUNCE_PW,
-        verp_domain: VERP_DOMAIN,
-      },
-    },
-  });
-  if (r.status !== 201) throw new Error(`setup: ${r.status} ${r.text}`);
-  const row = await sys.deps.db('mailboxes').where({ address: ADDRESS }).first('id');
-  t.context = { dv, sys, owner, mailboxId: row.id, deps: bounceProcessorDeps(sys.deps) };
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 const sent = (t: { context: Ctx }, recipient = `r${++n}@dest.example`, sentAt?: Date) =>
@@ -322,3 +290,71 @@ test.serial('the CLI and a scheduled poll at once: each DSN once; exit codes', a
     await db('mailboxes').where({ id: t.context.mailboxId }).update({ bounce_imap_port: t.context.dv.port });
   }
 });
+
+test.serial(
+  'one batch (one lookup, one transaction): the same DSN twice is one report; a soft then a hard DSN for one message ends hard',
+  async (t) => {
+    const db = t.context.sys.deps.db;
+    const twice = await sent(t);
+    const raw = dsn('postfix-hard.eml', { verp: twice.verp, rcpt: twice.recipient, n: ++n });
+    const upgraded = await sent(t);
+    seed(t, [
+      raw,
+      raw,
+      dsn('yahoo-soft.eml', { verp: upgraded.verp, rcpt: upgraded.recipient, n: ++n }),
+      dsn('sendmail-hard.eml', { verp: upgraded.verp, rcpt: upgraded.recipient, n: ++n }),
+    ]);
+    const r = await poll(t);
+    t.like(r, { fetched: 4, matched: 4, rejected: 0, errors: 0 });
+    t.is((await db('bounce_reports').where({ outbound_message_id: twice.id })).length, 1);
+    t.deepEqual(
+      (await db('outbound_message_events').where({ outbound_message_id: twice.id })).map((e) => e.type),
+      ['bounced'],
+    );
+    t.like(await db('outbound_messages').where({ id: upgraded.id }).first(), {
+      status: 'bounced',
+      bounce_type: 'hard',
+    });
+    t.deepEqual(
+      (await db('bounce_reports').where({ outbound_message_id: upgraded.id }).orderBy('id')).map((b) => b.class),
+      ['soft', 'hard'],
+    );
+    t.is((await folderCounts(t.context.dv)).inbox, 0);
+  },
+);
+
+test.serial(
+  'a DSN whose report cannot be written: the rest of its batch is written, it stays in the inbox for the next poll',
+  async (t) => {
+    const db = t.context.sys.deps.db;
+    const [a, stuck, b] = [await sent(t), await sent(t), await sent(t)];
+    // the database refuses this one message's report (as a broken row would), nothing else
+    await db.raw(`create function mw_test_refuse() returns trigger language plpgsql as $$
+      begin
+        if new.outbound_message_id = '${stuck.id}' then raise exception 'refused by the test'; end if;
+        return new;
+      end $$`);
+    await db.raw(
+      'create trigger mw_test_refuse before insert on bounce_reports for each row execute function mw_test_refuse()',
+    );
+    try {
+      seed(
+        t,
+        [a, stuck, b].map((m) => dsn('gmail-hard.eml', { verp: m.verp, rcpt: m.recipient, n: ++n })),
+      );
+      const r = await poll(t);
+      t.like(r, { fetched: 3, matched: 2, rejected: 0, errors: 1 });
+      for (const m of [a, b])
+        t.like(await db('outbound_messages').where({ id: m.id }).first(), { status: 'bounced', bounce_type: 'hard' });
+      t.like(await db('outbound_messages').where({ id: stuck.id }).first(), { status: 'sent', bounce_type: null });
+      t.is((await db('bounce_reports').where({ outbound_message_id: stuck.id })).length, 0);
+      t.is((await folderCounts(t.context.dv)).inbox, 1);
+    } finally {
+      await db.raw('drop trigger mw_test_refuse on bounce_reports');
+      await db.raw('drop function mw_test_refuse()');
+    }
+    t.like(await poll(t), { fetched: 1, matched: 1, errors: 0 });
+    t.like(await db('outbound_messages').where({ id: stuck.id }).first(), { status: 'bounced', bounce_type: 'hard' });
+    t.is((await folderCounts(t.context.dv)).inbox, 0);
+  },
+);

@@ -1,17 +1,10 @@
 import anyTest, { type TestFn } from 'ava';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/core/log.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, type System } from '../helpers/system.js';
-import {
-  apiRoutes,
-  call,
-  createTenant,
-  fill,
-  withoutRequestId,
-  type RouteSpec,
-  type Tenant,
-} from '../helpers/tenants.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import type { Dovecot } from '../helpers/dovecot.js';
+import type { System } from '../helpers/system.js';
+import { apiRoutes, call, fill, withoutRequestId, type RouteSpec, type Tenant } from '../helpers/tenants.js';
 
 /**
  * Mailbox tokens of connected mailboxes, and tenant isolation on every route that names a mailbox (generated from
@@ -23,25 +16,16 @@ const BOB_PW = 'bob-Access-pw-a7d2';
 const A_BOX = 'a-ops@example.org';
 const B_BOX = 'b-ops@example.org';
 
-interface Ctx {
-  dv: Dovecot;
-  sys: System;
+type Ctx = ConnectedFixture & {
   a: Tenant;
   b: Tenant;
   aToken: string;
   bMessageId: string;
   bJti: string;
   lines: string[];
-}
+};
 const test = anyTest as TestFn<Ctx>;
 
-const connect = async (sys: System, tenant: Tenant, address: string, port: number, user: string, pw: string) => {
-  const r = await call(sys, 'POST', '/api/v1/mailboxes', {
-    token: tenant.apiKey,
-    body: { kind: 'connected', address, imap: { host: '127.0.0.1', port, tls: 'none', username: user, password: pw } },
-  });
-  if (r.status !== 201) throw new Error(`connect ${address}: ${r.status} ${r.text}`);
-};
 const mint = async (sys: System, address: string, credential: string, permissions: string[]) => {
   const r = await call(sys, 'POST', `/api/v1/mailboxes/${address}/tokens`, {
     token: credential,
@@ -74,35 +58,34 @@ test.before(async (t) => {
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
   const log = createLogger({ log: { level: 'trace', pretty: false } }, 'test', sink);
-  const dv = await startDovecot({
+  const fx = await connectedFixture({
     users: [
       { user: 'alice', password: ALICE_PW },
       { user: 'bob', password: BOB_PW },
     ],
-  });
-  await dv.append('alice', 'INBOX', 'Subject: for alice\r\n\r\nalice body\r\n');
-  await dv.append('bob', 'INBOX', ATTACHED);
-  await dv.append('bob', 'INBOX', 'Subject: second\r\n\r\nsecond body\r\n');
-  const sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000', RATE_LIMIT_ENABLED: 'false' },
+    seed: async (dv) => {
+      await dv.append('alice', 'INBOX', 'Subject: for alice\r\n\r\nalice body\r\n');
+      await dv.append('bob', 'INBOX', ATTACHED);
+      await dv.append('bob', 'INBOX', 'Subject: second\r\n\r\nsecond body\r\n');
+    },
+    env: { IMAP_TIMEOUT_MS: '3000', RATE_LIMIT_ENABLED: 'false' },
     overrides: { log },
+    tenants: 2,
   });
-  const a = await createTenant(sys, 'pro');
-  const b = await createTenant(sys, 'pro');
-  await connect(sys, a, A_BOX, dv.port, 'alice', ALICE_PW);
-  await connect(sys, b, B_BOX, dv.port, 'bob', BOB_PW);
+  const [a, b] = fx.tenants as [Tenant, Tenant];
+  t.context = { ...fx, a, b, aToken: '', bMessageId: '', bJti: '', lines };
+  const { sys } = fx;
+  await fx.connect(A_BOX, 'alice', { owner: a });
+  await fx.connect(B_BOX, 'bob', { owner: b });
   const list = await call(sys, 'GET', `/api/v1/mailboxes/${B_BOX}/messages`, { token: b.apiKey });
-  const bMessageId = (list.body as Array<{ id: string; subject: string }>).find(
+  t.context.bMessageId = (list.body as Array<{ id: string; subject: string }>).find(
     (m) => m.subject === 'private to bob',
   )!.id;
-  const aToken = (await mint(sys, A_BOX, a.apiKey, ['read', 'send', 'manage'])).token;
-  const bJti = (await mint(sys, B_BOX, b.apiKey, ['read'])).jti;
-  t.context = { dv, sys, a, b, aToken, bMessageId, bJti, lines };
+  t.context.aToken = (await mint(sys, A_BOX, a.apiKey, ['read', 'send', 'manage'])).token;
+  t.context.bJti = (await mint(sys, B_BOX, b.apiKey, ['read'])).jti;
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 const allLoggedOut = async (dv: Dovecot) => {
@@ -242,7 +225,7 @@ test.serial(
 test.serial("a token of A's connected mailbox never reaches B's mailbox at A's address", async (t) => {
   // B connects an account at the address A uses (allowed: unique per owner): A's token still reads A's mail
   const { sys, dv, b, aToken } = t.context;
-  await connect(sys, b, A_BOX, dv.port, 'bob', BOB_PW);
+  await t.context.connect(A_BOX, 'bob', { owner: b });
   const mine = await call(sys, 'GET', `/api/v1/mailboxes/${A_BOX}/messages`, { token: aToken });
   t.is(mine.status, 200);
   t.true(mine.body.some((m: { subject: string }) => m.subject === 'for alice'));

@@ -1,9 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { countingProxy } from '../helpers/counting-proxy.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import { call } from '../helpers/tenants.js';
 
 const PASSWORD = 'alice-Attach-pw-81c4';
 const BOX = 'files@example.org';
@@ -80,43 +79,30 @@ const WITH_BIG = [
   '',
 ].join('\r\n');
 
-const test = anyTest as TestFn<{
-  dv: Dovecot;
-  sys: System;
-  owner: Tenant;
-  id: string;
-  bigId: string;
-  proxy: Awaited<ReturnType<typeof countingProxy>>;
-}>;
+const test = anyTest as TestFn<
+  ConnectedFixture<Awaited<ReturnType<typeof countingProxy>>> & { id: string; bigId: string }
+>;
 
 test.before(async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.dv = dv;
-  await dv.append('alice', 'INBOX', NESTED);
-  await dv.append('alice', 'INBOX', WITH_BIG);
-  t.context.proxy = await countingProxy(dv.port);
-  t.context.sys = await startSystem({ roles: ['web'], env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1' } });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
-  const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
-    token: t.context.owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: BOX,
-      imap: { host: '127.0.0.1', port: t.context.proxy.port, tls: 'none', username: 'alice', password: PASSWORD },
+  const fx = await connectedFixture({
+    users: [{ user: 'alice', password: PASSWORD }],
+    seed: async (dv) => {
+      await dv.append('alice', 'INBOX', NESTED);
+      await dv.append('alice', 'INBOX', WITH_BIG);
     },
+    proxy: countingProxy,
   });
-  if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
-  const list = await call(t.context.sys, 'GET', `${base}/messages`, { token: t.context.owner.apiKey });
+  t.context = { ...fx, id: '', bigId: '' };
+  await fx.connect(BOX, 'alice');
+  const list = await call(fx.sys, 'GET', `${base}/messages`, { token: fx.owner.apiKey });
   t.context.id = list.body[1].id;
   t.context.bigId = list.body[0].id;
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  t.context.proxy?.close();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
-const get = (t: { context: { sys: System; owner: Tenant } }, path: string) =>
+const get = (t: { context: Pick<ConnectedFixture, 'sys' | 'owner'> }, path: string) =>
   call(t.context.sys, 'GET', path, { token: t.context.owner.apiKey });
 
 test.serial('a message lists its attachments in MIME order, names decoded, decoded sizes', async (t) => {

@@ -1,44 +1,27 @@
 import anyTest, { type TestFn } from 'ava';
 import { countingProxy } from '../helpers/counting-proxy.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import { call } from '../helpers/tenants.js';
 
 const PASSWORD = 'alice-Busy-pw-77e1';
 const BOX = 'busy@example.org';
 const base = `/api/v1/mailboxes/${BOX}`;
 
-const test = anyTest as TestFn<{
-  dv: Dovecot;
-  sys: System;
-  owner: Tenant;
-  proxy: Awaited<ReturnType<typeof countingProxy>>;
-}>;
+const test = anyTest as TestFn<ConnectedFixture<Awaited<ReturnType<typeof countingProxy>>>>;
 
 test.before(async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.dv = dv;
-  for (let i = 0; i < 5; i++) await dv.append('alice', 'INBOX', `Subject: m${i}\r\n\r\nbody\r\n`);
-  t.context.proxy = await countingProxy(dv.port);
-  t.context.sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', RATE_LIMIT_ENABLED: 'false' },
-  });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
-  const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
-    token: t.context.owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: BOX,
-      imap: { host: '127.0.0.1', port: t.context.proxy.port, tls: 'none', username: 'alice', password: PASSWORD },
+  t.context = await connectedFixture({
+    users: [{ user: 'alice', password: PASSWORD }],
+    seed: async (dv) => {
+      for (let i = 0; i < 5; i++) await dv.append('alice', 'INBOX', `Subject: m${i}\r\n\r\nbody\r\n`);
     },
+    proxy: countingProxy,
+    env: { RATE_LIMIT_ENABLED: 'false' },
   });
-  if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
+  await t.context.connect(BOX, 'alice');
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  t.context.proxy?.close();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 test.serial(

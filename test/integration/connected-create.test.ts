@@ -3,9 +3,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/core/log.js';
 import { open } from '../../src/core/secret-box.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, TEST_DOMAIN, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import type { Dovecot } from '../helpers/dovecot.js';
+import { TEST_DOMAIN, type System } from '../helpers/system.js';
+import { call, createTenant } from '../helpers/tenants.js';
 import { jsonBody, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
 import { openApiDocument } from '../../src/api/openapi.js';
 
@@ -13,30 +14,25 @@ const PASSWORD = 'alice-Secret-pw-7f3c';
 const BOB_PASSWORD = 'bob-Secret-pw-91aa';
 const WRONG = 'wrong-Password-e2d1';
 
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant; lines: string[] }>;
+const test = anyTest as TestFn<ConnectedFixture & { lines: string[] }>;
 
 test.before(async (t) => {
   const lines: string[] = [];
   const sink = new PassThrough();
   sink.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
   const log = createLogger({ log: { level: 'trace', pretty: false } }, 'test', sink);
-  t.context.lines = lines;
-  t.context.dv = await startDovecot({
+  const fx = await connectedFixture({
     users: [
       { user: 'alice', password: PASSWORD },
       { user: 'bob', password: BOB_PASSWORD },
     ],
-  });
-  t.context.sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000' },
+    env: { IMAP_TIMEOUT_MS: '3000' },
     overrides: { log },
   });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
+  t.context = { ...fx, lines };
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 // every IMAP session the API opened ended with LOGOUT (not a dropped connection)
 test.afterEach(async (t) => {

@@ -1,38 +1,31 @@
 import anyTest, { type TestFn } from 'ava';
 import { ImapFlow } from 'imapflow';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import type { Dovecot } from '../helpers/dovecot.js';
+import type { System } from '../helpers/system.js';
+import { call, type Tenant } from '../helpers/tenants.js';
 
 const PASSWORD = 'alice-Delete-pw-3f9a';
 const BOX = 'del@example.org';
 const base = `/api/v1/mailboxes/${BOX}`;
 const mail = (subject: string) => `From: eve@example.net\r\nSubject: ${subject}\r\n\r\nbody of ${subject}\r\n`;
 
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant }>;
+const test = anyTest as TestFn<ConnectedFixture>;
 
 test.before(async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.dv = dv;
-  await dv.append('alice', 'INBOX', mail('keep unread'));
-  await dv.append('alice', 'INBOX', mail('flagged deleted by someone else'), ['\\Deleted']);
-  await dv.append('alice', 'INBOX', mail('already read'), ['\\Seen']);
-  await dv.append('alice', 'INBOX', mail('to delete'));
-  t.context.sys = await startSystem({ roles: ['web'], env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1' } });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
-  const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
-    token: t.context.owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: BOX,
-      imap: { host: '127.0.0.1', port: dv.port, tls: 'none', username: 'alice', password: PASSWORD },
+  t.context = await connectedFixture({
+    users: [{ user: 'alice', password: PASSWORD }],
+    seed: async (dv) => {
+      await dv.append('alice', 'INBOX', mail('keep unread'));
+      await dv.append('alice', 'INBOX', mail('flagged deleted by someone else'), ['\\Deleted']);
+      await dv.append('alice', 'INBOX', mail('already read'), ['\\Seen']);
+      await dv.append('alice', 'INBOX', mail('to delete'));
     },
   });
-  if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
+  await t.context.connect(BOX, 'alice');
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 const api = (t: { context: { sys: System; owner: Tenant } }, method: string, path: string) =>

@@ -1,9 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
 import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import { call } from '../helpers/tenants.js';
 
 /** The password of the account; a hostile server quotes it back in its refusal. */
 const PASSWORD = 'echo-Secret-pw-5e71';
@@ -42,26 +41,23 @@ async function echoingServer(): Promise<{ port: number; server: Server; logins: 
   return Object.assign(state, { port: (server.address() as AddressInfo).port, server });
 }
 
-const test = anyTest as TestFn<{
-  dv: Dovecot;
-  sys: System;
-  owner: Tenant;
-  hostile: Awaited<ReturnType<typeof echoingServer>>;
-}>;
+const test = anyTest as TestFn<ConnectedFixture & { hostile: Awaited<ReturnType<typeof echoingServer>> }>;
 
 test.before(async (t) => {
-  t.context.dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.hostile = await echoingServer();
-  t.context.sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000' },
-  });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
+  const hostile = await echoingServer();
+  try {
+    t.context = {
+      ...(await connectedFixture({ users: [{ user: 'alice', password: PASSWORD }], env: { IMAP_TIMEOUT_MS: '3000' } })),
+      hostile,
+    };
+  } catch (err) {
+    hostile.server.close();
+    throw err;
+  }
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
+  await t.context.stop?.();
   t.context.hostile?.server.close();
-  await t.context.dv?.stop();
 });
 
 const account = (port: number) => ({ host: '127.0.0.1', port, tls: 'none', username: 'alice', password: PASSWORD });

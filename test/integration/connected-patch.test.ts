@@ -2,9 +2,9 @@ import anyTest, { type TestFn } from 'ava';
 import { openApiDocument } from '../../src/api/openapi.js';
 import { open } from '../../src/core/secret-box.js';
 import { jsonBody, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
 import { startSmtpAuthServer, type SmtpAuthServer } from '../helpers/smtp-auth-server.js';
-import { startSystem, type System } from '../helpers/system.js';
+import type { System } from '../helpers/system.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
 
 const ALICE = 'alice-Secret-pw-7f3c';
@@ -13,34 +13,27 @@ const SMTP_PASSWORD = 'smtp-Secret-pw-5b20';
 const WRONG = 'wrong-Password-e2d1';
 const ADDRESS = 'patch@example.org';
 
-const test = anyTest as TestFn<{ dv: Dovecot; smtp: SmtpAuthServer; sys: System; owner: Tenant }>;
+const test = anyTest as TestFn<ConnectedFixture & { smtp: SmtpAuthServer }>;
 
 test.before(async (t) => {
-  t.context.dv = await startDovecot({
-    users: [
-      { user: 'alice', password: ALICE },
-      { user: 'bob', password: BOB },
-    ],
-  });
-  t.context.smtp = await startSmtpAuthServer('alice', SMTP_PASSWORD);
-  t.context.sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000' },
-  });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
-  const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
-    token: t.context.owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: ADDRESS,
-      imap: { host: '127.0.0.1', port: t.context.dv.port, tls: 'none', username: 'alice', password: ALICE },
-    },
-  });
-  if (r.status !== 201) throw new Error(`setup: ${r.status} ${r.text}`);
+  const smtp = await startSmtpAuthServer('alice', SMTP_PASSWORD);
+  try {
+    const fx = await connectedFixture({
+      users: [
+        { user: 'alice', password: ALICE },
+        { user: 'bob', password: BOB },
+      ],
+      env: { IMAP_TIMEOUT_MS: '3000' },
+    });
+    t.context = { ...fx, smtp };
+  } catch (err) {
+    await smtp.stop();
+    throw err;
+  }
+  await t.context.connect(ADDRESS, 'alice');
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
   await t.context.smtp?.stop();
 });
 

@@ -2,8 +2,9 @@ import anyTest, { type TestFn } from 'ava';
 import { createHash } from 'node:crypto';
 import { ImapFlow } from 'imapflow';
 import { seal } from '../../src/core/secret-box.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, type System } from '../helpers/system.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import type { Dovecot } from '../helpers/dovecot.js';
+import type { System } from '../helpers/system.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 import { call, createTenant, type Tenant } from '../helpers/tenants.js';
 import { openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
@@ -13,7 +14,7 @@ const PASSWORD = 'alice-Reads-pw-5d2e';
 const BOX = 'ops@example.org';
 const base = `/api/v1/mailboxes/${BOX}`;
 
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant; proxy: TcpProxy; uids: number[] }>;
+const test = anyTest as TestFn<ConnectedFixture<TcpProxy> & { uids: number[] }>;
 
 const PLAIN = [
   'From: Ann <ann@example.net>',
@@ -65,32 +66,21 @@ const ATTACHED = [
 ].join('\r\n');
 
 test.before(async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.dv = dv;
   const uids: number[] = [];
-  for (const raw of [PLAIN, ALT, ATTACHED]) uids.push((await dv.append('alice', 'INBOX', raw)).uid);
-  t.context.uids = uids;
-  dv.seedMaildir('alice', 'Archive', ['Subject: archived\r\n\r\nold\r\n']);
-  t.context.proxy = await startTcpProxy(dv.port);
-  t.context.sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '1500' },
-  });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
-  const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
-    token: t.context.owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: BOX,
-      imap: { host: '127.0.0.1', port: t.context.proxy.port, tls: 'none', username: 'alice', password: PASSWORD },
+  const fx = await connectedFixture({
+    users: [{ user: 'alice', password: PASSWORD }],
+    seed: async (dv) => {
+      for (const raw of [PLAIN, ALT, ATTACHED]) uids.push((await dv.append('alice', 'INBOX', raw)).uid);
+      dv.seedMaildir('alice', 'Archive', ['Subject: archived\r\n\r\nold\r\n']);
     },
+    proxy: (port) => startTcpProxy(port),
+    env: { IMAP_TIMEOUT_MS: '1500' },
   });
-  if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
+  t.context = { ...fx, uids };
+  await fx.connect(BOX, 'alice');
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.proxy?.close();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 const get = (t: { context: { sys: System; owner: Tenant } }, path: string, token?: string) =>

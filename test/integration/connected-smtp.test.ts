@@ -1,29 +1,33 @@
 import anyTest, { type TestFn } from 'ava';
 import { createServer, type AddressInfo } from 'node:net';
 import { open } from '../../src/core/secret-box.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
+import type { Dovecot } from '../helpers/dovecot.js';
+import type { System } from '../helpers/system.js';
+import { call, type Tenant } from '../helpers/tenants.js';
 import { startSmtpAuthServer, type SmtpAuthServer } from '../helpers/smtp-auth-server.js';
 
 const PASSWORD = 'alice-Secret-pw-7f3c';
 const SMTP_PASSWORD = 'smtp-Secret-pw-5b20';
 const WRONG = 'wrong-Smtp-pw-0c9e';
 
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant; smtp: SmtpAuthServer }>;
+const test = anyTest as TestFn<ConnectedFixture & { smtp: SmtpAuthServer }>;
 
 test.before(async (t) => {
-  t.context.dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.smtp = await startSmtpAuthServer('alice', SMTP_PASSWORD);
-  t.context.sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000' },
-  });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
+  const smtp = await startSmtpAuthServer('alice', SMTP_PASSWORD);
+  try {
+    const fx = await connectedFixture({
+      users: [{ user: 'alice', password: PASSWORD }],
+      env: { IMAP_TIMEOUT_MS: '3000' },
+    });
+    t.context = { ...fx, smtp };
+  } catch (err) {
+    await smtp.stop();
+    throw err;
+  }
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
   await t.context.smtp?.stop();
 });
 

@@ -1,8 +1,7 @@
 import test from 'ava';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { startDovecot } from '../helpers/dovecot.js';
-import { startSystem } from '../helpers/system.js';
-import { call, createTenant } from '../helpers/tenants.js';
+import { connectedFixture } from '../helpers/connected.js';
+import { call } from '../helpers/tenants.js';
 
 /**
  * A proxy in front of Dovecot that swallows the first client line matching `stall` (the server never sees the
@@ -41,23 +40,16 @@ async function swallowingProxy(target: number, stall: RegExp) {
 }
 
 test('a command that times out: 504 imap_timeout, and the session still ends with LOGOUT on the wire', async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'alice', password: 'alice-Timeout-pw' }] });
-  t.teardown(() => dv.stop());
-  const proxy = await swallowingProxy(dv.port, /^\S+ (EXAMINE|SELECT) /i);
-  t.teardown(() => proxy.close());
-  const sys = await startSystem({
-    roles: ['web'],
-    env: { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '1000' },
+  const fx = await connectedFixture({
+    users: [{ user: 'alice', password: 'alice-Timeout-pw' }],
+    proxy: (port) => swallowingProxy(port, /^\S+ (EXAMINE|SELECT) /i),
+    env: { IMAP_TIMEOUT_MS: '1000' },
   });
-  t.teardown(() => sys.stop());
-  const owner = await createTenant(sys, 'pro');
+  t.teardown(() => fx.stop());
+  const { dv, sys, owner } = fx;
   const created = await call(sys, 'POST', '/api/v1/mailboxes', {
     token: owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: 'slow@example.org',
-      imap: { host: '127.0.0.1', port: proxy.port, tls: 'none', username: 'alice', password: 'alice-Timeout-pw' },
-    },
+    body: { kind: 'connected', address: 'slow@example.org', imap: fx.imap('alice') },
   });
   t.is(created.status, 201, created.text);
   const before = await dv.waitForLog((c) => c.logins === 1 && c.loggedOut === 1);

@@ -3,12 +3,12 @@ import { Redis } from 'ioredis';
 import { PassThrough } from 'node:stream';
 import { createLogger } from '../../src/core/log.js';
 import { generateKey } from '../../src/core/secret-box.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
 import { TEST_REDIS_URL, uniquePrefix } from '../helpers/redis.js';
 import { openSse } from '../helpers/stream-clients.js';
 import { startSystem, type System } from '../helpers/system.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { call } from '../helpers/tenants.js';
 
 // One watcher per connected mailbox across worker processes (a Redis lease), taken over when its holder stops,
 // reconnecting after the server drops it, restarted (LOGOUT, then a new login) when the account changes.
@@ -17,18 +17,17 @@ const PASSWORD = 'bob-Lease-pw-93a0';
 const BOX = 'lease@example.org';
 const base = `/api/v1/mailboxes/${BOX}`;
 
-const test = anyTest as TestFn<{
-  dv: Dovecot;
-  proxy: TcpProxy;
-  web: System;
-  workers: System[];
-  owner: Tenant;
-  mailboxId: string;
-  redis: Redis;
-  prefix: string;
-  /** the workers' log lines, at trace level */
-  lines: string[];
-}>;
+const test = anyTest as TestFn<
+  ConnectedFixture<TcpProxy> & {
+    web: System;
+    workers: System[];
+    mailboxId: string;
+    redis: Redis;
+    prefix: string;
+    /** the workers' log lines, at trace level */
+    lines: string[];
+  }
+>;
 
 const mail = (subject: string) =>
   ['From: carl@example.net', `To: ${BOX}`, `Subject: ${subject}`, '', 'hello', ''].join('\r\n');
@@ -64,11 +63,7 @@ async function holder(t: { context: { workers: System[] } }): Promise<System> {
 }
 
 test.before(async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'bob', password: PASSWORD }] });
-  t.context.dv = dv;
-  t.context.proxy = await startTcpProxy(dv.port);
   const prefix = uniquePrefix();
-  t.context.prefix = prefix;
   const env = {
     CREDENTIALS_KEY: generateKey(),
     CONNECTED_ALLOW_HOSTS: '127.0.0.1',
@@ -78,38 +73,30 @@ test.before(async (t) => {
     CONNECTED_WATCH_BACKOFF_MIN_MS: '50',
     CONNECTED_WATCH_BACKOFF_MAX_MS: '400',
   };
-  t.context.web = await startSystem({ roles: ['web'], env, prefix });
-  const database = t.context.web.database;
+  const fx = await connectedFixture({
+    users: [{ user: 'bob', password: PASSWORD }],
+    proxy: (port) => startTcpProxy(port),
+    env,
+    prefix,
+  });
   const lines: string[] = [];
-  t.context.lines = lines;
+  t.context = { ...fx, web: fx.sys, workers: [], mailboxId: '', redis: new Redis(TEST_REDIS_URL), prefix, lines };
+  const database = fx.sys.database;
   const traced = () => {
     const sink = new PassThrough();
     sink.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
     return createLogger({ log: { level: 'trace', pretty: false } }, 'worker', sink);
   };
-  t.context.workers = [
-    await startSystem({ roles: ['worker'], env, prefix, database, overrides: { log: traced() } }),
-    await startSystem({ roles: ['worker'], env, prefix, database, overrides: { log: traced() } }),
-  ];
-  t.context.redis = new Redis(TEST_REDIS_URL);
-  t.context.owner = await createTenant(t.context.web, 'pro');
-  const r = await call(t.context.web, 'POST', '/api/v1/mailboxes', {
-    token: t.context.owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: BOX,
-      imap: { host: '127.0.0.1', port: t.context.proxy.port, tls: 'none', username: 'bob', password: PASSWORD },
-    },
-  });
-  if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
-  t.context.mailboxId = (await t.context.web.deps.stores.mailboxes.findConnected(t.context.owner.userId, BOX))!.id;
+  for (let i = 0; i < 2; i++)
+    t.context.workers.push(
+      await startSystem({ roles: ['worker'], env, prefix, database, overrides: { log: traced() } }),
+    );
+  t.context.mailboxId = await fx.connect(BOX, 'bob');
 });
 test.after.always(async (t) => {
   for (const w of t.context.workers ?? []) await w.stop();
-  await t.context.web?.stop();
   t.context.redis?.disconnect();
-  await t.context.proxy?.close();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 test.serial('two worker processes: one watcher (one IMAP session), one event per message', async (t) => {

@@ -1,9 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
 import { ImapFlow } from 'imapflow';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
 import { openSse } from '../helpers/stream-clients.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { call } from '../helpers/tenants.js';
 
 // A server without IDLE: the watcher polls with NOOP every CONNECTED_WATCH_POLL_MS (imapflow's own fallback
 // would poll every 2 minutes), and new mail still reaches the streams.
@@ -11,27 +10,18 @@ import { call, createTenant, type Tenant } from '../helpers/tenants.js';
 const PASSWORD = 'carol-Poll-pw-2be4';
 const BOX = 'poll@example.org';
 
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant }>;
+const test = anyTest as TestFn<ConnectedFixture>;
 
 test.before(async (t) => {
-  t.context.dv = await startDovecot({
+  t.context = await connectedFixture({
     users: [{ user: 'carol', password: PASSWORD }],
     extraConf: 'imap_capability = IMAP4rev1 LITERAL+ SASL-IR ENABLE UIDPLUS\n',
-  });
-  t.context.sys = await startSystem({
     roles: ['web', 'worker'],
-    env: {
-      CONNECTED_ALLOW_HOSTS: '127.0.0.1',
-      IMAP_TIMEOUT_MS: '5000',
-      CONNECTED_WATCH_SCAN_MS: '100',
-      CONNECTED_WATCH_POLL_MS: '200',
-    },
+    env: { IMAP_TIMEOUT_MS: '5000', CONNECTED_WATCH_SCAN_MS: '100', CONNECTED_WATCH_POLL_MS: '200' },
   });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 test('without IDLE the watcher polls with NOOP: an APPEND reaches the stream within a few polls', async (t) => {

@@ -1,8 +1,8 @@
 import anyTest, { type TestFn } from 'ava';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
 import { openSse, openWs, wsUrl } from '../helpers/stream-clients.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import type { System } from '../helpers/system.js';
+import { call, type Tenant } from '../helpers/tenants.js';
 import { frameValidator, openApiValidator, validatedCall } from '../helpers/openapi-validator.js';
 import { asyncApiDocument } from '../../src/api/openapi/asyncapi.js';
 import { openApiDocument } from '../../src/api/openapi.js';
@@ -14,7 +14,7 @@ const PASSWORD = 'alice-Watch-pw-71c3';
 const BOX = 'ops@example.org';
 const base = `/api/v1/mailboxes/${BOX}`;
 
-const test = anyTest as TestFn<{ dv: Dovecot; sys: System; owner: Tenant; other: Tenant; mailboxId: string }>;
+const test = anyTest as TestFn<ConnectedFixture & { other: Tenant; mailboxId: string }>;
 
 const mail = (subject: string, from = 'ann@example.net') =>
   [`From: Ann <${from}>`, 'To: ops@example.org', `Subject: ${subject}`, '', `body of ${subject}`, ''].join('\r\n');
@@ -32,35 +32,23 @@ async function watching(sys: System, n = 1) {
 }
 
 test.before(async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
-  t.context.dv = dv;
-  t.context.sys = await startSystem({
+  const fx = await connectedFixture({
+    users: [{ user: 'alice', password: PASSWORD }],
     roles: ['web', 'worker'],
     env: {
-      CONNECTED_ALLOW_HOSTS: '127.0.0.1',
       IMAP_TIMEOUT_MS: '5000',
       CONNECTED_WATCH_SCAN_MS: '100',
       CONNECTED_WATCH_BACKOFF_MIN_MS: '50',
       CONNECTED_WATCH_BACKOFF_MAX_MS: '500',
     },
+    tenants: 2,
   });
-  t.context.owner = await createTenant(t.context.sys, 'pro');
-  t.context.other = await createTenant(t.context.sys, 'pro');
-  const r = await call(t.context.sys, 'POST', '/api/v1/mailboxes', {
-    token: t.context.owner.apiKey,
-    body: {
-      kind: 'connected',
-      address: BOX,
-      imap: { host: '127.0.0.1', port: dv.port, tls: 'none', username: 'alice', password: PASSWORD },
-    },
-  });
-  if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
-  t.context.mailboxId = (await t.context.sys.deps.stores.mailboxes.findConnected(t.context.owner.userId, BOX))!.id;
-  await watching(t.context.sys);
+  t.context = { ...fx, other: fx.tenants[1]!, mailboxId: '' };
+  t.context.mailboxId = await fx.connect(BOX, 'alice');
+  await watching(fx.sys);
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
 });
 
 const listItem = async (t: { context: { sys: System; owner: Tenant } }, id: string) => {

@@ -2,59 +2,49 @@ import anyTest, { type TestFn } from 'ava';
 import { parseAllowList } from '../../src/core/host-allow-list.js';
 import { createTransportPool } from '../../src/outbound/transport.js';
 import { loadOutboundToSend } from '../../src/store/outbound-delivery.js';
-import { startDovecot, type Dovecot } from '../helpers/dovecot.js';
+import { connectedFixture, type ConnectedFixture } from '../helpers/connected.js';
 import { eventTypes, outboundEnv, postSend, waitForStatus } from '../helpers/outbound.js';
 import { startSmtpSink, type SmtpSink } from '../helpers/smtp-sink.js';
-import { startSystem, type System } from '../helpers/system.js';
-import { call, createTenant, type Tenant } from '../helpers/tenants.js';
+import { call } from '../helpers/tenants.js';
 
 const PASSWORD = 'imap-Secret-pw-4d1a';
 const SMTP_PASSWORD = 'smtp-Secret-pw-9e27';
 
 /** A connected mailbox sends through its own SMTP account (AUTH with its stored password), never the relay. */
-const test = anyTest as TestFn<{
-  dv: Dovecot;
-  sys: System;
-  owner: Tenant;
-  own: SmtpSink & { logins: string[] };
-  relay: SmtpSink;
-}>;
+const test = anyTest as TestFn<ConnectedFixture & { own: SmtpSink & { logins: string[] }; relay: SmtpSink }>;
 
 test.before(async (t) => {
-  const dv = await startDovecot({ users: [{ user: 'alice', password: PASSWORD }] });
   const own = await startSmtpSink({ auth: { username: 'alice', password: SMTP_PASSWORD } });
   const relay = await startSmtpSink();
-  const sys = await startSystem({
-    roles: ['web', 'worker'],
-    env: outboundEnv(relay.url, { CONNECTED_ALLOW_HOSTS: '127.0.0.1', IMAP_TIMEOUT_MS: '3000' }),
-  });
-  t.context = { dv, own, relay, sys, owner: await createTenant(sys, 'pro') };
+  try {
+    const fx = await connectedFixture({
+      users: [{ user: 'alice', password: PASSWORD }],
+      roles: ['web', 'worker'],
+      env: outboundEnv(relay.url, { IMAP_TIMEOUT_MS: '3000' }),
+    });
+    t.context = { ...fx, own, relay };
+  } catch (err) {
+    await own.stop();
+    await relay.stop();
+    throw err;
+  }
 });
 test.after.always(async (t) => {
-  await t.context.sys?.stop();
-  await t.context.dv?.stop();
+  await t.context.stop?.();
   await t.context.own?.stop();
   await t.context.relay?.stop();
-});
-
-const account = (dv: Dovecot) => ({
-  host: '127.0.0.1',
-  port: dv.port,
-  tls: 'none',
-  username: 'alice',
-  password: PASSWORD,
 });
 
 test.serial(
   'sent through its own SMTP with its stored password; the relay sees nothing; From and MAIL FROM are its address',
   async (t) => {
-    const { dv, sys, owner, own, relay } = t.context;
+    const { sys, owner, own, relay } = t.context;
     const created = await call(sys, 'POST', '/api/v1/mailboxes', {
       token: owner.apiKey,
       body: {
         kind: 'connected',
         address: 'me@example.org',
-        imap: account(dv),
+        imap: t.context.imap('alice'),
         smtp: { host: '127.0.0.1', port: own.port, tls: 'none', username: 'alice', password: SMTP_PASSWORD },
       },
     });
@@ -78,10 +68,10 @@ test.serial(
 );
 
 test.serial('a connected mailbox without an SMTP account: 422 sending_not_configured, nothing stored', async (t) => {
-  const { dv, sys, owner } = t.context;
+  const { sys, owner } = t.context;
   const created = await call(sys, 'POST', '/api/v1/mailboxes', {
     token: owner.apiKey,
-    body: { kind: 'connected', address: 'nosmtp@example.org', imap: account(dv) },
+    body: { kind: 'connected', address: 'nosmtp@example.org', imap: t.context.imap('alice') },
   });
   t.is(created.status, 201, JSON.stringify(created.body));
   const before = await sys.deps.db('outbound_messages').count<{ n: string }[]>({ n: '*' });

@@ -1,27 +1,19 @@
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import test from 'ava';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { presetMessage } from '../../bench/ingest-mail.js';
-import { loadConfig } from '../../src/core/config.js';
-import { parseRaw } from '../../src/pipeline/parse.js';
 import { parseAlternative } from '../../src/pipeline/parse-alternative.js';
+import {
+  build,
+  emlCorpus,
+  generatedDifferential,
+  mutatedDifferential,
+  pick,
+  rng,
+  viaDefault,
+  viaMailparser,
+} from '../helpers/parse-differential.js';
 
 // The fast path for multipart/alternative (text + HTML) must give exactly what mailparser gives, field by field:
 // text, html, attachments, headers, codes, links, addresses, dates. Whatever it does not take goes to mailparser.
-const config = loadConfig({});
-const viaMailparser = (raw: Buffer) => parseRaw(raw, 20_000, config.extract, config.parse, { simplePath: false });
-const viaDefault = (raw: Buffer) => parseRaw(raw, 20_000, config.extract, config.parse);
-
-/** deterministic PRNG (mulberry32) so a failure names a reproducible case */
-const rng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-};
-const pick = <T>(r: () => number, list: readonly T[]) => list[Math.floor(r() * list.length)]!;
 
 const ROOT_TYPE = [
   'multipart/alternative; boundary="{b}"',
@@ -121,57 +113,24 @@ function generated(seed: number): Buffer {
 }
 
 test('differential: 1,500 generated multipart/alternative messages parse the same with and without the fast path', async (t) => {
-  let fast = 0;
-  for (let seed = 1; seed <= 1_500; seed++) {
-    const raw = generated(seed);
-    if (parseAlternative(raw)) fast++;
-    t.deepEqual(
-      await viaDefault(raw),
-      await viaMailparser(raw),
-      `seed ${seed}: ${JSON.stringify(raw.toString('latin1').slice(0, 600))}`,
-    );
-  }
-  t.log(`fast path taken for ${fast} of 1500`);
+  const fast = await generatedDifferential(t, { generated, takes: parseAlternative, shown: 600 });
   t.true(fast > 200, `the fast path must actually be exercised (taken ${fast} times)`);
   t.true(fast < 1_400, 'and refused for the variants it does not cover');
 });
 
 test('differential: mutated messages (fuzz: characters inserted, deleted, lines swapped) never differ', async (t) => {
-  const r = rng(Number(process.env.PARSE_FUZZ_SEED ?? 7));
-  const alphabet = 'ab:<>@ ."=?-\t\r\n;,()\\';
-  let fast = 0;
-  const cases = Number(process.env.PARSE_FUZZ_CASES ?? 1_500);
-  for (let i = 0; i < cases; i++) {
-    let text = generated(20_000 + i).toString('latin1');
-    for (let m = 1 + Math.floor(r() * 3); m > 0; m--) {
-      const at = Math.floor(r() * text.length);
-      const kind = r();
-      if (kind < 0.5) text = text.slice(0, at) + alphabet[Math.floor(r() * alphabet.length)] + text.slice(at);
-      else if (kind < 0.8) text = text.slice(0, at) + text.slice(at + 1);
-      else {
-        const lines = text.split('\r\n');
-        const k = Math.floor(r() * (lines.length - 1));
-        [lines[k], lines[k + 1]] = [lines[k + 1]!, lines[k]!];
-        text = lines.join('\r\n');
-      }
-    }
-    const raw = Buffer.from(text, 'latin1');
-    const taken = parseAlternative(raw);
-    if (taken) fast++;
-    const [got, want] = [await viaDefault(raw), await viaMailparser(raw)];
-    if (want.sentAt && Math.abs(want.sentAt.getTime() - Date.now()) < 60_000) {
-      // a mutation made the Date unreadable: mailparser used the time of parsing; the fast path must have left it
-      t.is(taken, undefined, JSON.stringify(text.slice(0, 600)));
-      got.sentAt = want.sentAt;
-    }
-    t.deepEqual(got, want, JSON.stringify(text.slice(0, 600)));
-  }
-  t.log(`fast path taken for ${fast} mutated messages`);
+  const fast = await mutatedDifferential(t, {
+    generated,
+    firstSeed: 20_000,
+    seed: 7,
+    alphabet: 'ab:<>@ ."=?-\t\r\n;,()\\',
+    takes: parseAlternative,
+    shown: 600,
+  });
   t.true(fast > 60, `the fast path must be exercised by mutants too (taken ${fast} times)`);
 });
 
 test('differential: nodemailer-built HTML mail, the benchmark presets and the eml-format corpus', async (t) => {
-  const build = (mail: Record<string, unknown>) => new MailComposer(mail).compile().build();
   const longHtml = `<table>${'<tr><td style="padding:4px;font-family:Arial">Row with <a href="https://app.test/r?i=1&amp;u=2">a link</a> é</td></tr>\n'.repeat(300)}</table>`;
   const nodemailer = [
     await build({
@@ -205,15 +164,7 @@ test('differential: nodemailer-built HTML mail, the benchmark presets and the em
     }),
   ];
   const presets = [presetMessage('html', 't', 0, 1, 'box@mw.test'), presetMessage('related', 't', 0, 2, 'box@mw.test')];
-  const pkg = dirname(createRequire(import.meta.url).resolve('eml-format/package.json'));
-  const corpus = ['sample.eml', 'cc.eml', 'multipart.eml'].map((name) =>
-    Buffer.from(
-      readFileSync(join(pkg, 'test/fixtures', name))
-        .toString('latin1')
-        .replace(/\r?\n/g, '\r\n'),
-      'latin1',
-    ),
-  );
+  const corpus = emlCorpus();
   for (const raw of [...nodemailer, ...presets, ...corpus])
     t.deepEqual(await viaDefault(raw), await viaMailparser(raw), raw.toString('latin1').slice(0, 300));
   for (const raw of nodemailer.slice(0, 3))

@@ -1,24 +1,17 @@
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import test from 'ava';
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
-import { loadConfig } from '../../src/core/config.js';
-import { parseRaw } from '../../src/pipeline/parse.js';
 import { parseSimpleText, SIMPLE_MAX_HEADER_BYTES } from '../../src/pipeline/parse-simple.js';
+import {
+  build,
+  emlCorpus,
+  generatedDifferential,
+  mutatedDifferential,
+  pick,
+  rng,
+  viaDefault,
+  viaMailparser,
+} from '../helpers/parse-differential.js';
 
 // The fast path for one ASCII text/plain part must give exactly what mailparser gives, field by field.
-const config = loadConfig({});
-const viaMailparser = (raw: Buffer) => parseRaw(raw, 20_000, config.extract, config.parse, { simplePath: false });
-const viaDefault = (raw: Buffer) => parseRaw(raw, 20_000, config.extract, config.parse);
-
-/** deterministic PRNG (mulberry32) so a failure names a reproducible case */
-const rng = (seed: number) => () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-  return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-};
 
 const FROM = [
   'a@x.test',
@@ -84,8 +77,6 @@ const BODY = [
   'dots\r\n.\r\n..\r\n',
 ];
 
-const pick = <T>(r: () => number, list: readonly T[]) => list[Math.floor(r() * list.length)]!;
-
 function generated(seed: number): Buffer {
   const r = rng(seed);
   const lines: string[] = [];
@@ -113,59 +104,24 @@ function generated(seed: number): Buffer {
 }
 
 test('differential: 1,500 generated messages give the same parsed message with and without the fast path', async (t) => {
-  let fast = 0;
-  for (let seed = 1; seed <= 1_500; seed++) {
-    const raw = generated(seed);
-    if (parseSimpleText(raw)) fast++;
-    t.deepEqual(
-      await viaDefault(raw),
-      await viaMailparser(raw),
-      `seed ${seed}: ${JSON.stringify(raw.toString('latin1').slice(0, 300))}`,
-    );
-  }
-  t.log(`fast path taken for ${fast} of 1500`);
+  const fast = await generatedDifferential(t, { generated, takes: parseSimpleText, shown: 300 });
   t.true(fast > 300, `the fast path must actually be exercised (taken ${fast} times)`);
   t.true(fast < 1_400, 'and refused for the variants it does not cover');
 });
 
 test('differential: mutated messages (fuzz: characters inserted, deleted, lines swapped) never differ', async (t) => {
-  const r = rng(Number(process.env.PARSE_FUZZ_SEED ?? 42));
-  const alphabet = 'ab:<>@ ."=?\t\r\n;,()\\';
-  let fast = 0;
-  // PARSE_FUZZ_CASES raises the count for a longer run (e.g. 30000 before changing parse-simple.ts)
-  const cases = Number(process.env.PARSE_FUZZ_CASES ?? 1_500);
-  for (let i = 0; i < cases; i++) {
-    let text = generated(10_000 + i).toString('latin1');
-    for (let m = 1 + Math.floor(r() * 3); m > 0; m--) {
-      const at = Math.floor(r() * text.length);
-      const kind = r();
-      if (kind < 0.5) text = text.slice(0, at) + alphabet[Math.floor(r() * alphabet.length)] + text.slice(at);
-      else if (kind < 0.8) text = text.slice(0, at) + text.slice(at + 1);
-      else {
-        const lines = text.split('\r\n');
-        const k = Math.floor(r() * (lines.length - 1));
-        [lines[k], lines[k + 1]] = [lines[k + 1]!, lines[k]!];
-        text = lines.join('\r\n');
-      }
-    }
-    const raw = Buffer.from(text, 'latin1');
-    const simple = parseSimpleText(raw);
-    if (simple) fast++;
-    const [got, want] = [await viaDefault(raw), await viaMailparser(raw)];
-    if (want.sentAt && Math.abs(want.sentAt.getTime() - Date.now()) < 60_000) {
-      // a mutation made the Date unreadable: mailparser used the time of parsing (see DATE above); the
-      // fast path must have left such a message to mailparser
-      t.is(simple, undefined, JSON.stringify(text.slice(0, 400)));
-      got.sentAt = want.sentAt;
-    }
-    t.deepEqual(got, want, JSON.stringify(text.slice(0, 400)));
-  }
-  t.log(`fast path taken for ${fast} mutated messages`);
+  const fast = await mutatedDifferential(t, {
+    generated,
+    firstSeed: 10_000,
+    seed: 42,
+    alphabet: 'ab:<>@ ."=?\t\r\n;,()\\',
+    takes: parseSimpleText,
+    shown: 400,
+  });
   t.true(fast > 200);
 });
 
 test('differential: nodemailer-built text mail (what applications under test send) and the eml-format corpus', async (t) => {
-  const build = (mail: Record<string, unknown>) => new MailComposer(mail).compile().build();
   const cases: Buffer[] = [
     await build({
       from: 'App <noreply@app.test>',
@@ -186,17 +142,7 @@ test('differential: nodemailer-built text mail (what applications under test sen
     await build({ from: 'noreply@app.test', to: 'user@mw.test', subject: 'HTML', text: 'text', html: '<p>html</p>' }),
     await build({ from: 'noreply@app.test', to: 'user@mw.test', subject: 'Long line', text: 'x'.repeat(2000) }),
   ];
-  const pkg = dirname(createRequire(import.meta.url).resolve('eml-format/package.json'));
-  for (const name of ['sample.eml', 'cc.eml', 'multipart.eml']) {
-    cases.push(
-      Buffer.from(
-        readFileSync(join(pkg, 'test/fixtures', name))
-          .toString('latin1')
-          .replace(/\r?\n/g, '\r\n'),
-        'latin1',
-      ),
-    );
-  }
+  cases.push(...emlCorpus());
   for (const raw of cases)
     t.deepEqual(await viaDefault(raw), await viaMailparser(raw), raw.toString('latin1').slice(0, 200));
   t.truthy(parseSimpleText(cases[0]!), 'a nodemailer text-only ASCII message takes the fast path');
