@@ -17,6 +17,7 @@ import { startSmtp } from '../roles/smtp.js';
 import { startWeb } from '../roles/web.js';
 import { startWorker } from '../roles/worker.js';
 import { startWorkerThread } from '../roles/worker-thread.js';
+import { threadShare } from '../roles/thread-share.js';
 
 const config = loadConfigOrExit();
 // production without TOKEN_SECRET is a configuration error: one message, exit 2
@@ -38,7 +39,13 @@ const shutdown = exitOnSignals(deps.log, config.shutdownBudgetMs);
 shutdown.add(deps.close);
 // WORKER_THREAD (default): delivery in a worker thread of its own, so it does not share SMTP's and the API's core
 const thread = config.worker.thread
-  ? await startWorkerThread(deps.log, config.ops.queueMetricsTimeoutMs, new URL('./worker-thread.mjs', import.meta.url))
+  ? await startWorkerThread(
+      deps.log,
+      config.ops.queueMetricsTimeoutMs,
+      new URL('./worker-thread.mjs', import.meta.url),
+      // WORKER_MAX_BYTES_IN_FLIGHT is the process's: each delivery thread gets its share
+      threadShare(config, 1),
+    )
   : undefined;
 shutdown.add(thread ? thread.close : (await startWorker(deps, { credentials })).close);
 const smtp = await shutdown.start(startSmtp(deps));

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { exitAfterLog, type Logger } from '../core/log.js';
+import type { ThreadShare } from './thread-share.js';
 import type { FromThread, ToThread } from './worker-thread-messages.js';
 
 export interface WorkerThread {
@@ -23,8 +24,10 @@ export async function startWorkerThread(
   metricsTimeoutMs: number,
   /** the thread's entry: src/bin/worker-thread.mjs (tests point it at a fixture) */
   entry: URL,
+  /** the thread's share of the process's limits (thread-share.ts); none: the thread reads them from the environment */
+  share?: ThreadShare,
 ): Promise<WorkerThread> {
-  const thread = new Worker(entry);
+  const thread = new Worker(entry, { workerData: share });
   let closing = false;
   const pending = new Map<number, (m: MetricObjectWithValues<MetricValue<string>>[]) => void>();
   let nextId = 0;
