@@ -224,8 +224,8 @@ export const ENV = z.object({
   WORKER_LARGE_MESSAGE_BYTES: int(1024).default(1024 * 1024),
   WORKER_LARGE_CONCURRENCY: int(1).default(2),
   WORKER_THREAD: bool.default(true),
-  // bytes in flight (issue 24.6): raw bytes one worker decodes, parses and stores at once
-  WORKER_MAX_BYTES_IN_FLIGHT: int(1024).default(16 * 1024 * 1024),
+  // bytes in flight (issue 24.6): raw bytes one worker process decodes, parses and stores at once (shared by its threads)
+  WORKER_MAX_BYTES_IN_FLIGHT: int(1024).default(4 * 1024 * 1024),
   QUEUE_KEEP_COMPLETED: int(0).default(0),
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
