@@ -63,7 +63,9 @@ export async function startSmtp(deps: RoleDeps): Promise<SmtpRole> {
     busy: (w) => deps.pipelining.busy(w),
     bounceSecrets: resolveBounceSecrets(deps.config),
     // one SMTP_MAX_DATA_BYTES_IN_FLIGHT for both listeners (SMTP_PORT and SMTPS_PORT)
-    dataBudget: createDataBudget(deps.config.smtp.maxDataBytesInFlight),
+    dataBudget: createDataBudget(deps.config.smtp.maxDataBytesInFlight, (held) =>
+      deps.metrics.smtpDataBytesInFlight.set(held),
+    ),
   };
   const smtp = await openListener(deps, ingress, deps.config.smtp.port, 'SMTP_PORT', false);
   // implicit TLS (SMTPS): the same hooks, limits and enqueue; if its port cannot be opened, neither listens

@@ -17,16 +17,19 @@ export interface DataBudget {
   readonly held: number;
 }
 
-export function createDataBudget(maxBytes: number): DataBudget {
+/** `onChange`: the bytes held after each change (the gauge mailwright_smtp_data_bytes_in_flight) */
+export function createDataBudget(maxBytes: number, onChange: (held: number) => void = () => {}): DataBudget {
   let held = 0;
   return {
     take(bytes, own) {
       if (held + bytes > maxBytes && held > own) return false;
       held += bytes;
+      onChange(held);
       return true;
     },
     release(bytes) {
       held -= bytes;
+      onChange(held);
     },
     get held() {
       return held;
