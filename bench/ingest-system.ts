@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { quoteIdent } from '../src/store/bootstrap.js';
@@ -24,6 +26,30 @@ const TSX = ['--import', 'tsx'];
 /** how long a role may take to start (a loaded shared machine took over a minute) */
 const START_MS = 180_000;
 const HEAP_PROBE = ['--import', './bench/heap-probe.mjs'];
+
+/**
+ * What `npm start` runs besides the entry (package.json `scripts.start`: `[NAME=value ...] node [flags] --import tsx
+ * src/bin/all.ts`): its environment and node flags, so that BENCH_LAYOUT=all measures the process `npm start` starts
+ * (the memory settings of docs/operations.md › memory are there).
+ */
+export function npmStartCommand(root: string): { env: Record<string, string>; nodeFlags: string[] } {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = pkg.scripts.start.split(/\s+/).filter(Boolean);
+  const env: Record<string, string> = {};
+  let i = 0;
+  for (; i < words.length && /^[A-Z_][A-Z0-9_]*=/.test(words[i]!); i++) {
+    const at = words[i]!.indexOf('=');
+    env[words[i]!.slice(0, at)] = words[i]!.slice(at + 1);
+  }
+  if (words[i] !== 'node' || words.at(-1) !== 'src/bin/all.ts')
+    throw new Error(`package.json scripts.start is not [NAME=value ...] node ... src/bin/all.ts: ${pkg.scripts.start}`);
+  const nodeFlags: string[] = [];
+  for (i++; i < words.length - 1; i++) {
+    if (words[i] === '--import' && words[i + 1] === 'tsx') i++;
+    else nodeFlags.push(words[i]!);
+  }
+  return { env, nodeFlags };
+}
 
 export interface BenchSettings {
   adminUrl: string;
@@ -187,7 +213,15 @@ export async function startBenchSystem(s: BenchSettings, cleanup: Array<() => Pr
   const maildevUp = md ? [waitFor('maildev', httpOk(`${apiUrl}/api/healthz`), START_MS, md)] : [];
   if (layoutAll) {
     // BENCH_LAYOUT=all: every role in one process (`npm start`, the single-machine layout)
-    const all = startProc('all', [...profile, ...TSX, ...HEAP_PROBE, 'src/bin/all.ts'], env, s.logDir, s.root);
+    // with npm start's own environment and node flags (BENCH_NODE_FLAGS, after them, can override a flag)
+    const start = npmStartCommand(s.root);
+    const all = startProc(
+      'all',
+      [...start.nodeFlags, ...profile, ...TSX, ...HEAP_PROBE, 'src/bin/all.ts'],
+      { ...env, ...start.env },
+      s.logDir,
+      s.root,
+    );
     procs.push(all);
     await Promise.all([
       waitFor('all', logContains(all, '"worker.started"'), START_MS, all),

@@ -3,12 +3,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { resolveCredentialsRing } from '../access/secret.js';
 import { createContainer } from '../container.js';
-import { loadConfig, type Config } from '../core/config.js';
+import { loadConfig } from '../core/config.js';
 import { drainLog } from '../core/log.js';
 import { createMetrics } from '../ops/metrics.js';
 import { startWorker } from '../roles/worker.js';
 import type { FromThread, ToThread } from '../roles/worker-thread-messages.js';
 import type { ThreadPlace } from '../roles/worker-thread.js';
+import { shareBetweenThreads } from '../roles/thread-share.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker-thread-entry runs only in a worker thread');
@@ -40,21 +41,3 @@ port.on('message', (m: ToThread) => {
   }
 });
 send({ type: 'ready' });
-
-/**
- * WORKER_CONCURRENCY, WORKER_LARGE_CONCURRENCY and WORKER_MAX_BYTES_IN_FLIGHT are the process's: with n threads each
- * gets its share (rounded up, at least one job; a message larger than a thread's byte share runs alone), so that
- * the raw bytes in flight of `npm start` stay what the settings say whatever WORKER_THREADS is.
- */
-function shareBetweenThreads(c: Config, n: number): Config {
-  if (n <= 1) return c;
-  return {
-    ...c,
-    worker: {
-      ...c.worker,
-      concurrency: Math.ceil(c.worker.concurrency / n),
-      largeConcurrency: Math.ceil(c.worker.largeConcurrency / n),
-      maxBytesInFlight: Math.ceil(c.worker.maxBytesInFlight / n),
-    },
-  };
-}

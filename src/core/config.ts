@@ -188,6 +188,8 @@ export const ENV = z.object({
   SMTP_CLOSE_TIMEOUT_MS: int(0).default(10_000),
   SMTP_MAX_SESSION_MS: int(100).default(600_000),
   SMTP_MAX_DATA_MS: int(100).default(300_000),
+  // message bytes the SMTP ingress holds at once, from DATA to the enqueue's answer (issue 24.6)
+  SMTP_MAX_DATA_BYTES_IN_FLIGHT: int(1024).default(32 * 1024 * 1024),
   /** refusals of one kind logged in full per session; the rest are counted into one smtp.rejected_summary line */
   SMTP_LOG_REJECTS_PER_SESSION: int(0, 10_000).default(5),
   // SMTP session slots (issue 24): per-address cap, reserved headroom for new addresses, eviction of the idlest
@@ -229,8 +231,8 @@ export const ENV = z.object({
     (v) => (typeof v === 'string' && v.trim() === '' ? undefined : v),
     int(1, 64).optional(),
   ),
-  // bytes in flight (issue 24.6): raw bytes one worker decodes, parses and stores at once
-  WORKER_MAX_BYTES_IN_FLIGHT: int(1024).default(16 * 1024 * 1024),
+  // bytes in flight (issue 24.6): raw bytes one worker process decodes, parses and stores at once (shared by its threads)
+  WORKER_MAX_BYTES_IN_FLIGHT: int(1024).default(4 * 1024 * 1024),
   QUEUE_KEEP_COMPLETED: int(0).default(0),
   DELIVERY_BATCH_MAX: int(1).default(64),
   DELIVERY_BATCH_WAIT_MS: int(0).default(0),
@@ -524,6 +526,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       closeTimeoutMs: e.SMTP_CLOSE_TIMEOUT_MS,
       maxSessionMs: e.SMTP_MAX_SESSION_MS,
       maxDataMs: e.SMTP_MAX_DATA_MS,
+      /** message bytes held at once by the ingress (ingress/smtp/data-budget.ts); past it a message gets 452 4.3.1 */
+      maxDataBytesInFlight: e.SMTP_MAX_DATA_BYTES_IN_FLIGHT,
       logRejectsPerSession: e.SMTP_LOG_REJECTS_PER_SESSION,
       authAcceptAny: e.SMTP_AUTH_ACCEPT_ANY,
       // session slots (ingress/smtp/slots.ts): the per-address cap, the sessions kept for addresses holding none, eviction

@@ -100,6 +100,13 @@ export class MessageTooLarge extends AppError {
   override readonly status = 413;
   override readonly smtp = { code: 552, text: '5.3.4 Message size exceeds fixed maximum message size' };
 }
+/** SMTP_MAX_DATA_BYTES_IN_FLIGHT: the ingress holds its maximum of message bytes; the client sends again later. */
+export class IngressBusy extends AppError {
+  readonly code = 'ingress_busy';
+  override readonly status = 503;
+  override readonly retryable = true;
+  override readonly smtp = { code: 452, text: '4.3.1 Insufficient system storage, try again later' };
+}
 /** A rate limit was reached: 429 over HTTP (with Retry-After), 421 4.7.0 over SMTP (connection closed). */
 export class TooManyRequests extends AppError {
   readonly code = 'rate_limited';

@@ -10,6 +10,11 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
   return {
     registry,
     smtpSessions: new Counter({ name: 'mailwright_smtp_sessions_total', help: 'SMTP sessions opened', registers: r }),
+    smtpDataBytesInFlight: new Gauge({
+      name: 'mailwright_smtp_data_bytes_in_flight',
+      help: 'Message bytes the SMTP ingress holds, from DATA to the enqueue (SMTP_MAX_DATA_BYTES_IN_FLIGHT)',
+      registers: r,
+    }),
     smtpOpenSessions: new Gauge({
       name: 'mailwright_smtp_open_sessions',
       help: 'SMTP sessions open (each holds a session deadline timer)',

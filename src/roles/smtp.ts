@@ -6,6 +6,7 @@ import { listen } from '../core/listen.js';
 import { once } from '../core/shutdown.js';
 import { drainSmtp } from '../ingress/smtp/drain.js';
 import { createSmtpIngress, type SmtpIngressDeps } from '../ingress/smtp/server.js';
+import { createDataBudget } from '../ingress/smtp/data-budget.js';
 import { redisPersistence } from '../ops/redis-persistence.js';
 import { smtpConnectionLimit } from '../ingress/smtp/connection-limit.js';
 
@@ -61,6 +62,10 @@ export async function startSmtp(deps: RoleDeps): Promise<SmtpRole> {
     accepting: () => accepting,
     busy: (w) => deps.pipelining.busy(w),
     bounceSecrets: resolveBounceSecrets(deps.config),
+    // one SMTP_MAX_DATA_BYTES_IN_FLIGHT for both listeners (SMTP_PORT and SMTPS_PORT)
+    dataBudget: createDataBudget(deps.config.smtp.maxDataBytesInFlight, (held) =>
+      deps.metrics.smtpDataBytesInFlight.set(held),
+    ),
   };
   const smtp = await openListener(deps, ingress, deps.config.smtp.port, 'SMTP_PORT', false);
   // implicit TLS (SMTPS): the same hooks, limits and enqueue; if its port cannot be opened, neither listens

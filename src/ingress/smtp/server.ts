@@ -15,6 +15,7 @@ import { StartError } from '../../core/shutdown.js';
 import type { InboundQueues } from '../../queue/producers.js';
 import { enqueueInbound } from '../enqueue.js';
 import { ClientGone, collectMessage } from './collect-message.js';
+import { createDataBudget, type DataBudget } from './data-budget.js';
 import { createRefusals, toSmtpError } from './refusals.js';
 import { createSessionClocks } from './session-clock.js';
 import { createSessionSlots } from './session-slots.js';
@@ -34,6 +35,8 @@ export interface SmtpIngressDeps {
   bounceSecrets?: readonly string[];
   /** counts each message from DATA to its enqueue's answer as work in flight (adaptive Redis auto-pipelining) */
   busy?: <T>(work: Promise<T>) => Promise<T>;
+  /** SMTP_MAX_DATA_BYTES_IN_FLIGHT, shared by every listener of the process (default: one for this listener) */
+  dataBudget?: DataBudget;
 }
 
 /** A key or certificate file, or a StartError naming its variable (the entrypoint prints one line, exit 1). */
@@ -88,6 +91,7 @@ function listenerOptions(config: Config): SMTPServerOptions {
 export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServerOptions> = {}): SMTPServer {
   const { config, log, inbound, metrics } = deps;
   const domains = new Set(config.mail.domains);
+  const dataBudget = deps.dataBudget ?? createDataBudget(config.smtp.maxDataBytesInFlight);
 
   // every refusal is counted, the first few of a kind per session logged (refusals.ts)
   const refusals = createRefusals({ log, metrics, logRejectsPerSession: config.smtp.logRejectsPerSession });
@@ -168,23 +172,29 @@ export function createSmtpIngress(deps: SmtpIngressDeps, extra: Partial<SMTPServ
         clock.replied();
       };
       let endOfData = Date.now();
-      const received = collectMessage(stream, config.mail.maxMessageBytes, clock.signal).then((raw) => {
-        if (clock.signal.aborted) throw timeLimit;
-        endOfData = Date.now();
-        return enqueueInbound(
-          inbound,
-          {
-            source: 'smtp',
-            envelope: {
-              from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null,
-              to: session.envelope.rcptTo.map((r) => r.address),
+      // the message's bytes stay in SMTP_MAX_DATA_BYTES_IN_FLIGHT until its enqueue has answered
+      const collected = collectMessage(stream, config.mail.maxMessageBytes, clock.signal, dataBudget);
+      const received = collected.then(async (raw) => {
+        try {
+          if (clock.signal.aborted) throw timeLimit;
+          endOfData = Date.now();
+          return await enqueueInbound(
+            inbound,
+            {
+              source: 'smtp',
+              envelope: {
+                from: session.envelope.mailFrom ? session.envelope.mailFrom.address || null : null,
+                to: session.envelope.rcptTo.map((r) => r.address),
+              },
+              raw,
+              remoteAddress: session.remoteAddress,
             },
-            raw,
-            remoteAddress: session.remoteAddress,
-          },
-          config.redis.enqueueTimeoutMs,
-          log,
-        );
+            config.redis.enqueueTimeoutMs,
+            log,
+          );
+        } finally {
+          dataBudget.release(raw.length);
+        }
       });
       // from DATA to the enqueue's answer, a message counts as work in flight (adaptive auto-pipelining)
       (deps.busy ? deps.busy(received) : received)
