@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { Knex } from 'knex';
+import type { Logger } from '../core/log.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 import { applyBounceReport, findBouncedMessage, type ReportClass } from '../store/bounces.js';
 import { classifyBounce } from './classify.js';
 import { headerValue } from './mime.js';
@@ -33,6 +36,8 @@ export interface BounceProcessorDeps {
   secrets: readonly string[];
   maxAgeDays: number;
   now?: () => number;
+  /** where the outbound.bounced / delivery_delayed webhook deliveries go after commit (absent: the webhooks sweep) */
+  webhooks?: { queue: Queue; log: Logger; enqueueTimeoutMs: number };
 }
 
 export interface BounceInput {
@@ -75,7 +80,7 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * The bounce processor shared by the IMAP poll and the SMTP pipeline. A DSN changes state only if its VERP
  * address verifies, its id exists, the address equals the message's envelope_from, the message belongs to the
  * polled mailbox (IMAP), and it was sent within BOUNCE_MAX_AGE_DAYS; then one transaction writes the report and
- * its effect (store/bounces.ts). Anything else writes nothing. A database error propagates (transient: the DSN
+ * its effect (store/bounces.ts), and after the commit its webhook delivery is enqueued. Anything else writes nothing. A database error propagates (transient: the DSN
  * stays for the next poll, the job is retried).
  */
 export async function processBounce(deps: BounceProcessorDeps, input: BounceInput): Promise<BounceOutcome> {
@@ -105,5 +110,13 @@ export async function processBounce(deps: BounceProcessorDeps, input: BounceInpu
     remoteMta: c.remoteMta,
     class: c.class,
   });
-  return { result: 'matched', class: c.class, outboundMessageId: message.id, ...applied };
+  const { webhookDeliveries, ...written } = applied;
+  if (deps.webhooks)
+    await enqueueWebhookDeliveriesSafely(
+      deps.webhooks.queue,
+      webhookDeliveries,
+      deps.webhooks.log,
+      deps.webhooks.enqueueTimeoutMs,
+    );
+  return { result: 'matched', class: c.class, outboundMessageId: message.id, ...written };
 }
