@@ -73,38 +73,48 @@ const WEBHOOK_COLUMNS = [
 ] as const;
 const EVENT_COLUMNS = ['id', 'seq', 'mailbox_id', 'mailbox_address', 'type', 'occurred_at', 'data', 'created_at'] as const;
 
-/** The delivery, its event and its webhook in one read; columns of the event and webhook prefixed `e_` and `w_`. */
-const CLAIMED_SQL = `select d.*, ${EVENT_COLUMNS.map((c) => `e.${c} as e_${c}`).join(', ')},
-    ${WEBHOOK_COLUMNS.map((c) => `w.${c} as w_${c}`).join(', ')}
-  from webhook_deliveries d join events e on e.id = d.event_id join mailbox_webhooks w on w.id = d.webhook_id
-  where d.id = ?`;
+/**
+ * The claim and, when claimed, the delivery, its event and its webhook, in one statement (one round trip); columns of
+ * the event and the webhook prefixed `e_` and `w_`. The joined rows are read with the statement's snapshot, taken
+ * before the function ran: the event never changes, the delivery's `attempts` come from the function (read under
+ * its lock), and the webhook's URL and secrets are as they were a moment before the claim (a PUT or a rotation
+ * committed in that moment applies from the next attempt).
+ */
+const CLAIM_SQL = `select c.outcome, c.due_at, c.attempts as claimed_attempts, d.*,
+    ${EVENT_COLUMNS.map((col) => `e.${col} as e_${col}`).join(', ')},
+    ${WEBHOOK_COLUMNS.map((col) => `w.${col} as w_${col}`).join(', ')}
+  from mw_claim_webhook_delivery(?, ?, ?) c
+  left join webhook_deliveries d on c.outcome = 'claimed' and d.id = ?
+  left join events e on e.id = d.event_id
+  left join mailbox_webhooks w on w.id = d.webhook_id`;
+
+interface ClaimRow extends DeliveryRow {
+  outcome: string;
+  due_at: Date | null;
+  claimed_attempts: number | null;
+  [prefixed: string]: unknown;
+}
 
 const unprefix = (row: Record<string, unknown>, prefix: string, columns: readonly string[]) =>
   Object.fromEntries(columns.map((c) => [c, row[prefix + c]]));
 
 /**
- * Claim a delivery for one attempt: one call of `mw_claim_webhook_delivery` (migration
+ * Claim a delivery for one attempt: one statement calling `mw_claim_webhook_delivery` (migration
  * 20261209000000_add_webhook_delivery_claim.ts: the webhook row locked first, then the delivery, the same order as
- * disableWebhook; the per-endpoint count cannot race another claim for the same endpoint), then, when claimed, one
- * read of the delivery, its event and its webhook. `staleMs`: a `sending` row older than this belongs to a worker
- * that died and may be claimed again.
+ * disableWebhook; the per-endpoint count cannot race another claim for the same endpoint). `staleMs`: a `sending`
+ * row older than this belongs to a worker that died and may be claimed again.
  */
 export async function claimDelivery(db: Db, id: string, p: { maxInFlight: number; staleMs: number }): Promise<Claim> {
   const {
-    rows: [c],
-  }: { rows: Array<{ outcome: string; due_at: Date | null }> } = await db.raw(
-    'select outcome, due_at from mw_claim_webhook_delivery(?, ?, ?)',
-    [id, p.maxInFlight, Math.round(p.staleMs)],
-  );
-  if (c?.outcome === 'busy') return { kind: 'busy' };
-  if (c?.outcome === 'not_due' && c.due_at) return { kind: 'not_due', at: c.due_at };
-  if (c?.outcome !== 'claimed') return { kind: 'nothing' };
-  const {
     rows: [row],
-  }: { rows: Array<DeliveryRow & Record<string, unknown>> } = await db.raw(CLAIMED_SQL, [id]);
-  if (!row) return { kind: 'nothing' }; // deleted (with its webhook) since the claim
-  const delivery = { ...row } as Record<string, unknown>;
-  for (const key of Object.keys(delivery)) if (key.startsWith('e_') || key.startsWith('w_')) delete delivery[key];
+  }: { rows: ClaimRow[] } = await db.raw(CLAIM_SQL, [id, p.maxInFlight, Math.round(p.staleMs), id]);
+  if (row?.outcome === 'busy') return { kind: 'busy' };
+  if (row?.outcome === 'not_due' && row.due_at) return { kind: 'not_due', at: row.due_at };
+  if (row?.outcome !== 'claimed' || row.claimed_attempts === null || row.e_id === null || row.w_id === null)
+    return { kind: 'nothing' };
+  const delivery: Record<string, unknown> = { attempts: row.claimed_attempts, status: 'sending' };
+  for (const [key, value] of Object.entries(row))
+    if (!/^(e_|w_|outcome$|due_at$|claimed_attempts$|attempts$|status$)/.test(key)) delivery[key] = value;
   return {
     kind: 'claimed',
     delivery: delivery as unknown as DeliveryRow,
