@@ -15,6 +15,11 @@ import type { Knex } from 'knex';
  * PL/pgSQL function takes a new snapshot for each statement (READ COMMITTED), so it sees every claim committed by
  * the transaction that held the lock before. The partial index makes that count read only the rows being sent,
  * however many deliveries a webhook has kept (WEBHOOK_RETENTION_DAYS).
+ *
+ * The function makes its transaction commit asynchronously (`synchronous_commit = off`, transaction-local: call it
+ * as a statement of its own). A claim lost to a Postgres crash leaves the delivery `pending` (or `sending` until it
+ * is stale), and it is attempted again: at least once, as documented; receivers dedupe on `webhook-id`. A
+ * synchronous commit waits for a WAL flush, which bounded the fan-out on a busy disk.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(
@@ -33,6 +38,8 @@ export async function up(knex: Knex): Promise<void> {
       v_in_flight int;
       v_stale interval := p_stale_ms * interval '1 millisecond';
     begin
+      -- the claim commits asynchronously (see above); transaction-local, so only this statement's transaction
+      perform set_config('synchronous_commit', 'off', true);
       select d.webhook_id into v_webhook from webhook_deliveries d where d.id = p_id;
       if not found then
         return query select 'nothing'::text, null::timestamptz, null::int;
