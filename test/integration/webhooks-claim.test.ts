@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { recordEvents } from '../../src/store/events.js';
+import { coalescedWebhookEnqueue } from '../../src/queue/webhook-jobs.js';
 import { claimDelivery } from '../../src/store/webhook-deliveries.js';
 import { startSystem, type System } from '../helpers/system.js';
 
@@ -83,4 +84,23 @@ test('a stale sending claim (its worker died) is taken over; not yet due is not_
     status: 'failed',
     last_error: 'webhook disabled',
   });
+});
+
+test('the delivery worker enqueues the deliveries of one turn of the event loop as one addBulk', async (t) => {
+  const { sys } = t.context;
+  const { ids } = await pending(sys, 3);
+  const queue = sys.deps.queues.webhooks;
+  let bulks = 0;
+  const counted = new Proxy(queue, {
+    get(target, key, receiver) {
+      if (key === 'addBulk') bulks++;
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  const enqueue = coalescedWebhookEnqueue(counted, sys.deps.log, 5_000);
+  const results = await Promise.all(ids.map((id) => enqueue([id])));
+  t.deepEqual(results, [true, true, true]);
+  t.is(bulks, 1);
+  for (const id of ids) t.truthy(await queue.getJob(id), `job ${id}`);
+  t.false(await coalescedWebhookEnqueue(undefined, sys.deps.log, 5_000)([ids[0]!]));
 });
