@@ -42,7 +42,14 @@ export function inboxCursorParam(value: unknown, name: string): InboxCursor | un
 }
 
 /** What a list item is fetched with: UID, FLAGS, INTERNALDATE, RFC822.SIZE, BODYSTRUCTURE and the envelope (headers): never a body byte. */
-const ITEM_QUERY = { uid: true, flags: true, internalDate: true, size: true, bodyStructure: true, envelope: true } as const;
+const ITEM_QUERY = {
+  uid: true,
+  flags: true,
+  internalDate: true,
+  size: true,
+  bodyStructure: true,
+  envelope: true,
+} as const;
 
 /**
  * The messages of the selected folder above `afterUid`, lowest UID first, at most `limit` (one SEARCH, then one

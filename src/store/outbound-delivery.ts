@@ -206,7 +206,9 @@ export async function recordOutcome(
         : outcome.kind === 'failed'
           ? { response: outcome.response, reason: outcome.reason, attempt }
           : { attempt, response: outcome.response, next_retry_at: outcome.nextRetryAt.toISOString() };
-    return { webhookDeliveries: await appendOutboundEvent(trx, { outboundMessageId: id, type: outcome.kind, payload }) };
+    return {
+      webhookDeliveries: await appendOutboundEvent(trx, { outboundMessageId: id, type: outcome.kind, payload }),
+    };
   });
 }
 

@@ -55,7 +55,6 @@ export type Claim =
 
 const ms = (n: number) => `${Math.max(0, Math.round(n))} milliseconds`;
 
-
 const WEBHOOK_COLUMNS = [
   'id',
   'mailbox_id',
@@ -71,7 +70,16 @@ const WEBHOOK_COLUMNS = [
   'created_at',
   'updated_at',
 ] as const;
-const EVENT_COLUMNS = ['id', 'seq', 'mailbox_id', 'mailbox_address', 'type', 'occurred_at', 'data', 'created_at'] as const;
+const EVENT_COLUMNS = [
+  'id',
+  'seq',
+  'mailbox_id',
+  'mailbox_address',
+  'type',
+  'occurred_at',
+  'data',
+  'created_at',
+] as const;
 
 /**
  * The claim and, when claimed, the delivery, its event and its webhook, in one statement (one round trip); columns of
