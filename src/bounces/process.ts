@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
 import type { Knex } from 'knex';
+import type { Logger } from '../core/log.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 import {
   applyBounceReport,
   applyBounceReports,
@@ -42,6 +45,8 @@ export interface BounceProcessorDeps {
   secrets: readonly string[];
   maxAgeDays: number;
   now?: () => number;
+  /** where the outbound.bounced / delivery_delayed webhook deliveries go after commit (absent: the webhooks sweep) */
+  webhooks?: { queue: Queue; log: Logger; enqueueTimeoutMs: number };
 }
 
 export interface BounceInput {
@@ -127,18 +132,25 @@ function decide(
   };
 }
 
-const matched = (r: NewBounceReport, applied: AppliedBounce): BounceOutcome => ({
+const matched = (r: NewBounceReport, { webhookDeliveries: _, ...applied }: AppliedBounce): BounceOutcome => ({
   result: 'matched',
   class: r.class,
   outboundMessageId: r.outboundMessageId,
   ...applied,
 });
 
+/** After the commit: the webhook deliveries of the events written (none without a queue: the webhooks sweep). */
+async function enqueueDeliveries(deps: BounceProcessorDeps, applied: readonly AppliedBounce[]): Promise<void> {
+  const ids = applied.flatMap((a) => a.webhookDeliveries);
+  if (!deps.webhooks || ids.length === 0) return;
+  await enqueueWebhookDeliveriesSafely(deps.webhooks.queue, ids, deps.webhooks.log, deps.webhooks.enqueueTimeoutMs);
+}
+
 /**
  * The bounce processor shared by the IMAP poll and the SMTP pipeline. A DSN changes state only if its VERP
  * address verifies, its id exists, the address equals the message's envelope_from, the message belongs to the
  * polled mailbox (IMAP), and it was sent within BOUNCE_MAX_AGE_DAYS; then one transaction writes the report and
- * its effect (store/bounces.ts). Anything else writes nothing. A database error propagates (transient: the DSN
+ * its effect (store/bounces.ts), and after the commit its webhook delivery is enqueued. Anything else writes nothing. A database error propagates (transient: the DSN
  * stays for the next poll, the job is retried).
  */
 export async function processBounce(deps: BounceProcessorDeps, input: BounceInput): Promise<BounceOutcome> {
@@ -146,7 +158,9 @@ export async function processBounce(deps: BounceProcessorDeps, input: BounceInpu
   if (!read.ok) return { result: 'rejected', reason: read.reason };
   const d = decide(deps, read, await findBouncedMessage(deps.db, read.id));
   if ('reject' in d) return { result: 'rejected', reason: d.reject, outboundMessageId: read.id };
-  return matched(d.report, await applyBounceReport(deps.db, d.report));
+  const applied = await applyBounceReport(deps.db, d.report);
+  await enqueueDeliveries(deps, [applied]);
+  return matched(d.report, applied);
 }
 
 /**
@@ -189,9 +203,13 @@ export async function processReadBounces(
       reports.map((r) => r.report),
     );
     reports.forEach(({ index, report }, i) => (outcomes[index] = matched(report, applied[i]!)));
+    await enqueueDeliveries(deps, applied);
   } catch {
     for (const { index, report } of reports)
-      outcomes[index] = await applyBounceReport(deps.db, report).then((applied) => matched(report, applied), asError);
+      outcomes[index] = await applyBounceReport(deps.db, report).then(async (applied) => {
+        await enqueueDeliveries(deps, [applied]);
+        return matched(report, applied);
+      }, asError);
   }
   return outcomes;
 }

@@ -10,11 +10,13 @@ export const WATCHED_FOLDER = 'INBOX';
 /** A connected mailbox's list item, as GET …/messages shows it and `new_message` carries it. */
 export type ConnectedItem = ReturnType<typeof summary>;
 
-/** One new message of the INBOX: its UID, its stream cursor `<uidvalidity>.<uid>` and its list item. */
+/** One new message of the INBOX: its UID, its stream cursor `<uidvalidity>.<uid>`, its list item and its size. */
 export interface InboxItem {
   uid: number;
   cursor: string;
   message: ConnectedItem;
+  /** RFC822.SIZE in bytes (the message.received webhook carries it) */
+  size: number;
 }
 
 /** A position in a connected INBOX: `<uidvalidity>.<uid>` (uid 0: before the first message). */
@@ -39,8 +41,15 @@ export function inboxCursorParam(value: unknown, name: string): InboxCursor | un
   return { uidValidity, uid };
 }
 
-/** What a list item is fetched with: UID, FLAGS, INTERNALDATE, BODYSTRUCTURE and the envelope (headers): never a body byte. */
-const ITEM_QUERY = { uid: true, flags: true, internalDate: true, bodyStructure: true, envelope: true } as const;
+/** What a list item is fetched with: UID, FLAGS, INTERNALDATE, RFC822.SIZE, BODYSTRUCTURE and the envelope (headers): never a body byte. */
+const ITEM_QUERY = {
+  uid: true,
+  flags: true,
+  internalDate: true,
+  size: true,
+  bodyStructure: true,
+  envelope: true,
+} as const;
 
 /**
  * The messages of the selected folder above `afterUid`, lowest UID first, at most `limit` (one SEARCH, then one
@@ -67,6 +76,7 @@ export async function itemsAbove(
       uid: m.uid,
       cursor: inboxCursor({ uidValidity, uid: m.uid }),
       message: summary(folder, uidValidity, m),
+      size: m.size ?? 0,
     }));
 }
 

@@ -6,12 +6,15 @@ import { open, type KeyRing } from '../core/secret-box.js';
 import { within } from '../core/timeout.js';
 import type { Metrics } from '../ops/metrics.js';
 import { publishSafely, type Publisher } from '../pubsub/events.js';
+import type { Queues } from '../queue/producers.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 import { passwordAad, sealedPassword } from '../store/connected-mailboxes.js';
 import type { Db } from '../store/db.js';
 import { mailboxEnded, type Mailbox } from '../store/mailboxes.js';
 import { checkedHost, connectedGuard } from './account.js';
 import { imapOptions } from './imap-options.js';
 import { inboxCursor, inboxCursorParam, itemsAbove, WATCHED_FOLDER } from './inbox-feed.js';
+import { recordReceived } from './received-events.js';
 import { serverText } from './server-text.js';
 
 export interface WatcherDeps {
@@ -23,6 +26,8 @@ export interface WatcherDeps {
   /** where the last published cursor is kept (a position, never a secret) */
   redis: RedisClient;
   metrics: Pick<Metrics, 'connectedWatchEvents'>;
+  /** the webhooks queue: a message.received delivery is enqueued after its commit (absent: the webhooks sweep) */
+  queues?: Pick<Queues, 'webhooks'>;
   /** the mailbox as it is now (settings re-read at every connect) */
   findMailbox(id: string): Promise<Mailbox | undefined>;
 }
@@ -46,7 +51,12 @@ export function backoffMs(attempt: number, min: number, max: number, random: () 
  * see watch-pool.ts). One IMAP connection: LOGIN, EXAMINE INBOX, then IDLE (re-IDLE every CONNECTED_WATCH_REIDLE_MS;
  * a NOOP every CONNECTED_WATCH_POLL_MS where the server has no IDLE). Each EXISTS it is told of fetches the
  * headers and BODYSTRUCTURE of the UIDs above the last one published, and publishes each as `new_message` on the
- * mailbox's channel, cursor `<uidvalidity>.<uid>`, in UID order. The last cursor is kept in Redis, so a reconnect
+ * mailbox's channel, cursor `<uidvalidity>.<uid>`, in UID order. Before publishing, the new messages are recorded
+ * as `message.received` events with their webhook deliveries when the mailbox's webhook subscribes (one statement;
+ * the event's unique key is the message id `<uidvalidity>.<uid>.<folder>`, so two watchers, a restart or a lost
+ * cursor never record one UID twice), and the deliveries are enqueued after that commit. A recording that fails
+ * (Postgres away) fails the catch-up like an IMAP error: the connection is reopened after a backoff and goes on from
+ * the last UID published, so no message.received is lost. The last cursor is kept in Redis, so a reconnect
  * or another worker taking over goes on where it was (a changed UIDVALIDITY starts again from the top).
  * A dropped or failed connection is reopened after a backoff with jitter (CONNECTED_WATCH_BACKOFF_MIN_MS to _MAX_MS).
  * `stop()` ends it with LOGOUT. The password is opened only to log in; nothing of it reaches a log line.
@@ -167,6 +177,7 @@ export class InboxWatcher {
         for (;;) {
           if (this.stopping || !client.usable) return;
           const items = await within(itemsAbove(client, WATCHED_FOLDER, box.uidValidity, last, FETCH_BATCH), ms);
+          const deliveries = await recordReceived(deps.db, { id: this.mailboxId, address: m.address }, items);
           for (const item of items) {
             await publishSafely(
               deps.publisher,
@@ -177,6 +188,12 @@ export class InboxWatcher {
             last = item.uid;
           }
           if (items.length) await this.remember(box.uidValidity, last);
+          await enqueueWebhookDeliveriesSafely(
+            deps.queues?.webhooks,
+            deliveries,
+            deps.log,
+            deps.config.redis.enqueueTimeoutMs,
+          );
           if (items.length < FETCH_BATCH) return;
         }
       };

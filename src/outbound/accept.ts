@@ -8,6 +8,7 @@ import type { Logger } from '../core/log.js';
 import { within } from '../core/timeout.js';
 import type { Metrics } from '../ops/metrics.js';
 import { enqueueOutbound } from '../queue/outbound-jobs.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 import type { OutboundJob } from '../queue/payloads.js';
 import type { Db } from '../store/db.js';
 import type { Mailbox } from '../store/mailboxes.js';
@@ -27,6 +28,8 @@ export interface AcceptDeps {
   users: Pick<UserStore, 'findById'>;
   plans: Pick<PlanStore, 'get'>;
   queue: Queue<OutboundJob>;
+  /** the webhooks queue: the outbound.queued/suppressed deliveries are enqueued after commit (absent: the sweep) */
+  webhooks?: Queue;
   log: Logger;
   metrics: Pick<Metrics, 'outboundAccepted'>;
   /** whether connected mailboxes' passwords can be opened (CREDENTIALS_KEY or this machine's key) */
@@ -49,7 +52,8 @@ const credentialOf = (p: Principal) =>
  * sending_not_allowed, 413 message_too_large, 429 send_quota_exceeded) with nothing stored; else one transaction
  * writes the content, one row per recipient (`queued`, or `suppressed` for a suppressed recipient: never any SMTP
  * traffic), their first events and, through `inTransaction`, the idempotency record. After the commit one job per
- * queued row enters the `outbound` queue; if Redis refuses, the answer stands and the sweeper adds them later.
+ * queued row enters the `outbound` queue, and each webhook delivery of their events the `webhooks` queue; if Redis
+ * refuses, the answer stands and the sweepers add them later.
  */
 export async function acceptSend(
   deps: AcceptDeps,
@@ -105,6 +109,7 @@ export async function acceptSend(
       `the built message is ${built.length} bytes; at most ${deps.config.outbound.maxMessageBytes} (OUTBOUND_MAX_MESSAGE_BYTES)`,
     );
 
+  let webhookDeliveries: string[] = [];
   const answer = await deps.db.transaction(async (trx) => {
     const suppressed = await suppressedAmong(
       trx,
@@ -129,7 +134,7 @@ export async function acceptSend(
         `the ${quota.scope === 'token' ? "token's" : "plan's"} daily send quota is used up`,
         quota.retryAfterS,
       );
-    await insertSend(trx, { ...send, recipients });
+    webhookDeliveries = await insertSend(trx, { ...send, recipients });
     const accepted: Accepted = {
       message_id: messageId,
       messages: recipients.map((r) => ({
@@ -146,6 +151,13 @@ export async function acceptSend(
   deps.metrics.outboundAccepted.inc({ status: 'queued' }, queued.length);
   if (queued.length < answer.messages.length)
     deps.metrics.outboundAccepted.inc({ status: 'suppressed' }, answer.messages.length - queued.length);
+  // never rejects: a delivery Redis did not take is re-added by the webhooks scheduler
+  const webhooksAdded = enqueueWebhookDeliveriesSafely(
+    deps.webhooks,
+    webhookDeliveries,
+    deps.log,
+    deps.config.redis.enqueueTimeoutMs,
+  );
   try {
     await within(
       enqueueOutbound(
@@ -158,6 +170,7 @@ export async function acceptSend(
     // committed: the 202 stands, the sweeper adds these jobs once Redis answers
     deps.log.warn({ event: 'outbound.enqueue_failed', sendId, count: queued.length, err });
   }
+  await webhooksAdded;
   deps.log.info({
     event: 'outbound.accepted',
     sendId,

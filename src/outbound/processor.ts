@@ -1,9 +1,10 @@
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, type Job, type Queue } from 'bullmq';
 import type { Config } from '../core/config.js';
 import { AppError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { OutboundJob } from '../queue/payloads.js';
+import { enqueueWebhookDeliveriesSafely } from '../queue/webhook-jobs.js';
 import type { Db } from '../store/db.js';
 import {
   claimOutbound,
@@ -20,8 +21,10 @@ import type { TransportPool } from './transport.js';
 
 export interface SendProcessorDeps {
   db: Db;
-  config: Pick<Config, 'outbound' | 'mail'>;
+  config: Pick<Config, 'outbound' | 'mail' | 'redis'>;
   log: Logger;
+  /** the webhooks queue: an outcome's outbound.* delivery is enqueued after its commit (absent: the sweep adds it) */
+  webhooks?: Queue;
   metrics: Pick<Metrics, 'outboundOutcomes' | 'outboundSendSeconds'>;
   pool: TransportPool;
   renders: RenderCache;
@@ -64,6 +67,10 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     }
   }
 
+  /** After a commit that wrote webhook deliveries: never fails the send (the webhooks scheduler re-adds them). */
+  const enqueueWebhooks = (ids: readonly string[]) =>
+    enqueueWebhookDeliveriesSafely(deps.webhooks, ids, log, deps.config.redis.enqueueTimeoutMs);
+
   return async function processSend(job: Job<OutboundJob>, token?: string): Promise<SendResult> {
     const id = job.data.id;
     const row = await loadOutboundToSend(deps.db, id);
@@ -82,6 +89,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       case 'skip':
         return 'skipped';
       case 'suppressed':
+        await enqueueWebhooks(claim.webhookDeliveries);
         deps.metrics.outboundOutcomes.inc({ outcome: 'suppressed' });
         log.info({ event: 'outbound.suppressed', outboundId: id, mailboxId: row.mailbox.id });
         return 'suppressed';
@@ -104,6 +112,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
       log.warn({ event: 'outbound.outcome_lost', ...fields, outcome: outcome.kind });
       return 'skipped';
     }
+    await enqueueWebhooks(recorded.webhookDeliveries);
     deps.metrics.outboundOutcomes.inc({ outcome: outcome.kind });
     switch (outcome.kind) {
       case 'sent':

@@ -59,6 +59,7 @@ export async function startOutbound(deps: OutboundWorkerDeps): Promise<OutboundW
     pool,
     renders: createRenderCache(deps.db, { transformHtml: deps.transformHtml }),
     bounceSecret: deps.bounceSecret,
+    webhooks: deps.queues.webhooks,
   });
   const processor = (job: Job<OutboundJob>, token?: string) =>
     job.name === JOB.outboundSweep

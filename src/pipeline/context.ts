@@ -4,6 +4,7 @@ import type { Metrics } from '../ops/metrics.js';
 import type { Publisher } from '../pubsub/events.js';
 import type { InboundJob } from '../queue/payloads.js';
 import type { Queues } from '../queue/producers.js';
+import type { WebhookEnqueue } from '../queue/webhook-jobs.js';
 import type { Stores } from '../store/index.js';
 import type { Mailbox } from '../store/mailboxes.js';
 import type { Plan } from '../store/plans.js';
@@ -19,6 +20,8 @@ export interface PipelineDeps {
   bounces?: BounceHandler;
   /** the webhooks queue: a message.received delivery is enqueued after commit (absent: the scheduler adds it) */
   queues?: Pick<Queues, 'webhooks'>;
+  /** the delivery worker's enqueue of those deliveries, coalesced per group commit (worker-deps.ts) */
+  enqueueWebhooks?: WebhookEnqueue;
 }
 
 /** The bounce processor as the pipeline sees it: `matched` (processed, also when seen before) or `rejected`. */

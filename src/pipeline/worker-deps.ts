@@ -2,13 +2,15 @@ import { Histogram } from 'prom-client';
 import type { PipelineDeps } from './context.js';
 import { createDeliveryBatcher, type BatchReport, type DeliveryBatcher } from './batcher.js';
 import { cachedMailboxLookup } from './mailbox-cache.js';
+import { coalescedWebhookEnqueue } from '../queue/webhook-jobs.js';
 
 const BATCH_METRIC = 'mailwright_delivery_batch_size';
 
 /**
  * The delivery worker's pipeline dependencies: the delivery write goes through the group-commit batcher
  * (batcher.ts) and the recipient lookup through a short positive cache (mailbox-cache.ts). Batch sizes
- * are a histogram; a batch that fell back to one write per item is logged.
+ * are a histogram; a batch that fell back to one write per item is logged. The message.received webhook jobs of
+ * one batch go to Redis together (coalescedWebhookEnqueue).
  */
 export function workerPipelineDeps<D extends PipelineDeps>(deps: D): { deps: D; batcher: DeliveryBatcher } {
   const { batch, mailboxCache } = deps.config.worker;
@@ -32,5 +34,6 @@ export function workerPipelineDeps<D extends PipelineDeps>(deps: D): { deps: D; 
     ...deps.stores.mailboxes,
     findByAddress: cachedMailboxLookup(deps.stores.mailboxes, mailboxCache),
   };
-  return { deps: { ...deps, stores: { ...deps.stores, messages, mailboxes } }, batcher };
+  const enqueueWebhooks = coalescedWebhookEnqueue(deps.queues?.webhooks, deps.log, deps.config.redis.enqueueTimeoutMs);
+  return { deps: { ...deps, stores: { ...deps.stores, messages, mailboxes }, enqueueWebhooks }, batcher };
 }

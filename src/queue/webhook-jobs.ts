@@ -61,3 +61,32 @@ export async function enqueueWebhookDeliveriesSafely(
     return false;
   }
 }
+
+/** Enqueue deliveries after a commit; resolves true once Redis has them (never rejects). */
+export type WebhookEnqueue = (ids: readonly string[]) => Promise<boolean>;
+
+/**
+ * {@link enqueueWebhookDeliveriesSafely} for many callers at once: the ids given during one turn of the event loop
+ * go to Redis as one `addBulk` (one round trip), and every caller's promise settles with it. The delivery worker
+ * uses it: its group commit (pipeline/batcher.ts) stores many messages at once, and each would otherwise add its
+ * message.received job alone.
+ */
+export function coalescedWebhookEnqueue(queue: Queue | undefined, log: Logger, timeoutMs: number): WebhookEnqueue {
+  let open: { ids: string[]; settle: Array<(ok: boolean) => void> } | undefined;
+  return (ids) => {
+    if (!queue || ids.length === 0) return Promise.resolve(false);
+    let batch = open;
+    if (!batch) {
+      const next = { ids: [] as string[], settle: [] as Array<(ok: boolean) => void> };
+      open = batch = next;
+      setImmediate(() => {
+        open = undefined;
+        void enqueueWebhookDeliveriesSafely(queue, next.ids, log, timeoutMs).then((ok) => {
+          for (const settle of next.settle) settle(ok);
+        });
+      });
+    }
+    batch.ids.push(...ids);
+    return new Promise<boolean>((resolve) => batch.settle.push(resolve));
+  };
+}

@@ -10,17 +10,21 @@ import type { RoleDeps } from './deps.js';
  * same function (bin/cli.ts), so `bounces:poll-once` runs exactly the worker's code.
  */
 export function bounceProcessorDeps(
-  deps: Pick<RoleDeps, 'config' | 'log' | 'db' | 'redis' | 'stores' | 'metrics'>,
+  deps: Pick<RoleDeps, 'config' | 'log' | 'db' | 'redis' | 'stores' | 'metrics'> & Partial<Pick<RoleDeps, 'queues'>>,
 ): PollDeps {
   const credentials = resolveCredentialsRing(deps.config);
+  const log = deps.log.child({ component: 'bounces' });
   return {
     db: deps.db,
     config: deps.config,
     redis: deps.redis,
-    log: deps.log.child({ component: 'bounces' }),
+    log,
     metrics: bounceMetrics(deps.metrics.registry),
     secrets: resolveBounceSecrets(deps.config),
     maxAgeDays: deps.config.bounces.maxAgeDays,
+    ...(deps.queues
+      ? { webhooks: { queue: deps.queues.webhooks, log, enqueueTimeoutMs: deps.config.redis.enqueueTimeoutMs } }
+      : {}),
     findMailbox: (id) => deps.stores.mailboxes.findById(id),
     openSession: (m) => openImapSession({ db: deps.db, config: deps.config, credentials }, m, 'bounce_imap'),
   };

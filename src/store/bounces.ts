@@ -76,6 +76,8 @@ export interface AppliedBounce {
   reportId: string | null;
   /** this DSN (mailbox, sha256) was processed before: nothing written now */
   duplicate: boolean;
+  /** webhook deliveries of the event written (outbound.bounced / delivery_delayed): enqueue after commit */
+  webhookDeliveries: string[];
 }
 
 /**
@@ -121,8 +123,9 @@ async function applyInTransaction(trx: Knex.Transaction, r: NewBounceReport): Pr
     .onConflict(['mailbox_id', 'sha256'])
     .ignore()
     .returning<{ id: string }[]>('id');
-  if (!inserted) return { reportId: null, duplicate: true };
+  if (!inserted) return { reportId: null, duplicate: true, webhookDeliveries: [] };
   const reportId = inserted.id;
+  let webhookDeliveries: string[] = [];
   const facts = {
     action: r.action,
     status: r.status,
@@ -142,19 +145,19 @@ async function applyInTransaction(trx: Knex.Transaction, r: NewBounceReport): Pr
       bounced_at: trx.fn.now(),
       updated_at: trx.fn.now(),
     });
-    await appendBounceEvent(trx, r.outboundMessageId, 'bounced', { type: r.class, ...facts });
+    webhookDeliveries = await appendBounceEvent(trx, r.outboundMessageId, 'bounced', { type: r.class, ...facts });
     if (r.class === 'hard') await suppress(trx, r, 'hard_bounce');
   } else if (r.class === 'delayed') {
-    await appendBounceEvent(trx, r.outboundMessageId, 'delivery_delayed', facts);
+    webhookDeliveries = await appendBounceEvent(trx, r.outboundMessageId, 'delivery_delayed', facts);
   } else if (r.class === 'complaint') {
     await suppress(trx, r, 'complaint');
-    await appendBounceEvent(trx, r.outboundMessageId, 'complained', {
+    webhookDeliveries = await appendBounceEvent(trx, r.outboundMessageId, 'complained', {
       feedback_type: r.diagnostic,
       source: r.source,
       report_id: reportId,
     });
   }
-  return { reportId, duplicate: false };
+  return { reportId, duplicate: false, webhookDeliveries };
 }
 
 /** A recipient suppressed for the mailbox; an existing suppression (manual, an earlier bounce) is kept as it is. */

@@ -81,7 +81,12 @@ export const DELIVERIES_FOR_EVENTS_SQL = `
  * `webhook_deliveries` row when the mailbox's webhook subscribes. Returns only the events written now (a fact
  * already recorded is skipped), in input order. Enqueue the `enqueue: true` deliveries after commit.
  */
-export async function recordEvents(db: Db, inputs: EventInput[]): Promise<RecordedEvent[]> {
+export async function recordEvents(
+  db: Db,
+  inputs: EventInput[],
+  /** write only the events a mailbox's webhook subscribes to (what hosted message.received does) */
+  opts: { subscribedOnly?: boolean } = {},
+): Promise<RecordedEvent[]> {
   if (inputs.length === 0) return [];
   const rows = inputs.map((e, ord) => ({
     ord,
@@ -101,14 +106,18 @@ export async function recordEvents(db: Db, inputs: EventInput[]): Promise<Record
      ), ev as (
        insert into events (id, mailbox_id, mailbox_address, type, occurred_at, data, outbound_message_event_id, message_id)
        select id, mailbox_id, mailbox_address, type, occurred_at, data, outbound_message_event_id, message_id
-       from input order by ord
+       from input
+       where not ?::boolean or exists (
+         select 1 from mailbox_webhooks w where w.mailbox_id = input.mailbox_id
+           and (w.event_types is null or input.type = any(w.event_types) or input.type = 'webhook.test'))
+       order by ord
        on conflict do nothing
        returning id, seq, mailbox_id, type
      ), ${DELIVERIES_FOR_EVENTS_SQL}
      select ev.id, ev.seq, ev.mailbox_id, del.id as delivery_id, del.status as delivery_status
      from ev left join del on del.event_id = ev.id join input on input.id = ev.id
      order by input.ord`,
-    [JSON.stringify(rows)],
+    [JSON.stringify(rows), opts.subscribedOnly === true],
   );
   return out.map((r) => ({
     eventId: r.id,

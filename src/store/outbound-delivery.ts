@@ -104,7 +104,8 @@ export async function loadSend(db: Db, sendId: string): Promise<StoredSend | und
 
 export type Claim =
   | { kind: 'claimed'; attempt: number; recovered: boolean }
-  | { kind: 'suppressed' }
+  /** `webhookDeliveries`: the outbound.suppressed delivery to enqueue after commit */
+  | { kind: 'suppressed'; webhookDeliveries: string[] }
   | { kind: 'not_due'; nextRetryAt: Date }
   | { kind: 'busy'; staleAt: Date }
   | { kind: 'skip'; status: OutboundStatus | 'missing' };
@@ -142,12 +143,12 @@ export async function claimOutbound(db: Db, id: string, envelopeFrom: string, lo
       await trx('outbound_messages')
         .where({ id })
         .update({ status: 'suppressed', next_retry_at: null, updated_at: trx.fn.now() });
-      await appendOutboundEvent(trx, {
+      const webhookDeliveries = await appendOutboundEvent(trx, {
         outboundMessageId: id,
         type: 'suppressed',
         payload: { reason: 'suppressed_recipient', suppression_reason: suppressed.reason },
       });
-      return { kind: 'suppressed' } as const;
+      return { kind: 'suppressed', webhookDeliveries } as const;
     }
     const [claimed] = await trx('outbound_messages')
       .where({ id })
@@ -161,6 +162,7 @@ export async function claimOutbound(db: Db, id: string, envelopeFrom: string, lo
       })
       .returning('attempts');
     const attempt = Number(claimed.attempts);
+    // `sending` is no webhook event: no delivery to enqueue
     await appendOutboundEvent(trx, {
       outboundMessageId: id,
       type: 'sending',
@@ -178,9 +180,15 @@ export type Outcome =
 /**
  * Record the outcome of attempt `attempt`: status, columns and event in one transaction, only while the row is
  * still this attempt's `sending` (a claim that was taken over by a recovering worker does not overwrite it).
- * False when nothing was written.
+ * Undefined when nothing was written; else the webhook deliveries of its event (outbound.sent / failed; deferred is
+ * no webhook event) to enqueue after commit.
  */
-export async function recordOutcome(db: Db, id: string, attempt: number, outcome: Outcome): Promise<boolean> {
+export async function recordOutcome(
+  db: Db,
+  id: string,
+  attempt: number,
+  outcome: Outcome,
+): Promise<{ webhookDeliveries: string[] } | undefined> {
   return db.transaction(async (trx) => {
     const columns =
       outcome.kind === 'sent'
@@ -191,15 +199,16 @@ export async function recordOutcome(db: Db, id: string, attempt: number, outcome
     const n = await trx('outbound_messages')
       .where({ id, status: 'sending', attempts: attempt })
       .update({ ...columns, processing_started_at: null, updated_at: trx.fn.now() });
-    if (n === 0) return false;
+    if (n === 0) return undefined;
     const payload =
       outcome.kind === 'sent'
         ? { response: outcome.response }
         : outcome.kind === 'failed'
           ? { response: outcome.response, reason: outcome.reason, attempt }
           : { attempt, response: outcome.response, next_retry_at: outcome.nextRetryAt.toISOString() };
-    await appendOutboundEvent(trx, { outboundMessageId: id, type: outcome.kind, payload });
-    return true;
+    return {
+      webhookDeliveries: await appendOutboundEvent(trx, { outboundMessageId: id, type: outcome.kind, payload }),
+    };
   });
 }
 

@@ -1,10 +1,11 @@
 import type { Db } from './db.js';
-import { recordEvent, type EventInput, type RecordedEvent, type WebhookEventType } from './events.js';
+import { recordEvents, type EventInput, type RecordedEvent, type WebhookEventType } from './events.js';
 
 /**
- * `outbound_message_events` rows as `outbound.*` webhook events (issue 22). The outbound worker (issue 20) writes
- * every such row through one function; it calls `recordOutboundWebhookEvent(trx, row.id)` in the same transaction,
- * so each webhook-able row is exactly one event (the unique `events.outbound_message_event_id`).
+ * `outbound_message_events` rows as `outbound.*` webhook events (issue 22). Every writer of such rows (the send
+ * API, the outbound worker, bounces, tracking) goes through `appendOutboundEvents` (outbound-events.ts), which calls
+ * `recordOutboundWebhookEvents(trx, rows)` in the same transaction, so each webhook-able row is exactly one event
+ * (the unique `events.outbound_message_event_id`).
  */
 export interface OutboundEventRow {
   id: string | number;
@@ -53,7 +54,9 @@ export function outboundWebhookEvent(row: OutboundEventRow, m: OutboundMessageRe
     if (error) extra.error = error;
   }
   if (row.type === 'bounced' || row.type === 'delivery_delayed') {
-    if (str(p.bounce_type)) extra.bounce_type = p.bounce_type;
+    // the bounces' `bounced` event stores the class as `type` (store/bounces.ts); `bounce_type` is accepted too
+    const bounceType = str(p.bounce_type) ?? (row.type === 'bounced' ? str(p.type) : undefined);
+    if (bounceType) extra.bounce_type = bounceType;
     if (str(p.diagnostic)) extra.diagnostic = p.diagnostic;
   }
   if (row.type === 'opened' || row.type === 'clicked') {
@@ -81,20 +84,24 @@ export function outboundWebhookEvent(row: OutboundEventRow, m: OutboundMessageRe
 }
 
 /**
- * In the transaction that appended the `outbound_message_events` row `id` (and changed the message's status):
- * its webhook event and delivery. Undefined when the type is not webhook-able or the event exists already.
+ * In the transaction that appended these `outbound_message_events` rows (and changed their messages' status): their
+ * webhook events and deliveries, set-based whatever the number of rows: one query reads the messages and mailboxes
+ * of all rows, one statement writes every event and delivery (store/events.ts). Rows of a type no webhook receives
+ * and rows already recorded (a re-run) write nothing. Returns what was written; the caller enqueues
+ * `deliveriesToEnqueue(...)` after its commit.
  */
-export async function recordOutboundWebhookEvent(trx: Db, id: string | number): Promise<RecordedEvent | undefined> {
-  const row: (OutboundEventRow & Omit<OutboundMessageRef, 'id'>) | undefined = await trx('outbound_message_events as e')
-    .join('outbound_messages as m', 'm.id', 'e.outbound_message_id')
+export async function recordOutboundWebhookEvents(
+  trx: Db,
+  rows: readonly OutboundEventRow[],
+): Promise<RecordedEvent[]> {
+  const hookable = rows.filter((r) => WEBHOOK_TYPES[r.type] !== undefined);
+  if (hookable.length === 0) return [];
+  const ids = [...new Set(hookable.map((r) => r.outbound_message_id))];
+  const refs: OutboundMessageRef[] = await trx('outbound_messages as m')
     .join('mailboxes as b', 'b.id', 'm.mailbox_id')
-    .where('e.id', id)
-    .first(
-      'e.id',
-      'e.outbound_message_id',
-      'e.type',
-      'e.occurred_at',
-      'e.payload',
+    .whereIn('m.id', ids)
+    .select(
+      'm.id',
       'm.mailbox_id',
       'b.address as mailbox_address',
       'm.recipient_email',
@@ -102,7 +109,12 @@ export async function recordOutboundWebhookEvent(trx: Db, id: string | number): 
       'm.message_id',
       'm.status',
     );
-  if (!row) return undefined;
-  const input = outboundWebhookEvent(row, { ...row, id: row.outbound_message_id });
-  return input ? recordEvent(trx, input) : undefined;
+  const byId = new Map(refs.map((m) => [m.id, m]));
+  const inputs: EventInput[] = [];
+  for (const row of hookable) {
+    const m = byId.get(row.outbound_message_id);
+    const input = m && outboundWebhookEvent(row, m);
+    if (input) inputs.push(input);
+  }
+  return recordEvents(trx, inputs);
 }

@@ -42,9 +42,10 @@ export interface NewSend {
 
 /**
  * Write a send in the caller's transaction: the content, its attachments, one `outbound_messages` row per
- * recipient (`queued`, or `suppressed`) and each row's first event.
+ * recipient (`queued`, or `suppressed`) and each row's first event. Returns the webhook deliveries of those events
+ * (outbound.queued / outbound.suppressed) to enqueue after commit.
  */
-export async function insertSend(trx: Db, s: NewSend): Promise<void> {
+export async function insertSend(trx: Db, s: NewSend): Promise<string[]> {
   await trx('outbound_sends').insert({
     id: s.id,
     mailbox_id: s.mailboxId,
@@ -104,7 +105,7 @@ export async function insertSend(trx: Db, s: NewSend): Promise<void> {
       api_key_id: s.apiKeyId,
     })),
   );
-  await appendOutboundEvents(
+  const appended = await appendOutboundEvents(
     trx,
     s.recipients.map((r) => ({
       outboundMessageId: r.id,
@@ -112,6 +113,7 @@ export async function insertSend(trx: Db, s: NewSend): Promise<void> {
       payload: r.suppressed ? { reason: 'suppressed_recipient' } : {},
     })),
   );
+  return appended.webhookDeliveries;
 }
 
 /** A list item: never bodies. */

@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { recordOutboundWebhookEvent } from './outbound-webhook-events.js';
+import { appendOutboundEvent } from './outbound-events.js';
 
 /** Per outbound message: at most this many opened + clicked events, and one `opened` a minute. */
 export const TRACKING_EVENTS_MAX = 100;
@@ -39,26 +39,15 @@ export async function recordTrackingHit(
       return none;
     const column = hit.kind === 'opened' ? 'opened_at' : 'clicked_at';
     const first = m[column] === null;
-    const [row]: Array<{ id: string }> = await trx('outbound_message_events')
-      .insert({
-        outbound_message_id: hit.messageId,
-        type: hit.kind,
-        payload: JSON.stringify({
-          user_agent: hit.userAgent,
-          first,
-          ...(hit.kind === 'clicked' ? { url: hit.url } : {}),
-        }),
-      })
-      .returning('id');
     if (first)
       await trx('outbound_messages')
         .where({ id: hit.messageId })
         .update({ [column]: trx.fn.now() });
-    const recorded = await recordOutboundWebhookEvent(trx, row!.id);
-    return {
-      recorded: true,
-      first,
-      webhookDeliveries: recorded?.enqueue && recorded.deliveryId ? [recorded.deliveryId] : [],
-    };
+    const webhookDeliveries = await appendOutboundEvent(trx, {
+      outboundMessageId: hit.messageId,
+      type: hit.kind,
+      payload: { user_agent: hit.userAgent, first, ...(hit.kind === 'clicked' ? { url: hit.url } : {}) },
+    });
+    return { recorded: true, first, webhookDeliveries };
   });
 }

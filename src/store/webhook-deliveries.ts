@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { toWebhook, type Webhook } from './webhooks.js';
+import { toWebhook, type Webhook, type WebhookRow } from './webhooks.js';
 
 /**
  * `webhook_deliveries`: one per event a webhook subscribes to, `pending → sending → delivered | failed`
@@ -55,45 +55,80 @@ export type Claim =
 
 const ms = (n: number) => `${Math.max(0, Math.round(n))} milliseconds`;
 
+const WEBHOOK_COLUMNS = [
+  'id',
+  'mailbox_id',
+  'url',
+  'event_types',
+  'secret_encrypted',
+  'previous_secret_encrypted',
+  'previous_secret_expires_at',
+  'status',
+  'disabled_reason',
+  'disabled_at',
+  'failing_since',
+  'created_at',
+  'updated_at',
+] as const;
+const EVENT_COLUMNS = [
+  'id',
+  'seq',
+  'mailbox_id',
+  'mailbox_address',
+  'type',
+  'occurred_at',
+  'data',
+  'created_at',
+] as const;
+
 /**
- * Claim a delivery for one attempt. `staleMs`: a `sending` row older than this belongs to a worker that died and
- * may be claimed again. The webhook row is locked first (FOR UPDATE), then the delivery: the same order as
- * disableWebhook, and the cap's count cannot race another claim for the same endpoint.
+ * The claim and, when claimed, the delivery, its event and its webhook, in one statement (one round trip); columns of
+ * the event and the webhook prefixed `e_` and `w_`. The joined rows are read with the statement's snapshot, taken
+ * before the function ran: the event never changes, the delivery's `attempts` come from the function (read under
+ * its lock), and the webhook's URL and secrets are as they were a moment before the claim (a PUT or a rotation
+ * committed in that moment applies from the next attempt).
+ */
+const CLAIM_SQL = `select c.outcome, c.due_at, c.attempts as claimed_attempts, d.*,
+    ${EVENT_COLUMNS.map((col) => `e.${col} as e_${col}`).join(', ')},
+    ${WEBHOOK_COLUMNS.map((col) => `w.${col} as w_${col}`).join(', ')}
+  from mw_claim_webhook_delivery(?, ?, ?) c
+  left join webhook_deliveries d on c.outcome = 'claimed' and d.id = ?
+  left join events e on e.id = d.event_id
+  left join mailbox_webhooks w on w.id = d.webhook_id`;
+
+interface ClaimRow extends DeliveryRow {
+  outcome: string;
+  due_at: Date | null;
+  claimed_attempts: number | null;
+  [prefixed: string]: unknown;
+}
+
+const unprefix = (row: Record<string, unknown>, prefix: string, columns: readonly string[]) =>
+  Object.fromEntries(columns.map((c) => [c, row[prefix + c]]));
+
+/**
+ * Claim a delivery for one attempt: one statement calling `mw_claim_webhook_delivery` (migration
+ * 20261209000100_add_webhook_delivery_claim.ts: the webhook row locked first, then the delivery, the same order as
+ * disableWebhook; the per-endpoint count cannot race another claim for the same endpoint). `staleMs`: a `sending`
+ * row older than this belongs to a worker that died and may be claimed again.
  */
 export async function claimDelivery(db: Db, id: string, p: { maxInFlight: number; staleMs: number }): Promise<Claim> {
-  return db.transaction(async (trx) => {
-    const ref: { webhook_id: string } | undefined = await trx('webhook_deliveries').where({ id }).first('webhook_id');
-    if (!ref) return { kind: 'nothing' };
-    const w = await trx('mailbox_webhooks').where({ id: ref.webhook_id }).forUpdate().first();
-    if (!w) return { kind: 'nothing' };
-    const d: DeliveryRow | undefined = await trx('webhook_deliveries').where({ id }).forUpdate().first();
-    if (!d) return { kind: 'nothing' };
-    const stale =
-      d.status === 'sending' &&
-      d.processing_started_at !== null &&
-      d.processing_started_at.getTime() <= Date.now() - p.staleMs;
-    if (d.status !== 'pending' && !stale) return { kind: 'nothing' };
-    if (w.status !== 'enabled') {
-      await trx('webhook_deliveries')
-        .where({ id })
-        .update({ status: 'failed', next_attempt_at: null, last_error: 'webhook disabled' });
-      return { kind: 'nothing' };
-    }
-    if (d.next_attempt_at && d.next_attempt_at.getTime() > Date.now() + 50)
-      return { kind: 'not_due', at: d.next_attempt_at };
-    const counted: Array<{ n: string }> = await trx('webhook_deliveries')
-      .where({ webhook_id: w.id, status: 'sending' })
-      .andWhere('processing_started_at', '>', trx.raw(`now() - ?::interval`, [ms(p.staleMs)]))
-      .whereNot({ id })
-      .count({ n: '*' });
-    if (Number(counted[0]?.n ?? 0) >= p.maxInFlight) return { kind: 'busy' };
-    const [claimed]: DeliveryRow[] = await trx('webhook_deliveries')
-      .where({ id })
-      .update({ status: 'sending', processing_started_at: trx.raw('clock_timestamp()') })
-      .returning('*');
-    const event: EventRow = await trx('events').where({ id: d.event_id }).first();
-    return { kind: 'claimed', delivery: claimed!, event, webhook: toWebhook(w) };
-  });
+  const {
+    rows: [row],
+  }: { rows: ClaimRow[] } = await db.raw(CLAIM_SQL, [id, p.maxInFlight, Math.round(p.staleMs), id]);
+  if (row?.outcome === 'busy') return { kind: 'busy' };
+  if (row?.outcome === 'not_due' && row.due_at) return { kind: 'not_due', at: row.due_at };
+  if (row?.outcome !== 'claimed' || row.claimed_attempts === null || row.e_id === null || row.w_id === null)
+    return { kind: 'nothing' };
+  const delivery: Record<string, unknown> = { attempts: row.claimed_attempts, status: 'sending' };
+  for (const [key, value] of Object.entries(row))
+    if (!/^(e_|w_|outcome$|due_at$|claimed_attempts$|attempts$|status$)/.test(key)) delivery[key] = value;
+  return {
+    kind: 'claimed',
+    delivery: delivery as unknown as DeliveryRow,
+    event: unprefix(row, 'e_', EVENT_COLUMNS) as unknown as EventRow,
+    webhook: toWebhook(unprefix(row, 'w_', WEBHOOK_COLUMNS) as unknown as WebhookRow),
+  };
 }
 
 export interface AttemptResult {
@@ -127,34 +162,38 @@ export async function recordAttempt(
     error: r.error,
     ms: Math.round(r.ms),
   };
-  return db.transaction(async (trx) => {
-    await trx.raw(
-      `update webhook_deliveries set
+  const update = `update webhook_deliveries set
          attempts = attempts + 1, last_attempt_at = clock_timestamp(), processing_started_at = null,
          last_status_code = ?, last_error = ?, response_excerpt = ?, status = ?, next_attempt_at = ?,
          delivered_at = case when ? = 'delivered' then clock_timestamp() else delivered_at end,
          attempt_log = (select coalesce(jsonb_agg(e order by o), '[]'::jsonb) from (
            select e, o from jsonb_array_elements(attempt_log || jsonb_build_array(?::jsonb)) with ordinality a(e, o)
            order by o desc limit 20) t)
-       where id = ?`,
-      [
-        r.statusCode,
-        r.error,
-        r.excerpt,
-        r.outcome === 'retry' ? 'pending' : r.outcome,
-        r.outcome === 'retry' ? (r.nextAttemptAt ?? new Date()) : null,
-        r.outcome,
-        JSON.stringify(log),
-        d.id,
-      ],
+       where id = ?`;
+  const values = [
+    r.statusCode,
+    r.error,
+    r.excerpt,
+    r.outcome === 'retry' ? 'pending' : r.outcome,
+    r.outcome === 'retry' ? (r.nextAttemptAt ?? new Date()) : null,
+    r.outcome,
+    JSON.stringify(log),
+    d.id,
+  ];
+  if (r.outcome === 'delivered') {
+    // the common case as one statement (one round trip, its own commit): the attempt, and the webhook's health.
+    // Committed asynchronously (synchronous_commit off for this transaction only, set on the delivery's row): a
+    // `delivered` lost to a Postgres crash means one more delivery of the event, which at-least-once allows; it
+    // spares the fan-out a WAL flush per delivery.
+    await db.raw(
+      `with d as (${update} and set_config('synchronous_commit', 'off', true) is not null returning webhook_id)
+       update mailbox_webhooks w set failing_since = null from d where w.id = d.webhook_id and w.failing_since is not null`,
+      values,
     );
-    if (r.outcome === 'delivered') {
-      await trx('mailbox_webhooks')
-        .where({ id: d.webhook_id })
-        .whereNotNull('failing_since')
-        .update({ failing_since: null });
-      return {};
-    }
+    return {};
+  }
+  return db.transaction(async (trx) => {
+    await trx.raw(update, values);
     if (r.gone) return (await disableIn(trx, d.webhook_id, 'gone')) ? { disabled: 'gone' } : {};
     const {
       rows: [w],

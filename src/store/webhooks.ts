@@ -25,7 +25,7 @@ export interface Webhook {
   updatedAt: Date;
 }
 
-interface WebhookRow {
+export interface WebhookRow {
   id: string;
   mailbox_id: string;
   url: string;

@@ -6,8 +6,18 @@ import { claimDelivery, overdueDeliveries, purgeOldEvents } from '../store/webho
 import { enqueueWebhookDeliveries, WEBHOOK_JOB, type WebhookJob } from '../queue/webhook-jobs.js';
 import { attemptDelivery, type AttemptDeps } from './attempt.js';
 
-/** Over the per-endpoint cap, a job waits this long (plus up to as much again, at random) and tries again. */
+/**
+ * Over the per-endpoint cap, a job waits BUSY_DELAY_MS, doubled for each run the job has had (up to
+ * BUSY_DELAY_MAX_MS), plus up to as much again at random, then tries again. The first retries are quick (a busy
+ * but healthy endpoint frees a slot within milliseconds); the jobs queued behind a hanging receiver settle at about
+ * one claim each per BUSY_DELAY_MAX_MS instead of ten a second, so they cost the other mailboxes' deliveries little.
+ */
 export const BUSY_DELAY_MS = 100;
+export const BUSY_DELAY_MAX_MS = 1_600;
+
+/** The wait before a busy job tries again (pure): `runs` is how often the job has started (BullMQ's attemptsStarted). */
+export const busyDelayMs = (runs: number, random: () => number = Math.random): number =>
+  Math.min(BUSY_DELAY_MAX_MS, BUSY_DELAY_MS * 2 ** Math.max(0, Math.min(runs - 1, 10))) * (1 + random());
 const SWEEP_BATCH = 1_000;
 
 export interface WebhookProcessorDeps extends AttemptDeps {
@@ -42,7 +52,7 @@ export function createWebhookProcessor(deps: WebhookProcessorDeps) {
         return 'nothing_to_do';
       case 'busy':
         deps.metrics.deferred.inc();
-        return later(job, token, Date.now() + BUSY_DELAY_MS * (1 + Math.random()));
+        return later(job, token, Date.now() + busyDelayMs(job.attemptsStarted));
       case 'not_due':
         return later(job, token, claim.at.getTime());
       case 'claimed': {

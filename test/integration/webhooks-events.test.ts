@@ -4,7 +4,7 @@ import { signTrackingToken } from '../../src/core/tracking-token.js';
 import { sweepExpired } from '../../src/maintenance/sweep.js';
 import { createInboundProcessor } from '../../src/pipeline/processor.js';
 import { lifecycleStore } from '../../src/store/lifecycle.js';
-import { recordOutboundWebhookEvent } from '../../src/store/outbound-webhook-events.js';
+import { recordOutboundWebhookEvents } from '../../src/store/outbound-webhook-events.js';
 import { enqueueWebhookDeliveries } from '../../src/queue/webhook-jobs.js';
 import { eventually } from '../helpers/events.js';
 import { startReceiver, type Receiver } from '../helpers/webhook-receiver.js';
@@ -162,20 +162,19 @@ test('outbound rows: one outbound.* event each (re-recording is a no-op), delive
   const { sys, rx } = t.context;
   const box = await hooked(sys, rx, '/outbound');
   const messageId = await outboundMessage(sys, box.id);
-  const [sent] = await sys.deps
+  const [sent, sending] = await sys.deps
     .db('outbound_message_events')
-    .insert({ outbound_message_id: messageId, type: 'sent', payload: JSON.stringify({ response: '250 2.0.0 OK' }) })
-    .returning('id');
-  const [sending] = await sys.deps
-    .db('outbound_message_events')
-    .insert({ outbound_message_id: messageId, type: 'sending', payload: '{}' })
-    .returning('id');
-  const recorded = await sys.deps.db.transaction((trx) => recordOutboundWebhookEvent(trx, sent.id));
-  t.truthy(recorded?.deliveryId);
-  t.is(await recordOutboundWebhookEvent(sys.deps.db, sent.id), undefined, 'the same row again: no second event');
-  t.is(await recordOutboundWebhookEvent(sys.deps.db, sending.id), undefined, 'sending is not a webhook event');
+    .insert([
+      { outbound_message_id: messageId, type: 'sent', payload: JSON.stringify({ response: '250 2.0.0 OK' }) },
+      { outbound_message_id: messageId, type: 'sending', payload: '{}' },
+    ])
+    .returning(['id', 'outbound_message_id', 'type', 'occurred_at', 'payload']);
+  const recorded = await sys.deps.db.transaction((trx) => recordOutboundWebhookEvents(trx, [sent, sending]));
+  t.is(recorded.length, 1, 'sending is not a webhook event');
+  t.truthy(recorded[0]?.deliveryId);
+  t.deepEqual(await recordOutboundWebhookEvents(sys.deps.db, [sent]), [], 'the same row again: no second event');
   t.is((await eventsOf(sys, box.id, 'outbound.sent')).length, 1);
-  await enqueueWebhookDeliveries(sys.deps.queues.webhooks, [recorded!.deliveryId!]);
+  await enqueueWebhookDeliveries(sys.deps.queues.webhooks, [recorded[0]!.deliveryId!]);
   const got = await eventually(async () => rx.received.find((r) => r.path === '/outbound'));
   t.deepEqual(JSON.parse(got.body).data, {
     outbound: {

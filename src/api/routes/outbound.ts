@@ -58,6 +58,7 @@ export function outboundSendRoutes(deps: OutboundRouteDeps): Router {
             users: deps.stores.users,
             plans: deps.plans,
             queue: deps.queues.outbound,
+            webhooks: deps.queues.webhooks,
             log: deps.log,
             metrics: deps.metrics,
             connectedEnabled: deps.credentials !== undefined,

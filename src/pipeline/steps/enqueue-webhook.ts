@@ -7,6 +7,10 @@ import type { PipelineDeps, Stored } from '../context.js';
  */
 export async function enqueueWebhook(d: Stored, deps: PipelineDeps): Promise<void> {
   if (!d.webhookDeliveryId) return;
+  if (deps.enqueueWebhooks) {
+    await deps.enqueueWebhooks([d.webhookDeliveryId]);
+    return;
+  }
   await enqueueWebhookDeliveriesSafely(
     deps.queues?.webhooks,
     [d.webhookDeliveryId],

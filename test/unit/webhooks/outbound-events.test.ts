@@ -40,6 +40,12 @@ test('outbound rows map to outbound.* events with the fields that apply', (t) =>
     bounce_type: 'hard',
     diagnostic: '5.1.1',
   });
+  // the payload as the bounce processor writes it (store/bounces.ts): the class in `type`
+  t.deepEqual(
+    outboundWebhookEvent(row('bounced', { type: 'soft', action: 'failed', status: '4.2.2', diagnostic: 'full' }), m)
+      ?.data,
+    { outbound, bounce_type: 'soft', diagnostic: 'full' },
+  );
   t.deepEqual(outboundWebhookEvent(row('clicked', { user_agent: 'UA', first: true, url: 'https://e.org/' }), m)?.data, {
     outbound,
     user_agent: 'UA',
