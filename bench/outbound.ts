@@ -1,12 +1,16 @@
 // npm run bench:outbound — outbound sending figures on this machine (needs local Postgres + Redis).
-// Two worker processes (src/bin/worker.ts, default OUTBOUND_CONCURRENCY) send to a local SMTP sink in this process;
-// the API runs in this process too. BENCH_OUTBOUND_N (10,000) messages of 2 KB are queued through the API (50
-// recipients per request), timed from the first request to the last `sent` committed; then POST …/outbound latency at
-// BENCH_OUTBOUND_RATE (100) requests/s for BENCH_OUTBOUND_SECONDS (10); then worker RSS while BENCH_OUTBOUND_LONG
-// (50,000) more are sent. Figures only, no assertions (docs/benchmarks/).
+// Two worker processes (src/bin/worker.ts, default OUTBOUND_CONCURRENCY, the product's DATABASE_POOL_MAX and
+// PLAN_CACHE_MS, not the test helpers') send to a local SMTP sink in a child process of its own
+// (bench/outbound-sink.ts), so the relay's CPU is not counted against the API, which runs in this process.
+// BENCH_OUTBOUND_N (10,000) messages of 2 KB are queued through the API (50 recipients per request), timed from
+// the first request to the last `sent` committed; then POST …/outbound latency at BENCH_OUTBOUND_RATE (100)
+// requests/s for BENCH_OUTBOUND_SECONDS (10); then worker RSS while BENCH_OUTBOUND_LONG (50,000) more are sent.
+// The plan keeps a daily send quota (BENCH_OUTBOUND_QUOTA, 1,000,000), so each request takes the quota path a user
+// takes. Each phase prints the CPU seconds per 1,000 messages of each process (Postgres: the backends of this
+// benchmark's database). Figures only, no assertions (docs/benchmarks/).
+import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { generateKey } from '../src/core/secret-box.js';
-import { startSmtpSink } from '../test/helpers/smtp-sink.js';
 import { envFor, spawnRole, type RoleProcess } from '../test/helpers/spawn-role.js';
 import { startSystem, type System } from '../test/helpers/system.js';
 import { createTenant } from '../test/helpers/tenants.js';
@@ -16,6 +20,9 @@ const N = num('BENCH_OUTBOUND_N', 10_000);
 const RATE = num('BENCH_OUTBOUND_RATE', 100);
 const SECONDS = num('BENCH_OUTBOUND_SECONDS', 10);
 const LONG = num('BENCH_OUTBOUND_LONG', 50_000);
+const QUOTA = num('BENCH_OUTBOUND_QUOTA', 1_000_000);
+/** a directory: the workers write V8 CPU profiles there (--cpu-prof), stopped with SIGTERM at the end */
+const CPU_PROF = process.env.BENCH_OUTBOUND_CPU_PROF;
 const PER_REQUEST = 50;
 const TEXT = 'x'.repeat(76).concat('\n').repeat(26); // about 2 KB
 
@@ -24,6 +31,72 @@ const pct = (sorted: number[], p: number) =>
 const print = (label: string, value: string) => console.log(`${label.padEnd(62)} ${value}`);
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+/** CPU seconds (user + system) of a process from /proc (0 once it is gone). */
+function cpuOfPid(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+interface Sink {
+  url: string;
+  child: ChildProcess;
+  /** messages received so far and the sink process's CPU seconds */
+  count(): Promise<{ received: number; cpuS: number }>;
+  stop(): Promise<void>;
+}
+
+/** The SMTP sink in a child process (bench/outbound-sink.ts), asked over IPC. */
+async function startSinkProcess(): Promise<Sink> {
+  const child = fork('bench/outbound-sink.ts', [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { kind: string; url: string }) => resolve(m.url));
+    child.once('exit', (code) => reject(new Error(`sink exited (${code})`)));
+  });
+  return {
+    url,
+    child,
+    count: () =>
+      new Promise((resolve) => {
+        child.once('message', (m: { received: number; cpu: NodeJS.CpuUsage }) =>
+          resolve({ received: m.received, cpuS: (m.cpu.user + m.cpu.system) / 1e6 }),
+        );
+        child.send({ kind: 'count' });
+      }),
+    stop: async () => {
+      child.send({ kind: 'stop' });
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** CPU seconds so far of each process of the benchmark: this one (API), the workers, the sink, Postgres. */
+async function cpuSnapshot(sys: System, workers: RoleProcess[], sink: Sink, pg: Map<number, number>) {
+  const { rows } = await sys.deps.db.raw<{ rows: Array<{ pid: number }> }>(
+    'select pid from pg_stat_activity where datname = current_database()',
+  );
+  for (const r of rows) pg.set(r.pid, cpuOfPid(r.pid)); // a backend that closed keeps its last reading
+  const api = process.cpuUsage();
+  return {
+    api: (api.user + api.system) / 1e6,
+    workers: workers.reduce((sum, w) => sum + cpuOfPid(w.child.pid!), 0),
+    sink: (await sink.count()).cpuS,
+    postgres: [...pg.values()].reduce((a, b) => a + b, 0),
+  };
+}
+type Cpu = Awaited<ReturnType<typeof cpuSnapshot>>;
+
+function printCpu(label: string, from: Cpu, to: Cpu, messages: number) {
+  const per = (k: keyof Cpu) => (((to[k] - from[k]) / messages) * 1000).toFixed(2);
+  print(
+    `${label}: CPU s per 1,000 messages`,
+    `API ${per('api')}, workers ${per('workers')}, sink ${per('sink')}, Postgres ${per('postgres')}`,
+  );
+}
 
 async function countSent(sys: System): Promise<number> {
   const [r] = await sys.deps.db('outbound_messages').where({ status: 'sent' }).count<{ n: string }[]>({ n: '*' });
@@ -67,14 +140,14 @@ async function queue(sys: System, address: string, key: string, count: number, t
 }
 
 async function main() {
-  const sink = await startSmtpSink();
+  const sink = await startSinkProcess();
   const sys = await startSystem({
     roles: ['web'],
-    env: { OUTBOUND_RELAY_URL: sink.url, LOG_LEVEL: 'silent', DATABASE_POOL_MAX: '10' },
+    env: { OUTBOUND_RELAY_URL: sink.url, LOG_LEVEL: 'silent', DATABASE_POOL_MAX: '10', PLAN_CACHE_MS: '10000' },
   });
   const workers: RoleProcess[] = [];
   try {
-    await sys.deps.db('plans').update({ max_sends_per_day: null });
+    await sys.deps.db('plans').update({ max_sends_per_day: QUOTA });
     const tenant = await createTenant(sys, 'pro');
     const { address } = await sys.createMailbox('', tenant.apiKey);
     const key = generateKey();
@@ -88,15 +161,26 @@ async function main() {
             MAINTENANCE_WORKER: 'false',
             WORKER_THREAD: 'false',
             LOG_LEVEL: 'info',
+            // the product's defaults, not the test helpers' small pool and disabled plan cache
+            DATABASE_POOL_MAX: '10',
+            PLAN_CACHE_MS: '10000',
+            ...(CPU_PROF ? { NODE_OPTIONS: "--import ./bench/cpu-profile-preload.mjs", CPU_PROFILE_DIR: CPU_PROF } : {}),
           }),
         ),
       );
     await Promise.all(workers.map((w) => w.waitFor('outbound.started', 60_000)));
+    // the workers keep logging a line per message: read and dropped from here on, not parsed in this process
+    for (const w of workers) {
+      w.child.stdout!.removeAllListeners('data');
+      w.child.stdout!.on('data', () => undefined);
+    }
+    const pg = new Map<number, number>();
     console.log(
       `outbound benchmark: ${N} messages of ~2 KB, 2 worker processes, local sink, ${new Date().toISOString()}`,
     );
 
     // 1. throughput: queued through the API, first request → last `sent` committed
+    const cpu0 = await cpuSnapshot(sys, workers, sink, pg);
     const t0 = performance.now();
     await queue(sys, address, tenant.apiKey, N, 'tp');
     const queuedMs = performance.now() - t0;
@@ -110,8 +194,9 @@ async function main() {
       `throughput: first request → last sent committed`,
       `${((N / totalMs) * 1000).toFixed(0)} msg/s (${(totalMs / 1000).toFixed(1)} s)`,
     );
-    print(`sink: messages received`, String(sink.messages.length));
-    sink.messages.length = 0;
+    const cpu1 = await cpuSnapshot(sys, workers, sink, pg);
+    printCpu('throughput', cpu0, cpu1, N);
+    print(`sink: messages received`, String((await sink.count()).received));
 
     // 2. POST latency at a steady rate (one recipient each), workers sending meanwhile
     const latencies: number[] = [];
@@ -131,7 +216,7 @@ async function main() {
       `${pct(latencies, 50).toFixed(1)} / ${pct(latencies, 99).toFixed(1)} / ${latencies[latencies.length - 1]!.toFixed(1)} ms`,
     );
     await waitSent(sys, N + total);
-    sink.messages.length = 0;
+    printCpu('latency phase (accept + send)', cpu1, await cpuSnapshot(sys, workers, sink, pg), total);
 
     // 3. worker RSS while LONG more messages are sent
     if (LONG > 0) {
@@ -143,7 +228,6 @@ async function main() {
       await waitSent(sys, base + LONG, (sent) => {
         while (m < marks.length && sent >= marks[m]!) {
           seen.push(`${marks[m]}: ${workers.map((w) => rssMb(w.child.pid!).toFixed(0)).join(' + ')} MB`);
-          sink.messages.length = 0;
           m++;
         }
       });
@@ -151,6 +235,10 @@ async function main() {
       for (const line of seen) print('worker RSS after sent', line);
     }
   } finally {
+    if (CPU_PROF) {
+      for (const w of workers) w.signal('SIGTERM'); // a profile is written on a clean exit only
+      await Promise.all(workers.map((w) => w.exited));
+    }
     for (const w of workers) await w.stop();
     await sys.stop();
     await sink.stop();

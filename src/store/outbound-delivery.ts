@@ -115,52 +115,31 @@ export type Claim =
  * attempts + 1, processing_started_at and envelope_from, and appends the `sending` event. A recipient suppressed
  * meanwhile becomes `suppressed` instead (no SMTP traffic). Anything else (sent, failed, someone else's live
  * claim) is skipped.
+ *
+ * One statement decides and writes (it locks the row, reads its suppression and updates it), the event is a second:
+ * two round trips inside the transaction, the rate a worker claims at is bounded by them (docs/outbound.md).
  */
 export async function claimOutbound(db: Db, id: string, envelopeFrom: string, lockMs: number): Promise<Claim> {
   return db.transaction(async (trx) => {
-    const row = await trx('outbound_messages')
-      .where({ id })
-      .forUpdate()
-      .first(
-        'status',
-        'mailbox_id',
-        'recipient_email',
-        'next_retry_at',
-        trx.raw("processing_started_at < now() - ? * interval '1 millisecond' as stale", [lockMs]),
-        trx.raw('(next_retry_at is null or next_retry_at <= now()) as due'),
-        trx.raw(`processing_started_at + ? * interval '1 millisecond' as stale_at`, [lockMs]),
-      );
+    const { rows } = await trx.raw<{ rows: ClaimRow[] }>(CLAIM_SQL, { id, lockMs, envelopeFrom });
+    const row = rows[0];
     if (!row) return { kind: 'skip', status: 'missing' } as const;
-    const recovered = row.status === 'sending' && row.stale === true;
-    if (row.status === 'queued' && !row.due) return { kind: 'not_due', nextRetryAt: row.next_retry_at } as const;
-    if (row.status === 'sending' && !recovered) return { kind: 'busy', staleAt: row.stale_at } as const;
-    if (row.status !== 'queued' && !recovered) return { kind: 'skip', status: row.status } as const;
-    const suppressed = await trx('suppressions')
-      .where({ mailbox_id: row.mailbox_id, recipient_email: row.recipient_email })
-      .first('reason');
-    if (suppressed) {
-      await trx('outbound_messages')
-        .where({ id })
-        .update({ status: 'suppressed', next_retry_at: null, updated_at: trx.fn.now() });
+    if (row.attempts === null) {
+      // nothing written: say why
+      if (row.status === 'queued' && !row.due) return { kind: 'not_due', nextRetryAt: row.next_retry_at! } as const;
+      if (row.status === 'sending') return { kind: 'busy', staleAt: row.stale_at! } as const;
+      return { kind: 'skip', status: row.status } as const;
+    }
+    if (row.suppression_reason !== null) {
       await appendOutboundEvent(trx, {
         outboundMessageId: id,
         type: 'suppressed',
-        payload: { reason: 'suppressed_recipient', suppression_reason: suppressed.reason },
+        payload: { reason: 'suppressed_recipient', suppression_reason: row.suppression_reason },
       });
       return { kind: 'suppressed' } as const;
     }
-    const [claimed] = await trx('outbound_messages')
-      .where({ id })
-      .update({
-        status: 'sending',
-        attempts: trx.raw('attempts + 1'),
-        processing_started_at: trx.fn.now(),
-        next_retry_at: null,
-        envelope_from: envelopeFrom,
-        updated_at: trx.fn.now(),
-      })
-      .returning('attempts');
-    const attempt = Number(claimed.attempts);
+    const attempt = Number(row.attempts);
+    const recovered = row.status === 'sending';
     await appendOutboundEvent(trx, {
       outboundMessageId: id,
       type: 'sending',
@@ -169,6 +148,50 @@ export async function claimOutbound(db: Db, id: string, envelopeFrom: string, lo
     return { kind: 'claimed', attempt, recovered } as const;
   });
 }
+
+interface ClaimRow {
+  /** the status before the claim */
+  status: OutboundStatus;
+  next_retry_at: Date | null;
+  due: boolean;
+  stale_at: Date | null;
+  suppression_reason: string | null;
+  /** the attempts after the claim; null when the row was not claimable (nothing written) */
+  attempts: number | null;
+}
+
+/**
+ * The claim in one statement: `cur` locks the row (FOR UPDATE: a concurrent claim waits, then sees its result) and
+ * reads whether it is claimable and whether its recipient is suppressed; `claimed` writes `sending` (attempts + 1)
+ * or `suppressed`, only when claimable. Returns the status before the claim with the new attempts (null: untouched).
+ */
+const CLAIM_SQL = `
+  with cur as (
+    select m.id, m.status, m.next_retry_at,
+           (m.next_retry_at is null or m.next_retry_at <= now()) as due,
+           m.processing_started_at + :lockMs * interval '1 millisecond' as stale_at,
+           (m.status = 'queued' and (m.next_retry_at is null or m.next_retry_at <= now()))
+             or (m.status = 'sending' and m.processing_started_at < now() - :lockMs * interval '1 millisecond')
+             as claimable,
+           (select s.reason from suppressions s
+             where s.mailbox_id = m.mailbox_id and s.recipient_email = m.recipient_email) as suppression_reason
+    from outbound_messages m
+    where m.id = :id
+    for update
+  ), claimed as (
+    update outbound_messages m
+    set status = case when cur.suppression_reason is null then 'sending' else 'suppressed' end,
+        attempts = case when cur.suppression_reason is null then m.attempts + 1 else m.attempts end,
+        processing_started_at = case when cur.suppression_reason is null then now() else m.processing_started_at end,
+        envelope_from = case when cur.suppression_reason is null then :envelopeFrom else m.envelope_from end,
+        next_retry_at = null,
+        updated_at = now()
+    from cur
+    where m.id = cur.id and cur.claimable
+    returning m.attempts
+  )
+  select cur.status, cur.next_retry_at, cur.due, cur.stale_at, cur.suppression_reason, claimed.attempts
+  from cur left join claimed on true`;
 
 export type Outcome =
   | { kind: 'sent'; response: string }
