@@ -18,13 +18,13 @@ async function main() {
     await res.arrayBuffer(); if (res.status !== 202) throw new Error(String(res.status));
     return performance.now() - t0;
   };
-  for (const per of [1, 50]) {
+  for (const per of (process.env.PERS ?? "1,50").split(",").map(Number)) {
     for (let i = 0; i < 5; i++) await post([`w${per}-${i}@example.org`]);
     stats.clear(); count = 0;
-    const n = per === 1 ? 100 : 20;
-    const times: number[] = [];
+    const n = Number(process.env.NREQ ?? (per === 1 ? 100 : 20));
+    const times: number[] = []; const c0 = process.cpuUsage();
     for (let i = 0; i < n; i++) times.push(await post(Array.from({ length: per }, (_, j) => `p${per}-${i}-${j}@example.org`)));
-    times.sort((a, b) => a - b);
+    times.sort((a, b) => a - b); const c1 = process.cpuUsage(c0); console.log(`cpu per request ${((c1.user + c1.system) / 1000 / n).toFixed(2)} ms`);
     console.log(`per=${per} sequential: p50 ${times[Math.floor(n/2)]!.toFixed(1)} ms max ${times[n-1]!.toFixed(1)}; queries/request ${(count/n).toFixed(1)}`);
     for (const [k, v] of [...stats].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) console.log(`  ${(v.n/n).toFixed(1)}x ${(v.ms/n).toFixed(2)}ms ${k}`);
   }
