@@ -1,5 +1,5 @@
 import type { Db } from './db.js';
-import { appendOutboundEvent } from './outbound-events.js';
+import { appendOutboundEvent, appendOutboundEvents } from './outbound-events.js';
 import type { AccountSettings, MailboxKind, TlsMode } from './mailboxes.js';
 import type { NamedAddress, OutboundStatus, Stream } from './outbound.js';
 
@@ -82,10 +82,14 @@ export interface StoredSend {
 export async function loadSend(db: Db, sendId: string): Promise<StoredSend | undefined> {
   const s = await db('outbound_sends').where({ id: sendId }).first();
   if (!s) return undefined;
-  const attachments = await db('outbound_attachments')
-    .where({ send_id: sendId })
-    .orderBy('index')
-    .select('filename', 'content_type', 'content');
+  // the attachments' metadata is on the send: most sends have none, and then no second query
+  const attachments =
+    Array.isArray(s.attachments) && s.attachments.length === 0
+      ? []
+      : await db('outbound_attachments')
+          .where({ send_id: sendId })
+          .orderBy('index')
+          .select('filename', 'content_type', 'content');
   return {
     id: s.id,
     messageId: s.message_id,
@@ -204,25 +208,62 @@ export type Outcome =
  * False when nothing was written.
  */
 export async function recordOutcome(db: Db, id: string, attempt: number, outcome: Outcome): Promise<boolean> {
+  return (await recordOutcomes(db, [{ id, attempt, outcome }]))[0]!;
+}
+
+/**
+ * {@link recordOutcome} for several messages in one transaction, set-based: one UPDATE for all rows, then their
+ * events in one append, so a worker that finishes many sends at once commits them together (the processor batches
+ * the outcomes of its concurrent sends, outbound/batcher.ts). Each row is written only while it is still that
+ * attempt's `sending`; the answer says, in input order, which were written.
+ */
+export async function recordOutcomes(
+  db: Db,
+  items: ReadonlyArray<{ id: string; attempt: number; outcome: Outcome }>,
+): Promise<boolean[]> {
+  if (items.length === 0) return [];
   return db.transaction(async (trx) => {
-    const columns =
-      outcome.kind === 'sent'
-        ? { status: 'sent', sent_at: trx.fn.now(), smtp_response: outcome.response, error: null }
-        : outcome.kind === 'failed'
-          ? { status: 'failed', failed_at: trx.fn.now(), smtp_response: outcome.response, error: outcome.reason }
-          : { status: 'queued', next_retry_at: outcome.nextRetryAt, smtp_response: outcome.response };
-    const n = await trx('outbound_messages')
-      .where({ id, status: 'sending', attempts: attempt })
-      .update({ ...columns, processing_started_at: null, updated_at: trx.fn.now() });
-    if (n === 0) return false;
-    const payload =
-      outcome.kind === 'sent'
-        ? { response: outcome.response }
-        : outcome.kind === 'failed'
-          ? { response: outcome.response, reason: outcome.reason, attempt }
-          : { attempt, response: outcome.response, next_retry_at: outcome.nextRetryAt.toISOString() };
-    await appendOutboundEvent(trx, { outboundMessageId: id, type: outcome.kind, payload });
-    return true;
+    const values = items.map(({ id, attempt, outcome: o }) => ({
+      id,
+      attempt,
+      kind: o.kind,
+      response: o.response,
+      reason: o.kind === 'failed' ? o.reason : null,
+      next_retry_at: o.kind === 'deferred' ? o.nextRetryAt.toISOString() : null,
+    }));
+    const { rows } = await trx.raw<{ rows: Array<{ id: string }> }>(
+      `update outbound_messages m
+       set status = case v.kind when 'sent' then 'sent' when 'failed' then 'failed' else 'queued' end,
+           sent_at = case when v.kind = 'sent' then now() else m.sent_at end,
+           failed_at = case when v.kind = 'failed' then now() else m.failed_at end,
+           smtp_response = v.response,
+           error = case v.kind when 'sent' then null when 'failed' then v.reason else m.error end,
+           next_retry_at = case when v.kind = 'deferred' then v.next_retry_at else m.next_retry_at end,
+           processing_started_at = null,
+           updated_at = now()
+       from json_to_recordset(?::json)
+         as v(id uuid, attempt int, kind text, response text, reason text, next_retry_at timestamptz)
+       where m.id = v.id and m.status = 'sending' and m.attempts = v.attempt
+       returning m.id`,
+      [JSON.stringify(values)],
+    );
+    const written = new Set(rows.map((r) => r.id));
+    await appendOutboundEvents(
+      trx,
+      items
+        .filter((i) => written.has(i.id))
+        .map(({ id, attempt, outcome }) => ({
+          outboundMessageId: id,
+          type: outcome.kind,
+          payload:
+            outcome.kind === 'sent'
+              ? { response: outcome.response }
+              : outcome.kind === 'failed'
+                ? { response: outcome.response, reason: outcome.reason, attempt }
+                : { attempt, response: outcome.response, next_retry_at: outcome.nextRetryAt.toISOString() },
+        })),
+    );
+    return items.map((i) => written.has(i.id));
   });
 }
 
