@@ -114,42 +114,57 @@ export type Claim =
   | { kind: 'skip'; status: OutboundStatus | 'missing' };
 
 /**
- * Claim a message for one attempt, in one transaction: `queued` and due, or `sending` with a
- * processing_started_at older than `lockMs` (its worker died: `recovered`). The claim sets `sending`,
- * attempts + 1, processing_started_at and envelope_from, and appends the `sending` event. A recipient suppressed
- * meanwhile becomes `suppressed` instead (no SMTP traffic). Anything else (sent, failed, someone else's live
- * claim) is skipped.
+ * Claim a message for one attempt: `queued` and due, or `sending` with a processing_started_at older than `lockMs`
+ * (its worker died: `recovered`). The claim sets `sending`, attempts + 1, processing_started_at and envelope_from,
+ * and appends the `sending` event. A recipient suppressed meanwhile becomes `suppressed` instead (no SMTP traffic).
+ * Anything else (sent, failed, someone else's live claim) is skipped.
  *
- * One statement decides and writes (it locks the row, reads its suppression and updates it), the event is a second:
- * two round trips inside the transaction, the rate a worker claims at is bounded by them (docs/outbound.md).
+ * The usual case is ONE statement (CLAIM_SQL: lock, decide, update, event), atomic without a transaction around
+ * it: a worker claims at the rate of one round trip. The `sending` event is written there directly, not through
+ * appendOutboundEvents, because it is no webhook event (outbound-webhook-events.ts; test/integration/
+ * outbound-claim.test.ts fails if that changes). The rare suppressed case writes its (webhook-able) event through
+ * appendOutboundEvent in a transaction.
  */
 export async function claimOutbound(db: Db, id: string, envelopeFrom: string, lockMs: number): Promise<Claim> {
-  return db.transaction(async (trx) => {
-    const { rows } = await trx.raw<{ rows: ClaimRow[] }>(CLAIM_SQL, { id, lockMs, envelopeFrom });
-    const row = rows[0];
-    if (!row) return { kind: 'skip', status: 'missing' } as const;
-    if (row.attempts === null) {
-      // nothing written: say why
-      if (row.status === 'queued' && !row.due) return { kind: 'not_due', nextRetryAt: row.next_retry_at! } as const;
-      if (row.status === 'sending') return { kind: 'busy', staleAt: row.stale_at! } as const;
-      return { kind: 'skip', status: row.status } as const;
-    }
-    if (row.suppression_reason !== null) {
-      await appendOutboundEvent(trx, {
-        outboundMessageId: id,
-        type: 'suppressed',
-        payload: { reason: 'suppressed_recipient', suppression_reason: row.suppression_reason },
-      });
-      return { kind: 'suppressed' } as const;
-    }
+  const { rows } = await db.raw<{ rows: ClaimRow[] }>(CLAIM_SQL, { id, lockMs, envelopeFrom });
+  const row = rows[0];
+  if (!row) return { kind: 'skip', status: 'missing' };
+  if (row.attempts !== null) {
     const attempt = Number(row.attempts);
-    const recovered = row.status === 'sending';
+    return { kind: 'claimed', attempt, recovered: row.status === 'sending' };
+  }
+  if (row.claimable && row.suppression_reason !== null) return suppressAtClaim(db, id, lockMs);
+  // nothing written: say why
+  if (row.status === 'queued' && !row.due) return { kind: 'not_due', nextRetryAt: row.next_retry_at! };
+  if (row.status === 'sending' && !row.claimable) return { kind: 'busy', staleAt: row.stale_at! };
+  return { kind: 'skip', status: row.status };
+}
+
+/** A claimable row whose recipient was suppressed after acceptance: `suppressed`, with its event, in one transaction. */
+async function suppressAtClaim(db: Db, id: string, lockMs: number): Promise<Claim> {
+  return db.transaction(async (trx) => {
+    const [row] = await trx('outbound_messages as m')
+      .join('suppressions as s', (j) =>
+        j.on('s.mailbox_id', 'm.mailbox_id').andOn('s.recipient_email', 'm.recipient_email'),
+      )
+      .where('m.id', id)
+      .whereRaw(
+        `((m.status = 'queued' and (m.next_retry_at is null or m.next_retry_at <= now()))
+          or (m.status = 'sending' and m.processing_started_at < now() - ? * interval '1 millisecond'))`,
+        [lockMs],
+      )
+      .forUpdate('m')
+      .select('m.status', 's.reason');
+    if (!row) return { kind: 'skip', status: 'missing' } as const; // changed meanwhile: the job re-reads it
+    await trx('outbound_messages')
+      .where({ id })
+      .update({ status: 'suppressed', next_retry_at: null, updated_at: trx.fn.now() });
     await appendOutboundEvent(trx, {
       outboundMessageId: id,
-      type: 'sending',
-      payload: recovered ? { attempt, recovered: true } : { attempt },
+      type: 'suppressed',
+      payload: { reason: 'suppressed_recipient', suppression_reason: row.reason },
     });
-    return { kind: 'claimed', attempt, recovered } as const;
+    return { kind: 'suppressed' } as const;
   });
 }
 
@@ -159,15 +174,17 @@ interface ClaimRow {
   next_retry_at: Date | null;
   due: boolean;
   stale_at: Date | null;
+  claimable: boolean;
   suppression_reason: string | null;
-  /** the attempts after the claim; null when the row was not claimable (nothing written) */
+  /** the attempts after the claim; null when nothing was written */
   attempts: number | null;
 }
 
 /**
  * The claim in one statement: `cur` locks the row (FOR UPDATE: a concurrent claim waits, then sees its result) and
  * reads whether it is claimable and whether its recipient is suppressed; `claimed` writes `sending` (attempts + 1)
- * or `suppressed`, only when claimable. Returns the status before the claim with the new attempts (null: untouched).
+ * only when it is claimable and not suppressed, and `ev` appends its `sending` event. Returns the status before the
+ * claim with the new attempts (null: nothing written).
  */
 const CLAIM_SQL = `
   with cur as (
@@ -184,17 +201,25 @@ const CLAIM_SQL = `
     for update
   ), claimed as (
     update outbound_messages m
-    set status = case when cur.suppression_reason is null then 'sending' else 'suppressed' end,
-        attempts = case when cur.suppression_reason is null then m.attempts + 1 else m.attempts end,
-        processing_started_at = case when cur.suppression_reason is null then now() else m.processing_started_at end,
-        envelope_from = case when cur.suppression_reason is null then :envelopeFrom else m.envelope_from end,
+    set status = 'sending',
+        attempts = m.attempts + 1,
+        processing_started_at = now(),
+        envelope_from = :envelopeFrom,
         next_retry_at = null,
         updated_at = now()
     from cur
-    where m.id = cur.id and cur.claimable
-    returning m.attempts
+    where m.id = cur.id and cur.claimable and cur.suppression_reason is null
+    returning m.id, m.attempts
+  ), ev as (
+    insert into outbound_message_events (outbound_message_id, type, payload)
+    select claimed.id, 'sending',
+           case when cur.status = 'sending'
+             then jsonb_build_object('attempt', claimed.attempts, 'recovered', true)
+             else jsonb_build_object('attempt', claimed.attempts) end
+    from claimed join cur on cur.id = claimed.id
   )
-  select cur.status, cur.next_retry_at, cur.due, cur.stale_at, cur.suppression_reason, claimed.attempts
+  select cur.status, cur.next_retry_at, cur.due, cur.stale_at, cur.claimable, cur.suppression_reason,
+         claimed.attempts
   from cur left join claimed on true`;
 
 export type Outcome =

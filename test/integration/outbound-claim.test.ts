@@ -1,5 +1,6 @@
 import anyTest, { type TestFn } from 'ava';
 import { claimOutbound } from '../../src/store/outbound-delivery.js';
+import { outboundWebhookEvent } from '../../src/store/outbound-webhook-events.js';
 import { eventTypes, outboundEnv, outboundRow, postSend, senderMailbox } from '../helpers/outbound.js';
 import { startSystem, type System } from '../helpers/system.js';
 
@@ -113,4 +114,21 @@ test('two claims at once: exactly one is claimed', async (t) => {
   t.is(results.filter((r) => r.kind === 'claimed').length, 1);
   t.is(results.filter((r) => r.kind === 'busy').length, 5);
   t.is((await outboundRow(sys, id)).attempts, 1);
+});
+
+test('`sending` is no webhook event: the claim may write its row without the webhook ledger', (t) => {
+  // store/outbound-delivery.ts writes the `sending` event inside its one claim statement; should `sending` ever
+  // become a webhook event, the claim must write it through appendOutboundEvents instead
+  const row = { id: 1, outbound_message_id: 'm', type: 'sending', occurred_at: new Date(), payload: { attempt: 1 } };
+  const ref = {
+    id: 'm',
+    mailbox_id: 'b',
+    mailbox_address: 'a@mw.test',
+    recipient_email: 'r@example.org',
+    subject: 's',
+    message_id: '<x@mw.test>',
+    status: 'sending',
+  };
+  t.is(outboundWebhookEvent(row, ref), undefined);
+  t.not(outboundWebhookEvent({ ...row, type: 'sent' }, ref), undefined, 'while `sent` is one');
 });
