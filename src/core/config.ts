@@ -362,7 +362,8 @@ export const ENV = z.object({
   OUTBOUND_MAX_ATTEMPTS: int(1).default(8),
   OUTBOUND_BACKOFF_MS: int(100).default(30_000),
   OUTBOUND_BACKOFF_MAX_MS: int(100).default(3_600_000),
-  OUTBOUND_LOCK_MS: int(1000).default(30_000),
+  // unset: 2 × OUTBOUND_SMTP_TIMEOUT_MS; set: must be above it (a live attempt's claim must never lapse)
+  OUTBOUND_LOCK_MS: optionalInt(1000),
   OUTBOUND_SMTP_TIMEOUT_MS: int(100).default(60_000),
   OUTBOUND_MAX_RECIPIENTS: int(1, 1000).default(50),
   OUTBOUND_MAX_MESSAGE_BYTES: int(1024).default(10 * 1024 * 1024),
@@ -486,6 +487,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (e.OUTBOUND_BACKOFF_MAX_MS < e.OUTBOUND_BACKOFF_MS)
     throw new ConfigError(
       `invalid configuration:\n  OUTBOUND_BACKOFF_MAX_MS: must be at least OUTBOUND_BACKOFF_MS (${e.OUTBOUND_BACKOFF_MS}) (got ${shownValue('OUTBOUND_BACKOFF_MAX_MS', known.OUTBOUND_BACKOFF_MAX_MS)})`,
+    );
+  if (e.OUTBOUND_LOCK_MS !== undefined && e.OUTBOUND_LOCK_MS <= e.OUTBOUND_SMTP_TIMEOUT_MS)
+    throw new ConfigError(
+      `invalid configuration:\n  OUTBOUND_LOCK_MS: must be greater than OUTBOUND_SMTP_TIMEOUT_MS (${e.OUTBOUND_SMTP_TIMEOUT_MS}): a slow but live SMTP transaction's claim would lapse and another worker would send the message again; leave it unset for 2 × OUTBOUND_SMTP_TIMEOUT_MS (got ${shownValue('OUTBOUND_LOCK_MS', known.OUTBOUND_LOCK_MS)})`,
     );
   if (e.SMTPS_PORT !== undefined && !(e.SMTP_TLS_KEY_FILE && e.SMTP_TLS_CERT_FILE)) {
     throw new ConfigError(
@@ -717,7 +722,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxAttempts: e.OUTBOUND_MAX_ATTEMPTS,
       backoffMs: e.OUTBOUND_BACKOFF_MS,
       backoffMaxMs: e.OUTBOUND_BACKOFF_MAX_MS,
-      lockMs: e.OUTBOUND_LOCK_MS,
+      lockMs: e.OUTBOUND_LOCK_MS ?? 2 * e.OUTBOUND_SMTP_TIMEOUT_MS,
       smtpTimeoutMs: e.OUTBOUND_SMTP_TIMEOUT_MS,
       maxRecipients: e.OUTBOUND_MAX_RECIPIENTS,
       maxMessageBytes: e.OUTBOUND_MAX_MESSAGE_BYTES,

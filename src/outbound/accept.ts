@@ -19,7 +19,7 @@ import { suppressedAmong } from '../store/suppressions.js';
 import type { UserStore } from '../store/users.js';
 import { recipientKey } from './addresses.js';
 import { OutboundMessageTooLarge, SendingNotAllowed, SendingNotConfigured, SendQuotaExceeded } from './errors.js';
-import { renderMime } from './render.js';
+import { renderedSizeBound, renderMime } from './render.js';
 import type { SendRequest } from './request.js';
 
 export interface AcceptDeps {
@@ -71,8 +71,15 @@ export async function acceptSend(
     );
   if (mailbox.kind === 'connected' && (!mailbox.smtp || !deps.connectedEnabled))
     throw new SendingNotConfigured('this connected mailbox has no SMTP account: add one with PATCH to send');
-  const owner = mailbox.ownerUserId ? await deps.users.findById(mailbox.ownerUserId) : undefined;
-  const plan = await deps.plans.get(owner?.planId ?? mailbox.planId);
+  const p = a.principal;
+  // the owner's plan: the caller's own when it is the owner's API key (no second read of the user)
+  const planId =
+    p.kind === 'user' && p.userId === mailbox.ownerUserId
+      ? p.planId
+      : mailbox.ownerUserId
+        ? ((await deps.users.findById(mailbox.ownerUserId))?.planId ?? mailbox.planId)
+        : mailbox.planId;
+  const plan = await deps.plans.get(planId);
   const planLimit = plan ? plan.maxSendsPerDay : 0;
   const cred = credentialOf(a.principal);
   const tokenLimit = cred.tokenJti ? await tokenSendLimit(deps.db, cred.tokenJti) : null;
@@ -102,12 +109,16 @@ export async function acceptSend(
     trackClicks: request.trackClicks,
     ...cred,
   };
-  // the size of what the worker will build (tracking may add a few hundred bytes per link)
-  const built = await renderMime({ ...send, attachments: request.attachments }, { from: mailbox.address });
-  if (built.length > deps.config.outbound.maxMessageBytes)
-    throw new OutboundMessageTooLarge(
-      `the built message is ${built.length} bytes; at most ${deps.config.outbound.maxMessageBytes} (OUTBOUND_MAX_MESSAGE_BYTES)`,
-    );
+  // the size of what the worker will build (tracking may add a few hundred bytes per link): built here only when
+  // a cheap upper bound is over the limit, so an ordinary send costs no MIME build at accept time
+  const limit = deps.config.outbound.maxMessageBytes;
+  if (renderedSizeBound(send, mailbox.address) > limit) {
+    const built = await renderMime(send, { from: mailbox.address });
+    if (built.length > limit)
+      throw new OutboundMessageTooLarge(
+        `the built message is ${built.length} bytes; at most ${limit} (OUTBOUND_MAX_MESSAGE_BYTES)`,
+      );
+  }
 
   let webhookDeliveries: string[] = [];
   const answer = await deps.db.transaction(async (trx) => {
@@ -128,12 +139,6 @@ export async function acceptSend(
         : { kind: 'mailbox', id: mailbox.id, limit: planLimit },
       ...(cred.tokenJti ? [{ kind: 'token' as const, id: cred.tokenJti, limit: tokenLimit }] : []),
     ];
-    const quota = counted > 0 ? await reserveSendQuota(trx, scopes, counted) : ({ ok: true } as const);
-    if (!quota.ok)
-      throw new SendQuotaExceeded(
-        `the ${quota.scope === 'token' ? "token's" : "plan's"} daily send quota is used up`,
-        quota.retryAfterS,
-      );
     webhookDeliveries = await insertSend(trx, { ...send, recipients });
     const accepted: Accepted = {
       message_id: messageId,
@@ -144,6 +149,13 @@ export async function acceptSend(
       })),
     };
     await a.inTransaction?.(trx, accepted);
+    // last, after this request's rows are written: the quota's lock is held only for its count and the commit
+    const quota = counted > 0 ? await reserveSendQuota(trx, scopes) : ({ ok: true } as const);
+    if (!quota.ok)
+      throw new SendQuotaExceeded(
+        `the ${quota.scope === 'token' ? "token's" : "plan's"} daily send quota is used up`,
+        quota.retryAfterS,
+      );
     return accepted;
   });
 

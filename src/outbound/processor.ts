@@ -9,10 +9,11 @@ import type { Db } from '../store/db.js';
 import {
   claimOutbound,
   loadOutboundToSend,
-  recordOutcome,
+  recordOutcomes,
   type Outcome,
   type OutboundToSend,
 } from '../store/outbound-delivery.js';
+import { createBatcher } from './batcher.js';
 import { envelopeFrom } from './envelope.js';
 import { SendingNotConfigured } from './errors.js';
 import { classifyFailure, retryDelayMs, type Verdict } from './retry-policy.js';
@@ -49,6 +50,10 @@ export type SendResult = 'sent' | 'deferred' | 'failed' | 'suppressed' | 'skippe
 export function createSendProcessor(deps: SendProcessorDeps) {
   const { outbound } = deps.config;
   const log = deps.log;
+  // the outcomes of this worker's concurrent sends are committed together (one transaction per group)
+  const recordOutcome = createBatcher((items: Array<{ id: string; attempt: number; outcome: Outcome }>) =>
+    recordOutcomes(deps.db, items),
+  );
 
   const delay = async (job: Job<OutboundJob>, token: string | undefined, at: Date): Promise<never> => {
     await job.moveToDelayed(Math.max(at.getTime(), Date.now() + 1), token);
@@ -106,7 +111,7 @@ export function createSendProcessor(deps: SendProcessorDeps) {
     } catch (err) {
       outcome = decide(err, claim.attempt);
     }
-    const recorded = await recordOutcome(deps.db, id, claim.attempt, outcome);
+    const recorded = await recordOutcome({ id, attempt: claim.attempt, outcome });
     const fields = { outboundId: id, mailboxId: row.mailbox.id, attempt: claim.attempt, stream: row.stream };
     if (!recorded) {
       log.warn({ event: 'outbound.outcome_lost', ...fields, outcome: outcome.kind });

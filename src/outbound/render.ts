@@ -55,3 +55,27 @@ export async function renderMime(send: StoredSend, opts: RenderOptions): Promise
   });
   return composer.compile().build();
 }
+
+/** Bytes of a string as UTF-8. */
+const utf8 = (s: string | null | undefined) => (s ? Buffer.byteLength(s, 'utf8') : 0);
+
+/**
+ * An upper bound on the size of `renderMime(send)` without building it (the send API checks
+ * OUTBOUND_MAX_MESSAGE_BYTES with it and builds the message only when the bound is over the limit). Text, HTML and
+ * every header value are counted at quoted-printable's worst case (each byte as `=XX`, plus soft line breaks and
+ * encoded-word framing: × 3.5), attachments at base64 with CRLF every 76 characters, plus a fixed allowance per part
+ * for its headers and boundary. test/unit/outbound-render.test.ts checks it is never below the built size.
+ */
+export function renderedSizeBound(send: Omit<StoredSend, 'id' | 'messageId' | 'date'>, from: string): number {
+  const PART = 512; // boundary lines, Content-Type/-Transfer-Encoding/-Disposition of one part
+  const worst = (n: number) => Math.ceil(n * 3.5) + 64;
+  const base64 = (n: number) => Math.ceil((Math.ceil(n / 3) * 4 * 78) / 76) + 2;
+  let bytes = 2048; // Message-ID, Date, MIME-Version, the top Content-Type and the fixed header names
+  bytes += worst(utf8(from) + utf8(send.fromName) + utf8(send.replyTo) + utf8(send.subject));
+  for (const a of [...send.to, ...send.cc]) bytes += worst(utf8(a.address) + utf8(a.name)) + 4;
+  for (const [k, v] of Object.entries(send.headers)) bytes += worst(utf8(k) + utf8(v)) + 4;
+  for (const body of [send.text, send.html]) if (body !== null) bytes += PART + worst(utf8(body));
+  for (const a of send.attachments)
+    bytes += PART + worst(utf8(a.filename) * 2 + utf8(a.contentType)) + base64(a.content.length);
+  return bytes;
+}

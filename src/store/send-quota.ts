@@ -19,12 +19,15 @@ const COUNTED: Record<QuotaScope['kind'], string> = {
 };
 
 /**
- * Reserve `count` sends in each scope, all or nothing, race-free: inside the caller's transaction, one advisory
- * transaction lock per scope (taken in a fixed order, so two requests never wait on each other crosswise) makes
- * concurrent requests of one owner count one after the other; the rows the caller then inserts in the same
- * transaction are what the next request counts. Suppressed recipients are not counted.
+ * Check the sends a request has just written against each scope's quota, all or nothing, race-free. Call it inside
+ * the caller's transaction AFTER inserting the request's `outbound_messages` rows (they count, being visible to
+ * their own transaction), as its last statement before the commit: one advisory transaction lock per scope (taken
+ * in a fixed order, so two requests never wait on each other crosswise) makes concurrent requests of one owner
+ * count one after the other, and each count runs after the lock is held, so it sees every earlier request's
+ * committed rows. Held for the count and the commit only, not for the request's writes. Over the limit: the caller
+ * throws, its transaction rolls back, nothing is kept. Suppressed recipients are not counted.
  */
-export async function reserveSendQuota(trx: Db, scopes: QuotaScope[], count: number): Promise<QuotaAnswer> {
+export async function reserveSendQuota(trx: Db, scopes: QuotaScope[]): Promise<QuotaAnswer> {
   const limited = scopes
     .filter((s) => s.limit !== null)
     .sort((a, b) => `${a.kind}:${a.id}`.localeCompare(`${b.kind}:${b.id}`));
@@ -38,9 +41,9 @@ export async function reserveSendQuota(trx: Db, scopes: QuotaScope[], count: num
       .andWhere('created_at', '>', trx.raw(`now() - interval '24 hours'`))
       .andWhereNot('status', 'suppressed')
       .count<{ n: string }[]>({ n: '*' });
-    const used = Number(row?.n ?? 0);
-    if (used + count <= limit) continue;
-    return { ok: false, scope: s.kind, retryAfterS: await retryAfter(trx, s, used + count - limit) };
+    const used = Number(row?.n ?? 0); // this request's rows included
+    if (used <= limit) continue;
+    return { ok: false, scope: s.kind, retryAfterS: await retryAfter(trx, s, used - limit) };
   }
   return { ok: true };
 }

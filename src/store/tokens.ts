@@ -15,6 +15,8 @@ export interface AgentToken {
   revokedAt: Date | null;
   lastUsedAt: Date | null;
   createdAt: Date;
+  /** the token's own rolling 24 h cap of accepted recipients (outbound); null: only the plan's */
+  maxSendsPerDay: number | null;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -30,11 +32,12 @@ const toToken = (r: any): AgentToken => ({
   revokedAt: r.revoked_at,
   lastUsedAt: r.last_used_at,
   createdAt: r.created_at,
+  maxSendsPerDay: r.max_sends_per_day ?? null,
 });
 
 /** The columns toToken reads, named (a prepared `select *` would break when a migration adds one). */
 const TOKEN_COLUMNS =
-  'id, jti, mailbox_id, user_id, name, permissions, expires_at, is_revoked, revoked_at, last_used_at, created_at';
+  'id, jti, mailbox_id, user_id, name, permissions, expires_at, is_revoked, revoked_at, last_used_at, created_at, max_sends_per_day';
 // every request or stream connect with a mailbox token makes this lookup: prepared, no query builder
 const BY_JTI = `select ${TOKEN_COLUMNS} from agent_tokens where jti = $1 limit 1`;
 

@@ -6,9 +6,11 @@ export const outboundEnv = (relayUrl: string, extra: Record<string, string> = {}
   OUTBOUND_RELAY_URL: relayUrl,
   OUTBOUND_BACKOFF_MS: '100',
   OUTBOUND_BACKOFF_MAX_MS: '300',
-  OUTBOUND_LOCK_MS: '1000',
+  // the lock must exceed the SMTP timeout (core/config.ts refuses otherwise): a short lock recovers a killed
+  // worker's claim quickly; 1.5 s per SMTP step is ample against a local sink
+  OUTBOUND_LOCK_MS: '2000',
   OUTBOUND_MAX_ATTEMPTS: '3',
-  OUTBOUND_SMTP_TIMEOUT_MS: '5000',
+  OUTBOUND_SMTP_TIMEOUT_MS: '1500',
   ...extra,
 });
 

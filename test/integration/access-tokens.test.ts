@@ -48,10 +48,12 @@ test('an API key mints a scoped token (shown once); the list shows everything bu
     'is_revoked',
     'jti',
     'last_used_at',
+    'max_sends_per_day',
     'name',
     'permissions',
     'revoked_at',
   ]);
+  t.is(mine.max_sends_per_day, null, 'no cap of its own: only the plan counts');
   t.truthy(mine.last_used_at, 'use is recorded');
   t.false(list.text.includes(r.body.token));
   t.false(list.text.includes(box.token));

@@ -292,12 +292,20 @@ test.serial(
     ).status;
     t.is(capped, 404, 'a token is minted on the owner’s own mailbox only');
     const m = await senderMailbox(sys);
-    const tok = (
+    const minted = (
       await call(sys, 'POST', `/api/v1/mailboxes/${m.address}/tokens`, {
         token: m.tenant.apiKey,
         body: { permissions: ['send'], max_sends_per_day: 1 },
       })
-    ).body.token;
+    ).body;
+    const tok = minted.token;
+    t.is(minted.max_sends_per_day, 1, 'the minted token shows its cap');
+    const listed = await call(sys, 'GET', `/api/v1/mailboxes/${m.address}/tokens`, { token: m.tenant.apiKey });
+    t.is(
+      listed.body.find((x: any) => x.jti === minted.jti).max_sends_per_day,
+      1,
+      'the token list shows each token’s max_sends_per_day',
+    );
     t.is((await postSend(sys, m.address, tok, ok)).status, 202);
     const keys = (await outboundCounts(sys)).idempotency_keys;
     const over = await postSend(sys, m.address, tok, ok, { 'Idempotency-Key': 'over' });

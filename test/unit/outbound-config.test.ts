@@ -8,7 +8,7 @@ test('outbound defaults', (t) => {
   t.is(o.maxAttempts, 8);
   t.is(o.backoffMs, 30_000);
   t.is(o.backoffMaxMs, 3_600_000);
-  t.is(o.lockMs, 30_000);
+  t.is(o.lockMs, 120_000, 'unset: 2 × OUTBOUND_SMTP_TIMEOUT_MS');
   t.is(o.smtpTimeoutMs, 60_000);
   t.is(o.maxRecipients, 50);
   t.is(o.maxMessageBytes, 10 * 1024 * 1024);
@@ -41,12 +41,20 @@ test('bad outbound settings stop start-up naming the variable; a relay password 
     ['OUTBOUND_CONCURRENCY', '0'],
     ['OUTBOUND_MAX_ATTEMPTS', '0'],
     ['OUTBOUND_LOCK_MS', '999'],
+    ['OUTBOUND_LOCK_MS', '60000'],
     ['OUTBOUND_MAX_RECIPIENTS', '0'],
     ['OUTBOUND_MAX_MESSAGE_BYTES', '10'],
     ['OUTBOUND_MAX_REQUEST_BYTES', 'x'],
     ['OUTBOUND_SMTP_TIMEOUT_MS', '1e3'],
   ] as const)
     t.throws(() => loadConfig({ [name]: value }), { instanceOf: ConfigError, message: new RegExp(name) }, name);
+  // a slow but live SMTP transaction must never outlast its claim (another worker would send it again)
+  t.throws(() => loadConfig({ OUTBOUND_LOCK_MS: '30000' }), {
+    instanceOf: ConfigError,
+    message: /OUTBOUND_LOCK_MS: must be greater than OUTBOUND_SMTP_TIMEOUT_MS \(60000\)/,
+  });
+  t.is(loadConfig({ OUTBOUND_SMTP_TIMEOUT_MS: '10000' }).outbound.lockMs, 20_000, 'derived from the SMTP timeout');
+  t.is(loadConfig({ OUTBOUND_SMTP_TIMEOUT_MS: '10000', OUTBOUND_LOCK_MS: '10001' }).outbound.lockMs, 10_001);
   t.throws(() => loadConfig({ OUTBOUND_BACKOFF_MS: '5000', OUTBOUND_BACKOFF_MAX_MS: '1000' }), {
     instanceOf: ConfigError,
     message: /OUTBOUND_BACKOFF_MAX_MS: must be at least OUTBOUND_BACKOFF_MS/,

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { simpleParser } from 'mailparser';
-import { renderMime } from '../../src/outbound/render.js';
+import { renderedSizeBound, renderMime } from '../../src/outbound/render.js';
 import type { StoredSend } from '../../src/store/outbound-delivery.js';
 
 const send: StoredSend = {
@@ -50,4 +50,39 @@ test('transformHtml (issue 22) applies only to tracked copies, and only to the H
   t.deepEqual(calls, [ctx]);
   t.true(String(tracked.html).includes('https://t.example/o'));
   t.false((tracked.text ?? '').includes('t.example'));
+});
+
+test('renderedSizeBound is never below the built size (the send API builds only when the bound is over the limit)', async (t) => {
+  // deterministic pseudo-random sends: ASCII, non-ASCII, long lines, bare newlines, many headers and attachments
+  let seed = 42;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ['a', 'Z', ' ', '\n', '=', '.', 'é', '✓', '😀', '\t', '"', '<'];
+  const text = (max: number) => Array.from({ length: rand(max) }, () => alphabet[rand(alphabet.length)]).join('');
+  for (let i = 0; i < 60; i++) {
+    const s: StoredSend = {
+      ...send,
+      fromName: rand(2) ? text(80) || null : null,
+      to: Array.from({ length: 1 + rand(5) }, (_, j) => ({
+        address: `r${j}@example.org`,
+        name: rand(2) ? text(40) : null,
+      })),
+      cc: [],
+      subject: text(300) || 's',
+      text: rand(4) ? text(5000) : null,
+      html: rand(2) ? `<p>${text(5000)}</p>` : null,
+      headers: Object.fromEntries(Array.from({ length: rand(10) }, (_, j) => [`X-H${j}`, text(200)])),
+      attachments: Array.from({ length: rand(3) }, (_, j) => ({
+        filename: rand(2) ? `${text(60)}${j}.bin` : null,
+        contentType: 'application/octet-stream',
+        content: Buffer.alloc(rand(20_000), j),
+      })),
+    };
+    if (s.text === null && s.html === null) s.text = text(100);
+    const built = await renderMime(s, { from: 'box@mw.test' });
+    const bound = renderedSizeBound(s, 'box@mw.test');
+    t.true(bound >= built.length, `send ${i}: bound ${bound} < built ${built.length}`);
+  }
 });

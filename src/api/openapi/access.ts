@@ -116,6 +116,11 @@ const TOKEN: Record<string, JsonSchema> = {
   revoked_at: nullable(ts),
   created_at: ts,
   last_used_at: nullable(ts),
+  max_sends_per_day: {
+    type: ['integer', 'null'],
+    minimum: 0,
+    description: "the token's own rolling 24 h cap of accepted recipients (outbound); null: only the plan's",
+  },
 };
 const API_KEY: Record<string, JsonSchema> = {
   id: { type: 'string', format: 'uuid' },

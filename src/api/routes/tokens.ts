@@ -56,6 +56,7 @@ export const presentToken = (t: AgentToken) => ({
   revoked_at: toIso(t.revokedAt),
   created_at: toIso(t.createdAt),
   last_used_at: toIso(t.lastUsedAt),
+  max_sends_per_day: t.maxSendsPerDay,
 });
 
 /** Agent tokens of one mailbox: mint (secret shown once), list (never the secret), revoke. All need `manage`. */
