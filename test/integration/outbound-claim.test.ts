@@ -80,7 +80,10 @@ test('suppressed after acceptance (other letter case): suppressed, no attempt, t
     body: JSON.stringify({ recipient: 'CLAIM4@Example.org', reason: 'complaint' }),
   });
   t.is(sup.status, 201);
-  t.deepEqual(await claimOutbound(sys.deps.db, id, 'env@mw.test', LOCK_MS), { kind: 'suppressed' });
+  t.deepEqual(await claimOutbound(sys.deps.db, id, 'env@mw.test', LOCK_MS), {
+    kind: 'suppressed',
+    webhookDeliveries: [],
+  });
   const row = await outboundRow(sys, id);
   t.is(row.status, 'suppressed');
   t.is(row.attempts, 0);
