@@ -98,7 +98,8 @@ export function watchStalls<T, R>(
 /**
  * Close a consumer's Worker, waiting for its jobs in flight; once it has none, it gets `idleMs` more to finish
  * closing, after which it is left behind (a fetch loop stuck on a command that never settles would otherwise keep
- * the shutdown waiting until SHUTDOWN_BUDGET_MS). Resolves `false` when it was left behind.
+ * the shutdown waiting until SHUTDOWN_BUDGET_MS), its blocking connection dropped. Resolves `false` when it was left
+ * behind.
  */
 export async function closeConsumer<T, R>(c: Consumer<T, R>, idleMs: number): Promise<boolean> {
   let closed = false;
@@ -110,7 +111,11 @@ export async function closeConsumer<T, R>(c: Consumer<T, R>, idleMs: number): Pr
   while (!closed) {
     const now = Date.now();
     idleSince = c.inFlight > 0 ? undefined : (idleSince ?? now);
-    if (idleSince !== undefined && now - idleSince >= idleMs) return false;
+    if (idleSince !== undefined && now - idleSince >= idleMs) {
+      // its blocking connection must not keep reconnecting (and the process alive) after it is left behind
+      void c.worker.backend.blockingClient?.then((client) => client.disconnect()).catch(() => undefined);
+      return false;
+    }
     await Promise.race([closing, new Promise((r) => setTimeout(r, Math.min(100, idleMs)))]);
   }
   return true;
