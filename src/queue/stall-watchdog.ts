@@ -112,8 +112,9 @@ export async function closeConsumer<T, R>(c: Consumer<T, R>, idleMs: number): Pr
     const now = Date.now();
     idleSince = c.inFlight > 0 ? undefined : (idleSince ?? now);
     if (idleSince !== undefined && now - idleSince >= idleMs) {
-      // its blocking connection must not keep reconnecting (and the process alive) after it is left behind
-      void c.worker.backend.blockingClient?.then((client) => client.disconnect()).catch(() => undefined);
+      // its blocking connection closed now, as closing (BullMQ stops reviving it): left open, a cluster client would
+      // keep reconnecting (and the process alive). The shared connection is the role's to close.
+      void c.worker.backend.close(true).catch(() => undefined);
       return false;
     }
     await Promise.race([closing, new Promise((r) => setTimeout(r, Math.min(100, idleMs)))]);
