@@ -43,7 +43,7 @@ test('a consumer whose worker takes none of its waiting jobs is closed and opene
     t.is(restarts[0]!.waiting, 3);
     t.true(restarts[0]!.idleMs >= 300);
     t.is(opened.length, 2);
-    t.is(c.worker, opened[1]);
+    t.is(c.worker, opened[1]!);
     t.truthy(opened[0]!.closing, 'the stuck worker was closed');
     t.is(c.inFlight, 0);
     // no more jobs waiting: no further restart however long it stays idle
