@@ -341,6 +341,8 @@ export const ENV = z.object({
   DATABASE_QUERY_TIMEOUT_MS: int(100).default(20_000),
   WORKER_LOCK_MS: int(1000).default(30_000),
   WORKER_MAX_STALLED_COUNT: int(1).default(5),
+  WORKER_STALL_RESTART_MS: int(0).default(30_000),
+  WORKER_CLOSE_IDLE_MS: int(100).default(2_000),
   STREAM_PING_MS: int(100).default(25_000),
   STREAM_REPLAY_PAGE: int(1).default(500),
   STREAM_MAX_PENDING_EVENTS: int(1).default(1_000),
@@ -567,6 +569,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       parseRetry: { timeoutMs: e.PARSE_RETRY_TIMEOUT_MS, delayMs: e.PARSE_RETRY_DELAY_MS },
       lockMs: e.WORKER_LOCK_MS,
       maxStalledCount: e.WORKER_MAX_STALLED_COUNT,
+      /** an inbound consumer with jobs waiting that took none for this long is closed and opened again (0: never) */
+      stallRestartMs: e.WORKER_STALL_RESTART_MS,
+      /** on shutdown, how long a consumer with no job in flight may take to close before it is left behind */
+      closeIdleMs: e.WORKER_CLOSE_IDLE_MS,
       batch: {
         maxItems: e.DELIVERY_BATCH_MAX,
         maxWaitMs: e.DELIVERY_BATCH_WAIT_MS,

@@ -73,6 +73,12 @@ function clusterClient(target: RedisClusterTarget, opts: RedisOptions, role: Red
     enableAutoPipelining,
     scaleReads: 'master',
     shardedSubscribers: role === 'subscriber',
+    // no ready check (CLUSTER INFO must say cluster_state:ok): when it fails (a master killed, the cluster not yet
+    // agreed on its replica) ioredis 6.0 reconnects in the background and leaves the connect() that ran it pending
+    // for ever, and BullMQ awaits exactly that connect() when it revives a worker's blocking connection after an
+    // error: that worker then takes no job again and never finishes closing (docs/scaling.md, "A master killed").
+    // Commands sent meanwhile get CLUSTERDOWN and are retried (retryDelayOnClusterDown), as on a connected client.
+    enableReadyCheck: false,
     // seed nodes are tried in turn; a failover elects a new master within a few seconds
     clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
     retryDelayOnTryAgain: 50,

@@ -70,6 +70,12 @@ export function createMetrics(role: string, opts: { processMetrics?: boolean } =
       labelNames: ['queue'],
       registers: r,
     }),
+    workerRestarts: new Counter({
+      name: 'mailwright_worker_stall_restarts_total',
+      help: 'Queue consumers closed and opened again because they took no job while their queue had some waiting',
+      labelNames: ['queue'],
+      registers: r,
+    }),
     failed: new Counter({
       name: 'mailwright_jobs_failed_total',
       help: 'Jobs that failed for good',

@@ -10,6 +10,7 @@ import { parseRetryQueue } from '../pipeline/parse-retry.js';
 import { connectRedis } from '../core/redis.js';
 import { openWorker } from '../queue/factory.js';
 import { QUEUE } from '../queue/names.js';
+import { closeConsumer, consumer, watchStalls, type Consumer } from '../queue/stall-watchdog.js';
 import { inboundShardName } from '../queue/shards.js';
 import { startBounceWorker, type BounceWorker } from '../bounces/worker.js';
 import { smtpBounceHandler } from '../bounces/smtp-handler.js';
@@ -25,11 +26,14 @@ import { startWebhooks, type WebhookWorker } from '../webhooks/worker.js';
 
 export interface WorkerRole {
   /** messages up to WORKER_LARGE_MESSAGE_BYTES: the first inbound shard this worker consumes */
-  inbound: Worker<InboundJob, Outcome[]>;
-  /** one Worker per inbound shard consumed (WORKER_INBOUND_SHARDS), WORKER_CONCURRENCY at a time between them */
-  inboundShards: Array<Worker<InboundJob, Outcome[]>>;
+  readonly inbound: Worker<InboundJob, Outcome[]>;
+  /**
+   * one Worker per inbound shard consumed (WORKER_INBOUND_SHARDS), WORKER_CONCURRENCY at a time between them; the
+   * current ones (a Worker restarted by the stall watchdog, WORKER_STALL_RESTART_MS, is replaced)
+   */
+  readonly inboundShards: Array<Worker<InboundJob, Outcome[]>>;
   /** larger messages, WORKER_LARGE_CONCURRENCY at a time */
-  inboundLarge: Worker<InboundJob, Outcome[]>;
+  readonly inboundLarge: Worker<InboundJob, Outcome[]>;
   maintenance?: MaintenanceWorker;
   /** IDLE watchers of connected mailboxes (none without a credentials key) */
   watchers?: WatchPool;
@@ -71,16 +75,22 @@ export async function startWorker(
   });
   // WORKER_MAX_BYTES_IN_FLIGHT: a job waits for room before it is decoded, parsed and stored; while the waiting jobs
   // hold a budget's worth, the workers fetch nothing more (concurrency 1 holds while a job is active)
-  const throttled: Array<[Worker<InboundJob, Outcome[]>, number]> = [];
+  const throttled: Array<[Consumer<InboundJob, Outcome[]>, number]> = [];
+  let throttling = false;
   const budget = workerByteBudget(deps.config.worker.maxBytesInFlight, deps.metrics, (waiting) => {
-    for (const [worker, concurrency] of throttled) worker.concurrency = waiting ? 1 : concurrency;
+    throttling = waiting;
+    for (const [c, concurrency] of throttled) c.worker.concurrency = waiting ? 1 : concurrency;
   });
   const processor = withinBudget(budget, (job: Job<InboundJob>) => deps.pipelining.busy(deliver(job)));
   // One pipeline, two queues: the same processor and delivery batcher; only how many jobs run at once differs.
   // Worst-case raw bytes in flight: WORKER_CONCURRENCY x WORKER_LARGE_MESSAGE_BYTES + WORKER_LARGE_CONCURRENCY x MAX_MESSAGE_BYTES.
-  const consume = (queue: string, concurrency: number) => {
-    const worker = openWorker<InboundJob, Outcome[]>(connection, deps.config.redis, queue, processor, {
-      concurrency,
+  const run = (worker: Worker<InboundJob, Outcome[]>) => {
+    // run() resolves when the worker closes; it rejects only on a bug in BullMQ's loop
+    worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue: worker.name, err }));
+  };
+  const open = (queue: string, concurrency: number) => (counted: typeof processor) => {
+    const worker = openWorker<InboundJob, Outcome[]>(connection, deps.config.redis, queue, counted, {
+      concurrency: throttling ? 1 : concurrency,
       // a SIGKILLed worker's jobs go back to waiting after this long (re-run idempotently)
       lockDuration: deps.config.worker.lockMs,
       stalledInterval: deps.config.worker.lockMs,
@@ -100,21 +110,24 @@ export async function startWorker(
         err,
       });
     });
-    throttled.push([worker, concurrency]);
     worker.on('error', (err) => log.warn({ event: 'worker.error', queue, err }));
     // a job whose worker died (lock expired) goes back to waiting; past WORKER_MAX_STALLED_COUNT BullMQ fails it
     worker.on('stalled', (jobId) => log.warn({ event: 'inbound.stalled', queue, jobId }));
     return worker;
   };
+  const consume = (queue: string, concurrency: number) => {
+    const c = consumer(queue, processor, open(queue, concurrency), run);
+    throttled.push([c, concurrency]);
+    return c;
+  };
   // INBOUND_SHARDS: one Worker per shard consumed; WORKER_CONCURRENCY is shared between them (rounded up per shard)
   // so that the raw bytes in flight stay bounded however many shards there are
   const { inboundShards: shards, workerShards } = deps.config.redis;
   const perShard = Math.ceil(deps.config.worker.concurrency / workerShards.length);
-  const inboundShards = workerShards.map((s) => consume(inboundShardName(s, shards), perShard));
-  const inbound = inboundShards[0]!;
-  const inboundLarge = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
-  const consumers = [...inboundShards, inboundLarge];
-  await Promise.all(consumers.map((w) => w.waitUntilReady()));
+  const shardConsumers = workerShards.map((s) => consume(inboundShardName(s, shards), perShard));
+  const largeConsumer = consume(QUEUE.inboundLarge, deps.config.worker.largeConcurrency);
+  const consumers = [...shardConsumers, largeConsumer];
+  await Promise.all(consumers.map((c) => c.worker.waitUntilReady()));
   const full = !opts.inboundOnly;
   const maintenance = full && deps.config.lifecycle.maintenanceWorker ? await startMaintenance(deps) : undefined;
   const outbound = full
@@ -138,10 +151,20 @@ export async function startWorker(
       },
       (err: unknown) => log.warn({ event: 'worker.plan_check_skipped', err }),
     );
-  for (const worker of consumers) {
-    // run() resolves when the worker closes; it rejects only on a bug in BullMQ's loop
-    worker.run().catch((err: unknown) => log.error({ event: 'worker.run_failed', queue: worker.name, err }));
-  }
+  for (const c of consumers) run(c.worker);
+  // a consumer that stops taking the jobs of its queue is opened again (src/queue/stall-watchdog.ts)
+  const queueOf = new Map([...deps.queues.inboundShards, deps.queues.inboundLarge].map((q) => [q.name, q]));
+  const watchdog = watchStalls(consumers, {
+    stallMs: deps.config.worker.stallRestartMs,
+    takeable: async (name) => {
+      const counts = await queueOf.get(name)!.getJobCounts('wait', 'prioritized');
+      return (counts.wait ?? 0) + (counts.prioritized ?? 0);
+    },
+    onRestart: (c, details) => {
+      deps.metrics.workerRestarts.inc({ queue: c.queue });
+      log.warn({ event: 'worker.stall_restart', queue: c.queue, ...details });
+    },
+  });
   // connected mailboxes: one IDLE watcher per mailbox across all workers (src/connected/watch-pool.ts)
   const credentials = opts.credentials ?? deps.config.connected.keyRing;
   const watchers = full && credentials ? startWatchPool({ ...deps, credentials }) : undefined;
@@ -155,9 +178,15 @@ export async function startWorker(
     maxBytesInFlight: deps.config.worker.maxBytesInFlight,
   });
   return {
-    inbound,
-    inboundShards,
-    inboundLarge,
+    get inbound() {
+      return shardConsumers[0]!.worker;
+    },
+    get inboundShards() {
+      return shardConsumers.map((c) => c.worker);
+    },
+    get inboundLarge() {
+      return largeConsumer.worker;
+    },
     maintenance,
     watchers,
     outbound,
@@ -167,7 +196,13 @@ export async function startWorker(
       await watchers?.close();
       await maintenance?.close();
       await outbound?.close();
-      await Promise.all(consumers.map((w) => w.close()));
+      watchdog.stop();
+      await Promise.all(
+        consumers.map(async (c) => {
+          if (!(await closeConsumer(c, deps.config.worker.closeIdleMs)))
+            log.warn({ event: 'worker.close_abandoned', queue: c.queue, idleMs: deps.config.worker.closeIdleMs });
+        }),
+      );
       await bounces?.close();
       await webhooks?.close();
       await batched.batcher.drain();

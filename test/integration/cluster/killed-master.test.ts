@@ -6,9 +6,8 @@ import { until } from '../faults/mode.js';
 
 // Masters of a private 3-master cluster (one replica each) killed with SIGKILL: first one whose replica takes over,
 // then that replica (now a master with no replica left), started again afterwards (memory only: empty, with its
-// slots). What is under test is /readyz and the ingress's answers, so the web and smtp roles only: a BullMQ 6.7 worker
-// whose master is killed may stay blocked on a command that never settles (its shard no longer consumed, its close()
-// never finishing; see "Known limit" in docs/scaling.md), which would hang this file's teardown.
+// slots). What is under test is /readyz and the ingress's answers (the queue counts show what was queued), so the web
+// and smtp roles only; a worker under killed masters: killed-master-worker.test.ts.
 const test = anyTest.serial as TestFn<{ cluster: TestCluster; sys: System }>;
 
 test.before(async (t) => {
