@@ -150,7 +150,7 @@ export async function acceptSend(
     };
     await a.inTransaction?.(trx, accepted);
     // last, after this request's rows are written: the quota's lock is held only for its count and the commit
-    const quota = counted > 0 ? await reserveSendQuota(trx, scopes) : ({ ok: true } as const);
+    const quota = counted > 0 ? await reserveSendQuota(trx, scopes, counted) : ({ ok: true } as const);
     if (!quota.ok)
       throw new SendQuotaExceeded(
         `the ${quota.scope === 'token' ? "token's" : "plan's"} daily send quota is used up`,

@@ -12,36 +12,41 @@ export interface QuotaScope {
 
 export type QuotaAnswer = { ok: true } | { ok: false; scope: QuotaScope['kind']; retryAfterS: number };
 
-const COUNTED: Record<QuotaScope['kind'], string> = {
-  owner: 'owner_user_id = ?',
-  mailbox: 'mailbox_id = ? and owner_user_id is null',
-  token: 'token_jti = ?',
-};
+const scopeKey = (s: QuotaScope) => `${s.kind}:${s.id}`;
 
 /**
- * Check the sends a request has just written against each scope's quota, all or nothing, race-free. Call it inside
- * the caller's transaction AFTER inserting the request's `outbound_messages` rows (they count, being visible to
- * their own transaction), as its last statement before the commit: one advisory transaction lock per scope (taken
- * in a fixed order, so two requests never wait on each other crosswise) makes concurrent requests of one owner
- * count one after the other, and each count runs after the lock is held, so it sees every earlier request's
- * committed rows. Held for the count and the commit only, not for the request's writes. Over the limit: the caller
- * throws, its transaction rolls back, nothing is kept. Suppressed recipients are not counted.
+ * Add a request's `counted` recipients to each scope's rolling 24 h quota, all or nothing, race-free. Call it inside
+ * the caller's transaction as its last statement before the commit: one advisory transaction lock per scope (taken
+ * in a fixed order, so two requests never wait on each other crosswise) makes concurrent requests of one owner add
+ * and sum one after the other. The quota is a counter (`send_quota_buckets`: recipients accepted per scope and
+ * minute), so a check costs the same however many sends the window holds: the request's count is added to the
+ * current minute, the last 1,440 minutes are summed, the scope's minutes older than a day are deleted. Over the
+ * limit: the caller throws, its transaction rolls back (the addition with it), nothing is kept. Suppressed
+ * recipients are not counted; a recipient suppressed after acceptance stays counted. The window moves by the
+ * minute: a send leaves it between 24 h and 24 h + 1 min after it was accepted.
  */
-export async function reserveSendQuota(trx: Db, scopes: QuotaScope[]): Promise<QuotaAnswer> {
-  const limited = scopes
-    .filter((s) => s.limit !== null)
-    .sort((a, b) => `${a.kind}:${a.id}`.localeCompare(`${b.kind}:${b.id}`));
+export async function reserveSendQuota(trx: Db, scopes: QuotaScope[], counted: number): Promise<QuotaAnswer> {
+  const limited = scopes.filter((s) => s.limit !== null).sort((a, b) => scopeKey(a).localeCompare(scopeKey(b)));
   for (const s of limited) {
-    await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`outbound-quota:${s.kind}:${s.id}`]);
+    await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`outbound-quota:${scopeKey(s)}`]);
   }
   for (const s of limited) {
     const limit = s.limit as number;
-    const [row] = await trx('outbound_messages')
-      .whereRaw(COUNTED[s.kind], [s.id])
-      .andWhere('created_at', '>', trx.raw(`now() - interval '24 hours'`))
-      .andWhereNot('status', 'suppressed')
-      .count<{ n: string }[]>({ n: '*' });
-    const used = Number(row?.n ?? 0); // this request's rows included
+    const { rows } = await trx.raw<{ rows: Array<{ used: string }> }>(
+      `with gone as (
+         delete from send_quota_buckets where scope = :scope and bucket <= now() - interval '24 hours 1 minute'
+       ), added as (
+         insert into send_quota_buckets (scope, bucket, n) values (:scope, date_trunc('minute', now()), :counted)
+         on conflict (scope, bucket) do update set n = send_quota_buckets.n + excluded.n
+         returning n
+       )
+       select coalesce((select sum(n) from send_quota_buckets
+                         where scope = :scope and bucket > now() - interval '24 hours 1 minute'
+                           and bucket < date_trunc('minute', now())), 0)
+              + (select n from added) as used`,
+      { scope: scopeKey(s), counted },
+    );
+    const used = Number(rows[0]?.used ?? 0); // this request's recipients included
     if (used <= limit) continue;
     return { ok: false, scope: s.kind, retryAfterS: await retryAfter(trx, s, used - limit) };
   }
@@ -51,15 +56,17 @@ export async function reserveSendQuota(trx: Db, scopes: QuotaScope[]): Promise<Q
 /** Seconds until the `over` oldest counted sends leave the window (a request larger than the limit: a day). */
 async function retryAfter(trx: Db, s: QuotaScope, over: number): Promise<number> {
   if (over > (s.limit as number)) return DAY_MS / 1000;
-  const [row] = await trx('outbound_messages')
-    .whereRaw(COUNTED[s.kind], [s.id])
-    .andWhere('created_at', '>', trx.raw(`now() - interval '24 hours'`))
-    .andWhereNot('status', 'suppressed')
-    .orderBy('created_at', 'asc')
-    .offset(over - 1)
-    .limit(1)
-    .select(trx.raw(`extract(epoch from created_at + interval '24 hours' - now()) as s`));
-  return Math.max(1, Math.ceil(Number(row?.s ?? DAY_MS / 1000)));
+  const { rows } = await trx.raw<{ rows: Array<{ s: string | null }> }>(
+    `select extract(epoch from bucket + interval '24 hours 1 minute' - now()) as s
+       from (select bucket, sum(n) over (order by bucket) as running
+               from send_quota_buckets
+              where scope = ? and bucket > now() - interval '24 hours 1 minute') b
+      where running >= ?
+      order by bucket
+      limit 1`,
+    [scopeKey(s), over],
+  );
+  return Math.max(1, Math.ceil(Number(rows[0]?.s ?? DAY_MS / 1000)));
 }
 
 /** An agent token's own daily cap (agent_tokens.max_sends_per_day), null when it has none. */

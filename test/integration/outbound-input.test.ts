@@ -272,7 +272,8 @@ test.serial(
       t.is(r.status, 429);
       t.is(r.body.error.code, 'send_quota_exceeded');
       const after = Number(r.headers.get('retry-after'));
-      t.true(after > 86_000 && after <= 86_400, String(after));
+      // the window moves by the minute: a send leaves it 24 h to 24 h + 1 min after it was accepted
+      t.true(after > 86_000 && after <= 86_460, String(after));
     }
     t.is((await outboundCounts(sys)).outbound_messages, before.outbound_messages + 5);
     // suppressed recipients do not count
@@ -316,6 +317,54 @@ test.serial(
       (await postSend(sys, m.address, m.tenant.apiKey, ok)).status,
       202,
       'the owner’s key is not capped by the token',
+    );
+  },
+);
+
+test.serial(
+  'the quota is a rolling 24 h counter: minutes older than the window neither count nor stay; Retry-After is when the oldest counted minute leaves',
+  async (t) => {
+    const { sys } = t.context;
+    const db = sys.deps.db;
+    if (!(await db('plans').where({ id: 'tiny2' }).first()))
+      await db('plans').insert({
+        ...(await db('plans').where({ id: 'free' }).first()),
+        id: 'tiny2',
+        name: 'Tiny 2',
+        max_sends_per_day: 5,
+      });
+    const s = await senderMailbox(sys, 'tiny2');
+    const userId = (await db('mailboxes').where({ address: s.address }).first()).owner_user_id as string;
+    const scope = `owner:${userId}`;
+    // 1,000 recipients 25 hours ago: outside the window, so they do not count, and the next check deletes them
+    await db('send_quota_buckets').insert({
+      scope,
+      bucket: db.raw(`date_trunc('minute', now() - interval '25 hours')`),
+      n: 1000,
+    });
+    const first = await postSend(sys, s.address, s.tenant.apiKey, { ...ok, to: 'w1@example.org' });
+    t.is(first.status, 202);
+    const buckets = await db('send_quota_buckets').where({ scope }).orderBy('bucket').select('n');
+    t.deepEqual(
+      buckets.map((b) => b.n),
+      [1],
+      'the old minute is gone; this request counted one recipient',
+    );
+    // four recipients 23 hours ago fill the quota of 5: the next send waits until that minute leaves the window
+    await db('send_quota_buckets').insert({
+      scope,
+      bucket: db.raw(`date_trunc('minute', now() - interval '23 hours')`),
+      n: 4,
+    });
+    const over = await postSend(sys, s.address, s.tenant.apiKey, { ...ok, to: 'w2@example.org' });
+    t.is(over.status, 429);
+    t.is(over.body.error.code, 'send_quota_exceeded');
+    const after = Number(over.headers.get('retry-after'));
+    t.true(after > 3_500 && after <= 3_660, String(after));
+    t.deepEqual(
+      (await db('send_quota_buckets').where({ scope }).orderBy('bucket').select('n')).map((b) => b.n),
+      [4, 1],
+      'a refused request adds nothing',
     );
   },
 );
