@@ -156,15 +156,20 @@ export async function startRedisCluster(opts: { masters?: number; replicas?: num
       );
     }
     // every node agrees on every other one (replicas attached) before a test starts
-    await waitFor('all nodes known everywhere', async () => {
-      for (const n of nodes) {
-        const lines = ((await admin(n.port).call('CLUSTER', 'NODES')) as string).trim().split('\n');
-        const flags = lines.map((l) => l.split(' ')[2]!);
-        if (lines.length !== nodes.length || flags.some((f) => /handshake|noaddr|fail/.test(f))) return false;
-        if (flags.filter((f) => f.includes('slave')).length !== masters * replicas) return false;
-      }
-      return true;
-    });
+    await waitFor(
+      'all nodes known everywhere',
+      async () => {
+        for (const n of nodes) {
+          const lines = ((await admin(n.port).call('CLUSTER', 'NODES')) as string).trim().split('\n');
+          const flags = lines.map((l) => l.split(' ')[2]!);
+          if (lines.length !== nodes.length || flags.some((f) => /handshake|noaddr|fail/.test(f))) return false;
+          if (flags.filter((f) => f.includes('slave')).length !== masters * replicas) return false;
+        }
+        return true;
+        // gossip among six nodes can take longer than 20 s on a busy host (seen once in the full cluster suite)
+      },
+      60_000,
+    );
     // and every replica holds its master's data (link up): only then can it be elected when its master dies
     for (const n of nodes)
       await waitFor(`node ${n.port} in sync`, async () => {
